@@ -1,0 +1,49 @@
+//! Writing record fields so that only what changed becomes an operation.
+//!
+//! Written by hand rather than with autosurgeon's `Reconcile`: autosurgeon's `Text` splices at
+//! UTF-8 byte offsets while automerge counts code points, which corrupts edits of Chinese text
+//! (`InvalidIndex`), and reconciling a fresh `Text` replaces the text object, which would drop a
+//! concurrent edit of the same note. automerge's own `update_text` diffs and splices correctly.
+
+use automerge::{transaction::Transactable, AutoCommit, AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+
+pub struct FieldWriter<'a> {
+    doc: &'a mut AutoCommit,
+    obj: ObjId,
+}
+
+impl<'a> FieldWriter<'a> {
+    pub fn new(doc: &'a mut AutoCommit, obj: ObjId) -> Self {
+        Self { doc, obj }
+    }
+
+    /// Puts a scalar unless the field already holds exactly that value without a conflict.
+    /// Writing an unchanged field would needlessly conflict with another device's edit of it.
+    pub fn scalar(&mut self, field: &str, value: impl Into<ScalarValue>) -> Result<(), AutomergeError> {
+        let value = value.into();
+        let current = self.doc.get_all(&self.obj, field)?;
+        let unchanged = matches!(current.as_slice(), [(Value::Scalar(s), _)] if s.as_ref() == &value);
+        if !unchanged {
+            self.doc.put(&self.obj, field, value)?;
+        }
+        Ok(())
+    }
+
+    /// Sets free text by diffing against the stored Text, so two people editing one note merge
+    /// character by character. A field that is not Text yet (missing, or a scalar from another
+    /// peer) becomes Text.
+    pub fn text(&mut self, field: &str, value: &str) -> Result<(), AutomergeError> {
+        match self.doc.get(&self.obj, field)? {
+            Some((Value::Object(ObjType::Text), text)) => {
+                if self.doc.text(&text)? != value {
+                    self.doc.update_text(&text, value)?;
+                }
+            }
+            _ => {
+                let text = self.doc.put_object(&self.obj, field, ObjType::Text)?;
+                self.doc.splice_text(&text, 0, 0, value)?;
+            }
+        }
+        Ok(())
+    }
+}
