@@ -123,6 +123,19 @@ impl UnitLedger {
         Self { doc: self.doc.fork().with_actor(actor) }
     }
 
+    /// Drops every change made after `heads` (used when a write could not be made durable, so
+    /// memory never runs ahead of storage). Later changes get a fresh actor: the dropped
+    /// change's sequence number must never be reused for different content.
+    pub fn rollback_to(&mut self, heads: &[ChangeHash]) -> Result<(), LedgerError> {
+        self.doc = self.doc.fork_at(heads)?.with_actor(ActorId::random());
+        Ok(())
+    }
+
+    /// The changes after `heads`, in the incremental storage format.
+    pub fn save_after(&mut self, heads: &[ChangeHash]) -> Vec<u8> {
+        self.doc.save_after(heads)
+    }
+
     /// The whole document, compressed.
     pub fn save(&mut self) -> Vec<u8> {
         self.doc.save()

@@ -188,3 +188,28 @@ fn unchanged_saves_add_no_operations() {
     assert!(l.doc.get_changes(&[]).len() <= before + 1);
     assert_eq!(ops_before, ops_after, "an unchanged save wrote operations");
 }
+
+#[test]
+fn rollback_drops_unsaved_changes_and_changes_actor() {
+    let mut l = ledger();
+    let kept = l.add_visit(&valid("留下", "a"), 1).unwrap();
+    let heads = l.heads();
+    let actor = l.actor().clone();
+    let dropped = l.add_visit(&valid("撤回", "b"), 2).unwrap();
+    l.rollback_to(&heads).unwrap();
+    assert!(l.visit(&kept).is_ok());
+    assert!(matches!(l.visit(&dropped), Err(LedgerError::NotFound)));
+    assert_ne!(l.actor(), &actor);
+    l.add_visit(&valid("再记", "c"), 3).unwrap();
+    assert_eq!(l.visits().visits.len(), 2);
+}
+
+#[test]
+fn save_after_holds_exactly_the_new_changes() {
+    let mut l = ledger();
+    let mut copy = UnitLedger::load(&l.save(), ActorId::random()).unwrap();
+    let heads = l.heads();
+    l.add_visit(&valid("新", "x"), 1).unwrap();
+    copy.load_incremental(&l.save_after(&heads)).unwrap();
+    assert_eq!(copy.heads(), l.heads());
+}

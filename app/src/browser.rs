@@ -1,0 +1,63 @@
+//! Small browser facts the rest of the app needs: today's date, the clock, persistence.
+
+use chrono::NaiveDate;
+use wasm_bindgen_futures::JsFuture;
+
+/// Today in the phone's own time zone: visits are dated as the cadre sees the calendar.
+pub fn today() -> NaiveDate {
+    let d = js_sys::Date::new_0();
+    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date())
+        .unwrap_or(NaiveDate::MIN)
+}
+
+pub fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// "HH:MM" of a millisecond timestamp, local time.
+pub fn clock(ms: i64) -> String {
+    let d = js_sys::Date::new(&(ms as f64).into());
+    format!("{:02}:{:02}", d.get_hours(), d.get_minutes())
+}
+
+/// "YYYY-MM-DD HH:MM" of a millisecond timestamp, local time.
+pub fn date_time(ms: i64) -> String {
+    let d = js_sys::Date::new(&(ms as f64).into());
+    format!("{}-{:02}-{:02} {}", d.get_full_year(), d.get_month() + 1, d.get_date(), clock(ms))
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// Asks the browser not to evict our data under storage pressure, once, after the first real
+/// save (asking earlier, with nothing saved, is refused by most browsers).
+pub async fn request_persistence_once() {
+    const KEY: &str = "pioneer.persist-requested";
+    let Some(ls) = local_storage() else { return };
+    if ls.get_item(KEY).ok().flatten().is_some() {
+        return;
+    }
+    let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return };
+    if let Ok(promise) = storage.persist() {
+        let granted = JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
+        let _ = ls.set_item(KEY, if granted { "granted" } else { "denied" });
+    }
+}
+
+/// A channel other tabs of this app listen on, so an edit in one tab shows in the others.
+pub fn tabs_channel() -> Option<web_sys::BroadcastChannel> {
+    web_sys::BroadcastChannel::new("pioneer-ledger").ok()
+}
+
+pub fn reload() {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().reload();
+    }
+}
+
+pub fn set_title(title: &str) {
+    if let Some(doc) = web_sys::window().and_then(|w| w.document()) {
+        doc.set_title(title);
+    }
+}

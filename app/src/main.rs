@@ -1,0 +1,15 @@
+//! Pioneer Ledger's browser app (先锋台账): a Leptos client-side PWA. The domain lives in
+//! `ledger`; this crate only shows it and moves bytes to and from IndexedDB.
+
+mod app;
+mod browser;
+mod pages;
+mod panic_page;
+mod service;
+mod store;
+mod update_banner;
+
+fn main() {
+    panic_page::install();
+    leptos::mount::mount_to_body(app::App);
+}

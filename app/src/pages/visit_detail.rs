@@ -1,0 +1,70 @@
+//! One visit, with edit and delete.
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use ledger::{RecordId, Visit};
+
+use crate::app::Undo;
+use crate::browser;
+use crate::service::LedgerService;
+
+#[component]
+pub fn VisitDetail() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").and_then(|s| RecordId::parse(&s)));
+    let visit = move || id().and_then(|id| service.visit(&id)).filter(|v| !v.deleted);
+    view! {
+        {move || match visit() {
+            Some(v) => view! { <VisitView visit=v/> }.into_any(),
+            None => view! { <div class="center"><p>"找不到这条走访记录。"</p><a href="/">"返回列表"</a></div> }.into_any(),
+        }}
+    }
+}
+
+#[component]
+fn VisitView(visit: Visit) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let Undo(undo) = expect_context::<Undo>();
+    let navigate = use_navigate();
+    let failure = RwSignal::new(None::<String>);
+    let id = visit.id.clone();
+    let delete = move |_| {
+        let id = id.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match service.set_deleted(id.clone(), true).await {
+                Ok(_) => {
+                    undo.set(Some(id));
+                    navigate("/", Default::default());
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    let field = |label: &'static str, value: String| {
+        (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
+    };
+    view! {
+        <article class="detail">
+            <a class="back" href="/">"‹ 返回"</a>
+            <h2>{visit.whom.clone()}</h2>
+            <p class="meta">
+                {visit.date.map(|d| d.to_string()).unwrap_or_else(|| "日期不明".into())}
+                " · " {visit.kind.label()}
+                {(!visit.place.is_empty()).then(|| format!(" · {}", visit.place))}
+            </p>
+            {field("走访情况", visit.heard.clone())}
+            {field("意见建议", visit.opinions.clone())}
+            {visit.follow_up_needed.then(|| view! { <div class="field-view follow"><h3>"需要跟进"</h3><p class="pre">{visit.follow_up.clone()}</p></div> })}
+            <p class="muted small">"录入于 " {browser::date_time(visit.created_at)} "，最后修改 " {browser::date_time(visit.updated_at)}</p>
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
+            <div class="actions">
+                <a class="button" href=format!("/visits/{}/edit", visit.id)>"编辑"</a>
+                <button class="button danger" on:click=delete>"删除"</button>
+            </div>
+        </article>
+    }
+}

@@ -1,0 +1,144 @@
+//! The visit form, for a new visit and for editing one. Saving is local and instant; a
+//! storage failure is told in plain words and the typed text stays in the form.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use ledger::{RecordId, ValidationErrors, VisitDraft, VisitKind};
+
+use crate::browser;
+use crate::service::LedgerService;
+
+#[component]
+pub fn NewVisit() -> impl IntoView {
+    view! { <VisitEditor initial=VisitDraft::new(browser::today()) editing=None/> }
+}
+
+#[component]
+pub fn EditVisit() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let params = use_params_map();
+    let id = params.with_untracked(|p| p.get("id").and_then(|s| RecordId::parse(&s)));
+    match id.and_then(|id| service.visit(&id)).filter(|v| !v.deleted) {
+        Some(v) => view! { <VisitEditor initial=v.to_draft() editing=Some(v.id)/> }.into_any(),
+        None => view! { <div class="center"><p>"找不到这条走访记录。"</p><a href="/">"返回列表"</a></div> }.into_any(),
+    }
+}
+
+#[component]
+fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let navigate = use_navigate();
+    let draft = RwSignal::new(initial);
+    let errors = RwSignal::new(ValidationErrors::default());
+    let failure = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let title = if editing.is_some() { "修改走访记录" } else { "记一次走访" };
+    let back = editing.as_ref().map_or_else(|| "/".to_owned(), |id| format!("/visits/{id}"));
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        let valid = match draft.get_untracked().validate(browser::today()) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.set(e);
+                failure.set(Some("请先改正标红的项目。".into()));
+                return;
+            }
+        };
+        errors.set(ValidationErrors::default());
+        failure.set(None);
+        saving.set(true);
+        let editing = editing.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = match editing {
+                Some(id) => service.update_visit(id, valid).await.map(|id| format!("/visits/{id}")),
+                None => service.add_visit(valid).await.map(|_| "/".to_owned()),
+            };
+            saving.try_set(false);
+            match result {
+                Ok(to) => navigate(&to, Default::default()),
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+
+    let error = move |field: &'static str| {
+        move || errors.with(|e| e.for_field(field).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))
+    };
+    let invalid = move |field: &'static str| move || errors.with(|e| e.for_field(field).is_some()).to_string();
+
+    view! {
+        <form class="visit-form" on:submit=submit novalidate>
+            <a class="back" href=back>"‹ 返回"</a>
+            <h2>{title}</h2>
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+
+            <label class="field">"走访日期"
+                <input type="date" name="date" aria-invalid=invalid("date")
+                    prop:value=move || draft.with(|d| d.date.clone())
+                    on:input=move |ev| draft.update(|d| d.date = event_target_value(&ev))/>
+                {error("date")}
+            </label>
+            <label class="field">"类型"
+                <select name="kind" on:change=move |ev| {
+                    let code = event_target_value(&ev);
+                    draft.update(|d| d.kind = VisitKind::from_code(&code).unwrap_or(VisitKind::Other));
+                }>
+                    {VisitKind::ALL.into_iter().map(|k| view! {
+                        <option value=k.code() selected=move || draft.with(|d| d.kind == k)>{k.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label class="field">"走访对象"
+                <input type="text" name="whom" placeholder="户主姓名、群众或企业名称" aria-invalid=invalid("whom")
+                    prop:value=move || draft.with(|d| d.whom.clone())
+                    on:input=move |ev| draft.update(|d| d.whom = event_target_value(&ev))/>
+                {error("whom")}
+            </label>
+            <label class="field">"地点"
+                <input type="text" name="place" placeholder="选填" aria-invalid=invalid("place")
+                    prop:value=move || draft.with(|d| d.place.clone())
+                    on:input=move |ev| draft.update(|d| d.place = event_target_value(&ev))/>
+                {error("place")}
+            </label>
+            <label class="field">"走访情况"
+                <textarea name="heard" rows="5" placeholder="听到了什么、看到了什么" aria-invalid=invalid("heard")
+                    prop:value=move || draft.with(|d| d.heard.clone())
+                    on:input=move |ev| draft.update(|d| d.heard = event_target_value(&ev))></textarea>
+                {error("heard")}
+            </label>
+            <label class="field">"意见建议"
+                <textarea name="opinions" rows="3" placeholder="选填" aria-invalid=invalid("opinions")
+                    prop:value=move || draft.with(|d| d.opinions.clone())
+                    on:input=move |ev| draft.update(|d| d.opinions = event_target_value(&ev))></textarea>
+                {error("opinions")}
+            </label>
+            <label class="check">
+                <input type="checkbox" name="follow_up_needed"
+                    prop:checked=move || draft.with(|d| d.follow_up_needed)
+                    on:change=move |ev| draft.update(|d| d.follow_up_needed = event_target_checked(&ev))/>
+                "需要跟进"
+            </label>
+            <Show when=move || draft.with(|d| d.follow_up_needed)>
+                <label class="field">"跟进事项"
+                    <textarea name="follow_up" rows="3" aria-invalid=invalid("follow_up")
+                        prop:value=move || draft.with(|d| d.follow_up.clone())
+                        on:input=move |ev| draft.update(|d| d.follow_up = event_target_value(&ev))></textarea>
+                    {error("follow_up")}
+                </label>
+            </Show>
+            <div class="sticky-actions">
+                <button type="submit" class="button primary wide" disabled=move || saving.get()>
+                    {move || if saving.get() { "正在保存…" } else { "保存" }}
+                </button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,130 @@
+//! The visit list (走访记录): newest first, searchable and filterable offline.
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use ledger::{filter_visits, Visit, VisitFilter, VisitKind};
+
+use crate::service::LedgerService;
+
+/// Cards rendered at once; more on request, so a ledger of thousands stays quick on a phone.
+const PAGE: usize = 50;
+
+/// The list's filter, kept at the root so it survives opening a visit and coming back.
+#[derive(Clone, Copy)]
+pub struct ListFilter {
+    text: RwSignal<String>,
+    kind: RwSignal<Option<VisitKind>>,
+    from: RwSignal<String>,
+    to: RwSignal<String>,
+}
+
+impl ListFilter {
+    pub fn new() -> Self {
+        Self {
+            text: RwSignal::new(String::new()),
+            kind: RwSignal::new(None),
+            from: RwSignal::new(String::new()),
+            to: RwSignal::new(String::new()),
+        }
+    }
+
+    fn get(&self) -> VisitFilter {
+        let date = |s: String| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok();
+        VisitFilter { text: self.text.get(), kind: self.kind.get(), from: date(self.from.get()), to: date(self.to.get()) }
+    }
+}
+
+#[component]
+pub fn VisitList() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let filter = expect_context::<ListFilter>();
+    let limit = RwSignal::new(PAGE);
+    let shown = Memo::new(move |_| {
+        let f = filter.get();
+        let n = limit.get();
+        service.visits.with(|all| {
+            let matched = filter_visits(all, &f);
+            (matched.len(), matched.into_iter().take(n).cloned().collect::<Vec<Visit>>())
+        })
+    });
+    let total = move || shown.with(|(n, _)| *n);
+
+    view! {
+        <section class="list-page">
+            <div class="search">
+                <input type="search" placeholder="搜索走访对象、地点、内容…" aria-label="搜索"
+                    prop:value=move || filter.text.get()
+                    on:input=move |ev| { filter.text.set(event_target_value(&ev)); limit.set(PAGE); }/>
+            </div>
+            <div class="chips" role="group" aria-label="按类型筛选">
+                <KindChip filter label="全部" kind=None/>
+                {VisitKind::ALL.into_iter().map(|k| view! { <KindChip filter label=k.label() kind=Some(k)/> }).collect_view()}
+            </div>
+            <details class="date-range">
+                <summary>"按日期筛选"</summary>
+                <label>"从" <input type="date" aria-label="开始日期" prop:value=move || filter.from.get()
+                    on:input=move |ev| filter.from.set(event_target_value(&ev))/></label>
+                <label>"到" <input type="date" aria-label="结束日期" prop:value=move || filter.to.get()
+                    on:input=move |ev| filter.to.set(event_target_value(&ev))/></label>
+                <button class="link" on:click=move |_| { filter.from.set(String::new()); filter.to.set(String::new()); }>"清除日期"</button>
+            </details>
+            <ProblemsNotice/>
+            <p class="muted count" data-testid="visit-count">{move || format!("共 {} 条", total())}</p>
+            <ul class="cards">
+                <For each=move || shown.get().1 key=|v| (v.id.clone(), v.updated_at) let:visit>
+                    <VisitCard visit/>
+                </For>
+            </ul>
+            <Show when=move || { total() == 0 }>
+                <p class="empty">{move || if service.visits.with(|v| v.iter().all(|v| v.deleted)) { "还没有走访记录。点右下角“记走访”开始。" } else { "没有符合条件的记录。" }}</p>
+            </Show>
+            <Show when=move || { total() > limit.get() }>
+                <button class="button secondary wide" on:click=move |_| limit.update(|n| *n += PAGE)>"显示更多"</button>
+            </Show>
+            <a class="fab" href="/visits/new">"＋ 记走访"</a>
+        </section>
+    }
+}
+
+#[component]
+fn KindChip(filter: ListFilter, label: &'static str, kind: Option<VisitKind>) -> impl IntoView {
+    view! {
+        <button class="chip" aria-pressed=move || (filter.kind.get() == kind).to_string()
+            on:click=move |_| filter.kind.set(kind)>{label}</button>
+    }
+}
+
+#[component]
+fn VisitCard(visit: Visit) -> impl IntoView {
+    let href = format!("/visits/{}", visit.id);
+    let date = visit.date.map(|d| d.to_string()).unwrap_or_else(|| "日期不明".into());
+    let snippet: String = visit.heard.chars().take(60).collect();
+    view! {
+        <li>
+            <a class="card" href=href>
+                <div class="card-head">
+                    <span class="date">{date}</span>
+                    <span class=format!("kind kind-{}", visit.kind.code())>{visit.kind.label()}</span>
+                    {visit.follow_up_needed.then(|| view! { <span class="tag">"需跟进"</span> })}
+                </div>
+                <div class="whom">{visit.whom.clone()}
+                    {(!visit.place.is_empty()).then(|| view! { <span class="place">" · " {visit.place.clone()}</span> })}
+                </div>
+                <div class="snippet">{snippet}</div>
+            </a>
+        </li>
+    }
+}
+
+#[component]
+fn ProblemsNotice() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    view! {
+        <Show when=move || service.problems.with(|p| !p.is_empty())>
+            <details class="notice">
+                <summary>{move || format!("有 {} 处数据无法读取，其余记录不受影响", service.problems.with(Vec::len))}</summary>
+                <ul>{move || service.problems.get().into_iter().take(20).map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+            </details>
+        </Show>
+    }
+}

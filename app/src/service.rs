@@ -1,0 +1,278 @@
+//! The ledger service: the one place the app's in-memory ledger meets IndexedDB.
+//!
+//! Every write follows one rule: apply the change in memory, write exactly the new changes as
+//! a chunk, and only when the IndexedDB transaction has completed say "saved". If the write
+//! fails, memory is rolled back to what storage holds, so the app never shows what a reload
+//! would lose.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use automerge::{ActorId, ChangeHash};
+use leptos::prelude::*;
+use ledger::storage::CompactionPolicy;
+use ledger::{RecordId, UnitLedger, ValidVisit, Visit};
+use wasm_bindgen::prelude::*;
+
+use crate::browser;
+use crate::store::{StorageError, Store, StoredDoc};
+
+/// The key of this device's unit ledger in storage. The sync issue replaces it with the
+/// document id the server assigns.
+const LEDGER_KEY: &str = "unit-ledger";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveState {
+    Idle,
+    Saving,
+    /// Durable at this time (ms).
+    Saved(i64),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Phase {
+    Opening,
+    Ready,
+    /// The ledger could not be opened; nothing is written until a reload.
+    Broken(String),
+}
+
+struct Inner {
+    store: Store,
+    ledger: UnitLedger,
+    /// What storage holds; a save writes the changes after these heads.
+    persisted: Vec<ChangeHash>,
+    chunk_count: usize,
+    chunk_bytes: usize,
+    snapshot_bytes: usize,
+    _channel: Option<(web_sys::BroadcastChannel, Closure<dyn FnMut(web_sys::MessageEvent)>)>,
+}
+
+/// Handle to the ledger, copied freely into components.
+#[derive(Clone, Copy)]
+pub struct LedgerService {
+    inner: StoredValue<Option<Rc<RefCell<Inner>>>, LocalStorage>,
+    pub phase: RwSignal<Phase>,
+    pub visits: RwSignal<Vec<Visit>>,
+    /// Fields that could not be read, shown so nobody silently loses data.
+    pub problems: RwSignal<Vec<String>>,
+    pub save_state: RwSignal<SaveState>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveError {
+    Storage(StorageError),
+    Ledger(String),
+    NotReady,
+}
+
+impl std::fmt::Display for SaveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Storage(e) => e.fmt(f),
+            Self::Ledger(e) => f.write_str(e),
+            Self::NotReady => f.write_str("台账还没有打开，请稍候再保存。"),
+        }
+    }
+}
+
+impl LedgerService {
+    pub fn new() -> Self {
+        let service = Self {
+            inner: StoredValue::new_local(None),
+            phase: RwSignal::new(Phase::Opening),
+            visits: RwSignal::new(Vec::new()),
+            problems: RwSignal::new(Vec::new()),
+            save_state: RwSignal::new(SaveState::Idle),
+        };
+        leptos::task::spawn_local(async move { service.open().await });
+        service
+    }
+
+    async fn open(self) {
+        let result = async {
+            let store = Store::open().await.map_err(|e| e.to_string())?;
+            let stored = store.load(LEDGER_KEY).await.map_err(|e| e.to_string())?;
+            let (ledger, persisted) = open_ledger(&stored)?;
+            Ok::<_, String>((store, stored, ledger, persisted))
+        }
+        .await;
+        match result {
+            Ok((store, stored, ledger, persisted)) => {
+                let inner = Rc::new(RefCell::new(Inner {
+                    store,
+                    ledger,
+                    persisted,
+                    chunk_count: stored.chunks.len(),
+                    chunk_bytes: stored.chunk_bytes(),
+                    snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
+                    _channel: None,
+                }));
+                inner.borrow_mut()._channel = self.listen_to_other_tabs();
+                self.inner.set_value(Some(inner));
+                self.refresh_all();
+                self.phase.set(Phase::Ready);
+            }
+            Err(why) => self.phase.set(Phase::Broken(why)),
+        }
+    }
+
+    fn inner(&self) -> Option<Rc<RefCell<Inner>>> {
+        self.inner.try_get_value().flatten()
+    }
+
+    fn refresh_all(&self) {
+        let Some(inner) = self.inner() else { return };
+        let all = inner.borrow().ledger.visits();
+        self.problems.set(all.problems.iter().map(ToString::to_string).collect());
+        self.visits.set(all.visits);
+    }
+
+    fn refresh_one(&self, id: &RecordId) {
+        let Some(inner) = self.inner() else { return };
+        let Ok(visit) = inner.borrow().ledger.visit(id) else { return };
+        self.visits.update(|all| match all.iter_mut().find(|v| v.id == *id) {
+            Some(slot) => *slot = visit,
+            None => all.push(visit),
+        });
+    }
+
+    pub fn visit(&self, id: &RecordId) -> Option<Visit> {
+        self.visits.with(|all| all.iter().find(|v| v.id == *id).cloned())
+    }
+
+    pub async fn add_visit(self, visit: ValidVisit) -> Result<RecordId, SaveError> {
+        self.write(move |l, now| l.add_visit(&visit, now)).await
+    }
+
+    pub async fn update_visit(self, id: RecordId, visit: ValidVisit) -> Result<RecordId, SaveError> {
+        self.write(move |l, now| l.update_visit(&id, &visit, now).map(|()| id)).await
+    }
+
+    pub async fn set_deleted(self, id: RecordId, deleted: bool) -> Result<RecordId, SaveError> {
+        self.write(move |l, now| l.set_visit_deleted(&id, deleted, now).map(|()| id)).await
+    }
+
+    async fn write(
+        self,
+        change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
+    ) -> Result<RecordId, SaveError> {
+        let inner = self.inner().ok_or(SaveError::NotReady)?;
+        let (store, before, id, chunk) = {
+            let mut i = inner.borrow_mut();
+            let before = i.ledger.heads();
+            let id = change(&mut i.ledger, browser::now_ms()).map_err(|e| SaveError::Ledger(e.to_string()))?;
+            let persisted = i.persisted.clone();
+            let chunk = i.ledger.save_after(&persisted);
+            (i.store.clone(), before, id, chunk)
+        };
+        self.save_state.set(SaveState::Saving);
+        match store.append_chunk(LEDGER_KEY, &chunk).await {
+            Ok(()) => {
+                {
+                    let mut i = inner.borrow_mut();
+                    i.persisted = i.ledger.heads();
+                    i.chunk_count += 1;
+                    i.chunk_bytes += chunk.len();
+                }
+                self.refresh_one(&id);
+                self.save_state.set(SaveState::Saved(browser::now_ms()));
+                if let Some((channel, _)) = &inner.borrow()._channel {
+                    let _ = channel.post_message(&JsValue::from_str("changed"));
+                }
+                leptos::task::spawn_local(async move {
+                    browser::request_persistence_once().await;
+                    self.compact_if_due().await;
+                });
+                Ok(id)
+            }
+            Err(e) => {
+                let rolled_back = inner.borrow_mut().ledger.rollback_to(&before);
+                if let Err(why) = rolled_back {
+                    self.phase.set(Phase::Broken(why.to_string()));
+                }
+                self.refresh_all();
+                self.save_state.set(SaveState::Failed(e.to_string()));
+                Err(SaveError::Storage(e))
+            }
+        }
+    }
+
+    async fn compact_if_due(self) {
+        let Some(inner) = self.inner() else { return };
+        let (due, store) = {
+            let i = inner.borrow();
+            (CompactionPolicy::default().should_compact(i.chunk_count, i.chunk_bytes, i.snapshot_bytes), i.store.clone())
+        };
+        if !due {
+            return;
+        }
+        let mut snapshot_len = 0;
+        let result = store
+            .compact(LEDGER_KEY, |chunks| {
+                let mut i = inner.borrow_mut();
+                for (_, bytes) in chunks {
+                    let _ = i.ledger.load_incremental(bytes);
+                }
+                let snapshot = i.ledger.save();
+                snapshot_len = snapshot.len();
+                snapshot
+            })
+            .await;
+        if result.is_ok() {
+            let mut i = inner.borrow_mut();
+            i.persisted = i.ledger.heads();
+            i.chunk_count = 0;
+            i.chunk_bytes = 0;
+            i.snapshot_bytes = snapshot_len;
+        }
+        // A failed compaction loses nothing: the chunks are still there and the next save retries.
+    }
+
+    /// Another tab saved: merge whatever storage holds now.
+    async fn reload_from_store(self) {
+        let Some(inner) = self.inner() else { return };
+        let store = inner.borrow().store.clone();
+        let Ok(stored) = store.load(LEDGER_KEY).await else { return };
+        {
+            let mut i = inner.borrow_mut();
+            if let Some(snapshot) = &stored.snapshot {
+                let _ = i.ledger.load_incremental(snapshot);
+            }
+            for (_, chunk) in &stored.chunks {
+                let _ = i.ledger.load_incremental(chunk);
+            }
+            // Everything just loaded came from storage, and our own saves are all durable.
+            i.persisted = i.ledger.heads();
+            i.chunk_count = stored.chunks.len();
+            i.chunk_bytes = stored.chunk_bytes();
+        }
+        self.refresh_all();
+    }
+
+    fn listen_to_other_tabs(self) -> Option<(web_sys::BroadcastChannel, Closure<dyn FnMut(web_sys::MessageEvent)>)> {
+        let channel = browser::tabs_channel()?;
+        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |_| {
+            leptos::task::spawn_local(self.reload_from_store());
+        });
+        channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        Some((channel, on_message))
+    }
+}
+
+/// Builds the in-memory ledger from what storage holds. Each page load writes as a fresh
+/// actor: two tabs open at once must never write the same actor's sequence numbers.
+fn open_ledger(stored: &StoredDoc) -> Result<(UnitLedger, Vec<ChangeHash>), String> {
+    let actor = ActorId::random();
+    let mut ledger = match &stored.snapshot {
+        Some(bytes) => UnitLedger::load(bytes, actor).map_err(|e| e.to_string())?,
+        None => UnitLedger::create(actor),
+    };
+    for (_, chunk) in &stored.chunks {
+        ledger.load_incremental(chunk).map_err(|e| e.to_string())?;
+    }
+    // A ledger never saved has nothing in storage: its first chunk carries the skeleton too.
+    let persisted = if stored.snapshot.is_none() && stored.chunks.is_empty() { Vec::new() } else { ledger.heads() };
+    Ok((ledger, persisted))
+}

@@ -1,0 +1,149 @@
+//! The browser's durable store: IndexedDB holding each document as one snapshot plus
+//! incremental chunks. A write returns only after its transaction has completed.
+
+use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, Query, TransactionMode};
+use js_sys::{Object, Reflect, Uint8Array};
+use wasm_bindgen::{JsCast, JsValue};
+
+const DB_NAME: &str = "pioneer-ledger";
+const DB_VERSION: u32 = 1;
+const SNAPSHOTS: &str = "snapshots";
+const CHUNKS: &str = "chunks";
+const CHUNKS_BY_DOC: &str = "by_doc";
+
+/// Why a read or write failed, in words a cadre can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageError {
+    /// The browser refused to store more (QuotaExceededError).
+    Full,
+    /// IndexedDB is missing or blocked (private mode, disabled by policy, another tab upgrading).
+    Unavailable(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for StorageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Full => f.write_str("手机存储空间不足，这次没有保存。请清理手机空间后再点保存，已填写的内容还在。"),
+            Self::Unavailable(why) => write!(f, "浏览器不允许本应用保存数据（{why}）。请退出无痕模式或允许本站存储后再试，已填写的内容还在。"),
+            Self::Failed(why) => write!(f, "保存失败（{why}），已填写的内容还在，请稍后再点保存。"),
+        }
+    }
+}
+
+impl From<idb::Error> for StorageError {
+    fn from(e: idb::Error) -> Self {
+        let text = e.to_string();
+        let name = match &e {
+            idb::Error::DomException(d) => d.name(),
+            _ => text.clone(),
+        };
+        if name.contains("QuotaExceeded") {
+            Self::Full
+        } else if matches!(e, idb::Error::IndexedDbNotFound(_) | idb::Error::IndexedDbOpenFailed(_)) || name.contains("InvalidState") {
+            Self::Unavailable(text)
+        } else {
+            Self::Failed(text)
+        }
+    }
+}
+
+/// A document as stored: its snapshot and the chunks written after it.
+pub struct StoredDoc {
+    pub snapshot: Option<Vec<u8>>,
+    pub chunks: Vec<(JsValue, Vec<u8>)>,
+}
+
+impl StoredDoc {
+    pub fn chunk_bytes(&self) -> usize {
+        self.chunks.iter().map(|(_, c)| c.len()).sum()
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: std::rc::Rc<Database>,
+}
+
+impl Store {
+    pub async fn open() -> Result<Self, StorageError> {
+        let factory = Factory::new()?;
+        let mut request = factory.open(DB_NAME, Some(DB_VERSION))?;
+        request.on_upgrade_needed(|event| {
+            let Ok(db) = event.database() else { return };
+            if !db.store_names().iter().any(|s| s == SNAPSHOTS) {
+                let _ = db.create_object_store(SNAPSHOTS, ObjectStoreParams::new());
+            }
+            if !db.store_names().iter().any(|s| s == CHUNKS) {
+                let mut params = ObjectStoreParams::new();
+                params.auto_increment(true);
+                if let Ok(store) = db.create_object_store(CHUNKS, params) {
+                    let _ = store.create_index(CHUNKS_BY_DOC, KeyPath::new_single("doc"), None);
+                }
+            }
+        });
+        let db = request.await?;
+        Ok(Self { db: std::rc::Rc::new(db) })
+    }
+
+    /// Reads a document's snapshot and chunks in one consistent transaction.
+    pub async fn load(&self, doc: &str) -> Result<StoredDoc, StorageError> {
+        let tx = self.db.transaction(&[SNAPSHOTS, CHUNKS], TransactionMode::ReadOnly)?;
+        let snapshot = tx.object_store(SNAPSHOTS)?.get(JsValue::from_str(doc))?.await?.map(|v| to_bytes(&v));
+        let chunks = read_chunks(&tx, doc).await?;
+        tx.await?;
+        Ok(StoredDoc { snapshot, chunks })
+    }
+
+    /// Appends a chunk; returns once it is durable.
+    pub async fn append_chunk(&self, doc: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
+        let value = Object::new();
+        let _ = Reflect::set(&value, &"doc".into(), &doc.into());
+        let _ = Reflect::set(&value, &"bytes".into(), &Uint8Array::from(bytes));
+        tx.object_store(CHUNKS)?.add(&value, None)?.await?;
+        commit(tx).await
+    }
+
+    /// Replaces the snapshot and deletes exactly the chunks the new snapshot covers, all in one
+    /// transaction. `fold` receives every chunk stored now (including ones another tab wrote
+    /// since we loaded), must merge them, and returns the new snapshot; only the chunks it saw
+    /// are deleted, so a chunk the snapshot does not contain can never be lost.
+    pub async fn compact(
+        &self,
+        doc: &str,
+        fold: impl FnOnce(&[(JsValue, Vec<u8>)]) -> Vec<u8>,
+    ) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[SNAPSHOTS, CHUNKS], TransactionMode::ReadWrite)?;
+        let chunks = read_chunks(&tx, doc).await?;
+        let snapshot = fold(&chunks);
+        tx.object_store(SNAPSHOTS)?.put(&Uint8Array::from(&snapshot[..]), Some(&JsValue::from_str(doc)))?.await?;
+        let store = tx.object_store(CHUNKS)?;
+        for (key, _) in &chunks {
+            store.delete(Query::Key(key.clone()))?.await?;
+        }
+        commit(tx).await
+    }
+}
+
+async fn read_chunks(tx: &idb::Transaction, doc: &str) -> Result<Vec<(JsValue, Vec<u8>)>, StorageError> {
+    let index = tx.object_store(CHUNKS)?.index(CHUNKS_BY_DOC)?;
+    let keys = index.get_all_keys(Some(Query::Key(JsValue::from_str(doc))), None)?.await?;
+    let values = index.get_all(Some(Query::Key(JsValue::from_str(doc))), None)?.await?;
+    Ok(keys
+        .into_iter()
+        .zip(values)
+        .map(|(k, v)| (k, to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED))))
+        .collect())
+}
+
+async fn commit(tx: idb::Transaction) -> Result<(), StorageError> {
+    match tx.await? {
+        idb::TransactionResult::Committed => Ok(()),
+        idb::TransactionResult::Aborted => Err(StorageError::Failed("事务被中止".into())),
+    }
+}
+
+fn to_bytes(v: &JsValue) -> Vec<u8> {
+    v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default()
+}

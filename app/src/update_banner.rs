@@ -1,0 +1,71 @@
+//! Service worker registration, and the "新版本可用" banner. A new version never reloads the
+//! page by itself: the person may be half-way through a form. It waits until they tap.
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{ServiceWorker, ServiceWorkerRegistration, ServiceWorkerState};
+
+#[component]
+pub fn UpdateBanner() -> impl IntoView {
+    let waiting = RwSignal::new_local(None::<ServiceWorker>);
+    leptos::task::spawn_local(async move {
+        if let Err(e) = register(waiting).await {
+            web_sys::console::warn_2(&"service worker not registered".into(), &e);
+        }
+    });
+    let activate = move |_| {
+        let Some(worker) = waiting.get_untracked() else { return };
+        let _ = worker.post_message(&JsValue::from_str("skip-waiting"));
+    };
+    view! {
+        <Show when=move || waiting.with(Option::is_some)>
+            <div class="update-banner" role="status">
+                <span>"新版本可用"</span>
+                <button class="toast-action" on:click=activate>"更新"</button>
+            </div>
+        </Show>
+    }
+}
+
+async fn register(waiting: RwSignal<Option<ServiceWorker>, LocalStorage>) -> Result<(), JsValue> {
+    let window = web_sys::window().ok_or("no window")?;
+    let navigator = window.navigator();
+    // Absent on insecure origins and in some embedded browsers: the app still works online.
+    if !js_sys::Reflect::has(&navigator, &"serviceWorker".into())? {
+        return Ok(());
+    }
+    let container = navigator.service_worker();
+    let had_controller = container.controller().is_some();
+    let registration: ServiceWorkerRegistration = JsFuture::from(container.register("/sw.js")).await?.dyn_into()?;
+
+    // The new worker took over after the person asked for it: load the new app shell.
+    let on_controller_change = Closure::<dyn FnMut()>::new(move || {
+        if had_controller {
+            crate::browser::reload();
+        }
+    });
+    container.set_oncontrollerchange(Some(on_controller_change.as_ref().unchecked_ref()));
+    on_controller_change.forget();
+
+    if let Some(worker) = registration.waiting() {
+        if had_controller {
+            waiting.set(Some(worker));
+        }
+    }
+    let reg = registration.clone();
+    let on_update_found = Closure::<dyn FnMut()>::new(move || {
+        let Some(worker) = reg.installing() else { return };
+        let watched = worker.clone();
+        let on_state = Closure::<dyn FnMut()>::new(move || {
+            if watched.state() == ServiceWorkerState::Installed && had_controller {
+                waiting.try_set(Some(watched.clone()));
+            }
+        });
+        worker.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
+        on_state.forget();
+    });
+    registration.set_onupdatefound(Some(on_update_found.as_ref().unchecked_ref()));
+    on_update_found.forget();
+    Ok(())
+}
