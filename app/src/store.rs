@@ -137,10 +137,16 @@ async fn read_chunks(tx: &idb::Transaction, doc: &str) -> Result<Vec<(JsValue, V
         .collect())
 }
 
+/// Waits for the transaction to complete. An abort (quota exceeded shows up this way, after
+/// the request itself succeeded) is reported with the transaction's own error.
 async fn commit(tx: idb::Transaction) -> Result<(), StorageError> {
-    match tx.await? {
+    let raw: web_sys::IdbTransaction = tx.into();
+    match idb::Transaction::from(raw.clone()).await? {
         idb::TransactionResult::Committed => Ok(()),
-        idb::TransactionResult::Aborted => Err(StorageError::Failed("事务被中止".into())),
+        idb::TransactionResult::Aborted => Err(match raw.error() {
+            Some(e) => StorageError::from(idb::Error::DomException(e)),
+            None => StorageError::Failed("事务被中止".into()),
+        }),
     }
 }
 

@@ -1,0 +1,157 @@
+// A cadre's day with no signal: the app loads once online, then everything happens offline.
+import assert from "node:assert/strict";
+import { rmSync } from "node:fs";
+import { after, before, test } from "node:test";
+import { Server, addVisit, launchPersistent, openApp, tempDir, visitCount, waitForServiceWorker } from "./harness.mjs";
+
+let server;
+let profile;
+
+before(async () => {
+  server = await Server.start();
+  profile = tempDir("profile");
+});
+
+after(async () => {
+  await server?.stop();
+  server?.cleanup();
+  rmSync(profile, { recursive: true, force: true });
+});
+
+test("loads online, boots offline from the service worker, and keeps visits across a browser restart", async () => {
+  let context = await launchPersistent(profile);
+  let page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  assert.equal(await visitCount(page), 0);
+  await page.getByText("还没有走访记录").waitFor();
+
+  // The network is gone: the server is stopped.
+  await server.stop();
+  await page.reload();
+  await page.getByTestId("visit-count").waitFor();
+
+  await addVisit(page, { whom: "张大爷家", heard: "反映村口路灯坏了两盏，晚上出行不便。", place: "东村三组", followUp: "联系电工维修" });
+  await page.getByText("已保存").waitFor();
+  assert.equal(await visitCount(page), 1);
+
+  // Close the whole browser right after saving, reopen with no server.
+  await context.close();
+  context = await launchPersistent(profile);
+  page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, server.url);
+  assert.equal(await visitCount(page), 1);
+  await page.getByText("张大爷家").click();
+  await page.getByText("反映村口路灯坏了两盏").waitFor();
+  await page.getByText("联系电工维修").waitFor();
+  await context.close();
+  await server.restart();
+});
+
+test("create, edit, search, filter, delete and undo, all offline", async () => {
+  const context = await launchPersistent(tempDir("profile-crud"));
+  const page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+
+  await addVisit(page, { whom: "李阿姨", heard: "申请低保，材料已齐", kind: "接访", date: "2026-11-02" });
+  await addVisit(page, { whom: "宏达纺织公司", heard: "招工难，缺熟练工", kind: "企业走访", date: "2026-11-20", opinions: "希望组织招聘会" });
+  await addVisit(page, { whom: "王五家", heard: "路面积水", date: "2026-11-10" });
+  assert.equal(await visitCount(page), 3);
+  // Newest first.
+  const firstCard = page.locator(".card .whom").first();
+  assert.match(await firstCard.textContent(), /宏达纺织公司/);
+
+  // Edit.
+  await page.getByText("王五家").click();
+  await page.getByRole("link", { name: "编辑" }).click();
+  await page.locator('textarea[name="heard"]').fill("路面积水严重，已拍照");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("路面积水严重，已拍照").waitFor();
+  await page.getByRole("link", { name: "‹ 返回" }).click();
+
+  // Search any field; every word must match.
+  const search = page.getByRole("searchbox", { name: "搜索" });
+  await search.fill("招聘会");
+  await page.getByText("共 1 条").waitFor();
+  await search.fill("路面 拍照");
+  await page.getByText("共 1 条").waitFor();
+  await search.fill("没有这个词");
+  await page.getByText("没有符合条件的记录").waitFor();
+  await search.fill("");
+
+  // Filter by kind and by date range.
+  await page.getByRole("button", { name: "接访" }).click();
+  await page.getByText("共 1 条").waitFor();
+  await page.getByRole("button", { name: "全部" }).click();
+  await page.getByText("按日期筛选").click();
+  await page.getByLabel("开始日期").fill("2026-11-05");
+  await page.getByLabel("结束日期").fill("2026-11-15");
+  await page.getByText("共 1 条").waitFor();
+  assert.match(await page.locator(".card .whom").first().textContent(), /王五家/);
+  await page.getByRole("button", { name: "清除日期" }).click();
+  await page.getByText("共 3 条").waitFor();
+
+  // Delete, undo, delete again.
+  await page.getByText("李阿姨").click();
+  await page.getByRole("button", { name: "删除" }).click();
+  await page.getByText("共 2 条").waitFor();
+  await page.getByRole("button", { name: "撤销" }).click();
+  await page.getByText("共 3 条").waitFor();
+  await page.getByText("李阿姨").click();
+  await page.getByRole("button", { name: "删除" }).click();
+  await page.getByText("共 2 条").waitFor();
+
+  // All of it survives a reload, offline.
+  await page.reload();
+  await page.getByText("共 2 条").waitFor();
+  assert.equal(await page.getByText("李阿姨").count(), 0);
+  await context.close();
+});
+
+test("a form with mistakes says what is wrong and saves nothing", async () => {
+  const context = await launchPersistent(tempDir("profile-invalid"));
+  const page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, server.url);
+  await page.getByRole("link", { name: "＋ 记走访" }).click();
+  await page.locator('input[name="date"]').fill("2099-01-01");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("请填写走访对象").waitFor();
+  await page.getByText("请填写走访情况").waitFor();
+  await page.getByText("走访日期不能晚于今天").waitFor();
+  await page.goto(server.url);
+  assert.equal(await visitCount(page), 0);
+  await context.close();
+});
+
+test("when storage is full the person is told, and the typed text stays in the form", async () => {
+  const context = await launchPersistent(tempDir("profile-quota"));
+  const page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, server.url);
+  const cdp = await context.newCDPSession(page);
+  const origin = new URL(server.url).origin;
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 1 });
+
+  await page.getByRole("link", { name: "＋ 记走访" }).click();
+  await page.locator('input[name="whom"]').fill("赵家");
+  const note = "很长的走访记录。".repeat(500);
+  await page.locator('textarea[name="heard"]').fill(note);
+  await page.getByRole("button", { name: "保存" }).click();
+  const error = page.getByTestId("save-error");
+  await error.waitFor();
+  assert.match(await error.textContent(), /存储空间不足/);
+  assert.equal(await page.locator('textarea[name="heard"]').inputValue(), note);
+  assert.equal(await page.locator('input[name="whom"]').inputValue(), "赵家");
+  await page.getByText("保存失败").waitFor();
+
+  // Space freed: the same form saves, and exactly one visit exists.
+  await cdp.send("Storage.overrideQuotaForOrigin", { origin });
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("visit-count").waitFor();
+  assert.equal(await visitCount(page), 1);
+  await page.reload();
+  await page.getByTestId("visit-count").waitFor();
+  assert.equal(await visitCount(page), 1);
+  await context.close();
+});
