@@ -37,7 +37,9 @@ writeFileSync(swPath, sw);
 console.log(`precache: ${urls.length} files, version ${version}`);
 
 let compressed = 0;
-for (const path of [...files.filter((p) => p !== swPath), swPath]) {
+// sw.js is left to the server's on-the-fly compression: it is tiny, and browsers fetch it on
+// every update check, so it must never be served from a stale sibling.
+for (const path of files.filter((p) => p !== swPath)) {
   if (!/\.(wasm|js|css|html|webmanifest|svg|json)$/.test(path)) continue;
   const data = readFileSync(path);
   writeFileSync(path + ".br", brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }));

@@ -9,13 +9,15 @@ use web_sys::{ServiceWorker, ServiceWorkerRegistration, ServiceWorkerState};
 #[component]
 pub fn UpdateBanner() -> impl IntoView {
     let waiting = RwSignal::new_local(None::<ServiceWorker>);
+    let update_requested = RwSignal::new(false);
     leptos::task::spawn_local(async move {
-        if let Err(e) = register(waiting).await {
+        if let Err(e) = register(waiting, update_requested).await {
             web_sys::console::warn_2(&"service worker not registered".into(), &e);
         }
     });
     let activate = move |_| {
         let Some(worker) = waiting.get_untracked() else { return };
+        update_requested.set(true);
         let _ = worker.post_message(&JsValue::from_str("skip-waiting"));
     };
     view! {
@@ -28,7 +30,10 @@ pub fn UpdateBanner() -> impl IntoView {
     }
 }
 
-async fn register(waiting: RwSignal<Option<ServiceWorker>, LocalStorage>) -> Result<(), JsValue> {
+async fn register(
+    waiting: RwSignal<Option<ServiceWorker>, LocalStorage>,
+    update_requested: RwSignal<bool>,
+) -> Result<(), JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let navigator = window.navigator();
     // Absent on insecure origins and in some embedded browsers: the app still works online.
@@ -36,20 +41,23 @@ async fn register(waiting: RwSignal<Option<ServiceWorker>, LocalStorage>) -> Res
         return Ok(());
     }
     let container = navigator.service_worker();
-    let had_controller = container.controller().is_some();
     let registration: ServiceWorkerRegistration = JsFuture::from(container.register("/sw.js")).await?.dyn_into()?;
 
-    // The new worker took over after the person asked for it: load the new app shell.
+    // The new worker took over after the person asked for it: load the new app shell. (The
+    // first install also changes the controller, through clients.claim(); that must not reload.)
     let on_controller_change = Closure::<dyn FnMut()>::new(move || {
-        if had_controller {
+        if update_requested.get_untracked() {
             crate::browser::reload();
         }
     });
     container.set_oncontrollerchange(Some(on_controller_change.as_ref().unchecked_ref()));
     on_controller_change.forget();
 
+    // A waiting worker with a controller in place is an update; without one it is the first
+    // install, which needs no one's permission.
+    let is_update = move || web_sys::window().is_some_and(|w| w.navigator().service_worker().controller().is_some());
     if let Some(worker) = registration.waiting() {
-        if had_controller {
+        if is_update() {
             waiting.set(Some(worker));
         }
     }
@@ -58,7 +66,7 @@ async fn register(waiting: RwSignal<Option<ServiceWorker>, LocalStorage>) -> Res
         let Some(worker) = reg.installing() else { return };
         let watched = worker.clone();
         let on_state = Closure::<dyn FnMut()>::new(move || {
-            if watched.state() == ServiceWorkerState::Installed && had_controller {
+            if watched.state() == ServiceWorkerState::Installed && is_update() {
                 waiting.try_set(Some(watched.clone()));
             }
         });

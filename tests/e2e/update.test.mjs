@@ -1,0 +1,45 @@
+// A new version of the app never reloads under a half-written form: it offers "新版本可用".
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, test } from "node:test";
+import { Server, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+
+let server;
+before(async () => {
+  server = await Server.start();
+});
+after(async () => {
+  await server?.stop();
+  server?.cleanup();
+});
+
+test("a new version waits for the person, then takes over and drops the old cache", async () => {
+  const context = await launchPersistent(tempDir("profile-update"));
+  const page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  const oldCaches = await page.evaluate(() => caches.keys());
+  assert.equal(oldCaches.length, 1);
+
+  // Half-way through a form when a new version is deployed.
+  await page.getByRole("link", { name: "＋ 记走访" }).click();
+  await page.locator('textarea[name="heard"]').fill("写到一半的记录");
+  const swPath = join(server.dist, "sw.js");
+  writeFileSync(swPath, readFileSync(swPath, "utf8").replace(/const VERSION = "([0-9a-f]+)"/, 'const VERSION = "$1-next"'));
+  await page.evaluate(async () => (await navigator.serviceWorker.getRegistration()).update());
+
+  await page.getByText("新版本可用").waitFor();
+  // Nothing reloaded: the text is still there.
+  assert.equal(await page.locator('textarea[name="heard"]').inputValue(), "写到一半的记录");
+
+  const reloaded = page.waitForEvent("load");
+  await page.getByRole("button", { name: "更新" }).click();
+  await reloaded;
+  await page.getByRole("heading", { name: "记一次走访" }).waitFor();
+  await page.waitForFunction(async () => {
+    const keys = await caches.keys();
+    return keys.length === 1 && keys[0].endsWith("-next");
+  });
+  await context.close();
+});
