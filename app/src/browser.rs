@@ -61,3 +61,30 @@ pub fn set_title(title: &str) {
         doc.set_title(title);
     }
 }
+
+fn performance() -> Option<web_sys::Performance> {
+    web_sys::window()?.performance()
+}
+
+/// Milliseconds since the page started loading, for User Timing marks.
+pub fn perf_now() -> f64 {
+    performance().map_or(0.0, |p| p.now())
+}
+
+/// Records a User Timing mark (read by the benchmarks in bench/).
+pub fn mark(name: &str) {
+    if let Some(p) = performance() {
+        let _ = p.mark(name);
+    }
+}
+
+/// Records a User Timing measure from `start` (a `perf_now` reading) to now.
+pub fn measure_since(name: &str, start: f64) {
+    let Some(p) = performance() else { return };
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"start".into(), &start.into());
+    let _ = js_sys::Reflect::set(&options, &"end".into(), &p.now().into());
+    if let Ok(measure) = js_sys::Reflect::get(&p, &"measure".into()) {
+        let _ = js_sys::Function::from(measure).call2(&p, &name.into(), &options);
+    }
+}

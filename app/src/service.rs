@@ -113,6 +113,7 @@ impl LedgerService {
                 self.inner.set_value(Some(inner));
                 self.refresh_all();
                 self.phase.set(Phase::Ready);
+                browser::mark("pioneer:ledger-open");
             }
             Err(why) => self.phase.set(Phase::Broken(why)),
         }
@@ -159,6 +160,7 @@ impl LedgerService {
         change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
     ) -> Result<RecordId, SaveError> {
         let inner = self.inner().ok_or(SaveError::NotReady)?;
+        let started = browser::perf_now();
         let (store, before, id, chunk) = {
             let mut i = inner.borrow_mut();
             let before = i.ledger.heads();
@@ -178,6 +180,7 @@ impl LedgerService {
                 }
                 self.refresh_one(&id);
                 self.save_state.set(SaveState::Saved(browser::now_ms()));
+                browser::measure_since("pioneer:save", started);
                 if let Some((channel, _)) = &inner.borrow()._channel {
                     let _ = channel.post_message(&JsValue::from_str("changed"));
                 }

@@ -35,7 +35,7 @@ pub enum LedgerError {
 
 /// Reads a stored visit leniently: every field that cannot be read is reported and defaulted.
 fn read_visit<D: ReadDoc>(doc: &D, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Visit {
-    let mut r = FieldReader::new(doc, obj, id.as_str());
+    let mut r = FieldReader::prefetched(doc, obj, id.as_str());
     let date = r.parsed("date", |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
     let kind = r.parsed("kind", VisitKind::from_code).unwrap_or(VisitKind::Other);
     let visit = Visit {

@@ -48,6 +48,8 @@ pub fn VisitList() -> impl IntoView {
         })
     });
     let total = move || shown.with(|(n, _)| *n);
+    // Runs once the list is in the DOM: the moment the benchmarks call "interactive".
+    Effect::new(|_| crate::browser::mark("pioneer:list-ready"));
 
     view! {
         <section class="list-page">
