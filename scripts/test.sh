@@ -8,4 +8,4 @@ bash scripts/build.sh
 echo "== native tests (ledger, sync-server)"
 cargo test --release
 echo "== browser end-to-end tests (Chromium)"
-node --test --test-concurrency=1 tests/e2e/
+node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/

@@ -1,6 +1,7 @@
 //! Small browser facts the rest of the app needs: today's date, the clock, persistence.
 
 use chrono::NaiveDate;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Today in the phone's own time zone: visits are dated as the cadre sees the calendar.
@@ -87,4 +88,21 @@ pub fn measure_since(name: &str, start: f64) {
     if let Ok(measure) = js_sys::Reflect::get(&p, &"measure".into()) {
         let _ = js_sys::Function::from(measure).call2(&p, &name.into(), &options);
     }
+}
+
+/// Resolves after the browser has had a chance to paint: a frame, then a task.
+pub async fn next_paint() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            return;
+        };
+        let after_frame = wasm_bindgen::closure::Closure::once_into_js(move || {
+            if let Some(w) = web_sys::window() {
+                let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 0);
+            }
+        });
+        let _ = window.request_animation_frame(after_frame.unchecked_ref());
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
 use ledger::storage::CompactionPolicy;
-use ledger::{RecordId, UnitLedger, ValidVisit, Visit};
+use ledger::{view_cache, RecordId, UnitLedger, ValidVisit, Visit};
 use wasm_bindgen::prelude::*;
 
 use crate::browser;
@@ -58,6 +58,10 @@ pub struct LedgerService {
     /// Fields that could not be read, shown so nobody silently loses data.
     pub problems: RwSignal<Vec<String>>,
     pub save_state: RwSignal<SaveState>,
+    /// False while the list shows the cached view and the document is still loading.
+    pub live: RwSignal<bool>,
+    /// Bumped by every save; a pending cache write goes ahead only if no save came after it.
+    view_generation: StoredValue<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -85,6 +89,8 @@ impl LedgerService {
             visits: RwSignal::new(Vec::new()),
             problems: RwSignal::new(Vec::new()),
             save_state: RwSignal::new(SaveState::Idle),
+            live: RwSignal::new(false),
+            view_generation: StoredValue::new(0),
         };
         leptos::task::spawn_local(async move { service.open().await });
         service
@@ -94,12 +100,16 @@ impl LedgerService {
         let result = async {
             let store = Store::open().await.map_err(|e| e.to_string())?;
             let stored = store.load(LEDGER_KEY).await.map_err(|e| e.to_string())?;
+            browser::mark("pioneer:storage-read");
+            self.show_cached_view(&stored).await;
             let (ledger, persisted) = open_ledger(&stored)?;
+            browser::mark("pioneer:doc-loaded");
             Ok::<_, String>((store, stored, ledger, persisted))
         }
         .await;
         match result {
             Ok((store, stored, ledger, persisted)) => {
+                let cached_heads = stored.view.as_ref().map(|v| v.heads.clone());
                 let inner = Rc::new(RefCell::new(Inner {
                     store,
                     ledger,
@@ -112,8 +122,14 @@ impl LedgerService {
                 inner.borrow_mut()._channel = self.listen_to_other_tabs();
                 self.inner.set_value(Some(inner));
                 self.refresh_all();
+                browser::mark("pioneer:visits-read");
+                self.live.set(true);
                 self.phase.set(Phase::Ready);
                 browser::mark("pioneer:ledger-open");
+                if cached_heads != Some(self.heads_key()) {
+                    // Not at once: the first seconds belong to the person's first taps.
+                    self.schedule_view_write(3_000);
+                }
             }
             Err(why) => self.phase.set(Phase::Broken(why)),
         }
@@ -121,6 +137,55 @@ impl LedgerService {
 
     fn inner(&self) -> Option<Rc<RefCell<Inner>>> {
         self.inner.try_get_value().flatten()
+    }
+
+    /// Shows the cached list at once, and lets the browser paint it before the document's
+    /// long synchronous load begins.
+    async fn show_cached_view(self, stored: &StoredDoc) {
+        let Some(visits) = stored.view.as_ref().and_then(|v| view_cache::decode_visits(&v.bytes)) else { return };
+        self.visits.set(visits);
+        self.phase.set(Phase::Ready);
+        browser::mark("pioneer:view-shown");
+        browser::next_paint().await;
+    }
+
+    /// The ledger once its document has loaded; waits for it if a save comes in earlier.
+    async fn loaded(&self) -> Option<Rc<RefCell<Inner>>> {
+        for _ in 0..600 {
+            if let Some(inner) = self.inner() {
+                return Some(inner);
+            }
+            if matches!(self.phase.try_get_untracked(), Some(Phase::Broken(_)) | None) {
+                return None;
+            }
+            gloo_timers::future::TimeoutFuture::new(50).await;
+        }
+        None
+    }
+
+    fn heads_key(&self) -> String {
+        let Some(inner) = self.inner() else { return String::new() };
+        let heads = inner.borrow_mut().ledger.heads();
+        heads.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
+    }
+
+    /// Refreshes the cached list `delay_ms` from now, unless another save comes first: the
+    /// cache costs a full encode, so it is written once things have settled, off the save path.
+    fn schedule_view_write(self, delay_ms: u32) {
+        let generation = self.view_generation.get_value() + 1;
+        self.view_generation.set_value(generation);
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(delay_ms).await;
+            if self.view_generation.try_get_value() != Some(generation) {
+                return;
+            }
+            let Some(inner) = self.inner() else { return };
+            let store = inner.borrow().store.clone();
+            let heads = self.heads_key();
+            let Some(bytes) = self.visits.try_with_untracked(|v| view_cache::encode_visits(v)) else { return };
+            // A failed cache write costs only speed at the next start.
+            let _ = store.put_view(LEDGER_KEY, &heads, &bytes).await;
+        });
     }
 
     fn refresh_all(&self) {
@@ -159,7 +224,7 @@ impl LedgerService {
         self,
         change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
     ) -> Result<RecordId, SaveError> {
-        let inner = self.inner().ok_or(SaveError::NotReady)?;
+        let inner = self.loaded().await.ok_or(SaveError::NotReady)?;
         let started = browser::perf_now();
         let (store, before, id, chunk) = {
             let mut i = inner.borrow_mut();
@@ -184,6 +249,7 @@ impl LedgerService {
                 if let Some((channel, _)) = &inner.borrow()._channel {
                     let _ = channel.post_message(&JsValue::from_str("changed"));
                 }
+                self.schedule_view_write(1_500);
                 leptos::task::spawn_local(async move {
                     browser::request_persistence_once().await;
                     self.compact_if_due().await;
@@ -252,6 +318,7 @@ impl LedgerService {
             i.chunk_bytes = stored.chunk_bytes();
         }
         self.refresh_all();
+        self.schedule_view_write(1_500);
     }
 
     fn listen_to_other_tabs(self) -> Option<(web_sys::BroadcastChannel, Closure<dyn FnMut(web_sys::MessageEvent)>)> {

@@ -6,8 +6,10 @@ use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 const DB_NAME: &str = "pioneer-ledger";
-const DB_VERSION: u32 = 1;
+const DB_VERSION: u32 = 2;
 const SNAPSHOTS: &str = "snapshots";
+/// Cached visit lists (see `ledger::view_cache`), version 2 of the database.
+const VIEWS: &str = "views";
 const CHUNKS: &str = "chunks";
 const CHUNKS_BY_DOC: &str = "by_doc";
 
@@ -52,6 +54,13 @@ impl From<idb::Error> for StorageError {
 pub struct StoredDoc {
     pub snapshot: Option<Vec<u8>>,
     pub chunks: Vec<(JsValue, Vec<u8>)>,
+    /// The cached view and the document heads it was made at.
+    pub view: Option<CachedView>,
+}
+
+pub struct CachedView {
+    pub heads: String,
+    pub bytes: Vec<u8>,
 }
 
 impl StoredDoc {
@@ -74,6 +83,9 @@ impl Store {
             if !db.store_names().iter().any(|s| s == SNAPSHOTS) {
                 let _ = db.create_object_store(SNAPSHOTS, ObjectStoreParams::new());
             }
+            if !db.store_names().iter().any(|s| s == VIEWS) {
+                let _ = db.create_object_store(VIEWS, ObjectStoreParams::new());
+            }
             if !db.store_names().iter().any(|s| s == CHUNKS) {
                 let mut params = ObjectStoreParams::new();
                 params.auto_increment(true);
@@ -88,11 +100,15 @@ impl Store {
 
     /// Reads a document's snapshot and chunks in one consistent transaction.
     pub async fn load(&self, doc: &str) -> Result<StoredDoc, StorageError> {
-        let tx = self.db.transaction(&[SNAPSHOTS, CHUNKS], TransactionMode::ReadOnly)?;
+        let tx = self.db.transaction(&[SNAPSHOTS, CHUNKS, VIEWS], TransactionMode::ReadOnly)?;
         let snapshot = tx.object_store(SNAPSHOTS)?.get(JsValue::from_str(doc))?.await?.map(|v| to_bytes(&v));
         let chunks = read_chunks(&tx, doc).await?;
+        let view = tx.object_store(VIEWS)?.get(JsValue::from_str(doc))?.await?.map(|v| CachedView {
+            heads: Reflect::get(&v, &"heads".into()).ok().and_then(|h| h.as_string()).unwrap_or_default(),
+            bytes: to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED)),
+        });
         tx.await?;
-        Ok(StoredDoc { snapshot, chunks })
+        Ok(StoredDoc { snapshot, chunks, view })
     }
 
     /// Appends a chunk; returns once it is durable.
@@ -102,6 +118,16 @@ impl Store {
         let _ = Reflect::set(&value, &"doc".into(), &doc.into());
         let _ = Reflect::set(&value, &"bytes".into(), &Uint8Array::from(bytes));
         tx.object_store(CHUNKS)?.add(&value, None)?.await?;
+        commit(tx).await
+    }
+
+    /// Replaces the cached view of a document.
+    pub async fn put_view(&self, doc: &str, heads: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadWrite)?;
+        let value = Object::new();
+        let _ = Reflect::set(&value, &"heads".into(), &heads.into());
+        let _ = Reflect::set(&value, &"bytes".into(), &Uint8Array::from(bytes));
+        tx.object_store(VIEWS)?.put(&value, Some(&JsValue::from_str(doc)))?.await?;
         commit(tx).await
     }
 

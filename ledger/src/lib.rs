@@ -10,6 +10,7 @@ pub mod lenient;
 pub mod query;
 pub mod storage;
 pub mod unit_ledger;
+pub mod view_cache;
 pub mod visit;
 mod writer;
 

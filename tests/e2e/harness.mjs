@@ -37,6 +37,19 @@ async function freePort() {
   });
 }
 
+// Whatever a failed test leaves open must not keep the test process (and CI) alive.
+const liveServers = new Set();
+const liveContexts = new Set();
+process.on("exit", () => {
+  for (const s of liveServers) s.proc?.kill("SIGKILL");
+});
+
+/** Closes every browser a test opened; call from each test file's `after`. */
+export async function closeBrowsers() {
+  await Promise.allSettled([...liveContexts].map((c) => c.close()));
+  liveContexts.clear();
+}
+
 /** A running sync-server on its own port, data dir and copy of dist/ (so a test may change it). */
 export class Server {
   static async start({ dataDir = tempDir("data"), dist, port } = {}) {
@@ -57,6 +70,7 @@ export class Server {
     this.proc = spawn(SERVER_BIN, ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--dist", this.dist], {
       stdio: ["ignore", "inherit", "inherit"],
     });
+    liveServers.add(this);
     this.exited = new Promise((ok) => this.proc.once("exit", ok));
     const deadline = Date.now() + 15_000;
     while (Date.now() < deadline) {
@@ -93,13 +107,16 @@ export async function launchBrowser() {
 
 /** A browser profile on disk, so a test can close the whole browser and open it again. */
 export async function launchPersistent(userDataDir, options = {}) {
-  return chromium.launchPersistentContext(userDataDir, {
+  const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     args: CHROMIUM_ARGS,
     headless: true,
     viewport: { width: 390, height: 844 },
     ...options,
   });
+  liveContexts.add(context);
+  context.on("close", () => liveContexts.delete(context));
+  return context;
 }
 
 /** Waits until the page is controlled by the service worker (so it can boot offline). */
@@ -114,10 +131,10 @@ export async function waitForServiceWorker(page) {
   }
 }
 
-/** Opens the app and waits for the visit list. */
+/** Opens the app and waits for the visit list, read from the ledger itself (not the cache). */
 export async function openApp(page, url) {
   await page.goto(url);
-  await page.getByTestId("visit-count").waitFor();
+  await page.locator('[data-testid="visit-count"][data-live="true"]').waitFor();
 }
 
 /** Fills and saves the visit form; returns when the list shows again. */
@@ -140,4 +157,9 @@ export async function addVisit(page, { whom, heard, place = "", opinions = "", k
 export async function visitCount(page) {
   const text = await page.getByTestId("visit-count").textContent();
   return Number(/共 (\d+) 条/.exec(text)[1]);
+}
+
+/** Waits until the list reflects the ledger document (after a reload). */
+export async function waitLive(page) {
+  await page.locator('[data-testid="visit-count"][data-live="true"]').waitFor();
 }

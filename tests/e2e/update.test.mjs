@@ -3,13 +3,14 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Server, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+import { Server, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
 
 let server;
 before(async () => {
   server = await Server.start();
 });
 after(async () => {
+  await closeBrowsers();
   await server?.stop();
   server?.cleanup();
 });

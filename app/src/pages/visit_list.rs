@@ -71,7 +71,10 @@ pub fn VisitList() -> impl IntoView {
                 <button class="link" on:click=move |_| { filter.from.set(String::new()); filter.to.set(String::new()); }>"清除日期"</button>
             </details>
             <ProblemsNotice/>
-            <p class="muted count" data-testid="visit-count">{move || format!("共 {} 条", total())}</p>
+            <p class="muted count" data-testid="visit-count" data-live=move || service.live.get().to_string()>
+                {move || format!("共 {} 条", total())}
+                {move || (!service.live.get()).then(|| view! { <span class="loading">" · 正在载入…"</span> })}
+            </p>
             <ul class="cards">
                 <For each=move || shown.get().1 key=|v| (v.id.clone(), v.updated_at) let:visit>
                     <VisitCard visit/>
