@@ -7,6 +7,7 @@
 
 pub mod id;
 pub mod lenient;
+pub mod protocol;
 pub mod query;
 pub mod storage;
 pub mod unit_ledger;
