@@ -4,8 +4,10 @@
 //! that decides what to send lives beside it. Everything from the wire is bounded and
 //! validated: a bad frame is an error, never a panic.
 
+mod connection;
 mod doc_id;
 mod message;
 
+pub use connection::{Connection, DocumentHost, LocalPeer, Output};
 pub use doc_id::{DocumentId, DocumentIdError};
 pub use message::{DecodeError, Message, PeerMetadata, MAX_MESSAGE_BYTES, PROTOCOL_VERSION};

@@ -1,0 +1,318 @@
+//! One sync connection as a sans-IO state machine: frames in, actions out. The runtime around
+//! it (a browser WebSocket, an axum WebSocket, a test's simulated link) only moves bytes,
+//! writes to storage when asked, and reports back when the write has committed.
+//!
+//! - Many documents share the connection; each has its own automerge sync state.
+//! - Nothing received is acknowledged before it is durable: changes from the remote come out
+//!   as [`Output::Persist`], and the reply for that document (which tells the remote what we
+//!   now have) is held until the host calls [`Connection::persisted`].
+//! - Sync states are fresh per connection; only their shared heads are persisted
+//!   ([`Output::SyncState`]) and restored on the next connection, so a reconnect with nothing
+//!   new costs a few hundred bytes, and lost or repeated messages of an old connection cannot
+//!   make two peers loop.
+//! - The host decides what the remote may see and write ([`DocumentHost`]); a document the
+//!   remote may not read answers exactly like a missing one.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use automerge::sync::{self, SyncDoc};
+use automerge::AutoCommit;
+
+use super::{DocumentId, Message, PeerMetadata, PROTOCOL_VERSION};
+
+/// Who this side is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalPeer {
+    pub peer_id: String,
+    /// Present when this peer keeps sync states across connections (it has durable storage).
+    pub storage_id: Option<String>,
+}
+
+/// The host's documents and its rules about them.
+pub trait DocumentHost {
+    /// The document, if it exists and the remote may read it; `create` asks the host to make
+    /// an empty one if the remote may create it (a phone's first sync of a ledger it made
+    /// offline). None means "unavailable", whether missing or forbidden.
+    fn document(&mut self, doc: &DocumentId, create: bool) -> Option<&mut AutoCommit>;
+    /// Whether the remote may write what this sync message carries. Refusing closes the
+    /// connection with an error and applies nothing.
+    fn may_write(&mut self, doc: &DocumentId, message: &sync::Message) -> bool;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// One binary frame to send.
+    Send(Vec<u8>),
+    /// The connection must close (after sending what came before).
+    Close { reason: String },
+    /// The handshake is done. A host with storage now restores the persisted sync states for
+    /// `remote_storage` with [`Connection::restore_sync_state`], then starts syncing.
+    Connected { remote_peer: String, remote_storage: Option<String> },
+    /// Changes received for `doc`, to be made durable; then call [`Connection::persisted`].
+    Persist { doc: DocumentId, changes: Vec<u8>, ticket: u64 },
+    /// The state to keep for (remote storage id, doc), for the next connection.
+    SyncState { doc: DocumentId, state: Vec<u8> },
+    /// The remote does not have `doc` (or will not share it).
+    Unavailable { doc: DocumentId },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    /// Initiator: join sent, waiting for peer. Receiver: waiting for join.
+    Handshake,
+    Open { remote_peer: String },
+    Closed,
+}
+
+#[derive(Default)]
+struct DocSync {
+    state: sync::State,
+    /// A received change waiting to be made durable: replies for this document wait too.
+    pending: Option<u64>,
+    /// Whether we have sent anything for this document on this connection.
+    started: bool,
+    last_persisted_shared: Vec<automerge::ChangeHash>,
+}
+
+pub struct Connection {
+    local: LocalPeer,
+    initiator: bool,
+    phase: Phase,
+    docs: BTreeMap<DocumentId, DocSync>,
+    out: VecDeque<Output>,
+    next_ticket: u64,
+}
+
+impl Connection {
+    /// The side that opened the connection (a phone): sends `join` at once.
+    pub fn initiate(local: LocalPeer) -> Self {
+        let mut c = Self::new(local, true);
+        let join = Message::Join {
+            sender_id: c.local.peer_id.clone(),
+            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
+            metadata: Some(c.metadata()),
+        };
+        c.send(&join);
+        c
+    }
+
+    /// The side that accepted the connection (the server): waits for `join`.
+    pub fn accept(local: LocalPeer) -> Self {
+        Self::new(local, false)
+    }
+
+    fn new(local: LocalPeer, initiator: bool) -> Self {
+        Self { local, initiator, phase: Phase::Handshake, docs: BTreeMap::new(), out: VecDeque::new(), next_ticket: 1 }
+    }
+
+    fn metadata(&self) -> PeerMetadata {
+        PeerMetadata { storage_id: self.local.storage_id.clone(), is_ephemeral: self.local.storage_id.is_none() }
+    }
+
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    pub fn is_open(&self) -> bool {
+        matches!(self.phase, Phase::Open { .. })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        self.phase == Phase::Closed
+    }
+
+    pub fn remote_peer(&self) -> Option<&str> {
+        match &self.phase {
+            Phase::Open { remote_peer } => Some(remote_peer),
+            _ => None,
+        }
+    }
+
+    /// Documents with a received change not yet durable.
+    pub fn pending_writes(&self) -> usize {
+        self.docs.values().filter(|d| d.pending.is_some()).count()
+    }
+
+    fn send(&mut self, m: &Message) {
+        self.out.push_back(Output::Send(m.encode()));
+    }
+
+    fn fail(&mut self, reason: impl Into<String>) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        let reason = reason.into();
+        self.send(&Message::Error { message: reason.clone() });
+        self.out.push_back(Output::Close { reason });
+        self.phase = Phase::Closed;
+    }
+
+    /// Restores the shared heads persisted for this document from an earlier connection.
+    /// A damaged state is ignored: the sync just starts from scratch.
+    pub fn restore_sync_state(&mut self, doc: DocumentId, state: &[u8]) {
+        if let Ok(state) = sync::State::decode(state) {
+            let entry = self.docs.entry(doc).or_default();
+            entry.last_persisted_shared = state.shared_heads.clone();
+            entry.state = state;
+        }
+    }
+
+    /// Starts or continues syncing `doc`: call after connecting and after every local change.
+    pub fn sync_document(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
+        if !self.is_open() {
+            // Remembered, and synced once the handshake completes.
+            self.docs.entry(doc).or_default();
+            return;
+        }
+        self.flush(doc, host);
+    }
+
+    /// Tells the connection that the write with this ticket has committed.
+    pub fn persisted(&mut self, ticket: u64, host: &mut impl DocumentHost) {
+        let Some(doc) = self.docs.iter().find(|(_, d)| d.pending == Some(ticket)).map(|(id, _)| *id) else { return };
+        if let Some(d) = self.docs.get_mut(&doc) {
+            d.pending = None;
+        }
+        self.flush(doc, host);
+    }
+
+    /// Handles one frame from the remote.
+    pub fn receive(&mut self, frame: &[u8], host: &mut impl DocumentHost) {
+        if self.phase == Phase::Closed {
+            return;
+        }
+        let message = match Message::decode(frame) {
+            Ok(m) => m,
+            Err(e) => return self.fail(format!("bad message: {e}")),
+        };
+        match (&self.phase, message) {
+            (_, Message::Error { message }) => {
+                self.out.push_back(Output::Close { reason: format!("remote error: {message}") });
+                self.phase = Phase::Closed;
+            }
+            (Phase::Handshake, Message::Join { sender_id, supported_protocol_versions, metadata }) if !self.initiator => {
+                if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
+                    return self.fail("unsupported protocol version");
+                }
+                let peer = Message::Peer {
+                    sender_id: self.local.peer_id.clone(),
+                    target_id: sender_id.clone(),
+                    selected_protocol_version: PROTOCOL_VERSION.into(),
+                    metadata: Some(self.metadata()),
+                };
+                self.send(&peer);
+                self.open(sender_id, metadata, host);
+            }
+            (Phase::Handshake, Message::Peer { sender_id, selected_protocol_version, metadata, .. }) if self.initiator => {
+                if selected_protocol_version != PROTOCOL_VERSION {
+                    return self.fail("unsupported protocol version");
+                }
+                self.open(sender_id, metadata, host);
+            }
+            (Phase::Handshake, other) => self.fail(format!("expected handshake, got {}", other.type_name())),
+            (Phase::Open { .. }, Message::Request { document_id, data, .. }) => self.on_sync(document_id, &data, true, host),
+            (Phase::Open { .. }, Message::Sync { document_id, data, .. }) => self.on_sync(document_id, &data, false, host),
+            (Phase::Open { .. }, Message::DocUnavailable { document_id, .. }) => {
+                self.out.push_back(Output::Unavailable { doc: document_id });
+            }
+            (Phase::Open { .. }, Message::Leave { .. }) => {
+                self.out.push_back(Output::Close { reason: "remote left".into() });
+                self.phase = Phase::Closed;
+            }
+            // Ephemeral messages and heads gossip are not used by this app; ignoring them is
+            // what the protocol allows.
+            (Phase::Open { .. }, Message::Ephemeral { .. } | Message::RemoteSubscriptionChange { .. } | Message::RemoteHeadsChanged { .. }) => {}
+            (Phase::Open { .. }, other) => self.fail(format!("unexpected {} after handshake", other.type_name())),
+            (Phase::Closed, _) => {}
+        }
+    }
+
+    fn open(&mut self, remote_peer: String, metadata: Option<PeerMetadata>, host: &mut impl DocumentHost) {
+        let remote_storage = metadata.and_then(|m| m.storage_id);
+        self.phase = Phase::Open { remote_peer: remote_peer.clone() };
+        self.out.push_back(Output::Connected { remote_peer, remote_storage });
+        let waiting: Vec<DocumentId> = self.docs.keys().copied().collect();
+        for doc in waiting {
+            self.flush(doc, host);
+        }
+    }
+
+    fn on_sync(&mut self, doc: DocumentId, data: &[u8], is_request: bool, host: &mut impl DocumentHost) {
+        let message = match sync::Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => return self.fail(format!("bad sync message for {doc}: {e}")),
+        };
+        // A request may create the document (the remote made it offline); a plain sync for a
+        // document we do not know is answered the same way as one the remote may not read.
+        let Some(document) = host.document(&doc, is_request) else {
+            self.docs.remove(&doc);
+            let sender_id = self.local.peer_id.clone();
+            let target_id = self.remote_peer().unwrap_or_default().to_owned();
+            return self.send(&Message::DocUnavailable { sender_id, target_id, document_id: doc });
+        };
+        let heads_before = document.get_heads();
+        let carries_changes = !message.changes.is_empty();
+        if carries_changes && !host.may_write(&doc, &message) {
+            return self.fail(format!("not allowed to write {doc}"));
+        }
+        let Some(document) = host.document(&doc, false) else { return };
+        let entry = self.docs.entry(doc).or_default();
+        if let Err(e) = document.sync().receive_sync_message(&mut entry.state, message) {
+            return self.fail(format!("invalid changes for {doc}: {e}"));
+        }
+        let new_changes = document.get_heads() != heads_before;
+        if new_changes {
+            let changes = document.save_after(&heads_before);
+            let ticket = self.next_ticket;
+            self.next_ticket += 1;
+            entry.pending = Some(ticket);
+            self.out.push_back(Output::Persist { doc, changes, ticket });
+        } else {
+            self.flush(doc, host);
+        }
+    }
+
+    /// Sends what the remote lacks for `doc`, unless a received change awaits durability.
+    fn flush(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
+        let entry = self.docs.entry(doc).or_default();
+        if entry.pending.is_some() {
+            return;
+        }
+        let Some(document) = host.document(&doc, false) else { return };
+        let was_started = entry.started;
+        let mut messages = Vec::new();
+        while let Some(m) = document.sync().generate_sync_message(&mut entry.state) {
+            messages.push(m.encode());
+            // generate_sync_message yields one message per round trip; loop guards a bug.
+            if messages.len() > 1 {
+                break;
+            }
+        }
+        let shared = entry.state.shared_heads.clone();
+        let persist_state = shared != entry.last_persisted_shared && self.local.storage_id.is_some();
+        if persist_state {
+            entry.last_persisted_shared = shared;
+        }
+        let state_bytes = persist_state.then(|| entry.state.encode());
+        if !messages.is_empty() {
+            entry.started = true;
+        }
+        let sender_id = self.local.peer_id.clone();
+        let target_id = self.remote_peer().unwrap_or_default().to_owned();
+        for (i, data) in messages.into_iter().enumerate() {
+            // The first message for a document asks for an answer even if the remote lacks it.
+            let m = if !was_started && i == 0 && self.initiator {
+                Message::Request { sender_id: sender_id.clone(), target_id: target_id.clone(), document_id: doc, data }
+            } else {
+                Message::Sync { sender_id: sender_id.clone(), target_id: target_id.clone(), document_id: doc, data }
+            };
+            self.send(&m);
+        }
+        if let Some(state) = state_bytes {
+            self.out.push_back(Output::SyncState { doc, state });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
