@@ -1,20 +1,88 @@
-//! Pioneer Ledger's server as a library, so tests drive the same router the binary serves.
+//! Pioneer Ledger's server as a library, so tests drive the same router the binary serves:
+//! the app's files, the `/sync` WebSocket, and the small JSON API.
 
+mod hub;
 mod static_files;
+pub mod storage;
+mod sync_socket;
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
 
-use axum::{routing::get, Router};
+use automerge::ActorId;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use ledger::protocol::DocumentId;
+use ledger::UnitLedger;
 use tower_http::compression::CompressionLayer;
+
+pub use hub::Hub;
+pub use storage::Storage;
 
 pub struct Config {
     /// The built app (Trunk's `dist/`).
     pub dist: PathBuf,
+    pub data_dir: PathBuf,
 }
 
-pub fn router(config: Config) -> Router {
-    Router::new()
+#[derive(Clone)]
+pub struct AppState {
+    pub hub: Arc<Hub>,
+    /// This process's peer id (fresh per start) and its storage id (fixed per data directory).
+    pub peer_id: String,
+    pub storage_id: String,
+    /// The one demo unit's ledger, until accounts and the organisation tree exist.
+    pub demo_ledger: DocumentId,
+}
+
+impl AppState {
+    /// Opens storage and makes sure the demo unit's ledger exists.
+    pub fn open(data_dir: &std::path::Path) -> Result<Self, String> {
+        let storage = Arc::new(Storage::open(data_dir)?);
+        let storage_id = match storage.setting("storage_id")? {
+            Some(id) => id,
+            None => {
+                let id = format!("server-{}", DocumentId::random());
+                storage.put_setting("storage_id", &id)?;
+                id
+            }
+        };
+        let demo_ledger = match storage.setting("demo_ledger")?.and_then(|s| DocumentId::parse(&s).ok()) {
+            Some(id) => id,
+            None => {
+                let id = DocumentId::random();
+                storage.create(&id, &UnitLedger::create(ActorId::random()).save())?;
+                storage.put_setting("demo_ledger", &id.to_string())?;
+                id
+            }
+        };
+        let hub = Hub::new(storage);
+        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, demo_ledger })
+    }
+}
+
+pub fn router(config: Config) -> Result<Router, String> {
+    let state = AppState::open(&config.data_dir)?;
+    let hub = state.hub.clone();
+    // Bounded memory: documents idle for a while are dropped (storage keeps them).
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            hub.evict_idle();
+        }
+    });
+    Ok(Router::new()
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/ledger", get(demo_ledger))
+        .route("/sync", get(sync_socket::upgrade))
         .fallback_service(static_files::service(config.dist))
         .layer(CompressionLayer::new())
+        .with_state(state))
+}
+
+/// Which ledger this device works in. Until accounts exist: the demo unit's.
+async fn demo_ledger(State(state): State<AppState>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "documentId": state.demo_ledger.to_string(), "url": state.demo_ledger.url() }))
 }

@@ -37,12 +37,10 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), String> {
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| format!("cannot create data directory {}: {e}", args.data_dir.display()))?;
     if !args.dist.join("index.html").is_file() {
         return Err(format!("{} has no index.html: build the app first (trunk build)", args.dist.display()));
     }
-    let app = sync_server::router(sync_server::Config { dist: args.dist.clone() });
+    let app = sync_server::router(sync_server::Config { dist: args.dist.clone(), data_dir: args.data_dir.clone() })?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;

@@ -17,7 +17,8 @@ fn dist() -> tempfile::TempDir {
 }
 
 async fn get(dir: &tempfile::TempDir, path: &str, accept_encoding: Option<&str>) -> axum::response::Response {
-    let app = sync_server::router(sync_server::Config { dist: dir.path().to_owned() });
+    let data = tempfile::tempdir().unwrap();
+    let app = sync_server::router(sync_server::Config { dist: dir.path().to_owned(), data_dir: data.path().to_owned() }).unwrap();
     let mut req = Request::get(path);
     if let Some(enc) = accept_encoding {
         req = req.header(header::ACCEPT_ENCODING, enc);

@@ -181,10 +181,24 @@ impl Connection {
         if self.phase == Phase::Closed {
             return;
         }
-        let message = match Message::decode(frame) {
-            Ok(m) => m,
-            Err(e) => return self.fail(format!("bad message: {e}")),
-        };
+        match Message::decode(frame) {
+            Ok(m) => self.receive_message(m, host),
+            Err(e) => self.fail(format!("bad message: {e}")),
+        }
+    }
+
+    /// Fails the connection from outside (a frame the transport refused, say): sends an error
+    /// message and asks for a close.
+    pub fn abort(&mut self, reason: impl Into<String>) {
+        self.fail(reason);
+    }
+
+    /// Handles one decoded message (for a host that looked at it first, e.g. to load the
+    /// document it names).
+    pub fn receive_message(&mut self, message: Message, host: &mut impl DocumentHost) {
+        if self.phase == Phase::Closed {
+            return;
+        }
         match (&self.phase, message) {
             (_, Message::Error { message }) => {
                 self.out.push_back(Output::Close { reason: format!("remote error: {message}") });
@@ -242,9 +256,11 @@ impl Connection {
             Ok(m) => m,
             Err(e) => return self.fail(format!("bad sync message for {doc}: {e}")),
         };
-        // A request may create the document (the remote made it offline); a plain sync for a
-        // document we do not know is answered the same way as one the remote may not read.
-        let Some(document) = host.document(&doc, is_request) else {
+        // A request from a peer that holds the document may create it here (the phone made it
+        // offline); a request from a peer that has nothing, or a plain sync, for a document we
+        // do not know is answered the same way as one the remote may not read.
+        let create = is_request && !message.heads.is_empty();
+        let Some(document) = host.document(&doc, create) else {
             self.docs.remove(&doc);
             let sender_id = self.local.peer_id.clone();
             let target_id = self.remote_peer().unwrap_or_default().to_owned();

@@ -1,0 +1,165 @@
+//! The `/sync` endpoint over real WebSockets and real SQLite: a Rust client running the same
+//! `ledger` engine as the app, against the server's router on a loopback port.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use automerge::transaction::Transactable;
+use automerge::{sync, ActorId, AutoCommit, ReadDoc, ROOT};
+use futures_util::{SinkExt, StreamExt};
+use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Message, Output};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+struct Server {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start(data: &Path) -> Server {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    let app = sync_server::router(sync_server::Config { dist: dist.keep(), data_dir: data.to_owned() }).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Server { addr, task }
+}
+
+#[derive(Default)]
+struct Client {
+    docs: HashMap<DocumentId, AutoCommit>,
+}
+
+impl DocumentHost for Client {
+    fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
+        self.docs.get_mut(doc)
+    }
+    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
+        true
+    }
+}
+
+/// Connects, syncs the given documents until the server has nothing more to say, returns
+/// whether the connection stayed healthy.
+async fn sync_once(addr: SocketAddr, client: &mut Client, docs: &[DocumentId]) -> bool {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("test-{}", DocumentId::random()), storage_id: None });
+    let mut healthy = true;
+    loop {
+        while let Some(o) = conn.poll_output() {
+            match o {
+                Output::Send(f) => ws.send(Ws::Binary(f.into())).await.unwrap(),
+                Output::Connected { .. } => {
+                    for d in docs {
+                        conn.sync_document(*d, client);
+                    }
+                }
+                Output::Persist { ticket, .. } => conn.persisted(ticket, client),
+                Output::Close { .. } => healthy = false,
+                _ => {}
+            }
+        }
+        match tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, client),
+            Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return false,
+            Ok(Some(Ok(_))) => {}
+            Err(_) => return healthy, // quiet: in sync
+        }
+    }
+}
+
+fn doc_with(key: &str, value: &str) -> AutoCommit {
+    let mut d = AutoCommit::new().with_actor(ActorId::random());
+    d.put(ROOT, key, value).unwrap();
+    d.commit();
+    d
+}
+
+fn value(d: &AutoCommit, key: &str) -> Option<String> {
+    d.get(ROOT, key).unwrap().map(|(v, _)| v.to_string().trim_matches('"').to_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_reach_another_client_and_survive_a_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path()).await;
+    let id = DocumentId::random();
+    let mut phone = Client::default();
+    phone.docs.insert(id, doc_with("visit", "张大爷家"));
+    assert!(sync_once(server.addr, &mut phone, &[id]).await);
+
+    // The server restarts on the same data directory.
+    server.task.abort();
+    let server = start(data.path()).await;
+    let mut desktop = Client::default();
+    desktop.docs.insert(id, AutoCommit::new());
+    assert!(sync_once(server.addr, &mut desktop, &[id]).await);
+    assert_eq!(value(&desktop.docs[&id], "visit").as_deref(), Some("张大爷家"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_ledger_is_announced_and_syncable() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path()).await;
+    let body: serde_json::Value =
+        serde_json::from_str(&http_get(server.addr, "/api/ledger").await).unwrap();
+    let id = DocumentId::parse(body["documentId"].as_str().unwrap()).unwrap();
+    let mut phone = Client::default();
+    phone.docs.insert(id, AutoCommit::new());
+    assert!(sync_once(server.addr, &mut phone, &[id]).await);
+    let ledger = ledger::UnitLedger::load(&phone.docs.get_mut(&id).unwrap().save(), ActorId::random()).unwrap();
+    assert!(ledger.visits().visits.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path()).await;
+    let id = DocumentId::random();
+    let mut phone = Client::default();
+    phone.docs.insert(id, doc_with("k", "v"));
+    assert!(sync_once(server.addr, &mut phone, &[id]).await);
+
+    let join = Message::Join { sender_id: "evil".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
+    let bad_sync = Message::Sync { sender_id: "evil".into(), target_id: "s".into(), document_id: id, data: vec![0x42, 0xde, 0xad] }.encode();
+    let huge = vec![0u8; ledger::protocol::MAX_MESSAGE_BYTES + 10];
+    for frames in [vec![vec![0xff, 0x13, 0x37]], vec![join.clone(), bad_sync], vec![join.clone(), huge], vec![join, b"{\"type\":\"join\"}".to_vec()]] {
+        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/sync", server.addr)).await.unwrap();
+        for f in frames {
+            let _ = ws.send(Ws::Binary(f.into())).await;
+        }
+        let mut saw_error = false;
+        let mut closed = false;
+        while let Ok(Some(msg)) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+            match msg {
+                Ok(Ws::Binary(f)) => saw_error |= matches!(Message::decode(&f), Ok(Message::Error { .. })),
+                Ok(Ws::Close(_)) | Err(_) => {
+                    closed = true;
+                    break;
+                }
+                _ => {}
+            }
+        }
+        assert!(saw_error && closed, "error sent: {saw_error}, closed: {closed}");
+    }
+    // Stored documents are unchanged and the server still serves.
+    let mut other = Client::default();
+    other.docs.insert(id, AutoCommit::new());
+    assert!(sync_once(server.addr, &mut other, &[id]).await);
+    assert_eq!(value(&other.docs[&id], "k").as_deref(), Some("v"));
+    assert_eq!(other.docs.get_mut(&id).unwrap().get_heads(), phone.docs.get_mut(&id).unwrap().get_heads());
+}
+
+/// A plain HTTP GET over a TcpStream (no HTTP client dependency for one request).
+async fn http_get(addr: SocketAddr, path: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()
+}
