@@ -224,8 +224,8 @@ impl Connection {
                 self.open(sender_id, metadata, host);
             }
             (Phase::Handshake, other) => self.fail(format!("expected handshake, got {}", other.type_name())),
-            (Phase::Open { .. }, Message::Request { document_id, data, .. }) => self.on_sync(document_id, &data, true, host),
-            (Phase::Open { .. }, Message::Sync { document_id, data, .. }) => self.on_sync(document_id, &data, false, host),
+            (Phase::Open { .. }, Message::Request { document_id, data, .. }) => self.on_sync(document_id, &data, host),
+            (Phase::Open { .. }, Message::Sync { document_id, data, .. }) => self.on_sync(document_id, &data, host),
             (Phase::Open { .. }, Message::DocUnavailable { document_id, .. }) => {
                 self.out.push_back(Output::Unavailable { doc: document_id });
             }
@@ -251,15 +251,15 @@ impl Connection {
         }
     }
 
-    fn on_sync(&mut self, doc: DocumentId, data: &[u8], is_request: bool, host: &mut impl DocumentHost) {
+    fn on_sync(&mut self, doc: DocumentId, data: &[u8], host: &mut impl DocumentHost) {
         let message = match sync::Message::decode(data) {
             Ok(m) => m,
             Err(e) => return self.fail(format!("bad sync message for {doc}: {e}")),
         };
-        // A request from a peer that holds the document may create it here (the phone made it
-        // offline); a request from a peer that has nothing, or a plain sync, for a document we
-        // do not know is answered the same way as one the remote may not read.
-        let create = is_request && !message.heads.is_empty();
+        // A peer that holds the document may create it here (a phone made it offline;
+        // automerge-repo announces new documents with a plain sync). A peer that has nothing,
+        // asking for a document we do not know, is answered as for one it may not read.
+        let create = !message.heads.is_empty();
         let Some(document) = host.document(&doc, create) else {
             self.docs.remove(&doc);
             let sender_id = self.local.peer_id.clone();

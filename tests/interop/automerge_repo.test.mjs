@@ -1,0 +1,92 @@
+// Interop: peers written elsewhere — the JS @automerge/automerge-repo 2.5 with its WebSocket
+// adapter — create, edit and read documents through our sync-server.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Repo } from "@automerge/automerge-repo";
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { Server } from "../e2e/harness.mjs";
+
+let server;
+const repos = [];
+
+before(async () => {
+  server = await Server.start();
+});
+
+after(async () => {
+  for (const r of repos) await r.shutdown().catch(() => {});
+  await server?.stop();
+  server?.cleanup();
+  // automerge-repo's WebSocket adapter arms a reconnect timer when a socket closes that
+  // shutdown() does not clear; do not let it keep this test process alive.
+  setTimeout(() => process.exit(), 1000).unref();
+});
+
+function repo() {
+  const r = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`)] });
+  repos.push(r);
+  return r;
+}
+
+/** Resolves when `check(doc)` holds for the handle's document, or fails after `ms`. */
+async function until(handle, check, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const doc = handle.doc();
+    if (doc && check(doc)) return doc;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out; document is ${JSON.stringify(handle.doc())}`);
+}
+
+/**
+ * Finds a document from a fresh peer, retrying while the creator's upload is still on its
+ * way: our server answers from what it stores and does not ask other peers for documents.
+ */
+async function findWhenUploaded(url, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const r = repo();
+    try {
+      return await r.find(url);
+    } catch (e) {
+      if (Date.now() > deadline) throw e;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
+}
+
+test("a JS peer's new document reaches another JS peer through our server, and edits flow back", async () => {
+  const a = repo();
+  const handle = a.create({ visits: {} });
+  handle.change((d) => {
+    d.visits.v1 = { whom: "张大爷家", heard: "路灯坏了" };
+  });
+  const other = await findWhenUploaded(handle.url);
+  const seen = await until(other, (d) => d.visits?.v1?.whom === "张大爷家");
+  assert.equal(seen.visits.v1.heard, "路灯坏了");
+
+  other.change((d) => {
+    d.visits.v2 = { whom: "李阿姨", heard: "低保" };
+  });
+  await until(handle, (d) => d.visits?.v2?.whom === "李阿姨");
+
+  // A peer that connects later gets everything from the server's storage.
+  await server.restart();
+  const late = await findWhenUploaded(handle.url);
+  const all = await until(late, (d) => Object.keys(d.visits ?? {}).length === 2);
+  assert.deepEqual(Object.keys(all.visits).sort(), ["v1", "v2"]);
+});
+
+test("the server's demo ledger is readable by a JS peer, with our schema", async () => {
+  const { url } = await (await fetch(`${server.url}/api/ledger`)).json();
+  const handle = await repo().find(url);
+  const doc = await until(handle, (d) => d.schema !== undefined);
+  assert.equal(Number(doc.schema), 1);
+  assert.deepEqual({ ...doc.visits }, {});
+});
+
+test("asking for a document nobody has is answered as unavailable", async () => {
+  const r = repo();
+  await assert.rejects(r.find("automerge:1Bhh3pU9gLXZiNDL6PEa1Gs9fh"), /unavailable/i);
+});
