@@ -8,6 +8,7 @@ use ledger::RecordId;
 use crate::browser;
 use crate::pages::{visit_detail::VisitDetail, visit_form::{EditVisit, NewVisit}, visit_list::{ListFilter, VisitList}};
 use crate::service::{LedgerService, Phase, SaveState};
+use crate::sync::{SyncService, SyncStatus};
 use crate::update_banner::UpdateBanner;
 
 /// The visit just deleted, offered for undo.
@@ -18,6 +19,7 @@ pub struct Undo(pub RwSignal<Option<RecordId>>);
 pub fn App() -> impl IntoView {
     let service = LedgerService::new();
     provide_context(service);
+    provide_context(SyncService::start(service));
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
     browser::set_title("先锋台账");
@@ -60,10 +62,29 @@ fn TopBar() -> impl IntoView {
         SaveState::Saved(at) => ("saved", format!("已保存 {}", browser::clock(at))),
         SaveState::Failed(_) => ("failed", "保存失败".to_owned()),
     };
+    let sync = expect_context::<SyncService>();
+    let sync_text = move || {
+        let unsent = sync.unsent.get();
+        let state = match sync.status.get() {
+            SyncStatus::Offline => "离线".to_owned(),
+            SyncStatus::Connecting => "正在连接…".to_owned(),
+            SyncStatus::Syncing => "正在同步…".to_owned(),
+            SyncStatus::Synced(at) => format!("已同步 {}", browser::clock(at)),
+        };
+        if unsent > 0 { format!("{state} · {unsent} 条未上传") } else { state }
+    };
+    let sync_class = move || match sync.status.get() {
+        SyncStatus::Offline => "sync-state offline",
+        SyncStatus::Connecting | SyncStatus::Syncing => "sync-state syncing",
+        SyncStatus::Synced(_) => "sync-state synced",
+    };
     view! {
         <header class="topbar">
             <a href="/" class="brand">"先锋台账"</a>
-            <span class=move || format!("save-state {}", status().0) data-testid="save-state">{move || status().1}</span>
+            <span class="states">
+                <span class=sync_class data-testid="sync-state" role="status">{sync_text}</span>
+                <span class=move || format!("save-state {}", status().0) data-testid="save-state">{move || status().1}</span>
+            </span>
         </header>
     }
 }

@@ -7,6 +7,7 @@ mod pages;
 mod panic_page;
 mod service;
 mod store;
+mod sync;
 mod update_banner;
 
 fn main() {

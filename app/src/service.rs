@@ -38,7 +38,7 @@ pub enum Phase {
     Broken(String),
 }
 
-struct Inner {
+pub(crate) struct Inner {
     store: Store,
     ledger: UnitLedger,
     /// What storage holds; a save writes the changes after these heads.
@@ -62,6 +62,8 @@ pub struct LedgerService {
     pub live: RwSignal<bool>,
     /// Bumped by every save; a pending cache write goes ahead only if no save came after it.
     view_generation: StoredValue<u64>,
+    /// Told after every local change has been saved (the sync client listens).
+    on_local_change: StoredValue<Option<Rc<dyn Fn()>>, LocalStorage>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,6 +93,7 @@ impl LedgerService {
             save_state: RwSignal::new(SaveState::Idle),
             live: RwSignal::new(false),
             view_generation: StoredValue::new(0),
+            on_local_change: StoredValue::new_local(None),
         };
         leptos::task::spawn_local(async move { service.open().await });
         service
@@ -150,7 +153,7 @@ impl LedgerService {
     }
 
     /// The ledger once its document has loaded; waits for it if a save comes in earlier.
-    async fn loaded(&self) -> Option<Rc<RefCell<Inner>>> {
+    pub(crate) async fn loaded(&self) -> Option<Rc<RefCell<Inner>>> {
         for _ in 0..600 {
             if let Some(inner) = self.inner() {
                 return Some(inner);
@@ -250,6 +253,9 @@ impl LedgerService {
                     let _ = channel.post_message(&JsValue::from_str("changed"));
                 }
                 self.schedule_view_write(1_500);
+                if let Some(listener) = self.on_local_change.try_get_value().flatten() {
+                    listener();
+                }
                 leptos::task::spawn_local(async move {
                     browser::request_persistence_once().await;
                     self.compact_if_due().await;
@@ -266,6 +272,40 @@ impl LedgerService {
                 Err(SaveError::Storage(e))
             }
         }
+    }
+
+    /// Runs `f` on the loaded ledger (None while it is still loading).
+    pub fn with_ledger<R>(&self, f: impl FnOnce(&mut UnitLedger) -> R) -> Option<R> {
+        let inner = self.inner()?;
+        let mut i = inner.borrow_mut();
+        Some(f(&mut i.ledger))
+    }
+
+    pub fn set_local_change_listener(&self, listener: impl Fn() + 'static) {
+        self.on_local_change.set_value(Some(Rc::new(listener)));
+    }
+
+    pub fn store(&self) -> Option<Store> {
+        self.inner().map(|i| i.borrow().store.clone())
+    }
+
+    /// Makes changes that arrived from the server durable, then shows them.
+    pub async fn save_remote_changes(self, changes: Vec<u8>) -> Result<(), StorageError> {
+        let Some(inner) = self.inner() else { return Err(StorageError::Failed("台账未打开".into())) };
+        let store = inner.borrow().store.clone();
+        store.append_chunk(LEDGER_KEY, &changes).await?;
+        {
+            let mut i = inner.borrow_mut();
+            i.chunk_count += 1;
+            i.chunk_bytes += changes.len();
+        }
+        self.refresh_all();
+        self.schedule_view_write(1_500);
+        if let Some((channel, _)) = &inner.borrow()._channel {
+            let _ = channel.post_message(&JsValue::from_str("changed"));
+        }
+        leptos::task::spawn_local(self.compact_if_due());
+        Ok(())
     }
 
     async fn compact_if_due(self) {

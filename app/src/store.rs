@@ -6,11 +6,13 @@ use js_sys::{Object, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 
 const DB_NAME: &str = "pioneer-ledger";
-const DB_VERSION: u32 = 2;
+const DB_VERSION: u32 = 3;
 const SNAPSHOTS: &str = "snapshots";
 /// Cached visit lists (see `ledger::view_cache`), version 2 of the database.
 const VIEWS: &str = "views";
 const CHUNKS: &str = "chunks";
+/// Sync states per (server storage id, document), version 3 of the database.
+const SYNC_STATES: &str = "sync_states";
 const CHUNKS_BY_DOC: &str = "by_doc";
 
 /// Why a read or write failed, in words a cadre can act on.
@@ -83,6 +85,9 @@ impl Store {
             if !db.store_names().iter().any(|s| s == SNAPSHOTS) {
                 let _ = db.create_object_store(SNAPSHOTS, ObjectStoreParams::new());
             }
+            if !db.store_names().iter().any(|s| s == SYNC_STATES) {
+                let _ = db.create_object_store(SYNC_STATES, ObjectStoreParams::new());
+            }
             if !db.store_names().iter().any(|s| s == VIEWS) {
                 let _ = db.create_object_store(VIEWS, ObjectStoreParams::new());
             }
@@ -118,6 +123,18 @@ impl Store {
         let _ = Reflect::set(&value, &"doc".into(), &doc.into());
         let _ = Reflect::set(&value, &"bytes".into(), &Uint8Array::from(bytes));
         tx.object_store(CHUNKS)?.add(&value, None)?.await?;
+        commit(tx).await
+    }
+
+    pub async fn sync_state(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
+        let tx = self.db.transaction(&[SYNC_STATES], TransactionMode::ReadOnly)?;
+        let value = tx.object_store(SYNC_STATES)?.get(JsValue::from_str(key))?.await?;
+        Ok(value.map(|v| to_bytes(&v)))
+    }
+
+    pub async fn put_sync_state(&self, key: &str, state: &[u8]) -> Result<(), StorageError> {
+        let tx = self.db.transaction(&[SYNC_STATES], TransactionMode::ReadWrite)?;
+        tx.object_store(SYNC_STATES)?.put(&Uint8Array::from(state), Some(&JsValue::from_str(key)))?.await?;
         commit(tx).await
     }
 

@@ -150,6 +150,11 @@ impl UnitLedger {
         self.doc.get_heads()
     }
 
+    /// How many changes this ledger has beyond `heads` (what a peer is known to have).
+    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> usize {
+        self.doc.get_changes_meta(heads).len()
+    }
+
     pub fn actor(&self) -> &ActorId {
         self.doc.get_actor()
     }

@@ -134,6 +134,8 @@ test("when storage is full the person is told, and the typed text stays in the f
   const context = await launchPersistent(tempDir("profile-quota"), { serviceWorkers: "block" });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
+    // No sync either: its first writes would come before the quota is set.
+    await page.route("**/api/ledger", (route) => route.abort());
     await openApp(page, server.url);
     const cdp = await context.newCDPSession(page);
     const origin = new URL(server.url).origin;

@@ -128,6 +128,11 @@ impl Connection {
         }
     }
 
+    /// The heads both sides are known to have for `doc` on this connection.
+    pub fn shared_heads(&self, doc: &DocumentId) -> Option<&[automerge::ChangeHash]> {
+        self.docs.get(doc).map(|d| d.state.shared_heads.as_slice())
+    }
+
     /// Documents with a received change not yet durable.
     pub fn pending_writes(&self) -> usize {
         self.docs.values().filter(|d| d.pending.is_some()).count()

@@ -1,0 +1,360 @@
+//! Background sync with the server: a browser WebSocket around `ledger`'s sync engine.
+//! It never blocks the person: local saves go to IndexedDB first; this only moves them to
+//! the server when there is a network, and brings back what others wrote.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use automerge::{sync, AutoCommit};
+use leptos::prelude::*;
+use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+use crate::browser;
+use crate::service::LedgerService;
+
+const LEDGER_ID_KEY: &str = "pioneer.ledger-id";
+const STORAGE_ID_KEY: &str = "pioneer.storage-id";
+/// The server's storage id, so the unsent count can be worked out offline.
+const SERVER_STORAGE_KEY: &str = "pioneer.server-storage";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum SyncStatus {
+    /// No network, or the server cannot be reached.
+    Offline,
+    Connecting,
+    Syncing,
+    /// In step with the server as of this time (ms).
+    Synced(i64),
+}
+
+/// The sync state shown in the top bar.
+#[derive(Clone, Copy)]
+pub struct SyncService {
+    pub status: RwSignal<SyncStatus>,
+    /// Local changes the server is not known to have.
+    pub unsent: RwSignal<usize>,
+    state: StoredValue<Option<Rc<RefCell<Live>>>, LocalStorage>,
+    /// Reconnect attempts since the last good connection (for backoff).
+    attempts: StoredValue<u32>,
+    ledger: LedgerService,
+}
+
+/// One live connection.
+struct Live {
+    socket: WebSocket,
+    conn: Connection,
+    doc: DocumentId,
+    remote_storage: Option<String>,
+    _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+/// The ledger document as the engine sees it on this device.
+struct Host<'a> {
+    id: DocumentId,
+    doc: &'a mut AutoCommit,
+}
+
+impl DocumentHost for Host<'_> {
+    fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
+        (*doc == self.id).then_some(&mut *self.doc)
+    }
+    fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
+        true
+    }
+}
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// This browser's storage id: sync states saved under it survive reloads.
+fn storage_id() -> String {
+    let ls = local_storage();
+    if let Some(id) = ls.as_ref().and_then(|s| s.get_item(STORAGE_ID_KEY).ok().flatten()) {
+        return id;
+    }
+    let id = format!("browser-{}", DocumentId::random());
+    if let Some(ls) = ls {
+        let _ = ls.set_item(STORAGE_ID_KEY, &id);
+    }
+    id
+}
+
+impl SyncService {
+    pub fn start(ledger: LedgerService) -> Self {
+        let service = Self {
+            status: RwSignal::new(SyncStatus::Offline),
+            unsent: RwSignal::new(0),
+            state: StoredValue::new_local(None),
+            attempts: StoredValue::new(0),
+            ledger,
+        };
+        ledger.set_local_change_listener(move || service.local_change());
+        service.watch_network();
+        leptos::task::spawn_local(async move {
+            if ledger.loaded().await.is_some() {
+                service.refresh_unsent_from_storage().await;
+                service.connect().await;
+            }
+        });
+        service
+    }
+
+    fn live(&self) -> Option<Rc<RefCell<Live>>> {
+        self.state.try_get_value().flatten()
+    }
+
+    /// Reconnects on the `online` event and when the page comes back into view.
+    fn watch_network(self) {
+        let Some(window) = web_sys::window() else { return };
+        let retry = Closure::<dyn FnMut()>::new(move || {
+            if self.live().is_none() {
+                self.attempts.set_value(0);
+                leptos::task::spawn_local(self.connect());
+            }
+        });
+        let _ = window.add_event_listener_with_callback("online", retry.as_ref().unchecked_ref());
+        if let Some(doc) = window.document() {
+            let _ = doc.add_event_listener_with_callback("visibilitychange", retry.as_ref().unchecked_ref());
+        }
+        retry.forget();
+        let offline = Closure::<dyn FnMut()>::new(move || {
+            if let Some(live) = self.live() {
+                let _ = live.borrow().socket.close();
+            }
+        });
+        let _ = window.add_event_listener_with_callback("offline", offline.as_ref().unchecked_ref());
+        offline.forget();
+    }
+
+    /// The ledger's document id: remembered, or asked of the server once.
+    async fn ledger_id(&self) -> Option<DocumentId> {
+        if let Some(id) = local_storage().and_then(|s| s.get_item(LEDGER_ID_KEY).ok().flatten()) {
+            return DocumentId::parse(&id).ok();
+        }
+        let window = web_sys::window()?;
+        let response: web_sys::Response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/api/ledger")).await.ok()?.dyn_into().ok()?;
+        if !response.ok() {
+            return None;
+        }
+        let json = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
+        let id = js_sys::Reflect::get(&json, &"documentId".into()).ok()?.as_string()?;
+        let parsed = DocumentId::parse(&id).ok()?;
+        if let Some(ls) = local_storage() {
+            let _ = ls.set_item(LEDGER_ID_KEY, &id);
+        }
+        Some(parsed)
+    }
+
+    async fn connect(self) {
+        if self.live().is_some() {
+            return;
+        }
+        self.status.set(SyncStatus::Connecting);
+        let Some(doc) = self.ledger_id().await else {
+            self.status.set(SyncStatus::Offline);
+            return self.retry_later();
+        };
+        let Some(url) = sync_url() else { return };
+        let Ok(socket) = WebSocket::new(&url) else {
+            self.status.set(SyncStatus::Offline);
+            return self.retry_later();
+        };
+        socket.set_binary_type(BinaryType::Arraybuffer);
+        let conn = Connection::initiate(LocalPeer { peer_id: format!("browser-{}", DocumentId::random()), storage_id: Some(storage_id()) });
+        let live = Rc::new(RefCell::new(Live { socket: socket.clone(), conn, doc, remote_storage: None, _handlers: Vec::new() }));
+
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| self.pump());
+        let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+            let Ok(event) = event.dyn_into::<MessageEvent>() else { return };
+            let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
+            let frame = js_sys::Uint8Array::new(&buffer).to_vec();
+            self.receive(&frame);
+        });
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| self.closed());
+        socket.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        socket.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        live.borrow_mut()._handlers = vec![on_open, on_message, on_close];
+        self.state.set_value(Some(live));
+    }
+
+    fn closed(self) {
+        let old = self.state.try_get_value().flatten();
+        if let Some(live) = &old {
+            let l = live.borrow();
+            l.socket.set_onopen(None);
+            l.socket.set_onmessage(None);
+            l.socket.set_onclose(None);
+        }
+        self.state.set_value(None);
+        // This runs inside the socket's close handler, which `old` owns: drop it a tick later.
+        leptos::task::spawn_local(async move { drop(old) });
+        self.status.try_set(SyncStatus::Offline);
+        self.retry_later();
+    }
+
+    /// Exponential backoff with jitter, 1 s to 60 s; `online` and visibility skip the wait.
+    fn retry_later(self) {
+        let attempt = self.attempts.get_value().min(6);
+        self.attempts.set_value(attempt + 1);
+        let base = 1_000u32 << attempt;
+        let jitter = (js_sys::Math::random() * f64::from(base) / 2.0) as u32;
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(base.min(60_000) + jitter).await;
+            if self.state.try_get_value().flatten().is_none() {
+                self.connect().await;
+            }
+        });
+    }
+
+    fn receive(self, frame: &[u8]) {
+        let Some(live) = self.live() else { return };
+        {
+            let mut l = live.borrow_mut();
+            let doc = l.doc;
+            let received = self.ledger.with_ledger(|ledger| {
+                let mut host = Host { id: doc, doc: ledger.doc_mut() };
+                l.conn.receive(frame, &mut host);
+            });
+            if received.is_none() {
+                return;
+            }
+        }
+        self.status.set(SyncStatus::Syncing);
+        self.pump();
+    }
+
+    /// A local save: offer it to the server.
+    fn local_change(self) {
+        self.refresh_unsent();
+        let Some(live) = self.live() else { return };
+        {
+            let mut l = live.borrow_mut();
+            let doc = l.doc;
+            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut Host { id: doc, doc: ledger.doc_mut() }));
+        }
+        self.pump();
+    }
+
+    /// Carries out what the engine asked for.
+    fn pump(self) {
+        let Some(live) = self.live() else { return };
+        loop {
+            let output = live.borrow_mut().conn.poll_output();
+            let Some(output) = output else { break };
+            match output {
+                Output::Send(frame) => {
+                    let _ = live.borrow().socket.send_with_u8_array(&frame);
+                }
+                Output::Close { .. } => {
+                    let _ = live.borrow().socket.close();
+                }
+                Output::Connected { remote_storage, .. } => {
+                    self.attempts.set_value(0);
+                    self.status.set(SyncStatus::Syncing);
+                    live.borrow_mut().remote_storage = remote_storage.clone();
+                    if let (Some(ls), Some(remote)) = (local_storage(), &remote_storage) {
+                        let _ = ls.set_item(SERVER_STORAGE_KEY, remote);
+                    }
+                    let live = live.clone();
+                    leptos::task::spawn_local(async move {
+                        let doc = live.borrow().doc;
+                        if let (Some(store), Some(remote)) = (self.ledger.store(), remote_storage) {
+                            if let Ok(Some(state)) = store.sync_state(&format!("{remote}|{doc}")).await {
+                                live.borrow_mut().conn.restore_sync_state(doc, &state);
+                            }
+                        }
+                        {
+                            let mut l = live.borrow_mut();
+                            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut Host { id: doc, doc: ledger.doc_mut() }));
+                        }
+                        self.pump();
+                        self.settle_later();
+                    });
+                }
+                Output::Persist { changes, ticket, .. } => {
+                    let live = live.clone();
+                    leptos::task::spawn_local(async move {
+                        // Acknowledged to the server only once IndexedDB has committed.
+                        if self.ledger.save_remote_changes(changes).await.is_ok() {
+                            {
+                                let mut l = live.borrow_mut();
+                                let doc = l.doc;
+                                self.ledger.with_ledger(|ledger| l.conn.persisted(ticket, &mut Host { id: doc, doc: ledger.doc_mut() }));
+                            }
+                            self.pump();
+                        } else {
+                            let _ = live.borrow().socket.close();
+                        }
+                    });
+                }
+                Output::SyncState { doc, state } => {
+                    let remote = live.borrow().remote_storage.clone();
+                    if let (Some(store), Some(remote)) = (self.ledger.store(), remote) {
+                        leptos::task::spawn_local(async move {
+                            let _ = store.put_sync_state(&format!("{remote}|{doc}"), &state).await;
+                        });
+                    }
+                    self.refresh_unsent();
+                    self.settle_later();
+                }
+                Output::Unavailable { .. } => {
+                    // The server does not know this ledger (or will not share it): forget the
+                    // id so the next connection asks again.
+                    if let Some(ls) = local_storage() {
+                        let _ = ls.remove_item(LEDGER_ID_KEY);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Marks the ledger synced once no message has moved for a moment.
+    fn settle_later(self) {
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(400).await;
+            let Some(live) = self.live() else { return };
+            if live.borrow().conn.pending_writes() == 0 && self.unsent.get_untracked() == 0 {
+                self.status.try_set(SyncStatus::Synced(browser::now_ms()));
+            }
+        });
+    }
+
+    fn refresh_unsent(self) {
+        let Some(live) = self.live() else {
+            leptos::task::spawn_local(self.refresh_unsent_from_storage());
+            return;
+        };
+        let l = live.borrow();
+        let shared = l.conn.shared_heads(&l.doc).map(<[_]>::to_vec).unwrap_or_default();
+        if let Some(n) = self.ledger.with_ledger(|ledger| ledger.changes_since(&shared)) {
+            self.unsent.try_set(n);
+        }
+    }
+
+    /// While offline: count against what the server had at the last sync.
+    async fn refresh_unsent_from_storage(self) {
+        let remembered = local_storage().and_then(|s| {
+            Some((s.get_item(SERVER_STORAGE_KEY).ok()??, s.get_item(LEDGER_ID_KEY).ok()??))
+        });
+        let mut shared = Vec::new();
+        if let (Some((remote, doc)), Some(store)) = (remembered, self.ledger.store()) {
+            if let Ok(Some(bytes)) = store.sync_state(&format!("{remote}|{doc}")).await {
+                shared = sync::State::decode(&bytes).map(|s| s.shared_heads).unwrap_or_default();
+            }
+        }
+        if let Some(n) = self.ledger.with_ledger(|l| l.changes_since(&shared)) {
+            self.unsent.set(n);
+        }
+    }
+}
+
+fn sync_url() -> Option<String> {
+    let location = web_sys::window()?.location();
+    let scheme = if location.protocol().ok()? == "https:" { "wss" } else { "ws" };
+    Some(format!("{scheme}://{}/sync", location.host().ok()?))
+}

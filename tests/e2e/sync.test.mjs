@@ -1,0 +1,80 @@
+// Two cadres of one unit, offline on their own phones, edit the same visit's note; back in
+// coverage, both phones and the server end with the same ledger, every edit kept.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+
+let server;
+before(async () => {
+  server = await Server.start();
+});
+after(async () => {
+  await closeBrowsers();
+  await server?.stop();
+  server?.cleanup();
+});
+
+const syncState = (page) => page.getByTestId("sync-state");
+
+async function waitSynced(page) {
+  await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
+}
+
+async function editHeard(page, whom, heard) {
+  await page.getByText(whom).first().click();
+  await page.getByRole("link", { name: "编辑" }).click();
+  await page.locator('textarea[name="heard"]').fill(heard);
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText(heard).waitFor();
+  await page.getByRole("link", { name: "‹ 返回" }).click();
+}
+
+test("offline edits of one note on two phones merge, and the status shows each state", async () => {
+  const phoneA = await launchPersistent(tempDir("phone-a"));
+  const phoneB = await launchPersistent(tempDir("phone-b"));
+  const a = phoneA.pages()[0];
+  const b = phoneB.pages()[0];
+
+  await openApp(a, server.url);
+  await waitForServiceWorker(a);
+  await addVisit(a, { whom: "张大爷家", heard: "路灯坏了。" });
+  await waitSynced(a);
+
+  await openApp(b, server.url);
+  await waitForServiceWorker(b);
+  await b.getByText("张大爷家").waitFor({ timeout: 30_000 });
+  await waitSynced(b);
+
+  // Both lose coverage.
+  await phoneA.setOffline(true);
+  await phoneB.setOffline(true);
+  await syncState(a).filter({ hasText: "离线" }).waitFor();
+  await editHeard(a, "张大爷家", "村口路灯坏了。");
+  await editHeard(b, "张大爷家", "路灯坏了。已报修。");
+  await addVisit(b, { whom: "李阿姨", heard: "低保申请" });
+  await syncState(b).filter({ hasText: "条未上传" }).waitFor();
+
+  // Back in coverage: both converge without anyone touching anything.
+  await phoneA.setOffline(false);
+  await phoneB.setOffline(false);
+  await waitSynced(a);
+  await waitSynced(b);
+  for (const page of [a, b]) {
+    await page.getByText("李阿姨").waitFor({ timeout: 30_000 });
+    await page.getByText("张大爷家").first().click();
+    await page.getByText("村口路灯坏了。已报修。").waitFor({ timeout: 30_000 });
+    await page.getByRole("link", { name: "‹ 返回" }).click();
+  }
+  assert.doesNotMatch(await syncState(a).textContent(), /未上传/);
+
+  // A desktop that was never offline sees the same ledger.
+  const desk = await launchPersistent(tempDir("desk"));
+  const d = desk.pages()[0];
+  await openApp(d, server.url);
+  await d.getByText("李阿姨").waitFor({ timeout: 30_000 });
+  await d.getByText("张大爷家").first().click();
+  await d.getByText("村口路灯坏了。已报修。").waitFor();
+  await phoneA.close();
+  await phoneB.close();
+  await desk.close();
+});
