@@ -1,0 +1,132 @@
+//! Durability: the real `sync-server` binary is killed with SIGKILL at random moments while a
+//! client syncs. After every restart, every change the server had confirmed to the client (the
+//! client's sync state says the server has it) is still there. Bounded: a fixed number of kills.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use automerge::transaction::Transactable;
+use automerge::{sync, ActorId, AutoCommit, ChangeHash, ROOT};
+use futures_util::{SinkExt, StreamExt};
+use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+struct Client {
+    id: DocumentId,
+    doc: AutoCommit,
+}
+
+impl DocumentHost for Client {
+    fn document(&mut self, doc: &DocumentId, _: bool) -> Option<&mut AutoCommit> {
+        (*doc == self.id).then_some(&mut self.doc)
+    }
+    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
+        true
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn spawn(data: &std::path::Path, dist: &std::path::Path, port: u16) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_sync-server"))
+        .args(["--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+        .arg(data)
+        .arg("--dist")
+        .arg(dist)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+async fn wait_healthy(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("server did not start");
+}
+
+/// Syncs until quiet, the connection dies, or `budget` runs out; returns the heads the server
+/// confirmed (the shared heads of the last sync state it produced).
+async fn sync(port: u16, client: &mut Client, budget: Duration, confirmed: &mut Vec<ChangeHash>) {
+    let Ok(Ok((mut ws, _))) = tokio::time::timeout(budget, tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/sync"))).await else {
+        return;
+    };
+    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("c-{}", DocumentId::random()), storage_id: Some("durability-client".into()) });
+    let deadline = Instant::now() + budget;
+    loop {
+        while let Some(o) = conn.poll_output() {
+            match o {
+                Output::Send(f) => {
+                    if ws.send(Ws::Binary(f.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Output::Connected { .. } => conn.sync_document(client.id, client),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, client),
+                Output::SyncState { state, .. } => *confirmed = sync::State::decode(&state).unwrap().shared_heads,
+                _ => {}
+            }
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(left.min(Duration::from_millis(200)), ws.next()).await {
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, client),
+            Ok(Some(Ok(_))) => {}
+            _ => return,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_changes_survive_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    let port = free_port();
+    let mut client = Client { id: DocumentId::random(), doc: AutoCommit::new().with_actor(ActorId::random()) };
+    let mut confirmed: Vec<ChangeHash> = Vec::new();
+
+    for round in 0..8u64 {
+        let mut server = spawn(data.path(), dist.path(), port);
+        wait_healthy(port).await;
+        for i in 0..20 {
+            client.doc.put(ROOT, format!("k{round}-{i}"), i).unwrap();
+            client.doc.commit();
+        }
+        // Kill at a different moment each round: from mid-handshake to after quiet.
+        let budget = Duration::from_millis(5 + round * 40);
+        sync(port, &mut client, budget, &mut confirmed).await;
+        server.kill().unwrap(); // SIGKILL
+        server.wait().unwrap();
+
+        // Everything confirmed so far must be on disk: a fresh reader gets it from a new server.
+        let mut server = spawn(data.path(), dist.path(), port);
+        wait_healthy(port).await;
+        let mut reader = Client { id: client.id, doc: AutoCommit::new() };
+        let mut ignored = Vec::new();
+        sync(port, &mut reader, Duration::from_secs(3), &mut ignored).await;
+        for hash in &confirmed {
+            assert!(reader.doc.get_change_by_hash(hash).is_some(), "round {round}: confirmed change {hash} lost");
+        }
+        server.kill().unwrap();
+        server.wait().unwrap();
+    }
+    assert!(!confirmed.is_empty(), "no round ever confirmed anything: the test proved nothing");
+
+    // And once the server stays up, everything converges.
+    let mut server = spawn(data.path(), dist.path(), port);
+    wait_healthy(port).await;
+    sync(port, &mut client, Duration::from_secs(5), &mut confirmed).await;
+    let mut reader = Client { id: client.id, doc: AutoCommit::new() };
+    sync(port, &mut reader, Duration::from_secs(5), &mut Vec::new()).await;
+    assert_eq!(reader.doc.get_heads(), client.doc.get_heads());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}
