@@ -36,8 +36,11 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
 fi
 
-if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  say "installing npm packages (binaryen for wasm-opt, playwright-core)"
-  npm ci --no-audit --no-fund
+if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@automerge/automerge-repo ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages (binaryen for wasm-opt, playwright-core, automerge-repo for interop tests)"
+  # Not `npm ci`: it rejects this lock file over cbor-x's optional native add-ons, which npm
+  # leaves unresolved; `install --no-save` follows the lock file and changes nothing.
+  npm install --no-audit --no-fund --no-save
 fi
 say "ready"
