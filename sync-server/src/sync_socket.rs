@@ -17,7 +17,11 @@ use crate::AppState;
 pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
     // Frames a little over the message limit still arrive, so the engine can answer them with
     // a protocol error; anything larger is cut off by the socket itself.
-    ws.max_message_size(MAX_MESSAGE_BYTES + 1024)
+    // Small buffers (tungstenite's default is 128 KiB each way, per connection): most frames
+    // are a few hundred bytes, and a thousand idle phones must not cost a quarter gigabyte.
+    ws.read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .max_message_size(MAX_MESSAGE_BYTES + 1024)
         .max_frame_size(MAX_MESSAGE_BYTES + 1024)
         .on_upgrade(move |socket| async move {
             if let Err(e) = run(socket, state).await {
@@ -99,6 +103,10 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
                     match committed {
                         Ok(due) => {
                             conn.persisted(ticket, &mut hub.host());
+                            // Other connections hear of the change only now, after the commit.
+                            // (One that flushes for its own reasons in the moment before could
+                            // already carry it; nothing is lost either way, since the sender is
+                            // not acknowledged before this point.)
                             let _ = hub.changed.send(doc);
                             if due {
                                 tokio::spawn(compact(hub.clone(), doc));

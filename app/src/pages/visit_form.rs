@@ -96,30 +96,14 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                     }).collect_view()}
                 </select>
             </label>
-            <label class="field">"走访对象"
-                <input type="text" name="whom" placeholder="户主姓名、群众或企业名称" aria-invalid=invalid("whom")
-                    prop:value=move || draft.with(|d| d.whom.clone())
-                    on:input=move |ev| draft.update(|d| d.whom = event_target_value(&ev))/>
-                {error("whom")}
-            </label>
-            <label class="field">"地点"
-                <input type="text" name="place" placeholder="选填" aria-invalid=invalid("place")
-                    prop:value=move || draft.with(|d| d.place.clone())
-                    on:input=move |ev| draft.update(|d| d.place = event_target_value(&ev))/>
-                {error("place")}
-            </label>
-            <label class="field">"走访情况"
-                <textarea name="heard" rows="5" placeholder="听到了什么、看到了什么" aria-invalid=invalid("heard")
-                    prop:value=move || draft.with(|d| d.heard.clone())
-                    on:input=move |ev| draft.update(|d| d.heard = event_target_value(&ev))></textarea>
-                {error("heard")}
-            </label>
-            <label class="field">"意见建议"
-                <textarea name="opinions" rows="3" placeholder="选填" aria-invalid=invalid("opinions")
-                    prop:value=move || draft.with(|d| d.opinions.clone())
-                    on:input=move |ev| draft.update(|d| d.opinions = event_target_value(&ev))></textarea>
-                {error("opinions")}
-            </label>
+            <DraftField label="走访对象" name="whom" placeholder="户主姓名、群众或企业名称" draft errors
+                get=|d| &d.whom set=|d, v| d.whom = v/>
+            <DraftField label="地点" name="place" placeholder="选填" draft errors
+                get=|d| &d.place set=|d, v| d.place = v/>
+            <DraftField label="走访情况" name="heard" placeholder="听到了什么、看到了什么" rows=5 draft errors
+                get=|d| &d.heard set=|d, v| d.heard = v/>
+            <DraftField label="意见建议" name="opinions" placeholder="选填" rows=3 draft errors
+                get=|d| &d.opinions set=|d, v| d.opinions = v/>
             <label class="check">
                 <input type="checkbox" name="follow_up_needed"
                     prop:checked=move || draft.with(|d| d.follow_up_needed)
@@ -127,12 +111,8 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 "需要跟进"
             </label>
             <Show when=move || draft.with(|d| d.follow_up_needed)>
-                <label class="field">"跟进事项"
-                    <textarea name="follow_up" rows="3" aria-invalid=invalid("follow_up")
-                        prop:value=move || draft.with(|d| d.follow_up.clone())
-                        on:input=move |ev| draft.update(|d| d.follow_up = event_target_value(&ev))></textarea>
-                    {error("follow_up")}
-                </label>
+                <DraftField label="跟进事项" name="follow_up" rows=3 draft errors
+                    get=|d| &d.follow_up set=|d, v| d.follow_up = v/>
             </Show>
             <div class="sticky-actions">
                 <button type="submit" class="button primary wide" disabled=move || saving.get()>
@@ -140,5 +120,38 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 </button>
             </div>
         </form>
+    }
+}
+
+/// One labelled text field of the draft (an input, or a textarea when `rows` is given), with
+/// its validation message underneath.
+#[component]
+fn DraftField(
+    label: &'static str,
+    name: &'static str,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional)] rows: Option<u32>,
+    draft: RwSignal<VisitDraft>,
+    errors: RwSignal<ValidationErrors>,
+    get: fn(&VisitDraft) -> &String,
+    set: fn(&mut VisitDraft, String),
+) -> impl IntoView {
+    let value = move || draft.with(|d| get(d).clone());
+    let invalid = move || errors.with(|e| e.for_field(name).is_some()).to_string();
+    let on_input = move |ev| draft.update(|d| set(d, event_target_value(&ev)));
+    let input = match rows {
+        Some(rows) => view! {
+            <textarea name=name rows=rows placeholder=placeholder aria-invalid=invalid prop:value=value on:input=on_input></textarea>
+        }
+        .into_any(),
+        None => view! {
+            <input type="text" name=name placeholder=placeholder aria-invalid=invalid prop:value=value on:input=on_input/>
+        }
+        .into_any(),
+    };
+    view! {
+        <label class="field">{label} {input}
+            {move || errors.with(|e| e.for_field(name).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))}
+        </label>
     }
 }
