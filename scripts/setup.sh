@@ -29,11 +29,17 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-  say "installing Debian's chromium and chromium-driver"
+# Debian packages: Chromium for the browser tests; OpenSSL headers for the samod interop peer
+# (its WebSocket client links native-tls).
+APT_NEEDED=""
+{ [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || APT_NEEDED="$APT_NEEDED chromium chromium-driver"
+{ command -v pkg-config >/dev/null && pkg-config --exists openssl; } || APT_NEEDED="$APT_NEEDED pkg-config libssl-dev"
+if [ -n "$APT_NEEDED" ]; then
+  say "installing Debian packages:$APT_NEEDED"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $APT_NEEDED
 fi
 
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@automerge/automerge-repo ] \
