@@ -92,3 +92,29 @@ impl DocumentHost for HostGuard<'_> {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn idle_documents_leave_memory_and_come_back_from_storage() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Arc::new(Storage::open(dir.path()).unwrap());
+        let doc = DocumentId::random();
+        let mut d = AutoCommit::new();
+        automerge::transaction::Transactable::put(&mut d, automerge::ROOT, "k", "v").unwrap();
+        storage.create(&doc, &d.save()).unwrap();
+
+        let mut hub = Arc::try_unwrap(Hub::new(storage)).ok().unwrap();
+        hub.idle = Duration::from_millis(0);
+        assert!(hub.load_blocking(&doc).unwrap());
+        assert!(hub.host().document(&doc, false).is_some());
+        assert_eq!(hub.evict_idle(), 0, "an idle document stayed in memory");
+        assert!(hub.host().document(&doc, false).is_none());
+        assert!(hub.load_blocking(&doc).unwrap());
+        let heads = hub.host().document(&doc, false).unwrap().get_heads();
+        assert_eq!(heads, d.get_heads());
+        assert!(!hub.load_blocking(&DocumentId::random()).unwrap(), "a missing document loaded");
+    }
+}

@@ -127,7 +127,13 @@ async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
     let join = Message::Join { sender_id: "evil".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
     let bad_sync = Message::Sync { sender_id: "evil".into(), target_id: "s".into(), document_id: id, data: vec![0x42, 0xde, 0xad] }.encode();
     let huge = vec![0u8; ledger::protocol::MAX_MESSAGE_BYTES + 10];
-    for frames in [vec![vec![0xff, 0x13, 0x37]], vec![join.clone(), bad_sync], vec![join.clone(), huge], vec![join, b"{\"type\":\"join\"}".to_vec()]] {
+    let unknown_type = {
+        let mut m = Message::Leave { sender_id: "evil".into() }.encode();
+        let at = m.windows(5).position(|w| w == b"leave").unwrap();
+        m[at..at + 5].copy_from_slice(b"party");
+        m
+    };
+    for frames in [vec![vec![0xff, 0x13, 0x37]], vec![join.clone(), bad_sync], vec![join.clone(), huge], vec![join.clone(), unknown_type], vec![join, b"{\"type\":\"join\"}".to_vec()]] {
         let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/sync", server.addr)).await.unwrap();
         for f in frames {
             let _ = ws.send(Ws::Binary(f.into())).await;
