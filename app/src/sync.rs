@@ -5,9 +5,9 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use automerge::{sync, AutoCommit};
+use automerge::sync;
 use leptos::prelude::*;
-use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
+use ledger::protocol::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
@@ -49,21 +49,6 @@ struct Live {
     doc: DocumentId,
     remote_storage: Option<String>,
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
-}
-
-/// The ledger document as the engine sees it on this device.
-struct Host<'a> {
-    id: DocumentId,
-    doc: &'a mut AutoCommit,
-}
-
-impl DocumentHost for Host<'_> {
-    fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
-        (*doc == self.id).then_some(&mut *self.doc)
-    }
-    fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
-        true
-    }
 }
 
 fn local_storage() -> Option<web_sys::Storage> {
@@ -217,7 +202,7 @@ impl SyncService {
             let mut l = live.borrow_mut();
             let doc = l.doc;
             let received = self.ledger.with_ledger(|ledger| {
-                let mut host = Host { id: doc, doc: ledger.doc_mut() };
+                let mut host = SingleDocument { id: doc, doc: ledger.doc_mut() };
                 l.conn.receive(frame, &mut host);
             });
             if received.is_none() {
@@ -235,7 +220,7 @@ impl SyncService {
         {
             let mut l = live.borrow_mut();
             let doc = l.doc;
-            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut Host { id: doc, doc: ledger.doc_mut() }));
+            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
         }
         self.pump();
     }
@@ -270,7 +255,7 @@ impl SyncService {
                         }
                         {
                             let mut l = live.borrow_mut();
-                            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut Host { id: doc, doc: ledger.doc_mut() }));
+                            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
                         }
                         self.pump();
                         self.settle_later();
@@ -284,7 +269,7 @@ impl SyncService {
                             {
                                 let mut l = live.borrow_mut();
                                 let doc = l.doc;
-                                self.ledger.with_ledger(|ledger| l.conn.persisted(ticket, &mut Host { id: doc, doc: ledger.doc_mut() }));
+                                self.ledger.with_ledger(|ledger| l.conn.persisted(ticket, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
                             }
                             self.pump();
                         } else {

@@ -39,6 +39,23 @@ pub trait DocumentHost {
     fn may_write(&mut self, doc: &DocumentId, message: &sync::Message) -> bool;
 }
 
+/// A host holding one document and accepting what the remote sends for it: a phone's side
+/// (the server is the one that decides who may write), load clients and test peers.
+pub struct SingleDocument<'a> {
+    pub id: DocumentId,
+    pub doc: &'a mut AutoCommit,
+}
+
+impl DocumentHost for SingleDocument<'_> {
+    fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
+        (*doc == self.id).then_some(&mut *self.doc)
+    }
+
+    fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
+        true
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Output {
     /// One binary frame to send.

@@ -8,6 +8,6 @@ mod connection;
 mod doc_id;
 mod message;
 
-pub use connection::{Connection, DocumentHost, LocalPeer, Output};
+pub use connection::{Connection, DocumentHost, LocalPeer, Output, SingleDocument};
 pub use doc_id::{DocumentId, DocumentIdError};
 pub use message::{DecodeError, Message, PeerMetadata, MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
