@@ -60,7 +60,7 @@ async function seedLedger(page, bytes) {
   await page.evaluate(async (b64) => {
     const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
     const db = await new Promise((ok, fail) => {
-      const r = indexedDB.open("pioneer-ledger", 2);
+      const r = indexedDB.open("pioneer-ledger");
       r.onsuccess = () => ok(r.result);
       r.onerror = () => fail(r.error);
     });
