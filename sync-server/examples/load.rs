@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable;
-use automerge::{sync, ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ROOT};
 use futures_util::{SinkExt, StreamExt};
-use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
+use ledger::protocol::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -19,12 +19,9 @@ struct Client {
     doc: AutoCommit,
 }
 
-impl DocumentHost for Client {
-    fn document(&mut self, doc: &DocumentId, _: bool) -> Option<&mut AutoCommit> {
-        (*doc == self.id).then_some(&mut self.doc)
-    }
-    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
-        true
+impl Client {
+    fn host(&mut self) -> SingleDocument<'_> {
+        SingleDocument { id: self.id, doc: &mut self.doc }
     }
 }
 
@@ -44,8 +41,8 @@ async fn client(url: String, edits: usize, start: Arc<tokio::sync::Barrier>) -> 
         while let Some(o) = conn.poll_output() {
             match o {
                 Output::Send(f) => tx.send(Ws::Binary(f.into())).await.map_err(|e| e.to_string())?,
-                Output::Connected { .. } => conn.sync_document(c.id, &mut c),
-                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c),
+                Output::Connected { .. } => conn.sync_document(c.id, &mut c.host()),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c.host()),
                 Output::Close { reason } => return Err(reason),
                 _ => {}
             }
@@ -67,11 +64,11 @@ async fn client(url: String, edits: usize, start: Arc<tokio::sync::Barrier>) -> 
             c.doc.put(ROOT, format!("k{}", done % 8), done as i64).unwrap();
             c.doc.commit();
             waiting_since = Some(Instant::now());
-            conn.sync_document(c.id, &mut c);
+            conn.sync_document(c.id, &mut c.host());
             continue;
         }
         match tokio::time::timeout(Duration::from_secs(30), rx.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, &mut c),
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, &mut c.host()),
             Ok(Some(Ok(_))) => {}
             other => return Err(format!("connection ended: {other:?}")),
         }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{sync, ActorId, AutoCommit, ChangeHash, ROOT};
 use futures_util::{SinkExt, StreamExt};
-use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
+use ledger::protocol::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 struct Client {
@@ -17,12 +17,9 @@ struct Client {
     doc: AutoCommit,
 }
 
-impl DocumentHost for Client {
-    fn document(&mut self, doc: &DocumentId, _: bool) -> Option<&mut AutoCommit> {
-        (*doc == self.id).then_some(&mut self.doc)
-    }
-    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
-        true
+impl Client {
+    fn host(&mut self) -> SingleDocument<'_> {
+        SingleDocument { id: self.id, doc: &mut self.doc }
     }
 }
 
@@ -69,15 +66,15 @@ async fn sync(port: u16, client: &mut Client, budget: Duration, confirmed: &mut 
                         return;
                     }
                 }
-                Output::Connected { .. } => conn.sync_document(client.id, client),
-                Output::Persist { ticket, .. } => conn.persisted(ticket, client),
+                Output::Connected { .. } => conn.sync_document(client.id, &mut client.host()),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut client.host()),
                 Output::SyncState { state, .. } => *confirmed = sync::State::decode(&state).unwrap().shared_heads,
                 _ => {}
             }
         }
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left.min(Duration::from_millis(200)), ws.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, client),
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, &mut client.host()),
             Ok(Some(Ok(_))) => {}
             _ => return,
         }
