@@ -3,6 +3,10 @@
 //! to a default, the problem is reported, and the rest of the record is kept.
 
 use automerge::{ObjId, ObjType, ReadDoc, ScalarValue, Value};
+use chrono::NaiveDate;
+
+use crate::record::{Conflict, LogEntry};
+use crate::RecordId;
 
 /// A field that could not be read as the schema expects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +29,9 @@ pub struct FieldReader<'a, D: ReadDoc> {
     obj: &'a ObjId,
     record: String,
     pub problems: Vec<FieldProblem>,
-    fields: Option<Vec<(String, Value<'a>, ObjId)>>,
+    /// Each field: its key, winning value, object id (for Text and maps), and whether other
+    /// concurrent values exist.
+    fields: Option<Vec<(String, Value<'a>, ObjId, bool)>>,
 }
 
 impl<'a, D: ReadDoc> FieldReader<'a, D> {
@@ -44,7 +50,7 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
                     automerge::ValueRef::Object(t) => Value::Object(t),
                     automerge::ValueRef::Scalar(s) => Value::Scalar(std::borrow::Cow::Owned(automerge::ScalarValue::from(s))),
                 };
-                (item.key.into_owned(), value, id)
+                (item.key.into_owned(), value, id, item.conflict)
             })
             .collect();
         Self { doc, obj, record: record.to_owned(), problems: Vec::new(), fields: Some(fields) }
@@ -52,7 +58,7 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
 
     fn value(&self, field: &str) -> Option<(Value<'a>, ObjId)> {
         if let Some(fields) = &self.fields {
-            return fields.iter().find(|(k, _, _)| k == field).map(|(_, v, id)| (v.clone(), id.clone()));
+            return fields.iter().find(|(k, _, _, _)| k == field).map(|(_, v, id, _)| (v.clone(), id.clone()));
         }
         self.doc.get(self.obj, field).ok().flatten()
     }
@@ -127,6 +133,108 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
             }
         }
     }
+    /// A coded field (category, status…); a missing or unknown code is reported and defaulted.
+    pub fn coded<T>(&mut self, field: &'static str, from_code: impl FnOnce(&str) -> Option<T>, default: T) -> T {
+        self.parsed(field, from_code).unwrap_or(default)
+    }
+
+    /// An optional coded field: empty or missing is None without a report.
+    pub fn optional_coded<T>(&mut self, field: &'static str, from_code: impl FnOnce(&str) -> Option<T>) -> Option<T> {
+        let raw = self.string(field);
+        if raw.is_empty() {
+            return None;
+        }
+        let value = from_code(&raw);
+        if value.is_none() {
+            self.problem(field, format!("{raw:?}"));
+        }
+        value
+    }
+
+    /// An optional date ("YYYY-MM-DD"); empty is None, anything else unreadable is reported.
+    pub fn date(&mut self, field: &'static str) -> Option<NaiveDate> {
+        self.optional_coded(field, |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+    }
+
+    /// An optional link to another record.
+    pub fn link(&mut self, field: &'static str) -> Option<RecordId> {
+        self.optional_coded(field, RecordId::parse)
+    }
+
+    /// The nested map stored under `field`, if it is one.
+    pub fn map(&mut self, field: &'static str) -> Option<ObjId> {
+        match self.value(field) {
+            None => None,
+            Some((Value::Object(ObjType::Map), id)) => Some(id),
+            Some((other, _)) => {
+                self.problem(field, describe(&other));
+                None
+            }
+        }
+    }
+
+    /// Every listed field holding concurrent values, with all of them (as strings).
+    pub fn conflicts(&self, fields: &[&str]) -> Vec<Conflict> {
+        let Some(all) = &self.fields else { return Vec::new() };
+        all.iter()
+            .filter(|(k, _, _, conflict)| *conflict && fields.contains(&k.as_str()))
+            .filter_map(|(k, _, _, _)| {
+                let values: Vec<String> = self
+                    .doc
+                    .get_all(self.obj, k.as_str())
+                    .ok()?
+                    .into_iter()
+                    .map(|(v, _)| match v {
+                        Value::Scalar(s) => s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string()),
+                        Value::Object(t) => format!("{t:?}"),
+                    })
+                    .collect();
+                (values.len() > 1).then(|| Conflict { field: k.clone(), values })
+            })
+            .collect()
+    }
+}
+
+/// The records of a map of maps keyed by record id: the pattern of every section and of every
+/// log inside a record. Keys that are not ids and values that are not maps are reported.
+pub fn map_records<D: ReadDoc>(doc: &D, obj: &ObjId, what: &'static str, problems: &mut Vec<FieldProblem>) -> Vec<(RecordId, ObjId)> {
+    let mut out = Vec::with_capacity(doc.length(obj));
+    for item in doc.map_range(obj, ..) {
+        let Some(id) = RecordId::parse(&item.key) else {
+            problems.push(FieldProblem { record: item.key.to_string(), field: "id", found: "invalid id".into() });
+            continue;
+        };
+        if !matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
+            problems.push(FieldProblem { record: id.to_string(), field: what, found: format!("{:?}", item.value) });
+            continue;
+        }
+        out.push((id, item.id()));
+    }
+    out
+}
+
+/// The entries of a record's log, oldest first.
+pub fn read_log<D: ReadDoc>(doc: &D, log: Option<&ObjId>, problems: &mut Vec<FieldProblem>) -> Vec<LogEntry> {
+    let Some(log) = log else { return Vec::new() };
+    let mut entries: Vec<LogEntry> = map_records(doc, log, "log", problems)
+        .into_iter()
+        .map(|(id, obj)| {
+            let mut r = FieldReader::prefetched(doc, &obj, id.as_str());
+            let entry = LogEntry {
+                at: r.millis("at"),
+                by: r.string("by"),
+                kind: r.string("kind"),
+                text: r.string("text"),
+                from: r.string("from"),
+                to: r.string("to"),
+                id,
+            };
+            problems.append(&mut r.problems);
+            entry
+        })
+        .collect();
+    crate::record::sort_log(&mut entries);
+    entries
 }
 
 fn describe(v: &Value<'_>) -> String {

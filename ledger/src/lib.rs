@@ -5,12 +5,20 @@
 //! search and filter as plain functions, and the storage policy both sides follow.
 //! It compiles natively (tested with `cargo test`) and to wasm32 (used by `app`).
 
+pub mod codes;
+pub mod enterprise;
 pub mod id;
 pub mod lenient;
+pub mod pledge;
+pub mod problem;
 pub mod protocol;
 pub mod query;
+pub mod record;
+pub mod record_query;
 pub mod storage;
+pub mod survey;
 pub mod unit_ledger;
+pub mod validation;
 pub mod view_cache;
 pub mod visit;
 mod writer;
@@ -19,4 +27,12 @@ pub use id::RecordId;
 pub use lenient::FieldProblem;
 pub use query::{filter_visits, VisitFilter};
 pub use unit_ledger::{LedgerError, UnitLedger};
-pub use visit::{ValidVisit, ValidationErrors, Visit, VisitDraft, VisitKind};
+pub use codes::Satisfaction;
+pub use enterprise::{Enterprise, EnterpriseDraft};
+pub use pledge::{Pledge, PledgeDraft};
+pub use problem::{Problem, ProblemDraft, Status};
+pub use record::{Conflict, HistoryEntry, LogEntry, Section};
+pub use survey::{Survey, SurveyDraft};
+pub use unit_ledger::Records;
+pub use validation::ValidationErrors;
+pub use visit::{ValidVisit, Visit, VisitDraft, VisitKind};

@@ -47,7 +47,7 @@ impl VisitFilter {
 }
 
 /// Case-insensitive containment without allocating for the common all-Chinese case.
-fn contains_folded(haystack: &str, needle_lower: &str) -> bool {
+pub(crate) fn contains_folded(haystack: &str, needle_lower: &str) -> bool {
     if haystack.is_ascii() || !haystack.chars().any(char::is_uppercase) {
         haystack.contains(needle_lower) || haystack.to_lowercase().contains(needle_lower)
     } else {
@@ -79,6 +79,7 @@ mod tests {
             opinions: String::new(),
             follow_up_needed: false,
             follow_up: String::new(),
+            enterprise_id: None,
             created_at,
             updated_at: created_at,
             deleted: false,

@@ -1,27 +1,35 @@
-//! The unit ledger document (单位台账): one Automerge document per unit holding its visits
-//! (and, as the ledger grows, problems, pledges, enterprise records and surveys).
+//! The unit ledger document (单位台账): one Automerge document per unit holding its visits,
+//! problems, served enterprises, pledges and satisfaction surveys.
 //!
-//! Schema, version 1:
+//! Schema, version 2:
 //! ```text
-//! ROOT { schema: 1, visits: { <RecordId>: Visit } }
-//! Visit { date: "YYYY-MM-DD", kind: code, whom: str, place: str, heard: Text,
-//!         opinions: Text, follow_up_needed: bool, follow_up: Text,
-//!         created_at: ms, updated_at: ms, deleted: bool }
+//! ROOT { schema: 2, visits: {id: Visit}, problems: {id: Problem}, enterprises: {id: Enterprise},
+//!        pledges: {id: Pledge}, surveys: {id: Survey} }
 //! ```
-//! Records live in a map keyed by random id, never in a list by position. Deletion is a
+//! (each record's fields are listed in its `unit_ledger/*.rs` file). Records live in maps keyed
+//! by random id, never in lists by position, and so do the logs inside a record. Deletion is a
 //! `deleted` flag rather than removing the key: a delete racing an edit on another phone keeps
-//! the edit, and undo is just clearing the flag.
+//! the edit, and undo is just clearing the flag. Every change's message is a [`ChangeNote`]
+//! naming the record and the author, which makes the document's history the audit trail.
 
-use automerge::{transaction::{CommitOptions, Transactable}, ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, ROOT};
-use chrono::NaiveDate;
+use automerge::{transaction::{CommitOptions, Transactable}, ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
-use crate::lenient::{FieldProblem, FieldReader};
+use crate::lenient::{map_records, FieldProblem};
+use crate::record::{ChangeNote, HistoryEntry, Section};
 use crate::writer::FieldWriter;
-use crate::visit::{ValidVisit, Visit, VisitKind};
 use crate::RecordId;
 
-pub const SCHEMA_VERSION: u64 = 1;
-const VISITS: &str = "visits";
+mod enterprises;
+mod pledges;
+mod problems;
+mod surveys;
+mod visits;
+
+pub use visits::Visits;
+
+pub const SCHEMA_VERSION: u64 = 2;
+/// The sections schema version 2 added to the version 1 skeleton (which had only visits).
+const V2_SECTIONS: [Section; 4] = [Section::Problems, Section::Enterprises, Section::Pledges, Section::Surveys];
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -31,80 +39,88 @@ pub enum LedgerError {
     NotFound,
     #[error("台账缺少 {0} 部分")]
     MissingSection(&'static str),
+    #[error("{0}")]
+    Invalid(String),
 }
 
-/// Reads a stored visit leniently: every field that cannot be read is reported and defaulted.
-fn read_visit<D: ReadDoc>(doc: &D, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Visit {
-    let mut r = FieldReader::prefetched(doc, obj, id.as_str());
-    let date = r.parsed("date", |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
-    let kind = r.parsed("kind", VisitKind::from_code).unwrap_or(VisitKind::Other);
-    let visit = Visit {
-        id,
-        date,
-        kind,
-        whom: r.string("whom"),
-        place: r.string("place"),
-        heard: r.string("heard"),
-        opinions: r.string("opinions"),
-        follow_up_needed: r.bool("follow_up_needed"),
-        follow_up: r.string("follow_up"),
-        created_at: r.millis("created_at"),
-        updated_at: r.millis("updated_at"),
-        deleted: r.bool("deleted"),
-    };
-    problems.append(&mut r.problems);
-    visit
-}
-
-/// Writes a validated visit's fields; unchanged fields add no operation.
-fn write_visit(doc: &mut AutoCommit, obj: ObjId, v: &ValidVisit, now_ms: i64) -> Result<(), automerge::AutomergeError> {
-    let mut w = FieldWriter::new(doc, obj);
-    w.scalar("date", v.date.to_string())?;
-    w.scalar("kind", v.kind.code())?;
-    w.scalar("whom", v.whom.as_str())?;
-    w.scalar("place", v.place.as_str())?;
-    w.text("heard", &v.heard)?;
-    w.text("opinions", &v.opinions)?;
-    w.scalar("follow_up_needed", v.follow_up_needed)?;
-    w.text("follow_up", &v.follow_up)?;
-    w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
-    Ok(())
-}
-
-/// All visits of a ledger, plus every field that could not be read.
-#[derive(Debug, Default)]
-pub struct Visits {
-    pub visits: Vec<Visit>,
+/// Records of one section as read, plus every field that could not be read.
+#[derive(Debug)]
+pub struct Records<T> {
+    pub records: Vec<T>,
     pub problems: Vec<FieldProblem>,
+}
+
+impl<T> Default for Records<T> {
+    fn default() -> Self {
+        Self { records: Vec::new(), problems: Vec::new() }
+    }
 }
 
 /// A unit's ledger document.
 pub struct UnitLedger {
     doc: AutoCommit,
+    /// The name written into change notes and log entries (the person using this device).
+    author: String,
 }
 
 impl UnitLedger {
     /// A new, empty ledger whose changes are attributed to `actor`.
     ///
     /// The skeleton (schema version, the empty record maps) is written by one fixed actor at a
-    /// fixed time, so every device that creates it produces the byte-identical first change:
-    /// ledgers created independently offline then merge instead of fighting over whose
-    /// `visits` map wins.
+    /// fixed time, so every device that creates it produces byte-identical changes: ledgers
+    /// created independently offline then merge instead of fighting over whose `visits` map
+    /// wins. Version 1 wrote one such change; version 2 adds a second on top of it.
     pub fn create(actor: ActorId) -> Self {
         let mut doc = AutoCommit::new().with_actor(ActorId::from([0u8; 16]));
-        doc.put(ROOT, "schema", SCHEMA_VERSION).expect("fresh document");
-        doc.put_object(ROOT, VISITS, ObjType::Map).expect("fresh document");
+        doc.put(ROOT, "schema", 1u64).expect("fresh document");
+        doc.put_object(ROOT, Section::Visits.key(), ObjType::Map).expect("fresh document");
         doc.commit_with(CommitOptions::default().with_time(0).with_message("台账初始化"));
+        Self::write_v2_skeleton(&mut doc);
         doc.set_actor(actor);
-        Self { doc }
+        Self { doc, author: String::new() }
     }
 
-    /// Opens a saved ledger (a snapshot, optionally followed by incremental chunks).
+    fn write_v2_skeleton(doc: &mut AutoCommit) {
+        doc.put(ROOT, "schema", SCHEMA_VERSION).expect("skeleton");
+        for section in V2_SECTIONS {
+            doc.put_object(ROOT, section.key(), ObjType::Map).expect("skeleton");
+        }
+        doc.commit_with(CommitOptions::default().with_time(0).with_message("台账升级：问题、企业、承诺、测评"));
+    }
+
+    /// Opens a saved ledger (a snapshot, optionally followed by incremental chunks). A version 1
+    /// ledger opens as it is; call [`UnitLedger::upgrade`] once all its chunks are in.
     pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, LedgerError> {
         let doc = AutoCommit::load(bytes)?.with_actor(actor);
-        let ledger = Self { doc };
-        ledger.visits_obj()?;
+        let ledger = Self { doc, author: String::new() };
+        ledger.section(Section::Visits)?;
         Ok(ledger)
+    }
+
+    /// Brings a version 1 ledger to the current schema by merging the same deterministic
+    /// skeleton change every device makes, so upgrades on many phones are one change, not a
+    /// conflict. Returns whether anything changed (the caller then saves).
+    pub fn upgrade(&mut self) -> Result<bool, LedgerError> {
+        if V2_SECTIONS.iter().all(|s| self.section(*s).is_ok()) {
+            return Ok(false);
+        }
+        let mut skeleton = Self::create(ActorId::from([0u8; 16]));
+        let genesis = skeleton.doc.get_changes(&[]).first().map(|c| c.hash()).expect("skeleton has changes");
+        if self.doc.get_change_by_hash(&genesis).is_none() {
+            // Someone else's document: merging our skeleton would only make conflicts.
+            return Err(LedgerError::MissingSection("problems"));
+        }
+        self.doc.merge(&mut skeleton.doc)?;
+        Ok(true)
+    }
+
+    /// The name written into what this device changes from now on.
+    pub fn set_author(&mut self, name: &str) {
+        self.author = name.trim().to_owned();
+    }
+
+    pub fn author(&self) -> &str {
+        &self.author
     }
 
     /// Merges more saved bytes (chunks from storage, or another device's save) into this ledger.
@@ -120,7 +136,7 @@ impl UnitLedger {
 
     /// A copy that writes as `actor`, for tests and what-if views.
     pub fn fork(&mut self, actor: ActorId) -> Self {
-        Self { doc: self.doc.fork().with_actor(actor) }
+        Self { doc: self.doc.fork().with_actor(actor), author: self.author.clone() }
     }
 
     /// Drops every change made after `heads` (used when a write could not be made durable, so
@@ -167,81 +183,130 @@ impl UnitLedger {
         &mut self.doc
     }
 
-    fn visits_obj(&self) -> Result<ObjId, LedgerError> {
-        match self.doc.get(ROOT, VISITS)? {
-            Some((automerge::Value::Object(ObjType::Map), id)) => Ok(id),
-            _ => Err(LedgerError::MissingSection(VISITS)),
+    fn section(&self, section: Section) -> Result<ObjId, LedgerError> {
+        match self.doc.get(ROOT, section.key())? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Err(LedgerError::MissingSection(section.key())),
         }
     }
 
-    fn commit(&mut self, message: String, now_ms: i64) {
-        self.doc.commit_with(CommitOptions::default().with_message(message).with_time(now_ms / 1000));
-    }
-
-    /// Adds a visit and returns its new id.
-    pub fn add_visit(&mut self, visit: &ValidVisit, now_ms: i64) -> Result<RecordId, LedgerError> {
-        let id = RecordId::random();
-        let visits = self.visits_obj()?;
-        let obj = self.doc.put_object(&visits, id.as_str(), ObjType::Map)?;
-        self.doc.put(&obj, "created_at", ScalarValue::Timestamp(now_ms))?;
-        self.doc.put(&obj, "deleted", false)?;
-        write_visit(&mut self.doc, obj, visit, now_ms)?;
-        self.commit(format!("新增走访 {id}"), now_ms);
-        Ok(id)
-    }
-
-    /// Replaces a visit's fields with the edited ones; unchanged fields are left untouched, so
-    /// they cannot clobber a concurrent edit made on another device.
-    pub fn update_visit(&mut self, id: &RecordId, visit: &ValidVisit, now_ms: i64) -> Result<(), LedgerError> {
-        let obj = self.visit_obj(id)?;
-        write_visit(&mut self.doc, obj, visit, now_ms)?;
-        self.commit(format!("修改走访 {id}"), now_ms);
-        Ok(())
-    }
-
-    /// Marks a visit deleted (or restores it, for undo).
-    pub fn set_visit_deleted(&mut self, id: &RecordId, deleted: bool, now_ms: i64) -> Result<(), LedgerError> {
-        let obj = self.visit_obj(id)?;
-        let mut w = FieldWriter::new(&mut self.doc, obj);
-        w.scalar("deleted", deleted)?;
-        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
-        let verb = if deleted { "删除" } else { "恢复" };
-        self.commit(format!("{verb}走访 {id}"), now_ms);
-        Ok(())
-    }
-
-    fn visit_obj(&self, id: &RecordId) -> Result<ObjId, LedgerError> {
-        let visits = self.visits_obj()?;
-        match self.doc.get(&visits, id.as_str())? {
-            Some((automerge::Value::Object(ObjType::Map), obj)) => Ok(obj),
+    fn record_obj(&self, section: Section, id: &RecordId) -> Result<ObjId, LedgerError> {
+        let map = self.section(section)?;
+        match self.doc.get(&map, id.as_str())? {
+            Some((Value::Object(ObjType::Map), obj)) => Ok(obj),
             _ => Err(LedgerError::NotFound),
         }
     }
 
-    /// One visit, deleted or not.
-    pub fn visit(&self, id: &RecordId) -> Result<Visit, LedgerError> {
-        let obj = self.visit_obj(id)?;
-        Ok(read_visit(&self.doc, &obj, id.clone(), &mut Vec::new()))
+    /// Starts a new record in `section`: a map under a fresh random id.
+    fn new_record(&mut self, section: Section, now_ms: i64) -> Result<(RecordId, ObjId), LedgerError> {
+        let id = RecordId::random();
+        let map = self.section(section)?;
+        let obj = self.doc.put_object(&map, id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "created_at", ScalarValue::Timestamp(now_ms))?;
+        self.doc.put(&obj, "deleted", false)?;
+        Ok((id, obj))
     }
 
-    /// Every visit in the ledger, including deleted ones (filters decide what to show).
-    pub fn visits(&self) -> Visits {
-        let mut out = Visits::default();
-        let Ok(visits) = self.visits_obj() else {
-            out.problems.push(FieldProblem { record: "ROOT".into(), field: VISITS, found: "missing".into() });
+    /// Appends an entry to the log map `log` of a record, written once and never edited.
+    fn add_entry(&mut self, log: &ObjId, now_ms: i64, fields: &[(&str, ScalarValue)]) -> Result<RecordId, LedgerError> {
+        let id = RecordId::random();
+        let entry = self.doc.put_object(log, id.as_str(), ObjType::Map)?;
+        self.doc.put(&entry, "at", ScalarValue::Timestamp(now_ms))?;
+        self.doc.put(&entry, "by", self.author.as_str())?;
+        for (field, value) in fields {
+            self.doc.put(&entry, *field, value.clone())?;
+        }
+        Ok(id)
+    }
+
+    /// The nested map `field` of a record (created with the record).
+    fn record_map(&self, record: &ObjId, field: &'static str) -> Result<ObjId, LedgerError> {
+        match self.doc.get(record, field)? {
+            Some((Value::Object(ObjType::Map), id)) => Ok(id),
+            _ => Err(LedgerError::MissingSection(field)),
+        }
+    }
+
+    fn commit(&mut self, summary: String, record: Option<(Section, RecordId)>, now_ms: i64) {
+        let note = ChangeNote { summary, record, by: self.author.clone() };
+        self.doc.commit_with(CommitOptions::default().with_message(note.encode()).with_time(now_ms / 1000));
+    }
+
+    /// Commits an edit of a record, naming the fields that changed; an edit that changed
+    /// nothing commits nothing.
+    fn commit_edit(&mut self, section: Section, id: &RecordId, changed: &[String], labels: &[(&str, &str)], now_ms: i64) {
+        if changed.is_empty() {
+            return;
+        }
+        let names: Vec<&str> = changed
+            .iter()
+            .filter(|f| f.as_str() != "updated_at")
+            .map(|f| labels.iter().find(|(k, _)| k == f).map_or(f.as_str(), |(_, label)| label))
+            .collect();
+        self.commit(format!("修改{}：{}", section.noun(), names.join("、")), Some((section, id.clone())), now_ms);
+    }
+
+    /// Marks a record deleted (or restores it, for undo).
+    pub fn set_deleted(&mut self, section: Section, id: &RecordId, deleted: bool, now_ms: i64) -> Result<(), LedgerError> {
+        let obj = self.record_obj(section, id)?;
+        let mut w = FieldWriter::new(&mut self.doc, obj);
+        w.scalar("deleted", deleted)?;
+        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
+        let verb = if deleted { "删除" } else { "恢复" };
+        self.commit(format!("{verb}{}", section.noun()), Some((section, id.clone())), now_ms);
+        Ok(())
+    }
+
+    /// Settles a field two people set differently: `value` (one of the conflict's values)
+    /// becomes the only one.
+    pub fn resolve_conflict(&mut self, section: Section, id: &RecordId, field: &str, value: &str, now_ms: i64) -> Result<(), LedgerError> {
+        let obj = self.record_obj(section, id)?;
+        let chosen = self
+            .doc
+            .get_all(&obj, field)?
+            .into_iter()
+            .find_map(|(v, _)| match v {
+                Value::Scalar(s) if s.as_str() == Some(value) || s.to_string() == value => Some(s.into_owned()),
+                _ => None,
+            })
+            .ok_or_else(|| LedgerError::Invalid("这个值已不在冲突之中，请刷新后再选".into()))?;
+        self.doc.put(&obj, field, chosen)?;
+        self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
+        self.commit(format!("选定{}的{field}：{value}", section.noun()), Some((section, id.clone())), now_ms);
+        Ok(())
+    }
+
+    /// Who changed a record, and when, from the document's own change history; oldest first.
+    pub fn history(&mut self, id: &RecordId) -> Vec<HistoryEntry> {
+        let mut out: Vec<HistoryEntry> = self
+            .doc
+            .get_changes_meta(&[])
+            .into_iter()
+            .filter_map(|meta| {
+                let message = meta.message.as_deref()?;
+                let note = ChangeNote::parse(message);
+                note.concerns(message, id).then(|| HistoryEntry {
+                    at_seconds: meta.timestamp,
+                    by: note.by,
+                    summary: note.summary.replace(id.as_str(), "").trim().to_owned(),
+                    device: meta.actor.to_hex_string().chars().take(8).collect(),
+                })
+            })
+            .collect();
+        out.sort_by_key(|h| h.at_seconds);
+        out
+    }
+
+    /// Reads every record of a section with `read`, collecting what could not be read.
+    fn read_section<T>(&self, section: Section, read: impl Fn(&AutoCommit, &ObjId, RecordId, &mut Vec<FieldProblem>) -> T) -> Records<T> {
+        let mut out = Records::default();
+        let Ok(map) = self.section(section) else {
+            out.problems.push(FieldProblem { record: "ROOT".into(), field: section.key(), found: "missing".into() });
             return out;
         };
-        out.visits.reserve(self.doc.length(&visits));
-        for item in self.doc.map_range(&visits, ..) {
-            let Some(id) = RecordId::parse(&item.key) else {
-                out.problems.push(FieldProblem { record: item.key.to_string(), field: "id", found: "invalid id".into() });
-                continue;
-            };
-            if !matches!(item.value, automerge::ValueRef::Object(ObjType::Map)) {
-                out.problems.push(FieldProblem { record: id.to_string(), field: "visit", found: format!("{:?}", item.value) });
-                continue;
-            }
-            out.visits.push(read_visit(&self.doc, &item.id(), id, &mut out.problems));
+        for (id, obj) in map_records(&self.doc, &map, section.key(), &mut out.problems) {
+            out.records.push(read(&self.doc, &obj, id, &mut out.problems));
         }
         out
     }
@@ -249,3 +314,5 @@ impl UnitLedger {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod merge_tests;

@@ -1,42 +1,51 @@
-//! A cached copy of a ledger's visit list, so a phone shows its list without waiting for the
-//! whole Automerge document to load (loading 5,000 visits takes seconds on a slow phone).
+//! A cached copy of a ledger's records, so a phone shows its lists without waiting for the
+//! whole Automerge document to load (loading thousands of records takes seconds on a slow phone).
 //!
-//! The cache is only ever a head start: the document stays the source of truth, and the list
-//! is replaced by the document's own view as soon as it has loaded. A cache from an older app
+//! The cache is only ever a head start: the document stays the source of truth, and the lists
+//! are replaced by the document's own view as soon as it has loaded. A cache from an older app
 //! version or a damaged one is ignored, never an error.
 
 use serde::{Deserialize, Serialize};
 
-use crate::Visit;
+use crate::{Enterprise, Pledge, Problem, Survey, Visit};
 
-/// Bumped whenever `Visit` changes shape, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 1;
+/// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
+const FORMAT: u32 = 2;
+
+/// Every record of a ledger, as the app's lists show them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerView {
+    pub visits: Vec<Visit>,
+    pub problems: Vec<Problem>,
+    pub enterprises: Vec<Enterprise>,
+    pub pledges: Vec<Pledge>,
+    pub surveys: Vec<Survey>,
+}
 
 #[derive(Serialize, Deserialize)]
-struct CachedVisits {
+struct Cached<V> {
     format: u32,
-    visits: Vec<Visit>,
+    view: V,
 }
 
-#[derive(Serialize)]
-struct CachedVisitsRef<'a> {
-    format: u32,
-    visits: &'a [Visit],
+pub fn encode(view: &LedgerView) -> Vec<u8> {
+    postcard::to_allocvec(&Cached { format: FORMAT, view }).unwrap_or_default()
 }
 
-pub fn encode_visits(visits: &[Visit]) -> Vec<u8> {
-    postcard::to_allocvec(&CachedVisitsRef { format: FORMAT, visits }).unwrap_or_default()
-}
-
-pub fn decode_visits(bytes: &[u8]) -> Option<Vec<Visit>> {
-    let cached: CachedVisits = postcard::from_bytes(bytes).ok()?;
-    (cached.format == FORMAT).then_some(cached.visits)
+pub fn decode(bytes: &[u8]) -> Option<LedgerView> {
+    // The format comes first, so an old cache is recognised before its body is misread.
+    let (format, _) = postcard::take_from_bytes::<u32>(bytes).ok()?;
+    if format != FORMAT {
+        return None;
+    }
+    let cached: Cached<LedgerView> = postcard::from_bytes(bytes).ok()?;
+    Some(cached.view)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{UnitLedger, VisitDraft};
+    use crate::{ProblemDraft, UnitLedger, VisitDraft};
     use automerge::ActorId;
     use chrono::NaiveDate;
 
@@ -48,13 +57,15 @@ mod tests {
             let d = VisitDraft { whom: format!("户{i}"), heard: "内容".into(), ..VisitDraft::new(today) };
             l.add_visit(&d.validate(today).unwrap(), i).unwrap();
         }
-        let visits = l.visits().visits;
-        let bytes = encode_visits(&visits);
-        assert_eq!(decode_visits(&bytes), Some(visits));
-        assert_eq!(decode_visits(b"\xff\xff garbage"), None);
-        assert_eq!(decode_visits(&[]), None);
+        let p = ProblemDraft { title: "路灯".into(), ..Default::default() };
+        l.add_problem(&p.validate().unwrap(), 9).unwrap();
+        let view = LedgerView { visits: l.visits().visits, problems: l.problems().records, ..Default::default() };
+        let bytes = encode(&view);
+        assert_eq!(decode(&bytes), Some(view));
+        assert_eq!(decode(b"\xff\xff garbage"), None);
+        assert_eq!(decode(&[]), None);
         let mut other_format = bytes.clone();
-        other_format[0] = 99;
-        assert_eq!(decode_visits(&other_format), None);
+        other_format[0] = 1;
+        assert_eq!(decode(&other_format), None);
     }
 }

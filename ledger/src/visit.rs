@@ -6,6 +6,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+pub use crate::validation::EARLIEST_DATE;
+use crate::validation::ValidationErrors;
 use crate::RecordId;
 
 /// What kind of contact a visit was.
@@ -60,11 +62,6 @@ pub const MAX_PLACE: usize = 200;
 pub const MAX_HEARD: usize = 20_000;
 pub const MAX_OPINIONS: usize = 10_000;
 pub const MAX_FOLLOW_UP: usize = 5_000;
-/// Visits before this date are typing mistakes, not campaign records.
-pub const EARLIEST_DATE: NaiveDate = match NaiveDate::from_ymd_opt(2000, 1, 1) {
-    Some(d) => d,
-    None => panic!(),
-};
 
 /// A visit as the UI shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +80,8 @@ pub struct Visit {
     pub follow_up_needed: bool,
     /// 跟进事项
     pub follow_up: String,
+    /// The served enterprise this visit went to (企业走访), if it is in the ledger.
+    pub enterprise_id: Option<RecordId>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted: bool,
@@ -100,6 +99,7 @@ impl Visit {
             opinions: self.opinions.clone(),
             follow_up_needed: self.follow_up_needed,
             follow_up: self.follow_up.clone(),
+            enterprise_id: self.enterprise_id.clone(),
         }
     }
 }
@@ -115,6 +115,7 @@ pub struct VisitDraft {
     pub opinions: String,
     pub follow_up_needed: bool,
     pub follow_up: String,
+    pub enterprise_id: Option<RecordId>,
 }
 
 impl VisitDraft {
@@ -129,6 +130,7 @@ impl VisitDraft {
             opinions: String::new(),
             follow_up_needed: false,
             follow_up: String::new(),
+            enterprise_id: None,
         }
     }
 
@@ -189,6 +191,7 @@ impl VisitDraft {
                 follow_up_needed: self.follow_up_needed,
                 // Kept even when follow-up is switched off, so flipping the switch loses no text.
                 follow_up: follow_up.to_owned(),
+                enterprise_id: self.enterprise_id.clone(),
             }),
             _ => Err(errors),
         }
@@ -206,35 +209,8 @@ pub struct ValidVisit {
     pub opinions: String,
     pub follow_up_needed: bool,
     pub follow_up: String,
+    pub enterprise_id: Option<RecordId>,
 }
-
-/// Per-field messages, in the order the form shows its fields.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ValidationErrors(pub Vec<(&'static str, String)>);
-
-impl ValidationErrors {
-    fn push(&mut self, field: &'static str, message: impl Into<String>) {
-        self.0.push((field, message.into()));
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
-    /// The first message for a field, for showing under its input.
-    pub fn for_field(&self, field: &str) -> Option<&str> {
-        self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())
-    }
-}
-
-impl std::fmt::Display for ValidationErrors {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let messages: Vec<&str> = self.0.iter().map(|(_, m)| m.as_str()).collect();
-        f.write_str(&messages.join("；"))
-    }
-}
-
-impl std::error::Error for ValidationErrors {}
 
 #[cfg(test)]
 mod tests {

@@ -10,11 +10,13 @@ use automerge::{transaction::Transactable, AutoCommit, AutomergeError, ObjId, Ob
 pub struct FieldWriter<'a> {
     doc: &'a mut AutoCommit,
     obj: ObjId,
+    /// The fields this writer actually changed, for the change note.
+    pub changed: Vec<String>,
 }
 
 impl<'a> FieldWriter<'a> {
     pub fn new(doc: &'a mut AutoCommit, obj: ObjId) -> Self {
-        Self { doc, obj }
+        Self { doc, obj, changed: Vec::new() }
     }
 
     /// Puts a scalar unless the field already holds exactly that value without a conflict.
@@ -25,6 +27,7 @@ impl<'a> FieldWriter<'a> {
         let unchanged = matches!(current.as_slice(), [(Value::Scalar(s), _)] if s.as_ref() == &value);
         if !unchanged {
             self.doc.put(&self.obj, field, value)?;
+            self.changed.push(field.to_owned());
         }
         Ok(())
     }
@@ -37,13 +40,26 @@ impl<'a> FieldWriter<'a> {
             Some((Value::Object(ObjType::Text), text)) => {
                 if self.doc.text(&text)? != value {
                     self.doc.update_text(&text, value)?;
+                    self.changed.push(field.to_owned());
                 }
             }
             _ => {
                 let text = self.doc.put_object(&self.obj, field, ObjType::Text)?;
                 self.doc.splice_text(&text, 0, 0, value)?;
+                self.changed.push(field.to_owned());
             }
         }
         Ok(())
+    }
+
+    /// An optional value stored as a string; None is stored as "".
+    pub fn optional(&mut self, field: &str, value: Option<impl ToString>) -> Result<(), AutomergeError> {
+        self.scalar(field, value.map(|v| v.to_string()).unwrap_or_default())
+    }
+
+    /// Creates a nested map (a log, a list keyed by id) as part of creating its record, so two
+    /// devices never race to create the same one.
+    pub fn new_map(&mut self, field: &str) -> Result<ObjId, AutomergeError> {
+        self.doc.put_object(&self.obj, field, ObjType::Map)
     }
 }

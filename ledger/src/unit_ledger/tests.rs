@@ -1,5 +1,8 @@
+use automerge::{transaction::Transactable, ObjType, ReadDoc};
+use chrono::NaiveDate;
+
 use super::*;
-use crate::visit::VisitDraft;
+use crate::visit::{ValidVisit, VisitDraft, VisitKind};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 27).unwrap()
@@ -139,7 +142,7 @@ fn a_delete_racing_an_edit_keeps_the_edit() {
 fn fields_of_unexpected_types_are_reported_and_the_rest_kept() {
     let mut l = ledger();
     let id = l.add_visit(&valid("张家", "内容"), 1).unwrap();
-    let visits = l.visits_obj().unwrap();
+    let visits = l.section(Section::Visits).unwrap();
     let (_, obj) = l.doc.get(&visits, id.as_str()).unwrap().unwrap();
     l.doc.put(&obj, "follow_up_needed", "yes").unwrap();
     l.doc.put(&obj, "kind", "spaceship").unwrap();
@@ -153,7 +156,7 @@ fn fields_of_unexpected_types_are_reported_and_the_rest_kept() {
     let v = &all.visits[0];
     assert_eq!((v.whom.as_str(), v.heard.as_str(), v.kind, v.date, v.follow_up_needed), ("张家", "内容", VisitKind::Other, None, false));
     let fields: Vec<&str> = all.problems.iter().map(|p| p.field).collect();
-    for f in ["follow_up_needed", "kind", "date", "visit", "id"] {
+    for f in ["follow_up_needed", "kind", "date", "visits", "id"] {
         assert!(fields.contains(&f), "{f} not reported in {fields:?}");
     }
 }
@@ -163,7 +166,7 @@ fn strings_written_as_text_or_scalars_both_read() {
     // JS automerge 3 writes every string as Text; older Rust peers write scalars.
     let mut l = ledger();
     let id = l.add_visit(&valid("张家", "内容"), 1).unwrap();
-    let visits = l.visits_obj().unwrap();
+    let visits = l.section(Section::Visits).unwrap();
     let (_, obj) = l.doc.get(&visits, id.as_str()).unwrap().unwrap();
     let whom = l.doc.put_object(&obj, "whom", ObjType::Text).unwrap();
     l.doc.splice_text(&whom, 0, 0, "李家").unwrap();

@@ -1,0 +1,183 @@
+//! Problems in the ledger.
+//!
+//! ```text
+//! Problem { title: str, description: Text, category: code, raised_by: code, urgency: code,
+//!           responsible: str, deadline: "YYYY-MM-DD" | "", status: code, result: Text,
+//!           reject_reason: Text, satisfaction: code | "", satisfaction_comment: Text,
+//!           visit: id | "", enterprise: id | "", difficulty: code | "",
+//!           log: { id: { at: ms, by: str, kind: code, text: str, from: code, to: code } },
+//!           created_at: ms, updated_at: ms, deleted: bool }
+//! ```
+//! Short fields are scalars, so two people setting one differently offline is a conflict a
+//! person settles; long text is Text and merges. The status is a scalar written only through
+//! the status machine, and every step also adds a log entry, so a step taken on one phone and
+//! progress posted on another both survive.
+
+use automerge::{transaction::Transactable, AutoCommit, ObjId, ScalarValue};
+
+use super::{LedgerError, Records, UnitLedger};
+use crate::codes::Satisfaction;
+use crate::lenient::{read_log, FieldProblem, FieldReader};
+use crate::problem::{log_kind, Action, Category, Difficulty, Problem, RaisedBy, Status, TransitionError, Urgency, ValidProblem, MAX_PROGRESS};
+use crate::record::Section;
+use crate::writer::FieldWriter;
+use crate::RecordId;
+
+/// The fields a person may see in conflict, with their labels.
+pub const PROBLEM_FIELDS: &[(&str, &str)] = &[
+    ("title", "问题标题"),
+    ("description", "问题描述"),
+    ("category", "问题类别"),
+    ("raised_by", "反映人"),
+    ("urgency", "紧急程度"),
+    ("responsible", "责任人"),
+    ("deadline", "办结时限"),
+    ("status", "办理状态"),
+    ("visit", "来源走访"),
+    ("enterprise", "企业"),
+    ("difficulty", "困难类型"),
+    ("satisfaction", "群众评价"),
+];
+const CONFLICTABLE: &[&str] = &["title", "category", "raised_by", "urgency", "responsible", "deadline", "status", "difficulty", "satisfaction"];
+
+fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Problem {
+    let mut r = FieldReader::prefetched(doc, obj, id.as_str());
+    let log = r.map("log");
+    let problem = Problem {
+        title: r.string("title"),
+        description: r.string("description"),
+        category: r.coded("category", Category::from_code, Category::Other),
+        raised_by: r.coded("raised_by", RaisedBy::from_code, RaisedBy::Resident),
+        urgency: r.coded("urgency", Urgency::from_code, Urgency::Normal),
+        responsible: r.string("responsible"),
+        deadline: r.date("deadline"),
+        status: r.coded("status", Status::from_code, Status::Pending),
+        result: r.string("result"),
+        reject_reason: r.string("reject_reason"),
+        satisfaction: r.optional_coded("satisfaction", Satisfaction::from_code),
+        satisfaction_comment: r.string("satisfaction_comment"),
+        visit_id: r.link("visit"),
+        enterprise_id: r.link("enterprise"),
+        difficulty: r.optional_coded("difficulty", Difficulty::from_code),
+        log: read_log(doc, log.as_ref(), problems),
+        conflicts: r.conflicts(CONFLICTABLE),
+        created_at: r.millis("created_at"),
+        updated_at: r.millis("updated_at"),
+        deleted: r.bool("deleted"),
+        id,
+    };
+    problems.append(&mut r.problems);
+    problem
+}
+
+fn write_problem(doc: &mut AutoCommit, obj: ObjId, p: &ValidProblem) -> Result<Vec<String>, automerge::AutomergeError> {
+    let mut w = FieldWriter::new(doc, obj);
+    w.scalar("title", p.title.as_str())?;
+    w.text("description", &p.description)?;
+    w.scalar("category", p.category.code())?;
+    w.scalar("raised_by", p.raised_by.code())?;
+    w.scalar("urgency", p.urgency.code())?;
+    w.scalar("responsible", p.responsible.as_str())?;
+    w.optional("deadline", p.deadline)?;
+    w.optional("visit", p.visit_id.as_ref())?;
+    w.optional("enterprise", p.enterprise_id.as_ref())?;
+    w.optional("difficulty", p.difficulty.map(|d| d.code()))?;
+    Ok(w.changed)
+}
+
+impl UnitLedger {
+    /// Raises a problem (待办), logging who raised it.
+    pub fn add_problem(&mut self, problem: &ValidProblem, now_ms: i64) -> Result<RecordId, LedgerError> {
+        if let Some(visit) = &problem.visit_id {
+            self.record_obj(Section::Visits, visit).map_err(|_| LedgerError::Invalid("来源走访记录不存在".into()))?;
+        }
+        if let Some(enterprise) = &problem.enterprise_id {
+            self.record_obj(Section::Enterprises, enterprise).map_err(|_| LedgerError::Invalid("企业不存在".into()))?;
+        }
+        let (id, obj) = self.new_record(Section::Problems, now_ms)?;
+        write_problem(&mut self.doc, obj.clone(), problem)?;
+        let mut w = FieldWriter::new(&mut self.doc, obj.clone());
+        w.scalar("status", Status::Pending.code())?;
+        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
+        let log = w.new_map("log")?;
+        self.add_entry(&log, now_ms, &[("kind", log_kind::RAISED.into()), ("to", Status::Pending.code().into())])?;
+        self.commit(format!("提出问题：{}", problem.title), Some((Section::Problems, id.clone())), now_ms);
+        Ok(id)
+    }
+
+    /// Edits a problem's description fields (not its status, which moves only by steps).
+    pub fn update_problem(&mut self, id: &RecordId, problem: &ValidProblem, now_ms: i64) -> Result<(), LedgerError> {
+        let obj = self.record_obj(Section::Problems, id)?;
+        let changed = write_problem(&mut self.doc, obj.clone(), problem)?;
+        if !changed.is_empty() {
+            self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
+        }
+        self.commit_edit(Section::Problems, id, &changed, PROBLEM_FIELDS, now_ms);
+        Ok(())
+    }
+
+    /// Takes one step of the status machine, recording it in the problem's log. A status that
+    /// two people set differently must be settled first.
+    pub fn change_problem_status(&mut self, id: &RecordId, action: &Action, now_ms: i64) -> Result<Status, LedgerError> {
+        let current = self.problem(id)?;
+        if let Some(conflict) = current.conflict("status") {
+            let labels: Vec<String> = conflict.values.iter().map(|v| Status::from_code(v).map_or(v.clone(), |s| s.label().to_owned())).collect();
+            return Err(LedgerError::Invalid(TransitionError::Conflicted(labels.join(" / ")).to_string()));
+        }
+        let next = current.status.apply(action).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        let obj = self.record_obj(Section::Problems, id)?;
+        let log = self.record_map(&obj, "log")?;
+        let mut w = FieldWriter::new(&mut self.doc, obj);
+        w.scalar("status", next.code())?;
+        match action {
+            Action::Resolve { result } => w.text("result", result.trim())?,
+            Action::Reject { reason } => w.text("reject_reason", reason.trim())?,
+            Action::FollowUp { satisfaction, comment } => {
+                w.scalar("satisfaction", satisfaction.code())?;
+                w.text("satisfaction_comment", comment.trim())?;
+            }
+            Action::Start | Action::Reopen => {}
+        }
+        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
+        self.add_entry(
+            &log,
+            now_ms,
+            &[
+                ("kind", log_kind::STATUS.into()),
+                ("text", action.note().into()),
+                ("from", current.status.code().into()),
+                ("to", next.code().into()),
+            ],
+        )?;
+        let summary = format!("{}：{} → {}", action.kind().label(), current.status.label(), next.label());
+        self.commit(summary, Some((Section::Problems, id.clone())), now_ms);
+        Ok(next)
+    }
+
+    /// Posts progress (办理进展, or help given to an enterprise) to a problem's log.
+    pub fn add_problem_progress(&mut self, id: &RecordId, text: &str, now_ms: i64) -> Result<(), LedgerError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(LedgerError::Invalid("请写下办理进展".into()));
+        }
+        if text.chars().count() > MAX_PROGRESS {
+            return Err(LedgerError::Invalid(format!("办理进展最多 {MAX_PROGRESS} 字")));
+        }
+        let obj = self.record_obj(Section::Problems, id)?;
+        let log = self.record_map(&obj, "log")?;
+        self.add_entry(&log, now_ms, &[("kind", log_kind::PROGRESS.into()), ("text", text.into())])?;
+        self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
+        self.commit("记录进展".into(), Some((Section::Problems, id.clone())), now_ms);
+        Ok(())
+    }
+
+    pub fn problem(&self, id: &RecordId) -> Result<Problem, LedgerError> {
+        let obj = self.record_obj(Section::Problems, id)?;
+        Ok(read_problem(&self.doc, &obj, id.clone(), &mut Vec::new()))
+    }
+
+    /// Every problem, deleted ones included.
+    pub fn problems(&self) -> Records<Problem> {
+        self.read_section(Section::Problems, read_problem)
+    }
+}

@@ -1,0 +1,138 @@
+//! Satisfaction survey rounds in the ledger.
+//!
+//! ```text
+//! Survey { title: str, opened_on: "YYYY-MM-DD", closed: bool,
+//!          questions: { id: { order: int, text: str } },
+//!          responses: { id: { at, by, answers: { question id: code }, comment: str } },
+//!          created_at: ms, updated_at: ms, deleted: bool }
+//! ```
+//! Questions are fixed when the round opens; responses from many phones are separate entries
+//! and simply add up.
+
+use automerge::{transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, ScalarValue};
+
+use super::{LedgerError, Records, UnitLedger};
+use crate::codes::Satisfaction;
+use crate::lenient::{map_records, FieldProblem, FieldReader};
+use crate::record::Section;
+use crate::survey::{check_response, Question, Response, Survey, ValidSurvey};
+use crate::writer::FieldWriter;
+use crate::RecordId;
+
+fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Survey {
+    let mut r = FieldReader::prefetched(doc, obj, id.as_str());
+    let questions_obj = r.map("questions");
+    let responses_obj = r.map("responses");
+    let mut questions: Vec<Question> = questions_obj
+        .map(|m| {
+            map_records(doc, &m, "question", problems)
+                .into_iter()
+                .map(|(qid, qobj)| {
+                    let mut qr = FieldReader::prefetched(doc, &qobj, qid.as_str());
+                    let q = Question { order: qr.millis("order"), text: qr.string("text"), id: qid };
+                    problems.append(&mut qr.problems);
+                    q
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    questions.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+    let mut responses: Vec<Response> = responses_obj
+        .map(|m| {
+            map_records(doc, &m, "response", problems)
+                .into_iter()
+                .map(|(rid, robj)| {
+                    let mut rr = FieldReader::prefetched(doc, &robj, rid.as_str());
+                    let answers = rr
+                        .map("answers")
+                        .map(|a| {
+                            doc.map_range(&a, ..)
+                                .filter_map(|item| {
+                                    let q = RecordId::parse(&item.key)?;
+                                    let automerge::Value::Scalar(code) = item.value.clone().into_value() else { return None };
+                                    Some((q, Satisfaction::from_code(code.as_str()?)?))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let response = Response { at: rr.millis("at"), by: rr.string("by"), answers, comment: rr.string("comment"), id: rid };
+                    problems.append(&mut rr.problems);
+                    response
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    responses.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    let survey = Survey {
+        title: r.string("title"),
+        opened_on: r.date("opened_on"),
+        closed: r.bool("closed"),
+        questions,
+        responses,
+        created_at: r.millis("created_at"),
+        updated_at: r.millis("updated_at"),
+        deleted: r.bool("deleted"),
+        id,
+    };
+    problems.append(&mut r.problems);
+    survey
+}
+
+impl UnitLedger {
+    /// Opens a survey round with its questions.
+    pub fn add_survey(&mut self, survey: &ValidSurvey, now_ms: i64) -> Result<RecordId, LedgerError> {
+        let (id, obj) = self.new_record(Section::Surveys, now_ms)?;
+        let mut w = FieldWriter::new(&mut self.doc, obj);
+        w.scalar("title", survey.title.as_str())?;
+        w.scalar("opened_on", survey.opened_on.to_string())?;
+        w.scalar("closed", false)?;
+        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
+        let questions = w.new_map("questions")?;
+        w.new_map("responses")?;
+        for (order, text) in survey.questions.iter().enumerate() {
+            let q = self.doc.put_object(&questions, RecordId::random().as_str(), ObjType::Map)?;
+            self.doc.put(&q, "order", order as i64)?;
+            self.doc.put(&q, "text", text.as_str())?;
+        }
+        self.commit(format!("开启测评：{}", survey.title), Some((Section::Surveys, id.clone())), now_ms);
+        Ok(id)
+    }
+
+    /// Records one resident's answers. Refused when the round is closed (as this device knows it).
+    pub fn add_survey_response(&mut self, id: &RecordId, answers: &[(RecordId, Satisfaction)], comment: &str, now_ms: i64) -> Result<(), LedgerError> {
+        let survey = self.survey(id)?;
+        check_response(&survey, answers, comment).map_err(|e| LedgerError::Invalid(e.to_string()))?;
+        let obj = self.record_obj(Section::Surveys, id)?;
+        let responses = self.record_map(&obj, "responses")?;
+        let response = self.add_entry(&responses, now_ms, &[("comment", comment.trim().into())])?;
+        let entry = match self.doc.get(&responses, response.as_str())? {
+            Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+            _ => return Err(LedgerError::NotFound),
+        };
+        let answers_obj = self.doc.put_object(&entry, "answers", ObjType::Map)?;
+        for (question, answer) in answers {
+            self.doc.put(&answers_obj, question.as_str(), answer.code())?;
+        }
+        self.commit("录入答卷".into(), Some((Section::Surveys, id.clone())), now_ms);
+        Ok(())
+    }
+
+    /// Closes (or reopens) a round.
+    pub fn set_survey_closed(&mut self, id: &RecordId, closed: bool, now_ms: i64) -> Result<(), LedgerError> {
+        let obj = self.record_obj(Section::Surveys, id)?;
+        let mut w = FieldWriter::new(&mut self.doc, obj);
+        w.scalar("closed", closed)?;
+        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
+        self.commit(if closed { "结束测评" } else { "重新开启测评" }.into(), Some((Section::Surveys, id.clone())), now_ms);
+        Ok(())
+    }
+
+    pub fn survey(&self, id: &RecordId) -> Result<Survey, LedgerError> {
+        let obj = self.record_obj(Section::Surveys, id)?;
+        Ok(read_survey(&self.doc, &obj, id.clone(), &mut Vec::new()))
+    }
+
+    pub fn surveys(&self) -> Records<Survey> {
+        self.read_section(Section::Surveys, read_survey)
+    }
+}
