@@ -3,17 +3,25 @@
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use ledger::RecordId;
+use ledger::{RecordId, Section};
 
 use crate::browser;
+use crate::pages::enterprise_form::{EditEnterprise, NewEnterprise};
+use crate::pages::enterprises::{EnterpriseDetail, EnterpriseList};
+use crate::pages::pledge_form::{EditPledge, NewPledge};
+use crate::pages::pledges::{PledgeDetail, PledgeList};
+use crate::pages::problem_detail::ProblemDetail;
+use crate::pages::problem_form::{EditProblem, NewProblem};
+use crate::pages::problem_list::{ProblemList, ProblemListState};
+use crate::pages::surveys::{NewSurvey, SurveyDetail, SurveyList};
 use crate::pages::{visit_detail::VisitDetail, visit_form::{EditVisit, NewVisit}, visit_list::{ListFilter, VisitList}};
 use crate::service::{LedgerService, Phase, SaveState};
 use crate::sync::{SyncService, SyncStatus};
 use crate::update_banner::UpdateBanner;
 
-/// The visit just deleted, offered for undo.
+/// The record just deleted, offered for undo.
 #[derive(Clone, Copy)]
-pub struct Undo(pub RwSignal<Option<RecordId>>);
+pub struct Undo(pub RwSignal<Option<(Section, RecordId)>>);
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -22,6 +30,7 @@ pub fn App() -> impl IntoView {
     provide_context(SyncService::start(service));
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
+    provide_context(ProblemListState::new());
     browser::set_title("先锋台账");
 
     view! {
@@ -44,11 +53,27 @@ pub fn App() -> impl IntoView {
                             <Route path=path!("/visits/new") view=NewVisit/>
                             <Route path=path!("/visits/:id") view=VisitDetail/>
                             <Route path=path!("/visits/:id/edit") view=EditVisit/>
+                            <Route path=path!("/problems") view=ProblemList/>
+                            <Route path=path!("/problems/new") view=NewProblem/>
+                            <Route path=path!("/problems/:id") view=ProblemDetail/>
+                            <Route path=path!("/problems/:id/edit") view=EditProblem/>
+                            <Route path=path!("/enterprises") view=EnterpriseList/>
+                            <Route path=path!("/enterprises/new") view=NewEnterprise/>
+                            <Route path=path!("/enterprises/:id") view=EnterpriseDetail/>
+                            <Route path=path!("/enterprises/:id/edit") view=EditEnterprise/>
+                            <Route path=path!("/pledges") view=PledgeList/>
+                            <Route path=path!("/pledges/new") view=NewPledge/>
+                            <Route path=path!("/pledges/:id") view=PledgeDetail/>
+                            <Route path=path!("/pledges/:id/edit") view=EditPledge/>
+                            <Route path=path!("/surveys") view=SurveyList/>
+                            <Route path=path!("/surveys/new") view=NewSurvey/>
+                            <Route path=path!("/surveys/:id") view=SurveyDetail/>
                         </Routes>
                     }.into_any(),
                 }}
             </main>
             <UndoToast/>
+            <BottomNav/>
         </Router>
     }
 }
@@ -81,6 +106,7 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <a href="/" class="brand">"先锋台账"</a>
+            <AuthorName/>
             <span class="states">
                 <span class=sync_class data-testid="sync-state" role="status">{sync_text}</span>
                 <span class=move || format!("save-state {}", status().0) data-testid="save-state">{move || status().1}</span>
@@ -105,19 +131,72 @@ fn UndoToast() -> impl IntoView {
         }
     });
     let undo = move |_| {
-        if let Some(id) = last.get_untracked() {
+        if let Some((section, id)) = last.get_untracked() {
             last.set(None);
             leptos::task::spawn_local(async move {
-                let _ = service.set_deleted(id, false).await;
+                let _ = service.set_deleted(section, id, false).await;
             });
         }
     };
     view! {
         <Show when=move || last.get().is_some()>
             <div class="toast" role="status">
-                <span>"已删除一条走访记录"</span>
+                <span>{move || format!("已删除一条{}记录", last.get().map_or("", |(s, _)| s.noun()))}</span>
                 <button class="toast-action" on:click=undo>"撤销"</button>
             </div>
         </Show>
+    }
+}
+
+/// The tab bar at the bottom, where a thumb reaches: one tab per part of the ledger.
+#[component]
+fn BottomNav() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let current = move |prefix: &'static str| {
+        move || {
+            let path = location.pathname.get();
+            let here = if prefix == "/" { path == "/" || path.starts_with("/visits") } else { path.starts_with(prefix) };
+            if here { "page" } else { "false" }
+        }
+    };
+    view! {
+        <nav class="bottom-nav" aria-label="主导航">
+            <a href="/" aria-current=current("/")>"走访"</a>
+            <a href="/problems" aria-current=current("/problems")>"问题"</a>
+            <a href="/enterprises" aria-current=current("/enterprises")>"企业"</a>
+            <a href="/pledges" aria-current=current("/pledges")>"承诺"</a>
+            <a href="/surveys" aria-current=current("/surveys")>"测评"</a>
+        </nav>
+    }
+}
+
+/// The person's name, written into logs and history; asked for once, changeable any time.
+#[component]
+fn AuthorName() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let editing = RwSignal::new(false);
+    let typed = RwSignal::new(String::new());
+    let save = move || {
+        service.set_author(&typed.get_untracked());
+        editing.set(false);
+    };
+    view! {
+        {move || if editing.get() {
+            view! {
+                <form class="author-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
+                    <input type="text" name="author" placeholder="我的姓名" aria-label="我的姓名" maxlength="50"
+                        prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
+                    <button type="submit" class="chip">"确定"</button>
+                </form>
+            }.into_any()
+        } else {
+            let name = service.author.get();
+            view! {
+                <button type="button" class="author" data-testid="author"
+                    on:click=move |_| { typed.set(service.author.get_untracked()); editing.set(true); }>
+                    {if name.is_empty() { "填写姓名".to_owned() } else { name }}
+                </button>
+            }.into_any()
+        }}
     }
 }

@@ -27,8 +27,19 @@ pub fn date_time(ms: i64) -> String {
     format!("{}-{:02}-{:02} {}", d.get_full_year(), d.get_month() + 1, d.get_date(), clock(ms))
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
+pub fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// A small setting kept on this device (never records: those live in IndexedDB).
+pub fn local_setting(key: &str) -> Option<String> {
+    local_storage()?.get_item(key).ok().flatten()
+}
+
+pub fn set_local_setting(key: &str, value: &str) {
+    if let Some(ls) = local_storage() {
+        let _ = ls.set_item(key, value);
+    }
 }
 
 /// Asks the browser not to evict our data under storage pressure, once, after the first real

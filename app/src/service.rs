@@ -11,7 +11,8 @@ use std::rc::Rc;
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
 use ledger::storage::CompactionPolicy;
-use ledger::{view_cache, RecordId, UnitLedger, ValidVisit, Visit};
+use ledger::view_cache::{self, LedgerView};
+use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, ValidVisit, Visit};
 use wasm_bindgen::prelude::*;
 
 use crate::browser;
@@ -20,6 +21,7 @@ use crate::store::{StorageError, Store, StoredDoc};
 /// The key of this device's unit ledger in storage. The sync issue replaces it with the
 /// document id the server assigns.
 const LEDGER_KEY: &str = "unit-ledger";
+const AUTHOR_KEY: &str = "pioneer.my-name";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaveState {
@@ -55,8 +57,14 @@ pub struct LedgerService {
     inner: StoredValue<Option<Rc<RefCell<Inner>>>, LocalStorage>,
     pub phase: RwSignal<Phase>,
     pub visits: RwSignal<Vec<Visit>>,
+    pub problems: RwSignal<Vec<Problem>>,
+    pub enterprises: RwSignal<Vec<Enterprise>>,
+    pub pledges: RwSignal<Vec<Pledge>>,
+    pub surveys: RwSignal<Vec<Survey>>,
     /// Fields that could not be read, shown so nobody silently loses data.
-    pub problems: RwSignal<Vec<String>>,
+    pub field_problems: RwSignal<Vec<String>>,
+    /// The name this device writes into logs and history (我的姓名), kept in localStorage.
+    pub author: RwSignal<String>,
     pub save_state: RwSignal<SaveState>,
     /// False while the list shows the cached view and the document is still loading.
     pub live: RwSignal<bool>,
@@ -90,6 +98,11 @@ impl LedgerService {
             phase: RwSignal::new(Phase::Opening),
             visits: RwSignal::new(Vec::new()),
             problems: RwSignal::new(Vec::new()),
+            enterprises: RwSignal::new(Vec::new()),
+            pledges: RwSignal::new(Vec::new()),
+            surveys: RwSignal::new(Vec::new()),
+            field_problems: RwSignal::new(Vec::new()),
+            author: RwSignal::new(browser::local_setting(AUTHOR_KEY).unwrap_or_default()),
             save_state: RwSignal::new(SaveState::Idle),
             live: RwSignal::new(false),
             view_generation: StoredValue::new(0),
@@ -105,7 +118,10 @@ impl LedgerService {
             let stored = store.load(LEDGER_KEY).await.map_err(|e| e.to_string())?;
             browser::mark("pioneer:storage-read");
             self.show_cached_view(&stored).await;
-            let (ledger, persisted) = open_ledger(&stored)?;
+            let (mut ledger, persisted) = open_ledger(&stored)?;
+            ledger.set_author(&self.author.get_untracked());
+            // A version 1 ledger gets the version 2 skeleton now, saved with the next write.
+            ledger.upgrade().map_err(|e| e.to_string())?;
             browser::mark("pioneer:doc-loaded");
             Ok::<_, String>((store, stored, ledger, persisted))
         }
@@ -145,8 +161,8 @@ impl LedgerService {
     /// Shows the cached list at once, and lets the browser paint it before the document's
     /// long synchronous load begins.
     async fn show_cached_view(self, stored: &StoredDoc) {
-        let Some(visits) = stored.view.as_ref().and_then(|v| view_cache::decode_visits(&v.bytes)) else { return };
-        self.visits.set(visits);
+        let Some(view) = stored.view.as_ref().and_then(|v| view_cache::decode(&v.bytes)) else { return };
+        self.set_view(view);
         self.phase.set(Phase::Ready);
         browser::mark("pioneer:view-shown");
         browser::next_paint().await;
@@ -185,26 +201,96 @@ impl LedgerService {
             let Some(inner) = self.inner() else { return };
             let store = inner.borrow().store.clone();
             let heads = self.heads_key();
-            let Some(bytes) = self.visits.try_with_untracked(|v| view_cache::encode_visits(v)) else { return };
+            let Some(view) = self.current_view() else { return };
+            let bytes = view_cache::encode(&view);
             // A failed cache write costs only speed at the next start.
             let _ = store.put_view(LEDGER_KEY, &heads, &bytes).await;
         });
     }
 
-    fn refresh_all(&self) {
-        let Some(inner) = self.inner() else { return };
-        let all = inner.borrow().ledger.visits();
-        self.problems.set(all.problems.iter().map(ToString::to_string).collect());
-        self.visits.set(all.visits);
+    fn set_view(&self, view: LedgerView) {
+        self.visits.set(view.visits);
+        self.problems.set(view.problems);
+        self.enterprises.set(view.enterprises);
+        self.pledges.set(view.pledges);
+        self.surveys.set(view.surveys);
     }
 
-    fn refresh_one(&self, id: &RecordId) {
+    fn current_view(&self) -> Option<LedgerView> {
+        Some(LedgerView {
+            visits: self.visits.try_get_untracked()?,
+            problems: self.problems.try_get_untracked()?,
+            enterprises: self.enterprises.try_get_untracked()?,
+            pledges: self.pledges.try_get_untracked()?,
+            surveys: self.surveys.try_get_untracked()?,
+        })
+    }
+
+    fn refresh_all(&self) {
         let Some(inner) = self.inner() else { return };
-        let Ok(visit) = inner.borrow().ledger.visit(id) else { return };
-        self.visits.update(|all| match all.iter_mut().find(|v| v.id == *id) {
-            Some(slot) => *slot = visit,
-            None => all.push(visit),
-        });
+        let (view, problems) = {
+            let i = inner.borrow();
+            let visits = i.ledger.visits();
+            let problems = i.ledger.problems();
+            let enterprises = i.ledger.enterprises();
+            let pledges = i.ledger.pledges();
+            let surveys = i.ledger.surveys();
+            let field_problems: Vec<String> = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems]
+                .into_iter()
+                .flatten()
+                .map(ToString::to_string)
+                .collect();
+            let view = LedgerView {
+                visits: visits.visits,
+                problems: problems.records,
+                enterprises: enterprises.records,
+                pledges: pledges.records,
+                surveys: surveys.records,
+            };
+            (view, field_problems)
+        };
+        self.field_problems.set(problems);
+        self.set_view(view);
+    }
+
+    /// Re-reads one record after a write, rather than the whole ledger.
+    pub fn refresh_one(&self, section: Section, id: &RecordId) {
+        let Some(inner) = self.inner() else { return };
+        let i = inner.borrow();
+        let l = &i.ledger;
+        match section {
+            Section::Visits => replace(self.visits, l.visit(id), |v| &v.id, id),
+            Section::Problems => replace(self.problems, l.problem(id), |v| &v.id, id),
+            Section::Enterprises => replace(self.enterprises, l.enterprise(id), |v| &v.id, id),
+            Section::Pledges => replace(self.pledges, l.pledge(id), |v| &v.id, id),
+            Section::Surveys => replace(self.surveys, l.survey(id), |v| &v.id, id),
+        }
+    }
+
+    /// Remembers the person's name for logs and history on this device.
+    pub fn set_author(&self, name: &str) {
+        let name = name.trim().to_owned();
+        browser::set_local_setting(AUTHOR_KEY, &name);
+        if let Some(inner) = self.inner() {
+            inner.borrow_mut().ledger.set_author(&name);
+        }
+        self.author.set(name);
+    }
+
+    /// Runs a write on the ledger and saves it; the record it touched is shown anew.
+    pub async fn change<T: 'static>(
+        self,
+        section: Section,
+        change: impl FnOnce(&mut UnitLedger, i64) -> Result<(RecordId, T), ledger::LedgerError>,
+    ) -> Result<T, SaveError> {
+        let mut out = None;
+        self.write(section, |l, now| {
+            let (id, value) = change(l, now)?;
+            out = Some(value);
+            Ok(id)
+        })
+        .await?;
+        Ok(out.expect("set by a successful change"))
     }
 
     pub fn visit(&self, id: &RecordId) -> Option<Visit> {
@@ -212,19 +298,21 @@ impl LedgerService {
     }
 
     pub async fn add_visit(self, visit: ValidVisit) -> Result<RecordId, SaveError> {
-        self.write(move |l, now| l.add_visit(&visit, now)).await
+        self.write(Section::Visits, move |l, now| l.add_visit(&visit, now)).await
     }
 
     pub async fn update_visit(self, id: RecordId, visit: ValidVisit) -> Result<RecordId, SaveError> {
-        self.write(move |l, now| l.update_visit(&id, &visit, now).map(|()| id)).await
+        self.write(Section::Visits, move |l, now| l.update_visit(&id, &visit, now).map(|()| id)).await
     }
 
-    pub async fn set_deleted(self, id: RecordId, deleted: bool) -> Result<RecordId, SaveError> {
-        self.write(move |l, now| l.set_visit_deleted(&id, deleted, now).map(|()| id)).await
+    pub async fn set_deleted(self, section: Section, id: RecordId, deleted: bool) -> Result<RecordId, SaveError> {
+        self.write(section, move |l, now| l.set_deleted(section, &id, deleted, now).map(|()| id)).await
     }
 
-    async fn write(
+    /// Applies `change` in memory and makes it durable, rolling memory back if storage fails.
+    pub async fn write(
         self,
+        section: Section,
         change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
     ) -> Result<RecordId, SaveError> {
         let inner = self.loaded().await.ok_or(SaveError::NotReady)?;
@@ -232,7 +320,14 @@ impl LedgerService {
         let (store, before, id, chunk) = {
             let mut i = inner.borrow_mut();
             let before = i.ledger.heads();
-            let id = change(&mut i.ledger, browser::now_ms()).map_err(|e| SaveError::Ledger(e.to_string()))?;
+            let id = match change(&mut i.ledger, browser::now_ms()) {
+                Ok(id) => id,
+                Err(e) => {
+                    // Refused input must leave nothing half-written behind for the next commit.
+                    i.ledger.doc_mut().rollback();
+                    return Err(SaveError::Ledger(e.to_string()));
+                }
+            };
             let persisted = i.persisted.clone();
             let chunk = i.ledger.save_after(&persisted);
             (i.store.clone(), before, id, chunk)
@@ -246,7 +341,7 @@ impl LedgerService {
                     i.chunk_count += 1;
                     i.chunk_bytes += chunk.len();
                 }
-                self.refresh_one(&id);
+                self.refresh_one(section, &id);
                 self.save_state.set(SaveState::Saved(browser::now_ms()));
                 browser::measure_since("pioneer:save", started);
                 if let Some((channel, _)) = &inner.borrow()._channel {
@@ -369,6 +464,19 @@ impl LedgerService {
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         Some((channel, on_message))
     }
+}
+
+fn replace<T: Clone + Send + Sync + 'static>(
+    signal: RwSignal<Vec<T>>,
+    read: Result<T, ledger::LedgerError>,
+    id_of: fn(&T) -> &RecordId,
+    id: &RecordId,
+) {
+    let Ok(record) = read else { return };
+    signal.update(|all| match all.iter_mut().find(|r| id_of(r) == id) {
+        Some(slot) => *slot = record,
+        None => all.push(record),
+    });
 }
 
 /// Builds the in-memory ledger from what storage holds. Each page load writes as a fresh

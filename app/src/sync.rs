@@ -51,9 +51,7 @@ struct Live {
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
+use crate::browser::local_storage;
 
 /// This browser's storage id: sync states saved under it survive reloads.
 fn storage_id() -> String {

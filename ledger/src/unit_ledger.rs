@@ -25,6 +25,9 @@ mod problems;
 mod surveys;
 mod visits;
 
+pub use enterprises::ENTERPRISE_FIELDS;
+pub use pledges::PLEDGE_FIELDS;
+pub use problems::PROBLEM_FIELDS;
 pub use visits::Visits;
 
 pub const SCHEMA_VERSION: u64 = 2;

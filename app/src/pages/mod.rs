@@ -1,5 +1,14 @@
-//! One file per page.
+//! One file per page or feature; `parts` holds what they share.
 
+pub mod enterprise_form;
+pub mod enterprises;
+pub mod parts;
+pub mod pledge_form;
+pub mod pledges;
+pub mod problem_detail;
+pub mod problem_form;
+pub mod problem_list;
+pub mod surveys;
 pub mod visit_detail;
 pub mod visit_form;
 pub mod visit_list;

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use ledger::{RecordId, Visit};
+use ledger::{RecordId, Section, Visit};
 
 use crate::app::Undo;
 use crate::browser;
@@ -33,9 +33,9 @@ fn VisitView(visit: Visit) -> impl IntoView {
         let id = id.clone();
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            match service.set_deleted(id.clone(), true).await {
+            match service.set_deleted(Section::Visits, id.clone(), true).await {
                 Ok(_) => {
-                    undo.set(Some(id));
+                    undo.set(Some((Section::Visits, id)));
                     navigate("/", Default::default());
                 }
                 Err(e) => {
@@ -44,6 +44,11 @@ fn VisitView(visit: Visit) -> impl IntoView {
             }
         });
     };
+    let linked = {
+        let id = visit.id.clone();
+        move || service.problems.with(|all| all.iter().filter(|p| !p.deleted && p.visit_id.as_ref() == Some(&id)).cloned().collect::<Vec<_>>())
+    };
+    let today = browser::today();
     let field = |label: &'static str, value: String| {
         (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
     };
@@ -59,12 +64,18 @@ fn VisitView(visit: Visit) -> impl IntoView {
             {field("走访情况", visit.heard.clone())}
             {field("意见建议", visit.opinions.clone())}
             {visit.follow_up_needed.then(|| view! { <div class="field-view follow"><h3>"需要跟进"</h3><p class="pre">{visit.follow_up.clone()}</p></div> })}
+            <h3>"发现的问题"</h3>
+            <ul class="cards" data-testid="linked-problems">
+                {move || linked().into_iter().map(|p| view! { <crate::pages::problem_list::ProblemCard problem=p today/> }).collect_view()}
+            </ul>
+            <a class="button secondary" href=format!("/problems/new?visit={}", visit.id)>"＋ 由此登记问题"</a>
             <p class="muted small">"录入于 " {browser::date_time(visit.created_at)} "，最后修改 " {browser::date_time(visit.updated_at)}</p>
             {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
             <div class="actions">
                 <a class="button" href=format!("/visits/{}/edit", visit.id)>"编辑"</a>
                 <button class="button danger" on:click=delete>"删除"</button>
             </div>
+            <crate::pages::parts::History id=visit.id.clone()/>
         </article>
     }
 }

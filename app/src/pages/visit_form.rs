@@ -3,15 +3,26 @@
 
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
-use ledger::{RecordId, ValidationErrors, VisitDraft, VisitKind};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use ledger::problem::Category;
+use ledger::{ProblemDraft, RecordId, Section, ValidationErrors, VisitDraft, VisitKind};
 
 use crate::browser;
 use crate::service::LedgerService;
 
 #[component]
 pub fn NewVisit() -> impl IntoView {
-    view! { <VisitEditor initial=VisitDraft::new(browser::today()) editing=None/> }
+    let service = expect_context::<LedgerService>();
+    let firm = use_query_map()
+        .with_untracked(|q| q.get("enterprise").and_then(|s| RecordId::parse(&s)))
+        .and_then(|id| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == id).cloned()));
+    let mut initial = VisitDraft::new(browser::today());
+    if let Some(firm) = firm {
+        initial.kind = VisitKind::EnterpriseVisit;
+        initial.whom = firm.name;
+        initial.enterprise_id = Some(firm.id);
+    }
+    view! { <VisitEditor initial editing=None/> }
 }
 
 #[component]
@@ -35,16 +46,25 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
     let saving = RwSignal::new(false);
     let title = if editing.is_some() { "修改走访记录" } else { "记一次走访" };
     let back = editing.as_ref().map_or_else(|| "/".to_owned(), |id| format!("/visits/{id}"));
+    // A problem found on this visit, entered in the same form: the common case takes no detour.
+    let problem = RwSignal::new(None::<ProblemDraft>);
+    let is_new = editing.is_none();
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         if saving.get_untracked() {
             return;
         }
-        let valid = match draft.get_untracked().validate(browser::today()) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.set(e);
+        let valid = draft.get_untracked().validate(browser::today());
+        let problem = problem.get_untracked().map(|p| p.validate());
+        let (valid, problem) = match (valid, problem.transpose()) {
+            (Ok(v), Ok(p)) => (v, p),
+            (v, p) => {
+                let mut all = v.err().unwrap_or_default();
+                if let Err(pe) = p {
+                    all.0.extend(pe.0.into_iter().map(|(f, m)| (if f == "title" { "problem_title" } else { f }, m)));
+                }
+                errors.set(all);
                 failure.set(Some("请先改正标红的项目。".into()));
                 return;
             }
@@ -55,9 +75,22 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
         let editing = editing.clone();
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            let result = match editing {
-                Some(id) => service.update_visit(id, valid).await.map(|id| format!("/visits/{id}")),
-                None => service.add_visit(valid).await.map(|_| "/".to_owned()),
+            let result = match (editing, problem) {
+                (Some(id), _) => service.update_visit(id, valid).await.map(|id| format!("/visits/{id}")),
+                (None, None) => service.add_visit(valid).await.map(|_| "/".to_owned()),
+                // Both in one write: one IndexedDB transaction, so neither is saved without the other.
+                (None, Some(mut problem)) => service
+                    .change(Section::Visits, move |l, now| {
+                        let visit = l.add_visit(&valid, now)?;
+                        problem.visit_id = Some(visit.clone());
+                        let problem = l.add_problem(&problem, now)?;
+                        Ok((visit, problem))
+                    })
+                    .await
+                    .map(|problem| {
+                        service.refresh_one(Section::Problems, &problem);
+                        format!("/problems/{problem}")
+                    }),
             };
             saving.try_set(false);
             match result {
@@ -114,6 +147,7 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 <DraftField label="跟进事项" name="follow_up" rows=3 draft errors
                     get=|d| &d.follow_up set=|d, v| d.follow_up = v/>
             </Show>
+            {is_new.then(|| view! { <QuickProblem problem errors/> })}
             <div class="sticky-actions">
                 <button type="submit" class="button primary wide" disabled=move || saving.get()>
                     {move || if saving.get() { "正在保存…" } else { "保存" }}
@@ -153,5 +187,37 @@ fn DraftField(
         <label class="field">{label} {input}
             {move || errors.with(|e| e.for_field(name).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))}
         </label>
+    }
+}
+
+/// "发现问题" on a new visit: a title and a category, saved as a problem linked to the visit.
+#[component]
+fn QuickProblem(problem: RwSignal<Option<ProblemDraft>>, errors: RwSignal<ValidationErrors>) -> impl IntoView {
+    view! {
+        <label class="check">
+            <input type="checkbox" name="has_problem"
+                prop:checked=move || problem.with(Option::is_some)
+                on:change=move |ev| problem.set(event_target_checked(&ev).then(ProblemDraft::default))/>
+            "发现问题，登记到问题台账"
+        </label>
+        <Show when=move || problem.with(Option::is_some)>
+            <label class="field">"问题标题"
+                <input type="text" name="problem_title" placeholder="一句话说清是什么问题"
+                    aria-invalid=move || errors.with(|e| e.for_field("problem_title").is_some()).to_string()
+                    prop:value=move || problem.with(|p| p.as_ref().map(|p| p.title.clone()).unwrap_or_default())
+                    on:input=move |ev| problem.update(|p| if let Some(p) = p { p.title = event_target_value(&ev) })/>
+                {move || errors.with(|e| e.for_field("problem_title").map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))}
+            </label>
+            <label class="field">"问题类别"
+                <select name="problem_category" on:change=move |ev| {
+                    let code = event_target_value(&ev);
+                    problem.update(|p| if let Some(p) = p { p.category = Category::from_code(&code).unwrap_or(Category::Other) });
+                }>
+                    {Category::ALL.iter().map(|c| view! {
+                        <option value=c.code() selected=move || problem.with(|p| p.as_ref().is_some_and(|p| p.category == *c))>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </Show>
     }
 }

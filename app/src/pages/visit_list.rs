@@ -125,10 +125,10 @@ fn VisitCard(visit: Visit) -> impl IntoView {
 fn ProblemsNotice() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     view! {
-        <Show when=move || service.problems.with(|p| !p.is_empty())>
+        <Show when=move || service.field_problems.with(|p| !p.is_empty())>
             <details class="notice">
-                <summary>{move || format!("有 {} 处数据无法读取，其余记录不受影响", service.problems.with(Vec::len))}</summary>
-                <ul>{move || service.problems.get().into_iter().take(20).map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
+                <summary>{move || format!("有 {} 处数据无法读取，其余记录不受影响", service.field_problems.with(Vec::len))}</summary>
+                <ul>{move || service.field_problems.get().into_iter().take(20).map(|p| view! { <li>{p}</li> }).collect_view()}</ul>
             </details>
         </Show>
     }

@@ -1,0 +1,81 @@
+//! Adding and editing a served enterprise; the credit code is checked as it is typed.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use ledger::{EnterpriseDraft, RecordId, Section, ValidationErrors};
+
+use crate::pages::parts::{route_id, TextField};
+use crate::service::LedgerService;
+
+#[component]
+pub fn NewEnterprise() -> impl IntoView {
+    view! { <EnterpriseEditor initial=EnterpriseDraft::default() editing=None/> }
+}
+
+#[component]
+pub fn EditEnterprise() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let found = route_id().and_then(|id| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == id && !e.deleted).cloned()));
+    match found {
+        Some(e) => view! { <EnterpriseEditor initial=e.to_draft() editing=Some(e.id)/> }.into_any(),
+        None => crate::pages::parts::not_found("企业", "/enterprises"),
+    }
+}
+
+#[component]
+fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let navigate = use_navigate();
+    let draft = RwSignal::new(initial);
+    let errors = RwSignal::new(ValidationErrors::default());
+    let failure = RwSignal::new(None::<String>);
+    let back = editing.as_ref().map_or_else(|| "/enterprises".to_owned(), |id| format!("/enterprises/{id}"));
+    let is_edit = editing.is_some();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let valid = match draft.get_untracked().validate() {
+            Ok(v) => v,
+            Err(e) => {
+                errors.set(e);
+                failure.set(Some("请先改正标红的项目。".into()));
+                return;
+            }
+        };
+        errors.set(ValidationErrors::default());
+        failure.set(None);
+        let editing = editing.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = service
+                .write(Section::Enterprises, move |l, now| match editing {
+                    Some(id) => l.update_enterprise(&id, &valid, now).map(|()| id),
+                    None => l.add_enterprise(&valid, now),
+                })
+                .await;
+            match result {
+                Ok(id) => navigate(&format!("/enterprises/{id}"), Default::default()),
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <form class="record-form" on:submit=submit novalidate>
+            <a class="back" href=back>"‹ 返回"</a>
+            <h2>{if is_edit { "修改企业信息" } else { "添加服务企业" }}</h2>
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            <TextField label="企业名称" name="name" draft errors get=|d: &EnterpriseDraft| &d.name set=|d: &mut EnterpriseDraft, v| d.name = v/>
+            <TextField label="统一社会信用代码" name="credit_code" placeholder="营业执照上的 18 位代码" draft errors
+                get=|d: &EnterpriseDraft| &d.credit_code set=|d: &mut EnterpriseDraft, v| d.credit_code = v/>
+            <TextField label="所属行业" name="industry" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.industry set=|d: &mut EnterpriseDraft, v| d.industry = v/>
+            <TextField label="联系人" name="contact" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.contact set=|d: &mut EnterpriseDraft, v| d.contact = v/>
+            <TextField label="联系电话" name="phone" input_type="tel" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.phone set=|d: &mut EnterpriseDraft, v| d.phone = v/>
+            <TextField label="地址" name="address" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.address set=|d: &mut EnterpriseDraft, v| d.address = v/>
+            <div class="sticky-actions">
+                <button type="submit" class="button primary wide">"保存"</button>
+            </div>
+        </form>
+    }
+}

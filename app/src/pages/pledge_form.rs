@@ -1,0 +1,99 @@
+//! Publishing and editing a pledge.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use ledger::pledge::Aim;
+use ledger::{PledgeDraft, RecordId, Section, ValidationErrors};
+
+use crate::pages::parts::{route_id, FieldError, TextField};
+use crate::service::LedgerService;
+
+#[component]
+pub fn NewPledge() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let initial = PledgeDraft { by: service.author.get_untracked(), ..Default::default() };
+    view! { <PledgeEditor initial editing=None/> }
+}
+
+#[component]
+pub fn EditPledge() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let found = route_id().and_then(|id| service.pledges.with_untracked(|all| all.iter().find(|p| p.id == id && !p.deleted).cloned()));
+    match found {
+        Some(p) => view! { <PledgeEditor initial=p.to_draft() editing=Some(p.id)/> }.into_any(),
+        None => crate::pages::parts::not_found("承诺", "/pledges"),
+    }
+}
+
+#[component]
+fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let navigate = use_navigate();
+    let draft = RwSignal::new(initial);
+    let errors = RwSignal::new(ValidationErrors::default());
+    let failure = RwSignal::new(None::<String>);
+    let back = editing.as_ref().map_or_else(|| "/pledges".to_owned(), |id| format!("/pledges/{id}"));
+    let is_edit = editing.is_some();
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let valid = match draft.get_untracked().validate() {
+            Ok(v) => v,
+            Err(e) => {
+                errors.set(e);
+                failure.set(Some("请先改正标红的项目。".into()));
+                return;
+            }
+        };
+        errors.set(ValidationErrors::default());
+        failure.set(None);
+        let editing = editing.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = service
+                .write(Section::Pledges, move |l, now| match editing {
+                    Some(id) => l.update_pledge(&id, &valid, now).map(|()| id),
+                    None => l.add_pledge(&valid, now),
+                })
+                .await;
+            match result {
+                Ok(id) => navigate(&format!("/pledges/{id}"), Default::default()),
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    let toggle = |aim: Aim| move |_| draft.update(|d| if d.aims.contains(&aim) { d.aims.retain(|a| *a != aim) } else { d.aims.push(aim) });
+    view! {
+        <form class="record-form" on:submit=submit novalidate>
+            <a class="back" href=back>"‹ 返回"</a>
+            <h2>{if is_edit { "修改承诺" } else { "发布服务承诺" }}</h2>
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            <TextField label="承诺内容" name="content" rows=4 placeholder="承诺为群众办什么事、做到什么程度" draft errors
+                get=|d: &PledgeDraft| &d.content set=|d: &mut PledgeDraft, v| d.content = v/>
+            <label class="check">
+                <input type="checkbox" name="team" prop:checked=move || draft.with(|d| d.team) on:change=move |ev| draft.update(|d| d.team = event_target_checked(&ev))/>
+                "班子承诺"
+            </label>
+            <TextField label="承诺人" name="by" draft errors get=|d: &PledgeDraft| &d.by set=|d: &mut PledgeDraft, v| d.by = v/>
+            <div class="field">
+                <span>"服务目标（四争先 / 四领先）"</span>
+                <div class="chips" role="group" aria-label="服务目标">
+                    {Aim::ALL.iter().copied().map(|a| view! {
+                        <button type="button" class="chip" aria-pressed=move || draft.with(|d| d.aims.contains(&a)).to_string() on:click=toggle(a)>{a.label()}</button>
+                    }).collect_view()}
+                </div>
+                <FieldError errors name="aims"/>
+            </div>
+            <TextField label="兑现期限" name="due" input_type="date" draft errors get=|d: &PledgeDraft| &d.due set=|d: &mut PledgeDraft, v| d.due = v/>
+            <label class="check">
+                <input type="checkbox" name="public" prop:checked=move || draft.with(|d| d.public) on:change=move |ev| draft.update(|d| d.public = event_target_checked(&ev))/>
+                "向群众公开"
+            </label>
+            <div class="sticky-actions">
+                <button type="submit" class="button primary wide">"保存"</button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,239 @@
+//! One problem: its facts, the next steps its status allows, progress, log and history.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use ledger::problem::{log_kind, Action, ActionKind, Category, Difficulty, RaisedBy, Status, Urgency};
+use ledger::unit_ledger::PROBLEM_FIELDS;
+use ledger::{LogEntry, Problem, RecordId, Satisfaction, Section};
+
+use crate::app::Undo;
+use crate::browser;
+use crate::pages::parts::{not_found, route_id, ConflictChooser, History, LogList};
+use crate::service::LedgerService;
+
+#[component]
+pub fn ProblemDetail() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let id = route_id();
+    let problem = move || id.as_ref().and_then(|id| service.problems.with(|all| all.iter().find(|p| p.id == *id && !p.deleted).cloned()));
+    move || match problem() {
+        Some(p) => view! { <ProblemView problem=p/> }.into_any(),
+        None => not_found("问题", "/problems"),
+    }
+}
+
+/// A stored value of a problem field as a person reads it.
+fn show_value(field: &str, value: &str) -> String {
+    let label = match field {
+        "status" => Status::from_code(value).map(Status::label),
+        "category" => Category::from_code(value).map(Category::label),
+        "raised_by" => RaisedBy::from_code(value).map(RaisedBy::label),
+        "urgency" => Urgency::from_code(value).map(Urgency::label),
+        "difficulty" => Difficulty::from_code(value).map(Difficulty::label),
+        "satisfaction" => Satisfaction::from_code(value).map(Satisfaction::label),
+        _ => None,
+    };
+    match label {
+        Some(l) => l.to_owned(),
+        None if value.is_empty() => "（空）".to_owned(),
+        None => value.to_owned(),
+    }
+}
+
+fn show_entry(e: &LogEntry) -> String {
+    let status = |code: &str| Status::from_code(code).map_or(code.to_owned(), |s| s.label().to_owned());
+    match e.kind.as_str() {
+        log_kind::RAISED => "登记问题".to_owned(),
+        log_kind::STATUS if e.text.is_empty() => format!("{} → {}", status(&e.from), status(&e.to)),
+        log_kind::STATUS => format!("{} → {}：{}", status(&e.from), status(&e.to), e.text),
+        _ => e.text.clone(),
+    }
+}
+
+#[component]
+fn ProblemView(problem: Problem) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let today = browser::today();
+    let overdue = problem.is_overdue(today);
+    let id = problem.id.clone();
+    let visit = problem.visit_id.as_ref().and_then(|v| service.visit(v));
+    let firm = problem.enterprise_id.as_ref().and_then(|f| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == *f).cloned()));
+    let field = |label: &'static str, value: String| {
+        (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
+    };
+    let meta = [
+        Some(problem.category.label().to_owned()),
+        problem.difficulty.map(|d| format!("企业困难：{}", d.label())),
+        Some(format!("反映人：{}", problem.raised_by.label())),
+        Some(format!("紧急程度：{}", problem.urgency.label())),
+        (!problem.responsible.is_empty()).then(|| format!("责任人：{}", problem.responsible)),
+        problem.deadline.map(|d| format!("时限：{d}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" · ");
+    view! {
+        <article class="detail" data-testid="problem">
+            <a class="back" href="/problems">"‹ 问题台账"</a>
+            <h2>{problem.title.clone()}</h2>
+            <p class="card-head">
+                <span class=format!("status status-{}", problem.status.code()) data-testid="problem-status">{problem.status.label()}</span>
+                {overdue.then(|| view! { <span class="tag danger">"逾期"</span> })}
+            </p>
+            <p class="meta">{meta}</p>
+            <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=show_value/>
+            {field("问题描述", problem.description.clone())}
+            {visit.map(|v| view! { <p><a href=format!("/visits/{}", v.id)>"来源走访：" {v.whom} " · " {v.date.map(|d| d.to_string())}</a></p> })}
+            {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
+            {field("办理结果", problem.result.clone())}
+            {field("不予受理理由", problem.reject_reason.clone())}
+            {problem.satisfaction.map(|s| view! {
+                <div class="field-view"><h3>"群众评价"</h3><p data-testid="satisfaction">{s.label()} {(!problem.satisfaction_comment.is_empty()).then(|| format!("：{}", problem.satisfaction_comment))}</p></div>
+            })}
+            <StepPanel id=id.clone() status=problem.status/>
+            <ProgressBox id=id.clone()/>
+            <h3>"办理记录"</h3>
+            <LogList entries=problem.log.clone() show=show_entry/>
+            <History id=id.clone()/>
+            <RecordActions id=id/>
+        </article>
+    }
+}
+
+/// The steps open from the current status; a step that needs words asks for them first.
+#[component]
+fn StepPanel(id: RecordId, status: Status) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let open = RwSignal::new(None::<ActionKind>);
+    let note = RwSignal::new(String::new());
+    let rating = RwSignal::new(Satisfaction::Satisfied);
+    let failure = RwSignal::new(None::<String>);
+    let take = move |kind: ActionKind| {
+        let action = match kind {
+            ActionKind::Start => Action::Start,
+            ActionKind::Reopen => Action::Reopen,
+            ActionKind::Resolve => Action::Resolve { result: note.get_untracked() },
+            ActionKind::Reject => Action::Reject { reason: note.get_untracked() },
+            ActionKind::FollowUp => Action::FollowUp { satisfaction: rating.get_untracked(), comment: note.get_untracked() },
+        };
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            let result = service.write(Section::Problems, move |l, now| l.change_problem_status(&id, &action, now).map(|_| id)).await;
+            match result {
+                Ok(_) => {
+                    open.try_set(None);
+                    note.try_set(String::new());
+                    failure.try_set(None);
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    let take = StoredValue::new(take);
+    let needs_words = |k: ActionKind| matches!(k, ActionKind::Resolve | ActionKind::Reject | ActionKind::FollowUp);
+    let prompt = |k: ActionKind| match k {
+        ActionKind::Resolve => "办理结果（怎么解决的）",
+        ActionKind::Reject => "不予受理的理由（会告知群众）",
+        _ => "群众的意见（不满意时必填）",
+    };
+    (!status.actions().is_empty()).then(|| view! {
+        <section class="steps" aria-label="办理">
+            <div class="actions">
+                {status.actions().iter().copied().map(|k| view! {
+                    <button type="button" class=if k == ActionKind::Reject { "button secondary" } else { "button primary" }
+                        data-action=k.code()
+                        on:click=move |_| if needs_words(k) { open.set(Some(k)); failure.set(None); } else { take.with_value(|t| t(k)) }>
+                        {k.label()}
+                    </button>
+                }).collect_view()}
+            </div>
+            {move || open.get().map(|k| view! {
+                <div class="step-form">
+                    {(k == ActionKind::FollowUp).then(|| view! {
+                        <div class="chips" role="group" aria-label="群众满意度">
+                            {Satisfaction::ALL.iter().copied().map(|s| view! {
+                                <button type="button" class="chip" aria-pressed=move || (rating.get() == s).to_string()
+                                    on:click=move |_| rating.set(s)>{s.label()}</button>
+                            }).collect_view()}
+                        </div>
+                    })}
+                    <label class="field">{prompt(k)}
+                        <textarea name="step-note" rows=3 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <div class="actions">
+                        <button type="button" class="button primary" data-testid="confirm-step" on:click=move |_| take.with_value(|t| t(k))>{format!("确认{}", k.label())}</button>
+                        <button type="button" class="button secondary" on:click=move |_| open.set(None)>"取消"</button>
+                    </div>
+                </div>
+            })}
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> })}
+        </section>
+    })
+}
+
+/// Posting progress (办理进展, or help given to a firm).
+#[component]
+pub fn ProgressBox(id: RecordId) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let text = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<String>);
+    let post = move |_| {
+        let id = id.clone();
+        let words = text.get_untracked();
+        leptos::task::spawn_local(async move {
+            let result = service.write(Section::Problems, move |l, now| l.add_problem_progress(&id, &words, now).map(|()| id)).await;
+            match result {
+                Ok(_) => {
+                    text.try_set(String::new());
+                    failure.try_set(None);
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <div class="progress-box">
+            <label class="field">"记录进展"
+                <textarea name="progress" rows=2 placeholder="今天做了什么、结果如何" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || failure.get().map(|f| view! { <p class="field-error">{f}</p> })}
+            <button type="button" class="button secondary" on:click=post>"记录进展"</button>
+        </div>
+    }
+}
+
+#[component]
+fn RecordActions(id: RecordId) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let Undo(undo) = expect_context::<Undo>();
+    let navigate = use_navigate();
+    let failure = RwSignal::new(None::<String>);
+    let edit = format!("/problems/{id}/edit");
+    let delete = move |_| {
+        let id = id.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match service.set_deleted(Section::Problems, id.clone(), true).await {
+                Ok(_) => {
+                    undo.set(Some((Section::Problems, id)));
+                    navigate("/problems", Default::default());
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
+        <div class="actions">
+            <a class="button" href=edit>"编辑"</a>
+            <button class="button danger" on:click=delete>"删除"</button>
+        </div>
+    }
+}

@@ -1,0 +1,128 @@
+//! Raising a problem (from a visit, for an enterprise, or on its own) and editing one.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
+use ledger::{ProblemDraft, RecordId, Section, ValidationErrors};
+
+use crate::pages::parts::{route_id, Chips, FieldError, TextField};
+use crate::service::LedgerService;
+
+#[component]
+pub fn NewProblem() -> impl IntoView {
+    let query = use_query_map();
+    let link = |key: &str| query.with_untracked(|q| q.get(key).and_then(|s| RecordId::parse(&s)));
+    let draft = match link("enterprise") {
+        Some(firm) => ProblemDraft::for_enterprise(firm, Difficulty::Other),
+        None => ProblemDraft { visit_id: link("visit"), ..Default::default() },
+    };
+    view! { <ProblemEditor initial=draft editing=None/> }
+}
+
+#[component]
+pub fn EditProblem() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let found = route_id().and_then(|id| service.problems.with_untracked(|all| all.iter().find(|p| p.id == id && !p.deleted).cloned()));
+    match found {
+        Some(p) => view! { <ProblemEditor initial=p.to_draft() editing=Some(p.id)/> }.into_any(),
+        None => crate::pages::parts::not_found("问题", "/problems"),
+    }
+}
+
+#[component]
+fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let navigate = use_navigate();
+    let for_enterprise = initial.enterprise_id.is_some();
+    let from_visit = initial.visit_id.is_some();
+    let draft = RwSignal::new(initial);
+    let errors = RwSignal::new(ValidationErrors::default());
+    let failure = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let title = match (&editing, for_enterprise) {
+        (Some(_), _) => "修改问题",
+        (None, true) => "登记企业困难",
+        (None, false) => "登记问题",
+    };
+    let back = editing.as_ref().map_or_else(|| "/problems".to_owned(), |id| format!("/problems/{id}"));
+
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if saving.get_untracked() {
+            return;
+        }
+        let valid = match draft.get_untracked().validate() {
+            Ok(v) => v,
+            Err(e) => {
+                errors.set(e);
+                failure.set(Some("请先改正标红的项目。".into()));
+                return;
+            }
+        };
+        errors.set(ValidationErrors::default());
+        failure.set(None);
+        saving.set(true);
+        let editing = editing.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            let result = service
+                .write(Section::Problems, move |l, now| match editing {
+                    Some(id) => l.update_problem(&id, &valid, now).map(|()| id),
+                    None => l.add_problem(&valid, now),
+                })
+                .await;
+            saving.try_set(false);
+            match result {
+                Ok(id) => navigate(&format!("/problems/{id}"), Default::default()),
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+
+    view! {
+        <form class="record-form" on:submit=submit novalidate>
+            <a class="back" href=back>"‹ 返回"</a>
+            <h2>{title}</h2>
+            {from_visit.then(|| view! { <p class="muted small">"来自一次走访，保存后两边互相关联。"</p> })}
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            <TextField label="问题标题" name="title" placeholder="一句话说清是什么问题" draft errors
+                get=|d: &ProblemDraft| &d.title set=|d: &mut ProblemDraft, v| d.title = v/>
+            {for_enterprise.then(|| view! {
+                <Chips label="困难类型" name="difficulty" options=Difficulty::ALL label_of=Difficulty::label
+                    selected=Signal::derive(move || draft.with(|d| d.difficulty.unwrap_or(Difficulty::Other)))
+                    on_pick=Callback::new(move |c| draft.update(|d| d.difficulty = Some(c)))/>
+                <FieldError errors name="difficulty"/>
+            })}
+            <label class="field">"问题类别"
+                <select name="category" on:change=move |ev| {
+                    let code = event_target_value(&ev);
+                    draft.update(|d| d.category = Category::from_code(&code).unwrap_or(Category::Other));
+                }>
+                    {Category::ALL.iter().map(|c| view! {
+                        <option value=c.code() selected=move || draft.with(|d| d.category == *c)>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <Chips label="反映人" name="raised_by" options=RaisedBy::ALL label_of=RaisedBy::label
+                selected=Signal::derive(move || draft.with(|d| d.raised_by))
+                on_pick=Callback::new(move |c| draft.update(|d| d.raised_by = c))/>
+            <Chips label="紧急程度" name="urgency" options=Urgency::ALL label_of=Urgency::label
+                selected=Signal::derive(move || draft.with(|d| d.urgency))
+                on_pick=Callback::new(move |c| draft.update(|d| d.urgency = c))/>
+            <TextField label="责任人" name="responsible" placeholder="选填，可稍后指派" draft errors
+                get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>
+            <TextField label="办结时限" name="deadline" input_type="date" draft errors
+                get=|d: &ProblemDraft| &d.deadline set=|d: &mut ProblemDraft, v| d.deadline = v/>
+            <TextField label="问题描述" name="description" placeholder="选填：具体情况、涉及多少人" rows=4 draft errors
+                get=|d: &ProblemDraft| &d.description set=|d: &mut ProblemDraft, v| d.description = v/>
+            <div class="sticky-actions">
+                <button type="submit" class="button primary wide" disabled=move || saving.get()>
+                    {move || if saving.get() { "正在保存…" } else { "保存" }}
+                </button>
+            </div>
+        </form>
+    }
+}

@@ -1,0 +1,198 @@
+//! Satisfaction surveys (群众满意度测评): the rounds, opening one, and one round's results with
+//! the form to record a resident's answers offline.
+
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
+use ledger::record_query::filter_surveys;
+use ledger::survey::survey_results;
+use ledger::{RecordId, Satisfaction, Section, Survey, SurveyDraft, ValidationErrors};
+
+use crate::browser;
+use crate::pages::parts::{not_found, route_id, History, TextField};
+use crate::service::LedgerService;
+
+fn per_cent(per_mille: Option<usize>) -> String {
+    per_mille.map_or_else(|| "—".to_owned(), |p| format!("{}.{}%", p / 10, p % 10))
+}
+
+#[component]
+pub fn SurveyList() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let shown = Memo::new(move |_| service.surveys.with(|all| filter_surveys(all, "").into_iter().cloned().collect::<Vec<Survey>>()));
+    view! {
+        <section class="list-page">
+            <ul class="cards">
+                <For each=move || shown.get() key=|s| (s.id.clone(), s.updated_at, s.responses.len()) let:survey>
+                    <li>
+                        <a class="card" href=format!("/surveys/{}", survey.id)>
+                            <div class="card-head">
+                                <span class=if survey.closed { "status status-followed_up" } else { "status status-in_progress" }>{if survey.closed { "已结束" } else { "进行中" }}</span>
+                                <span class="muted small">{survey.opened_on.map(|d| d.to_string())}</span>
+                            </div>
+                            <div class="whom">{survey.title.clone()}</div>
+                            <div class="snippet">{format!("{} 份答卷 · 满意率 {}", survey.responses.len(), per_cent(survey_results(&survey).satisfied_per_mille()))}</div>
+                        </a>
+                    </li>
+                </For>
+            </ul>
+            <Show when=move || shown.with(Vec::is_empty)>
+                <p class="empty">"还没有测评。点右下角开启一轮。"</p>
+            </Show>
+            <a class="fab" href="/surveys/new">"＋ 开启测评"</a>
+        </section>
+    }
+}
+
+#[component]
+pub fn NewSurvey() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let navigate = use_navigate();
+    let draft = RwSignal::new(SurveyDraft { title: String::new(), questions: "办事效率\n服务态度\n问题解决情况".into() });
+    let errors = RwSignal::new(ValidationErrors::default());
+    let failure = RwSignal::new(None::<String>);
+    let submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let valid = match draft.get_untracked().validate(browser::today()) {
+            Ok(v) => v,
+            Err(e) => {
+                errors.set(e);
+                failure.set(Some("请先改正标红的项目。".into()));
+                return;
+            }
+        };
+        errors.set(ValidationErrors::default());
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match service.write(Section::Surveys, move |l, now| l.add_survey(&valid, now)).await {
+                Ok(id) => navigate(&format!("/surveys/{id}"), Default::default()),
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <form class="record-form" on:submit=submit novalidate>
+            <a class="back" href="/surveys">"‹ 返回"</a>
+            <h2>"开启一轮测评"</h2>
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            <TextField label="测评名称" name="title" placeholder="例如：2026 年第四季度群众满意度测评" draft errors
+                get=|d: &SurveyDraft| &d.title set=|d: &mut SurveyDraft, v| d.title = v/>
+            <TextField label="测评问题（每行一个）" name="questions" rows=6 draft errors
+                get=|d: &SurveyDraft| &d.questions set=|d: &mut SurveyDraft, v| d.questions = v/>
+            <p class="muted small">"每个问题按“满意 / 基本满意 / 不满意”作答，答卷不记录群众姓名。开启后问题不能再改。"</p>
+            <div class="sticky-actions">
+                <button type="submit" class="button primary wide">"开启测评"</button>
+            </div>
+        </form>
+    }
+}
+
+#[component]
+pub fn SurveyDetail() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let id = route_id();
+    let survey = move || id.as_ref().and_then(|id| service.surveys.with(|all| all.iter().find(|s| s.id == *id && !s.deleted).cloned()));
+    move || match survey() {
+        Some(s) => view! { <SurveyView survey=s/> }.into_any(),
+        None => not_found("测评", "/surveys"),
+    }
+}
+
+#[component]
+fn SurveyView(survey: Survey) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let results = survey_results(&survey);
+    let id = survey.id.clone();
+    let closed = survey.closed;
+    let failure = RwSignal::new(None::<String>);
+    let toggle_closed = {
+        let id = id.clone();
+        move |_| {
+            let id = id.clone();
+            leptos::task::spawn_local(async move {
+                let r = service.write(Section::Surveys, move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)).await;
+                failure.try_set(r.err().map(|e| e.to_string()));
+            });
+        }
+    };
+    view! {
+        <article class="detail" data-testid="survey">
+            <a class="back" href="/surveys">"‹ 满意度测评"</a>
+            <h2>{survey.title.clone()}</h2>
+            <p class="meta">{survey.opened_on.map(|d| format!("{d} 开启"))} {if closed { " · 已结束" } else { " · 进行中" }}</p>
+            <p class="big" data-testid="survey-summary">{format!("{} 份答卷 · 总满意率 {}", results.responses, per_cent(results.satisfied_per_mille()))}</p>
+            <table class="results" data-testid="survey-results">
+                <thead><tr><th>"问题"</th><th>"满意"</th><th>"基本满意"</th><th>"不满意"</th><th>"满意率"</th></tr></thead>
+                <tbody>
+                    {results.per_question.iter().map(|q| view! {
+                        <tr><td>{q.question.text.clone()}</td><td>{q.counts[0]}</td><td>{q.counts[1]}</td><td>{q.counts[2]}</td><td>{per_cent(q.satisfied_per_mille())}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(!closed).then(|| view! { <ResponseForm survey=survey.clone()/> })}
+            {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
+            <div class="actions">
+                <button type="button" class="button secondary" on:click=toggle_closed>{if closed { "重新开启" } else { "结束本轮测评" }}</button>
+            </div>
+            <History id=id/>
+        </article>
+    }
+}
+
+/// One resident's answers: a row of three big buttons per question.
+#[component]
+fn ResponseForm(survey: Survey) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let answers = RwSignal::new(Vec::<(RecordId, Satisfaction)>::new());
+    let comment = RwSignal::new(String::new());
+    let failure = RwSignal::new(None::<String>);
+    let saved = RwSignal::new(0usize);
+    let id = survey.id.clone();
+    let submit = move |_| {
+        let (id, a, c) = (id.clone(), answers.get_untracked(), comment.get_untracked());
+        leptos::task::spawn_local(async move {
+            match service.write(Section::Surveys, move |l, now| l.add_survey_response(&id, &a, &c, now).map(|()| id)).await {
+                Ok(_) => {
+                    answers.try_set(Vec::new());
+                    comment.try_set(String::new());
+                    failure.try_set(None);
+                    saved.try_update(|n| *n += 1);
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        <section class="response-form" aria-label="录入答卷">
+            <h3>"录入一份答卷"</h3>
+            {survey.questions.into_iter().map(|q| {
+                let qid = q.id.clone();
+                view! {
+                    <div class="field">
+                        <span>{q.text.clone()}</span>
+                        <div class="chips" role="group" aria-label=q.text.clone()>
+                            {Satisfaction::ALL.iter().copied().map(|s| {
+                                let (qa, qb) = (qid.clone(), qid.clone());
+                                view! {
+                                    <button type="button" class="chip"
+                                        aria-pressed=move || answers.with(|a| a.iter().any(|(q, x)| *q == qa && *x == s)).to_string()
+                                        on:click=move |_| answers.update(|a| { a.retain(|(q, _)| *q != qb); a.push((qb.clone(), s)); })>{s.label()}</button>
+                                }
+                            }).collect_view()}
+                        </div>
+                    </div>
+                }
+            }).collect_view()}
+            <label class="field">"其他意见（选填）"
+                <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
+            <button type="button" class="button primary wide" on:click=submit>"保存答卷"</button>
+            {move || (saved.get() > 0).then(|| view! { <p class="muted small" role="status">{format!("本次已录入 {} 份", saved.get())}</p> })}
+        </section>
+    }
+}

@@ -1,0 +1,250 @@
+// The unit ledger beyond visits, in the real app on the real server, mostly offline: a problem
+// raised at a visit and walked through every state, a survey round, a pledge with its
+// evaluation, an enterprise with a checked credit code, and a conflict between two phones.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { Server, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+
+let server;
+before(async () => {
+  server = await Server.start();
+});
+after(async () => {
+  await closeBrowsers();
+  await server?.stop();
+  server?.cleanup();
+});
+
+async function setName(page, name) {
+  await page.getByTestId("author").click();
+  await page.locator('input[name="author"]').fill(name);
+  await page.getByRole("button", { name: "确定" }).click();
+  await page.getByTestId("author").filter({ hasText: name }).waitFor();
+}
+
+/** A phone that opened the app once online, then lost coverage. */
+async function offlinePhone(name) {
+  const context = await launchPersistent(tempDir("phone"));
+  const page = context.pages()[0];
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  await setName(page, name);
+  await context.setOffline(true);
+  await page.getByTestId("sync-state").filter({ hasText: "离线" }).waitFor();
+  return { context, page };
+}
+
+const status = (page) => page.getByTestId("problem-status");
+
+async function step(page, action, { note, rating } = {}) {
+  await page.locator(`button[data-action="${action}"]`).click();
+  if (rating) await page.getByRole("group", { name: "群众满意度" }).getByRole("button", { name: rating, exact: true }).click();
+  if (note !== undefined) {
+    await page.locator('textarea[name="step-note"]').fill(note);
+    await page.getByTestId("confirm-step").click();
+  }
+}
+
+test("a visit raises a problem that moves through every state, offline", async () => {
+  const { context, page } = await offlinePhone("张三");
+  // One form: the visit and the problem found on it.
+  await page.getByRole("link", { name: "＋ 记走访" }).click();
+  await page.locator('input[name="whom"]').fill("张大爷家");
+  await page.locator('textarea[name="heard"]').fill("反映村口路灯坏了两盏");
+  await page.locator('input[name="has_problem"]').check();
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("请填写问题标题").waitFor();
+  await page.locator('input[name="problem_title"]').fill("村口路灯不亮");
+  await page.locator('select[name="problem_category"]').selectOption({ label: "基础设施" });
+  await page.getByRole("button", { name: "保存" }).click();
+  await status(page).filter({ hasText: "待办" }).waitFor();
+  await page.getByText("来源走访：张大爷家").waitFor();
+
+  await step(page, "start");
+  await status(page).filter({ hasText: "办理中" }).waitFor();
+  await page.locator('textarea[name="progress"]').fill("已联系电工");
+  await page.getByRole("button", { name: "记录进展" }).click();
+  await page.getByTestId("log").getByText("已联系电工").waitFor();
+
+  // A step without what it requires is refused with a message, and nothing changes.
+  await step(page, "resolve", { note: "" });
+  await page.getByTestId("step-error").filter({ hasText: "请写明办理结果" }).waitFor();
+  assert.equal((await status(page).textContent()).trim(), "办理中");
+  await page.locator('textarea[name="step-note"]').fill("已更换灯泡");
+  await page.getByTestId("confirm-step").click();
+  await status(page).filter({ hasText: "已办结" }).waitFor();
+
+  // The follow-up: 不满意 reopens the problem.
+  await step(page, "follow_up", { rating: "不满意", note: "" });
+  await page.getByTestId("step-error").filter({ hasText: "不满意的原因" }).waitFor();
+  await page.locator('textarea[name="step-note"]').fill("晚上还是不亮");
+  await page.getByTestId("confirm-step").click();
+  await status(page).filter({ hasText: "办理中" }).waitFor();
+  await step(page, "resolve", { note: "更换了线路" });
+  await status(page).filter({ hasText: "已办结" }).waitFor();
+  await step(page, "follow_up", { rating: "满意", note: "" });
+  await status(page).filter({ hasText: "已回访" }).waitFor();
+  assert.equal(await page.locator("button[data-action]").count(), 0, "no step is left after 已回访");
+
+  // Still there after closing the page, with its log and history.
+  const url = page.url();
+  await page.close();
+  const again = await context.newPage();
+  await again.goto(url);
+  await status(again).filter({ hasText: "已回访" }).waitFor();
+  const log = await again.getByTestId("log").textContent();
+  for (const line of ["登记问题", "已联系电工", "待办 → 办理中", "已办结 → 办理中：不满意：晚上还是不亮", "已办结 → 已回访"]) {
+    assert.ok(log.includes(line), `${line} missing from ${log}`);
+  }
+  await again.getByText("修改记录").click();
+  await again.getByTestId("history").getByText("开始办理：待办 → 办理中").waitFor();
+  assert.match(await again.getByTestId("history").textContent(), /张三/);
+  await again.getByText("来源走访：张大爷家").click();
+  await again.getByTestId("linked-problems").getByText("村口路灯不亮").waitFor();
+  await again.goto(`${server.url}/problems`);
+  await again.getByRole("button", { name: "已回访" }).click();
+  await again.getByText("村口路灯不亮").waitFor();
+  await context.close();
+});
+
+test("a survey round is opened and answered offline, and counted per question", async () => {
+  const { context, page } = await offlinePhone("王五");
+  await page.getByRole("link", { name: "测评" }).click();
+  await page.getByRole("link", { name: "＋ 开启测评" }).click();
+  await page.locator('textarea[name="questions"]').fill("办事效率\n服务态度");
+  await page.getByRole("button", { name: "开启测评" }).click();
+  await page.getByText("请填写测评名称").waitFor();
+  await page.locator('input[name="title"]').fill("四季度满意度测评");
+  await page.getByRole("button", { name: "开启测评" }).click();
+  await page.getByTestId("survey-summary").filter({ hasText: "0 份答卷" }).waitFor();
+
+  const answer = async (efficiency, attitude) => {
+    if (efficiency) await page.getByRole("group", { name: "办事效率" }).getByRole("button", { name: efficiency, exact: true }).click();
+    if (attitude) await page.getByRole("group", { name: "服务态度" }).getByRole("button", { name: attitude, exact: true }).click();
+    await page.getByRole("button", { name: "保存答卷" }).click();
+  };
+  await page.getByRole("button", { name: "保存答卷" }).click();
+  await page.getByText("请至少回答一个问题").waitFor();
+  await answer("满意", "不满意");
+  await page.getByTestId("survey-summary").filter({ hasText: "1 份答卷" }).waitFor();
+  await answer("基本满意", null);
+  await answer("满意", "满意");
+  await page.getByTestId("survey-summary").filter({ hasText: "3 份答卷 · 总满意率 80.0%" }).waitFor();
+  const rows = await page.getByTestId("survey-results").locator("tbody tr").allTextContents();
+  assert.deepEqual(rows, ["办事效率210100.0%", "服务态度10150.0%"]);
+
+  await page.getByRole("button", { name: "结束本轮测评" }).click();
+  await page.getByRole("button", { name: "重新开启" }).waitFor();
+  assert.equal(await page.getByRole("button", { name: "保存答卷" }).count(), 0);
+  await page.reload();
+  await page.getByTestId("survey-summary").filter({ hasText: "3 份答卷" }).waitFor();
+  await context.close();
+});
+
+test("a pledge is published, followed and evaluated; bad input is refused", async () => {
+  const { context, page } = await offlinePhone("李四");
+  await page.getByRole("link", { name: "承诺" }).click();
+  await page.getByRole("link", { name: "＋ 发布承诺" }).click();
+  await page.locator('textarea[name="content"]').fill("每周三下午在村委会接待群众");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("请至少选择一项").waitFor();
+  await page.getByText("请填写承诺兑现的期限").waitFor();
+  await page.getByRole("button", { name: "争当服务群众先锋" }).click();
+  await page.locator('input[name="due"]').fill("2026-12-31");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("pledge-state").filter({ hasText: "践诺中" }).waitFor();
+
+  await page.locator('textarea[name="progress"]').fill("本周接待群众 12 人次");
+  await page.getByRole("button", { name: "记录进展" }).click();
+  await page.getByTestId("log").getByText("本周接待群众 12 人次").waitFor();
+
+  await page.getByText("录入评议").click();
+  await page.getByRole("group", { name: "评价" }).getByRole("button", { name: "不满意", exact: true }).click();
+  await page.getByRole("button", { name: "提交评议" }).click();
+  await page.getByText("评为不满意时，请写下意见").waitFor();
+  assert.equal(await page.getByTestId("evaluations").locator("li").count(), 0);
+  await page.getByRole("group", { name: "评议人" }).getByRole("button", { name: "群众" }).click();
+  await page.getByRole("group", { name: "评价" }).getByRole("button", { name: "满意", exact: true }).click();
+  await page.locator('textarea[name="comment"]').fill("接待很耐心");
+  await page.getByRole("button", { name: "提交评议" }).click();
+  await page.getByTestId("evaluations").getByText("接待很耐心").waitFor();
+  await page.getByRole("button", { name: "标记已兑现" }).click();
+  await page.getByTestId("pledge-state").filter({ hasText: "已兑现" }).waitFor();
+  await page.reload();
+  await page.getByTestId("evaluations").getByText("接待很耐心").waitFor();
+  await context.close();
+});
+
+test("an enterprise's credit code is checked, and its difficulty becomes a linked problem", async () => {
+  const { context, page } = await offlinePhone("赵六");
+  await page.getByRole("link", { name: "企业" }).click();
+  await page.getByRole("link", { name: "＋ 添加企业" }).click();
+  await page.locator('input[name="name"]').fill("闽兴机械有限公司");
+  await page.locator('input[name="credit_code"]').fill("91350100M000100Y42");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("校验位不符：最后一位应为“3”").waitFor();
+  await page.locator('input[name="credit_code"]').fill("91350100M000100Y4");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("应为 18 位，现有 17 位").waitFor();
+  await page.goto(`${server.url}/enterprises`);
+  await page.getByText("还没有服务企业").waitFor();
+
+  await page.getByRole("link", { name: "＋ 添加企业" }).click();
+  await page.locator('input[name="name"]').fill("闽兴机械有限公司");
+  await page.locator('input[name="credit_code"]').fill("91350100m000100y43");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("91350100M000100Y43").waitFor();
+  await page.getByRole("link", { name: "登记企业困难" }).click();
+  await page.locator('input[name="title"]').fill("缺熟练工三十人");
+  await page.getByRole("group", { name: "困难类型" }).getByRole("button", { name: "用工" }).click();
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByText("企业困难：用工").waitFor();
+  await page.locator('textarea[name="progress"]').fill("对接人社局专场招聘会");
+  await page.getByRole("button", { name: "记录进展" }).click();
+  await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
+  await page.getByTestId("enterprise").getByText("缺熟练工三十人").waitFor();
+  await context.close();
+});
+
+test("two phones set one problem's field differently offline: both values shown until one is chosen", async () => {
+  const phoneA = await launchPersistent(tempDir("phone-a"));
+  const a = phoneA.pages()[0];
+  await openApp(a, `${server.url}`);
+  await waitForServiceWorker(a);
+  await a.goto(`${server.url}/problems/new`);
+  await a.locator('input[name="title"]').fill("排水沟堵塞");
+  await a.getByRole("button", { name: "保存" }).click();
+  await status(a).waitFor();
+  const problemUrl = a.url();
+  await a.getByTestId("sync-state").filter({ hasText: "已同步" }).waitFor({ timeout: 30_000 });
+
+  const phoneB = await launchPersistent(tempDir("phone-b"));
+  const b = phoneB.pages()[0];
+  await openApp(b, server.url);
+  await waitForServiceWorker(b);
+  await b.goto(problemUrl);
+  await status(b).waitFor({ timeout: 30_000 });
+
+  await phoneA.setOffline(true);
+  await phoneB.setOffline(true);
+  for (const [page, who] of [[a, "王电工"], [b, "赵主任"]]) {
+    await page.getByRole("link", { name: "编辑" }).click();
+    await page.locator('input[name="responsible"]').fill(who);
+    await page.getByRole("button", { name: "保存" }).click();
+    await page.getByText(`责任人：${who}`).waitFor();
+  }
+  await phoneA.setOffline(false);
+  await phoneB.setOffline(false);
+  for (const page of [a, b]) {
+    await page.getByTestId("conflicts").waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "保留“王电工”" }).waitFor();
+    await page.getByRole("button", { name: "保留“赵主任”" }).waitFor();
+  }
+  await b.getByRole("button", { name: "保留“赵主任”" }).click();
+  for (const page of [a, b]) {
+    await page.getByText("责任人：赵主任").waitFor({ timeout: 30_000 });
+    await page.getByTestId("conflicts").waitFor({ state: "detached", timeout: 30_000 });
+  }
+  await phoneA.close();
+  await phoneB.close();
+});
