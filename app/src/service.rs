@@ -117,17 +117,17 @@ impl LedgerService {
             let store = Store::open().await.map_err(|e| e.to_string())?;
             let stored = store.load(LEDGER_KEY).await.map_err(|e| e.to_string())?;
             browser::mark("pioneer:storage-read");
-            self.show_cached_view(&stored).await;
+            let cache_shown = self.show_cached_view(&stored).await;
             let (mut ledger, persisted) = open_ledger(&stored)?;
             ledger.set_author(&self.author.get_untracked());
             // A version 1 ledger gets the version 2 skeleton now, saved with the next write.
             ledger.upgrade().map_err(|e| e.to_string())?;
             browser::mark("pioneer:doc-loaded");
-            Ok::<_, String>((store, stored, ledger, persisted))
+            Ok::<_, String>((store, stored, ledger, persisted, cache_shown))
         }
         .await;
         match result {
-            Ok((store, stored, ledger, persisted)) => {
+            Ok((store, stored, ledger, persisted, cache_shown)) => {
                 let cached_heads = stored.view.as_ref().map(|v| v.heads.clone());
                 let inner = Rc::new(RefCell::new(Inner {
                     store,
@@ -140,12 +140,17 @@ impl LedgerService {
                 }));
                 inner.borrow_mut()._channel = self.listen_to_other_tabs();
                 self.inner.set_value(Some(inner));
-                self.refresh_all();
+                // A cache written at exactly these heads is what reading the document would
+                // give: skip a second or more of reading on a slow phone.
+                let cache_current = cache_shown && cached_heads == Some(self.heads_key());
+                if !cache_current {
+                    self.refresh_all();
+                }
                 browser::mark("pioneer:visits-read");
                 self.live.set(true);
                 self.phase.set(Phase::Ready);
                 browser::mark("pioneer:ledger-open");
-                if cached_heads != Some(self.heads_key()) {
+                if !cache_current {
                     // Not at once: the first seconds belong to the person's first taps.
                     self.schedule_view_write(3_000);
                 }
@@ -160,12 +165,13 @@ impl LedgerService {
 
     /// Shows the cached list at once, and lets the browser paint it before the document's
     /// long synchronous load begins.
-    async fn show_cached_view(self, stored: &StoredDoc) {
-        let Some(view) = stored.view.as_ref().and_then(|v| view_cache::decode(&v.bytes)) else { return };
+    async fn show_cached_view(self, stored: &StoredDoc) -> bool {
+        let Some(view) = stored.view.as_ref().and_then(|v| view_cache::decode(&v.bytes)) else { return false };
         self.set_view(view);
         self.phase.set(Phase::Ready);
         browser::mark("pioneer:view-shown");
         browser::next_paint().await;
+        true
     }
 
     /// The ledger once its document has loaded; waits for it if a save comes in earlier.
@@ -209,6 +215,7 @@ impl LedgerService {
     }
 
     fn set_view(&self, view: LedgerView) {
+        self.field_problems.set(view.field_problems);
         self.visits.set(view.visits);
         self.problems.set(view.problems);
         self.enterprises.set(view.enterprises);
@@ -223,12 +230,13 @@ impl LedgerService {
             enterprises: self.enterprises.try_get_untracked()?,
             pledges: self.pledges.try_get_untracked()?,
             surveys: self.surveys.try_get_untracked()?,
+            field_problems: self.field_problems.try_get_untracked()?,
         })
     }
 
     fn refresh_all(&self) {
         let Some(inner) = self.inner() else { return };
-        let (view, problems) = {
+        let view = {
             let i = inner.borrow();
             let visits = i.ledger.visits();
             let problems = i.ledger.problems();
@@ -240,16 +248,15 @@ impl LedgerService {
                 .flatten()
                 .map(ToString::to_string)
                 .collect();
-            let view = LedgerView {
+            LedgerView {
                 visits: visits.visits,
                 problems: problems.records,
                 enterprises: enterprises.records,
                 pledges: pledges.records,
                 surveys: surveys.records,
-            };
-            (view, field_problems)
+                field_problems,
+            }
         };
-        self.field_problems.set(problems);
         self.set_view(view);
     }
 

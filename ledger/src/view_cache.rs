@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Enterprise, Pledge, Problem, Survey, Visit};
 
 /// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 /// Every record of a ledger, as the app's lists show them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,8 @@ pub struct LedgerView {
     pub enterprises: Vec<Enterprise>,
     pub pledges: Vec<Pledge>,
     pub surveys: Vec<Survey>,
+    /// What could not be read, as shown to the person, so the notice survives a cached start.
+    pub field_problems: Vec<String>,
 }
 
 #[derive(Serialize, Deserialize)]
