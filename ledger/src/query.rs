@@ -80,6 +80,7 @@ mod tests {
             follow_up_needed: false,
             follow_up: String::new(),
             enterprise_id: None,
+            conflicts: Vec::new(),
             created_at,
             updated_at: created_at,
             deleted: false,

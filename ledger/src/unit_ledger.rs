@@ -28,7 +28,7 @@ mod visits;
 pub use enterprises::ENTERPRISE_FIELDS;
 pub use pledges::PLEDGE_FIELDS;
 pub use problems::PROBLEM_FIELDS;
-pub use visits::Visits;
+pub use visits::{Visits, VISIT_FIELDS};
 
 pub const SCHEMA_VERSION: u64 = 2;
 /// The sections schema version 2 added to the version 1 skeleton (which had only visits).

@@ -82,6 +82,8 @@ pub struct Visit {
     pub follow_up: String,
     /// The served enterprise this visit went to (企业走访), if it is in the ledger.
     pub enterprise_id: Option<RecordId>,
+    /// Fields two people set differently offline, kept until someone chooses.
+    pub conflicts: Vec<crate::record::Conflict>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted: bool,

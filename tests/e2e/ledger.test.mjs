@@ -203,6 +203,16 @@ test("an enterprise's credit code is checked, and its difficulty becomes a linke
   await page.getByRole("button", { name: "记录进展" }).click();
   await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
   await page.getByTestId("enterprise").getByText("缺熟练工三十人").waitFor();
+  // A visit to the firm, started from its page: kind and firm are filled in already.
+  await page.getByRole("link", { name: "记企业走访" }).click();
+  assert.equal(await page.locator('input[name="whom"]').inputValue(), "闽兴机械有限公司");
+  assert.equal(await page.locator('select[name="enterprise"]').locator("option:checked").textContent(), "闽兴机械有限公司");
+  await page.locator('textarea[name="heard"]').fill("了解用工缺口和招聘进展");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("visit-count").waitFor();
+  await page.getByText("了解用工缺口和招聘进展").click();
+  await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
+  await page.getByTestId("enterprise").getByText("了解用工缺口和招聘进展").waitFor();
   await context.close();
 });
 

@@ -14,16 +14,23 @@ use crate::service::LedgerService;
 pub fn PledgeList() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let text = RwSignal::new(String::new());
+    let fulfilled = RwSignal::new(None::<bool>);
     let today = browser::today();
     let shown = Memo::new(move |_| {
-        let t = text.get();
-        service.pledges.with(|all| filter_pledges(all, &t, None).into_iter().cloned().collect::<Vec<Pledge>>())
+        let (t, f) = (text.get(), fulfilled.get());
+        service.pledges.with(|all| filter_pledges(all, &t, f).into_iter().cloned().collect::<Vec<Pledge>>())
     });
+    let chip = move |label: &'static str, value: Option<bool>| view! {
+        <button class="chip" aria-pressed=move || (fulfilled.get() == value).to_string() on:click=move |_| fulfilled.set(value)>{label}</button>
+    };
     view! {
         <section class="list-page">
             <div class="search">
                 <input type="search" placeholder="搜索承诺内容、承诺人…" aria-label="搜索承诺"
                     prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+            </div>
+            <div class="chips" role="group" aria-label="按兑现情况筛选">
+                {chip("全部", None)}{chip("践诺中", Some(false))}{chip("已兑现", Some(true))}
             </div>
             <p class="muted count">{move || format!("共 {} 项", shown.with(Vec::len))}</p>
             <ul class="cards">

@@ -1,7 +1,7 @@
 //! The problem ledger (突出问题清单): overdue problems first, filter by status, search offline.
 
 use leptos::prelude::*;
-use ledger::problem::{summarize_problems, Status};
+use ledger::problem::{summarize_problems, Category, Status};
 use ledger::record_query::{filter_problems, ProblemFilter};
 use ledger::Problem;
 
@@ -16,11 +16,12 @@ pub struct ProblemListState {
     text: RwSignal<String>,
     /// None: all; Some(None): overdue only; Some(Some(s)): one status.
     view: RwSignal<Option<Option<Status>>>,
+    category: RwSignal<Option<Category>>,
 }
 
 impl ProblemListState {
     pub fn new() -> Self {
-        Self { text: RwSignal::new(String::new()), view: RwSignal::new(None) }
+        Self { text: RwSignal::new(String::new()), view: RwSignal::new(None), category: RwSignal::new(None) }
     }
 }
 
@@ -35,6 +36,7 @@ pub fn ProblemList() -> impl IntoView {
             text: state.text.get(),
             status: state.view.get().flatten(),
             overdue_only: state.view.get() == Some(None),
+            category: state.category.get(),
             ..Default::default()
         };
         let n = limit.get();
@@ -63,6 +65,13 @@ pub fn ProblemList() -> impl IntoView {
                 {move || { let n = summary.with(|s| s.overdue); chip(format!("逾期 {n}"), Some(None)) }}
                 {Status::ALL.iter().map(|s| chip(s.label().into(), Some(Some(*s)))).collect_view()}
             </div>
+            <select class="category-filter" aria-label="按类别筛选" on:change=move |ev| {
+                state.category.set(Category::from_code(&event_target_value(&ev)));
+                limit.set(PAGE);
+            }>
+                <option value="" selected=move || state.category.get().is_none()>"全部类别"</option>
+                {Category::ALL.iter().map(|c| view! { <option value=c.code() selected=move || state.category.get() == Some(*c)>{c.label()}</option> }).collect_view()}
+            </select>
             <p class="muted count" data-testid="problem-count">{move || format!("共 {} 件", shown.with(|(n, _)| *n))}</p>
             <ul class="cards">
                 <For each=move || shown.get().1 key=|p| (p.id.clone(), p.updated_at, p.conflicts.len()) let:problem>

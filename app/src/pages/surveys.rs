@@ -19,9 +19,17 @@ fn per_cent(per_mille: Option<usize>) -> String {
 #[component]
 pub fn SurveyList() -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let shown = Memo::new(move |_| service.surveys.with(|all| filter_surveys(all, "").into_iter().cloned().collect::<Vec<Survey>>()));
+    let text = RwSignal::new(String::new());
+    let shown = Memo::new(move |_| {
+        let t = text.get();
+        service.surveys.with(|all| filter_surveys(all, &t).into_iter().cloned().collect::<Vec<Survey>>())
+    });
     view! {
         <section class="list-page">
+            <div class="search">
+                <input type="search" placeholder="搜索测评名称…" aria-label="搜索测评"
+                    prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+            </div>
             <ul class="cards">
                 <For each=move || shown.get() key=|s| (s.id.clone(), s.updated_at, s.responses.len()) let:survey>
                     <li>

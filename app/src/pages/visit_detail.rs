@@ -2,7 +2,8 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
-use ledger::{RecordId, Section, Visit};
+use ledger::unit_ledger::VISIT_FIELDS;
+use ledger::{RecordId, Section, Visit, VisitKind};
 
 use crate::app::Undo;
 use crate::browser;
@@ -49,6 +50,7 @@ fn VisitView(visit: Visit) -> impl IntoView {
         move || service.problems.with(|all| all.iter().filter(|p| !p.deleted && p.visit_id.as_ref() == Some(&id)).cloned().collect::<Vec<_>>())
     };
     let today = browser::today();
+    let firm = visit.enterprise_id.as_ref().and_then(|f| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == *f).cloned()));
     let field = |label: &'static str, value: String| {
         (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
     };
@@ -61,6 +63,8 @@ fn VisitView(visit: Visit) -> impl IntoView {
                 " · " {visit.kind.label()}
                 {(!visit.place.is_empty()).then(|| format!(" · {}", visit.place))}
             </p>
+            <crate::pages::parts::ConflictChooser section=Section::Visits id=visit.id.clone() conflicts=visit.conflicts.clone() labels=VISIT_FIELDS show=show_value/>
+            {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
             {field("走访情况", visit.heard.clone())}
             {field("意见建议", visit.opinions.clone())}
             {visit.follow_up_needed.then(|| view! { <div class="field-view follow"><h3>"需要跟进"</h3><p class="pre">{visit.follow_up.clone()}</p></div> })}
@@ -77,5 +81,16 @@ fn VisitView(visit: Visit) -> impl IntoView {
             </div>
             <crate::pages::parts::History id=visit.id.clone()/>
         </article>
+    }
+}
+
+/// A stored value of a visit field as a person reads it.
+fn show_value(field: &str, value: &str) -> String {
+    match (field, value) {
+        ("kind", code) => VisitKind::from_code(code).map_or(code.to_owned(), |k| k.label().to_owned()),
+        ("follow_up_needed", "true") => "需要跟进".to_owned(),
+        ("follow_up_needed", _) => "不需跟进".to_owned(),
+        (_, "") => "（空）".to_owned(),
+        (_, v) => v.to_owned(),
     }
 }

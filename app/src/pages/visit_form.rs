@@ -129,6 +129,7 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                     }).collect_view()}
                 </select>
             </label>
+            <EnterprisePicker draft/>
             <DraftField label="走访对象" name="whom" placeholder="户主姓名、群众或企业名称" draft errors
                 get=|d| &d.whom set=|d, v| d.whom = v/>
             <DraftField label="地点" name="place" placeholder="选填" draft errors
@@ -215,6 +216,35 @@ fn QuickProblem(problem: RwSignal<Option<ProblemDraft>>, errors: RwSignal<Valida
                 }>
                     {Category::ALL.iter().map(|c| view! {
                         <option value=c.code() selected=move || problem.with(|p| p.as_ref().is_some_and(|p| p.category == *c))>{c.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+        </Show>
+    }
+}
+
+/// For an enterprise visit: which served enterprise, so the visit shows on the firm's page.
+#[component]
+fn EnterprisePicker(draft: RwSignal<VisitDraft>) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let firms = move || service.enterprises.with(|all| all.iter().filter(|e| !e.deleted).map(|e| (e.id.clone(), e.name.clone())).collect::<Vec<_>>());
+    view! {
+        <Show when=move || draft.with(|d| d.kind == VisitKind::EnterpriseVisit) && !firms().is_empty()>
+            <label class="field">"服务企业"
+                <select name="enterprise" on:change=move |ev| {
+                    let id = RecordId::parse(&event_target_value(&ev));
+                    let name = id.as_ref().and_then(|id| firms().into_iter().find(|(f, _)| f == id).map(|(_, n)| n));
+                    draft.update(|d| {
+                        d.enterprise_id = id;
+                        if let (Some(name), true) = (name, d.whom.trim().is_empty()) {
+                            d.whom = name;
+                        }
+                    });
+                }>
+                    <option value="" selected=move || draft.with(|d| d.enterprise_id.is_none())>"（不在服务企业名单中）"</option>
+                    {move || firms().into_iter().map(|(id, name)| {
+                        let selected = { let id = id.clone(); move || draft.with(|d| d.enterprise_id.as_ref() == Some(&id)) };
+                        view! { <option value=id.to_string() selected=selected>{name}</option> }
                     }).collect_view()}
                 </select>
             </label>

@@ -358,3 +358,26 @@ fn a_chunk_that_needs_the_upgrade_loads_once_the_upgrade_is_in() {
     let reopened = UnitLedger::load(&saved, ActorId::random()).unwrap();
     assert_eq!(reopened.problem(&pid).unwrap().title, "B 的问题");
 }
+
+#[test]
+fn a_visit_field_set_differently_on_two_phones_is_a_conflict_too() {
+    let mut a = device("张三");
+    let draft = VisitDraft { whom: "张家".into(), heard: "内容".into(), ..VisitDraft::new(today()) };
+    let id = a.add_visit(&draft.validate(today()).unwrap(), 1).unwrap();
+    let mut b = fork(&mut a, "李四");
+    for (l, place) in [(&mut a, "东村一组"), (&mut b, "东村二组")] {
+        let mut d = l.visit(&id).unwrap().to_draft();
+        d.place = place.into();
+        d.heard = format!("{}，补充{place}", d.heard);
+        l.update_visit(&id, &d.validate(today()).unwrap(), 2).unwrap();
+    }
+    sync(&mut a, &mut b);
+    let v = a.visit(&id).unwrap();
+    assert_eq!(v.conflicts.len(), 1, "{:?}", v.conflicts);
+    assert_eq!(v.conflicts[0].field, "place");
+    // Free text is not a conflict: both additions are merged.
+    assert!(v.heard.contains("补充东村一组") && v.heard.contains("补充东村二组"), "{}", v.heard);
+    a.resolve_conflict(Section::Visits, &id, "place", "东村二组", 3).unwrap();
+    assert!(a.visit(&id).unwrap().conflicts.is_empty());
+    assert_eq!(a.visit(&id).unwrap().place, "东村二组");
+}

@@ -16,7 +16,8 @@ use crate::visit::{ValidVisit, Visit, VisitKind};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
-const LABELS: &[(&str, &str)] = &[
+/// The fields of a visit with their labels, for change notes and the conflict chooser.
+pub const VISIT_FIELDS: &[(&str, &str)] = &[
     ("date", "日期"),
     ("kind", "类型"),
     ("whom", "走访对象"),
@@ -50,6 +51,7 @@ fn read_visit(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<Fi
         follow_up_needed: r.bool("follow_up_needed"),
         follow_up: r.string("follow_up"),
         enterprise_id: r.link("enterprise"),
+        conflicts: r.conflicts(&["date", "kind", "whom", "place", "follow_up_needed", "enterprise"]),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
         deleted: r.bool("deleted"),
@@ -90,7 +92,7 @@ impl UnitLedger {
     pub fn update_visit(&mut self, id: &RecordId, visit: &ValidVisit, now_ms: i64) -> Result<(), LedgerError> {
         let obj = self.record_obj(Section::Visits, id)?;
         let changed = write_visit(&mut self.doc, obj, visit, now_ms)?;
-        self.commit_edit(Section::Visits, id, &changed, LABELS, now_ms);
+        self.commit_edit(Section::Visits, id, &changed, VISIT_FIELDS, now_ms);
         Ok(())
     }
 
