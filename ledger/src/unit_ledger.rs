@@ -319,3 +319,5 @@ impl UnitLedger {
 mod tests;
 #[cfg(test)]
 mod merge_tests;
+#[cfg(test)]
+mod merge_props;
