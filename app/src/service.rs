@@ -45,6 +45,8 @@ pub(crate) struct Inner {
     ledger: UnitLedger,
     /// What storage holds; a save writes the changes after these heads.
     persisted: Vec<ChangeHash>,
+    /// The heads the lists on screen reflect; what came after is re-read record by record.
+    shown: Vec<ChangeHash>,
     chunk_count: usize,
     chunk_bytes: usize,
     snapshot_bytes: usize,
@@ -133,6 +135,7 @@ impl LedgerService {
                     store,
                     ledger,
                     persisted,
+                    shown: Vec::new(),
                     chunk_count: stored.chunks.len(),
                     chunk_bytes: stored.chunk_bytes(),
                     snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
@@ -143,7 +146,11 @@ impl LedgerService {
                 // A cache written at exactly these heads is what reading the document would
                 // give: skip a second or more of reading on a slow phone.
                 let cache_current = cache_shown && cached_heads == Some(self.heads_key());
-                if !cache_current {
+                if cache_current {
+                    let i = self.inner().expect("just set");
+                    let heads = i.borrow_mut().ledger.heads();
+                    i.borrow_mut().shown = heads;
+                } else {
                     self.refresh_all();
                 }
                 browser::mark("pioneer:visits-read");
@@ -237,7 +244,8 @@ impl LedgerService {
     fn refresh_all(&self) {
         let Some(inner) = self.inner() else { return };
         let view = {
-            let i = inner.borrow();
+            let mut i = inner.borrow_mut();
+            i.shown = i.ledger.heads();
             let visits = i.ledger.visits();
             let problems = i.ledger.problems();
             let enterprises = i.ledger.enterprises();
@@ -260,8 +268,31 @@ impl LedgerService {
         self.set_view(view);
     }
 
-    /// Re-reads one record after a write, rather than the whole ledger.
-    pub fn refresh_one(&self, section: Section, id: &RecordId) {
+    /// Shows what changed since the lists were last read: record by record when the changes
+    /// say which records they touched (a save, a few changes from another phone), or everything.
+    fn refresh_changed(&self) {
+        /// Past this many records one full read is cheaper than many single ones.
+        const MAX_SINGLE: usize = 200;
+        let Some(inner) = self.inner() else { return };
+        let changed = {
+            let mut i = inner.borrow_mut();
+            let shown = std::mem::take(&mut i.shown);
+            let changed = i.ledger.changed_records(&shown);
+            i.shown = i.ledger.heads();
+            changed
+        };
+        match changed {
+            Some(records) if records.len() <= MAX_SINGLE => {
+                for (section, id) in records {
+                    self.refresh_one(section, &id);
+                }
+            }
+            _ => self.refresh_all(),
+        }
+    }
+
+    /// Re-reads one record, rather than the whole ledger.
+    fn refresh_one(&self, section: Section, id: &RecordId) {
         let Some(inner) = self.inner() else { return };
         let i = inner.borrow();
         let l = &i.ledger;
@@ -287,11 +318,10 @@ impl LedgerService {
     /// Runs a write on the ledger and saves it; the record it touched is shown anew.
     pub async fn change<T: 'static>(
         self,
-        section: Section,
         change: impl FnOnce(&mut UnitLedger, i64) -> Result<(RecordId, T), ledger::LedgerError>,
     ) -> Result<T, SaveError> {
         let mut out = None;
-        self.write(section, |l, now| {
+        self.write(|l, now| {
             let (id, value) = change(l, now)?;
             out = Some(value);
             Ok(id)
@@ -305,21 +335,20 @@ impl LedgerService {
     }
 
     pub async fn add_visit(self, visit: ValidVisit) -> Result<RecordId, SaveError> {
-        self.write(Section::Visits, move |l, now| l.add_visit(&visit, now)).await
+        self.write(move |l, now| l.add_visit(&visit, now)).await
     }
 
     pub async fn update_visit(self, id: RecordId, visit: ValidVisit) -> Result<RecordId, SaveError> {
-        self.write(Section::Visits, move |l, now| l.update_visit(&id, &visit, now).map(|()| id)).await
+        self.write(move |l, now| l.update_visit(&id, &visit, now).map(|()| id)).await
     }
 
     pub async fn set_deleted(self, section: Section, id: RecordId, deleted: bool) -> Result<RecordId, SaveError> {
-        self.write(section, move |l, now| l.set_deleted(section, &id, deleted, now).map(|()| id)).await
+        self.write(move |l, now| l.set_deleted(section, &id, deleted, now).map(|()| id)).await
     }
 
     /// Applies `change` in memory and makes it durable, rolling memory back if storage fails.
     pub async fn write(
         self,
-        section: Section,
         change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
     ) -> Result<RecordId, SaveError> {
         let inner = self.loaded().await.ok_or(SaveError::NotReady)?;
@@ -348,7 +377,7 @@ impl LedgerService {
                     i.chunk_count += 1;
                     i.chunk_bytes += chunk.len();
                 }
-                self.refresh_one(section, &id);
+                self.refresh_changed();
                 self.save_state.set(SaveState::Saved(browser::now_ms()));
                 browser::measure_since("pioneer:save", started);
                 if let Some((channel, _)) = &inner.borrow()._channel {
@@ -401,7 +430,7 @@ impl LedgerService {
             i.chunk_count += 1;
             i.chunk_bytes += changes.len();
         }
-        self.refresh_all();
+        self.refresh_changed();
         self.schedule_view_write(1_500);
         if let Some((channel, _)) = &inner.borrow()._channel {
             let _ = channel.post_message(&JsValue::from_str("changed"));
@@ -459,7 +488,7 @@ impl LedgerService {
             i.chunk_count = stored.chunks.len();
             i.chunk_bytes = stored.chunk_bytes();
         }
-        self.refresh_all();
+        self.refresh_changed();
         self.schedule_view_write(1_500);
     }
 

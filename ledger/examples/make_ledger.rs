@@ -88,7 +88,7 @@ fn main() {
     std::fs::write(&out, &bytes).unwrap();
 
     let started = Instant::now();
-    let reopened = UnitLedger::load(&bytes, ActorId::random()).unwrap();
+    let mut reopened = UnitLedger::load(&bytes, ActorId::random()).unwrap();
     let loaded = started.elapsed();
     let started = Instant::now();
     let visits = reopened.visits();
@@ -97,8 +97,18 @@ fn main() {
     let hydrated = started.elapsed();
     assert_eq!(visits.visits.len(), n);
     assert_eq!((read_problems.records.len(), read_pledges.records.len()), (problems, pledges));
+    // Another device's edit arriving: finding the records it touched vs re-reading them all.
+    let mut other = reopened.fork(ActorId::random());
+    let some_visit = visits.visits[0].to_draft().validate(today).expect("stored visits are valid");
+    other.update_visit(&visits.visits[0].id, &ledger::ValidVisit { place: "另一个地点".into(), ..some_visit }, 1_767_000_000_000).unwrap();
+    let before = reopened.heads();
+    reopened.merge(&mut other).unwrap();
+    let started = Instant::now();
+    let changed = reopened.changed_records(&before).expect("only records changed");
+    let diffed = started.elapsed();
+    assert_eq!(changed.len(), 1);
     println!(
-        "{n} visits, {problems} problems, {pledges} pledges: {} bytes saved; built in {built:.2?}; native load {loaded:.2?}, read all records {hydrated:.2?}",
+        "{n} visits, {problems} problems, {pledges} pledges: {} bytes saved; built in {built:.2?}; native load {loaded:.2?}, read all records {hydrated:.2?}, find the one record another device changed {diffed:.2?}",
         bytes.len()
     );
 }

@@ -280,6 +280,25 @@ impl UnitLedger {
         Ok(())
     }
 
+    /// The records the changes after `before` touched, as their change notes name them, so a
+    /// phone that merged a few changes from another device re-reads those records instead of
+    /// all of them (Automerge's own `diff` walks the whole document: as slow as re-reading it).
+    /// None when a change names no record (another kind of peer, a schema upgrade): re-read all.
+    /// Every change this app makes touches exactly the record its note names.
+    pub fn changed_records(&mut self, before: &[ChangeHash]) -> Option<Vec<(Section, RecordId)>> {
+        if before.iter().any(|h| self.doc.get_change_by_hash(h).is_none()) {
+            return None;
+        }
+        let mut out: Vec<(Section, RecordId)> = Vec::new();
+        for meta in self.doc.get_changes_meta(before) {
+            let (section, id) = ChangeNote::parse(meta.message.as_deref()?).record?;
+            if !out.iter().any(|(s, i)| *s == section && *i == id) {
+                out.push((section, id));
+            }
+        }
+        Some(out)
+    }
+
     /// Who changed a record, and when, from the document's own change history; oldest first.
     pub fn history(&mut self, id: &RecordId) -> Vec<HistoryEntry> {
         let mut out: Vec<HistoryEntry> = self

@@ -3,7 +3,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use ledger::{EnterpriseDraft, RecordId, Section, ValidationErrors};
+use ledger::{EnterpriseDraft, RecordId, ValidationErrors};
 
 use crate::pages::parts::{route_id, TextField};
 use crate::service::LedgerService;
@@ -48,7 +48,7 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = service
-                .write(Section::Enterprises, move |l, now| match editing {
+                .write(move |l, now| match editing {
                     Some(id) => l.update_enterprise(&id, &valid, now).map(|()| id),
                     None => l.add_enterprise(&valid, now),
                 })

@@ -96,7 +96,7 @@ pub fn ConflictChooser(
                             let (id, field, value) = (id.clone(), field.clone(), value.clone());
                             leptos::task::spawn_local(async move {
                                 let result = service
-                                    .write(section, move |l, now| l.resolve_conflict(section, &id, &field, &value, now).map(|()| id))
+                                    .write(move |l, now| l.resolve_conflict(section, &id, &field, &value, now).map(|()| id))
                                     .await;
                                 failure.try_set(result.err().map(|e| e.to_string()));
                             });

@@ -4,7 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use ledger::pledge::Aim;
-use ledger::{PledgeDraft, RecordId, Section, ValidationErrors};
+use ledger::{PledgeDraft, RecordId, ValidationErrors};
 
 use crate::pages::parts::{route_id, FieldError, TextField};
 use crate::service::LedgerService;
@@ -51,7 +51,7 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = service
-                .write(Section::Pledges, move |l, now| match editing {
+                .write(move |l, now| match editing {
                     Some(id) => l.update_pledge(&id, &valid, now).map(|()| id),
                     None => l.add_pledge(&valid, now),
                 })

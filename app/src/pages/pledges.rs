@@ -74,7 +74,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
     let progress = RwSignal::new(String::new());
     let run = move |f: Box<dyn FnOnce(&mut ledger::UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>>, after: Box<dyn Fn()>| {
         leptos::task::spawn_local(async move {
-            match service.write(Section::Pledges, f).await {
+            match service.write(f).await {
                 Ok(_) => {
                     failure.try_set(None);
                     after();
@@ -144,7 +144,7 @@ fn EvaluationForm(id: RecordId) -> impl IntoView {
         let id = id.clone();
         let (who, r, c) = (evaluator.get_untracked(), rating.get_untracked(), comment.get_untracked());
         leptos::task::spawn_local(async move {
-            match service.write(Section::Pledges, move |l, now| l.add_evaluation(&id, who, r, &c, now).map(|()| id)).await {
+            match service.write(move |l, now| l.add_evaluation(&id, who, r, &c, now).map(|()| id)).await {
                 Ok(_) => {
                     comment.try_set(String::new());
                     failure.try_set(None);

@@ -119,7 +119,7 @@ fn StepPanel(id: RecordId, status: Status) -> impl IntoView {
         };
         let id = id.clone();
         leptos::task::spawn_local(async move {
-            let result = service.write(Section::Problems, move |l, now| l.change_problem_status(&id, &action, now).map(|_| id)).await;
+            let result = service.write(move |l, now| l.change_problem_status(&id, &action, now).map(|_| id)).await;
             match result {
                 Ok(_) => {
                     open.try_set(None);
@@ -184,7 +184,7 @@ pub fn ProgressBox(id: RecordId) -> impl IntoView {
         let id = id.clone();
         let words = text.get_untracked();
         leptos::task::spawn_local(async move {
-            let result = service.write(Section::Problems, move |l, now| l.add_problem_progress(&id, &words, now).map(|()| id)).await;
+            let result = service.write(move |l, now| l.add_problem_progress(&id, &words, now).map(|()| id)).await;
             match result {
                 Ok(_) => {
                     text.try_set(String::new());

@@ -4,7 +4,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
-use ledger::{ProblemDraft, RecordId, Section, ValidationErrors};
+use ledger::{ProblemDraft, RecordId, ValidationErrors};
 
 use crate::pages::parts::{route_id, Chips, FieldError, TextField};
 use crate::service::LedgerService;
@@ -67,7 +67,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
             let result = service
-                .write(Section::Problems, move |l, now| match editing {
+                .write(move |l, now| match editing {
                     Some(id) => l.update_problem(&id, &valid, now).map(|()| id),
                     None => l.add_problem(&valid, now),
                 })

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
-use ledger::{RecordId, Satisfaction, Section, Survey, SurveyDraft, ValidationErrors};
+use ledger::{RecordId, Satisfaction, Survey, SurveyDraft, ValidationErrors};
 
 use crate::browser;
 use crate::pages::parts::{not_found, route_id, History, TextField};
@@ -72,7 +72,7 @@ pub fn NewSurvey() -> impl IntoView {
         errors.set(ValidationErrors::default());
         let navigate = navigate.clone();
         leptos::task::spawn_local(async move {
-            match service.write(Section::Surveys, move |l, now| l.add_survey(&valid, now)).await {
+            match service.write(move |l, now| l.add_survey(&valid, now)).await {
                 Ok(id) => navigate(&format!("/surveys/{id}"), Default::default()),
                 Err(e) => {
                     failure.try_set(Some(e.to_string()));
@@ -120,7 +120,7 @@ fn SurveyView(survey: Survey) -> impl IntoView {
         move |_| {
             let id = id.clone();
             leptos::task::spawn_local(async move {
-                let r = service.write(Section::Surveys, move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)).await;
+                let r = service.write(move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)).await;
                 failure.try_set(r.err().map(|e| e.to_string()));
             });
         }
@@ -161,7 +161,7 @@ fn ResponseForm(survey: Survey) -> impl IntoView {
     let submit = move |_| {
         let (id, a, c) = (id.clone(), answers.get_untracked(), comment.get_untracked());
         leptos::task::spawn_local(async move {
-            match service.write(Section::Surveys, move |l, now| l.add_survey_response(&id, &a, &c, now).map(|()| id)).await {
+            match service.write(move |l, now| l.add_survey_response(&id, &a, &c, now).map(|()| id)).await {
                 Ok(_) => {
                     answers.try_set(Vec::new());
                     comment.try_set(String::new());

@@ -5,7 +5,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use ledger::problem::Category;
-use ledger::{ProblemDraft, RecordId, Section, ValidationErrors, VisitDraft, VisitKind};
+use ledger::{ProblemDraft, RecordId, ValidationErrors, VisitDraft, VisitKind};
 
 use crate::browser;
 use crate::service::LedgerService;
@@ -80,17 +80,14 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 (None, None) => service.add_visit(valid).await.map(|_| "/".to_owned()),
                 // Both in one write: one IndexedDB transaction, so neither is saved without the other.
                 (None, Some(mut problem)) => service
-                    .change(Section::Visits, move |l, now| {
+                    .change(move |l, now| {
                         let visit = l.add_visit(&valid, now)?;
                         problem.visit_id = Some(visit.clone());
                         let problem = l.add_problem(&problem, now)?;
                         Ok((visit, problem))
                     })
                     .await
-                    .map(|problem| {
-                        service.refresh_one(Section::Problems, &problem);
-                        format!("/problems/{problem}")
-                    }),
+                    .map(|problem| format!("/problems/{problem}")),
             };
             saving.try_set(false);
             match result {

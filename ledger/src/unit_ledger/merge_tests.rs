@@ -381,3 +381,32 @@ fn a_visit_field_set_differently_on_two_phones_is_a_conflict_too() {
     assert!(a.visit(&id).unwrap().conflicts.is_empty());
     assert_eq!(a.visit(&id).unwrap().place, "东村二组");
 }
+
+#[test]
+fn changed_records_names_exactly_what_a_merge_touched() {
+    let mut a = device("张三");
+    let p1 = raise(&mut a, "路灯不亮");
+    let p2 = raise(&mut a, "排水沟堵塞");
+    let mut b = fork(&mut a, "李四");
+    let before = a.heads();
+    b.add_problem_progress(&p1, "已报修", 2_000).unwrap();
+    let firm = EnterpriseDraft { name: "闽兴机械".into(), credit_code: "91350100M000100Y43".into(), ..Default::default() };
+    let firm_id = b.add_enterprise(&firm.validate().unwrap(), 2_100).unwrap();
+    a.merge(&mut b).unwrap();
+    let after = a.heads();
+    let mut changed = a.changed_records(&before).unwrap();
+    changed.sort_by_key(|(s, _)| s.key());
+    assert_eq!(changed, [(Section::Enterprises, firm_id), (Section::Problems, p1)]);
+    assert!(!changed.iter().any(|(_, id)| *id == p2));
+    assert_eq!(a.changed_records(&after), Some(vec![]));
+    // A change that names no record (the schema upgrade, a foreign peer) asks for a full re-read.
+    let mut old = v1_ledger();
+    let before = old.heads();
+    old.upgrade().unwrap();
+    assert_eq!(old.changed_records(&before), None);
+    let mut foreign = device("x");
+    let before = foreign.heads();
+    foreign.doc_mut().put(ROOT, "note", "hi").unwrap();
+    foreign.doc_mut().commit();
+    assert_eq!(foreign.changed_records(&before), None);
+}
