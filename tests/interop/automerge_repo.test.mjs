@@ -82,8 +82,10 @@ test("the server's demo ledger is readable by a JS peer, with our schema", async
   const { url } = await (await fetch(`${server.url}/api/ledger`)).json();
   const handle = await repo().find(url);
   const doc = await until(handle, (d) => d.schema !== undefined);
-  assert.equal(Number(doc.schema), 1);
-  assert.deepEqual({ ...doc.visits }, {});
+  assert.equal(Number(doc.schema), 2);
+  for (const section of ["visits", "problems", "enterprises", "pledges", "surveys"]) {
+    assert.deepEqual({ ...doc[section] }, {}, section);
+  }
 });
 
 test("asking for a document nobody has is answered as unavailable", async () => {
