@@ -200,7 +200,12 @@ test("an enterprise's credit code is checked, and its difficulty becomes a linke
   await page.getByRole("button", { name: "保存" }).click();
   await page.getByText("企业困难：用工").waitFor();
   await page.locator('textarea[name="progress"]').fill("对接人社局专场招聘会");
-  await page.getByRole("button", { name: "记录进展" }).click();
+  await page.getByRole("button", { name: "记录帮扶措施" }).click();
+  await page.getByTestId("log").getByText("对接人社局专场招聘会").waitFor();
+  await page.locator('button[data-action="resolve"]').click();
+  await page.locator('textarea[name="step-note"]').fill("招到熟练工二十五人");
+  await page.getByTestId("confirm-step").click();
+  await page.getByText("帮扶成效").waitFor();
   await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
   await page.getByTestId("enterprise").getByText("缺熟练工三十人").waitFor();
   // A visit to the firm, started from its page: kind and firm are filled in already.

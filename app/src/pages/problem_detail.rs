@@ -56,6 +56,8 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     let today = browser::today();
     let overdue = problem.is_overdue(today);
     let id = problem.id.clone();
+    // An enterprise's difficulty speaks of help given (帮扶) and its outcome (成效).
+    let for_firm = problem.enterprise_id.is_some();
     let visit = problem.visit_id.as_ref().and_then(|v| service.visit(v));
     let firm = problem.enterprise_id.as_ref().and_then(|f| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == *f).cloned()));
     let field = |label: &'static str, value: String| {
@@ -86,13 +88,13 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             {field("问题描述", problem.description.clone())}
             {visit.map(|v| view! { <p><a href=format!("/visits/{}", v.id)>"来源走访：" {v.whom} " · " {v.date.map(|d| d.to_string())}</a></p> })}
             {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
-            {field("办理结果", problem.result.clone())}
+            {field(if for_firm { "帮扶成效" } else { "办理结果" }, problem.result.clone())}
             {field("不予受理理由", problem.reject_reason.clone())}
             {problem.satisfaction.map(|s| view! {
                 <div class="field-view"><h3>"群众评价"</h3><p data-testid="satisfaction">{s.label()} {(!problem.satisfaction_comment.is_empty()).then(|| format!("：{}", problem.satisfaction_comment))}</p></div>
             })}
-            <StepPanel id=id.clone() status=problem.status/>
-            <ProgressBox id=id.clone()/>
+            <StepPanel id=id.clone() status=problem.status for_firm/>
+            <ProgressBox id=id.clone() for_firm/>
             <h3>"办理记录"</h3>
             <LogList entries=problem.log.clone() show=show_entry/>
             <History id=id.clone()/>
@@ -103,7 +105,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
 
 /// The steps open from the current status; a step that needs words asks for them first.
 #[component]
-fn StepPanel(id: RecordId, status: Status) -> impl IntoView {
+fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let open = RwSignal::new(None::<ActionKind>);
     let note = RwSignal::new(String::new());
@@ -134,7 +136,8 @@ fn StepPanel(id: RecordId, status: Status) -> impl IntoView {
     };
     let take = StoredValue::new(take);
     let needs_words = |k: ActionKind| matches!(k, ActionKind::Resolve | ActionKind::Reject | ActionKind::FollowUp);
-    let prompt = |k: ActionKind| match k {
+    let prompt = move |k: ActionKind| match k {
+        ActionKind::Resolve if for_firm => "帮扶成效（企业的困难解决得怎样）",
         ActionKind::Resolve => "办理结果（怎么解决的）",
         ActionKind::Reject => "不予受理的理由（会告知群众）",
         _ => "群众的意见（不满意时必填）",
@@ -176,7 +179,7 @@ fn StepPanel(id: RecordId, status: Status) -> impl IntoView {
 
 /// Posting progress (办理进展, or help given to a firm).
 #[component]
-pub fn ProgressBox(id: RecordId) -> impl IntoView {
+pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let text = RwSignal::new(String::new());
     let failure = RwSignal::new(None::<String>);
@@ -198,11 +201,11 @@ pub fn ProgressBox(id: RecordId) -> impl IntoView {
     };
     view! {
         <div class="progress-box">
-            <label class="field">"记录进展"
+            <label class="field">{if for_firm { "记录帮扶措施" } else { "记录进展" }}
                 <textarea name="progress" rows=2 placeholder="今天做了什么、结果如何" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </label>
             {move || failure.get().map(|f| view! { <p class="field-error">{f}</p> })}
-            <button type="button" class="button secondary" on:click=post>"记录进展"</button>
+            <button type="button" class="button secondary" on:click=post>{if for_firm { "记录帮扶措施" } else { "记录进展" }}</button>
         </div>
     }
 }
