@@ -12,7 +12,7 @@ use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
 use ledger::storage::CompactionPolicy;
 use ledger::view_cache::{self, LedgerView};
-use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, ValidVisit, Visit};
+use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use wasm_bindgen::prelude::*;
 
 use crate::browser;
@@ -157,7 +157,10 @@ impl LedgerService {
                 self.live.set(true);
                 self.phase.set(Phase::Ready);
                 browser::mark("pioneer:ledger-open");
-                if !cache_current {
+                // An empty ledger has nothing to show faster, and a fresh install then writes
+                // nothing to storage before the person's first save.
+                let empty = self.current_view().is_none_or(|v| v == LedgerView::default());
+                if !cache_current && !empty {
                     // Not at once: the first seconds belong to the person's first taps.
                     self.schedule_view_write(3_000);
                 }
@@ -315,31 +318,9 @@ impl LedgerService {
         self.author.set(name);
     }
 
-    /// Runs a write on the ledger and saves it; the record it touched is shown anew.
-    pub async fn change<T: 'static>(
-        self,
-        change: impl FnOnce(&mut UnitLedger, i64) -> Result<(RecordId, T), ledger::LedgerError>,
-    ) -> Result<T, SaveError> {
-        let mut out = None;
-        self.write(|l, now| {
-            let (id, value) = change(l, now)?;
-            out = Some(value);
-            Ok(id)
-        })
-        .await?;
-        Ok(out.expect("set by a successful change"))
-    }
 
     pub fn visit(&self, id: &RecordId) -> Option<Visit> {
         self.visits.with(|all| all.iter().find(|v| v.id == *id).cloned())
-    }
-
-    pub async fn add_visit(self, visit: ValidVisit) -> Result<RecordId, SaveError> {
-        self.write(move |l, now| l.add_visit(&visit, now)).await
-    }
-
-    pub async fn update_visit(self, id: RecordId, visit: ValidVisit) -> Result<RecordId, SaveError> {
-        self.write(move |l, now| l.update_visit(&id, &visit, now).map(|()| id)).await
     }
 
     pub async fn set_deleted(self, section: Section, id: RecordId, deleted: bool) -> Result<RecordId, SaveError> {

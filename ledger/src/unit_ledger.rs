@@ -223,6 +223,24 @@ impl UnitLedger {
         Ok(id)
     }
 
+    /// Posts a progress entry (进展) to the log map `log` of a record.
+    fn post_progress(&mut self, section: Section, id: &RecordId, log: &'static str, text: &str, now_ms: i64) -> Result<(), LedgerError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(LedgerError::Invalid("请写下进展".into()));
+        }
+        let max = crate::problem::MAX_PROGRESS;
+        if text.chars().count() > max {
+            return Err(LedgerError::Invalid(format!("进展最多 {max} 字")));
+        }
+        let obj = self.record_obj(section, id)?;
+        let log = self.record_map(&obj, log)?;
+        self.add_entry(&log, now_ms, &[("kind", crate::problem::log_kind::PROGRESS.into()), ("text", text.into())])?;
+        self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
+        self.commit("记录进展".into(), Some((section, id.clone())), now_ms);
+        Ok(())
+    }
+
     /// The nested map `field` of a record (created with the record).
     fn record_map(&self, record: &ObjId, field: &'static str) -> Result<ObjId, LedgerError> {
         match self.doc.get(record, field)? {

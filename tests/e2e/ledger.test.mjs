@@ -172,6 +172,11 @@ test("a pledge is published, followed and evaluated; bad input is refused", asyn
   await page.getByTestId("pledge-state").filter({ hasText: "已兑现" }).waitFor();
   await page.reload();
   await page.getByTestId("evaluations").getByText("接待很耐心").waitFor();
+  // Deleted, then undone from the toast.
+  await page.getByRole("button", { name: "删除" }).click();
+  await page.getByText("还没有服务承诺。").waitFor();
+  await page.getByRole("status").filter({ hasText: "已删除一条承诺记录" }).getByRole("button", { name: "撤销" }).click();
+  await page.getByText("每周三下午在村委会接待群众").waitFor();
   await context.close();
 });
 

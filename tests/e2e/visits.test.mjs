@@ -129,8 +129,8 @@ test("a form with mistakes says what is wrong and saves nothing", async () => {
 
 test("when storage is full the person is told, and the typed text stays in the form", async () => {
   // Chromium enforces a quota override only when it is set after a database is opened and
-  // before that database's first write, so it is set right after the app opens (the app
-  // writes nothing in its first seconds). Service worker off: its cache counts too.
+  // before that database's first write, so it is set right after the app opens (a fresh
+  // install writes nothing before the first save). Service worker off: its cache counts too.
   const context = await launchPersistent(tempDir("profile-quota"), { serviceWorkers: "block" });
   try {
     const page = context.pages()[0] ?? (await context.newPage());

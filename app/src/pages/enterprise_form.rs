@@ -3,9 +3,9 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use ledger::{EnterpriseDraft, RecordId, ValidationErrors};
+use ledger::{EnterpriseDraft, RecordId};
 
-use crate::pages::parts::{route_id, TextField};
+use crate::pages::parts::{route_id, RecordForm, TextField};
 use crate::service::LedgerService;
 
 #[component]
@@ -25,47 +25,26 @@ pub fn EditEnterprise() -> impl IntoView {
 
 #[component]
 fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl IntoView {
-    let service = expect_context::<LedgerService>();
     let navigate = use_navigate();
     let draft = RwSignal::new(initial);
-    let errors = RwSignal::new(ValidationErrors::default());
-    let failure = RwSignal::new(None::<String>);
+    let form = RecordForm::new();
+    let errors = form.errors;
     let back = editing.as_ref().map_or_else(|| "/enterprises".to_owned(), |id| format!("/enterprises/{id}"));
     let is_edit = editing.is_some();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let valid = match draft.get_untracked().validate() {
-            Ok(v) => v,
-            Err(e) => {
-                errors.set(e);
-                failure.set(Some("请先改正标红的项目。".into()));
-                return;
-            }
-        };
-        errors.set(ValidationErrors::default());
-        failure.set(None);
         let editing = editing.clone();
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = service
-                .write(move |l, now| match editing {
-                    Some(id) => l.update_enterprise(&id, &valid, now).map(|()| id),
-                    None => l.add_enterprise(&valid, now),
-                })
-                .await;
-            match result {
-                Ok(id) => navigate(&format!("/enterprises/{id}"), Default::default()),
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
-            }
-        });
+        let save = move |l: &mut ledger::UnitLedger, now, valid| match editing {
+            Some(id) => l.update_enterprise(&id, &valid, now).map(|()| id),
+            None => l.add_enterprise(&valid, now),
+        };
+        form.submit(draft.get_untracked().validate(), save, navigate.clone(), |id| format!("/enterprises/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{if is_edit { "修改企业信息" } else { "添加服务企业" }}</h2>
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            {form.failure_view()}
             <TextField label="企业名称" name="name" draft errors get=|d: &EnterpriseDraft| &d.name set=|d: &mut EnterpriseDraft, v| d.name = v/>
             <TextField label="统一社会信用代码" name="credit_code" placeholder="营业执照上的 18 位代码" draft errors
                 get=|d: &EnterpriseDraft| &d.credit_code set=|d: &mut EnterpriseDraft, v| d.credit_code = v/>

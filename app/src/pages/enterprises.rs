@@ -7,7 +7,7 @@ use ledger::unit_ledger::ENTERPRISE_FIELDS;
 use ledger::{Enterprise, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, History};
+use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History};
 use crate::pages::problem_list::ProblemCard;
 use crate::service::LedgerService;
 
@@ -91,6 +91,7 @@ fn EnterpriseView(firm: Enterprise) -> impl IntoView {
                 <a class="button primary" href=format!("/problems/new?enterprise={id}")>"登记企业困难"</a>
                 <a class="button" href=format!("/visits/new?enterprise={id}")>"记企业走访"</a>
                 <a class="button secondary" href=format!("/enterprises/{id}/edit")>"编辑"</a>
+                <DeleteButton section=Section::Enterprises id=id.clone() back="/enterprises"/>
             </div>
             <h3>"企业困难与帮扶"</h3>
             <ul class="cards">

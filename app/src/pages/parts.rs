@@ -161,3 +161,93 @@ pub fn not_found(what: &'static str, back: &'static str) -> AnyView {
 pub fn route_id() -> Option<RecordId> {
     leptos_router::hooks::use_params_map().with_untracked(|p| p.get("id").and_then(|s| RecordId::parse(&s)))
 }
+
+/// Deletes a record (a flag, so a concurrent edit elsewhere survives) and offers undo.
+#[component]
+pub fn DeleteButton(section: Section, id: RecordId, back: &'static str) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let crate::app::Undo(undo) = expect_context::<crate::app::Undo>();
+    let navigate = leptos_router::hooks::use_navigate();
+    let failure = RwSignal::new(None::<String>);
+    let delete = move |_| {
+        let id = id.clone();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local(async move {
+            match service.set_deleted(section, id.clone(), true).await {
+                Ok(_) => {
+                    undo.set(Some((section, id)));
+                    navigate(back, Default::default());
+                }
+                Err(e) => {
+                    failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    };
+    view! {
+        {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
+        <button type="button" class="button danger" on:click=delete>"删除"</button>
+    }
+}
+
+/// What every record form shares: where field messages and the form-level message go, and the
+/// one way a form is saved.
+#[derive(Clone, Copy)]
+pub struct RecordForm {
+    service: LedgerService,
+    pub errors: RwSignal<ValidationErrors>,
+    pub failure: RwSignal<Option<String>>,
+    pub saving: RwSignal<bool>,
+}
+
+impl RecordForm {
+    /// Call while building the form's component (it reads the context).
+    pub fn new() -> Self {
+        Self {
+            service: expect_context::<LedgerService>(),
+            errors: RwSignal::new(ValidationErrors::default()),
+            failure: RwSignal::new(None),
+            saving: RwSignal::new(false),
+        }
+    }
+
+    /// A valid draft is saved by `save` and the app goes to `page_of` the saved record; an
+    /// invalid one marks its fields and saves nothing. A save already running is not repeated.
+    pub fn submit<V: 'static>(
+        self,
+        valid: Result<V, ValidationErrors>,
+        save: impl FnOnce(&mut ledger::UnitLedger, i64, V) -> Result<RecordId, ledger::LedgerError> + 'static,
+        navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
+        page_of: impl FnOnce(&RecordId) -> String + 'static,
+    ) {
+        if self.saving.get_untracked() {
+            return;
+        }
+        let valid = match valid {
+            Ok(v) => v,
+            Err(e) => {
+                self.errors.set(e);
+                self.failure.set(Some("请先改正标红的项目。".into()));
+                return;
+            }
+        };
+        self.errors.set(ValidationErrors::default());
+        self.failure.set(None);
+        self.saving.set(true);
+        leptos::task::spawn_local(async move {
+            let result = self.service.write(move |l, now| save(l, now, valid)).await;
+            self.saving.try_set(false);
+            match result {
+                Ok(id) => navigate(&page_of(&id), Default::default()),
+                Err(e) => {
+                    self.failure.try_set(Some(e.to_string()));
+                }
+            }
+        });
+    }
+
+    /// The form-level message, above the fields.
+    pub fn failure_view(self) -> impl IntoView {
+        move || self.failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })
+    }
+}

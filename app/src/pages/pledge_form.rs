@@ -4,9 +4,9 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use ledger::pledge::Aim;
-use ledger::{PledgeDraft, RecordId, ValidationErrors};
+use ledger::{PledgeDraft, RecordId};
 
-use crate::pages::parts::{route_id, FieldError, TextField};
+use crate::pages::parts::{route_id, FieldError, RecordForm, TextField};
 use crate::service::LedgerService;
 
 #[component]
@@ -28,48 +28,27 @@ pub fn EditPledge() -> impl IntoView {
 
 #[component]
 fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoView {
-    let service = expect_context::<LedgerService>();
     let navigate = use_navigate();
     let draft = RwSignal::new(initial);
-    let errors = RwSignal::new(ValidationErrors::default());
-    let failure = RwSignal::new(None::<String>);
+    let form = RecordForm::new();
+    let errors = form.errors;
     let back = editing.as_ref().map_or_else(|| "/pledges".to_owned(), |id| format!("/pledges/{id}"));
     let is_edit = editing.is_some();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let valid = match draft.get_untracked().validate() {
-            Ok(v) => v,
-            Err(e) => {
-                errors.set(e);
-                failure.set(Some("请先改正标红的项目。".into()));
-                return;
-            }
-        };
-        errors.set(ValidationErrors::default());
-        failure.set(None);
         let editing = editing.clone();
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = service
-                .write(move |l, now| match editing {
-                    Some(id) => l.update_pledge(&id, &valid, now).map(|()| id),
-                    None => l.add_pledge(&valid, now),
-                })
-                .await;
-            match result {
-                Ok(id) => navigate(&format!("/pledges/{id}"), Default::default()),
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
-            }
-        });
+        let save = move |l: &mut ledger::UnitLedger, now, valid| match editing {
+            Some(id) => l.update_pledge(&id, &valid, now).map(|()| id),
+            None => l.add_pledge(&valid, now),
+        };
+        form.submit(draft.get_untracked().validate(), save, navigate.clone(), |id| format!("/pledges/{id}"));
     };
     let toggle = |aim: Aim| move |_| draft.update(|d| if d.aims.contains(&aim) { d.aims.retain(|a| *a != aim) } else { d.aims.push(aim) });
     view! {
         <form class="record-form" on:submit=submit novalidate>
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{if is_edit { "修改承诺" } else { "发布服务承诺" }}</h2>
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            {form.failure_view()}
             <TextField label="承诺内容" name="content" rows=4 placeholder="承诺为群众办什么事、做到什么程度" draft errors
                 get=|d: &PledgeDraft| &d.content set=|d: &mut PledgeDraft, v| d.content = v/>
             <label class="check">

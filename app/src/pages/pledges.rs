@@ -7,7 +7,7 @@ use ledger::unit_ledger::PLEDGE_FIELDS;
 use ledger::{Pledge, RecordId, Satisfaction, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, History, LogList};
+use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList};
 use crate::service::LedgerService;
 
 #[component]
@@ -113,6 +113,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
             <div class="actions">
                 <button type="button" class="button primary" on:click=fulfil>{if pledge.fulfilled { "撤回“已兑现”" } else { "标记已兑现" }}</button>
                 <a class="button secondary" href=format!("/pledges/{id}/edit")>"编辑"</a>
+                <DeleteButton section=Section::Pledges id=id.clone() back="/pledges"/>
             </div>
             <h3>"践诺进展"</h3>
             <LogList entries=pledge.progress.clone() show=|e| e.text.clone()/>

@@ -1,14 +1,12 @@
 //! One problem: its facts, the next steps its status allows, progress, log and history.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use ledger::problem::{log_kind, Action, ActionKind, Category, Difficulty, RaisedBy, Status, Urgency};
 use ledger::unit_ledger::PROBLEM_FIELDS;
 use ledger::{LogEntry, Problem, RecordId, Satisfaction, Section};
 
-use crate::app::Undo;
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, History, LogList};
+use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList};
 use crate::service::LedgerService;
 
 #[component]
@@ -212,31 +210,11 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
 
 #[component]
 fn RecordActions(id: RecordId) -> impl IntoView {
-    let service = expect_context::<LedgerService>();
-    let Undo(undo) = expect_context::<Undo>();
-    let navigate = use_navigate();
-    let failure = RwSignal::new(None::<String>);
     let edit = format!("/problems/{id}/edit");
-    let delete = move |_| {
-        let id = id.clone();
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match service.set_deleted(Section::Problems, id.clone(), true).await {
-                Ok(_) => {
-                    undo.set(Some((Section::Problems, id)));
-                    navigate("/problems", Default::default());
-                }
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
-            }
-        });
-    };
     view! {
-        {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
         <div class="actions">
             <a class="button" href=edit>"编辑"</a>
-            <button class="button danger" on:click=delete>"删除"</button>
+            <DeleteButton section=Section::Problems id back="/problems"/>
         </div>
     }
 }

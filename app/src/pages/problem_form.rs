@@ -4,9 +4,9 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
-use ledger::{ProblemDraft, RecordId, ValidationErrors};
+use ledger::{ProblemDraft, RecordId};
 
-use crate::pages::parts::{route_id, Chips, FieldError, TextField};
+use crate::pages::parts::{route_id, Chips, FieldError, RecordForm, TextField};
 use crate::service::LedgerService;
 
 #[component]
@@ -32,54 +32,26 @@ pub fn EditProblem() -> impl IntoView {
 
 #[component]
 fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoView {
-    let service = expect_context::<LedgerService>();
     let navigate = use_navigate();
     let for_enterprise = initial.enterprise_id.is_some();
     let from_visit = initial.visit_id.is_some();
     let draft = RwSignal::new(initial);
-    let errors = RwSignal::new(ValidationErrors::default());
-    let failure = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
+    let form = RecordForm::new();
+    let (errors, saving) = (form.errors, form.saving);
     let title = match (&editing, for_enterprise) {
         (Some(_), _) => "修改问题",
         (None, true) => "登记企业困难",
         (None, false) => "登记问题",
     };
     let back = editing.as_ref().map_or_else(|| "/problems".to_owned(), |id| format!("/problems/{id}"));
-
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if saving.get_untracked() {
-            return;
-        }
-        let valid = match draft.get_untracked().validate() {
-            Ok(v) => v,
-            Err(e) => {
-                errors.set(e);
-                failure.set(Some("请先改正标红的项目。".into()));
-                return;
-            }
-        };
-        errors.set(ValidationErrors::default());
-        failure.set(None);
-        saving.set(true);
         let editing = editing.clone();
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = service
-                .write(move |l, now| match editing {
-                    Some(id) => l.update_problem(&id, &valid, now).map(|()| id),
-                    None => l.add_problem(&valid, now),
-                })
-                .await;
-            saving.try_set(false);
-            match result {
-                Ok(id) => navigate(&format!("/problems/{id}"), Default::default()),
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
-            }
-        });
+        let save = move |l: &mut ledger::UnitLedger, now, valid| match editing {
+            Some(id) => l.update_problem(&id, &valid, now).map(|()| id),
+            None => l.add_problem(&valid, now),
+        };
+        form.submit(draft.get_untracked().validate(), save, navigate.clone(), |id| format!("/problems/{id}"));
     };
 
     view! {
@@ -87,7 +59,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{title}</h2>
             {from_visit.then(|| view! { <p class="muted small">"来自一次走访，保存后两边互相关联。"</p> })}
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            {form.failure_view()}
             <TextField label="问题标题" name="title" placeholder="一句话说清是什么问题" draft errors
                 get=|d: &ProblemDraft| &d.title set=|d: &mut ProblemDraft, v| d.title = v/>
             {for_enterprise.then(|| view! {

@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
-use ledger::{RecordId, Satisfaction, Survey, SurveyDraft, ValidationErrors};
+use ledger::{RecordId, Satisfaction, Section, Survey, SurveyDraft};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, History, TextField};
+use crate::pages::parts::{not_found, route_id, DeleteButton, History, RecordForm, TextField};
 use crate::service::LedgerService;
 
 fn per_cent(per_mille: Option<usize>) -> String {
@@ -54,37 +54,20 @@ pub fn SurveyList() -> impl IntoView {
 
 #[component]
 pub fn NewSurvey() -> impl IntoView {
-    let service = expect_context::<LedgerService>();
     let navigate = use_navigate();
     let draft = RwSignal::new(SurveyDraft { title: String::new(), questions: "办事效率\n服务态度\n问题解决情况".into() });
-    let errors = RwSignal::new(ValidationErrors::default());
-    let failure = RwSignal::new(None::<String>);
+    let form = RecordForm::new();
+    let errors = form.errors;
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let valid = match draft.get_untracked().validate(browser::today()) {
-            Ok(v) => v,
-            Err(e) => {
-                errors.set(e);
-                failure.set(Some("请先改正标红的项目。".into()));
-                return;
-            }
-        };
-        errors.set(ValidationErrors::default());
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match service.write(move |l, now| l.add_survey(&valid, now)).await {
-                Ok(id) => navigate(&format!("/surveys/{id}"), Default::default()),
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
-            }
-        });
+        let valid = draft.get_untracked().validate(browser::today());
+        form.submit(valid, |l: &mut ledger::UnitLedger, now, valid| l.add_survey(&valid, now), navigate.clone(), |id| format!("/surveys/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>
             <a class="back" href="/surveys">"‹ 返回"</a>
             <h2>"开启一轮测评"</h2>
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            {form.failure_view()}
             <TextField label="测评名称" name="title" placeholder="例如：2026 年第四季度群众满意度测评" draft errors
                 get=|d: &SurveyDraft| &d.title set=|d: &mut SurveyDraft, v| d.title = v/>
             <TextField label="测评问题（每行一个）" name="questions" rows=6 draft errors
@@ -143,6 +126,7 @@ fn SurveyView(survey: Survey) -> impl IntoView {
             {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
             <div class="actions">
                 <button type="button" class="button secondary" on:click=toggle_closed>{if closed { "重新开启" } else { "结束本轮测评" }}</button>
+                <DeleteButton section=Section::Surveys id=id.clone() back="/surveys"/>
             </div>
             <History id=id/>
         </article>

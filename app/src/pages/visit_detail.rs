@@ -1,11 +1,10 @@
 //! One visit, with edit and delete.
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 use ledger::unit_ledger::VISIT_FIELDS;
 use ledger::{RecordId, Section, Visit, VisitKind};
 
-use crate::app::Undo;
 use crate::browser;
 use crate::service::LedgerService;
 
@@ -26,25 +25,6 @@ pub fn VisitDetail() -> impl IntoView {
 #[component]
 fn VisitView(visit: Visit) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let Undo(undo) = expect_context::<Undo>();
-    let navigate = use_navigate();
-    let failure = RwSignal::new(None::<String>);
-    let id = visit.id.clone();
-    let delete = move |_| {
-        let id = id.clone();
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match service.set_deleted(Section::Visits, id.clone(), true).await {
-                Ok(_) => {
-                    undo.set(Some((Section::Visits, id)));
-                    navigate("/", Default::default());
-                }
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
-            }
-        });
-    };
     let linked = {
         let id = visit.id.clone();
         move || service.problems.with(|all| all.iter().filter(|p| !p.deleted && p.visit_id.as_ref() == Some(&id)).cloned().collect::<Vec<_>>())
@@ -74,10 +54,9 @@ fn VisitView(visit: Visit) -> impl IntoView {
             </ul>
             <a class="button secondary" href=format!("/problems/new?visit={}", visit.id)>"＋ 由此登记问题"</a>
             <p class="muted small">"录入于 " {browser::date_time(visit.created_at)} "，最后修改 " {browser::date_time(visit.updated_at)}</p>
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
             <div class="actions">
                 <a class="button" href=format!("/visits/{}/edit", visit.id)>"编辑"</a>
-                <button class="button danger" on:click=delete>"删除"</button>
+                <crate::pages::parts::DeleteButton section=Section::Visits id=visit.id.clone() back="/"/>
             </div>
             <crate::pages::parts::History id=visit.id.clone()/>
         </article>

@@ -4,10 +4,11 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use ledger::problem::Category;
-use ledger::{ProblemDraft, RecordId, ValidationErrors, VisitDraft, VisitKind};
+use ledger::problem::{Category, ValidProblem};
+use ledger::{ProblemDraft, RecordId, ValidVisit, ValidationErrors, VisitDraft, VisitKind};
 
 use crate::browser;
+use crate::pages::parts::{RecordForm, TextField};
 use crate::service::LedgerService;
 
 #[component]
@@ -38,12 +39,10 @@ pub fn EditVisit() -> impl IntoView {
 
 #[component]
 fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView {
-    let service = expect_context::<LedgerService>();
     let navigate = use_navigate();
     let draft = RwSignal::new(initial);
-    let errors = RwSignal::new(ValidationErrors::default());
-    let failure = RwSignal::new(None::<String>);
-    let saving = RwSignal::new(false);
+    let form = RecordForm::new();
+    let (errors, saving) = (form.errors, form.saving);
     let title = if editing.is_some() { "修改走访记录" } else { "记一次走访" };
     let back = editing.as_ref().map_or_else(|| "/".to_owned(), |id| format!("/visits/{id}"));
     // A problem found on this visit, entered in the same form: the common case takes no detour.
@@ -52,51 +51,36 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if saving.get_untracked() {
-            return;
-        }
-        let valid = draft.get_untracked().validate(browser::today());
-        let problem = problem.get_untracked().map(|p| p.validate());
-        let (valid, problem) = match (valid, problem.transpose()) {
-            (Ok(v), Ok(p)) => (v, p),
+        let visit = draft.get_untracked().validate(browser::today());
+        let found = problem.get_untracked().map(|p| p.validate());
+        let with_problem = found.is_some();
+        let valid = match (visit, found.transpose()) {
+            (Ok(v), Ok(p)) => Ok((v, p)),
             (v, p) => {
                 let mut all = v.err().unwrap_or_default();
                 if let Err(pe) = p {
                     all.0.extend(pe.0.into_iter().map(|(f, m)| (if f == "title" { "problem_title" } else { f }, m)));
                 }
-                errors.set(all);
-                failure.set(Some("请先改正标红的项目。".into()));
-                return;
+                Err(all)
             }
         };
-        errors.set(ValidationErrors::default());
-        failure.set(None);
-        saving.set(true);
         let editing = editing.clone();
-        let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            let result = match (editing, problem) {
-                (Some(id), _) => service.update_visit(id, valid).await.map(|id| format!("/visits/{id}")),
-                (None, None) => service.add_visit(valid).await.map(|_| "/".to_owned()),
-                // Both in one write: one IndexedDB transaction, so neither is saved without the other.
-                (None, Some(mut problem)) => service
-                    .change(move |l, now| {
-                        let visit = l.add_visit(&valid, now)?;
-                        problem.visit_id = Some(visit.clone());
-                        let problem = l.add_problem(&problem, now)?;
-                        Ok((visit, problem))
-                    })
-                    .await
-                    .map(|problem| format!("/problems/{problem}")),
-            };
-            saving.try_set(false);
-            match result {
-                Ok(to) => navigate(&to, Default::default()),
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
+        let is_edit = editing.is_some();
+        // A visit with a problem is one write: one IndexedDB transaction, neither saved alone.
+        let save = move |l: &mut ledger::UnitLedger, now, (visit, problem): (ValidVisit, Option<ValidProblem>)| match (editing, problem) {
+            (Some(id), _) => l.update_visit(&id, &visit, now).map(|()| id),
+            (None, None) => l.add_visit(&visit, now),
+            (None, Some(mut problem)) => {
+                problem.visit_id = Some(l.add_visit(&visit, now)?);
+                l.add_problem(&problem, now)
             }
-        });
+        };
+        let page_of = move |id: &RecordId| match (is_edit, with_problem) {
+            (true, _) => format!("/visits/{id}"),
+            (false, true) => format!("/problems/{id}"),
+            (false, false) => "/".to_owned(),
+        };
+        form.submit(valid, save, navigate.clone(), page_of);
     };
 
     let error = move |field: &'static str| {
@@ -108,7 +92,7 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
         <form class="visit-form" on:submit=submit novalidate>
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{title}</h2>
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
+            {form.failure_view()}
 
             <label class="field">"走访日期"
                 <input type="date" name="date" aria-invalid=invalid("date")
@@ -127,14 +111,14 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 </select>
             </label>
             <EnterprisePicker draft/>
-            <DraftField label="走访对象" name="whom" placeholder="户主姓名、群众或企业名称" draft errors
-                get=|d| &d.whom set=|d, v| d.whom = v/>
-            <DraftField label="地点" name="place" placeholder="选填" draft errors
-                get=|d| &d.place set=|d, v| d.place = v/>
-            <DraftField label="走访情况" name="heard" placeholder="听到了什么、看到了什么" rows=5 draft errors
-                get=|d| &d.heard set=|d, v| d.heard = v/>
-            <DraftField label="意见建议" name="opinions" placeholder="选填" rows=3 draft errors
-                get=|d| &d.opinions set=|d, v| d.opinions = v/>
+            <TextField label="走访对象" name="whom" placeholder="户主姓名、群众或企业名称" draft errors
+                get=|d: &VisitDraft| &d.whom set=|d: &mut VisitDraft, v| d.whom = v/>
+            <TextField label="地点" name="place" placeholder="选填" draft errors
+                get=|d: &VisitDraft| &d.place set=|d: &mut VisitDraft, v| d.place = v/>
+            <TextField label="走访情况" name="heard" placeholder="听到了什么、看到了什么" rows=5 draft errors
+                get=|d: &VisitDraft| &d.heard set=|d: &mut VisitDraft, v| d.heard = v/>
+            <TextField label="意见建议" name="opinions" placeholder="选填" rows=3 draft errors
+                get=|d: &VisitDraft| &d.opinions set=|d: &mut VisitDraft, v| d.opinions = v/>
             <label class="check">
                 <input type="checkbox" name="follow_up_needed"
                     prop:checked=move || draft.with(|d| d.follow_up_needed)
@@ -142,8 +126,8 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 "需要跟进"
             </label>
             <Show when=move || draft.with(|d| d.follow_up_needed)>
-                <DraftField label="跟进事项" name="follow_up" rows=3 draft errors
-                    get=|d| &d.follow_up set=|d, v| d.follow_up = v/>
+                <TextField label="跟进事项" name="follow_up" rows=3 draft errors
+                    get=|d: &VisitDraft| &d.follow_up set=|d: &mut VisitDraft, v| d.follow_up = v/>
             </Show>
             {is_new.then(|| view! { <QuickProblem problem errors/> })}
             <div class="sticky-actions">
@@ -152,39 +136,6 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 </button>
             </div>
         </form>
-    }
-}
-
-/// One labelled text field of the draft (an input, or a textarea when `rows` is given), with
-/// its validation message underneath.
-#[component]
-fn DraftField(
-    label: &'static str,
-    name: &'static str,
-    #[prop(optional)] placeholder: &'static str,
-    #[prop(optional)] rows: Option<u32>,
-    draft: RwSignal<VisitDraft>,
-    errors: RwSignal<ValidationErrors>,
-    get: fn(&VisitDraft) -> &String,
-    set: fn(&mut VisitDraft, String),
-) -> impl IntoView {
-    let value = move || draft.with(|d| get(d).clone());
-    let invalid = move || errors.with(|e| e.for_field(name).is_some()).to_string();
-    let on_input = move |ev| draft.update(|d| set(d, event_target_value(&ev)));
-    let input = match rows {
-        Some(rows) => view! {
-            <textarea name=name rows=rows placeholder=placeholder aria-invalid=invalid prop:value=value on:input=on_input></textarea>
-        }
-        .into_any(),
-        None => view! {
-            <input type="text" name=name placeholder=placeholder aria-invalid=invalid prop:value=value on:input=on_input/>
-        }
-        .into_any(),
-    };
-    view! {
-        <label class="field">{label} {input}
-            {move || errors.with(|e| e.for_field(name).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))}
-        </label>
     }
 }
 

@@ -15,7 +15,6 @@ use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{map_records, read_log, FieldProblem, FieldReader};
 use crate::pledge::{check_evaluation, Aim, Evaluation, Evaluator, Pledge, ValidPledge};
-use crate::problem::MAX_PROGRESS;
 use crate::record::Section;
 use crate::writer::FieldWriter;
 use crate::RecordId;
@@ -128,16 +127,7 @@ impl UnitLedger {
 
     /// Posts progress on a pledge.
     pub fn add_pledge_progress(&mut self, id: &RecordId, text: &str, now_ms: i64) -> Result<(), LedgerError> {
-        let text = text.trim();
-        if text.is_empty() || text.chars().count() > MAX_PROGRESS {
-            return Err(LedgerError::Invalid(format!("请写下进展（最多 {MAX_PROGRESS} 字）")));
-        }
-        let obj = self.record_obj(Section::Pledges, id)?;
-        let log = self.record_map(&obj, "progress")?;
-        self.add_entry(&log, now_ms, &[("kind", "progress".into()), ("text", text.into())])?;
-        self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
-        self.commit("承诺进展".into(), Some((Section::Pledges, id.clone())), now_ms);
-        Ok(())
+        self.post_progress(Section::Pledges, id, "progress", text, now_ms)
     }
 
     /// Marks a pledge fulfilled (践诺), or takes that back.

@@ -18,7 +18,7 @@ use automerge::{transaction::Transactable, AutoCommit, ObjId, ScalarValue};
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_log, FieldProblem, FieldReader};
-use crate::problem::{log_kind, Action, Category, Difficulty, Problem, RaisedBy, Status, TransitionError, Urgency, ValidProblem, MAX_PROGRESS};
+use crate::problem::{log_kind, Action, Category, Difficulty, Problem, RaisedBy, Status, TransitionError, Urgency, ValidProblem};
 use crate::record::Section;
 use crate::writer::FieldWriter;
 use crate::RecordId;
@@ -156,19 +156,7 @@ impl UnitLedger {
 
     /// Posts progress (办理进展, or help given to an enterprise) to a problem's log.
     pub fn add_problem_progress(&mut self, id: &RecordId, text: &str, now_ms: i64) -> Result<(), LedgerError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(LedgerError::Invalid("请写下办理进展".into()));
-        }
-        if text.chars().count() > MAX_PROGRESS {
-            return Err(LedgerError::Invalid(format!("办理进展最多 {MAX_PROGRESS} 字")));
-        }
-        let obj = self.record_obj(Section::Problems, id)?;
-        let log = self.record_map(&obj, "log")?;
-        self.add_entry(&log, now_ms, &[("kind", log_kind::PROGRESS.into()), ("text", text.into())])?;
-        self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
-        self.commit("记录进展".into(), Some((Section::Problems, id.clone())), now_ms);
-        Ok(())
+        self.post_progress(Section::Problems, id, "log", text, now_ms)
     }
 
     pub fn problem(&self, id: &RecordId) -> Result<Problem, LedgerError> {
