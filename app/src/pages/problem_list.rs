@@ -72,6 +72,13 @@ pub fn ProblemList() -> impl IntoView {
                 <option value="" selected=move || state.category.get().is_none()>"全部类别"</option>
                 {Category::ALL.iter().map(|c| view! { <option value=c.code() selected=move || state.category.get() == Some(*c)>{c.label()}</option> }).collect_view()}
             </select>
+            <p class="summary" data-testid="problem-summary">{move || summary.with(|s| {
+                let mut parts: Vec<String> = s.by_status.iter().filter(|(_, n)| *n > 0).map(|(st, n)| format!("{} {n}", st.label())).collect();
+                if s.followed_up > 0 {
+                    parts.push(format!("回访满意率 {}%", s.satisfied * 100 / s.followed_up));
+                }
+                parts.join(" · ")
+            })}</p>
             <p class="muted count" data-testid="problem-count">{move || format!("共 {} 件", shown.with(|(n, _)| *n))}</p>
             <ul class="cards">
                 <For each=move || shown.get().1 key=|p| (p.id.clone(), p.updated_at, p.conflicts.len()) let:problem>
