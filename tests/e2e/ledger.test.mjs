@@ -270,3 +270,28 @@ test("two phones set one problem's field differently offline: both values shown 
   await phoneA.close();
   await phoneB.close();
 });
+
+test("an update of the record from elsewhere never wipes what the person is typing", async () => {
+  const { context, page } = await offlinePhone("张三");
+  await page.goto(`${server.url}/problems/new`);
+  await page.locator('input[name="title"]').fill("排水沟堵塞");
+  await page.getByRole("button", { name: "保存" }).click();
+  await status(page).waitFor();
+  await page.locator('button[data-action="resolve"]').click();
+  await page.locator('textarea[name="step-note"]').fill("已清");
+  await page.locator('textarea[name="progress"]').fill("联系了环卫");
+
+  // Another tab of the same phone posts progress on the same problem.
+  const other = await context.newPage();
+  await other.goto(page.url());
+  await other.locator('textarea[name="progress"]').fill("另一个标签页的进展");
+  await other.getByRole("button", { name: "记录进展" }).click();
+  await other.getByTestId("log").getByText("另一个标签页的进展").waitFor();
+
+  await page.getByTestId("log").getByText("另一个标签页的进展").waitFor({ timeout: 30_000 });
+  assert.equal(await page.locator('textarea[name="step-note"]').inputValue(), "已清");
+  assert.equal(await page.locator('textarea[name="progress"]').inputValue(), "联系了环卫");
+  await page.getByTestId("confirm-step").click();
+  await status(page).filter({ hasText: "已办结" }).waitFor();
+  await context.close();
+});

@@ -251,3 +251,34 @@ impl RecordForm {
         move || self.failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })
     }
 }
+
+/// What a person is typing or choosing on a record's page, kept above the record's view: the
+/// view is rebuilt whenever the record changes (a save, another phone's sync, another tab), and
+/// that must never wipe half-typed words or close the step being taken.
+#[derive(Clone, Copy)]
+pub struct Typing {
+    pub progress: RwSignal<String>,
+    pub note: RwSignal<String>,
+    pub step: RwSignal<Option<ledger::problem::ActionKind>>,
+    pub rating: RwSignal<ledger::Satisfaction>,
+    pub evaluator: RwSignal<ledger::pledge::Evaluator>,
+    pub answers: RwSignal<Vec<(RecordId, ledger::Satisfaction)>>,
+}
+
+impl Typing {
+    /// Call in the page component, outside the part that is rebuilt.
+    pub fn provide() {
+        provide_context(Self {
+            progress: RwSignal::new(String::new()),
+            note: RwSignal::new(String::new()),
+            step: RwSignal::new(None),
+            rating: RwSignal::new(ledger::Satisfaction::Satisfied),
+            evaluator: RwSignal::new(ledger::pledge::Evaluator::Resident),
+            answers: RwSignal::new(Vec::new()),
+        });
+    }
+
+    pub fn get() -> Self {
+        expect_context::<Self>()
+    }
+}

@@ -7,7 +7,7 @@ use ledger::unit_ledger::PLEDGE_FIELDS;
 use ledger::{Pledge, RecordId, Satisfaction, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList};
+use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList, Typing};
 use crate::service::LedgerService;
 
 #[component]
@@ -58,6 +58,7 @@ pub fn PledgeList() -> impl IntoView {
 #[component]
 pub fn PledgeDetail() -> impl IntoView {
     let service = expect_context::<LedgerService>();
+    Typing::provide();
     let id = route_id();
     let pledge = move || id.as_ref().and_then(|id| service.pledges.with(|all| all.iter().find(|p| p.id == *id && !p.deleted).cloned()));
     move || match pledge() {
@@ -71,7 +72,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let id = pledge.id.clone();
     let failure = RwSignal::new(None::<String>);
-    let progress = RwSignal::new(String::new());
+    let progress = Typing::get().progress;
     let run = move |f: Box<dyn FnOnce(&mut ledger::UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>>, after: Box<dyn Fn()>| {
         leptos::task::spawn_local(async move {
             match service.write(f).await {
@@ -137,9 +138,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
 #[component]
 fn EvaluationForm(id: RecordId) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let evaluator = RwSignal::new(Evaluator::Resident);
-    let rating = RwSignal::new(Satisfaction::Satisfied);
-    let comment = RwSignal::new(String::new());
+    let Typing { evaluator, rating, note: comment, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
     let submit = move |_| {
         let id = id.clone();

@@ -6,12 +6,13 @@ use ledger::unit_ledger::PROBLEM_FIELDS;
 use ledger::{LogEntry, Problem, RecordId, Satisfaction, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList};
+use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList, Typing};
 use crate::service::LedgerService;
 
 #[component]
 pub fn ProblemDetail() -> impl IntoView {
     let service = expect_context::<LedgerService>();
+    Typing::provide();
     let id = route_id();
     let problem = move || id.as_ref().and_then(|id| service.problems.with(|all| all.iter().find(|p| p.id == *id && !p.deleted).cloned()));
     move || match problem() {
@@ -105,9 +106,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
 #[component]
 fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let open = RwSignal::new(None::<ActionKind>);
-    let note = RwSignal::new(String::new());
-    let rating = RwSignal::new(Satisfaction::Satisfied);
+    let Typing { step: open, note, rating, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
     let take = move |kind: ActionKind| {
         let action = match kind {
@@ -179,7 +178,7 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
 #[component]
 pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let text = RwSignal::new(String::new());
+    let text = Typing::get().progress;
     let failure = RwSignal::new(None::<String>);
     let post = move |_| {
         let id = id.clone();

@@ -6,10 +6,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
-use ledger::{RecordId, Satisfaction, Section, Survey, SurveyDraft};
+use ledger::{Satisfaction, Section, Survey, SurveyDraft};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, DeleteButton, History, RecordForm, TextField};
+use crate::pages::parts::{not_found, route_id, DeleteButton, History, RecordForm, TextField, Typing};
 use crate::service::LedgerService;
 
 fn per_cent(per_mille: Option<usize>) -> String {
@@ -83,6 +83,7 @@ pub fn NewSurvey() -> impl IntoView {
 #[component]
 pub fn SurveyDetail() -> impl IntoView {
     let service = expect_context::<LedgerService>();
+    Typing::provide();
     let id = route_id();
     let survey = move || id.as_ref().and_then(|id| service.surveys.with(|all| all.iter().find(|s| s.id == *id && !s.deleted).cloned()));
     move || match survey() {
@@ -137,8 +138,7 @@ fn SurveyView(survey: Survey) -> impl IntoView {
 #[component]
 fn ResponseForm(survey: Survey) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let answers = RwSignal::new(Vec::<(RecordId, Satisfaction)>::new());
-    let comment = RwSignal::new(String::new());
+    let Typing { answers, note: comment, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
     let saved = RwSignal::new(0usize);
     let id = survey.id.clone();
