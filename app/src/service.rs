@@ -11,12 +11,14 @@ use std::rc::Rc;
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
 use ledger::storage::CompactionPolicy;
-use ledger::view_cache::{self, LedgerView};
+use ledger::view_cache::LedgerView;
 use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use wasm_bindgen::prelude::*;
 
 use crate::browser;
 use crate::store::{StorageError, Store, StoredDoc};
+
+mod view;
 
 /// The key of this device's unit ledger in storage. The sync issue replaces it with the
 /// document id the server assigns.
@@ -173,17 +175,6 @@ impl LedgerService {
         self.inner.try_get_value().flatten()
     }
 
-    /// Shows the cached list at once, and lets the browser paint it before the document's
-    /// long synchronous load begins.
-    async fn show_cached_view(self, stored: &StoredDoc) -> bool {
-        let Some(view) = stored.view.as_ref().and_then(|v| view_cache::decode(&v.bytes)) else { return false };
-        self.set_view(view);
-        self.phase.set(Phase::Ready);
-        browser::mark("pioneer:view-shown");
-        browser::next_paint().await;
-        true
-    }
-
     /// The ledger once its document has loaded; waits for it if a save comes in earlier.
     pub(crate) async fn loaded(&self) -> Option<Rc<RefCell<Inner>>> {
         for _ in 0..600 {
@@ -196,116 +187,6 @@ impl LedgerService {
             gloo_timers::future::TimeoutFuture::new(50).await;
         }
         None
-    }
-
-    fn heads_key(&self) -> String {
-        let Some(inner) = self.inner() else { return String::new() };
-        let heads = inner.borrow_mut().ledger.heads();
-        heads.iter().map(ToString::to_string).collect::<Vec<_>>().join(",")
-    }
-
-    /// Refreshes the cached list `delay_ms` from now, unless another save comes first: the
-    /// cache costs a full encode, so it is written once things have settled, off the save path.
-    fn schedule_view_write(self, delay_ms: u32) {
-        let generation = self.view_generation.get_value() + 1;
-        self.view_generation.set_value(generation);
-        leptos::task::spawn_local(async move {
-            gloo_timers::future::TimeoutFuture::new(delay_ms).await;
-            if self.view_generation.try_get_value() != Some(generation) {
-                return;
-            }
-            let Some(inner) = self.inner() else { return };
-            let store = inner.borrow().store.clone();
-            let heads = self.heads_key();
-            let Some(view) = self.current_view() else { return };
-            let bytes = view_cache::encode(&view);
-            // A failed cache write costs only speed at the next start.
-            let _ = store.put_view(LEDGER_KEY, &heads, &bytes).await;
-        });
-    }
-
-    fn set_view(&self, view: LedgerView) {
-        self.field_problems.set(view.field_problems);
-        self.visits.set(view.visits);
-        self.problems.set(view.problems);
-        self.enterprises.set(view.enterprises);
-        self.pledges.set(view.pledges);
-        self.surveys.set(view.surveys);
-    }
-
-    fn current_view(&self) -> Option<LedgerView> {
-        Some(LedgerView {
-            visits: self.visits.try_get_untracked()?,
-            problems: self.problems.try_get_untracked()?,
-            enterprises: self.enterprises.try_get_untracked()?,
-            pledges: self.pledges.try_get_untracked()?,
-            surveys: self.surveys.try_get_untracked()?,
-            field_problems: self.field_problems.try_get_untracked()?,
-        })
-    }
-
-    fn refresh_all(&self) {
-        let Some(inner) = self.inner() else { return };
-        let view = {
-            let mut i = inner.borrow_mut();
-            i.shown = i.ledger.heads();
-            let visits = i.ledger.visits();
-            let problems = i.ledger.problems();
-            let enterprises = i.ledger.enterprises();
-            let pledges = i.ledger.pledges();
-            let surveys = i.ledger.surveys();
-            let field_problems: Vec<String> = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems]
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string)
-                .collect();
-            LedgerView {
-                visits: visits.visits,
-                problems: problems.records,
-                enterprises: enterprises.records,
-                pledges: pledges.records,
-                surveys: surveys.records,
-                field_problems,
-            }
-        };
-        self.set_view(view);
-    }
-
-    /// Shows what changed since the lists were last read: record by record when the changes
-    /// say which records they touched (a save, a few changes from another phone), or everything.
-    fn refresh_changed(&self) {
-        /// Past this many records one full read is cheaper than many single ones.
-        const MAX_SINGLE: usize = 200;
-        let Some(inner) = self.inner() else { return };
-        let changed = {
-            let mut i = inner.borrow_mut();
-            let shown = std::mem::take(&mut i.shown);
-            let changed = i.ledger.changed_records(&shown);
-            i.shown = i.ledger.heads();
-            changed
-        };
-        match changed {
-            Some(records) if records.len() <= MAX_SINGLE => {
-                for (section, id) in records {
-                    self.refresh_one(section, &id);
-                }
-            }
-            _ => self.refresh_all(),
-        }
-    }
-
-    /// Re-reads one record, rather than the whole ledger.
-    fn refresh_one(&self, section: Section, id: &RecordId) {
-        let Some(inner) = self.inner() else { return };
-        let i = inner.borrow();
-        let l = &i.ledger;
-        match section {
-            Section::Visits => replace(self.visits, l.visit(id), |v| &v.id, id),
-            Section::Problems => replace(self.problems, l.problem(id), |v| &v.id, id),
-            Section::Enterprises => replace(self.enterprises, l.enterprise(id), |v| &v.id, id),
-            Section::Pledges => replace(self.pledges, l.pledge(id), |v| &v.id, id),
-            Section::Surveys => replace(self.surveys, l.survey(id), |v| &v.id, id),
-        }
     }
 
     /// Remembers the person's name for logs and history on this device.
@@ -481,19 +362,6 @@ impl LedgerService {
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         Some((channel, on_message))
     }
-}
-
-fn replace<T: Clone + Send + Sync + 'static>(
-    signal: RwSignal<Vec<T>>,
-    read: Result<T, ledger::LedgerError>,
-    id_of: fn(&T) -> &RecordId,
-    id: &RecordId,
-) {
-    let Ok(record) = read else { return };
-    signal.update(|all| match all.iter_mut().find(|r| id_of(r) == id) {
-        Some(slot) => *slot = record,
-        None => all.push(record),
-    });
 }
 
 /// Builds the in-memory ledger from what storage holds. Each page load writes as a fresh
