@@ -11,7 +11,6 @@ use std::rc::Rc;
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
 use ledger::storage::CompactionPolicy;
-use ledger::view_cache::LedgerView;
 use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use wasm_bindgen::prelude::*;
 
@@ -161,7 +160,7 @@ impl LedgerService {
                 browser::mark("pioneer:ledger-open");
                 // An empty ledger has nothing to show faster, and a fresh install then writes
                 // nothing to storage before the person's first save.
-                let empty = self.current_view().is_none_or(|v| v == LedgerView::default());
+                let empty = self.with_view(|v| v.is_empty()).unwrap_or(true);
                 if !cache_current && !empty {
                     // Not at once: the first seconds belong to the person's first taps.
                     self.schedule_view_write(3_000);

@@ -24,13 +24,45 @@ pub struct LedgerView {
     pub field_problems: Vec<String>,
 }
 
+/// The same records, borrowed: what the app encodes from the lists it shows, without copying
+/// every record first. Encodes byte-for-byte like [`LedgerView`].
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LedgerViewRef<'a> {
+    pub visits: &'a [Visit],
+    pub problems: &'a [Problem],
+    pub enterprises: &'a [Enterprise],
+    pub pledges: &'a [Pledge],
+    pub surveys: &'a [Survey],
+    pub field_problems: &'a [String],
+}
+
+impl LedgerViewRef<'_> {
+    /// No record at all: nothing a cache could show sooner.
+    pub fn is_empty(&self) -> bool {
+        self.visits.is_empty() && self.problems.is_empty() && self.enterprises.is_empty() && self.pledges.is_empty() && self.surveys.is_empty()
+    }
+}
+
+impl LedgerView {
+    pub fn as_ref(&self) -> LedgerViewRef<'_> {
+        LedgerViewRef {
+            visits: &self.visits,
+            problems: &self.problems,
+            enterprises: &self.enterprises,
+            pledges: &self.pledges,
+            surveys: &self.surveys,
+            field_problems: &self.field_problems,
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
 struct Cached<V> {
     format: u32,
     view: V,
 }
 
-pub fn encode(view: &LedgerView) -> Vec<u8> {
+pub fn encode(view: LedgerViewRef<'_>) -> Vec<u8> {
     postcard::to_allocvec(&Cached { format: FORMAT, view }).unwrap_or_default()
 }
 
@@ -62,7 +94,7 @@ mod tests {
         let p = ProblemDraft { title: "路灯".into(), ..Default::default() };
         l.add_problem(&p.validate().unwrap(), 9).unwrap();
         let view = LedgerView { visits: l.visits().visits, problems: l.problems().records, ..Default::default() };
-        let bytes = encode(&view);
+        let bytes = encode(view.as_ref());
         assert_eq!(decode(&bytes), Some(view));
         assert_eq!(decode(b"\xff\xff garbage"), None);
         assert_eq!(decode(&[]), None);

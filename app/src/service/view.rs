@@ -1,7 +1,7 @@
 //! What the lists on screen show: the cached view at start, and re-reading records after
 //! changes — record by record when the change notes say which, all of them otherwise.
 
-use ledger::view_cache::{self, LedgerView};
+use ledger::view_cache::{self, LedgerView, LedgerViewRef};
 use ledger::{RecordId, Section};
 use leptos::prelude::*;
 
@@ -40,8 +40,7 @@ impl LedgerService {
             let Some(inner) = self.inner() else { return };
             let store = inner.borrow().store.clone();
             let heads = self.heads_key();
-            let Some(view) = self.current_view() else { return };
-            let bytes = view_cache::encode(&view);
+            let Some(bytes) = self.with_view(view_cache::encode) else { return };
             // A failed cache write costs only speed at the next start.
             let _ = store.put_view(LEDGER_KEY, &heads, &bytes).await;
         });
@@ -56,14 +55,20 @@ impl LedgerService {
         self.surveys.set(view.surveys);
     }
 
-    pub(super) fn current_view(&self) -> Option<LedgerView> {
-        Some(LedgerView {
-            visits: self.visits.try_get_untracked()?,
-            problems: self.problems.try_get_untracked()?,
-            enterprises: self.enterprises.try_get_untracked()?,
-            pledges: self.pledges.try_get_untracked()?,
-            surveys: self.surveys.try_get_untracked()?,
-            field_problems: self.field_problems.try_get_untracked()?,
+    /// Runs `f` on the lists as shown, borrowed (None once the app is gone).
+    pub(super) fn with_view<R>(&self, f: impl FnOnce(LedgerViewRef<'_>) -> R) -> Option<R> {
+        self.visits.try_with_untracked(|visits| {
+            self.problems.with_untracked(|problems| {
+                self.enterprises.with_untracked(|enterprises| {
+                    self.pledges.with_untracked(|pledges| {
+                        self.surveys.with_untracked(|surveys| {
+                            self.field_problems.with_untracked(|field_problems| {
+                                f(LedgerViewRef { visits, problems, enterprises, pledges, surveys, field_problems })
+                            })
+                        })
+                    })
+                })
+            })
         })
     }
 
