@@ -213,27 +213,39 @@ pub fn map_records<D: ReadDoc>(doc: &D, obj: &ObjId, what: &'static str, problem
     out
 }
 
-/// The entries of a record's log, oldest first.
-pub fn read_log<D: ReadDoc>(doc: &D, log: Option<&ObjId>, problems: &mut Vec<FieldProblem>) -> Vec<LogEntry> {
-    let Some(log) = log else { return Vec::new() };
-    let mut entries: Vec<LogEntry> = map_records(doc, log, "log", problems)
+/// The entries of a map of maps inside a record (a log, evaluations, questions, responses),
+/// each read leniently by `read`; a missing map has none.
+pub fn read_entries<D: ReadDoc, T>(
+    doc: &D,
+    map: Option<&ObjId>,
+    what: &'static str,
+    problems: &mut Vec<FieldProblem>,
+    read: impl Fn(&mut FieldReader<'_, D>, RecordId) -> T,
+) -> Vec<T> {
+    let Some(map) = map else { return Vec::new() };
+    map_records(doc, map, what, problems)
         .into_iter()
         .map(|(id, obj)| {
             let mut r = FieldReader::prefetched(doc, &obj, id.as_str());
-            let entry = LogEntry {
-                at: r.millis("at"),
-                by: r.string("by"),
-                kind: r.string("kind"),
-                text: r.string("text"),
-                from: r.string("from"),
-                to: r.string("to"),
-                id,
-            };
+            let entry = read(&mut r, id);
             problems.append(&mut r.problems);
             entry
         })
-        .collect();
-    crate::record::sort_log(&mut entries);
+        .collect()
+}
+
+/// The entries of a record's log, oldest first.
+pub fn read_log<D: ReadDoc>(doc: &D, log: Option<&ObjId>, problems: &mut Vec<FieldProblem>) -> Vec<LogEntry> {
+    let mut entries = read_entries(doc, log, "log", problems, |r, id| LogEntry {
+        at: r.millis("at"),
+        by: r.string("by"),
+        kind: r.string("kind"),
+        text: r.string("text"),
+        from: r.string("from"),
+        to: r.string("to"),
+        id,
+    });
+    crate::record::sort_by_time(&mut entries, |e| (e.at, &e.id));
     entries
 }
 

@@ -13,9 +13,9 @@ use automerge::{transaction::Transactable, AutoCommit, ObjId, ReadDoc, ScalarVal
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
-use crate::lenient::{map_records, read_log, FieldProblem, FieldReader};
+use crate::lenient::{read_entries, read_log, FieldProblem, FieldReader};
 use crate::pledge::{check_evaluation, Aim, Evaluation, Evaluator, Pledge, ValidPledge};
-use crate::record::Section;
+use crate::record::{sort_by_time, Section};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
@@ -39,27 +39,15 @@ fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
         .map(|m| doc.map_range(&m, ..).filter(|i| matches!(i.value.clone().into_value(), automerge::Value::Scalar(s) if *s == ScalarValue::Boolean(true))).filter_map(|i| Aim::from_code(&i.key)).collect())
         .unwrap_or_default();
     aims.sort();
-    let mut evaluations: Vec<Evaluation> = evaluations_obj
-        .map(|m| {
-            map_records(doc, &m, "evaluation", problems)
-                .into_iter()
-                .map(|(eid, eobj)| {
-                    let mut er = FieldReader::prefetched(doc, &eobj, eid.as_str());
-                    let e = Evaluation {
-                        at: er.millis("at"),
-                        evaluator: er.coded("evaluator", Evaluator::from_code, Evaluator::Resident),
-                        by: er.string("by"),
-                        rating: er.coded("rating", Satisfaction::from_code, Satisfaction::Basic),
-                        comment: er.string("comment"),
-                        id: eid,
-                    };
-                    problems.append(&mut er.problems);
-                    e
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    evaluations.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    let mut evaluations = read_entries(doc, evaluations_obj.as_ref(), "evaluation", problems, |er, id| Evaluation {
+        at: er.millis("at"),
+        evaluator: er.coded("evaluator", Evaluator::from_code, Evaluator::Resident),
+        by: er.string("by"),
+        rating: er.coded("rating", Satisfaction::from_code, Satisfaction::Basic),
+        comment: er.string("comment"),
+        id,
+    });
+    sort_by_time(&mut evaluations, |e| (e.at, &e.id));
     let pledge = Pledge {
         content: r.string("content"),
         by: r.string("by"),

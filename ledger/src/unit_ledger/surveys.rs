@@ -13,8 +13,8 @@ use automerge::{transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, 
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
-use crate::lenient::{map_records, FieldProblem, FieldReader};
-use crate::record::Section;
+use crate::lenient::{read_entries, FieldProblem, FieldReader};
+use crate::record::{sort_by_time, Section};
 use crate::survey::{check_response, Question, Response, Survey, ValidSurvey};
 use crate::writer::FieldWriter;
 use crate::RecordId;
@@ -23,46 +23,20 @@ fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
     let questions_obj = r.map("questions");
     let responses_obj = r.map("responses");
-    let mut questions: Vec<Question> = questions_obj
-        .map(|m| {
-            map_records(doc, &m, "question", problems)
-                .into_iter()
-                .map(|(qid, qobj)| {
-                    let mut qr = FieldReader::prefetched(doc, &qobj, qid.as_str());
-                    let q = Question { order: qr.millis("order"), text: qr.string("text"), id: qid };
-                    problems.append(&mut qr.problems);
-                    q
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let mut questions = read_entries(doc, questions_obj.as_ref(), "question", problems, |qr, id| Question {
+        order: qr.millis("order"),
+        text: qr.string("text"),
+        id,
+    });
     questions.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
-    let mut responses: Vec<Response> = responses_obj
-        .map(|m| {
-            map_records(doc, &m, "response", problems)
-                .into_iter()
-                .map(|(rid, robj)| {
-                    let mut rr = FieldReader::prefetched(doc, &robj, rid.as_str());
-                    let answers = rr
-                        .map("answers")
-                        .map(|a| {
-                            doc.map_range(&a, ..)
-                                .filter_map(|item| {
-                                    let q = RecordId::parse(&item.key)?;
-                                    let automerge::Value::Scalar(code) = item.value.clone().into_value() else { return None };
-                                    Some((q, Satisfaction::from_code(code.as_str()?)?))
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default();
-                    let response = Response { at: rr.millis("at"), by: rr.string("by"), answers, comment: rr.string("comment"), id: rid };
-                    problems.append(&mut rr.problems);
-                    response
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    responses.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.id.cmp(&b.id)));
+    let mut responses = read_entries(doc, responses_obj.as_ref(), "response", problems, |rr, id| Response {
+        at: rr.millis("at"),
+        by: rr.string("by"),
+        answers: rr.map("answers").map(|a| read_answers(doc, &a)).unwrap_or_default(),
+        comment: rr.string("comment"),
+        id,
+    });
+    sort_by_time(&mut responses, |r| (r.at, &r.id));
     let survey = Survey {
         title: r.string("title"),
         opened_on: r.date("opened_on"),
@@ -76,6 +50,18 @@ fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     };
     problems.append(&mut r.problems);
     survey
+}
+
+/// A response's answers: question id → rating code. Keys or codes that are not ours are
+/// skipped (a damaged or foreign document), never counted.
+fn read_answers(doc: &AutoCommit, answers: &ObjId) -> Vec<(RecordId, Satisfaction)> {
+    doc.map_range(answers, ..)
+        .filter_map(|item| {
+            let q = RecordId::parse(&item.key)?;
+            let automerge::Value::Scalar(code) = item.value.clone().into_value() else { return None };
+            Some((q, Satisfaction::from_code(code.as_str()?)?))
+        })
+        .collect()
 }
 
 impl UnitLedger {
