@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-use crate::browser;
+use crate::browser::{self, local_storage};
 use crate::service::LedgerService;
 
 const LEDGER_ID_KEY: &str = "pioneer.ledger-id";
@@ -50,8 +50,6 @@ struct Live {
     remote_storage: Option<String>,
     _handlers: Vec<Closure<dyn FnMut(JsValue)>>,
 }
-
-use crate::browser::local_storage;
 
 /// This browser's storage id: sync states saved under it survive reloads.
 fn storage_id() -> String {

@@ -362,5 +362,35 @@ pub fn summarize_problems(problems: &[Problem], today: NaiveDate) -> ProblemSumm
     }
 }
 
+/// A stored value of a problem field (a code, for coded fields) as a person reads it: what
+/// the conflict chooser shows.
+pub fn describe_value(field: &str, value: &str) -> String {
+    let label = match field {
+        "status" => Status::from_code(value).map(Status::label),
+        "category" => Category::from_code(value).map(Category::label),
+        "raised_by" => RaisedBy::from_code(value).map(RaisedBy::label),
+        "urgency" => Urgency::from_code(value).map(Urgency::label),
+        "difficulty" => Difficulty::from_code(value).map(Difficulty::label),
+        "satisfaction" => Satisfaction::from_code(value).map(Satisfaction::label),
+        _ => None,
+    };
+    match label {
+        Some(l) => l.to_owned(),
+        None if value.is_empty() => "（空）".to_owned(),
+        None => value.to_owned(),
+    }
+}
+
+/// One line of a problem's log as a person reads it.
+pub fn describe_entry(e: &LogEntry) -> String {
+    let status = |code: &str| Status::from_code(code).map_or(code.to_owned(), |s| s.label().to_owned());
+    match e.kind.as_str() {
+        log_kind::RAISED => "登记问题".to_owned(),
+        log_kind::STATUS if e.text.is_empty() => format!("{} → {}", status(&e.from), status(&e.to)),
+        log_kind::STATUS => format!("{} → {}：{}", status(&e.from), status(&e.to), e.text),
+        _ => e.text.clone(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

@@ -177,10 +177,7 @@ impl VisitDraft {
             ("opinions", self.opinions.trim(), MAX_OPINIONS, "意见建议"),
             ("follow_up", follow_up, MAX_FOLLOW_UP, "跟进事项"),
         ] {
-            let len = value.chars().count();
-            if len > max {
-                errors.push(field, format!("{name}最多 {max} 字，现有 {len} 字"));
-            }
+            errors.max_len(field, name, value, max);
         }
         match date {
             Some(date) if errors.is_empty() => Ok(ValidVisit {
@@ -212,6 +209,17 @@ pub struct ValidVisit {
     pub follow_up_needed: bool,
     pub follow_up: String,
     pub enterprise_id: Option<RecordId>,
+}
+
+/// A stored value of a visit field as a person reads it: what the conflict chooser shows.
+pub fn describe_value(field: &str, value: &str) -> String {
+    match (field, value) {
+        ("kind", code) => VisitKind::from_code(code).map_or(code.to_owned(), |k| k.label().to_owned()),
+        ("follow_up_needed", "true") => "需要跟进".to_owned(),
+        ("follow_up_needed", _) => "不需跟进".to_owned(),
+        (_, "") => "（空）".to_owned(),
+        (_, v) => v.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -46,22 +46,23 @@ pub fn FieldError(errors: RwSignal<ValidationErrors>, name: &'static str) -> imp
     move || errors.with(|e| e.for_field(name).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))
 }
 
-/// A row of chips choosing one value: one tap, big targets, no dropdown to open.
+/// A row of chips choosing one value: one tap, big targets, no dropdown to open. `selected`
+/// is None while nothing is chosen yet.
 #[component]
 pub fn Chips<C: Copy + PartialEq + Send + Sync + 'static>(
-    label: &'static str,
-    name: &'static str,
+    #[prop(into)] label: String,
+    #[prop(optional)] name: &'static str,
     options: &'static [C],
     label_of: fn(C) -> &'static str,
-    selected: Signal<C>,
+    selected: Signal<Option<C>>,
     on_pick: Callback<C>,
 ) -> impl IntoView {
     view! {
         <div class="field">
-            <span>{label}</span>
+            <span>{label.clone()}</span>
             <div class="chips" role="group" aria-label=label data-name=name>
                 {options.iter().copied().map(|c| view! {
-                    <button type="button" class="chip" aria-pressed=move || (selected.get() == c).to_string()
+                    <button type="button" class="chip" aria-pressed=move || (selected.get() == Some(c)).to_string()
                         on:click=move |_| on_pick.run(c)>{label_of(c)}</button>
                 }).collect_view()}
             </div>

@@ -7,7 +7,7 @@ use ledger::unit_ledger::PLEDGE_FIELDS;
 use ledger::{Pledge, RecordId, Satisfaction, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList, Typing};
+use crate::pages::parts::{not_found, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
 use crate::service::LedgerService;
 
 #[component]
@@ -158,16 +158,10 @@ fn EvaluationForm(id: RecordId) -> impl IntoView {
     view! {
         <details class="evaluate">
             <summary>"录入评议"</summary>
-            <div class="chips" role="group" aria-label="评议人">
-                {Evaluator::ALL.iter().copied().map(|e| view! {
-                    <button type="button" class="chip" aria-pressed=move || (evaluator.get() == e).to_string() on:click=move |_| evaluator.set(e)>{e.label()}</button>
-                }).collect_view()}
-            </div>
-            <div class="chips" role="group" aria-label="评价">
-                {Satisfaction::ALL.iter().copied().map(|s| view! {
-                    <button type="button" class="chip" aria-pressed=move || (rating.get() == s).to_string() on:click=move |_| rating.set(s)>{s.label()}</button>
-                }).collect_view()}
-            </div>
+            <Chips label="评议人" options=Evaluator::ALL label_of=Evaluator::label
+                selected=Signal::derive(move || Some(evaluator.get())) on_pick=Callback::new(move |e| evaluator.set(e))/>
+            <Chips label="评价" options=Satisfaction::ALL label_of=Satisfaction::label
+                selected=Signal::derive(move || Some(rating.get())) on_pick=Callback::new(move |s| rating.set(s))/>
             <label class="field">"意见"
                 <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
             </label>

@@ -1,12 +1,12 @@
 //! One problem: its facts, the next steps its status allows, progress, log and history.
 
 use leptos::prelude::*;
-use ledger::problem::{log_kind, Action, ActionKind, Category, Difficulty, RaisedBy, Status, Urgency};
+use ledger::problem::{describe_entry, describe_value, Action, ActionKind, Status};
 use ledger::unit_ledger::PROBLEM_FIELDS;
-use ledger::{LogEntry, Problem, RecordId, Satisfaction, Section};
+use ledger::{Problem, RecordId, Satisfaction, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History, LogList, Typing};
+use crate::pages::parts::{not_found, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
 use crate::service::LedgerService;
 
 #[component]
@@ -18,34 +18,6 @@ pub fn ProblemDetail() -> impl IntoView {
     move || match problem() {
         Some(p) => view! { <ProblemView problem=p/> }.into_any(),
         None => not_found("问题", "/problems"),
-    }
-}
-
-/// A stored value of a problem field as a person reads it.
-fn show_value(field: &str, value: &str) -> String {
-    let label = match field {
-        "status" => Status::from_code(value).map(Status::label),
-        "category" => Category::from_code(value).map(Category::label),
-        "raised_by" => RaisedBy::from_code(value).map(RaisedBy::label),
-        "urgency" => Urgency::from_code(value).map(Urgency::label),
-        "difficulty" => Difficulty::from_code(value).map(Difficulty::label),
-        "satisfaction" => Satisfaction::from_code(value).map(Satisfaction::label),
-        _ => None,
-    };
-    match label {
-        Some(l) => l.to_owned(),
-        None if value.is_empty() => "（空）".to_owned(),
-        None => value.to_owned(),
-    }
-}
-
-fn show_entry(e: &LogEntry) -> String {
-    let status = |code: &str| Status::from_code(code).map_or(code.to_owned(), |s| s.label().to_owned());
-    match e.kind.as_str() {
-        log_kind::RAISED => "登记问题".to_owned(),
-        log_kind::STATUS if e.text.is_empty() => format!("{} → {}", status(&e.from), status(&e.to)),
-        log_kind::STATUS => format!("{} → {}：{}", status(&e.from), status(&e.to), e.text),
-        _ => e.text.clone(),
     }
 }
 
@@ -83,7 +55,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
                 {overdue.then(|| view! { <span class="tag danger">"逾期"</span> })}
             </p>
             <p class="meta">{meta}</p>
-            <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=show_value/>
+            <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=describe_value/>
             {field("问题描述", problem.description.clone())}
             {visit.map(|v| view! { <p><a href=format!("/visits/{}", v.id)>"来源走访：" {v.whom} " · " {v.date.map(|d| d.to_string())}</a></p> })}
             {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
@@ -95,7 +67,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             <StepPanel id=id.clone() status=problem.status for_firm/>
             <ProgressBox id=id.clone() for_firm/>
             <h3>"办理记录"</h3>
-            <LogList entries=problem.log.clone() show=show_entry/>
+            <LogList entries=problem.log.clone() show=describe_entry/>
             <History id=id.clone()/>
             <RecordActions id=id/>
         </article>
@@ -153,12 +125,8 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
             {move || open.get().map(|k| view! {
                 <div class="step-form">
                     {(k == ActionKind::FollowUp).then(|| view! {
-                        <div class="chips" role="group" aria-label="群众满意度">
-                            {Satisfaction::ALL.iter().copied().map(|s| view! {
-                                <button type="button" class="chip" aria-pressed=move || (rating.get() == s).to_string()
-                                    on:click=move |_| rating.set(s)>{s.label()}</button>
-                            }).collect_view()}
-                        </div>
+                        <Chips label="群众满意度" options=Satisfaction::ALL label_of=Satisfaction::label
+                            selected=Signal::derive(move || Some(rating.get())) on_pick=Callback::new(move |s| rating.set(s))/>
                     })}
                     <label class="field">{prompt(k)}
                         <textarea name="step-note" rows=3 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>

@@ -64,7 +64,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                 get=|d: &ProblemDraft| &d.title set=|d: &mut ProblemDraft, v| d.title = v/>
             {for_enterprise.then(|| view! {
                 <Chips label="困难类型" name="difficulty" options=Difficulty::ALL label_of=Difficulty::label
-                    selected=Signal::derive(move || draft.with(|d| d.difficulty.unwrap_or(Difficulty::Other)))
+                    selected=Signal::derive(move || draft.with(|d| d.difficulty))
                     on_pick=Callback::new(move |c| draft.update(|d| d.difficulty = Some(c)))/>
                 <FieldError errors name="difficulty"/>
             })}
@@ -79,10 +79,10 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                 </select>
             </label>
             <Chips label="反映人" name="raised_by" options=RaisedBy::ALL label_of=RaisedBy::label
-                selected=Signal::derive(move || draft.with(|d| d.raised_by))
+                selected=Signal::derive(move || draft.with(|d| Some(d.raised_by)))
                 on_pick=Callback::new(move |c| draft.update(|d| d.raised_by = c))/>
             <Chips label="紧急程度" name="urgency" options=Urgency::ALL label_of=Urgency::label
-                selected=Signal::derive(move || draft.with(|d| d.urgency))
+                selected=Signal::derive(move || draft.with(|d| Some(d.urgency)))
                 on_pick=Callback::new(move |c| draft.update(|d| d.urgency = c))/>
             <TextField label="责任人" name="responsible" placeholder="选填，可稍后指派" draft errors
                 get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>

@@ -9,7 +9,7 @@ use ledger::survey::survey_results;
 use ledger::{Satisfaction, Section, Survey, SurveyDraft};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, DeleteButton, History, RecordForm, TextField, Typing};
+use crate::pages::parts::{not_found, route_id, Chips, DeleteButton, History, RecordForm, TextField, Typing};
 use crate::service::LedgerService;
 
 fn per_cent(per_mille: Option<usize>) -> String {
@@ -162,22 +162,13 @@ fn ResponseForm(survey: Survey) -> impl IntoView {
         <section class="response-form" aria-label="录入答卷">
             <h3>"录入一份答卷"</h3>
             {survey.questions.into_iter().map(|q| {
-                let qid = q.id.clone();
-                view! {
-                    <div class="field">
-                        <span>{q.text.clone()}</span>
-                        <div class="chips" role="group" aria-label=q.text.clone()>
-                            {Satisfaction::ALL.iter().copied().map(|s| {
-                                let (qa, qb) = (qid.clone(), qid.clone());
-                                view! {
-                                    <button type="button" class="chip"
-                                        aria-pressed=move || answers.with(|a| a.iter().any(|(q, x)| *q == qa && *x == s)).to_string()
-                                        on:click=move |_| answers.update(|a| { a.retain(|(q, _)| *q != qb); a.push((qb.clone(), s)); })>{s.label()}</button>
-                                }
-                            }).collect_view()}
-                        </div>
-                    </div>
-                }
+                let (qa, qb) = (q.id.clone(), q.id);
+                let selected = Signal::derive(move || answers.with(|a| a.iter().find(|(q, _)| *q == qa).map(|(_, s)| *s)));
+                let pick = Callback::new(move |s| answers.update(|a| {
+                    a.retain(|(q, _)| *q != qb);
+                    a.push((qb.clone(), s));
+                }));
+                view! { <Chips label=q.text options=Satisfaction::ALL label_of=Satisfaction::label selected on_pick=pick/> }
             }).collect_view()}
             <label class="field">"其他意见（选填）"
                 <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>

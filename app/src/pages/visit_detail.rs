@@ -3,7 +3,8 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 use ledger::unit_ledger::VISIT_FIELDS;
-use ledger::{RecordId, Section, Visit, VisitKind};
+use ledger::visit::describe_value;
+use ledger::{RecordId, Section, Visit};
 
 use crate::browser;
 use crate::service::LedgerService;
@@ -17,7 +18,7 @@ pub fn VisitDetail() -> impl IntoView {
     view! {
         {move || match visit() {
             Some(v) => view! { <VisitView visit=v/> }.into_any(),
-            None => view! { <div class="center"><p>"找不到这条走访记录。"</p><a href="/">"返回列表"</a></div> }.into_any(),
+            None => crate::pages::parts::not_found("走访记录", "/"),
         }}
     }
 }
@@ -43,7 +44,7 @@ fn VisitView(visit: Visit) -> impl IntoView {
                 " · " {visit.kind.label()}
                 {(!visit.place.is_empty()).then(|| format!(" · {}", visit.place))}
             </p>
-            <crate::pages::parts::ConflictChooser section=Section::Visits id=visit.id.clone() conflicts=visit.conflicts.clone() labels=VISIT_FIELDS show=show_value/>
+            <crate::pages::parts::ConflictChooser section=Section::Visits id=visit.id.clone() conflicts=visit.conflicts.clone() labels=VISIT_FIELDS show=describe_value/>
             {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
             {field("走访情况", visit.heard.clone())}
             {field("意见建议", visit.opinions.clone())}
@@ -60,16 +61,5 @@ fn VisitView(visit: Visit) -> impl IntoView {
             </div>
             <crate::pages::parts::History id=visit.id.clone()/>
         </article>
-    }
-}
-
-/// A stored value of a visit field as a person reads it.
-fn show_value(field: &str, value: &str) -> String {
-    match (field, value) {
-        ("kind", code) => VisitKind::from_code(code).map_or(code.to_owned(), |k| k.label().to_owned()),
-        ("follow_up_needed", "true") => "需要跟进".to_owned(),
-        ("follow_up_needed", _) => "不需跟进".to_owned(),
-        (_, "") => "（空）".to_owned(),
-        (_, v) => v.to_owned(),
     }
 }

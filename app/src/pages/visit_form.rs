@@ -33,7 +33,7 @@ pub fn EditVisit() -> impl IntoView {
     let id = params.with_untracked(|p| p.get("id").and_then(|s| RecordId::parse(&s)));
     match id.and_then(|id| service.visit(&id)).filter(|v| !v.deleted) {
         Some(v) => view! { <VisitEditor initial=v.to_draft() editing=Some(v.id)/> }.into_any(),
-        None => view! { <div class="center"><p>"找不到这条走访记录。"</p><a href="/">"返回列表"</a></div> }.into_any(),
+        None => crate::pages::parts::not_found("走访记录", "/"),
     }
 }
 

@@ -31,9 +31,9 @@ fn add_edit_delete_restore() {
     let v = l.visit(&id).unwrap();
     assert_eq!((v.heard.as_str(), v.kind, v.created_at, v.updated_at), ("村口路灯坏了两盏", VisitKind::Petition, 1_000, 2_000));
 
-    l.set_visit_deleted(&id, true, 3_000).unwrap();
+    l.set_deleted(Section::Visits, &id, true, 3_000).unwrap();
     assert!(l.visit(&id).unwrap().deleted);
-    l.set_visit_deleted(&id, false, 4_000).unwrap();
+    l.set_deleted(Section::Visits, &id, false, 4_000).unwrap();
     assert!(!l.visit(&id).unwrap().deleted);
     assert_eq!(l.visits().visits.len(), 1);
 }
@@ -44,7 +44,7 @@ fn unknown_ids_are_not_found_and_change_nothing() {
     let heads = l.heads();
     let missing = RecordId::random();
     assert!(matches!(l.update_visit(&missing, &valid("a", "b"), 1), Err(LedgerError::NotFound)));
-    assert!(matches!(l.set_visit_deleted(&missing, true, 1), Err(LedgerError::NotFound)));
+    assert!(matches!(l.set_deleted(Section::Visits, &missing, true, 1), Err(LedgerError::NotFound)));
     assert_eq!(l.heads(), heads);
 }
 
@@ -128,13 +128,13 @@ fn a_delete_racing_an_edit_keeps_the_edit() {
     let mut a = ledger();
     let id = a.add_visit(&valid("张家", "旧"), 1).unwrap();
     let mut b = a.fork(ActorId::random());
-    a.set_visit_deleted(&id, true, 2).unwrap();
+    a.set_deleted(Section::Visits, &id, true, 2).unwrap();
     b.update_visit(&id, &valid("张家", "新的内容"), 3).unwrap();
     a.merge(&mut b).unwrap();
     let v = a.visit(&id).unwrap();
     assert!(v.deleted);
     assert_eq!(v.heard, "新的内容");
-    a.set_visit_deleted(&id, false, 4).unwrap();
+    a.set_deleted(Section::Visits, &id, false, 4).unwrap();
     assert_eq!(a.visit(&id).unwrap().heard, "新的内容");
 }
 

@@ -96,11 +96,6 @@ impl UnitLedger {
         Ok(())
     }
 
-    /// Marks a visit deleted (or restores it, for undo).
-    pub fn set_visit_deleted(&mut self, id: &RecordId, deleted: bool, now_ms: i64) -> Result<(), LedgerError> {
-        self.set_deleted(Section::Visits, id, deleted, now_ms)
-    }
-
     /// One visit, deleted or not.
     pub fn visit(&self, id: &RecordId) -> Result<Visit, LedgerError> {
         let obj = self.record_obj(Section::Visits, id)?;
