@@ -55,25 +55,54 @@ async fn register(
 
     // A waiting worker with a controller in place is an update; without one it is the first
     // install, which needs no one's permission.
-    let is_update = move || web_sys::window().is_some_and(|w| w.navigator().service_worker().controller().is_some());
     if let Some(worker) = registration.waiting() {
         if is_update() {
             waiting.set(Some(worker));
         }
     }
+    // (A worker still installing when the app starts needs no watching here: `register()` waits
+    // behind that install job, so it shows up as `waiting` above.)
     let reg = registration.clone();
     let on_update_found = Closure::<dyn FnMut()>::new(move || {
-        let Some(worker) = reg.installing() else { return };
-        let watched = worker.clone();
-        let on_state = Closure::<dyn FnMut()>::new(move || {
-            if watched.state() == ServiceWorkerState::Installed && is_update() {
-                waiting.try_set(Some(watched.clone()));
-            }
-        });
-        worker.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
-        on_state.forget();
+        if let Some(worker) = reg.installing() {
+            offer_when_installed(worker, waiting);
+        }
     });
     registration.set_onupdatefound(Some(on_update_found.as_ref().unchecked_ref()));
     on_update_found.forget();
+
+    // The app stays open for a whole day in the field; browsers check for a new version only on
+    // navigation, which a single-page app rarely makes.
+    let check = Closure::<dyn FnMut()>::new(move || {
+        // Offline, the check fails; the next one tries again.
+        if let Ok(checked) = registration.update() {
+            leptos::task::spawn_local(async move {
+                let _ = JsFuture::from(checked).await;
+            });
+        }
+    });
+    window.set_interval_with_callback_and_timeout_and_arguments_0(check.as_ref().unchecked_ref(), UPDATE_CHECK_MS)?;
+    check.forget();
     Ok(())
+}
+
+/// How often an open app asks the server for a new version.
+const UPDATE_CHECK_MS: i32 = 60 * 60 * 1000;
+
+fn is_update() -> bool {
+    web_sys::window().is_some_and(|w| w.navigator().service_worker().controller().is_some())
+}
+
+/// Offers the new version once `worker` has installed (unless it is the first install).
+fn offer_when_installed(worker: ServiceWorker, waiting: RwSignal<Option<ServiceWorker>, LocalStorage>) {
+    let offer = move |worker: &ServiceWorker| {
+        if worker.state() == ServiceWorkerState::Installed && is_update() {
+            waiting.try_set(Some(worker.clone()));
+        }
+    };
+    offer(&worker);
+    let watched = worker.clone();
+    let on_state = Closure::<dyn FnMut()>::new(move || offer(&watched));
+    worker.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
+    on_state.forget();
 }

@@ -49,3 +49,39 @@ test("a new version waits for the person, then takes over and drops the old cach
   });
   await context.close();
 });
+
+test("an app opened while a new version is still installing offers it once installed", async () => {
+  const context = await launchPersistent(tempDir("profile-update-installing"));
+  const first = context.pages()[0] ?? (await context.newPage());
+  await openApp(first, server.url);
+  await waitForServiceWorker(first);
+
+  // A new version whose install takes a while (a big shell on a slow link).
+  const swPath = join(server.dist, "sw.js");
+  const slow = readFileSync(swPath, "utf8")
+    .replace(/const VERSION = "([^"]+)"/, 'const VERSION = "$1-slow"')
+    .replace("event.waitUntil(caches.open(CACHE)", "event.waitUntil(new Promise((done) => setTimeout(done, 8_000)).then(() => caches.open(CACHE))");
+  assert.notEqual(slow, readFileSync(swPath, "utf8"));
+  writeFileSync(swPath, slow);
+  await first.waitForFunction(async () => {
+    const registration = await navigator.serviceWorker.getRegistration();
+    if (!registration.installing) await registration.update().catch(() => {});
+    return registration.installing !== null;
+  }, null, { polling: 500, timeout: 15_000 });
+
+  // The app opens in a second tab while that install runs: its `updatefound` is long gone, yet
+  // the tab must offer the new version once it is installed.
+  const second = await context.newPage();
+  await openApp(second, server.url);
+  assert.equal(await second.evaluate(async () => (await navigator.serviceWorker.getRegistration()).installing !== null), true);
+  await second.getByText("新版本可用").waitFor({ timeout: 30_000 });
+
+  const reloaded = second.waitForEvent("load");
+  await second.getByRole("button", { name: "更新" }).click();
+  await reloaded;
+  await second.waitForFunction(async () => {
+    const keys = await caches.keys();
+    return keys.length === 1 && keys[0].endsWith("-slow");
+  });
+  await context.close();
+});
