@@ -72,7 +72,8 @@ async fn register(
     on_update_found.forget();
 
     // The app stays open for a whole day in the field; browsers check for a new version only on
-    // navigation, which a single-page app rarely makes.
+    // navigation, which a single-page app rarely makes. So it checks every hour, and as soon as
+    // the phone is back in coverage.
     let check = Closure::<dyn FnMut()>::new(move || {
         // Offline, the check fails; the next one tries again.
         if let Ok(checked) = registration.update() {
@@ -82,6 +83,7 @@ async fn register(
         }
     });
     window.set_interval_with_callback_and_timeout_and_arguments_0(check.as_ref().unchecked_ref(), UPDATE_CHECK_MS)?;
+    window.add_event_listener_with_callback("online", check.as_ref().unchecked_ref())?;
     check.forget();
     Ok(())
 }
