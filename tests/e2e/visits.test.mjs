@@ -130,8 +130,20 @@ test("a form with mistakes says what is wrong and saves nothing", async () => {
 test("when storage is full the person is told, and the typed text stays in the form", async () => {
   // Chromium enforces a quota override only when it is set after a database is opened and
   // before that database's first write, so it is set right after the app opens (a fresh
-  // install writes nothing before the first save). Service worker off: its cache counts too.
-  const context = await launchPersistent(tempDir("profile-quota"), { serviceWorkers: "block" });
+  // install writes nothing before the first save). Even so, about one run in fifteen under
+  // load the override does not take and the big visit simply saves; then the attempt is made
+  // again in a fresh profile. An app that never reported a full disk fails every attempt.
+  for (let attempt = 1; ; attempt++) {
+    const outcome = await saveOverQuota(tempDir(`profile-quota-${attempt}`));
+    if (outcome === "refused") break;
+    assert.ok(attempt < 3, `the over-quota save was never refused (${attempt} fresh profiles)`);
+  }
+});
+
+/** Saves a big visit with the origin's quota set to 64 KB; checks what the person sees. */
+async function saveOverQuota(profile) {
+  // Service worker off: its cache counts against the quota too.
+  const context = await launchPersistent(profile, { serviceWorkers: "block" });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     // No sync either: its first writes would come before the quota is set.
@@ -148,7 +160,13 @@ test("when storage is full the person is told, and the typed text stays in the f
     await page.locator('textarea[name="heard"]').fill(note);
     await page.getByRole("button", { name: "保存" }).click();
     const error = page.getByTestId("save-error");
-    await error.waitFor();
+    const saved = page.locator('[data-testid="visit-count"]');
+    // Whichever comes first; the other wait is dropped (its timeout must not fail the test).
+    await Promise.race([error.waitFor().catch(() => {}), saved.waitFor().catch(() => {})]);
+    if (!(await error.isVisible())) {
+      assert.ok(await saved.isVisible(), "after 保存 neither an error nor the visit list showed");
+      return "saved";
+    }
     assert.match(await error.textContent(), /存储空间不足/);
     assert.equal(await page.locator('textarea[name="heard"]').inputValue(), note);
     assert.equal(await page.locator('input[name="whom"]').inputValue(), "赵家");
@@ -164,7 +182,8 @@ test("when storage is full the person is told, and the typed text stays in the f
     await page.reload();
     await waitLive(page);
     assert.equal(await visitCount(page), 1);
+    return "refused";
   } finally {
     await context.close();
   }
-});
+}
