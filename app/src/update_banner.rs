@@ -97,14 +97,12 @@ fn is_update() -> bool {
 
 /// Offers the new version once `worker` has installed (unless it is the first install).
 fn offer_when_installed(worker: ServiceWorker, waiting: RwSignal<Option<ServiceWorker>, LocalStorage>) {
-    let offer = move |worker: &ServiceWorker| {
-        if worker.state() == ServiceWorkerState::Installed && is_update() {
-            waiting.try_set(Some(worker.clone()));
-        }
-    };
-    offer(&worker);
     let watched = worker.clone();
-    let on_state = Closure::<dyn FnMut()>::new(move || offer(&watched));
+    let on_state = Closure::<dyn FnMut()>::new(move || {
+        if watched.state() == ServiceWorkerState::Installed && is_update() {
+            waiting.try_set(Some(watched.clone()));
+        }
+    });
     worker.set_onstatechange(Some(on_state.as_ref().unchecked_ref()));
     on_state.forget();
 }
