@@ -119,6 +119,18 @@ export async function launchPersistent(userDataDir, options = {}) {
   return context;
 }
 
+/**
+ * A phone in a fresh profile with the app open at `url`; `installed` also waits until the
+ * service worker controls the page (so it can boot offline).
+ */
+export async function openPhone(profileName, url, { installed = false, ...options } = {}) {
+  const context = await launchPersistent(tempDir(profileName), options);
+  const page = context.pages()[0] ?? (await context.newPage());
+  await openApp(page, url);
+  if (installed) await waitForServiceWorker(page);
+  return { context, page };
+}
+
 /** Waits until the page is controlled by the service worker (so it can boot offline). */
 export async function waitForServiceWorker(page) {
   await page.evaluate(async () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { Server, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+import { Server, closeBrowsers, openApp, openPhone } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -15,19 +15,24 @@ after(async () => {
   server?.cleanup();
 });
 
+/** Puts a new version on the server: the service worker's VERSION gains `suffix`. */
+function deployNewVersion(suffix, change = (sw) => sw) {
+  const swPath = join(server.dist, "sw.js");
+  const sw = readFileSync(swPath, "utf8");
+  const next = sw.replace(/const VERSION = "([^"]+)"/, `const VERSION = "$1${suffix}"`);
+  assert.notEqual(next, sw);
+  writeFileSync(swPath, change(next));
+}
+
 test("a new version waits for the person, then takes over and drops the old cache", async () => {
-  const context = await launchPersistent(tempDir("profile-update"));
-  const page = context.pages()[0] ?? (await context.newPage());
-  await openApp(page, server.url);
-  await waitForServiceWorker(page);
+  const { context, page } = await openPhone("profile-update", server.url, { installed: true });
   const oldCaches = await page.evaluate(() => caches.keys());
   assert.equal(oldCaches.length, 1);
 
   // Half-way through a form when a new version is deployed.
   await page.getByRole("link", { name: "＋ 记走访" }).click();
   await page.locator('textarea[name="heard"]').fill("写到一半的记录");
-  const swPath = join(server.dist, "sw.js");
-  writeFileSync(swPath, readFileSync(swPath, "utf8").replace(/const VERSION = "([0-9a-f]+)"/, 'const VERSION = "$1-next"'));
+  deployNewVersion("-next");
   // Checked again until found, as browsers do: an update check already running when the file
   // changed (one follows every navigation) absorbs an explicit update() made meanwhile.
   const banner = page.getByText("新版本可用");
@@ -52,18 +57,14 @@ test("a new version waits for the person, then takes over and drops the old cach
 });
 
 test("an app opened while a new version is still installing offers it once installed", async () => {
-  const context = await launchPersistent(tempDir("profile-update-installing"));
-  const first = context.pages()[0] ?? (await context.newPage());
-  await openApp(first, server.url);
-  await waitForServiceWorker(first);
+  const { context, page: first } = await openPhone("profile-update-installing", server.url, { installed: true });
 
   // A new version whose install takes a while (a big shell on a slow link).
-  const swPath = join(server.dist, "sw.js");
-  const slow = readFileSync(swPath, "utf8")
-    .replace(/const VERSION = "([^"]+)"/, 'const VERSION = "$1-slow"')
-    .replace("event.waitUntil(caches.open(CACHE)", "event.waitUntil(new Promise((done) => setTimeout(done, 8_000)).then(() => caches.open(CACHE))");
-  assert.notEqual(slow, readFileSync(swPath, "utf8"));
-  writeFileSync(swPath, slow);
+  deployNewVersion("-slow", (sw) => {
+    const slow = sw.replace("event.waitUntil(caches.open(CACHE)", "event.waitUntil(new Promise((done) => setTimeout(done, 8_000)).then(() => caches.open(CACHE))");
+    assert.notEqual(slow, sw);
+    return slow;
+  });
   await first.waitForFunction(async () => {
     const registration = await navigator.serviceWorker.getRegistration();
     if (!registration.installing) await registration.update().catch(() => {});
@@ -88,10 +89,7 @@ test("an app opened while a new version is still installing offers it once insta
 });
 
 test("a phone back in coverage checks for a new version at once", async () => {
-  const context = await launchPersistent(tempDir("profile-update-online"));
-  const page = context.pages()[0] ?? (await context.newPage());
-  await openApp(page, server.url);
-  await waitForServiceWorker(page);
+  const { context, page } = await openPhone("profile-update-online", server.url, { installed: true });
   // Let the update check that follows every navigation finish, so only the app can check again.
   await page.evaluate(async () => {
     const registration = await navigator.serviceWorker.getRegistration();
@@ -99,8 +97,7 @@ test("a phone back in coverage checks for a new version at once", async () => {
   });
 
   await context.setOffline(true);
-  const swPath = join(server.dist, "sw.js");
-  writeFileSync(swPath, readFileSync(swPath, "utf8").replace(/const VERSION = "([^"]+)"/, 'const VERSION = "$1-online"'));
+  deployNewVersion("-online");
   await page.waitForTimeout(500);
   assert.equal(await page.getByText("新版本可用").isVisible(), false);
 

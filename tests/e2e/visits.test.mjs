@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
-import { Server, closeBrowsers, addVisit, launchPersistent, openApp, tempDir, visitCount, waitForServiceWorker, waitLive } from "./harness.mjs";
+import { Server, closeBrowsers, addVisit, launchPersistent, openApp, openPhone, tempDir, visitCount, waitForServiceWorker, waitLive } from "./harness.mjs";
 
 let server;
 let profile;
@@ -50,10 +50,7 @@ test("loads online, boots offline from the service worker, and keeps visits acro
 });
 
 test("create, edit, search, filter, delete and undo, all offline", async () => {
-  const context = await launchPersistent(tempDir("profile-crud"));
-  const page = context.pages()[0] ?? (await context.newPage());
-  await openApp(page, server.url);
-  await waitForServiceWorker(page);
+  const { context, page } = await openPhone("profile-crud", server.url, { installed: true });
   await context.setOffline(true);
 
   await addVisit(page, { whom: "李阿姨", heard: "申请低保，材料已齐", kind: "接访", date: "2026-11-02" });
@@ -113,9 +110,7 @@ test("create, edit, search, filter, delete and undo, all offline", async () => {
 });
 
 test("a form with mistakes says what is wrong and saves nothing", async () => {
-  const context = await launchPersistent(tempDir("profile-invalid"));
-  const page = context.pages()[0] ?? (await context.newPage());
-  await openApp(page, server.url);
+  const { context, page } = await openPhone("profile-invalid", server.url);
   await page.getByRole("link", { name: "＋ 记走访" }).click();
   await page.locator('input[name="date"]').fill("2099-01-01");
   await page.getByRole("button", { name: "保存" }).click();
