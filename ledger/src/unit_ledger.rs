@@ -186,7 +186,7 @@ impl UnitLedger {
         &mut self.doc
     }
 
-    fn section(&self, section: Section) -> Result<ObjId, LedgerError> {
+    pub(crate) fn section(&self, section: Section) -> Result<ObjId, LedgerError> {
         match self.doc.get(ROOT, section.key())? {
             Some((Value::Object(ObjType::Map), id)) => Ok(id),
             _ => Err(LedgerError::MissingSection(section.key())),

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Enterprise, Pledge, Problem, Survey, Visit};
+use crate::{Enterprise, Pledge, Problem, Survey, UnitLedger, Visit};
 
 /// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
 const FORMAT: u32 = 3;
@@ -44,6 +44,28 @@ impl LedgerViewRef<'_> {
 }
 
 impl LedgerView {
+    /// Reads every record of `ledger`; what could not be read is named in `field_problems`.
+    pub fn read(ledger: &UnitLedger) -> Self {
+        let visits = ledger.visits();
+        let problems = ledger.problems();
+        let enterprises = ledger.enterprises();
+        let pledges = ledger.pledges();
+        let surveys = ledger.surveys();
+        let field_problems = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems]
+            .into_iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect();
+        Self {
+            visits: visits.visits,
+            problems: problems.records,
+            enterprises: enterprises.records,
+            pledges: pledges.records,
+            surveys: surveys.records,
+            field_problems,
+        }
+    }
+
     pub fn as_ref(&self) -> LedgerViewRef<'_> {
         LedgerViewRef {
             visits: &self.visits,
@@ -80,7 +102,8 @@ pub fn decode(bytes: &[u8]) -> Option<LedgerView> {
 mod tests {
     use super::*;
     use crate::{ProblemDraft, UnitLedger, VisitDraft};
-    use automerge::ActorId;
+    use automerge::transaction::Transactable;
+    use automerge::{ActorId, ReadDoc};
     use chrono::NaiveDate;
 
     #[test]
@@ -101,5 +124,27 @@ mod tests {
         let mut other_format = bytes.clone();
         other_format[0] = 1;
         assert_eq!(decode(&other_format), None);
+    }
+
+    #[test]
+    fn reads_every_section_and_names_what_it_could_not_read() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let mut l = UnitLedger::create(ActorId::random());
+        let d = VisitDraft { whom: "张家".into(), heard: "内容".into(), ..VisitDraft::new(today) };
+        let visit = l.add_visit(&d.validate(today).unwrap(), 1).unwrap();
+        let p = ProblemDraft { title: "路灯".into(), ..Default::default() };
+        l.add_problem(&p.validate().unwrap(), 2).unwrap();
+        let clean = LedgerView::read(&l);
+        assert_eq!((clean.visits.len(), clean.problems.len(), clean.enterprises.len()), (1, 1, 0));
+        assert!(clean.field_problems.is_empty());
+
+        // Another program wrote a number where the visit kind belongs.
+        let visits = l.section(crate::Section::Visits).unwrap();
+        let (_, obj) = l.doc_mut().get(&visits, visit.as_str()).unwrap().unwrap();
+        l.doc_mut().put(&obj, "kind", 7_i64).unwrap();
+        let damaged = LedgerView::read(&l);
+        assert_eq!(damaged.visits.len(), 1, "the rest of the record is still shown");
+        assert_eq!(damaged.field_problems.len(), 1);
+        assert!(damaged.field_problems[0].contains("kind"), "{:?}", damaged.field_problems);
     }
 }

@@ -77,24 +77,7 @@ impl LedgerService {
         let view = {
             let mut i = inner.borrow_mut();
             i.shown = i.ledger.heads();
-            let visits = i.ledger.visits();
-            let problems = i.ledger.problems();
-            let enterprises = i.ledger.enterprises();
-            let pledges = i.ledger.pledges();
-            let surveys = i.ledger.surveys();
-            let field_problems: Vec<String> = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems]
-                .into_iter()
-                .flatten()
-                .map(ToString::to_string)
-                .collect();
-            LedgerView {
-                visits: visits.visits,
-                problems: problems.records,
-                enterprises: enterprises.records,
-                pledges: pledges.records,
-                surveys: surveys.records,
-                field_problems,
-            }
+            LedgerView::read(&i.ledger)
         };
         self.set_view(view);
     }
