@@ -10,7 +10,7 @@ use std::rc::Rc;
 
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
-use ledger::storage::CompactionPolicy;
+use ledger_sync::CompactionPolicy;
 use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use wasm_bindgen::prelude::*;
 

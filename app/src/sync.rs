@@ -7,7 +7,7 @@ use std::rc::Rc;
 
 use automerge::sync;
 use leptos::prelude::*;
-use ledger::protocol::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};

@@ -2,7 +2,7 @@
 //!
 //! Everything both the browser app and the sync server need, written once and with no IO:
 //! the domain records and their Automerge schema, validation with messages a cadre can act on,
-//! search and filter as plain functions, and the storage policy both sides follow.
+//! search and filter as plain functions.
 //! It compiles natively (tested with `cargo test`) and to wasm32 (used by `app`).
 
 pub mod codes;
@@ -11,11 +11,9 @@ pub mod id;
 pub mod lenient;
 pub mod pledge;
 pub mod problem;
-pub mod protocol;
 pub mod query;
 pub mod record;
 pub mod record_query;
-pub mod storage;
 pub mod survey;
 pub mod unit_ledger;
 pub mod validation;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ROOT};
 use futures_util::{SinkExt, StreamExt};
-use ledger::protocol::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -41,7 +41,8 @@ async fn client(url: String, edits: usize, start: Arc<tokio::sync::Barrier>) -> 
         while let Some(o) = conn.poll_output() {
             match o {
                 Output::Send(f) => tx.send(Ws::Binary(f.into())).await.map_err(|e| e.to_string())?,
-                Output::Connected { .. } => conn.sync_document(c.id, &mut c.host()),
+                Output::Connected { .. } => conn.sync_document(c.id),
+                Output::Load { doc } => conn.process(doc, &mut c.host()),
                 Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c.host()),
                 Output::Close { reason } => return Err(reason),
                 _ => {}
@@ -64,11 +65,11 @@ async fn client(url: String, edits: usize, start: Arc<tokio::sync::Barrier>) -> 
             c.doc.put(ROOT, format!("k{}", done % 8), done as i64).unwrap();
             c.doc.commit();
             waiting_since = Some(Instant::now());
-            conn.sync_document(c.id, &mut c.host());
+            conn.sync_document(c.id);
             continue;
         }
         match tokio::time::timeout(Duration::from_secs(30), rx.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, &mut c.host()),
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
             Ok(Some(Ok(_))) => {}
             other => return Err(format!("connection ended: {other:?}")),
         }

@@ -1,91 +1,238 @@
-//! The documents the server holds in memory, shared by every connection: loaded from storage
-//! on demand, evicted when idle, and a channel that tells connections when a document changed
-//! (after its change has committed).
+//! The documents the server holds in memory, shared by every connection, each with its own
+//! owner: a per-document lock under which a connection's work for that document runs whole —
+//! load from storage if needed, apply what the peer sent, commit it, and only then answer.
+//! Nothing process-wide is held while Automerge works, so one document's work never stalls
+//! another's, and no connection sees a change before it has committed.
+//!
+//! Everything here blocks (Automerge work, SQLite): call it from tokio's blocking pool.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use automerge::{sync, ActorId, AutoCommit};
-use ledger::protocol::{DocumentHost, DocumentId};
+use ledger_sync::compaction::{CompactionPolicy, Outcome, Plan};
+use ledger_sync::stored::{load_document, missing_dependencies};
+use ledger_sync::{Connection, DocumentHost, DocumentId, Output, StoredDocument};
 use tokio::sync::broadcast;
 
 use crate::storage::Storage;
 
-struct Loaded {
-    doc: AutoCommit,
-    last_used: Instant,
+/// What the server knows of one document.
+enum Slot {
+    /// Not in memory (yet, or again after a failed write): storage is the truth.
+    Unloaded,
+    /// Storage does not have it.
+    Missing,
+    Loaded(StoredDocument<i64>),
+}
+
+struct Cell {
+    slot: Mutex<Slot>,
+    last_used: Mutex<Instant>,
+}
+
+impl Cell {
+    fn lock(&self) -> MutexGuard<'_, Slot> {
+        self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn touch(&self) {
+        *self.last_used.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
+    }
 }
 
 pub struct Hub {
     pub storage: Arc<Storage>,
-    docs: Mutex<HashMap<DocumentId, Loaded>>,
+    /// Held only to find or insert a document's cell, never while working on one.
+    docs: Mutex<HashMap<DocumentId, Arc<Cell>>>,
+    /// Tells connections a document changed, after its change has committed.
     pub changed: broadcast::Sender<DocumentId>,
     /// Documents idle this long are dropped from memory (storage keeps them).
     pub idle: Duration,
+    pub policy: CompactionPolicy,
 }
 
 impl Hub {
     pub fn new(storage: Arc<Storage>) -> Arc<Self> {
         let (changed, _) = broadcast::channel(4096);
-        Arc::new(Self { storage, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120) })
+        Arc::new(Self { storage, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120), policy: CompactionPolicy::default() })
     }
 
-    fn docs(&self) -> MutexGuard<'_, HashMap<DocumentId, Loaded>> {
+    fn cells(&self) -> MutexGuard<'_, HashMap<DocumentId, Arc<Cell>>> {
         self.docs.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Loads a document into memory if storage has it (blocking IO: call from the blocking pool).
-    pub fn load_blocking(&self, doc: &DocumentId) -> Result<bool, String> {
-        if self.docs().contains_key(doc) {
-            return Ok(true);
-        }
-        let Some(bytes) = self.storage.load(doc)? else { return Ok(false) };
-        let loaded = if bytes.is_empty() {
-            AutoCommit::new()
-        } else {
-            AutoCommit::load(&bytes).map_err(|e| format!("stored document {doc} is damaged: {e}"))?
-        };
-        // The server never writes changes of its own: a throwaway actor.
-        let loaded = loaded.with_actor(ActorId::random());
-        self.docs().entry(*doc).or_insert(Loaded { doc: loaded, last_used: Instant::now() });
-        Ok(true)
+    fn cell(&self, doc: &DocumentId) -> Arc<Cell> {
+        let cell = self
+            .cells()
+            .entry(*doc)
+            .or_insert_with(|| Arc::new(Cell { slot: Mutex::new(Slot::Unloaded), last_used: Mutex::new(Instant::now()) }))
+            .clone();
+        cell.touch();
+        cell
     }
 
-    pub async fn load(self: &Arc<Self>, doc: DocumentId) -> Result<bool, String> {
-        let hub = self.clone();
-        tokio::task::spawn_blocking(move || hub.load_blocking(&doc)).await.map_err(|e| e.to_string())?
-    }
-
-    /// Drops documents nobody used for `idle`. Returns how many are still in memory.
+    /// Drops documents nobody used for `idle` and nobody is working on, whose memory holds
+    /// nothing storage lacks. Returns how many are still in memory.
     pub fn evict_idle(&self) -> usize {
-        let mut docs = self.docs();
         let idle = self.idle;
-        docs.retain(|_, d| d.last_used.elapsed() < idle);
-        docs.len()
+        let mut cells = self.cells();
+        cells.retain(|_, cell| {
+            let used = *cell.last_used.lock().unwrap_or_else(|e| e.into_inner());
+            if used.elapsed() < idle || Arc::strong_count(cell) > 1 {
+                return true;
+            }
+            match cell.slot.try_lock() {
+                Ok(mut slot) => match &mut *slot {
+                    Slot::Loaded(d) => d.is_ahead(),
+                    _ => false,
+                },
+                Err(_) => true,
+            }
+        });
+        cells.len()
     }
 
-    /// The documents as one connection may see them.
-    pub fn host(&self) -> HostGuard<'_> {
-        HostGuard { docs: self.docs() }
-    }
-}
-
-/// A locked view of the hub's documents for the sync engine of one connection. Access rules
-/// plug in here: until accounts exist, every device belongs to the one demo unit and may read
-/// and write every ledger.
-pub struct HostGuard<'a> {
-    docs: MutexGuard<'a, HashMap<DocumentId, Loaded>>,
-}
-
-impl DocumentHost for HostGuard<'_> {
-    fn document(&mut self, doc: &DocumentId, create: bool) -> Option<&mut AutoCommit> {
-        if create && !self.docs.contains_key(doc) {
-            self.docs.insert(*doc, Loaded { doc: AutoCommit::new().with_actor(ActorId::random()), last_used: Instant::now() });
+    /// Carries out the connection's work for `doc` (its answer to [`Output::Load`]) under the
+    /// document's lock, writing to storage what it receives before anything is answered.
+    /// Returns the outputs the socket must handle (frames to send, sync states, a close), in
+    /// order.
+    pub fn work(self: &Arc<Self>, doc: DocumentId, conn: &mut Connection) -> Vec<Output> {
+        let cell = self.cell(&doc);
+        let mut slot = cell.lock();
+        if let Slot::Unloaded = &*slot {
+            match self.load(&doc) {
+                Ok(loaded) => *slot = loaded,
+                Err(e) => {
+                    tracing::error!(document = %doc, "document cannot be loaded: {e}");
+                    conn.document_failed(doc, "the server cannot load this document");
+                    return std::iter::from_fn(|| conn.poll_output()).collect();
+                }
+            }
         }
-        let loaded = self.docs.get_mut(doc)?;
-        loaded.last_used = Instant::now();
-        Some(&mut loaded.doc)
+        let mut committed = false;
+        let mut out = Vec::new();
+        conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot });
+        while let Some(output) = conn.poll_output() {
+            let Output::Persist { ticket, doc: persist_doc, .. } = output else {
+                out.push(output);
+                continue;
+            };
+            debug_assert_eq!(persist_doc, doc);
+            let Slot::Loaded(stored) = &mut *slot else { continue };
+            // Everything memory holds beyond storage, not only this message's changes.
+            match stored.unsaved() {
+                None => conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut slot }),
+                Some(bytes) => match self.storage.append(&doc, &bytes) {
+                    Ok(seq) => {
+                        stored.saved(seq, bytes.len());
+                        committed = true;
+                        conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut slot });
+                    }
+                    Err(e) => {
+                        tracing::error!(document = %doc, "could not store changes: {e}");
+                        // Memory goes back to storage: the document is read again next time.
+                        *slot = Slot::Unloaded;
+                        conn.abort("the server could not store your changes; try again later");
+                    }
+                },
+            }
+        }
+        if committed {
+            // Other connections hear of the change only now, after the commit.
+            let _ = self.changed.send(doc);
+        }
+        if let Slot::Loaded(stored) = &mut *slot {
+            if stored.compactor.is_due() && missing_dependencies(stored.doc()).is_empty() {
+                if let Some(plan) = stored.compactor.start(random_tag()) {
+                    let hub = self.clone();
+                    let cell = cell.clone();
+                    tokio::runtime::Handle::current().spawn_blocking(move || hub.compact(doc, &cell, plan));
+                }
+            }
+        }
+        drop(slot);
+        cell.touch();
+        out
+    }
+
+    fn load(&self, doc: &DocumentId) -> Result<Slot, String> {
+        let Some(layout) = self.storage.load(doc)? else { return Ok(Slot::Missing) };
+        let mut stored = StoredDocument::load(&layout, self.policy).map_err(|e| e.to_string())?;
+        let missing = missing_dependencies(stored.doc());
+        if !missing.is_empty() {
+            tracing::warn!(document = %doc, "stored document lacks {} change(s) some of its chunks depend on; those chunks wait for them", missing.len());
+        }
+        // The server never writes changes of its own: a throwaway actor.
+        let actor = ActorId::random();
+        stored.doc().set_actor(actor);
+        Ok(Slot::Loaded(stored))
+    }
+
+    /// Folds the planned chunks into a new snapshot, outside the document's lock: reads the
+    /// plan's base and chunks from storage, and replaces them only if they are still stored.
+    fn compact(&self, doc: DocumentId, cell: &Cell, plan: Plan<i64>) {
+        let result = (|| -> Result<Outcome, String> {
+            let Some(bytes) = self.storage.read_plan(&doc, &plan)? else { return Ok(Outcome::Stale) };
+            let mut folded = load_document(&bytes).map_err(|e| e.to_string())?;
+            if !missing_dependencies(&mut folded).is_empty() {
+                return Err("the chunks depend on changes storage does not have".into());
+            }
+            self.storage.replace(&doc, &plan, &folded.save())
+        })();
+        let outcome = result.unwrap_or_else(|e| {
+            tracing::warn!(document = %doc, "compaction failed (nothing lost): {e}");
+            Outcome::Failed
+        });
+        let mut slot = cell.lock();
+        if let Slot::Loaded(stored) = &mut *slot {
+            stored.compactor.finished(plan.id, outcome);
+            if outcome == Outcome::Stale {
+                if let Ok(Some((tag, snapshot, chunks))) = self.storage.layout_sizes(&doc) {
+                    stored.compactor.loaded(tag, snapshot, chunks);
+                }
+            }
+        }
+    }
+
+    /// Whether the document is in memory and what its heads are (for tests and diagnosis).
+    pub fn heads_in_memory(&self, doc: &DocumentId) -> Option<Vec<automerge::ChangeHash>> {
+        let cell = self.cells().get(doc)?.clone();
+        let mut slot = cell.lock();
+        match &mut *slot {
+            Slot::Loaded(d) => Some(d.doc().get_heads()),
+            _ => None,
+        }
+    }
+}
+
+fn random_tag() -> u64 {
+    let mut bytes = [0u8; 8];
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes) | 1
+}
+
+/// One locked document as the sync engine sees it. Access rules plug in here: until accounts
+/// exist, every device belongs to the one demo unit and may read and write every ledger.
+struct SlotHost<'a> {
+    id: DocumentId,
+    slot: &'a mut Slot,
+}
+
+impl DocumentHost for SlotHost<'_> {
+    fn document(&mut self, doc: &DocumentId, create: bool) -> Option<&mut AutoCommit> {
+        if *doc != self.id {
+            return None;
+        }
+        if create && matches!(self.slot, Slot::Missing) {
+            let fresh = AutoCommit::new().with_actor(ActorId::random());
+            *self.slot = Slot::Loaded(StoredDocument::new_in_memory(fresh, CompactionPolicy::default()));
+        }
+        match self.slot {
+            Slot::Loaded(d) => Some(d.doc()),
+            _ => None,
+        }
     }
 
     fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
@@ -108,13 +255,15 @@ mod tests {
 
         let mut hub = Arc::try_unwrap(Hub::new(storage)).ok().unwrap();
         hub.idle = Duration::from_millis(0);
-        assert!(hub.load_blocking(&doc).unwrap());
-        assert!(hub.host().document(&doc, false).is_some());
+        let hub = Arc::new(hub);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let _guard = rt.enter();
+        let mut conn = Connection::accept(ledger_sync::LocalPeer { peer_id: "s".into(), storage_id: None });
+        hub.work(doc, &mut conn);
+        assert_eq!(hub.heads_in_memory(&doc), Some(d.get_heads()));
         assert_eq!(hub.evict_idle(), 0, "an idle document stayed in memory");
-        assert!(hub.host().document(&doc, false).is_none());
-        assert!(hub.load_blocking(&doc).unwrap());
-        let heads = hub.host().document(&doc, false).unwrap().get_heads();
-        assert_eq!(heads, d.get_heads());
-        assert!(!hub.load_blocking(&DocumentId::random()).unwrap(), "a missing document loaded");
+        assert_eq!(hub.heads_in_memory(&doc), None);
+        hub.work(doc, &mut conn);
+        assert_eq!(hub.heads_in_memory(&doc), Some(d.get_heads()));
     }
 }

@@ -14,7 +14,7 @@ use automerge::ActorId;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use ledger::protocol::DocumentId;
+use ledger_sync::DocumentId;
 use ledger::UnitLedger;
 use tower_http::compression::CompressionLayer;
 
@@ -26,6 +26,10 @@ pub struct Config {
     pub dist: PathBuf,
     pub data_dir: PathBuf,
 }
+
+/// How long a write waits for a database lock held elsewhere before it fails (and nothing is
+/// acknowledged).
+pub const STORAGE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -40,7 +44,10 @@ pub struct AppState {
 impl AppState {
     /// Opens storage and makes sure the demo unit's ledger exists.
     pub fn open(data_dir: &std::path::Path) -> Result<Self, String> {
-        let storage = Arc::new(Storage::open(data_dir)?);
+        Self::with_storage(Arc::new(Storage::open_with(data_dir, STORAGE_BUSY_TIMEOUT)?))
+    }
+
+    pub fn with_storage(storage: Arc<Storage>) -> Result<Self, String> {
         let storage_id = match storage.setting("storage_id")? {
             Some(id) => id,
             None => {
@@ -64,7 +71,11 @@ impl AppState {
 }
 
 pub fn router(config: Config) -> Result<Router, String> {
-    let state = AppState::open(&config.data_dir)?;
+    Ok(router_for(AppState::open(&config.data_dir)?, config.dist))
+}
+
+/// The router around state opened elsewhere (tests reach its storage this way).
+pub fn router_for(state: AppState, dist: PathBuf) -> Router {
     let hub = state.hub.clone();
     // Bounded memory: documents idle for a while are dropped (storage keeps them).
     tokio::spawn(async move {
@@ -73,13 +84,13 @@ pub fn router(config: Config) -> Result<Router, String> {
             hub.evict_idle();
         }
     });
-    Ok(Router::new()
+    Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/api/ledger", get(demo_ledger))
         .route("/sync", get(sync_socket::upgrade))
-        .fallback_service(static_files::service(config.dist))
+        .fallback_service(static_files::service(dist))
         .layer(CompressionLayer::new())
-        .with_state(state))
+        .with_state(state)
 }
 
 /// Which ledger this device works in. Until accounts exist: the demo unit's.

@@ -4,14 +4,14 @@
 
 use std::path::Path;
 use std::sync::Mutex;
+use std::time::Duration;
 
-use ledger::protocol::DocumentId;
-use ledger::storage::CompactionPolicy;
+use ledger_sync::compaction::{Outcome, Plan};
+use ledger_sync::{DocumentId, Layout};
 use rusqlite::{params, Connection, OptionalExtension};
 
 pub struct Storage {
     db: Mutex<Connection>,
-    policy: CompactionPolicy,
 }
 
 pub type Result<T> = std::result::Result<T, String>;
@@ -22,8 +22,15 @@ fn err(e: rusqlite::Error) -> String {
 
 impl Storage {
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, Duration::from_secs(5))
+    }
+
+    /// Opens storage; a write waits at most `busy` for a lock another process holds on the
+    /// database before it fails (and nothing is acknowledged).
+    pub fn open_with(dir: &Path, busy: Duration) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let db = Connection::open(dir.join("ledger.sqlite3")).map_err(err)?;
+        db.busy_timeout(busy).map_err(err)?;
         // WAL: readers never block the writer. synchronous=FULL: a commit survives power loss,
         // not only a killed process, before anything is acknowledged.
         db.execute_batch(
@@ -50,7 +57,27 @@ impl Storage {
              CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
         )
         .map_err(err)?;
-        Ok(Self { db: Mutex::new(db), policy: CompactionPolicy::default() })
+        // Each snapshot carries the tag of the compaction that wrote it (0 before compaction
+        // tags existed): a compaction replaces only the snapshot it started from.
+        let has_tag: bool = db
+            .query_row("SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'tag'", [], |r| r.get::<_, i64>(0))
+            .map_err(err)?
+            > 0;
+        if !has_tag {
+            db.execute_batch("ALTER TABLE documents ADD COLUMN tag INTEGER NOT NULL DEFAULT 0").map_err(err)?;
+        }
+        Ok(Self { db: Mutex::new(db) })
+    }
+
+    /// Caps the database at `pages` pages (SQLite's `max_page_count`): past it every write fails
+    /// as on a full disk. An operator's quota; the tests use it to fill storage on purpose.
+    pub fn set_max_pages(&self, pages: u64) -> Result<()> {
+        self.db().query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).map_err(err)
+    }
+
+    /// Pages the database uses now.
+    pub fn page_count(&self) -> Result<u64> {
+        self.db().query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(err)
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -67,57 +94,102 @@ impl Storage {
         Ok(n == 1)
     }
 
-    /// The document's bytes (snapshot followed by its chunks), or None if it does not exist.
-    pub fn load(&self, doc: &DocumentId) -> Result<Option<Vec<u8>>> {
-        let db = self.db();
+    /// What storage holds for the document (one consistent read), or None if it does not exist.
+    pub fn load(&self, doc: &DocumentId) -> Result<Option<Layout<i64>>> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
         let id = doc.to_string();
-        let Some(mut bytes) = db
-            .query_row("SELECT snapshot FROM documents WHERE id = ?1", [&id], |r| r.get::<_, Vec<u8>>(0))
+        let Some((snapshot, tag)) = tx
+            .query_row("SELECT snapshot, tag FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
             .optional()
             .map_err(err)?
         else {
             return Ok(None);
         };
-        let mut stmt = db.prepare_cached("SELECT bytes FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
-        let chunks = stmt.query_map([&id], |r| r.get::<_, Vec<u8>>(0)).map_err(err)?;
-        for chunk in chunks {
-            bytes.extend(chunk.map_err(err)?);
+        let chunks = {
+            let mut stmt = tx.prepare_cached("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
+            let rows = stmt.query_map([&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(err)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)?
+        };
+        tx.commit().map_err(err)?;
+        Ok(Some(Layout { tag: tag as u64, snapshot, chunks }))
+    }
+
+    /// Appends a chunk (creating the document if it is new) in one transaction; returns the
+    /// chunk's key once committed.
+    pub fn append(&self, doc: &DocumentId, changes: &[u8]) -> Result<i64> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        let id = doc.to_string();
+        tx.execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, x'')", [&id]).map_err(err)?;
+        tx.execute("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2)", params![id, changes]).map_err(err)?;
+        let seq = tx.last_insert_rowid();
+        tx.commit().map_err(err)?;
+        Ok(seq)
+    }
+
+    /// The bytes a compaction folds (the plan's base snapshot and exactly its chunks), or None
+    /// when the stored snapshot is no longer the plan's base.
+    pub fn read_plan(&self, doc: &DocumentId, plan: &Plan<i64>) -> Result<Option<Vec<u8>>> {
+        let Some(layout) = self.load(doc)? else { return Ok(None) };
+        let keys: Vec<i64> = layout.chunks.iter().map(|(k, _)| *k).collect();
+        if !plan.may_replace(layout.tag, &keys) {
+            return Ok(None);
+        }
+        let mut bytes = layout.snapshot;
+        for (k, c) in layout.chunks {
+            if plan.chunks.contains(&k) {
+                bytes.extend(c);
+            }
         }
         Ok(Some(bytes))
     }
 
-    /// Appends changes; returns whether the document is due for compaction.
-    pub fn append(&self, doc: &DocumentId, changes: &[u8]) -> Result<bool> {
+    /// Replaces the snapshot with `snapshot` (made from the plan's base and chunks) and deletes
+    /// exactly the plan's chunks, in one transaction, only if storage still holds the plan's
+    /// base and every one of its chunks. Chunks appended meanwhile stay.
+    pub fn replace(&self, doc: &DocumentId, plan: &Plan<i64>, snapshot: &[u8]) -> Result<Outcome> {
+        let mut db = self.db();
+        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+        let id = doc.to_string();
+        let Some(tag) = tx.query_row("SELECT tag FROM documents WHERE id = ?1", [&id], |r| r.get::<_, i64>(0)).optional().map_err(err)? else {
+            return Ok(Outcome::Stale);
+        };
+        let keys: Vec<i64> = {
+            let mut stmt = tx.prepare_cached("SELECT seq FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
+            let rows = stmt.query_map([&id], |r| r.get::<_, i64>(0)).map_err(err)?;
+            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)?
+        };
+        if !plan.may_replace(tag as u64, &keys) {
+            return Ok(Outcome::Stale);
+        }
+        tx.execute("UPDATE documents SET snapshot = ?2, tag = ?3 WHERE id = ?1", params![id, snapshot, plan.new_tag as i64]).map_err(err)?;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM chunks WHERE doc = ?1 AND seq = ?2").map_err(err)?;
+            for seq in &plan.chunks {
+                delete.execute(params![id, seq]).map_err(err)?;
+            }
+        }
+        tx.commit().map_err(err)?;
+        Ok(Outcome::Replaced { snapshot_bytes: snapshot.len() })
+    }
+
+    /// The sizes a compactor needs (tag, snapshot bytes, each chunk's key and bytes), without
+    /// reading the bytes themselves.
+    pub fn layout_sizes(&self, doc: &DocumentId) -> Result<Option<(u64, usize, Vec<(i64, usize)>)>> {
         let db = self.db();
         let id = doc.to_string();
-        db.execute("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2)", params![id, changes]).map_err(err)?;
-        let (count, chunk_bytes, snapshot_bytes): (i64, i64, i64) = db
-            .query_row(
-                "SELECT COUNT(*), COALESCE(SUM(LENGTH(c.bytes)), 0), (SELECT LENGTH(snapshot) FROM documents WHERE id = ?1)
-                 FROM chunks c WHERE c.doc = ?1",
-                [&id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .map_err(err)?;
-        Ok(self.policy.should_compact(count as usize, chunk_bytes as usize, snapshot_bytes as usize))
-    }
-
-    /// Replaces the snapshot with `snapshot` and deletes exactly the chunks up to `upto_seq`,
-    /// which the caller has folded into it. Chunks appended meanwhile stay.
-    pub fn compact(&self, doc: &DocumentId, snapshot: &[u8], upto_seq: i64) -> Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
-        let id = doc.to_string();
-        tx.execute("UPDATE documents SET snapshot = ?2 WHERE id = ?1", params![id, snapshot]).map_err(err)?;
-        tx.execute("DELETE FROM chunks WHERE doc = ?1 AND seq <= ?2", params![id, upto_seq]).map_err(err)?;
-        tx.commit().map_err(err)
-    }
-
-    /// The newest chunk's sequence number, for `compact`.
-    pub fn last_seq(&self, doc: &DocumentId) -> Result<i64> {
-        self.db()
-            .query_row("SELECT COALESCE(MAX(seq), 0) FROM chunks WHERE doc = ?1", [doc.to_string()], |r| r.get(0))
-            .map_err(err)
+        let Some((tag, snapshot)) = db
+            .query_row("SELECT tag, LENGTH(snapshot) FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .optional()
+            .map_err(err)?
+        else {
+            return Ok(None);
+        };
+        let mut stmt = db.prepare_cached("SELECT seq, LENGTH(bytes) FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
+        let rows = stmt.query_map([&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as usize))).map_err(err)?;
+        let chunks = rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)?;
+        Ok(Some((tag as u64, snapshot as usize, chunks)))
     }
 
     pub fn sync_states(&self, storage_id: &str) -> Result<Vec<(DocumentId, Vec<u8>)>> {
@@ -166,6 +238,10 @@ impl Storage {
 mod tests {
     use super::*;
 
+    fn bytes(layout: &Layout<i64>) -> Vec<u8> {
+        layout.concatenated()
+    }
+
     #[test]
     fn documents_chunks_and_compaction() {
         let dir = tempfile::tempdir().unwrap();
@@ -174,16 +250,58 @@ mod tests {
         assert_eq!(s.load(&doc).unwrap(), None);
         assert!(s.create(&doc, b"S").unwrap());
         assert!(!s.create(&doc, b"X").unwrap(), "create must not overwrite");
-        s.append(&doc, b"a").unwrap();
-        s.append(&doc, b"b").unwrap();
-        assert_eq!(s.load(&doc).unwrap().unwrap(), b"Sab");
-        let upto = s.last_seq(&doc).unwrap();
+        let a = s.append(&doc, b"a").unwrap();
+        let b = s.append(&doc, b"b").unwrap();
+        assert_eq!(bytes(&s.load(&doc).unwrap().unwrap()), b"Sab");
+        let plan = Plan { id: 1, base: 0, chunks: vec![a, b], new_tag: 7 };
+        assert_eq!(s.read_plan(&doc, &plan).unwrap().unwrap(), b"Sab");
         s.append(&doc, b"c").unwrap(); // written after the compactor read: must survive
-        s.compact(&doc, b"SAB", upto).unwrap();
-        assert_eq!(s.load(&doc).unwrap().unwrap(), b"SABc");
+        assert_eq!(s.replace(&doc, &plan, b"SAB").unwrap(), Outcome::Replaced { snapshot_bytes: 3 });
+        let layout = s.load(&doc).unwrap().unwrap();
+        assert_eq!((layout.tag, bytes(&layout)), (7, b"SABc".to_vec()));
         drop(s);
         let s = Storage::open(dir.path()).unwrap();
-        assert_eq!(s.load(&doc).unwrap().unwrap(), b"SABc");
+        assert_eq!(bytes(&s.load(&doc).unwrap().unwrap()), b"SABc");
+    }
+
+    /// The race that lost confirmed edits: two compactions of one document overlap and the
+    /// older snapshot lands last. The second is refused and every chunk is kept.
+    #[test]
+    fn an_older_compaction_never_replaces_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path()).unwrap();
+        let doc = DocumentId::random();
+        let c1 = s.append(&doc, b"1").unwrap();
+        let c2 = s.append(&doc, b"2").unwrap();
+        let older = Plan { id: 1, base: 0, chunks: vec![c1, c2], new_tag: 10 };
+        let older_bytes = s.read_plan(&doc, &older).unwrap().unwrap();
+        let c3 = s.append(&doc, b"3").unwrap();
+        let newer = Plan { id: 2, base: 0, chunks: vec![c1, c2, c3], new_tag: 11 };
+        let newer_bytes = s.read_plan(&doc, &newer).unwrap().unwrap();
+        assert!(matches!(s.replace(&doc, &newer, &newer_bytes).unwrap(), Outcome::Replaced { .. }));
+        assert_eq!(s.replace(&doc, &older, &older_bytes).unwrap(), Outcome::Stale);
+        assert_eq!(s.read_plan(&doc, &older).unwrap(), None, "a stale plan reads nothing");
+        let layout = s.load(&doc).unwrap().unwrap();
+        assert_eq!((layout.tag, bytes(&layout)), (11, b"123".to_vec()));
+        assert_eq!(s.layout_sizes(&doc).unwrap(), Some((11, 3, vec![])));
+    }
+
+    #[test]
+    fn a_database_from_before_tags_opens_and_compacts() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = Connection::open(dir.path().join("ledger.sqlite3")).unwrap();
+            db.execute_batch(
+                "CREATE TABLE documents (id TEXT PRIMARY KEY, snapshot BLOB NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
+                 CREATE TABLE chunks (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL REFERENCES documents(id), bytes BLOB NOT NULL);",
+            )
+            .unwrap();
+        }
+        let s = Storage::open(dir.path()).unwrap();
+        let doc = DocumentId::random();
+        s.create(&doc, b"S").unwrap();
+        let layout = s.load(&doc).unwrap().unwrap();
+        assert_eq!(layout.tag, 0);
     }
 
     #[test]

@@ -2,14 +2,13 @@
 //! engine; this task only moves frames, writes to storage when the engine asks, and tells the
 //! engine when the write has committed.
 
-use std::collections::HashSet;
-use std::sync::Arc;
+use std::collections::{HashSet, VecDeque};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
-use ledger::protocol::{Connection, DocumentId, LocalPeer, Message, Output, MAX_MESSAGE_BYTES};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Output, MAX_MESSAGE_BYTES};
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppState;
@@ -42,38 +41,28 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
     loop {
         tokio::select! {
             incoming = rx.next() => match incoming {
-                Some(Ok(WsMessage::Binary(frame))) => match Message::decode(&frame) {
-                    Ok(message) => {
-                        if let Message::Request { document_id, .. } | Message::Sync { document_id, .. } = &message {
-                            // Load it first, so the engine sees what storage has.
-                            hub.load(*document_id).await?;
-                            docs.insert(*document_id);
-                        }
-                        conn.receive_message(message, &mut hub.host());
-                    }
-                    Err(e) => conn.abort(format!("bad message: {e}")),
-                },
+                Some(Ok(WsMessage::Binary(frame))) => conn.receive(&frame),
                 Some(Ok(WsMessage::Text(_))) => conn.abort("text frames are not part of the protocol"),
                 Some(Ok(WsMessage::Close(_))) | None => return Ok(()),
                 Some(Ok(_)) => continue, // ping, pong
-                Some(Err(e)) => {
-                    // Oversized or broken frames: say why, then close.
-                    conn.abort(format!("frame refused: {e}"));
-                }
+                // Oversized or broken frames: say why, then close.
+                Some(Err(e)) => conn.abort(format!("frame refused: {e}")),
             },
             change = changed.recv() => match change {
-                Ok(doc) if docs.contains(&doc) => conn.sync_document(doc, &mut hub.host()),
+                Ok(doc) if docs.contains(&doc) => conn.sync_document(doc),
                 Ok(_) => continue,
                 Err(RecvError::Lagged(_)) => {
                     for doc in &docs {
-                        conn.sync_document(*doc, &mut hub.host());
+                        conn.sync_document(*doc);
                     }
                 }
                 Err(RecvError::Closed) => return Ok(()),
             },
         }
 
-        while let Some(output) = conn.poll_output() {
+        // Outputs the document work handed back come first, in order, then the engine's own.
+        let mut handed_back: VecDeque<Output> = VecDeque::new();
+        while let Some(output) = handed_back.pop_front().or_else(|| conn.poll_output()) {
             match output {
                 Output::Send(frame) => tx.send(WsMessage::Binary(frame.into())).await.map_err(|e| e.to_string())?,
                 Output::Close { reason } => {
@@ -92,31 +81,23 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
                     }
                     remote_storage = storage_id;
                 }
-                Output::Persist { doc, changes, ticket } => {
-                    let storage = hub.storage.clone();
-                    let committed = tokio::task::spawn_blocking(move || {
-                        storage.create(&doc, &[])?;
-                        storage.append(&doc, &changes)
+                Output::Load { doc } => {
+                    docs.insert(doc);
+                    // The document's whole turn (load, apply, commit, answer) runs on the
+                    // blocking pool under its own lock; the engine goes along and comes back.
+                    let worker = hub.clone();
+                    let (back, outputs) = tokio::task::spawn_blocking(move || {
+                        let outputs = worker.work(doc, &mut conn);
+                        (conn, outputs)
                     })
                     .await
-                    .map_err(|e| e.to_string())?;
-                    match committed {
-                        Ok(due) => {
-                            conn.persisted(ticket, &mut hub.host());
-                            // Other connections hear of the change only now, after the commit.
-                            // (One that flushes for its own reasons in the moment before could
-                            // already carry it; nothing is lost either way, since the sender is
-                            // not acknowledged before this point.)
-                            let _ = hub.changed.send(doc);
-                            if due {
-                                tokio::spawn(compact(hub.clone(), doc));
-                            }
-                        }
-                        Err(e) => {
-                            tracing::error!("could not store changes to {doc}: {e}");
-                            conn.abort("the server could not store your changes; try again later");
-                        }
-                    }
+                    .map_err(|e| format!("document work failed: {e}"))?;
+                    conn = back;
+                    handed_back.extend(outputs);
+                }
+                Output::Persist { doc, .. } => {
+                    // Only document work produces writes, and it makes them itself.
+                    tracing::error!(document = %doc, "a write asked for outside document work was dropped");
                 }
                 Output::SyncState { doc, state: bytes } => {
                     if let Some(id) = remote_storage.clone() {
@@ -125,24 +106,8 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
                     }
                 }
                 Output::Unavailable { .. } => {}
+                Output::RemoteError { message } => tracing::debug!("peer reported: {message}"),
             }
         }
-    }
-}
-
-/// Folds a document's chunks into a new snapshot: the snapshot is written from what storage
-/// holds, and only the chunks it was made from are deleted.
-async fn compact(hub: Arc<crate::hub::Hub>, doc: DocumentId) {
-    let storage = hub.storage.clone();
-    let result = tokio::task::spawn_blocking(move || -> Result<(), String> {
-        let upto = storage.last_seq(&doc)?;
-        let Some(bytes) = storage.load(&doc)? else { return Ok(()) };
-        let mut loaded = automerge::AutoCommit::load(&bytes).map_err(|e| e.to_string())?;
-        // `load` read every chunk up to at least `upto`; later ones stay as chunks.
-        storage.compact(&doc, &loaded.save(), upto)
-    })
-    .await;
-    if let Ok(Err(e)) | Err(e) = result.map_err(|e| e.to_string()) {
-        tracing::warn!("compaction of {doc} failed (nothing lost): {e}");
     }
 }

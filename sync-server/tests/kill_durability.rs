@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{sync, ActorId, AutoCommit, ChangeHash, ROOT};
 use futures_util::{SinkExt, StreamExt};
-use ledger::protocol::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 struct Client {
@@ -66,7 +66,8 @@ async fn sync(port: u16, client: &mut Client, budget: Duration, confirmed: &mut 
                         return;
                     }
                 }
-                Output::Connected { .. } => conn.sync_document(client.id, &mut client.host()),
+                Output::Connected { .. } => conn.sync_document(client.id),
+                Output::Load { doc } => conn.process(doc, &mut client.host()),
                 Output::Persist { ticket, .. } => conn.persisted(ticket, &mut client.host()),
                 Output::SyncState { state, .. } => *confirmed = sync::State::decode(&state).unwrap().shared_heads,
                 _ => {}
@@ -74,7 +75,7 @@ async fn sync(port: u16, client: &mut Client, budget: Duration, confirmed: &mut 
         }
         let left = deadline.saturating_duration_since(Instant::now());
         match tokio::time::timeout(left.min(Duration::from_millis(200)), ws.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, &mut client.host()),
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
             Ok(Some(Ok(_))) => {}
             _ => return,
         }

@@ -69,7 +69,7 @@ async fn samod_peers_sync_through_our_server() {
     assert!(eventually(|| handle.with_document(|d| read(d, "follow_up")).as_deref() == Some("联系电工")).await, "alice never saw bob's edit");
 
     // Our document ids and samod's are the same strings.
-    let ours = ledger::protocol::DocumentId::parse(&handle.url().to_string()).unwrap();
+    let ours = ledger_sync::DocumentId::parse(&handle.url().to_string()).unwrap();
     assert_eq!(ours.to_string(), handle.document_id().to_string());
     alice.stop().await;
     bob.stop().await;
@@ -83,7 +83,7 @@ async fn samod_reads_the_demo_ledger_and_gets_unavailable_for_unknown_documents(
     let id: samod::DocumentId = state.demo_ledger.to_string().parse().unwrap();
     let ledger = tokio::time::timeout(Duration::from_secs(10), repo.find(id)).await.unwrap().unwrap().expect("demo ledger unavailable");
     assert!(ledger.with_document(|d| d.get(ROOT, "visits").unwrap().is_some()));
-    let unknown: samod::DocumentId = ledger::protocol::DocumentId::random().to_string().parse().unwrap();
+    let unknown: samod::DocumentId = ledger_sync::DocumentId::random().to_string().parse().unwrap();
     let missing = tokio::time::timeout(Duration::from_secs(10), repo.find(unknown)).await.unwrap().unwrap();
     assert!(missing.is_none());
     repo.stop().await;

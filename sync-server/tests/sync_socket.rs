@@ -9,7 +9,7 @@ use std::time::Duration;
 use automerge::transaction::Transactable;
 use automerge::{sync, ActorId, AutoCommit, ReadDoc, ROOT};
 use futures_util::{SinkExt, StreamExt};
-use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Message, Output};
+use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Message, Output};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 struct Server {
@@ -55,16 +55,17 @@ async fn sync_once(addr: SocketAddr, client: &mut Client, docs: &[DocumentId]) -
                 Output::Send(f) => ws.send(Ws::Binary(f.into())).await.unwrap(),
                 Output::Connected { .. } => {
                     for d in docs {
-                        conn.sync_document(*d, client);
+                        conn.sync_document(*d);
                     }
                 }
+                Output::Load { doc } => conn.process(doc, client),
                 Output::Persist { ticket, .. } => conn.persisted(ticket, client),
                 Output::Close { .. } => healthy = false,
                 _ => {}
             }
         }
         match tokio::time::timeout(Duration::from_millis(300), ws.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f, client),
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
             Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return false,
             Ok(Some(Ok(_))) => {}
             Err(_) => return healthy, // quiet: in sync
@@ -126,7 +127,7 @@ async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
 
     let join = Message::Join { sender_id: "evil".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
     let bad_sync = Message::Sync { sender_id: "evil".into(), target_id: "s".into(), document_id: id, data: vec![0x42, 0xde, 0xad] }.encode();
-    let huge = vec![0u8; ledger::protocol::MAX_MESSAGE_BYTES + 10];
+    let huge = vec![0u8; ledger_sync::MAX_MESSAGE_BYTES + 10];
     let unknown_type = {
         let mut m = Message::Leave { sender_id: "evil".into() }.encode();
         let at = m.windows(5).position(|w| w == b"leave").unwrap();

@@ -3,7 +3,7 @@
 use minicbor::data::{Tag, Type};
 use minicbor::{Decoder, Encoder};
 
-use super::DocumentId;
+use crate::DocumentId;
 
 pub const PROTOCOL_VERSION: &str = "1";
 /// The largest message accepted from the wire: enough for the first sync of a large ledger.

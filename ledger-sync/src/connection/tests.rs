@@ -154,6 +154,7 @@ impl Session {
     fn handle(o: Output, conn: &mut Connection, peer: &mut Peer, outbox: &mut VecDeque<Vec<u8>>, closed: &mut Option<String>) {
         match o {
             Output::Send(frame) => outbox.push_back(frame),
+            Output::Load { doc } => conn.process(doc, peer),
             Output::Close { reason } => *closed = Some(reason),
             Output::Connected { remote_storage, .. } => {
                 let docs: Vec<DocumentId> = peer.live.keys().copied().collect();
@@ -167,7 +168,7 @@ impl Session {
                 // Initiators (phones) offer everything they hold; servers wait to be asked.
                 if conn.initiator {
                     for doc in docs {
-                        conn.sync_document(doc, peer);
+                        conn.sync_document(doc);
                     }
                 }
             }
@@ -183,7 +184,7 @@ impl Session {
                 let remote = peer.sync_states.get(&(None, DocumentId::from_bytes([0; 16]))).map(|b| String::from_utf8(b.clone()).unwrap());
                 peer.sync_states.insert((remote.filter(|s| !s.is_empty()), doc), state);
             }
-            Output::Unavailable { .. } => {}
+            Output::Unavailable { .. } | Output::RemoteError { .. } => {}
         }
     }
 
@@ -204,12 +205,12 @@ impl Session {
         for f in to_b {
             self.frames += 1;
             self.bytes += f.len();
-            self.b.receive(&f, server);
+            self.b.receive(&f);
         }
         for f in to_a {
             self.frames += 1;
             self.bytes += f.len();
-            self.a.receive(&f, client);
+            self.a.receive(&f);
         }
         self.pump(client, server);
         n
@@ -393,9 +394,9 @@ fn a_refused_write_closes_the_connection_and_changes_nothing() {
 #[test]
 fn bad_frames_get_an_error_and_a_close() {
     for frame in [vec![0xff, 0x00], Message::Sync { sender_id: "x".into(), target_id: "y".into(), document_id: DocumentId::random(), data: vec![1] }.encode()] {
-        let mut srv = server();
+        let srv = server();
         let mut c = Connection::accept(srv.local());
-        c.receive(&frame, &mut srv);
+        c.receive(&frame);
         let out: Vec<Output> = std::iter::from_fn(|| c.poll_output()).collect();
         assert!(matches!(&out[0], Output::Send(f) if matches!(Message::decode(f), Ok(Message::Error { .. }))), "{out:?}");
         assert!(matches!(out[1], Output::Close { .. }));
@@ -406,7 +407,7 @@ fn bad_frames_get_an_error_and_a_close() {
     let mut s = Session::connect(&mut phone, &mut srv);
     s.settle(&mut phone, &mut srv);
     let bad = Message::Request { sender_id: "p".into(), target_id: "s".into(), document_id: DocumentId::random(), data: vec![0x42, 0xff, 0xff] };
-    s.b.receive(&bad.encode(), &mut srv);
+    s.b.receive(&bad.encode());
     s.pump(&mut phone, &mut srv);
     assert!(s.closed.is_some());
     assert!(srv.live.is_empty(), "a bad request created a document");

@@ -3,6 +3,11 @@
 //! writes to storage when asked, and reports back when the write has committed.
 //!
 //! - Many documents share the connection; each has its own automerge sync state.
+//! - The engine owns each document's work on this connection: a frame is decoded here, and a
+//!   message for a document is queued until the host has it at hand. The engine asks for it
+//!   with [`Output::Load`] (the way it asks for writes with [`Output::Persist`]); the host
+//!   loads it if needed, takes whatever lock it keeps per document, and calls
+//!   [`Connection::process`]. A host never has to look inside a frame.
 //! - Nothing received is acknowledged before it is durable: changes from the remote come out
 //!   as [`Output::Persist`], and the reply for that document (which tells the remote what we
 //!   now have) is held until the host calls [`Connection::persisted`].
@@ -18,7 +23,7 @@ use std::collections::{BTreeMap, VecDeque};
 use automerge::sync::{self, SyncDoc};
 use automerge::AutoCommit;
 
-use super::{DocumentId, Message, PeerMetadata, PROTOCOL_VERSION};
+use crate::{DocumentId, Message, PeerMetadata, PROTOCOL_VERSION};
 
 /// Who this side is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,6 +65,10 @@ impl DocumentHost for SingleDocument<'_> {
 pub enum Output {
     /// One binary frame to send.
     Send(Vec<u8>),
+    /// The engine has work for `doc` (a message received, a sync asked for, a handshake done):
+    /// make the document available (load it from storage if it is not in memory), then call
+    /// [`Connection::process`] with a host that holds it. Asked once until processed.
+    Load { doc: DocumentId },
     /// The connection must close (after sending what came before).
     Close { reason: String },
     /// The handshake is done. A host with storage now restores the persisted sync states for
@@ -71,6 +80,8 @@ pub enum Output {
     SyncState { doc: DocumentId, state: Vec<u8> },
     /// The remote does not have `doc` (or will not share it).
     Unavailable { doc: DocumentId },
+    /// The remote reported an error (for the log, or to show).
+    RemoteError { message: String },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +95,14 @@ enum Phase {
 #[derive(Default)]
 struct DocSync {
     state: sync::State,
-    /// A received change waiting to be made durable: replies for this document wait too.
-    pending: Option<u64>,
+    /// Received changes waiting to be made durable: replies for this document wait for all.
+    pending: std::collections::BTreeSet<u64>,
+    /// Sync messages received and not yet applied (waiting for the host's `process`).
+    inbox: VecDeque<Vec<u8>>,
+    /// Whether we owe the remote a flush (a local change, another peer's commit, a handshake).
+    dirty: bool,
+    /// Whether an `Output::Load` for this document is outstanding.
+    load_asked: bool,
     /// Whether we have sent anything for this document on this connection.
     started: bool,
     last_persisted_shared: Vec<automerge::ChangeHash>,
@@ -152,7 +169,16 @@ impl Connection {
 
     /// Documents with a received change not yet durable.
     pub fn pending_writes(&self) -> usize {
-        self.docs.values().filter(|d| d.pending.is_some()).count()
+        self.docs.values().filter(|d| !d.pending.is_empty()).count()
+    }
+
+    /// Asks the host for `doc` unless already asked.
+    fn ask_load(&mut self, doc: DocumentId) {
+        let entry = self.docs.entry(doc).or_default();
+        if !entry.load_asked {
+            entry.load_asked = true;
+            self.out.push_back(Output::Load { doc });
+        }
     }
 
     fn send(&mut self, m: &Message) {
@@ -179,32 +205,68 @@ impl Connection {
         }
     }
 
-    /// Starts or continues syncing `doc`: call after connecting and after every local change.
-    pub fn sync_document(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
-        if !self.is_open() {
-            // Remembered, and synced once the handshake completes.
-            self.docs.entry(doc).or_default();
+    /// Starts or continues syncing `doc`: call after connecting, after every local change and
+    /// when another peer's change to it has committed. The engine answers with
+    /// [`Output::Load`] (at once, or when the handshake completes).
+    pub fn sync_document(&mut self, doc: DocumentId) {
+        if self.phase == Phase::Closed {
             return;
         }
-        self.flush(doc, host);
+        self.docs.entry(doc).or_default().dirty = true;
+        if self.is_open() {
+            self.ask_load(doc);
+        }
+    }
+
+    /// Does the work waiting for `doc` (answering an [`Output::Load`]): applies the messages
+    /// received for it, in order, and sends what the remote lacks.
+    pub fn process(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        entry.load_asked = false;
+        let inbox = std::mem::take(&mut entry.inbox);
+        let mut flushed = inbox.is_empty();
+        for data in inbox {
+            if self.phase == Phase::Closed || !self.docs.contains_key(&doc) {
+                return;
+            }
+            flushed |= self.on_sync(doc, &data, host);
+        }
+        if self.phase == Phase::Closed {
+            return;
+        }
+        if let Some(entry) = self.docs.get_mut(&doc) {
+            if entry.dirty || !flushed {
+                self.flush(doc, host);
+            }
+        }
+    }
+
+    /// The host could not make `doc` available (its stored bytes do not load, storage failed):
+    /// the remote gets an `error` naming it, the work queued for it is dropped, and every other
+    /// document on this connection carries on.
+    pub fn document_failed(&mut self, doc: DocumentId, reason: &str) {
+        if self.docs.remove(&doc).is_some() && self.is_open() {
+            self.send(&Message::Error { message: format!("document {doc} is unavailable: {reason}") });
+        }
     }
 
     /// Tells the connection that the write with this ticket has committed.
     pub fn persisted(&mut self, ticket: u64, host: &mut impl DocumentHost) {
-        let Some(doc) = self.docs.iter().find(|(_, d)| d.pending == Some(ticket)).map(|(id, _)| *id) else { return };
-        if let Some(d) = self.docs.get_mut(&doc) {
-            d.pending = None;
+        let Some(doc) = self.docs.iter().find(|(_, d)| d.pending.contains(&ticket)).map(|(id, _)| *id) else { return };
+        let Some(entry) = self.docs.get_mut(&doc) else { return };
+        entry.pending.remove(&ticket);
+        if entry.pending.is_empty() {
+            self.flush(doc, host);
         }
-        self.flush(doc, host);
     }
 
     /// Handles one frame from the remote.
-    pub fn receive(&mut self, frame: &[u8], host: &mut impl DocumentHost) {
+    pub fn receive(&mut self, frame: &[u8]) {
         if self.phase == Phase::Closed {
             return;
         }
         match Message::decode(frame) {
-            Ok(m) => self.receive_message(m, host),
+            Ok(m) => self.receive_message(m),
             Err(e) => self.fail(format!("bad message: {e}")),
         }
     }
@@ -215,17 +277,16 @@ impl Connection {
         self.fail(reason);
     }
 
-    /// Handles one decoded message (for a host that looked at it first, e.g. to load the
-    /// document it names).
-    pub fn receive_message(&mut self, message: Message, host: &mut impl DocumentHost) {
+    /// Handles one decoded message.
+    pub fn receive_message(&mut self, message: Message) {
         if self.phase == Phase::Closed {
             return;
         }
         match (&self.phase, message) {
-            (_, Message::Error { message }) => {
-                self.out.push_back(Output::Close { reason: format!("remote error: {message}") });
-                self.phase = Phase::Closed;
-            }
+            // An error alone does not end the connection: a remote that gives up closes it
+            // itself, and one that reports a single document (it cannot load it) carries on
+            // with the others.
+            (_, Message::Error { message }) => self.out.push_back(Output::RemoteError { message }),
             (Phase::Handshake, Message::Join { sender_id, supported_protocol_versions, metadata }) if !self.initiator => {
                 if !supported_protocol_versions.iter().any(|v| v == PROTOCOL_VERSION) {
                     return self.fail("unsupported protocol version");
@@ -237,17 +298,19 @@ impl Connection {
                     metadata: Some(self.metadata()),
                 };
                 self.send(&peer);
-                self.open(sender_id, metadata, host);
+                self.open(sender_id, metadata);
             }
             (Phase::Handshake, Message::Peer { sender_id, selected_protocol_version, metadata, .. }) if self.initiator => {
                 if selected_protocol_version != PROTOCOL_VERSION {
                     return self.fail("unsupported protocol version");
                 }
-                self.open(sender_id, metadata, host);
+                self.open(sender_id, metadata);
             }
             (Phase::Handshake, other) => self.fail(format!("expected handshake, got {}", other.type_name())),
-            (Phase::Open { .. }, Message::Request { document_id, data, .. }) => self.on_sync(document_id, &data, host),
-            (Phase::Open { .. }, Message::Sync { document_id, data, .. }) => self.on_sync(document_id, &data, host),
+            (Phase::Open { .. }, Message::Request { document_id, data, .. } | Message::Sync { document_id, data, .. }) => {
+                self.docs.entry(document_id).or_default().inbox.push_back(data);
+                self.ask_load(document_id);
+            }
             (Phase::Open { .. }, Message::DocUnavailable { document_id, .. }) => {
                 self.out.push_back(Output::Unavailable { doc: document_id });
             }
@@ -263,20 +326,24 @@ impl Connection {
         }
     }
 
-    fn open(&mut self, remote_peer: String, metadata: Option<PeerMetadata>, host: &mut impl DocumentHost) {
+    fn open(&mut self, remote_peer: String, metadata: Option<PeerMetadata>) {
         let remote_storage = metadata.and_then(|m| m.storage_id);
         self.phase = Phase::Open { remote_peer: remote_peer.clone() };
         self.out.push_back(Output::Connected { remote_peer, remote_storage });
         let waiting: Vec<DocumentId> = self.docs.keys().copied().collect();
         for doc in waiting {
-            self.flush(doc, host);
+            self.ask_load(doc);
         }
     }
 
-    fn on_sync(&mut self, doc: DocumentId, data: &[u8], host: &mut impl DocumentHost) {
+    /// Applies one received sync message; returns whether it already flushed.
+    fn on_sync(&mut self, doc: DocumentId, data: &[u8], host: &mut impl DocumentHost) -> bool {
         let message = match sync::Message::decode(data) {
             Ok(m) => m,
-            Err(e) => return self.fail(format!("bad sync message for {doc}: {e}")),
+            Err(e) => {
+                self.fail(format!("bad sync message for {doc}: {e}"));
+                return true;
+            }
         };
         // A peer that holds the document may create it here (a phone made it offline;
         // automerge-repo announces new documents with a plain sync). A peer that has nothing,
@@ -286,36 +353,42 @@ impl Connection {
             self.docs.remove(&doc);
             let sender_id = self.local.peer_id.clone();
             let target_id = self.remote_peer().unwrap_or_default().to_owned();
-            return self.send(&Message::DocUnavailable { sender_id, target_id, document_id: doc });
+            self.send(&Message::DocUnavailable { sender_id, target_id, document_id: doc });
+            return true;
         };
         let heads_before = document.get_heads();
         let carries_changes = !message.changes.is_empty();
         if carries_changes && !host.may_write(&doc, &message) {
-            return self.fail(format!("not allowed to write {doc}"));
+            self.fail(format!("not allowed to write {doc}"));
+            return true;
         }
-        let Some(document) = host.document(&doc, false) else { return };
+        let Some(document) = host.document(&doc, false) else { return true };
         let entry = self.docs.entry(doc).or_default();
         if let Err(e) = document.sync().receive_sync_message(&mut entry.state, message) {
-            return self.fail(format!("invalid changes for {doc}: {e}"));
+            self.fail(format!("invalid changes for {doc}: {e}"));
+            return true;
         }
         let new_changes = document.get_heads() != heads_before;
         if new_changes {
             let changes = document.save_after(&heads_before);
             let ticket = self.next_ticket;
             self.next_ticket += 1;
-            entry.pending = Some(ticket);
+            entry.pending.insert(ticket);
             self.out.push_back(Output::Persist { doc, changes, ticket });
+            false
         } else {
             self.flush(doc, host);
+            true
         }
     }
 
     /// Sends what the remote lacks for `doc`, unless a received change awaits durability.
     fn flush(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
         let entry = self.docs.entry(doc).or_default();
-        if entry.pending.is_some() {
+        if !entry.pending.is_empty() {
             return;
         }
+        entry.dirty = false;
         let Some(document) = host.document(&doc, false) else { return };
         let was_started = entry.started;
         let mut messages = Vec::new();

@@ -1,13 +1,13 @@
 //! Bytes and round trips of the sync engine, between two in-memory peers (no network, so the
 //! figures are exact and repeatable).
 //!
-//! cargo run --release -p ledger --example sync_bench
+//! cargo run --release -p ledger-sync --example sync_bench
 
 use std::collections::HashMap;
 
 use automerge::{sync, ActorId, AutoCommit};
 use chrono::NaiveDate;
-use ledger::protocol::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
+use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
 use ledger::{UnitLedger, VisitDraft};
 
 #[derive(Default)]
@@ -50,10 +50,11 @@ fn session(phone: &mut Peer, server: &mut Peer, keep_states: bool) -> (usize, us
                         // The phone (initiator) offers every document it holds.
                         if conn.remote_peer() == Some("server") {
                             for d in docs {
-                                conn.sync_document(d, peer);
+                                conn.sync_document(d);
                             }
                         }
                     }
+                    Output::Load { doc } => conn.process(doc, peer),
                     Output::Persist { ticket, .. } => conn.persisted(ticket, peer),
                     Output::SyncState { doc, state } => {
                         peer.states.insert(doc, state);
@@ -68,11 +69,11 @@ fn session(phone: &mut Peer, server: &mut Peer, keep_states: bool) -> (usize, us
         rounds += 1;
         for f in std::mem::take(&mut to_b) {
             bytes += f.len();
-            b.receive(&f, server);
+            b.receive(&f);
         }
         for f in std::mem::take(&mut to_a) {
             bytes += f.len();
-            a.receive(&f, phone);
+            a.receive(&f);
         }
     }
     // Two rounds of the handshake (join, peer); two rounds make a round trip.

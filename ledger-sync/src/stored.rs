@@ -1,0 +1,165 @@
+//! A document as its one owner keeps it: the live Automerge document, the heads storage is
+//! known to hold, and its compaction state. Browser and server both follow it.
+//!
+//! Memory may run ahead of storage only between applying a change and committing it, and
+//! [`StoredDocument::unsaved`] is then *everything* memory holds beyond storage (not only the
+//! change just applied): a write that failed before is carried by the next one, so storage never
+//! holds a change without the changes it depends on. A host whose write fails and that cannot
+//! retry drops the document and loads it again from storage (memory goes back to storage).
+
+use automerge::{AutoCommit, ChangeHash, LoadOptions, OnPartialLoad};
+
+use crate::compaction::{CompactionPolicy, Compactor, Tag};
+
+/// What storage holds for one document: its snapshot (possibly empty) and the chunks written
+/// after it, in order, each with the key storage knows it by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout<K> {
+    pub tag: Tag,
+    pub snapshot: Vec<u8>,
+    pub chunks: Vec<(K, Vec<u8>)>,
+}
+
+impl<K> Layout<K> {
+    /// The bytes `AutoCommit::load` reads: the snapshot followed by every chunk.
+    pub fn concatenated(&self) -> Vec<u8> {
+        let mut all = self.snapshot.clone();
+        for (_, c) in &self.chunks {
+            all.extend_from_slice(c);
+        }
+        all
+    }
+}
+
+/// Why stored bytes could not be made into a document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("stored document does not load: {0}")]
+pub struct LoadError(pub String);
+
+/// Loads stored bytes as tolerantly as is safe: changes whose dependencies are missing (written
+/// by an older server after a failed write) are kept aside by Automerge instead of refusing the
+/// whole document; [`missing_dependencies`] says whether that happened.
+pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, LoadError> {
+    if bytes.is_empty() {
+        return Ok(AutoCommit::new());
+    }
+    AutoCommit::load_with_options(bytes, LoadOptions::new().on_partial_load(OnPartialLoad::Ignore))
+        .map_err(|e| LoadError(e.to_string()))
+}
+
+/// Changes the document depends on but does not hold (its waiting changes are not part of it
+/// and would be dropped by a `save()`).
+pub fn missing_dependencies(doc: &mut AutoCommit) -> Vec<ChangeHash> {
+    doc.get_missing_deps(&[])
+}
+
+pub struct StoredDocument<K> {
+    doc: AutoCommit,
+    /// The heads of what storage holds.
+    durable: Vec<ChangeHash>,
+    /// Whether storage holds anything for it yet (a document made in memory is not stored
+    /// until its first write).
+    exists: bool,
+    pub compactor: Compactor<K>,
+}
+
+impl<K: Clone + PartialEq> StoredDocument<K> {
+    /// A document that exists only in memory so far: everything in it is unsaved.
+    pub fn new_in_memory(doc: AutoCommit, policy: CompactionPolicy) -> Self {
+        Self { doc, durable: Vec::new(), exists: false, compactor: Compactor::new(policy) }
+    }
+
+    /// Loads what storage holds.
+    pub fn load(layout: &Layout<K>, policy: CompactionPolicy) -> Result<Self, LoadError> {
+        let mut doc = load_document(&layout.concatenated())?;
+        let durable = doc.get_heads();
+        let mut compactor = Compactor::new(policy);
+        compactor.loaded(layout.tag, layout.snapshot.len(), layout.chunks.iter().map(|(k, c)| (k.clone(), c.len())));
+        Ok(Self { doc, durable, exists: true, compactor })
+    }
+
+    pub fn doc(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    pub fn exists(&self) -> bool {
+        self.exists
+    }
+
+    /// Everything memory holds beyond storage, as one chunk to append; None when storage is
+    /// up to date.
+    pub fn unsaved(&mut self) -> Option<Vec<u8>> {
+        let heads = self.doc.get_heads();
+        if heads == self.durable && self.exists {
+            return None;
+        }
+        Some(self.doc.save_after(&self.durable))
+    }
+
+    /// The chunk from [`unsaved`](Self::unsaved) committed under `key`.
+    pub fn saved(&mut self, key: K, bytes: usize) {
+        self.durable = self.doc.get_heads();
+        self.exists = true;
+        self.compactor.appended(key, bytes);
+    }
+
+    /// Whether memory holds changes storage lacks.
+    pub fn is_ahead(&mut self) -> bool {
+        !self.exists || self.doc.get_heads() != self.durable
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::transaction::Transactable;
+    use automerge::ROOT;
+
+    use super::*;
+
+    fn edit(doc: &mut AutoCommit, key: &str) {
+        doc.put(ROOT, key, 1).unwrap();
+        doc.commit();
+    }
+
+    #[test]
+    fn unsaved_carries_everything_a_failed_write_left_behind() {
+        let mut stored = StoredDocument::<u32>::new_in_memory(AutoCommit::new(), CompactionPolicy::default());
+        edit(stored.doc(), "c1");
+        let first = stored.unsaved().unwrap();
+        stored.saved(1, first.len());
+        edit(stored.doc(), "c2");
+        let _failed = stored.unsaved().unwrap(); // the write of c2 fails: not saved
+        edit(stored.doc(), "c3");
+        let next = stored.unsaved().unwrap();
+        // Storage = first + next must load, with c2 and c3.
+        let layout = Layout { tag: 0, snapshot: Vec::new(), chunks: vec![(1, first), (2, next)] };
+        let mut reloaded = StoredDocument::load(&layout, CompactionPolicy::default()).unwrap();
+        assert!(missing_dependencies(reloaded.doc()).is_empty());
+        assert_eq!(reloaded.doc().get_heads(), stored.doc().get_heads());
+        assert_eq!(reloaded.unsaved(), None);
+    }
+
+    #[test]
+    fn a_chunk_whose_dependencies_were_lost_still_loads_the_rest() {
+        // What an older server could store: c3 without the c2 it depends on.
+        let mut doc = AutoCommit::new();
+        edit(&mut doc, "c1");
+        let c1 = doc.save();
+        let h1 = doc.get_heads();
+        edit(&mut doc, "c2");
+        let h2 = doc.get_heads();
+        edit(&mut doc, "c3");
+        let c3 = doc.save_after(&h2);
+        let _ = h1;
+        let layout = Layout { tag: 0, snapshot: c1, chunks: vec![(1, c3)] };
+        let mut loaded = StoredDocument::load(&layout, CompactionPolicy::default()).unwrap();
+        assert_eq!(missing_dependencies(loaded.doc()), h2, "the missing change is reported");
+        assert_eq!(loaded.doc().get_heads(), h1);
+    }
+
+    #[test]
+    fn damaged_bytes_are_an_error_not_a_panic() {
+        let layout = Layout { tag: 0, snapshot: vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3], chunks: Vec::<(u32, Vec<u8>)>::new() };
+        assert!(StoredDocument::load(&layout, CompactionPolicy::default()).is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! A phone as the server's tests and load clients see it: one document, the `ledger-sync`
+//! engine the app runs, a real WebSocket, and the heads the server has confirmed (the shared
+//! heads of its last reply, which the server sends only after its commit).
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+use automerge::transaction::Transactable;
+use automerge::{sync, ActorId, AutoCommit, ChangeHash, ROOT};
+use futures_util::{SinkExt, StreamExt};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+pub struct Phone {
+    pub id: DocumentId,
+    pub doc: AutoCommit,
+    pub name: String,
+    /// The server's storage id and the sync state kept for it, as the app keeps them.
+    pub storage_id: Option<String>,
+    pub saved_state: Option<Vec<u8>>,
+    /// The heads the server confirmed last (its reply came after its commit).
+    pub confirmed: Vec<ChangeHash>,
+    /// Edits made so far (each one change), in order.
+    pub edits: Vec<ChangeHash>,
+    /// Why the last connection ended, when the server closed it.
+    pub closed: Option<String>,
+    /// `error` messages the server sent.
+    pub errors: Vec<String>,
+}
+
+/// How one connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum End {
+    /// Nothing moved for the quiet period.
+    Quiet,
+    /// The server closed it, or the socket failed.
+    Closed,
+    /// The time budget ran out.
+    Budget,
+    /// Could not connect.
+    NoConnection,
+}
+
+impl Phone {
+    pub fn new(name: &str, id: DocumentId) -> Self {
+        Self {
+            id,
+            doc: AutoCommit::new().with_actor(ActorId::random()),
+            name: name.into(),
+            storage_id: Some(format!("{name}-storage")),
+            saved_state: None,
+            confirmed: Vec::new(),
+            edits: Vec::new(),
+            closed: None,
+            errors: Vec::new(),
+        }
+    }
+
+    /// A reader with no storage of its own: every connection starts from nothing.
+    pub fn reader(id: DocumentId) -> Self {
+        let mut p = Self::new("reader", id);
+        p.storage_id = None;
+        p
+    }
+
+    pub fn edit(&mut self, key: &str, value: i64) {
+        self.doc.put(ROOT, key, value).unwrap();
+        self.doc.commit();
+        self.edits.extend(self.doc.get_heads());
+    }
+
+    /// An edit carrying `bytes` of text (a long visit note, a photo caption pasted twice).
+    pub fn edit_long(&mut self, key: &str, bytes: usize) {
+        let text: String = (0..bytes).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
+        self.doc.put(ROOT, key, text).unwrap();
+        self.doc.commit();
+        self.edits.extend(self.doc.get_heads());
+    }
+
+    fn host(&mut self) -> SingleDocument<'_> {
+        SingleDocument { id: self.id, doc: &mut self.doc }
+    }
+
+    /// Edits the server confirmed: every edit that is an ancestor of (or equal to) the
+    /// confirmed heads.
+    pub fn confirmed_edits(&mut self) -> Vec<ChangeHash> {
+        if self.confirmed.is_empty() {
+            return Vec::new();
+        }
+        let newer: std::collections::HashSet<ChangeHash> = self.doc.get_changes(&self.confirmed).iter().map(|c| c.hash()).collect();
+        self.edits.iter().copied().filter(|h| !newer.contains(h)).collect()
+    }
+
+    /// Connects and syncs until `quiet` passes with nothing received, the connection ends,
+    /// or `budget` runs out. `edits` more edits are made while connected, one every
+    /// `interval`, each synced at once.
+    pub async fn session(&mut self, url: &str, budget: Duration, quiet: Duration, edits: usize, interval: Duration) -> End {
+        let deadline = Instant::now() + budget;
+        let Ok(Ok((ws, _))) = tokio::time::timeout(budget, tokio_tungstenite::connect_async(url)).await else {
+            return End::NoConnection;
+        };
+        let (mut tx, mut rx) = ws.split();
+        let mut conn = Connection::initiate(LocalPeer { peer_id: format!("{}-{}", self.name, DocumentId::random()), storage_id: self.storage_id.clone() });
+        let mut left = edits;
+        let mut next_edit = Instant::now() + interval;
+        let mut last_heard = Instant::now();
+        // Quiet counts only once the server has said something about the document.
+        let mut heard_doc = false;
+        let mut open = false;
+        loop {
+            while let Some(o) = conn.poll_output() {
+                match o {
+                    Output::Send(f) => {
+                        if tx.send(Ws::Binary(f.into())).await.is_err() {
+                            return End::Closed;
+                        }
+                    }
+                    Output::Connected { .. } => {
+                        open = true;
+                        if let Some(state) = self.saved_state.clone() {
+                            conn.restore_sync_state(self.id, &state);
+                        }
+                        conn.sync_document(self.id);
+                    }
+                    Output::Load { doc } => conn.process(doc, &mut self.host()),
+                    Output::Persist { ticket, .. } => conn.persisted(ticket, &mut self.host()),
+                    Output::SyncState { state, .. } => {
+                        self.confirmed = sync::State::decode(&state).unwrap().shared_heads;
+                        self.saved_state = Some(state);
+                    }
+                    Output::Close { reason } => {
+                        self.closed = Some(reason);
+                        return End::Closed;
+                    }
+                    Output::Unavailable { .. } | Output::RemoteError { .. } => {}
+                }
+            }
+            // Without storage of our own the engine keeps no states: confirmed is what the
+            // connection shares.
+            if let Some(h) = conn.shared_heads(&self.id) {
+                if self.storage_id.is_none() {
+                    self.confirmed = h.to_vec();
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return End::Budget;
+            }
+            if open && left > 0 && now >= next_edit {
+                left -= 1;
+                let n = self.edits.len();
+                self.edit(&format!("{}-{}", self.name, n % 16), n as i64);
+                next_edit = now + interval;
+                conn.sync_document(self.id);
+                continue;
+            }
+            if left == 0 && heard_doc && now.duration_since(last_heard) >= quiet {
+                return End::Quiet;
+            }
+            let wake = if left > 0 && open { next_edit.min(deadline) } else { (last_heard + quiet).min(deadline) };
+            match tokio::time::timeout(wake.saturating_duration_since(now), rx.next()).await {
+                Ok(Some(Ok(Ws::Binary(f)))) => {
+                    last_heard = Instant::now();
+                    match ledger_sync::Message::decode(&f) {
+                        Ok(ledger_sync::Message::Error { message }) => {
+                            heard_doc |= message.contains(&self.id.to_string());
+                            self.errors.push(message);
+                        }
+                        Ok(
+                            ledger_sync::Message::Sync { document_id, .. }
+                            | ledger_sync::Message::Request { document_id, .. }
+                            | ledger_sync::Message::DocUnavailable { document_id, .. },
+                        ) => heard_doc |= document_id == self.id,
+                        _ => {}
+                    }
+                    conn.receive(&f);
+                }
+                Ok(Some(Ok(Ws::Close(frame)))) => {
+                    self.closed = Some(frame.map(|f| f.reason.to_string()).unwrap_or_default());
+                    return End::Closed;
+                }
+                Ok(Some(Ok(_))) => {}
+                Ok(None) | Ok(Some(Err(_))) => return End::Closed,
+                Err(_) => {}
+            }
+        }
+    }
+
+    /// Syncs with nothing new to say until quiet (or `budget`).
+    pub async fn sync(&mut self, url: &str, budget: Duration) -> End {
+        self.session(url, budget, Duration::from_millis(500), 0, Duration::ZERO).await
+    }
+}

@@ -1,0 +1,134 @@
+//! Storage failing in the middle of syncs (the database locked by another process, the disk
+//! full): nothing is acknowledged that is not stored, memory never runs ahead of storage, and
+//! once the failure clears every document loads and every phone's changes arrive.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{End, Phone};
+use ledger_sync::DocumentId;
+use sync_server::{AppState, Storage};
+
+struct Server {
+    addr: SocketAddr,
+    state: AppState,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn start(data: &Path) -> Server {
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    // A short wait for locks, so a locked database fails a write quickly.
+    let state = AppState::with_storage(Arc::new(Storage::open_with(data, Duration::from_millis(200)).unwrap())).unwrap();
+    let app = sync_server::router_for(state.clone(), dist.keep());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    Server { addr, state, task }
+}
+
+fn url(s: &Server) -> String {
+    format!("ws://{}/sync", s.addr)
+}
+
+const BUDGET: Duration = Duration::from_secs(10);
+
+/// Holds the database's write lock from another connection, as another process would.
+fn lock_database(data: &Path) -> rusqlite::Connection {
+    let other = rusqlite::Connection::open(data.join("ledger.sqlite3")).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    other
+}
+
+async fn check_failure_and_recovery(fail: impl Fn(&Server, &Path) -> Box<dyn FnOnce()>) {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path()).await;
+    let id = DocumentId::random();
+    let mut phone = Phone::new("phone", id);
+    phone.edit("c1", 1);
+    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(phone.confirmed_edits().len(), 1);
+    let mut colleague = Phone::new("colleague", id);
+    assert_eq!(colleague.sync(&url(&server), BUDGET).await, End::Quiet);
+
+    let clear = fail(&server, data.path());
+    // c2 cannot be stored: the phone is told so, and nothing confirms it.
+    phone.edit_long("c2", 200_000);
+    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Closed);
+    assert!(phone.closed.as_deref().unwrap_or_default().contains("could not store"), "{:?}", phone.closed);
+    assert_eq!(phone.confirmed_edits().len(), 1, "a change storage refused was confirmed");
+    // Memory did not run ahead of storage: a colleague syncing now does not get c2.
+    let before = colleague.doc.get_heads();
+    colleague.sync(&url(&server), BUDGET).await;
+    assert_eq!(colleague.doc.get_heads(), before, "a change that was never stored reached another phone");
+    // c3, made while storage still fails, is refused too (today it was stored without c2).
+    phone.edit_long("c3", 200_000);
+    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Closed);
+    assert_eq!(phone.confirmed_edits().len(), 1);
+
+    clear();
+    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Quiet, "{:?}", phone.closed);
+    assert_eq!(phone.confirmed_edits().len(), 3);
+
+    // After a restart the document loads, with every change.
+    server.task.abort();
+    let _ = server.task.await;
+    drop(server.state);
+    let server = start(data.path()).await;
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert!(reader.errors.is_empty(), "{:?}", reader.errors);
+    assert_eq!(reader.doc.get_heads(), phone.doc.get_heads());
+    assert_eq!(colleague.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(colleague.doc.get_heads(), phone.doc.get_heads());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_database_acknowledges_nothing_and_recovers() {
+    check_failure_and_recovery(|_, data| {
+        let lock = lock_database(data);
+        Box::new(move || lock.execute_batch("ROLLBACK").unwrap())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_database_acknowledges_nothing_and_recovers() {
+    check_failure_and_recovery(|server, _| {
+        let storage = server.state.hub.storage.clone();
+        let pages = storage.page_count().unwrap();
+        storage.set_max_pages(pages).unwrap();
+        Box::new(move || storage.set_max_pages(1 << 30).unwrap())
+    })
+    .await;
+}
+
+/// A stored document that cannot be loaded gets an `error` naming it; the connection and
+/// every other document keep working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_document_is_reported_and_the_others_keep_working() {
+    let data = tempfile::tempdir().unwrap();
+    let server = start(data.path()).await;
+    let good = DocumentId::random();
+    let mut phone = Phone::new("phone", good);
+    phone.edit("k", 1);
+    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Quiet);
+
+    let damaged = DocumentId::random();
+    server.state.hub.storage.create(&damaged, &[0x85, 0x6f, 0x4a, 0x83, 0xde, 0xad, 0xbe, 0xef]).unwrap();
+    let mut victim = Phone::new("victim", damaged);
+    victim.edit("x", 1);
+    let end = victim.sync(&url(&server), BUDGET).await;
+    assert_eq!(end, End::Quiet, "the connection was dropped: {:?}", victim.closed);
+    assert!(victim.errors.iter().any(|e| e.contains(&damaged.to_string())), "{:?}", victim.errors);
+
+    let mut other = Phone::reader(good);
+    assert_eq!(other.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(other.doc.get_heads(), phone.doc.get_heads());
+}
