@@ -1,16 +1,18 @@
 //! The ledger service: the one place the app's in-memory ledger meets IndexedDB.
 //!
-//! Every write follows one rule: apply the change in memory, write exactly the new changes as
-//! a chunk, and only when the IndexedDB transaction has completed say "saved". If the write
-//! fails, memory is rolled back to what storage holds, so the app never shows what a reload
-//! would lose.
+//! Every write follows one rule: apply the change in memory, write everything memory holds
+//! beyond storage as a chunk, and only when the IndexedDB transaction has completed say
+//! "saved". If the write fails, memory is rolled back to what storage holds, so the app never
+//! shows what a reload would lose. Writes of this tab (local saves, changes from the server,
+//! compaction) take turns in one queue; other tabs are other writers, and compaction follows
+//! `ledger_sync`'s state machine so no tab's chunk is ever deleted unmerged.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
-use ledger_sync::CompactionPolicy;
+use ledger_sync::compaction::{CompactionPolicy, Compactor, Outcome};
 use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use wasm_bindgen::prelude::*;
 
@@ -48,9 +50,9 @@ pub(crate) struct Inner {
     persisted: Vec<ChangeHash>,
     /// The heads the lists on screen reflect; what came after is re-read record by record.
     shown: Vec<ChangeHash>,
-    chunk_count: usize,
-    chunk_bytes: usize,
-    snapshot_bytes: usize,
+    compactor: Compactor<u64>,
+    /// Held by every write to storage, so writes take turns and `persisted` moves in order.
+    writing: Rc<futures_util::lock::Mutex<()>>,
     _channel: Option<(web_sys::BroadcastChannel, Closure<dyn FnMut(web_sys::MessageEvent)>)>,
 }
 
@@ -132,14 +134,15 @@ impl LedgerService {
         match result {
             Ok((store, stored, ledger, persisted, cache_shown)) => {
                 let cached_heads = stored.view.as_ref().map(|v| v.heads.clone());
+                let mut compactor = Compactor::new(CompactionPolicy::default());
+                compactor.loaded(stored.tag, stored.snapshot.as_ref().map_or(0, Vec::len), stored.chunks.iter().map(|(k, c)| (*k, c.len())));
                 let inner = Rc::new(RefCell::new(Inner {
                     store,
                     ledger,
                     persisted,
                     shown: Vec::new(),
-                    chunk_count: stored.chunks.len(),
-                    chunk_bytes: stored.chunk_bytes(),
-                    snapshot_bytes: stored.snapshot.as_ref().map_or(0, Vec::len),
+                    compactor,
+                    writing: Rc::new(futures_util::lock::Mutex::new(())),
                     _channel: None,
                 }));
                 inner.borrow_mut()._channel = self.listen_to_other_tabs();
@@ -213,8 +216,10 @@ impl LedgerService {
         change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
     ) -> Result<RecordId, SaveError> {
         let inner = self.loaded().await.ok_or(SaveError::NotReady)?;
+        let writing = inner.borrow().writing.clone();
+        let _turn = writing.lock().await;
         let started = browser::perf_now();
-        let (store, before, id, chunk) = {
+        let (store, before, id, chunk, heads) = {
             let mut i = inner.borrow_mut();
             let before = i.ledger.heads();
             let id = match change(&mut i.ledger, browser::now_ms()) {
@@ -227,16 +232,17 @@ impl LedgerService {
             };
             let persisted = i.persisted.clone();
             let chunk = i.ledger.save_after(&persisted);
-            (i.store.clone(), before, id, chunk)
+            // What the chunk holds; changes a sync applies while it is written are not in it.
+            let heads = i.ledger.heads();
+            (i.store.clone(), before, id, chunk, heads)
         };
         self.save_state.set(SaveState::Saving);
         match store.append_chunk(LEDGER_KEY, &chunk).await {
-            Ok(()) => {
+            Ok(key) => {
                 {
                     let mut i = inner.borrow_mut();
-                    i.persisted = i.ledger.heads();
-                    i.chunk_count += 1;
-                    i.chunk_bytes += chunk.len();
+                    i.persisted = heads;
+                    i.compactor.appended(key, chunk.len());
                 }
                 self.refresh_changed();
                 self.save_state.set(SaveState::Saved(browser::now_ms()));
@@ -248,6 +254,7 @@ impl LedgerService {
                 if let Some(listener) = self.on_local_change.try_get_value().flatten() {
                     listener();
                 }
+                drop(_turn);
                 leptos::task::spawn_local(async move {
                     browser::request_persistence_once().await;
                     self.compact_if_due().await;
@@ -281,16 +288,29 @@ impl LedgerService {
         self.inner().map(|i| i.borrow().store.clone())
     }
 
-    /// Makes changes that arrived from the server durable, then shows them.
-    pub async fn save_remote_changes(self, changes: Vec<u8>) -> Result<(), StorageError> {
+    /// Makes changes that arrived from the server (already applied in memory) durable, then
+    /// shows them. What is written is everything memory holds beyond storage, and it counts as
+    /// persisted: the next local save does not write it again.
+    pub async fn save_remote_changes(self) -> Result<(), StorageError> {
         let Some(inner) = self.inner() else { return Err(StorageError::Failed("台账未打开".into())) };
-        let store = inner.borrow().store.clone();
-        store.append_chunk(LEDGER_KEY, &changes).await?;
+        let writing = inner.borrow().writing.clone();
+        let _turn = writing.lock().await;
+        let (store, chunk, heads) = {
+            let mut i = inner.borrow_mut();
+            let persisted = i.persisted.clone();
+            let heads = i.ledger.heads();
+            if heads == persisted {
+                return Ok(());
+            }
+            (i.store.clone(), i.ledger.save_after(&persisted), heads)
+        };
+        let key = store.append_chunk(LEDGER_KEY, &chunk).await?;
         {
             let mut i = inner.borrow_mut();
-            i.chunk_count += 1;
-            i.chunk_bytes += changes.len();
+            i.persisted = heads;
+            i.compactor.appended(key, chunk.len());
         }
+        drop(_turn);
         self.refresh_changed();
         self.schedule_view_write(1_500);
         if let Some((channel, _)) = &inner.borrow()._channel {
@@ -300,54 +320,62 @@ impl LedgerService {
         Ok(())
     }
 
+    /// Folds the chunks into a new snapshot when the policy says so, one compaction at a time,
+    /// in the write queue. The fold merges the planned chunks (other tabs' too) into memory,
+    /// which already holds the plan's base snapshot, so the new snapshot holds everything it
+    /// replaces; a plan another tab overtook is refused by the store and the layout reloaded.
     async fn compact_if_due(self) {
         let Some(inner) = self.inner() else { return };
-        let (due, store) = {
-            let i = inner.borrow();
-            (CompactionPolicy::default().should_compact(i.chunk_count, i.chunk_bytes, i.snapshot_bytes), i.store.clone())
+        let writing = inner.borrow().writing.clone();
+        let _turn = writing.lock().await;
+        let (plan, store) = {
+            let mut i = inner.borrow_mut();
+            let Some(plan) = i.compactor.start(random_tag()) else { return };
+            (plan, i.store.clone())
         };
-        if !due {
-            return;
-        }
-        let mut snapshot_len = 0;
         let result = store
-            .compact(LEDGER_KEY, |chunks| {
+            .compact(LEDGER_KEY, &plan, |chunks| {
                 let mut i = inner.borrow_mut();
-                for (_, bytes) in chunks {
+                for bytes in chunks {
                     let _ = i.ledger.load_incremental(bytes);
                 }
-                let snapshot = i.ledger.save();
-                snapshot_len = snapshot.len();
-                snapshot
+                i.ledger.save()
             })
             .await;
-        if result.is_ok() {
-            let mut i = inner.borrow_mut();
-            i.persisted = i.ledger.heads();
-            i.chunk_count = 0;
-            i.chunk_bytes = 0;
-            i.snapshot_bytes = snapshot_len;
+        let outcome = result.unwrap_or(Outcome::Failed);
+        inner.borrow_mut().compactor.finished(plan.id, outcome);
+        if outcome == Outcome::Stale {
+            drop(_turn);
+            self.reload_from_store().await;
         }
-        // A failed compaction loses nothing: the chunks are still there and the next save retries.
+        // A failed compaction loses nothing: the chunks are still there and a later one retries.
     }
 
     /// Another tab saved: merge whatever storage holds now.
     async fn reload_from_store(self) {
         let Some(inner) = self.inner() else { return };
+        let writing = inner.borrow().writing.clone();
+        let _turn = writing.lock().await;
         let store = inner.borrow().store.clone();
         let Ok(stored) = store.load(LEDGER_KEY).await else { return };
         {
             let mut i = inner.borrow_mut();
+            // Whether memory held anything storage lacked (changes from the server whose save
+            // is queued): then `persisted` stays, and that save writes them.
+            let all_saved = {
+                let Inner { ledger, persisted, .. } = &mut *i;
+                ledger.heads() == *persisted
+            };
             if let Some(snapshot) = &stored.snapshot {
                 let _ = i.ledger.load_incremental(snapshot);
             }
             for (_, chunk) in &stored.chunks {
                 let _ = i.ledger.load_incremental(chunk);
             }
-            // Everything just loaded came from storage, and our own saves are all durable.
-            i.persisted = i.ledger.heads();
-            i.chunk_count = stored.chunks.len();
-            i.chunk_bytes = stored.chunk_bytes();
+            if all_saved {
+                i.persisted = i.ledger.heads();
+            }
+            i.compactor.loaded(stored.tag, stored.snapshot.as_ref().map_or(0, Vec::len), stored.chunks.iter().map(|(k, c)| (*k, c.len())));
         }
         self.refresh_changed();
         self.schedule_view_write(1_500);
@@ -361,6 +389,11 @@ impl LedgerService {
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         Some((channel, on_message))
     }
+}
+
+fn random_tag() -> u64 {
+    // Below 2^53: IndexedDB keeps numbers as doubles.
+    (js_sys::Math::random() * (1u64 << 53) as f64) as u64 | 1
 }
 
 /// Builds the in-memory ledger from what storage holds. Each page load writes as a fresh

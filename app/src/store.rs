@@ -3,6 +3,7 @@
 
 use idb::{Database, DatabaseEvent, Factory, KeyPath, ObjectStoreParams, Query, TransactionMode};
 use js_sys::{Object, Reflect, Uint8Array};
+use ledger_sync::compaction::{Outcome, Plan, Tag};
 use wasm_bindgen::{JsCast, JsValue};
 
 const DB_NAME: &str = "pioneer-ledger";
@@ -52,10 +53,12 @@ impl From<idb::Error> for StorageError {
     }
 }
 
-/// A document as stored: its snapshot and the chunks written after it.
+/// A document as stored: its snapshot (with the tag of the compaction that wrote it) and the
+/// chunks written after it, by key.
 pub struct StoredDoc {
     pub snapshot: Option<Vec<u8>>,
-    pub chunks: Vec<(JsValue, Vec<u8>)>,
+    pub tag: Tag,
+    pub chunks: Vec<(u64, Vec<u8>)>,
     /// The cached view and the document heads it was made at.
     pub view: Option<CachedView>,
 }
@@ -63,12 +66,6 @@ pub struct StoredDoc {
 pub struct CachedView {
     pub heads: String,
     pub bytes: Vec<u8>,
-}
-
-impl StoredDoc {
-    pub fn chunk_bytes(&self) -> usize {
-        self.chunks.iter().map(|(_, c)| c.len()).sum()
-    }
 }
 
 #[derive(Clone)]
@@ -106,24 +103,25 @@ impl Store {
     /// Reads a document's snapshot and chunks in one consistent transaction.
     pub async fn load(&self, doc: &str) -> Result<StoredDoc, StorageError> {
         let tx = self.db.transaction(&[SNAPSHOTS, CHUNKS, VIEWS], TransactionMode::ReadOnly)?;
-        let snapshot = tx.object_store(SNAPSHOTS)?.get(JsValue::from_str(doc))?.await?.map(|v| to_bytes(&v));
+        let (snapshot, tag) = read_snapshot(&tx, doc).await?;
         let chunks = read_chunks(&tx, doc).await?;
         let view = tx.object_store(VIEWS)?.get(JsValue::from_str(doc))?.await?.map(|v| CachedView {
             heads: Reflect::get(&v, &"heads".into()).ok().and_then(|h| h.as_string()).unwrap_or_default(),
             bytes: to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED)),
         });
         tx.await?;
-        Ok(StoredDoc { snapshot, chunks, view })
+        Ok(StoredDoc { snapshot, tag, chunks, view })
     }
 
-    /// Appends a chunk; returns once it is durable.
-    pub async fn append_chunk(&self, doc: &str, bytes: &[u8]) -> Result<(), StorageError> {
+    /// Appends a chunk; returns its key once it is durable.
+    pub async fn append_chunk(&self, doc: &str, bytes: &[u8]) -> Result<u64, StorageError> {
         let tx = self.db.transaction(&[CHUNKS], TransactionMode::ReadWrite)?;
         let value = Object::new();
         let _ = Reflect::set(&value, &"doc".into(), &doc.into());
         let _ = Reflect::set(&value, &"bytes".into(), &Uint8Array::from(bytes));
-        tx.object_store(CHUNKS)?.add(&value, None)?.await?;
-        commit(tx).await
+        let key = tx.object_store(CHUNKS)?.add(&value, None)?.await?;
+        commit(tx).await?;
+        Ok(key_number(&key))
     }
 
     pub async fn sync_state(&self, key: &str) -> Result<Option<Vec<u8>>, StorageError> {
@@ -148,35 +146,59 @@ impl Store {
         commit(tx).await
     }
 
-    /// Replaces the snapshot and deletes exactly the chunks the new snapshot covers, all in one
-    /// transaction. `fold` receives every chunk stored now (including ones another tab wrote
-    /// since we loaded), must merge them, and returns the new snapshot; only the chunks it saw
-    /// are deleted, so a chunk the snapshot does not contain can never be lost.
-    pub async fn compact(
-        &self,
-        doc: &str,
-        fold: impl FnOnce(&[(JsValue, Vec<u8>)]) -> Vec<u8>,
-    ) -> Result<(), StorageError> {
+    /// Carries out a compaction `plan` in one transaction: only if the stored snapshot is still
+    /// the plan's base and every planned chunk is still there (another tab may have compacted
+    /// meanwhile), `fold` gets exactly the planned chunks, must merge them into the document
+    /// that already holds the base, and returns the new snapshot, which is written with the
+    /// plan's tag while exactly the planned chunks are deleted. Otherwise nothing is written.
+    pub async fn compact(&self, doc: &str, plan: &Plan<u64>, fold: impl FnOnce(&[Vec<u8>]) -> Vec<u8>) -> Result<Outcome, StorageError> {
         let tx = self.db.transaction(&[SNAPSHOTS, CHUNKS], TransactionMode::ReadWrite)?;
+        let (_, tag) = read_snapshot(&tx, doc).await?;
         let chunks = read_chunks(&tx, doc).await?;
-        let snapshot = fold(&chunks);
-        tx.object_store(SNAPSHOTS)?.put(&Uint8Array::from(&snapshot[..]), Some(&JsValue::from_str(doc)))?.await?;
-        let store = tx.object_store(CHUNKS)?;
-        for (key, _) in &chunks {
-            store.delete(Query::Key(key.clone()))?.await?;
+        let keys: Vec<u64> = chunks.iter().map(|(k, _)| *k).collect();
+        if !plan.may_replace(tag, &keys) {
+            let _ = commit(tx).await;
+            return Ok(Outcome::Stale);
         }
-        commit(tx).await
+        let planned: Vec<Vec<u8>> = chunks.into_iter().filter(|(k, _)| plan.chunks.contains(k)).map(|(_, c)| c).collect();
+        let snapshot = fold(&planned);
+        let value = Object::new();
+        let _ = Reflect::set(&value, &"bytes".into(), &Uint8Array::from(&snapshot[..]));
+        let _ = Reflect::set(&value, &"tag".into(), &JsValue::from_f64(plan.new_tag as f64));
+        tx.object_store(SNAPSHOTS)?.put(&value, Some(&JsValue::from_str(doc)))?.await?;
+        let store = tx.object_store(CHUNKS)?;
+        for key in &plan.chunks {
+            store.delete(Query::Key(JsValue::from_f64(*key as f64)))?.await?;
+        }
+        commit(tx).await?;
+        Ok(Outcome::Replaced { snapshot_bytes: snapshot.len() })
     }
 }
 
-async fn read_chunks(tx: &idb::Transaction, doc: &str) -> Result<Vec<(JsValue, Vec<u8>)>, StorageError> {
+/// The snapshot and its tag. A snapshot written before tags existed is plain bytes: tag 0.
+async fn read_snapshot(tx: &idb::Transaction, doc: &str) -> Result<(Option<Vec<u8>>, Tag), StorageError> {
+    let Some(value) = tx.object_store(SNAPSHOTS)?.get(JsValue::from_str(doc))?.await? else { return Ok((None, 0)) };
+    if value.is_instance_of::<Uint8Array>() {
+        return Ok((Some(to_bytes(&value)), 0));
+    }
+    let bytes = to_bytes(&Reflect::get(&value, &"bytes".into()).unwrap_or(JsValue::UNDEFINED));
+    let tag = Reflect::get(&value, &"tag".into()).ok().and_then(|t| t.as_f64()).unwrap_or(0.0) as Tag;
+    Ok((Some(bytes), tag))
+}
+
+/// IndexedDB's auto-increment keys are numbers below 2^53.
+fn key_number(key: &JsValue) -> u64 {
+    key.as_f64().unwrap_or(0.0) as u64
+}
+
+async fn read_chunks(tx: &idb::Transaction, doc: &str) -> Result<Vec<(u64, Vec<u8>)>, StorageError> {
     let index = tx.object_store(CHUNKS)?.index(CHUNKS_BY_DOC)?;
     let keys = index.get_all_keys(Some(Query::Key(JsValue::from_str(doc))), None)?.await?;
     let values = index.get_all(Some(Query::Key(JsValue::from_str(doc))), None)?.await?;
     Ok(keys
         .into_iter()
         .zip(values)
-        .map(|(k, v)| (k, to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED))))
+        .map(|(k, v)| (key_number(&k), to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED))))
         .collect())
 }
 

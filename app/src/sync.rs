@@ -194,17 +194,7 @@ impl SyncService {
 
     fn receive(self, frame: &[u8]) {
         let Some(live) = self.live() else { return };
-        {
-            let mut l = live.borrow_mut();
-            let doc = l.doc;
-            let received = self.ledger.with_ledger(|ledger| {
-                let mut host = SingleDocument { id: doc, doc: ledger.doc_mut() };
-                l.conn.receive(frame, &mut host);
-            });
-            if received.is_none() {
-                return;
-            }
-        }
+        live.borrow_mut().conn.receive(frame);
         self.status.set(SyncStatus::Syncing);
         self.pump();
     }
@@ -216,7 +206,7 @@ impl SyncService {
         {
             let mut l = live.borrow_mut();
             let doc = l.doc;
-            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
+            l.conn.sync_document(doc);
         }
         self.pump();
     }
@@ -234,6 +224,14 @@ impl SyncService {
                 Output::Close { .. } => {
                     let _ = live.borrow().socket.close();
                 }
+                Output::Load { doc } => {
+                    // The ledger is this connection's one document, always in memory once open.
+                    let mut l = live.borrow_mut();
+                    self.ledger.with_ledger(|ledger| l.conn.process(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
+                }
+                Output::RemoteError { message } => {
+                    leptos::logging::warn!("同步服务器报告：{message}");
+                }
                 Output::Connected { remote_storage, .. } => {
                     self.attempts.set_value(0);
                     self.status.set(SyncStatus::Syncing);
@@ -249,19 +247,16 @@ impl SyncService {
                                 live.borrow_mut().conn.restore_sync_state(doc, &state);
                             }
                         }
-                        {
-                            let mut l = live.borrow_mut();
-                            self.ledger.with_ledger(|ledger| l.conn.sync_document(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
-                        }
+                        live.borrow_mut().conn.sync_document(doc);
                         self.pump();
                         self.settle_later();
                     });
                 }
-                Output::Persist { changes, ticket, .. } => {
+                Output::Persist { ticket, .. } => {
                     let live = live.clone();
                     leptos::task::spawn_local(async move {
                         // Acknowledged to the server only once IndexedDB has committed.
-                        if self.ledger.save_remote_changes(changes).await.is_ok() {
+                        if self.ledger.save_remote_changes().await.is_ok() {
                             {
                                 let mut l = live.borrow_mut();
                                 let doc = l.doc;
