@@ -173,11 +173,12 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
         }
     }
 
-    /// Every listed field holding concurrent values, with all of them (as strings).
-    pub fn conflicts(&self, fields: &[&str]) -> Vec<Conflict> {
+    /// Every field of the table that can conflict and holds concurrent values, with all of
+    /// them (as strings).
+    pub fn conflicts(&self, table: &[crate::record::Field]) -> Vec<Conflict> {
         let Some(all) = &self.fields else { return Vec::new() };
         all.iter()
-            .filter(|(k, _, _, conflict)| *conflict && fields.contains(&k.as_str()))
+            .filter(|(k, _, _, conflict)| *conflict && table.iter().any(|f| f.conflicts() && f.key == k.as_str()))
             .filter_map(|(k, _, _, _)| {
                 let values: Vec<String> = self
                     .doc

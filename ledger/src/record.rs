@@ -33,6 +33,18 @@ impl Section {
         Self::ALL.into_iter().find(|s| s.key() == key)
     }
 
+    /// The record type's field table.
+    pub fn fields(self) -> &'static [Field] {
+        use crate::unit_ledger::{ENTERPRISE_FIELDS, PLEDGE_FIELDS, PROBLEM_FIELDS, SURVEY_FIELDS, VISIT_FIELDS};
+        match self {
+            Self::Visits => VISIT_FIELDS,
+            Self::Problems => PROBLEM_FIELDS,
+            Self::Enterprises => ENTERPRISE_FIELDS,
+            Self::Pledges => PLEDGE_FIELDS,
+            Self::Surveys => SURVEY_FIELDS,
+        }
+    }
+
     /// The record noun, as in "修改问题".
     pub fn noun(self) -> &'static str {
         match self {
@@ -43,6 +55,53 @@ impl Section {
             Self::Surveys => "测评",
         }
     }
+}
+
+/// How a record's field is stored, which decides what two concurrent writes of it mean.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldKind {
+    /// Automerge Text: concurrent edits merge character by character, never a conflict.
+    Text,
+    /// One plain string (a name, a phone number).
+    Scalar,
+    /// A code from a fixed list (status, category).
+    Code,
+    /// "YYYY-MM-DD".
+    Date,
+    /// true or false.
+    Flag,
+    /// The id of another record.
+    Link,
+    /// A map of flags (a pledge's aims): each flag merges on its own, never a conflict.
+    Flags,
+}
+
+/// One field of a record type: its key in the document, its label, and its kind. Each record
+/// type has one table of these; its reader lists conflicts from it, change notes and history
+/// name fields from it, and the tests write every field through it, so no field can be
+/// forgotten in one of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub kind: FieldKind,
+}
+
+impl Field {
+    pub const fn new(key: &'static str, label: &'static str, kind: FieldKind) -> Self {
+        Self { key, label, kind }
+    }
+
+    /// Whether two different values written concurrently are kept for a person to choose:
+    /// every field whose value is one scalar.
+    pub const fn conflicts(&self) -> bool {
+        !matches!(self.kind, FieldKind::Text | FieldKind::Flags)
+    }
+}
+
+/// The label of `key` in `table`, or the key itself.
+pub fn field_label<'a>(table: &[Field], key: &'a str) -> &'a str {
+    table.iter().find(|f| f.key == key).map_or(key, |f| f.label)
 }
 
 /// A field that two people set to different values without seeing each other's change.

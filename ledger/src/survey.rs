@@ -43,6 +43,8 @@ pub struct Survey {
     pub closed: bool,
     pub questions: Vec<Question>,
     pub responses: Vec<Response>,
+    /// Fields two people set differently, both values kept until one is chosen.
+    pub conflicts: Vec<crate::record::Conflict>,
     pub created_at: i64,
     pub updated_at: i64,
     pub deleted: bool,
@@ -177,6 +179,7 @@ mod tests {
             closed: false,
             questions: vec![q(0, "办事效率"), q(1, "服务态度")],
             responses: Vec::new(),
+            conflicts: Vec::new(),
             created_at: 0,
             updated_at: 0,
             deleted: false,

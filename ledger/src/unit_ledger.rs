@@ -15,7 +15,7 @@
 use automerge::{transaction::{CommitOptions, Transactable}, ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
 
 use crate::lenient::{map_records, FieldProblem};
-use crate::record::{ChangeNote, HistoryEntry, Section};
+use crate::record::{field_label, ChangeNote, Field, HistoryEntry, Section};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
@@ -27,6 +27,7 @@ mod visits;
 
 pub use enterprises::ENTERPRISE_FIELDS;
 pub use pledges::PLEDGE_FIELDS;
+pub use surveys::SURVEY_FIELDS;
 pub use problems::PROBLEM_FIELDS;
 pub use visits::{Visits, VISIT_FIELDS};
 
@@ -201,13 +202,19 @@ impl UnitLedger {
         }
     }
 
-    /// Starts a new record in `section`: a map under a fresh random id.
+    /// Starts a new record in `section`: a map under a fresh random id, with every text field
+    /// of its table in place (empty), so two phones that fill one in offline (two people
+    /// rejecting a problem, each with a reason) edit one text and merge instead of each making
+    /// its own and one silently winning.
     fn new_record(&mut self, section: Section, now_ms: i64) -> Result<(RecordId, ObjId), LedgerError> {
         let id = RecordId::random();
         let map = self.section(section)?;
         let obj = self.doc.put_object(&map, id.as_str(), ObjType::Map)?;
         self.doc.put(&obj, "created_at", ScalarValue::Timestamp(now_ms))?;
         self.doc.put(&obj, "deleted", false)?;
+        for field in section.fields().iter().filter(|f| f.kind == crate::record::FieldKind::Text) {
+            self.doc.put_object(&obj, field.key, ObjType::Text)?;
+        }
         Ok((id, obj))
     }
 
@@ -256,14 +263,14 @@ impl UnitLedger {
 
     /// Commits an edit of a record, naming the fields that changed; an edit that changed
     /// nothing commits nothing.
-    fn commit_edit(&mut self, section: Section, id: &RecordId, changed: &[String], labels: &[(&str, &str)], now_ms: i64) {
+    fn commit_edit(&mut self, section: Section, id: &RecordId, changed: &[String], table: &[Field], now_ms: i64) {
         if changed.is_empty() {
             return;
         }
         let names: Vec<&str> = changed
             .iter()
             .filter(|f| f.as_str() != "updated_at")
-            .map(|f| labels.iter().find(|(k, _)| k == f).map_or(f.as_str(), |(_, label)| label))
+            .map(|f| field_label(table, f))
             .collect();
         self.commit(format!("修改{}：{}", section.noun(), names.join("、")), Some((section, id.clone())), now_ms);
     }
@@ -294,7 +301,7 @@ impl UnitLedger {
             .ok_or_else(|| LedgerError::Invalid("这个值已不在冲突之中，请刷新后再选".into()))?;
         self.doc.put(&obj, field, chosen)?;
         self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
-        self.commit(format!("选定{}的{field}：{value}", section.noun()), Some((section, id.clone())), now_ms);
+        self.commit(format!("选定{}的{}：{value}", section.noun(), field_label(section.fields(), field)), Some((section, id.clone())), now_ms);
         Ok(())
     }
 
@@ -358,3 +365,5 @@ mod tests;
 mod merge_tests;
 #[cfg(test)]
 mod merge_props;
+#[cfg(test)]
+mod field_table_tests;

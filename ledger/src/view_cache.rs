@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{Enterprise, Pledge, Problem, Survey, UnitLedger, Visit};
 
 /// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 3;
+const FORMAT: u32 = 4;
 
 /// Every record of a ledger, as the app's lists show them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -86,7 +86,7 @@ fn EnterpriseView(firm: Enterprise) -> impl IntoView {
             {line("联系人", &firm.contact)}
             {line("联系电话", &firm.phone)}
             {line("地址", &firm.address)}
-            <ConflictChooser section=Section::Enterprises id=id.clone() conflicts=firm.conflicts.clone() labels=ENTERPRISE_FIELDS show=|_, v| v.to_owned()/>
+            <ConflictChooser section=Section::Enterprises id=id.clone() conflicts=firm.conflicts.clone() labels=ENTERPRISE_FIELDS show=crate::pages::parts::plain_value/>
             <div class="actions">
                 <a class="button primary" href=format!("/problems/new?enterprise={id}")>"登记企业困难"</a>
                 <a class="button" href=format!("/visits/new?enterprise={id}")>"记企业走访"</a>

@@ -71,12 +71,22 @@ pub fn Chips<C: Copy + PartialEq + Send + Sync + 'static>(
 }
 
 /// The values two people set differently for one field, with a button to keep each.
+/// A stored value as a person reads it where no record-specific wording applies: flags as
+/// 是 / 否, anything else as written.
+pub fn plain_value(_field: &str, value: &str) -> String {
+    match value {
+        "true" => "是".to_owned(),
+        "false" => "否".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 #[component]
 pub fn ConflictChooser(
     section: Section,
     id: RecordId,
     conflicts: Vec<Conflict>,
-    labels: &'static [(&'static str, &'static str)],
+    labels: &'static [ledger::record::Field],
     /// Turns a stored value (a code) into what a person reads.
     show: fn(&str, &str) -> String,
 ) -> impl IntoView {
@@ -86,7 +96,7 @@ pub fn ConflictChooser(
         let items = conflicts
             .into_iter()
             .map(|c| {
-                let field_label = labels.iter().find(|(k, _)| *k == c.field).map_or(c.field.clone(), |(_, l)| (*l).to_owned());
+                let field_label = ledger::record::field_label(labels, &c.field).to_owned();
                 let buttons = c
                     .values
                     .iter()

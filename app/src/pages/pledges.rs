@@ -7,7 +7,7 @@ use ledger::unit_ledger::PLEDGE_FIELDS;
 use ledger::{Pledge, RecordId, Satisfaction, Section};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
+use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
 use crate::service::LedgerService;
 
 #[component]
@@ -109,7 +109,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
             <p class="pre">{pledge.content.clone()}</p>
             <p class="meta">{aims} " · 期限 " {pledge.due.map(|d| d.to_string())} {if pledge.public { " · 公开" } else { " · 内部" }}</p>
             <p data-testid="pledge-state">{if pledge.fulfilled { format!("已兑现（{}）", browser::date_time(pledge.fulfilled_at)) } else { "践诺中".to_owned() }}</p>
-            <ConflictChooser section=Section::Pledges id=id.clone() conflicts=pledge.conflicts.clone() labels=PLEDGE_FIELDS show=|_, v| v.to_owned()/>
+            <ConflictChooser section=Section::Pledges id=id.clone() conflicts=pledge.conflicts.clone() labels=PLEDGE_FIELDS show=plain_value/>
             {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> })}
             <div class="actions">
                 <button type="button" class="button primary" on:click=fulfil>{if pledge.fulfilled { "撤回“已兑现”" } else { "标记已兑现" }}</button>

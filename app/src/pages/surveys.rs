@@ -9,7 +9,8 @@ use ledger::survey::survey_results;
 use ledger::{Satisfaction, Section, Survey, SurveyDraft};
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, Chips, DeleteButton, History, RecordForm, TextField, Typing};
+use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, RecordForm, TextField, Typing};
+use ledger::unit_ledger::SURVEY_FIELDS;
 use crate::service::LedgerService;
 
 fn per_cent(per_mille: Option<usize>) -> String {
@@ -113,6 +114,7 @@ fn SurveyView(survey: Survey) -> impl IntoView {
         <article class="detail" data-testid="survey">
             <a class="back" href="/surveys">"‹ 满意度测评"</a>
             <h2>{survey.title.clone()}</h2>
+            <ConflictChooser section=Section::Surveys id=id.clone() conflicts=survey.conflicts.clone() labels=SURVEY_FIELDS show=plain_value/>
             <p class="meta">{survey.opened_on.map(|d| format!("{d} 开启"))} {if closed { " · 已结束" } else { " · 进行中" }}</p>
             <p class="big" data-testid="survey-summary">{format!("{} 份答卷 · 总满意率 {}", results.responses, per_cent(results.satisfied_per_mille()))}</p>
             <table class="results" data-testid="survey-results">

@@ -10,19 +10,20 @@ use automerge::{AutoCommit, ObjId, ScalarValue};
 use super::{LedgerError, Records, UnitLedger};
 use crate::enterprise::{Enterprise, ValidEnterprise};
 use crate::lenient::{FieldProblem, FieldReader};
+use crate::record::{Field, FieldKind as K};
 use crate::record::Section;
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
-pub const ENTERPRISE_FIELDS: &[(&str, &str)] = &[
-    ("name", "企业名称"),
-    ("credit_code", "统一社会信用代码"),
-    ("industry", "所属行业"),
-    ("contact", "联系人"),
-    ("phone", "联系电话"),
-    ("address", "地址"),
+/// The fields of an enterprise (see [`Field`]).
+pub const ENTERPRISE_FIELDS: &[Field] = &[
+    Field::new("name", "企业名称", K::Scalar),
+    Field::new("credit_code", "统一社会信用代码", K::Scalar),
+    Field::new("industry", "所属行业", K::Scalar),
+    Field::new("contact", "联系人", K::Scalar),
+    Field::new("phone", "联系电话", K::Scalar),
+    Field::new("address", "地址", K::Scalar),
 ];
-const CONFLICTABLE: &[&str] = &["name", "credit_code", "industry", "contact", "phone", "address"];
 
 fn read_enterprise(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Enterprise {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
@@ -33,7 +34,7 @@ fn read_enterprise(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut V
         contact: r.string("contact"),
         phone: r.string("phone"),
         address: r.string("address"),
-        conflicts: r.conflicts(CONFLICTABLE),
+        conflicts: r.conflicts(ENTERPRISE_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
         deleted: r.bool("deleted"),

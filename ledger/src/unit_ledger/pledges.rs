@@ -15,20 +15,21 @@ use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_entries, read_log, FieldProblem, FieldReader};
 use crate::pledge::{check_evaluation, Aim, Evaluation, Evaluator, Pledge, ValidPledge};
+use crate::record::{Field, FieldKind as K};
 use crate::record::{sort_by_time, Section};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
-pub const PLEDGE_FIELDS: &[(&str, &str)] = &[
-    ("content", "承诺内容"),
-    ("by", "承诺人"),
-    ("team", "班子承诺"),
-    ("aims", "目标"),
-    ("due", "期限"),
-    ("public", "公开"),
-    ("fulfilled", "已兑现"),
+/// The fields of a pledge (see [`Field`]).
+pub const PLEDGE_FIELDS: &[Field] = &[
+    Field::new("content", "承诺内容", K::Text),
+    Field::new("by", "承诺人", K::Scalar),
+    Field::new("team", "班子承诺", K::Flag),
+    Field::new("aims", "目标", K::Flags),
+    Field::new("due", "期限", K::Date),
+    Field::new("public", "公开", K::Flag),
+    Field::new("fulfilled", "已兑现", K::Flag),
 ];
-const CONFLICTABLE: &[&str] = &["by", "due"];
 
 fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Pledge {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
@@ -59,7 +60,7 @@ fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
         fulfilled_at: r.millis("fulfilled_at"),
         progress: read_log(doc, progress.as_ref(), problems),
         evaluations,
-        conflicts: r.conflicts(CONFLICTABLE),
+        conflicts: r.conflicts(PLEDGE_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
         deleted: r.bool("deleted"),

@@ -19,26 +19,29 @@ use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_log, FieldProblem, FieldReader};
 use crate::problem::{log_kind, Action, Category, Difficulty, Problem, RaisedBy, Status, TransitionError, Urgency, ValidProblem};
+use crate::record::{Field, FieldKind as K};
 use crate::record::Section;
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
-/// The fields a person may see in conflict, with their labels.
-pub const PROBLEM_FIELDS: &[(&str, &str)] = &[
-    ("title", "问题标题"),
-    ("description", "问题描述"),
-    ("category", "问题类别"),
-    ("raised_by", "反映人"),
-    ("urgency", "紧急程度"),
-    ("responsible", "责任人"),
-    ("deadline", "办结时限"),
-    ("status", "办理状态"),
-    ("visit", "来源走访"),
-    ("enterprise", "企业"),
-    ("difficulty", "困难类型"),
-    ("satisfaction", "群众评价"),
+/// The fields of a problem (see [`Field`]).
+pub const PROBLEM_FIELDS: &[Field] = &[
+    Field::new("title", "问题标题", K::Scalar),
+    Field::new("description", "问题描述", K::Text),
+    Field::new("category", "问题类别", K::Code),
+    Field::new("raised_by", "反映人", K::Code),
+    Field::new("urgency", "紧急程度", K::Code),
+    Field::new("responsible", "责任人", K::Scalar),
+    Field::new("deadline", "办结时限", K::Date),
+    Field::new("status", "办理状态", K::Code),
+    Field::new("visit", "来源走访", K::Link),
+    Field::new("enterprise", "企业", K::Link),
+    Field::new("difficulty", "困难类型", K::Code),
+    Field::new("result", "办理结果", K::Text),
+    Field::new("reject_reason", "不予受理理由", K::Text),
+    Field::new("satisfaction", "群众评价", K::Code),
+    Field::new("satisfaction_comment", "回访意见", K::Text),
 ];
-const CONFLICTABLE: &[&str] = &["title", "category", "raised_by", "urgency", "responsible", "deadline", "status", "difficulty", "satisfaction"];
 
 fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Problem {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
@@ -60,7 +63,7 @@ fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<
         enterprise_id: r.link("enterprise"),
         difficulty: r.optional_coded("difficulty", Difficulty::from_code),
         log: read_log(doc, log.as_ref(), problems),
-        conflicts: r.conflicts(CONFLICTABLE),
+        conflicts: r.conflicts(PROBLEM_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
         deleted: r.bool("deleted"),

@@ -14,10 +14,17 @@ use automerge::{transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, 
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_entries, FieldProblem, FieldReader};
-use crate::record::{sort_by_time, Section};
+use crate::record::{sort_by_time, Field, FieldKind as K, Section};
 use crate::survey::{check_response, Question, Response, Survey, ValidSurvey};
 use crate::writer::FieldWriter;
 use crate::RecordId;
+
+/// The fields of a survey round (see [`Field`]).
+pub const SURVEY_FIELDS: &[Field] = &[
+    Field::new("title", "测评名称", K::Scalar),
+    Field::new("opened_on", "开始日期", K::Date),
+    Field::new("closed", "已结束", K::Flag),
+];
 
 fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Survey {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
@@ -41,6 +48,7 @@ fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
         title: r.string("title"),
         opened_on: r.date("opened_on"),
         closed: r.bool("closed"),
+        conflicts: r.conflicts(SURVEY_FIELDS),
         questions,
         responses,
         created_at: r.millis("created_at"),

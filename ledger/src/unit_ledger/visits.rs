@@ -11,22 +11,23 @@ use chrono::NaiveDate;
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::lenient::{FieldProblem, FieldReader};
+use crate::record::{Field, FieldKind as K};
 use crate::record::Section;
 use crate::visit::{ValidVisit, Visit, VisitKind};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
-/// The fields of a visit with their labels, for change notes and the conflict chooser.
-pub const VISIT_FIELDS: &[(&str, &str)] = &[
-    ("date", "日期"),
-    ("kind", "类型"),
-    ("whom", "走访对象"),
-    ("place", "地点"),
-    ("heard", "走访情况"),
-    ("opinions", "意见建议"),
-    ("follow_up_needed", "是否跟进"),
-    ("follow_up", "跟进事项"),
-    ("enterprise", "企业"),
+/// The fields of a visit (see [`Field`]).
+pub const VISIT_FIELDS: &[Field] = &[
+    Field::new("date", "日期", K::Date),
+    Field::new("kind", "类型", K::Code),
+    Field::new("whom", "走访对象", K::Scalar),
+    Field::new("place", "地点", K::Scalar),
+    Field::new("heard", "走访情况", K::Text),
+    Field::new("opinions", "意见建议", K::Text),
+    Field::new("follow_up_needed", "是否跟进", K::Flag),
+    Field::new("follow_up", "跟进事项", K::Text),
+    Field::new("enterprise", "企业", K::Link),
 ];
 
 /// All visits of a ledger, plus every field that could not be read.
@@ -51,7 +52,7 @@ fn read_visit(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<Fi
         follow_up_needed: r.bool("follow_up_needed"),
         follow_up: r.string("follow_up"),
         enterprise_id: r.link("enterprise"),
-        conflicts: r.conflicts(&["date", "kind", "whom", "place", "follow_up_needed", "enterprise"]),
+        conflicts: r.conflicts(VISIT_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
         deleted: r.bool("deleted"),
