@@ -225,9 +225,24 @@ impl SyncService {
                     let _ = live.borrow().socket.close();
                 }
                 Output::Load { doc } => {
-                    // The ledger is this connection's one document, always in memory once open.
-                    let mut l = live.borrow_mut();
-                    self.ledger.with_ledger(|ledger| l.conn.process(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
+                    // The ledger is this connection's one document, in memory once it has
+                    // opened; a large one may still be loading when the server first speaks.
+                    let done = {
+                        let mut l = live.borrow_mut();
+                        self.ledger.with_ledger(|ledger| l.conn.process(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }))
+                    };
+                    if done.is_none() {
+                        let live = live.clone();
+                        leptos::task::spawn_local(async move {
+                            if self.ledger.loaded().await.is_some() {
+                                {
+                                    let mut l = live.borrow_mut();
+                                    self.ledger.with_ledger(|ledger| l.conn.process(doc, &mut SingleDocument { id: doc, doc: ledger.doc_mut() }));
+                                }
+                                self.pump();
+                            }
+                        });
+                    }
                 }
                 Output::RemoteError { message } => {
                     leptos::logging::warn!("同步服务器报告：{message}");

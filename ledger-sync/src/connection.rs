@@ -244,9 +244,14 @@ impl Connection {
     /// The host could not make `doc` available (its stored bytes do not load, storage failed):
     /// the remote gets an `error` naming it, the work queued for it is dropped, and every other
     /// document on this connection carries on.
+    /// It is then answered as unavailable too, so a peer waiting for it (automerge-repo only logs
+    /// errors) stops waiting.
     pub fn document_failed(&mut self, doc: DocumentId, reason: &str) {
         if self.docs.remove(&doc).is_some() && self.is_open() {
             self.send(&Message::Error { message: format!("document {doc} is unavailable: {reason}") });
+            let sender_id = self.local.peer_id.clone();
+            let target_id = self.remote_peer().unwrap_or_default().to_owned();
+            self.send(&Message::DocUnavailable { sender_id, target_id, document_id: doc });
         }
     }
 
@@ -427,3 +432,5 @@ impl Connection {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod many_writers;

@@ -1,14 +1,19 @@
-//! Load generator: N WebSocket clients, each with its own small document, making edits and
-//! waiting until the server confirms each one (its sync reply shows the new heads). Speaks
-//! only the automerge-repo protocol, so it runs against any compatible server.
+//! Load generator: N WebSocket clients making edits and waiting until the server confirms each
+//! one (its sync reply shows heads that include the edit). Two shapes:
+//! - `separate`: each client has its own small document;
+//! - `shared`: every client writes to one unit ledger (the real case: a unit's cadres back in
+//!   coverage together). At the end a fresh reader checks that every confirmed edit is there.
 //!
-//! cargo run --release -p sync-server --example load -- ws://127.0.0.1:8080/sync CLIENTS EDITS
+//! Speaks only the automerge-repo protocol, so it runs against any compatible server.
+//!
+//! cargo run --release -p sync-server --example load -- ws://127.0.0.1:8080/sync CLIENTS EDITS [separate|shared]
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
 use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio::sync::Mutex;
@@ -23,19 +28,34 @@ impl Client {
     fn host(&mut self) -> SingleDocument<'_> {
         SingleDocument { id: self.id, doc: &mut self.doc }
     }
+
+    /// Whether `edit` is in the history the server confirmed.
+    fn confirmed(&mut self, shared: &[ChangeHash], edit: ChangeHash) -> bool {
+        if shared.contains(&edit) {
+            return true;
+        }
+        if shared.is_empty() {
+            return false;
+        }
+        !self.doc.get_changes(shared).iter().any(|c| c.hash() == edit)
+    }
 }
 
-/// Runs one client; returns the latency of each confirmed edit.
-async fn client(url: String, edits: usize, start: Arc<tokio::sync::Barrier>) -> Result<Vec<Duration>, String> {
+struct Outcome {
+    latencies: Vec<Duration>,
+    /// The edits the server confirmed.
+    confirmed: Vec<ChangeHash>,
+}
+
+/// Runs one client on `doc` (starting from `start_doc`); returns its confirmed edits.
+async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize, edits: usize, start: Arc<tokio::sync::Barrier>) -> Result<Outcome, String> {
     let (ws, _) = tokio_tungstenite::connect_async(&url).await.map_err(|e| e.to_string())?;
     let (mut tx, mut rx) = ws.split();
-    let mut c = Client { id: DocumentId::random(), doc: AutoCommit::new().with_actor(ActorId::random()) };
-    c.doc.put(ROOT, "title", "走访记录").unwrap();
-    c.doc.commit();
+    let mut c = Client { id, doc: start_doc.with_actor(ActorId::random()) };
     let mut conn = Connection::initiate(LocalPeer { peer_id: format!("load-{}", DocumentId::random()), storage_id: None });
-    let mut latencies = Vec::with_capacity(edits);
-    let mut waiting_since: Option<Instant> = None;
-    let mut done = 0;
+    let mut out = Outcome { latencies: Vec::with_capacity(edits), confirmed: Vec::with_capacity(edits) };
+    // The edit waiting for confirmation, and since when.
+    let mut waiting: Option<(ChangeHash, Instant)> = None;
     let mut started = false;
     loop {
         while let Some(o) = conn.poll_output() {
@@ -48,29 +68,60 @@ async fn client(url: String, edits: usize, start: Arc<tokio::sync::Barrier>) -> 
                 _ => {}
             }
         }
-        // Confirmed: the server's last sync message acknowledged our heads.
-        let heads = c.doc.get_heads();
-        let confirmed = conn.shared_heads(&c.id).is_some_and(|h| h == heads.as_slice());
-        if confirmed {
+        let shared = conn.shared_heads(&c.id).map(<[_]>::to_vec).unwrap_or_default();
+        let ready = match waiting {
+            Some((edit, since)) if c.confirmed(&shared, edit) => {
+                out.latencies.push(since.elapsed());
+                out.confirmed.push(edit);
+                true
+            }
+            Some(_) => false,
+            // The first upload (or the first download of the shared ledger) is done.
+            None => !shared.is_empty() && shared == c.doc.get_heads(),
+        };
+        if ready {
             if !started {
                 started = true;
-                start.wait().await; // everyone connected and uploaded: the timed part begins
-            } else if let Some(t) = waiting_since.take() {
-                latencies.push(t.elapsed());
-                done += 1;
+                start.wait().await; // everyone connected and in sync: the timed part begins
             }
-            if done == edits {
-                return Ok(latencies);
+            if out.confirmed.len() == edits {
+                return Ok(out);
             }
-            c.doc.put(ROOT, format!("k{}", done % 8), done as i64).unwrap();
+            c.doc.put(ROOT, format!("c{name}-{}", out.confirmed.len() % 8), out.confirmed.len() as i64).unwrap();
             c.doc.commit();
-            waiting_since = Some(Instant::now());
+            waiting = Some((c.doc.get_heads()[0], Instant::now()));
             conn.sync_document(c.id);
             continue;
         }
-        match tokio::time::timeout(Duration::from_secs(30), rx.next()).await {
+        match tokio::time::timeout(Duration::from_secs(60), rx.next()).await {
             Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
             Ok(Some(Ok(_))) => {}
+            other => return Err(format!("connection ended: {other:?}")),
+        }
+    }
+}
+
+/// Reads `id` from the server as a fresh peer until nothing more arrives.
+async fn read(url: &str, id: DocumentId) -> Result<AutoCommit, String> {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
+    let (mut tx, mut rx) = ws.split();
+    let mut c = Client { id, doc: AutoCommit::new() };
+    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("reader-{}", DocumentId::random()), storage_id: None });
+    loop {
+        while let Some(o) = conn.poll_output() {
+            match o {
+                Output::Send(f) => tx.send(Ws::Binary(f.into())).await.map_err(|e| e.to_string())?,
+                Output::Connected { .. } => conn.sync_document(c.id),
+                Output::Load { doc } => conn.process(doc, &mut c.host()),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c.host()),
+                Output::Close { reason } => return Err(reason),
+                _ => {}
+            }
+        }
+        match tokio::time::timeout(Duration::from_secs(2), rx.next()).await {
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
+            Ok(Some(Ok(_))) => {}
+            Err(_) => return Ok(c.doc),
             other => return Err(format!("connection ended: {other:?}")),
         }
     }
@@ -82,13 +133,29 @@ async fn main() {
     let url = args.next().unwrap_or_else(|| "ws://127.0.0.1:8080/sync".into());
     let clients: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let edits: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);
+    let shared = args.next().as_deref() == Some("shared");
+
+    // The shared ledger is uploaded once, then every client starts from it.
+    let mut seed = AutoCommit::new().with_actor(ActorId::random());
+    seed.put(ROOT, "title", "走访记录").unwrap();
+    seed.commit();
+    let shared_id = DocumentId::random();
+    if shared {
+        let start = Arc::new(tokio::sync::Barrier::new(1));
+        if let Err(e) = client(url.clone(), shared_id, seed.clone(), usize::MAX, 0, start).await {
+            eprintln!("seeding the shared ledger failed: {e}");
+            std::process::exit(1);
+        }
+    }
+
     let start = Arc::new(tokio::sync::Barrier::new(clients + 1));
     let results = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for i in 0..clients {
         let (url, start, results) = (url.clone(), start.clone(), results.clone());
+        let (id, doc) = if shared { (shared_id, seed.clone()) } else { (DocumentId::random(), seed.clone()) };
         tasks.push(tokio::spawn(async move {
-            let r = client(url, edits, start.clone()).await;
+            let r = client(url, id, doc, i, edits, start.clone()).await;
             if let Err(e) = &r {
                 eprintln!("client {i}: {e}");
             }
@@ -105,12 +172,26 @@ async fn main() {
     }
     let wall = t0.elapsed();
     let results = results.lock().await;
-    let mut lat: Vec<Duration> = results.iter().filter_map(|r| r.as_ref().ok()).flatten().copied().collect();
+    let mut lat: Vec<Duration> = results.iter().filter_map(|r| r.as_ref().ok()).flat_map(|o| o.latencies.iter().copied()).collect();
     let failed = results.iter().filter(|r| r.is_err()).count();
+    // Shared: every confirmed edit must be in what a fresh reader gets.
+    let lost = if shared {
+        let confirmed: HashSet<ChangeHash> = results.iter().filter_map(|r| r.as_ref().ok()).flat_map(|o| o.confirmed.iter().copied()).collect();
+        match read(&url, shared_id).await {
+            Ok(mut doc) => confirmed.iter().filter(|h| doc.get_change_by_hash(h).is_none()).count(),
+            Err(e) => {
+                eprintln!("reader: {e}");
+                confirmed.len()
+            }
+        }
+    } else {
+        0
+    };
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
     println!(
-        "{{\"clients\": {clients}, \"failed\": {failed}, \"edits\": {}, \"seconds\": {:.3}, \"edits_per_second\": {:.0}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
+        "{{\"shape\": \"{}\", \"clients\": {clients}, \"failed\": {failed}, \"edits\": {}, \"lost\": {lost}, \"seconds\": {:.3}, \"edits_per_second\": {:.0}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
+        if shared { "shared" } else { "separate" },
         lat.len(),
         wall.as_secs_f64(),
         lat.len() as f64 / wall.as_secs_f64(),
