@@ -350,6 +350,10 @@ impl Connection {
                 return true;
             }
         };
+        if let Err(why) = crate::limits::check_sync_message(&message) {
+            self.fail(format!("refused sync message for {doc}: {why}"));
+            return true;
+        }
         // A peer that holds the document may create it here (a phone made it offline;
         // automerge-repo announces new documents with a plain sync). A peer that has nothing,
         // asking for a document we do not know, is answered as for one it may not read.

@@ -10,6 +10,7 @@
 pub mod compaction;
 mod connection;
 mod doc_id;
+pub mod limits;
 mod message;
 pub mod stored;
 

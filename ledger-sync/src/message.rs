@@ -92,7 +92,7 @@ impl Message {
                     e.str(v)?;
                 }
                 if let Some(m) = metadata {
-                    e.str("metadata")?;
+                    e.str("peerMetadata")?;
                     encode_metadata(e, m)?;
                 }
             }
@@ -101,7 +101,7 @@ impl Message {
                 e.str("type")?.str(ty)?.str("senderId")?.str(sender_id)?.str("targetId")?.str(target_id)?;
                 e.str("selectedProtocolVersion")?.str(selected_protocol_version)?;
                 if let Some(m) = metadata {
-                    e.str("metadata")?;
+                    e.str("peerMetadata")?;
                     encode_metadata(e, m)?;
                 }
             }
@@ -184,7 +184,8 @@ impl Message {
                 "supportedProtocolVersions" => f.supported_versions = Some(text_list(&mut d, "supportedProtocolVersions")?),
                 "add" => f.add = Some(text_list(&mut d, "add")?),
                 "remove" => f.remove = Some(text_list(&mut d, "remove")?),
-                "metadata" => f.metadata = decode_metadata(&mut d)?,
+                // automerge-repo writes `peerMetadata`; older peers of ours wrote `metadata`.
+                "peerMetadata" | "metadata" => f.metadata = decode_metadata(&mut d)?,
                 _ => d.skip()?,
             }
         }

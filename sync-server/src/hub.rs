@@ -7,6 +7,7 @@
 //! Everything here blocks (Automerge work, SQLite): call it from tokio's blocking pool.
 
 use std::collections::HashMap;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -113,7 +114,16 @@ impl Hub {
         }
         let mut committed = false;
         let mut out = Vec::new();
-        conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot });
+        // Automerge may panic or fail half-way through applying a crafted change; what it
+        // applied before is then in memory and must not be served, stored or built on.
+        let applied = panic::catch_unwind(AssertUnwindSafe(|| conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot })));
+        if applied.is_err() {
+            tracing::error!(document = %doc, "applying a peer's message panicked; the document goes back to what storage holds");
+            conn.abort("the server could not apply your changes to this document");
+        }
+        if conn.is_closed() {
+            *slot = Slot::Unloaded;
+        }
         while let Some(output) = conn.poll_output() {
             let Output::Persist { ticket, doc: persist_doc, .. } = output else {
                 out.push(output);
@@ -123,12 +133,12 @@ impl Hub {
             let Slot::Loaded(stored) = &mut *slot else { continue };
             // Everything memory holds beyond storage, not only this message's changes.
             match stored.unsaved() {
-                None => conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut slot }),
+                None => self.answer(doc, ticket, conn, &mut slot),
                 Some(bytes) => match self.storage.append(&doc, &bytes) {
                     Ok(seq) => {
                         stored.saved(seq, bytes.len());
                         committed = true;
-                        conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut slot });
+                        self.answer(doc, ticket, conn, &mut slot);
                     }
                     Err(e) => {
                         tracing::error!(document = %doc, "could not store changes: {e}");
@@ -155,6 +165,16 @@ impl Hub {
         drop(slot);
         cell.touch();
         out
+    }
+
+    /// Tells the engine a write committed, so it answers the peer (Automerge builds the reply).
+    fn answer(&self, doc: DocumentId, ticket: u64, conn: &mut Connection, slot: &mut Slot) {
+        let answered = panic::catch_unwind(AssertUnwindSafe(|| conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut *slot })));
+        if answered.is_err() {
+            tracing::error!(document = %doc, "building a reply panicked; the document is read again from storage");
+            *slot = Slot::Unloaded;
+            conn.abort("the server could not answer for this document");
+        }
     }
 
     fn load(&self, doc: &DocumentId) -> Result<Slot, String> {

@@ -13,6 +13,9 @@ use tower_http::services::{ServeDir, ServeFile};
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 const SHORT: &str = "public, max-age=86400";
+/// The part of a Content-Security-Policy that cannot break the app: where it may be framed,
+/// plugins, `<base>`. (Restricting scripts needs the hash of Trunk's inline loader.)
+const FRAME_POLICY: &str = "frame-ancestors 'none'; object-src 'none'; base-uri 'self'";
 
 pub fn service(dist: PathBuf) -> axum::routing::MethodRouter {
     axum::routing::get(move |req: Request<Body>| serve(dist.clone(), req))
@@ -36,7 +39,14 @@ async fn serve(dist: PathBuf, req: Request<Body>) -> Response<Body> {
         let policy = if is_app_route { REVALIDATE } else { cache_policy(&path) };
         response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
-    response.headers_mut().insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    let headers = response.headers_mut();
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    // The same URL is sent brotli, gzip or plain by what the browser accepts: a shared cache
+    // must keep them apart.
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    // Never inside another site's frame (clickjacking); no plugins, no base rewriting.
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(FRAME_POLICY));
     if path.ends_with(".webmanifest") {
         response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/manifest+json"));
     }

@@ -82,3 +82,15 @@ async fn responses_are_compressed_when_asked() {
     assert_eq!(header(&r, header::CONTENT_ENCODING), "br");
     assert_eq!(r.into_body().collect().await.unwrap().to_bytes(), "BR");
 }
+
+#[tokio::test]
+async fn every_response_varies_by_encoding_and_refuses_framing() {
+    let d = dist();
+    std::fs::write(d.path().join("app-0123456789abcdef.js.br"), b"BR").unwrap();
+    for (path, enc) in [("/app-0123456789abcdef.js", Some("br")), ("/app-0123456789abcdef.js", None), ("/", Some("gzip")), ("/sw.js", None)] {
+        let r = get(&d, path, enc).await;
+        assert!(header(&r, header::VARY).to_ascii_lowercase().contains("accept-encoding"), "{path} {enc:?}");
+        assert_eq!(header(&r, header::X_FRAME_OPTIONS), "DENY", "{path}");
+        assert!(header(&r, header::CONTENT_SECURITY_POLICY).contains("frame-ancestors 'none'"), "{path}");
+    }
+}

@@ -116,3 +116,22 @@ fn deeply_nested_unknown_fields_do_not_overflow_the_stack() {
     m.push(0x00);
     assert!(matches!(Message::decode(&m), Ok(Message::Leave { .. })));
 }
+
+/// automerge-repo (JS) and samod write a peer's metadata under `peerMetadata`; reading only
+/// `metadata` lost a JS peer's storage id, so its sync state was never kept.
+#[test]
+fn peer_metadata_is_read_and_written_under_automerge_repos_key() {
+    let meta = Some(PeerMetadata { storage_id: Some("st-js".into()), is_ephemeral: false });
+    let join = Message::Join { sender_id: "peer-js".into(), supported_protocol_versions: vec!["1".into()], metadata: meta.clone() }.encode();
+    assert!(join.windows(12).any(|w| w == b"peerMetadata"), "written under another key");
+    let mut e = Encoder::new(Vec::new());
+    e.map(4).unwrap();
+    e.str("type").unwrap().str("join").unwrap();
+    e.str("senderId").unwrap().str("peer-js").unwrap();
+    e.str("supportedProtocolVersions").unwrap().array(1).unwrap().str("1").unwrap();
+    e.str("peerMetadata").unwrap().map(2).unwrap();
+    e.str("storageId").unwrap().str("st-js").unwrap();
+    e.str("isEphemeral").unwrap().bool(false).unwrap();
+    let decoded = Message::decode(&e.into_writer()).unwrap();
+    assert_eq!(decoded, Message::Join { sender_id: "peer-js".into(), supported_protocol_versions: vec!["1".into()], metadata: meta });
+}

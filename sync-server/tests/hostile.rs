@@ -1,0 +1,156 @@
+//! Crafted messages of a few dozen bytes, over real sockets, against the real router and
+//! SQLite: a Bloom filter declaring billions of probes, one with entries but no bits, and a
+//! change that writes into an object that does not exist. Each gets an error and a close; the
+//! server keeps answering, the document stays as storage holds it, and honest phones carry on.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use automerge::sync::SyncDoc;
+use automerge::transaction::Transactable;
+use automerge::{sync, ActorId, AutoCommit, ObjType, ROOT};
+use common::{End, Phone};
+use futures_util::{SinkExt, StreamExt};
+use ledger_sync::{DocumentId, Message};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+async fn start() -> (SocketAddr, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    let app = sync_server::router(sync_server::Config { dist: dist.keep(), data_dir: data.path().to_owned() }).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (addr, data)
+}
+
+fn leb(out: &mut Vec<u8>, mut n: u32) {
+    loop {
+        let b = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            return out.push(b);
+        }
+        out.push(b | 0x80);
+    }
+}
+
+/// A sync message for `doc` whose one Bloom filter has these parameters.
+fn bloom_message(doc: &mut AutoCommit, entries: u32, bits_per_entry: u32, probes: u32, bits: usize) -> Vec<u8> {
+    let mut m = doc.sync().generate_sync_message(&mut sync::State::new()).unwrap();
+    let mut filter = Vec::new();
+    for n in [entries, bits_per_entry, probes] {
+        leb(&mut filter, n);
+    }
+    filter.extend(std::iter::repeat_n(0xffu8, bits));
+    m.have = vec![sync::Have { last_sync: Vec::new(), bloom: sync::BloomFilter::try_from(filter.as_slice()).unwrap() }];
+    m.encode()
+}
+
+/// Sends a join, then `data` as a sync message for `doc`; returns (error received, closed).
+async fn send_crafted(addr: SocketAddr, doc: DocumentId, data: Vec<u8>) -> (Option<String>, bool) {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let join = Message::Join { sender_id: "attacker".into(), supported_protocol_versions: vec!["1".into()], metadata: None };
+    ws.send(Ws::Binary(join.encode().into())).await.unwrap();
+    let sync = Message::Sync { sender_id: "attacker".into(), target_id: "server".into(), document_id: doc, data };
+    ws.send(Ws::Binary(sync.encode().into())).await.unwrap();
+    let (mut error, mut closed) = (None, false);
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+        match frame {
+            Ok(Ws::Binary(f)) => {
+                if let Ok(Message::Error { message }) = Message::decode(&f) {
+                    error = Some(message);
+                }
+            }
+            Ok(Ws::Close(_)) | Err(_) => {
+                closed = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    (error, closed)
+}
+
+async fn healthy(addr: SocketAddr) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(Ok(mut s)) = tokio::time::timeout(Duration::from_secs(2), tokio::net::TcpStream::connect(addr)).await else { return false };
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+    let mut out = String::new();
+    matches!(tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut out)).await, Ok(Ok(_))) && out.ends_with("ok")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crafted_bloom_filters_are_refused_and_the_server_keeps_serving() {
+    let (addr, _data) = start().await;
+    let url = format!("ws://{addr}/sync");
+    let id = DocumentId::random();
+    let mut phone = Phone::new("phone", id);
+    for i in 0..200 {
+        phone.edit(&format!("k{i}"), i);
+    }
+    assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet);
+
+    for (entries, bits_per_entry, probes, bits) in [(1, 10, u32::MAX, 2), (1, 10, 100_000_000, 2), (5, 0, 7, 0)] {
+        let data = bloom_message(&mut phone.doc.clone(), entries, bits_per_entry, probes, bits);
+        assert!(data.len() < 100, "the attack is {} bytes", data.len());
+        let (error, closed) = send_crafted(addr, id, data).await;
+        assert!(error.as_deref().unwrap_or_default().contains("bloom filter"), "{entries}/{bits_per_entry}/{probes}: {error:?}");
+        assert!(closed);
+        assert!(healthy(addr).await, "the server stopped answering");
+    }
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(&url, Duration::from_secs(10)).await, End::Quiet);
+    assert_eq!(reader.doc.get_heads(), phone.doc.get_heads());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_into_a_missing_object_leaves_the_document_as_stored() {
+    let (addr, _data) = start().await;
+    let url = format!("ws://{addr}/sync");
+    let id = DocumentId::random();
+    let mut phone = Phone::new("phone", id);
+    phone.edit("k", 1);
+    assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet);
+
+    // An honest change that makes a map and writes into it, rewritten so the write targets an
+    // object nobody made; its hash is recomputed, so it is a well-formed change.
+    let mut forged = phone.doc.fork().with_actor(ActorId::random());
+    let map = forged.put_object(ROOT, "m", ObjType::Map).unwrap();
+    forged.put(&map, "x", 1).unwrap();
+    forged.commit();
+    let honest = forged.get_last_local_change().unwrap().clone();
+    let mut expanded = honest.decode();
+    let mut json = serde_json::to_value(&expanded).unwrap();
+    let target = json["ops"][1]["obj"].as_str().unwrap().to_owned();
+    let (counter, actor) = target.split_once('@').unwrap();
+    let missing = format!("{}@{actor}", counter.parse::<u64>().unwrap() + 999);
+    json["ops"][1]["obj"] = serde_json::Value::String(missing);
+    expanded = serde_json::from_value(json).unwrap();
+    let mut crafted = automerge::Change::from(expanded);
+    let message = sync::Message {
+        heads: vec![crafted.hash()],
+        need: Vec::new(),
+        have: vec![sync::Have::default()],
+        changes: vec![crafted.bytes().to_vec()].into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    };
+    let (error, closed) = send_crafted(addr, id, message.encode()).await;
+    assert!(healthy(addr).await, "the server stopped answering");
+
+    // Whatever Automerge made of it, the document served and stored is what it was or
+    // includes the change whole: a fresh reader loads it, and honest phones carry on.
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(&url, Duration::from_secs(10)).await, End::Quiet, "{:?}", reader.closed);
+    let reloaded = AutoCommit::load(&reader.doc.save()).expect("the served document loads");
+    drop(reloaded);
+    phone.edit("k2", 2);
+    assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet, "{:?} (attack: {error:?}, closed {closed})", phone.closed);
+    assert_eq!(phone.confirmed_edits().len(), 2);
+}
