@@ -96,7 +96,11 @@ async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize,
         match tokio::time::timeout(Duration::from_secs(60), rx.next()).await {
             Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
             Ok(Some(Ok(_))) => {}
-            other => return Err(format!("connection ended: {other:?}")),
+            other => {
+                let heads = c.doc.get_heads();
+                let missing = c.doc.get_missing_deps(&[]);
+                return Err(format!("connection ended: {other:?}; waiting for {waiting:?}; heads {heads:?}; shared {shared:?}; missing {missing:?}; pending writes {}", conn.pending_writes()));
+            }
         }
     }
 }

@@ -7,9 +7,9 @@ use std::collections::{HashSet, VecDeque};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, MAX_MESSAGE_BYTES};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use crate::AppState;
 
@@ -40,23 +40,48 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
 
     loop {
         tokio::select! {
-            incoming = rx.next() => match incoming {
-                Some(Ok(WsMessage::Binary(frame))) => conn.receive(&frame),
-                Some(Ok(WsMessage::Text(_))) => conn.abort("text frames are not part of the protocol"),
-                Some(Ok(WsMessage::Close(_))) | None => return Ok(()),
-                Some(Ok(_)) => continue, // ping, pong
-                // Oversized or broken frames: say why, then close.
-                Some(Err(e)) => conn.abort(format!("frame refused: {e}")),
-            },
-            change = changed.recv() => match change {
-                Ok(doc) if docs.contains(&doc) => conn.sync_document(doc),
-                Ok(_) => continue,
-                Err(RecvError::Lagged(_)) => {
-                    for doc in &docs {
-                        conn.sync_document(*doc);
+            incoming = rx.next() => {
+                // Every frame that has already arrived goes in before the documents are worked
+                // on, so a burst costs one turn per document, not one per frame.
+                let mut incoming = incoming;
+                loop {
+                    match incoming {
+                        Some(Ok(WsMessage::Binary(frame))) => conn.receive(&frame),
+                        Some(Ok(WsMessage::Text(_))) => conn.abort("text frames are not part of the protocol"),
+                        Some(Ok(WsMessage::Close(_))) | None => return Ok(()),
+                        Some(Ok(_)) => {} // ping, pong
+                        // Oversized or broken frames: say why, then close.
+                        Some(Err(e)) => conn.abort(format!("frame refused: {e}")),
+                    }
+                    if conn.is_closed() {
+                        break;
+                    }
+                    match rx.next().now_or_never() {
+                        Some(next) => incoming = next,
+                        None => break,
                     }
                 }
-                Err(RecvError::Closed) => return Ok(()),
+            },
+            change = changed.recv() => {
+                // Likewise every commit announced so far: one turn per document.
+                let mut change = change;
+                loop {
+                    match change {
+                        Ok(doc) if docs.contains(&doc) => conn.sync_document(doc),
+                        Ok(_) => {}
+                        Err(RecvError::Lagged(_)) => {
+                            for doc in &docs {
+                                conn.sync_document(*doc);
+                            }
+                        }
+                        Err(RecvError::Closed) => return Ok(()),
+                    }
+                    match changed.try_recv() {
+                        Ok(doc) => change = Ok(doc),
+                        Err(TryRecvError::Lagged(n)) => change = Err(RecvError::Lagged(n)),
+                        Err(_) => break,
+                    }
+                }
             },
         }
 
