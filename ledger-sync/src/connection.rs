@@ -223,21 +223,28 @@ impl Connection {
     pub fn process(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
         let Some(entry) = self.docs.get_mut(&doc) else { return };
         entry.load_asked = false;
-        let inbox = std::mem::take(&mut entry.inbox);
-        let mut flushed = inbox.is_empty();
-        for data in inbox {
-            if self.phase == Phase::Closed || !self.docs.contains_key(&doc) {
+        self.drain_inbox(doc, host);
+    }
+
+    /// Applies the queued messages for `doc` one at a time, each answered before the next is
+    /// applied, and stops while a received change waits to be made durable: Automerge's sync
+    /// assumes every message received is answered before the next arrives (a message repeating
+    /// our heads marks them as sent), so applying a second message before answering the first
+    /// would swallow the acknowledgement of the first and leave the remote waiting for ever.
+    fn drain_inbox(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
+        loop {
+            if self.phase == Phase::Closed {
                 return;
             }
-            flushed |= self.on_sync(doc, &data, host);
-        }
-        if self.phase == Phase::Closed {
-            return;
-        }
-        if let Some(entry) = self.docs.get_mut(&doc) {
-            if entry.dirty || !flushed {
-                self.flush(doc, host);
+            let Some(entry) = self.docs.get_mut(&doc) else { return };
+            if !entry.pending.is_empty() {
+                return; // resumed by `persisted`
             }
+            let Some(data) = entry.inbox.pop_front() else { break };
+            self.on_sync(doc, &data, host);
+        }
+        if self.docs.get(&doc).is_some_and(|e| e.dirty) {
+            self.flush(doc, host);
         }
     }
 
@@ -262,6 +269,7 @@ impl Connection {
         entry.pending.remove(&ticket);
         if entry.pending.is_empty() {
             self.flush(doc, host);
+            self.drain_inbox(doc, host);
         }
     }
 
@@ -341,18 +349,19 @@ impl Connection {
         }
     }
 
-    /// Applies one received sync message; returns whether it already flushed.
-    fn on_sync(&mut self, doc: DocumentId, data: &[u8], host: &mut impl DocumentHost) -> bool {
+    /// Applies one received sync message: a change is handed to the host to make durable
+    /// (the answer waits for it), anything else is answered at once.
+    fn on_sync(&mut self, doc: DocumentId, data: &[u8], host: &mut impl DocumentHost) {
         let message = match sync::Message::decode(data) {
             Ok(m) => m,
             Err(e) => {
                 self.fail(format!("bad sync message for {doc}: {e}"));
-                return true;
+                return;
             }
         };
         if let Err(why) = crate::limits::check_sync_message(&message) {
             self.fail(format!("refused sync message for {doc}: {why}"));
-            return true;
+            return;
         }
         // A peer that holds the document may create it here (a phone made it offline;
         // automerge-repo announces new documents with a plain sync). A peer that has nothing,
@@ -363,19 +372,19 @@ impl Connection {
             let sender_id = self.local.peer_id.clone();
             let target_id = self.remote_peer().unwrap_or_default().to_owned();
             self.send(&Message::DocUnavailable { sender_id, target_id, document_id: doc });
-            return true;
+            return;
         };
         let heads_before = document.get_heads();
         let carries_changes = !message.changes.is_empty();
         if carries_changes && !host.may_write(&doc, &message) {
             self.fail(format!("not allowed to write {doc}"));
-            return true;
+            return;
         }
-        let Some(document) = host.document(&doc, false) else { return true };
+        let Some(document) = host.document(&doc, false) else { return };
         let entry = self.docs.entry(doc).or_default();
         if let Err(e) = document.sync().receive_sync_message(&mut entry.state, message) {
             self.fail(format!("invalid changes for {doc}: {e}"));
-            return true;
+            return;
         }
         let new_changes = document.get_heads() != heads_before;
         if new_changes {
@@ -384,10 +393,8 @@ impl Connection {
             self.next_ticket += 1;
             entry.pending.insert(ticket);
             self.out.push_back(Output::Persist { doc, changes, ticket });
-            false
         } else {
             self.flush(doc, host);
-            true
         }
     }
 
