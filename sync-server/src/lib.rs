@@ -39,7 +39,13 @@ pub struct AppState {
     pub storage_id: String,
     /// The one demo unit's ledger, until accounts and the organisation tree exist.
     pub demo_ledger: DocumentId,
+    /// A sync connection that sends nothing, not even a pong to our pings, for this long is
+    /// closed: a phone that lost coverage mid-connection, or a socket held open on purpose.
+    pub idle_timeout: Duration,
 }
+
+/// Browsers answer pings by themselves, so a live app is never idle this long.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl AppState {
     /// Opens storage and makes sure the demo unit's ledger exists.
@@ -66,7 +72,7 @@ impl AppState {
             }
         };
         let hub = Hub::new(storage);
-        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, demo_ledger })
+        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, demo_ledger, idle_timeout: IDLE_TIMEOUT })
     }
 }
 

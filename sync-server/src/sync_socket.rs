@@ -37,10 +37,29 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
     let mut remote_storage: Option<String> = None;
     // Documents this peer syncs on this connection: only their changes concern it.
     let mut docs: HashSet<DocumentId> = HashSet::new();
+    // Pings at a third of the idle timeout; any frame from the peer (a pong too) is a sign of life.
+    let beat = state.idle_timeout / 3;
+    let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
+    heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_heard = tokio::time::Instant::now();
 
     loop {
         tokio::select! {
+            _ = heartbeat.tick() => {
+                if last_heard.elapsed() >= state.idle_timeout {
+                    let frame = CloseFrame { code: 1001, reason: "idle".into() };
+                    let _ = tokio::time::timeout(state.idle_timeout / 3, tx.send(WsMessage::Close(Some(frame)))).await;
+                    return Ok(());
+                }
+                // A peer that does not read cannot block us: the ping waits at most a beat.
+                let ping = tokio::time::timeout(state.idle_timeout / 3, tx.send(WsMessage::Ping(Vec::new().into())));
+                if !matches!(ping.await, Ok(Ok(()))) {
+                    return Ok(());
+                }
+                continue;
+            },
             incoming = rx.next() => {
+                last_heard = tokio::time::Instant::now();
                 // Every frame that has already arrived goes in before the documents are worked
                 // on, so a burst costs one turn per document, not one per frame.
                 let mut incoming = incoming;
@@ -89,7 +108,12 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
         let mut handed_back: VecDeque<Output> = VecDeque::new();
         while let Some(output) = handed_back.pop_front().or_else(|| conn.poll_output()) {
             match output {
-                Output::Send(frame) => tx.send(WsMessage::Binary(frame.into())).await.map_err(|e| e.to_string())?,
+                // A peer that stops reading cannot hold this task: a send waits at most the idle
+                // timeout.
+                Output::Send(frame) => match tokio::time::timeout(state.idle_timeout, tx.send(WsMessage::Binary(frame.into()))).await {
+                    Ok(sent) => sent.map_err(|e| e.to_string())?,
+                    Err(_) => return Err("peer stopped reading".into()),
+                },
                 Output::Close { reason } => {
                     let frame = CloseFrame { code: 1008, reason: reason.chars().take(100).collect::<String>().into() };
                     let _ = tx.send(WsMessage::Close(Some(frame))).await;

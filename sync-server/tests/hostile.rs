@@ -154,3 +154,49 @@ async fn a_change_into_a_missing_object_leaves_the_document_as_stored() {
     assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet, "{:?} (attack: {error:?}, closed {closed})", phone.closed);
     assert_eq!(phone.confirmed_edits().len(), 2);
 }
+
+/// A socket that goes silent after the upgrade (a phone that lost coverage mid-connection, or
+/// one held open on purpose) is closed once it has not answered pings for the idle timeout;
+/// one that answers them stays open however long it says nothing else.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silent_sockets_are_closed_and_live_idle_ones_kept() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    let mut state = sync_server::AppState::open(data.path()).unwrap();
+    state.idle_timeout = Duration::from_millis(600);
+    let app = sync_server::router_for(state, dist.keep());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let join = Message::Join { sender_id: "p".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
+
+    // Silent: joins, then neither reads nor writes for two seconds.
+    let (mut silent, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    silent.send(Ws::Binary(join.clone().into())).await.unwrap();
+    // Live but idle: reads (so answers pings) and sends nothing.
+    let (mut live, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    live.send(Ws::Binary(join.into())).await.unwrap();
+    let live_task = tokio::spawn(async move {
+        let started = std::time::Instant::now();
+        while started.elapsed() < Duration::from_secs(2) {
+            match tokio::time::timeout(Duration::from_millis(100), live.next()).await {
+                Ok(Some(Ok(Ws::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return false,
+                _ => {}
+            }
+        }
+        true
+    });
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut closed = false;
+    while let Ok(Some(frame)) = tokio::time::timeout(Duration::from_secs(2), silent.next()).await {
+        if matches!(frame, Ok(Ws::Close(_)) | Err(_)) {
+            closed = true;
+            break;
+        }
+    }
+    assert!(closed, "a silent socket was kept open");
+    assert!(live_task.await.unwrap(), "a socket that answers pings was closed");
+}
