@@ -4,44 +4,18 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::ROOT;
-use common::{End, Phone};
+use common::{End, Phone, Server};
 use ledger_sync::DocumentId;
-use sync_server::{AppState, Storage};
 
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
-    task: tokio::task::JoinHandle<()>,
-}
-
-async fn start(data: &Path, busy: Duration) -> Server {
-    let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
-    let state = AppState::with_storage(Arc::new(Storage::open_with(data, busy).unwrap())).unwrap();
-    let app = sync_server::router_for(state.clone(), dist.keep());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    Server { addr, state, task }
-}
-
-fn url(s: &Server) -> String {
-    format!("ws://{}/sync", s.addr)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_and_restart() {
     let data = tempfile::tempdir().unwrap();
-    let server = start(data.path(), Duration::from_secs(5)).await;
+    let server = Server::start(data.path(), Duration::from_secs(5)).await;
     let id = DocumentId::random();
 
     // The unit's ledger already holds a few thousand records, so compactions take a while.
@@ -53,7 +27,7 @@ async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_an
         }
     }
     first.doc.commit();
-    assert_eq!(first.sync(&url(&server), Duration::from_secs(20)).await, End::Quiet);
+    assert_eq!(first.sync(&server.url(), Duration::from_secs(20)).await, End::Quiet);
     let base = first.doc.clone();
 
     // Twelve phones start from the ledger and write at once: 40 edits each, 5 to 25 ms apart.
@@ -61,7 +35,7 @@ async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_an
     for n in 0..12 {
         let mut phone = Phone::new(&format!("p{n}"), id);
         phone.doc = base.clone().with_actor(automerge::ActorId::random());
-        let url = url(&server);
+        let url = server.url();
         tasks.push(tokio::spawn(async move {
             let interval = Duration::from_millis(5 + (n as u64 * 7) % 21);
             let end = phone.session(&url, Duration::from_secs(120), Duration::from_secs(2), 40, interval).await;
@@ -80,12 +54,10 @@ async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_an
     assert_ne!(sizes.0, 0, "no compaction ran: the test did not cover it");
 
     // The server stops and starts again on the same data.
-    server.task.abort();
-    let _ = server.task.await;
-    drop(server.state);
-    let server = start(data.path(), Duration::from_secs(5)).await;
+    server.stop().await;
+    let server = Server::start(data.path(), Duration::from_secs(5)).await;
     let mut reader = Phone::reader(id);
-    assert_eq!(reader.sync(&url(&server), Duration::from_secs(30)).await, End::Quiet);
+    assert_eq!(reader.sync(&server.url(), Duration::from_secs(30)).await, End::Quiet);
     for p in phones.iter_mut() {
         for hash in p.confirmed_edits() {
             assert!(reader.doc.get_change_by_hash(&hash).is_some(), "{}'s confirmed edit {hash} was lost", p.name);

@@ -4,37 +4,15 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::{End, Phone};
+use common::{End, Phone, Server};
 use ledger_sync::DocumentId;
-use sync_server::{AppState, Storage};
 
-struct Server {
-    addr: SocketAddr,
-    state: AppState,
-    task: tokio::task::JoinHandle<()>,
-}
-
+/// A short wait for locks, so a locked database fails a write quickly.
 async fn start(data: &Path) -> Server {
-    let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
-    // A short wait for locks, so a locked database fails a write quickly.
-    let state = AppState::with_storage(Arc::new(Storage::open_with(data, Duration::from_millis(200)).unwrap())).unwrap();
-    let app = sync_server::router_for(state.clone(), dist.keep());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
-    Server { addr, state, task }
-}
-
-fn url(s: &Server) -> String {
-    format!("ws://{}/sync", s.addr)
+    Server::start(data, Duration::from_millis(200)).await
 }
 
 const BUDGET: Duration = Duration::from_secs(10);
@@ -52,40 +30,38 @@ async fn check_failure_and_recovery(fail: impl Fn(&Server, &Path) -> Box<dyn FnO
     let id = DocumentId::random();
     let mut phone = Phone::new("phone", id);
     phone.edit("c1", 1);
-    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Quiet);
     assert_eq!(phone.confirmed_edits().len(), 1);
     let mut colleague = Phone::new("colleague", id);
-    assert_eq!(colleague.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(colleague.sync(&server.url(), BUDGET).await, End::Quiet);
 
     let clear = fail(&server, data.path());
     // c2 cannot be stored: the phone is told so, and nothing confirms it.
     phone.edit_long("c2", 200_000);
-    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Closed);
+    assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Closed);
     assert!(phone.closed.as_deref().unwrap_or_default().contains("could not store"), "{:?}", phone.closed);
     assert_eq!(phone.confirmed_edits().len(), 1, "a change storage refused was confirmed");
     // Memory did not run ahead of storage: a colleague syncing now does not get c2.
     let before = colleague.doc.get_heads();
-    colleague.sync(&url(&server), BUDGET).await;
+    colleague.sync(&server.url(), BUDGET).await;
     assert_eq!(colleague.doc.get_heads(), before, "a change that was never stored reached another phone");
     // c3, made while storage still fails, is refused too (today it was stored without c2).
     phone.edit_long("c3", 200_000);
-    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Closed);
+    assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Closed);
     assert_eq!(phone.confirmed_edits().len(), 1);
 
     clear();
-    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Quiet, "{:?}", phone.closed);
+    assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Quiet, "{:?}", phone.closed);
     assert_eq!(phone.confirmed_edits().len(), 3);
 
     // After a restart the document loads, with every change.
-    server.task.abort();
-    let _ = server.task.await;
-    drop(server.state);
+    server.stop().await;
     let server = start(data.path()).await;
     let mut reader = Phone::reader(id);
-    assert_eq!(reader.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(reader.sync(&server.url(), BUDGET).await, End::Quiet);
     assert!(reader.errors.is_empty(), "{:?}", reader.errors);
     assert_eq!(reader.doc.get_heads(), phone.doc.get_heads());
-    assert_eq!(colleague.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(colleague.sync(&server.url(), BUDGET).await, End::Quiet);
     assert_eq!(colleague.doc.get_heads(), phone.doc.get_heads());
 }
 
@@ -118,17 +94,17 @@ async fn a_damaged_document_is_reported_and_the_others_keep_working() {
     let good = DocumentId::random();
     let mut phone = Phone::new("phone", good);
     phone.edit("k", 1);
-    assert_eq!(phone.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Quiet);
 
     let damaged = DocumentId::random();
     server.state.hub.storage.create(&damaged, &[0x85, 0x6f, 0x4a, 0x83, 0xde, 0xad, 0xbe, 0xef]).unwrap();
     let mut victim = Phone::new("victim", damaged);
     victim.edit("x", 1);
-    let end = victim.sync(&url(&server), BUDGET).await;
+    let end = victim.sync(&server.url(), BUDGET).await;
     assert_eq!(end, End::Quiet, "the connection was dropped: {:?}", victim.closed);
     assert!(victim.errors.iter().any(|e| e.contains(&damaged.to_string())), "{:?}", victim.errors);
 
     let mut other = Phone::reader(good);
-    assert_eq!(other.sync(&url(&server), BUDGET).await, End::Quiet);
+    assert_eq!(other.sync(&server.url(), BUDGET).await, End::Quiet);
     assert_eq!(other.doc.get_heads(), phone.doc.get_heads());
 }

@@ -191,3 +191,37 @@ impl Phone {
         self.session(url, budget, Duration::from_millis(500), 0, Duration::ZERO).await
     }
 }
+
+/// The server's router on a loopback port, with storage opened here (so a test reaches it)
+/// and `busy` as the longest a write waits for a database lock.
+pub struct Server {
+    pub addr: std::net::SocketAddr,
+    pub state: sync_server::AppState,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    pub async fn start(data: &std::path::Path, busy: Duration) -> Self {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+        let storage = std::sync::Arc::new(sync_server::Storage::open_with(data, busy).unwrap());
+        let state = sync_server::AppState::with_storage(storage).unwrap();
+        let app = sync_server::router_for(state.clone(), dist.keep());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let task = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Self { addr, state, task }
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://{}/sync", self.addr)
+    }
+
+    /// Stops serving and lets go of storage, as a stopped process would.
+    pub async fn stop(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
