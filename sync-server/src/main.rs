@@ -21,11 +21,22 @@ struct Args {
     dist: PathBuf,
 }
 
+/// `RUST_LOG`, or info. Automerge opens an info-level span for every batch of changes it loads
+/// whose fields include its whole change graph, formatted with `Debug`: recording it cost about
+/// a sixth of the server's CPU under load, growing with the document. Its spans are off unless
+/// `RUST_LOG` names automerge.
+fn log_filter() -> EnvFilter {
+    let wanted = std::env::var("RUST_LOG").unwrap_or_default();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    if wanted.contains("automerge") {
+        return filter;
+    }
+    filter.add_directive("automerge=warn".parse().expect("a valid directive"))
+}
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .init();
+    tracing_subscriber::fmt().with_env_filter(log_filter()).init();
     let args = Args::parse();
     match run(args).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
