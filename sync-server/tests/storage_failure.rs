@@ -1,5 +1,5 @@
 //! Storage failing in the middle of syncs (the database locked by another process, the disk
-//! full): nothing is acknowledged that is not stored, memory never runs ahead of storage, and
+//! full, writes failing with an I/O error): nothing is acknowledged that is not stored, memory never runs ahead of storage, and
 //! once the failure clears every document loads and every phone's changes arrive.
 
 mod common;
@@ -81,6 +81,26 @@ async fn a_full_database_acknowledges_nothing_and_recovers() {
         let pages = storage.page_count().unwrap();
         storage.set_max_pages(pages).unwrap();
         Box::new(move || storage.set_max_pages(1 << 30).unwrap())
+    })
+    .await;
+}
+
+/// Sets or clears the inode's immutable flag (ext4 and most Linux filesystems): from then on a
+/// write to the file fails with EPERM even through descriptors already open, even for root,
+/// which SQLite reports as an I/O error (`SQLITE_IOERR_WRITE`), as a failing disk would.
+fn immutable(file: &Path, on: bool) {
+    let status = std::process::Command::new("chattr").arg(if on { "+i" } else { "-i" }).arg(file).status().expect("chattr (e2fsprogs) is needed");
+    assert!(status.success(), "chattr failed on {}", file.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_io_error_acknowledges_nothing_and_recovers() {
+    check_failure_and_recovery(|_, data| {
+        // In WAL mode every commit writes the -wal file first.
+        let wal = data.join("ledger.sqlite3-wal");
+        assert!(wal.exists(), "the database is not in WAL mode");
+        immutable(&wal, true);
+        Box::new(move || immutable(&wal, false))
     })
     .await;
 }
