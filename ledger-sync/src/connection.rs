@@ -321,6 +321,10 @@ impl Connection {
             }
             (Phase::Handshake, other) => self.fail(format!("expected handshake, got {}", other.type_name())),
             (Phase::Open { .. }, Message::Request { document_id, data, .. } | Message::Sync { document_id, data, .. }) => {
+                let max = crate::limits::MAX_DOCUMENTS_PER_CONNECTION;
+                if !self.docs.contains_key(&document_id) && self.docs.len() >= max {
+                    return self.fail(format!("too many documents on one connection (at most {max})"));
+                }
                 self.docs.entry(document_id).or_default().inbox.push_back(data);
                 self.ask_load(document_id);
             }

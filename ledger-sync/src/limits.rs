@@ -11,6 +11,9 @@ pub const MAX_BLOOM_PROBES: u32 = 64;
 pub const MAX_BLOOM_BITS_PER_ENTRY: u32 = 64;
 /// Most filters one message may carry (one per peer the sender remembers having synced with).
 pub const MAX_HAVES: usize = 64;
+/// Most documents one connection may sync. A phone syncs its unit's ledgers, a supervisor's
+/// desk those of the units below: hundreds. Each costs the server a sync state per connection.
+pub const MAX_DOCUMENTS_PER_CONNECTION: usize = 4_096;
 
 /// Whether a decoded sync message is safe to hand to Automerge; the reason if not.
 pub fn check_sync_message(message: &sync::Message) -> Result<(), String> {

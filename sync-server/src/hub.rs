@@ -149,6 +149,13 @@ impl Hub {
                 },
             }
         }
+        // A document a peer only named (heads, no changes it could apply) is not kept: made-up
+        // ids must not fill memory with empty documents nobody stored.
+        if let Slot::Loaded(stored) = &mut *slot {
+            if !stored.exists() && stored.doc().get_heads().is_empty() {
+                *slot = Slot::Missing;
+            }
+        }
         if committed {
             // Other connections hear of the change only now, after the commit.
             let _ = self.changed.send(doc);
@@ -214,6 +221,12 @@ impl Hub {
                 }
             }
         }
+    }
+
+    /// How many documents are in memory (for tests and diagnosis).
+    pub fn loaded_documents(&self) -> usize {
+        let cells: Vec<Arc<Cell>> = self.cells().values().cloned().collect();
+        cells.iter().filter(|c| matches!(&*c.lock(), Slot::Loaded(_))).count()
     }
 
     /// Whether the document is in memory and what its heads are (for tests and diagnosis).

@@ -200,3 +200,60 @@ async fn silent_sockets_are_closed_and_live_idle_ones_kept() {
     assert!(closed, "a silent socket was kept open");
     assert!(live_task.await.unwrap(), "a socket that answers pings was closed");
 }
+
+/// Sync messages naming made-up documents with made-up heads (no changes): each used to leave
+/// an empty document in memory for good (20,000 ids: +246 MB). Now none stays, and one
+/// connection may name at most `MAX_DOCUMENTS_PER_CONNECTION` documents.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn made_up_documents_leave_nothing_in_memory_and_are_bounded_per_connection() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.url()).await.unwrap();
+    let join = Message::Join { sender_id: "attacker".into(), supported_protocol_versions: vec!["1".into()], metadata: None };
+    ws.send(Ws::Binary(join.encode().into())).await.unwrap();
+    let limit = ledger_sync::limits::MAX_DOCUMENTS_PER_CONNECTION;
+    let fake_heads = sync::Message {
+        heads: vec![automerge::ChangeHash([7; 32])],
+        need: Vec::new(),
+        have: Vec::new(),
+        changes: Vec::<Vec<u8>>::new().into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    }
+    .encode();
+    let (mut sink, mut stream) = ws.split();
+    let sender = tokio::spawn(async move {
+        for _ in 0..limit + 10 {
+            let sync = Message::Sync { sender_id: "attacker".into(), target_id: "server".into(), document_id: DocumentId::random(), data: fake_heads.clone() };
+            if sink.send(Ws::Binary(sync.encode().into())).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut error = None;
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(30), stream.next()).await {
+        match frame {
+            Ws::Binary(f) => {
+                if let Ok(Message::Error { message }) = Message::decode(&f) {
+                    error = Some(message);
+                }
+            }
+            Ws::Close(_) => break,
+            _ => {}
+        }
+    }
+    let _ = sender.await;
+    assert!(error.as_deref().unwrap_or_default().contains("too many documents"), "{error:?}");
+    assert_eq!(server.state.hub.loaded_documents(), 0, "made-up documents stayed in memory");
+
+    // An honest phone still creates its new ledger with the usual sync (heads first, then
+    // changes).
+    let id = DocumentId::random();
+    let mut phone = Phone::new("phone", id);
+    phone.edit("k", 1);
+    assert_eq!(phone.sync(&server.url(), Duration::from_secs(10)).await, End::Quiet);
+    assert_eq!(phone.confirmed_edits().len(), 1);
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(&server.url(), Duration::from_secs(10)).await, End::Quiet);
+    assert_eq!(reader.doc.get_heads(), phone.doc.get_heads());
+}
