@@ -2,6 +2,8 @@
 //! the app's files, the `/sync` WebSocket, and the small JSON API.
 
 mod hub;
+pub mod limits;
+mod serve;
 mod static_files;
 pub mod storage;
 mod sync_socket;
@@ -19,6 +21,8 @@ use ledger::UnitLedger;
 use tower_http::compression::CompressionLayer;
 
 pub use hub::Hub;
+pub use limits::{ConnectionLimits, IDLE_TIMEOUT};
+pub use serve::serve;
 pub use storage::Storage;
 
 pub struct Config {
@@ -39,13 +43,9 @@ pub struct AppState {
     pub storage_id: String,
     /// The one demo unit's ledger, until accounts and the organisation tree exist.
     pub demo_ledger: DocumentId,
-    /// A sync connection that sends nothing, not even a pong to our pings, for this long is
-    /// closed: a phone that lost coverage mid-connection, or a socket held open on purpose.
+    /// [`limits::IDLE_TIMEOUT`], shorter in tests.
     pub idle_timeout: Duration,
 }
-
-/// Browsers answer pings by themselves, so a live app is never idle this long.
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 impl AppState {
     /// Opens storage and makes sure the demo unit's ledger exists.

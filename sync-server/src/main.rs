@@ -57,8 +57,7 @@ async fn run(args: Args) -> Result<(), String> {
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     tracing::info!("先锋台账 serving http://{local} (app from {}, data in {})", args.dist.display(), args.data_dir.display());
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("stopped");

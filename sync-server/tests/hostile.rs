@@ -24,7 +24,7 @@ async fn start() -> (SocketAddr, tempfile::TempDir) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap();
     });
     (addr, data)
 }
@@ -169,7 +169,7 @@ async fn silent_sockets_are_closed_and_live_idle_ones_kept() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap();
     });
     let join = Message::Join { sender_id: "p".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
 

@@ -14,7 +14,7 @@ async fn start() -> (std::net::SocketAddr, tempfile::TempDir) {
     let app = sync_server::router(sync_server::Config { dist: dist.keep(), data_dir: data.path().to_owned() }).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    tokio::spawn(async move { sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap() });
     (addr, data)
 }
 

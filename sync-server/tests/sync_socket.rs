@@ -24,7 +24,7 @@ async fn start(data: &Path) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
+        sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap();
     });
     Server { addr, task }
 }

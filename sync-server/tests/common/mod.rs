@@ -202,6 +202,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start(data: &std::path::Path, busy: Duration) -> Self {
+        Self::start_with(data, busy, sync_server::ConnectionLimits::default()).await
+    }
+
+    /// Served by the binary's own accept loop, with these connection limits.
+    pub async fn start_with(data: &std::path::Path, busy: Duration, limits: sync_server::ConnectionLimits) -> Self {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
         let storage = std::sync::Arc::new(sync_server::Storage::open_with(data, busy).unwrap());
@@ -210,7 +215,7 @@ impl Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
-            axum::serve(listener, app).await.unwrap();
+            sync_server::serve(listener, app, limits, std::future::pending()).await.unwrap();
         });
         Self { addr, state, task }
     }

@@ -1,0 +1,105 @@
+//! Every bound on what a peer can make the server spend, in one place. The protocol's own
+//! bounds (message size, Bloom filter parameters, documents per connection) are in
+//! [`ledger_sync::limits`] and [`ledger_sync::MAX_MESSAGE_BYTES`], shared with the app.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub use ledger_sync::limits::{MAX_BLOOM_BITS_PER_ENTRY, MAX_BLOOM_PROBES, MAX_DOCUMENTS_PER_CONNECTION, MAX_HAVES};
+pub use ledger_sync::MAX_MESSAGE_BYTES;
+
+/// A sync connection that sends nothing, not even a pong to our pings, for this long is
+/// closed: a phone that lost coverage mid-connection, or a socket held open on purpose.
+/// Browsers answer pings by themselves, so a live app is never idle this long.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+
+/// Most bytes of a request's line and headers (hyper's read buffer).
+pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+
+/// Bounds on connections, before any request is read.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    /// A request's head must arrive within this (on a new connection, and between requests on
+    /// a kept-alive one).
+    pub header_read_timeout: Duration,
+    /// Open connections in all, WebSockets included; set below the process's descriptor limit
+    /// so the listener, the database and the log always have one.
+    pub max_connections: usize,
+    /// Open connections from one address. High, because a township's phones may share one
+    /// carrier-grade NAT address; it stops one host from taking every slot.
+    pub max_connections_per_address: usize,
+    /// On SIGTERM, how long requests in progress may take to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        let descriptors = raise_descriptor_limit();
+        Self {
+            header_read_timeout: Duration::from_secs(10),
+            max_connections: descriptors.saturating_sub(64).clamp(64, 50_000) as usize,
+            max_connections_per_address: 2_000,
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Raises the soft limit on open descriptors to the hard limit; returns the limit now in force.
+#[cfg(unix)]
+fn raise_descriptor_limit() -> u64 {
+    // SAFETY: getrlimit/setrlimit only read and write the struct passed to them.
+    unsafe {
+        let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 1024;
+        }
+        if limit.rlim_cur < limit.rlim_max {
+            let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return raised.rlim_cur;
+            }
+        }
+        limit.rlim_cur
+    }
+}
+
+#[cfg(not(unix))]
+fn raise_descriptor_limit() -> u64 {
+    1024
+}
+
+/// At most so many log lines a minute for one kind of refusal, then one line saying how many
+/// were left out: a flood of bad connections must not fill the disk with the log.
+pub struct LogBudget {
+    per_minute: u64,
+    window: Mutex<(Option<Instant>, u64)>,
+    dropped: AtomicU64,
+}
+
+impl LogBudget {
+    pub const fn per_minute(per_minute: u64) -> Self {
+        Self { per_minute, window: Mutex::new((None, 0)), dropped: AtomicU64::new(0) }
+    }
+
+    /// Whether a line may be logged now. The first line of a new minute reports how many were
+    /// left out in the last one.
+    pub fn allow(&self) -> bool {
+        let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        if w.0.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(60)) {
+            let dropped = self.dropped.swap(0, Ordering::Relaxed);
+            if dropped > 0 {
+                tracing::warn!("{dropped} similar log lines were left out in the last minute");
+            }
+            *w = (Some(now), 0);
+        }
+        if w.1 < self.per_minute {
+            w.1 += 1;
+            true
+        } else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            false
+        }
+    }
+}
