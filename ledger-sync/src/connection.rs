@@ -115,6 +115,10 @@ pub struct Connection {
     docs: BTreeMap<DocumentId, DocSync>,
     out: VecDeque<Output>,
     next_ticket: u64,
+    /// The remote's peer id from the handshake, kept after the connection closes (for logs).
+    remote_name: Option<String>,
+    /// Why this side ended the connection, if it refused something the remote sent.
+    refusal: Option<String>,
 }
 
 impl Connection {
@@ -136,7 +140,7 @@ impl Connection {
     }
 
     fn new(local: LocalPeer, initiator: bool) -> Self {
-        Self { local, initiator, phase: Phase::Handshake, docs: BTreeMap::new(), out: VecDeque::new(), next_ticket: 1 }
+        Self { local, initiator, phase: Phase::Handshake, docs: BTreeMap::new(), out: VecDeque::new(), next_ticket: 1, remote_name: None, refusal: None }
     }
 
     fn metadata(&self) -> PeerMetadata {
@@ -160,6 +164,17 @@ impl Connection {
             Phase::Open { remote_peer } => Some(remote_peer),
             _ => None,
         }
+    }
+
+    /// The remote's peer id, once the handshake named it; kept after the close.
+    pub fn remote_name(&self) -> Option<&str> {
+        self.remote_name.as_deref()
+    }
+
+    /// Why this side ended the connection, when it refused something the remote sent (a bad
+    /// message, a bound exceeded, a write not allowed); None for an ordinary end.
+    pub fn refusal(&self) -> Option<&str> {
+        self.refusal.as_deref()
     }
 
     /// The heads both sides are known to have for `doc` on this connection.
@@ -190,6 +205,7 @@ impl Connection {
             return;
         }
         let reason = reason.into();
+        self.refusal = Some(reason.clone());
         self.send(&Message::Error { message: reason.clone() });
         self.out.push_back(Output::Close { reason });
         self.phase = Phase::Closed;
@@ -345,6 +361,7 @@ impl Connection {
 
     fn open(&mut self, remote_peer: String, metadata: Option<PeerMetadata>) {
         let remote_storage = metadata.and_then(|m| m.storage_id);
+        self.remote_name = Some(remote_peer.clone());
         self.phase = Phase::Open { remote_peer: remote_peer.clone() };
         self.out.push_back(Output::Connected { remote_peer, remote_storage });
         let waiting: Vec<DocumentId> = self.docs.keys().copied().collect();

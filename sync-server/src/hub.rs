@@ -17,6 +17,7 @@ use ledger_sync::stored::{load_document, missing_dependencies};
 use ledger_sync::{Connection, DocumentHost, DocumentId, Output, StoredDocument};
 use tokio::sync::broadcast;
 
+use crate::limits::FAULTS;
 use crate::storage::Storage;
 
 /// What the server knows of one document.
@@ -106,7 +107,9 @@ impl Hub {
             match self.load(&doc) {
                 Ok(loaded) => *slot = loaded,
                 Err(e) => {
-                    tracing::error!(document = %doc, "document cannot be loaded: {e}");
+                    if FAULTS.allow() {
+                        tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "document cannot be loaded: {e}");
+                    }
                     conn.document_failed(doc, "the server cannot load this document");
                     return std::iter::from_fn(|| conn.poll_output()).collect();
                 }
@@ -118,7 +121,9 @@ impl Hub {
         // applied before is then in memory and must not be served, stored or built on.
         let applied = panic::catch_unwind(AssertUnwindSafe(|| conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot })));
         if applied.is_err() {
-            tracing::error!(document = %doc, "applying a peer's message panicked; the document goes back to what storage holds");
+            if FAULTS.allow() {
+                tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "applying a peer's message panicked; the document goes back to what storage holds");
+            }
             conn.abort("the server could not apply your changes to this document");
         }
         if conn.is_closed() {
@@ -141,7 +146,9 @@ impl Hub {
                         self.answer(doc, ticket, conn, &mut slot);
                     }
                     Err(e) => {
-                        tracing::error!(document = %doc, "could not store changes: {e}");
+                        if FAULTS.allow() {
+                            tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "could not store changes: {e}");
+                        }
                         // Memory goes back to storage: the document is read again next time.
                         *slot = Slot::Unloaded;
                         conn.abort("the server could not store your changes; try again later");
@@ -178,7 +185,9 @@ impl Hub {
     fn answer(&self, doc: DocumentId, ticket: u64, conn: &mut Connection, slot: &mut Slot) {
         let answered = panic::catch_unwind(AssertUnwindSafe(|| conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut *slot })));
         if answered.is_err() {
-            tracing::error!(document = %doc, "building a reply panicked; the document is read again from storage");
+            if FAULTS.allow() {
+                tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "building a reply panicked; the document is read again from storage");
+            }
             *slot = Slot::Unloaded;
             conn.abort("the server could not answer for this document");
         }

@@ -69,6 +69,15 @@ fn raise_descriptor_limit() -> u64 {
     1024
 }
 
+/// Log lines a minute for refused connections and messages (each names the peer and the
+/// document), and for failures while working on a document.
+pub const REFUSALS_PER_MINUTE: u64 = 60;
+/// Log lines for refused connections and messages.
+pub static REFUSALS: LogBudget = LogBudget::per_minute(REFUSALS_PER_MINUTE);
+/// Log lines for failures while working on a document (a panic inside Automerge, a document
+/// that does not load, storage refusing a write): a peer that repeats one cannot flood the log.
+pub static FAULTS: LogBudget = LogBudget::per_minute(REFUSALS_PER_MINUTE);
+
 /// At most so many log lines a minute for one kind of refusal, then one line saying how many
 /// were left out: a flood of bad connections must not fill the disk with the log.
 pub struct LogBudget {

@@ -101,7 +101,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     let (stop_tx, stop_rx) = watch::channel(false);
     // Tells when every HTTP connection task has ended (each holds a clone).
     let (done_tx, mut done_rx) = tokio::sync::mpsc::channel::<()>(1);
-    let refusals = limits::LogBudget::per_minute(10);
+    let refusals = &limits::REFUSALS;
     tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
@@ -149,6 +149,11 @@ async fn connection(stream: Admitted, remote: SocketAddr, app: Router, limits: C
         // requests on a kept-alive one: a silent socket or a slowloris is closed.
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits::MAX_REQUEST_HEAD_BYTES);
+    // Handlers see who is on the other end (`Extension<ConnectInfo<SocketAddr>>`), for logs.
+    let app = tower::ServiceExt::map_request(app, move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+        request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
+        request
+    });
     let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app)).with_upgrades();
     tokio::pin!(conn);
     tokio::select! {

@@ -5,15 +5,20 @@
 use std::collections::{HashSet, VecDeque};
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, State};
+use axum::Extension;
 use axum::response::Response;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, MAX_MESSAGE_BYTES};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+use crate::limits::REFUSALS;
 use crate::AppState;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
+pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, remote: Option<Extension<ConnectInfo<SocketAddr>>>) -> Response {
+    let address = remote.map(|Extension(ConnectInfo(a))| a.to_string()).unwrap_or_else(|| "?".into());
     // Frames a little over the message limit still arrive, so the engine can answer them with
     // a protocol error; anything larger is cut off by the socket itself.
     // Small buffers (tungstenite's default is 128 KiB each way, per connection): most frames
@@ -23,13 +28,13 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Res
         .max_message_size(MAX_MESSAGE_BYTES + 1024)
         .max_frame_size(MAX_MESSAGE_BYTES + 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(e) = run(socket, state).await {
-                tracing::debug!("sync connection ended: {e}");
+            if let Err(e) = run(socket, state, &address).await {
+                tracing::debug!(peer = %address, "sync connection ended: {e}");
             }
         })
 }
 
-async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
+async fn run(socket: WebSocket, state: AppState, address: &str) -> Result<(), String> {
     let hub = state.hub.clone();
     let (mut tx, mut rx) = socket.split();
     let mut conn = Connection::accept(LocalPeer { peer_id: state.peer_id.clone(), storage_id: Some(state.storage_id.clone()) });
@@ -115,6 +120,11 @@ async fn run(socket: WebSocket, state: AppState) -> Result<(), String> {
                     Err(_) => return Err("peer stopped reading".into()),
                 },
                 Output::Close { reason } => {
+                    if let Some(refusal) = conn.refusal() {
+                        if REFUSALS.allow() {
+                            tracing::info!(peer = %address, peer_id = conn.remote_name().unwrap_or("?"), "refused: {refusal}");
+                        }
+                    }
                     let frame = CloseFrame { code: 1008, reason: reason.chars().take(100).collect::<String>().into() };
                     let _ = tx.send(WsMessage::Close(Some(frame))).await;
                     return Ok(());

@@ -50,7 +50,7 @@ async fn a_silent_socket_and_a_slowloris_are_closed_after_the_header_timeout() {
     assert!(closed_within(&mut silent, Duration::from_secs(5)).await, "a socket that says nothing was kept open");
 
     // A request head dribbled a byte every 50 ms never completes: closed all the same.
-    let mut slow = TcpStream::connect(server.addr).await.unwrap();
+    let slow = TcpStream::connect(server.addr).await.unwrap();
     let dribble = tokio::spawn(async move {
         let head = b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-Padding: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
         let (mut reader, mut writer) = slow.into_split();
