@@ -106,11 +106,16 @@ struct DocSync {
     /// Whether we have sent anything for this document on this connection.
     started: bool,
     last_persisted_shared: Vec<automerge::ChangeHash>,
+    /// Changes this remote sent that wait for dependencies it has not sent yet.
+    waiting: usize,
 }
 
 pub struct Connection {
     local: LocalPeer,
     initiator: bool,
+    /// Whether the remote is untrusted (the server's side): its changes are checked
+    /// ([`crate::changes`]) and it is never offered the V2 sync format.
+    checks_changes: bool,
     phase: Phase,
     docs: BTreeMap<DocumentId, DocSync>,
     out: VecDeque<Output>,
@@ -140,7 +145,7 @@ impl Connection {
     }
 
     fn new(local: LocalPeer, initiator: bool) -> Self {
-        Self { local, initiator, phase: Phase::Handshake, docs: BTreeMap::new(), out: VecDeque::new(), next_ticket: 1, remote_name: None, refusal: None }
+        Self { local, initiator, checks_changes: !initiator, phase: Phase::Handshake, docs: BTreeMap::new(), out: VecDeque::new(), next_ticket: 1, remote_name: None, refusal: None }
     }
 
     fn metadata(&self) -> PeerMetadata {
@@ -397,6 +402,14 @@ impl Connection {
         };
         let heads_before = document.get_heads();
         let carries_changes = !message.changes.is_empty();
+        let incoming = if self.checks_changes && carries_changes {
+            match crate::changes::check_incoming(document, &message.changes) {
+                Ok(incoming) => incoming.new.len(),
+                Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
+            }
+        } else {
+            0
+        };
         if carries_changes && !host.may_write(&doc, &message) {
             self.fail(format!("not allowed to write {doc}"));
             return;
@@ -408,6 +421,24 @@ impl Connection {
             return;
         }
         let new_changes = document.get_heads() != heads_before;
+        if self.checks_changes && carries_changes {
+            // What was applied (this message's changes, and any that waited for them) must be
+            // what every implementation writes; a failure closes the connection, and the host
+            // sends the document back to what storage holds.
+            let applied = if new_changes {
+                match crate::changes::check_applied(document, &heads_before) {
+                    Ok(n) => n,
+                    Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
+                }
+            } else {
+                0
+            };
+            let max = crate::limits::MAX_WAITING_CHANGES;
+            entry.waiting = (entry.waiting + incoming).saturating_sub(applied);
+            if entry.waiting > max {
+                return self.fail(format!("refused changes for {doc}: more than {max} changes wait for dependencies never sent"));
+            }
+        }
         if new_changes {
             let changes = document.save_after(&heads_before);
             let ticket = self.next_ticket;
@@ -429,7 +460,12 @@ impl Connection {
         let Some(document) = host.document(&doc, false) else { return };
         let was_started = entry.started;
         let mut messages = Vec::new();
-        while let Some(m) = document.sync().generate_sync_message(&mut entry.state) {
+        while let Some(mut m) = document.sync().generate_sync_message(&mut entry.state) {
+            if self.checks_changes {
+                // No capability flags: the remote then sends changes (V1), never the
+                // whole-document chunks of V2, which cannot be checked before inflating.
+                m.flags = None;
+            }
             messages.push(m.encode());
             // generate_sync_message yields one message per round trip; loop guards a bug.
             if messages.len() > 1 {

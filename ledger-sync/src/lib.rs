@@ -7,6 +7,7 @@
 //! The runtimes around it (a browser WebSocket and IndexedDB, an axum WebSocket and SQLite, a
 //! test's simulated link) only move bytes and report when writes have committed.
 
+pub mod changes;
 pub mod compaction;
 mod connection;
 mod doc_id;

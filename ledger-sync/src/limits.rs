@@ -11,6 +11,16 @@ pub const MAX_BLOOM_PROBES: u32 = 64;
 pub const MAX_BLOOM_BITS_PER_ENTRY: u32 = 64;
 /// Most filters one message may carry (one per peer the sender remembers having synced with).
 pub const MAX_HAVES: usize = 64;
+/// Most bytes the changes of one message may inflate to (a compressed change is DEFLATE: up to
+/// a thousand times its size).
+pub const MAX_INFLATED_BYTES_PER_MESSAGE: usize = 32 * 1024 * 1024;
+/// Most operations one message may carry. Every character typed into a text field is one; a
+/// year of a unit's ledger is a few hundred thousand. Applying an operation costs Automerge a
+/// few hundred bytes while it works.
+pub const MAX_OPS_PER_MESSAGE: usize = 1_000_000;
+/// Most changes a connection may have waiting for dependencies it has not sent (a Bloom filter's
+/// false positive leaves a few; more is a peer filling memory with changes that never apply).
+pub const MAX_WAITING_CHANGES: usize = 1_000;
 /// Most documents one connection may sync. A phone syncs its unit's ledgers, a supervisor's
 /// desk those of the units below: hundreds. Each costs the server a sync state per connection.
 pub const MAX_DOCUMENTS_PER_CONNECTION: usize = 4_096;

@@ -257,3 +257,93 @@ async fn made_up_documents_leave_nothing_in_memory_and_are_bounded_per_connectio
     assert_eq!(reader.sync(&server.url(), Duration::from_secs(10)).await, End::Quiet);
     assert_eq!(reader.doc.get_heads(), phone.doc.get_heads());
 }
+
+/// A sync message for `doc` carrying these changes (V1, one chunk each).
+fn changes_message(changes: &mut [automerge::Change]) -> Vec<u8> {
+    sync::Message {
+        heads: changes.last().map(|c| vec![c.hash()]).unwrap_or_default(),
+        need: Vec::new(),
+        have: vec![sync::Have::default()],
+        changes: changes.iter_mut().map(|c| c.bytes().to_vec()).collect::<Vec<_>>().into(),
+        flags: None,
+        version: sync::MessageVersion::V1,
+    }
+    .encode()
+}
+
+/// A phone with one stored edit on a fresh document; returns it and the server's URL.
+async fn stored_phone(addr: SocketAddr) -> (Phone, DocumentId, String) {
+    let url = format!("ws://{addr}/sync");
+    let id = DocumentId::random();
+    let mut phone = Phone::new("phone", id);
+    phone.edit("k", 1);
+    assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet);
+    (phone, id, url)
+}
+
+/// After an attack on `id`: the server answers, a fresh reader gets exactly the honest
+/// history, and the honest phone's next edit is confirmed.
+async fn unharmed(addr: SocketAddr, phone: &mut Phone, id: DocumentId, url: &str) {
+    assert!(healthy(addr).await, "the server stopped answering");
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(url, Duration::from_secs(10)).await, End::Quiet, "{:?}", reader.closed);
+    assert_eq!(reader.doc.get_heads(), phone.doc.get_heads(), "the served document changed");
+    phone.edit("after", 2);
+    assert_eq!(phone.sync(url, Duration::from_secs(10)).await, End::Quiet, "{:?}", phone.closed);
+    assert_eq!(phone.confirmed_edits().len(), 2);
+}
+
+/// A change with no ops whose op counter skips numbers: stored, it loaded in Rust and failed
+/// in automerge-js ("missing ops"). Now refused, and nothing of it is stored or served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gap_in_the_op_counter_is_refused_and_never_stored() {
+    let (addr, _data) = start().await;
+    let (mut phone, id, url) = stored_phone(addr).await;
+    let mut forged = phone.doc.fork().with_actor(ActorId::random());
+    forged.empty_change(automerge::transaction::CommitOptions::default());
+    let mut expanded = forged.get_last_local_change().unwrap().decode();
+    expanded.start_op = expanded.start_op.checked_add(3).unwrap();
+    let (error, closed) = send_crafted(addr, id, changes_message(&mut [automerge::Change::from(expanded)])).await;
+    assert!(error.as_deref().unwrap_or_default().contains("gap in the op counter"), "{error:?}");
+    assert!(closed);
+    unharmed(addr, &mut phone, id, &url).await;
+}
+
+/// Changes whose dependency is never sent wait in memory; a peer may not pile them up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_waiting_for_dependencies_never_sent_are_bounded() {
+    let (addr, _data) = start().await;
+    let (mut phone, id, url) = stored_phone(addr).await;
+    let mut forged = phone.doc.fork().with_actor(ActorId::random());
+    forged.put(ROOT, "withheld", 0).unwrap();
+    forged.commit();
+    let withheld = forged.get_heads();
+    for i in 0..ledger_sync::limits::MAX_WAITING_CHANGES + 1 {
+        forged.put(ROOT, "orphan", i as i64).unwrap();
+        forged.commit();
+    }
+    let mut orphans = forged.get_changes(&withheld);
+    let (error, closed) = send_crafted(addr, id, changes_message(&mut orphans)).await;
+    assert!(error.as_deref().unwrap_or_default().contains("wait for dependencies"), "{error:?}");
+    assert!(closed);
+    unharmed(addr, &mut phone, id, &url).await;
+}
+
+/// A few kilobytes that inflate past the bound (a 100 MB value came from 97 KB) are refused
+/// before Automerge inflates them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inflation_bomb_is_refused() {
+    let (addr, _data) = start().await;
+    let (mut phone, id, url) = stored_phone(addr).await;
+    let mut forged = phone.doc.fork().with_actor(ActorId::random());
+    let before = forged.get_heads();
+    forged.put(ROOT, "bomb", "a".repeat(ledger_sync::limits::MAX_INFLATED_BYTES_PER_MESSAGE + 1)).unwrap();
+    forged.commit();
+    let mut bomb = forged.get_changes(&before);
+    let message = changes_message(&mut bomb);
+    assert!(message.len() < 100 * 1024, "the bomb is {} bytes", message.len());
+    let (error, closed) = send_crafted(addr, id, message).await;
+    assert!(error.as_deref().unwrap_or_default().contains("inflate past"), "{error:?}");
+    assert!(closed);
+    unharmed(addr, &mut phone, id, &url).await;
+}

@@ -1,0 +1,125 @@
+//! Checks on the changes an untrusted remote sends, before and after Automerge applies them.
+//!
+//! Automerge trusts what it loads: a 4 KB compressed change inflates to a 4-million-character
+//! text (gigabytes while applying), a few run-length-encoded bytes declare millions of ops, and
+//! a change whose op counter skips numbers is stored, loads in Rust and fails in automerge-js
+//! ("missing ops"). The server therefore takes only change chunks (it never advertises the
+//! V2 sync format, whose whole-document chunks compress each column separately), inflates them
+//! here against a bound, counts their ops, and checks every change that was applied.
+//!
+//! Automerge's chunk header is parsed by hand below: automerge does not expose it, and the
+//! bound must hold *before* automerge inflates anything.
+
+use std::io::Read;
+
+use automerge::{sync, AutoCommit, Change, ChangeHash};
+
+use crate::limits::{MAX_INFLATED_BYTES_PER_MESSAGE, MAX_OPS_PER_MESSAGE};
+
+const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+const CHANGE: u8 = 1;
+const COMPRESSED_CHANGE: u8 = 2;
+
+/// What a message brings, once checked.
+pub struct Incoming {
+    /// Hashes of the changes the document does not have yet.
+    pub new: Vec<ChangeHash>,
+}
+
+/// Checks a sync message's changes before they touch the document: only change chunks, each
+/// inflating within the bound, all of them together within the op bound.
+pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<Incoming, String> {
+    let mut inflated_total = 0usize;
+    let mut ops_total = 0usize;
+    let mut new = Vec::new();
+    for element in chunks.iter() {
+        let mut rest = element;
+        while !rest.is_empty() {
+            let (chunk, after) = split_chunk(rest)?;
+            rest = after;
+            let chunk_type = chunk[8];
+            let data_len = match chunk_type {
+                CHANGE => chunk.len(),
+                COMPRESSED_CHANGE => inflated_len(data_of(chunk)?, MAX_INFLATED_BYTES_PER_MESSAGE - inflated_total)?,
+                0 => return Err("whole-document chunks are not accepted from a peer: send changes".into()),
+                other => return Err(format!("chunk type {other} is not accepted from a peer: send changes")),
+            };
+            inflated_total += data_len;
+            if inflated_total > MAX_INFLATED_BYTES_PER_MESSAGE {
+                return Err(format!("changes inflate past {MAX_INFLATED_BYTES_PER_MESSAGE} bytes"));
+            }
+            let change = Change::try_from(chunk).map_err(|e| format!("bad change: {e}"))?;
+            ops_total += change.len();
+            if ops_total > MAX_OPS_PER_MESSAGE {
+                return Err(format!("more than {MAX_OPS_PER_MESSAGE} operations in one message"));
+            }
+            if doc.get_change_by_hash(&change.hash()).is_none() {
+                new.push(change.hash());
+            }
+        }
+    }
+    Ok(Incoming { new })
+}
+
+/// Checks every change applied since `before`: each starts its op counter right after the
+/// largest counter of its dependencies, as every implementation writes them and as
+/// automerge-js requires to load the document.
+pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<usize, String> {
+    let applied: Vec<(ChangeHash, u64, Vec<ChangeHash>)> =
+        doc.get_changes(before).iter().map(|c| (c.hash(), c.start_op().get(), c.deps().to_vec())).collect();
+    for (hash, start_op, deps) in &applied {
+        let mut max_dep = 0;
+        for dep in deps {
+            let Some(d) = doc.get_change_by_hash(dep) else { return Err(format!("change {hash} applied without its dependency {dep}")) };
+            max_dep = max_dep.max(d.max_op());
+        }
+        if *start_op != max_dep + 1 {
+            return Err(format!("change {hash} starts its operations at {start_op}, not {} (a gap in the op counter)", max_dep + 1));
+        }
+    }
+    Ok(applied.len())
+}
+
+/// Splits off the first chunk: magic, checksum, type, LEB128 length, data.
+fn split_chunk(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
+    if bytes.len() < 10 || bytes[..4] != MAGIC {
+        return Err("not an Automerge chunk".into());
+    }
+    let (len, header) = leb128_u64(&bytes[9..]).ok_or("bad chunk length")?;
+    let total = (9 + header).checked_add(usize::try_from(len).map_err(|_| "bad chunk length")?).ok_or("bad chunk length")?;
+    if total > bytes.len() {
+        return Err("chunk longer than the message".into());
+    }
+    Ok(bytes.split_at(total))
+}
+
+fn data_of(chunk: &[u8]) -> Result<&[u8], String> {
+    let (_, header) = leb128_u64(&chunk[9..]).ok_or("bad chunk length")?;
+    Ok(&chunk[9 + header..])
+}
+
+/// How many bytes `deflated` inflates to, refusing at `limit` without inflating further.
+fn inflated_len(deflated: &[u8], limit: usize) -> Result<usize, String> {
+    let decoder = flate2::bufread::DeflateDecoder::new(deflated);
+    let mut sink = std::io::sink();
+    let n = std::io::copy(&mut decoder.take(limit as u64 + 1), &mut sink).map_err(|_| "a compressed change does not inflate")?;
+    if n > limit as u64 {
+        return Err(format!("changes inflate past {MAX_INFLATED_BYTES_PER_MESSAGE} bytes"));
+    }
+    Ok(n as usize)
+}
+
+/// An unsigned LEB128 number and how many bytes it took.
+fn leb128_u64(bytes: &[u8]) -> Option<(u64, usize)> {
+    let mut value: u64 = 0;
+    for (i, b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7f).checked_shl(7 * i as u32)?;
+        if b & 0x80 == 0 {
+            return Some((value, i + 1));
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests;
