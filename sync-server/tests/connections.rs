@@ -140,3 +140,49 @@ async fn half_sent_requests_hold_a_shutdown_at_most_its_grace() {
     assert!(ended.is_ok(), "shutdown waited for half-sent requests past its grace");
     assert!(started.elapsed() < Duration::from_secs(5), "shutdown took {:?} with a 1 s grace", started.elapsed());
 }
+
+/// Resident memory of this process (server and clients together), in MB.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+}
+
+/// 5,000 silent sockets and 50 slowloris connections from two addresses, with the limits the
+/// binary runs with: `/healthz` from a third address keeps answering, and memory stays bounded.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering() {
+    let data = tempfile::tempdir().unwrap();
+    let limits = ConnectionLimits::default();
+    assert!(limits.max_connections > 2_100, "the descriptor limit is too low for this test: {limits:?}");
+    let server = Server::start_with(data.path(), Duration::from_secs(5), limits).await;
+    let before = rss_mb();
+
+    let mut silent = Vec::new();
+    for _ in 0..5_000 {
+        match TcpStream::connect(server.addr).await {
+            Ok(s) => silent.push(s),
+            Err(e) => panic!("connect failed after {}: {e}", silent.len()),
+        }
+    }
+    let mut slow = Vec::new();
+    for _ in 0..50 {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from(([127, 0, 0, 3], 0))).unwrap();
+        let mut s = socket.connect(server.addr).await.unwrap();
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\nX-A: ").await.unwrap();
+        slow.push(s);
+    }
+    let mut worst = Duration::ZERO;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let answer = healthz_from([127, 0, 0, 2], server.addr).await.unwrap_or_default();
+        worst = worst.max(started.elapsed());
+        assert!(answer.starts_with("HTTP/1.1 200"), "/healthz stopped answering: {answer:?}");
+        for s in slow.iter_mut() {
+            let _ = s.write_all(b"a").await;
+        }
+    }
+    let grown = rss_mb() - before;
+    eprintln!("5,050 hostile sockets: slowest /healthz {worst:?}, memory +{grown:.0} MB");
+    assert!(grown < 256.0, "memory grew {grown:.0} MB");
+}
