@@ -8,6 +8,8 @@ bash scripts/setup.sh
 bash scripts/build.sh
 echo "== native tests (ledger, sync-server)"
 cargo test --release
+echo "== coverage-guided fuzzing, a short run (scripts/fuzz.sh)"
+bash scripts/fuzz.sh 20
 echo "== interop with automerge-repo (JS) peers"
 node --test --test-concurrency=1 --test-timeout=120000 tests/interop/
 echo "== browser end-to-end tests (Chromium)"
