@@ -1,18 +1,10 @@
 // The app runs under its Content-Security-Policy without a single violation, and a script
 // injected into the page (say, through a record's text) does not run.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir, waitLive } from "./harness.mjs";
+import { test } from "node:test";
+import { addVisit, launchPersistent, openApp, serveForTests, tempDir, waitLive } from "./harness.mjs";
 
-let server;
-before(async () => {
-  server = await Server.start();
-});
-after(async () => {
-  await closeBrowsers();
-  await server?.stop();
-  server?.cleanup();
-});
+const served = serveForTests();
 
 test("the app starts and saves under its CSP, and an injected inline script is blocked", async () => {
   const phone = await launchPersistent(tempDir("csp"));
@@ -21,9 +13,9 @@ test("the app starts and saves under its CSP, and an injected inline script is b
   page.on("console", (m) => {
     if (/Content.Security.Policy/i.test(m.text())) violations.push(m.text());
   });
-  const response = await page.goto(server.url);
+  const response = await page.goto(served.server.url);
   assert.match(response.headers()["content-security-policy"] ?? "", /script-src 'self' 'wasm-unsafe-eval' 'sha256-/);
-  await openApp(page, server.url);
+  await openApp(page, served.server.url);
   await waitLive(page);
   await addVisit(page, { whom: "<img src=x onerror=alert(1)>", heard: "<script>window.__injected = 1</script>" });
   await page.getByText("<img src=x onerror=alert(1)>").first().waitFor();

@@ -5,6 +5,7 @@ import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
@@ -174,4 +175,24 @@ export async function visitCount(page) {
 /** Waits until the list reflects the ledger document (after a reload). */
 export async function waitLive(page) {
   await page.locator('[data-testid="visit-count"][data-live="true"]').waitFor();
+}
+
+/** Starts the real server before the file's tests and stops it (and every browser) after;
+ * `.server` holds it once started. */
+export function serveForTests() {
+  const state = { server: null };
+  before(async () => {
+    state.server = await Server.start();
+  });
+  after(async () => {
+    await closeBrowsers();
+    await state.server?.stop();
+    state.server?.cleanup();
+  });
+  return state;
+}
+
+/** Waits until the sync status line says everything is synced. */
+export async function waitSynced(page) {
+  await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
 }

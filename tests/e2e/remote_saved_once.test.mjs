@@ -1,22 +1,10 @@
 // Changes that arrive from the server are written to IndexedDB once: they count as persisted,
 // so the phone's next local save writes only its own change, not the colleague's again.
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+import { test } from "node:test";
+import { addVisit, launchPersistent, openApp, serveForTests, tempDir, waitForServiceWorker, waitSynced } from "./harness.mjs";
 
-let server;
-before(async () => {
-  server = await Server.start();
-});
-after(async () => {
-  await closeBrowsers();
-  await server?.stop();
-  server?.cleanup();
-});
-
-async function waitSynced(page) {
-  await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
-}
+const served = serveForTests();
 
 /** Every chunk of the phone's IndexedDB: its key and size in bytes. */
 const chunks = (page) =>
@@ -50,13 +38,13 @@ test("changes from the server are stored once, and a local save writes only its 
   const phone = await launchPersistent(tempDir("phone"));
   const c = colleague.pages()[0];
   const p = phone.pages()[0];
-  await openApp(p, server.url);
+  await openApp(p, served.server.url);
   await waitForServiceWorker(p);
   await waitSynced(p);
 
   // A colleague records three long visits (about 3.6 KB of text each; together under the 16 KB
   // of chunks that would start a compaction and fold the chunks away).
-  await openApp(c, server.url);
+  await openApp(c, served.server.url);
   for (let i = 0; i < 3; i++) await addVisit(c, { whom: `远端走访-${i}`, heard: longText(i + 1, 1200) });
   await waitSynced(c);
 

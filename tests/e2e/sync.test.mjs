@@ -2,7 +2,7 @@
 // coverage, both phones and the server end with the same ledger, every edit kept.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker, waitSynced } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -15,10 +15,6 @@ after(async () => {
 });
 
 const syncState = (page) => page.getByTestId("sync-state");
-
-async function waitSynced(page) {
-  await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
-}
 
 async function editHeard(page, whom, heard) {
   await page.getByText(whom).first().click();
