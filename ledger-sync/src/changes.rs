@@ -35,12 +35,12 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
     for element in chunks.iter() {
         let mut rest = element;
         while !rest.is_empty() {
-            let (chunk, after) = split_chunk(rest)?;
+            let (chunk, data_start, after) = split_chunk(rest)?;
             rest = after;
             let chunk_type = chunk[8];
             let data_len = match chunk_type {
                 CHANGE => chunk.len(),
-                COMPRESSED_CHANGE => inflated_len(data_of(chunk)?, MAX_INFLATED_BYTES_PER_MESSAGE - inflated_total)?,
+                COMPRESSED_CHANGE => inflated_len(&chunk[data_start..], MAX_INFLATED_BYTES_PER_MESSAGE - inflated_total)?,
                 0 => return Err("whole-document chunks are not accepted from a peer: send changes".into()),
                 other => return Err(format!("chunk type {other} is not accepted from a peer: send changes")),
             };
@@ -80,8 +80,9 @@ pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<usiz
     Ok(applied.len())
 }
 
-/// Splits off the first chunk: magic, checksum, type, LEB128 length, data.
-fn split_chunk(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
+/// Splits off the first chunk (magic, checksum, type, LEB128 length, data): the chunk, where
+/// its data starts, and the rest.
+fn split_chunk(bytes: &[u8]) -> Result<(&[u8], usize, &[u8]), String> {
     if bytes.len() < 10 || bytes[..4] != MAGIC {
         return Err("not an Automerge chunk".into());
     }
@@ -90,12 +91,8 @@ fn split_chunk(bytes: &[u8]) -> Result<(&[u8], &[u8]), String> {
     if total > bytes.len() {
         return Err("chunk longer than the message".into());
     }
-    Ok(bytes.split_at(total))
-}
-
-fn data_of(chunk: &[u8]) -> Result<&[u8], String> {
-    let (_, header) = leb128_u64(&chunk[9..]).ok_or("bad chunk length")?;
-    Ok(&chunk[9 + header..])
+    let (chunk, rest) = bytes.split_at(total);
+    Ok((chunk, 9 + header, rest))
 }
 
 /// How many bytes `deflated` inflates to, refusing at `limit` without inflating further.

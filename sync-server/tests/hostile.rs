@@ -281,6 +281,15 @@ async fn stored_phone(addr: SocketAddr) -> (Phone, DocumentId, String) {
     (phone, id, url)
 }
 
+/// Sends `attack` for `id`: the peer gets an error containing `why` and a close, and then the
+/// server is [`unharmed`].
+async fn refused_and_unharmed(addr: SocketAddr, phone: &mut Phone, id: DocumentId, url: &str, attack: Vec<u8>, why: &str) {
+    let (error, closed) = send_crafted(addr, id, attack).await;
+    assert!(error.as_deref().unwrap_or_default().contains(why), "{error:?}");
+    assert!(closed);
+    unharmed(addr, phone, id, url).await;
+}
+
 /// After an attack on `id`: the server answers, a fresh reader gets exactly the honest
 /// history, and the honest phone's next edit is confirmed.
 async fn unharmed(addr: SocketAddr, phone: &mut Phone, id: DocumentId, url: &str) {
@@ -303,10 +312,7 @@ async fn a_gap_in_the_op_counter_is_refused_and_never_stored() {
     forged.empty_change(automerge::transaction::CommitOptions::default());
     let mut expanded = forged.get_last_local_change().unwrap().decode();
     expanded.start_op = expanded.start_op.checked_add(3).unwrap();
-    let (error, closed) = send_crafted(addr, id, changes_message(&mut [automerge::Change::from(expanded)])).await;
-    assert!(error.as_deref().unwrap_or_default().contains("gap in the op counter"), "{error:?}");
-    assert!(closed);
-    unharmed(addr, &mut phone, id, &url).await;
+    refused_and_unharmed(addr, &mut phone, id, &url, changes_message(&mut [automerge::Change::from(expanded)]), "gap in the op counter").await;
 }
 
 /// Changes whose dependency is never sent wait in memory; a peer may not pile them up.
@@ -323,10 +329,7 @@ async fn changes_waiting_for_dependencies_never_sent_are_bounded() {
         forged.commit();
     }
     let mut orphans = forged.get_changes(&withheld);
-    let (error, closed) = send_crafted(addr, id, changes_message(&mut orphans)).await;
-    assert!(error.as_deref().unwrap_or_default().contains("wait for dependencies"), "{error:?}");
-    assert!(closed);
-    unharmed(addr, &mut phone, id, &url).await;
+    refused_and_unharmed(addr, &mut phone, id, &url, changes_message(&mut orphans), "wait for dependencies").await;
 }
 
 /// A few kilobytes that inflate past the bound (a 100 MB value came from 97 KB) are refused
@@ -342,8 +345,5 @@ async fn an_inflation_bomb_is_refused() {
     let mut bomb = forged.get_changes(&before);
     let message = changes_message(&mut bomb);
     assert!(message.len() < 100 * 1024, "the bomb is {} bytes", message.len());
-    let (error, closed) = send_crafted(addr, id, message).await;
-    assert!(error.as_deref().unwrap_or_default().contains("inflate past"), "{error:?}");
-    assert!(closed);
-    unharmed(addr, &mut phone, id, &url).await;
+    refused_and_unharmed(addr, &mut phone, id, &url, message, "inflate past").await;
 }
