@@ -1,24 +1,51 @@
 #!/usr/bin/env bash
-# Coverage-guided fuzzing with libFuzzer (fuzz/): each target for SECONDS, on the stable
-# toolchain (coverage instrumentation through -C flags; no sanitizer, which needs nightly).
-# A short run is part of scripts/test.sh; a long one: `bash scripts/fuzz.sh 3600`.
-# Usage: scripts/fuzz.sh [SECONDS] [TARGET...]   (targets: frame changes server_connection)
+# Coverage-guided fuzzing with libFuzzer (fuzz/): each target for SECONDS (or N executions), on
+# the stable toolchain (coverage instrumentation through -C flags; no sanitizer, which needs
+# nightly). A short run is part of scripts/test.sh. A long run, from the corpus the short runs
+# grew: `bash scripts/fuzz.sh --fast --runs 10000000`; --fast builds without compare tracing and
+# turns libFuzzer's entropic schedule off, 3x the executions a second on these targets (compare
+# tracing is what finds magic numbers and checksums; keep it for runs from an empty corpus).
+# With PIONEER_FUZZ_KEEP=DIR, forged_changes writes the documents it accepted to DIR for
+# `node scripts/fuzz_js_check.mjs DIR` (load each in automerge-js).
+# Usage: scripts/fuzz.sh [--fast] [--runs N] [SECONDS] [TARGET...]
+#        (targets: frame changes forged_changes server_connection)
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
+FAST=0
+RUNS=""
+while [[ "${1:-}" == --* ]]; do
+  case "$1" in
+    --fast) FAST=1; shift ;;
+    --runs) RUNS=$2; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
 SECONDS_EACH=${1:-20}
 shift || true
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame changes server_connection)
-export RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table -Cllvm-args=-sanitizer-coverage-trace-compares --cfg fuzzing"
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame changes forged_changes server_connection)
+RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table --cfg fuzzing"
+TARGET_DIR=target
+OPTIONS=()
+if [ "$FAST" = 1 ]; then
+  TARGET_DIR=target/fast
+  OPTIONS+=(-entropic=0)
+else
+  RUSTFLAGS="$RUSTFLAGS -Cllvm-args=-sanitizer-coverage-trace-compares"
+fi
+export RUSTFLAGS
+if [ -n "$RUNS" ]; then OPTIONS+=(-runs="$RUNS"); else OPTIONS+=(-max_total_time="$SECONDS_EACH"); fi
 # An explicit target keeps the instrumentation off build scripts and proc macros.
 TARGET_TRIPLE=$(rustc -vV | awk '/^host:/ { print $2 }')
-cargo build --release --bins --target "$TARGET_TRIPLE"
+cargo build --release --bins --target "$TARGET_TRIPLE" --target-dir "$TARGET_DIR"
 for target in "${TARGETS[@]}"; do
   mkdir -p "corpus/$target" "artifacts/$target"
-  echo "== fuzzing $target for ${SECONDS_EACH}s"
+  echo "== fuzzing $target (${RUNS:-${SECONDS_EACH}s})"
+  started=$(date +%s)
   # A crash or a failed assertion exits non-zero and leaves the input in artifacts/.
-  ./target/"$TARGET_TRIPLE"/release/"$target" -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 \
+  "$TARGET_DIR/$TARGET_TRIPLE/release/$target" "${OPTIONS[@]}" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="artifacts/$target/" "corpus/$target" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)|panicked|ERROR" || true
+  echo "   $(( $(date +%s) - started )) s"
   if ls "artifacts/$target"/crash-* "artifacts/$target"/oom-* "artifacts/$target"/timeout-* >/dev/null 2>&1; then
     echo "fuzzing $target found a failing input: fuzz/artifacts/$target/" >&2
     exit 1

@@ -8,8 +8,11 @@ bash scripts/setup.sh
 bash scripts/build.sh
 echo "== native tests (ledger, sync-server)"
 cargo test --release
-echo "== coverage-guided fuzzing, a short run (scripts/fuzz.sh)"
-bash scripts/fuzz.sh 20
+echo "== coverage-guided fuzzing, a short run (scripts/fuzz.sh), and the accepted forged documents loaded in automerge-js"
+accepted=$(mktemp -d)
+PIONEER_FUZZ_KEEP="$accepted" bash scripts/fuzz.sh 20
+node scripts/fuzz_js_check.mjs "$accepted"
+rm -rf "$accepted"
 echo "== interop with automerge-repo (JS) peers"
 node --test --test-concurrency=1 --test-timeout=120000 tests/interop/
 echo "== browser end-to-end tests (Chromium)"

@@ -7,6 +7,7 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjType, ROOT};
 use ledger_sync::changes::{check_applied, check_incoming};
 use libfuzzer_sys::fuzz_target;
+use pioneer_fuzz::{allow_guarded_panics, guarded};
 
 fn base() -> AutoCommit {
     let mut doc = AutoCommit::new();
@@ -17,7 +18,7 @@ fn base() -> AutoCommit {
     doc
 }
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: allow_guarded_panics(), |data: &[u8]| {
     let mut doc = base();
     let chunks = automerge::sync::ChunkList::from(data.to_vec());
     if check_incoming(&mut doc, &chunks).is_err() {
@@ -27,11 +28,11 @@ fuzz_target!(|data: &[u8]| {
     // Automerge may refuse or panic on what passes the checks; the server catches the panic and
     // sends the document back to storage. What it accepts must pass or fail the after-check
     // cleanly and, when it passes, load again.
-    let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| doc.load_incremental(data)));
+    let applied = guarded(|| doc.load_incremental(data));
     if !matches!(applied, Ok(Ok(_))) {
         return;
     }
-    if check_applied(&mut doc, &before).is_ok() {
+    if matches!(guarded(|| check_applied(&mut doc, &before)), Ok(Ok(_))) {
         let saved = doc.save();
         let mut loaded = AutoCommit::load(&saved).expect("an accepted document loads");
         assert_eq!(loaded.get_heads(), doc.get_heads());

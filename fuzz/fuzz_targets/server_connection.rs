@@ -7,8 +7,9 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Message, Output, SingleDocument};
 use libfuzzer_sys::fuzz_target;
+use pioneer_fuzz::{allow_guarded_panics, guarded};
 
-fuzz_target!(|data: &[u8]| {
+fuzz_target!(init: allow_guarded_panics(), |data: &[u8]| {
     let id = DocumentId::from_bytes([7; 16]);
     let mut doc = AutoCommit::new();
     doc.put(ROOT, "title", "走访记录").unwrap();
@@ -30,11 +31,11 @@ fuzz_target!(|data: &[u8]| {
             guard += 1;
             assert!(guard < 10_000, "the engine kept producing output");
             let mut host = SingleDocument { id, doc: &mut doc };
-            let step = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match output {
+            let step = guarded(|| match output {
                 Output::Load { doc } => conn.process(doc, &mut host),
                 Output::Persist { ticket, .. } => conn.persisted(ticket, &mut host),
                 _ => {}
-            }));
+            });
             if step.is_err() {
                 return; // a panic inside Automerge: the server sends the document back to storage
             }

@@ -10,6 +10,7 @@
 //! Automerge's chunk header is parsed by hand below: automerge does not expose it, and the
 //! bound must hold *before* automerge inflates anything.
 
+use std::collections::HashMap;
 use std::io::Read;
 
 use automerge::{sync, AutoCommit, Change, ChangeHash};
@@ -32,6 +33,7 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
     let mut inflated_total = 0usize;
     let mut ops_total = 0usize;
     let mut new = Vec::new();
+    let mut in_message: HashMap<ChangeHash, u64> = HashMap::new();
     for element in chunks.iter() {
         let mut rest = element;
         while !rest.is_empty() {
@@ -54,11 +56,39 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
                 return Err(format!("more than {MAX_OPS_PER_MESSAGE} operations in one message"));
             }
             if doc.get_change_by_hash(&change.hash()).is_none() {
+                check_op_counter(doc, &change, &in_message)?;
                 new.push(change.hash());
+                in_message.insert(change.hash(), change.max_op());
             }
         }
     }
     Ok(Incoming { new })
+}
+
+/// A change whose dependencies are all known (in the document or earlier in the message) must
+/// start its op counter right after theirs. Checked before applying: Automerge applies a change
+/// whose op ids collide with existing ones and then panics reading the document back. A change
+/// waiting for a dependency is checked by `check_applied` once it is applied.
+fn check_op_counter(doc: &mut AutoCommit, change: &Change, in_message: &HashMap<ChangeHash, u64>) -> Result<(), String> {
+    let mut max_dep = 0;
+    for dep in change.deps() {
+        let max_op = match in_message.get(dep) {
+            Some(max_op) => *max_op,
+            None => match doc.get_change_by_hash(dep) {
+                Some(d) => d.max_op(),
+                None => return Ok(()),
+            },
+        };
+        max_dep = max_dep.max(max_op);
+    }
+    gap(&change.hash(), change.start_op().get(), max_dep)
+}
+
+fn gap(hash: &ChangeHash, start_op: u64, max_dep: u64) -> Result<(), String> {
+    if start_op != max_dep + 1 {
+        return Err(format!("change {hash} starts its operations at {start_op}, not {} (a gap in the op counter)", max_dep + 1));
+    }
+    Ok(())
 }
 
 /// Checks every change applied since `before`: each starts its op counter right after the
@@ -73,9 +103,7 @@ pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<usiz
             let Some(d) = doc.get_change_by_hash(dep) else { return Err(format!("change {hash} applied without its dependency {dep}")) };
             max_dep = max_dep.max(d.max_op());
         }
-        if *start_op != max_dep + 1 {
-            return Err(format!("change {hash} starts its operations at {start_op}, not {} (a gap in the op counter)", max_dep + 1));
-        }
+        gap(hash, *start_op, max_dep)?;
     }
     Ok(applied.len())
 }

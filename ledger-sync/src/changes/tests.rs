@@ -34,18 +34,73 @@ fn honest_changes_pass_both_checks() {
     assert_eq!(check_applied(&mut server, &heads), Ok(3));
 }
 
+/// A change made by `phone` with its op counter moved by `shift`, re-hashed.
+fn shifted(change: &Change, shift: i64) -> Change {
+    let mut expanded = change.decode();
+    expanded.start_op = std::num::NonZeroU64::new(expanded.start_op.get().checked_add_signed(shift).unwrap()).unwrap();
+    Change::from(expanded)
+}
+
 #[test]
-fn a_gap_in_the_op_counter_is_refused_after_applying() {
+fn a_gap_in_the_op_counter_is_refused_before_applying() {
     let mut server = base();
     let mut phone = server.fork();
     phone.empty_change(CommitOptions::default());
-    let honest = phone.get_last_local_change().unwrap().clone();
-    let mut expanded = honest.decode();
-    expanded.start_op = expanded.start_op.checked_add(5).unwrap();
-    let crafted = Change::from(expanded);
+    let crafted = shifted(&phone.get_last_local_change().unwrap(), 5);
+    let why = check_incoming(&mut server, &chunks_of(std::slice::from_ref(&crafted))).err().unwrap();
+    assert!(why.contains("gap in the op counter"), "{why}");
+}
+
+/// Op ids that collide with the document's own: Automerge applies such a change and then
+/// panics reading the document back, so it must never reach Automerge.
+#[test]
+fn an_op_counter_reusing_existing_op_ids_is_refused_before_applying() {
+    let mut server = base();
+    server.put(ROOT, "a", 1).unwrap();
+    server.put(ROOT, "b", 2).unwrap();
+    server.commit();
+    let mut phone = server.fork();
+    phone.delete(ROOT, "title").unwrap();
+    phone.commit();
+    let crafted = shifted(&phone.get_last_local_change().unwrap(), -2);
     let heads = server.get_heads();
-    assert!(check_incoming(&mut server, &chunks_of(std::slice::from_ref(&crafted))).is_ok(), "nothing to see before applying");
+    let why = check_incoming(&mut server, &chunks_of(std::slice::from_ref(&crafted))).err().unwrap();
+    assert!(why.contains("gap in the op counter"), "{why}");
+    assert_eq!(server.get_heads(), heads);
+}
+
+/// Within one message a change may depend on one sent just before it.
+#[test]
+fn a_gap_after_a_change_in_the_same_message_is_refused_before_applying() {
+    let mut server = base();
+    let mut phone = server.fork();
+    phone.put(ROOT, "first", 1).unwrap();
+    phone.commit();
+    let first = phone.get_last_local_change().unwrap().clone();
+    phone.put(ROOT, "second", 2).unwrap();
+    phone.commit();
+    let second = phone.get_last_local_change().unwrap().clone();
+    assert!(check_incoming(&mut server, &chunks_of(&[first.clone(), second.clone()])).is_ok());
+    let why = check_incoming(&mut server, &chunks_of(&[first, shifted(&second, 1)])).err().unwrap();
+    assert!(why.contains("gap in the op counter"), "{why}");
+}
+
+/// A change whose dependency has not arrived cannot be checked before; once the dependency
+/// comes and Automerge applies both, the after-check refuses it.
+#[test]
+fn a_gap_in_a_change_that_waited_for_its_dependency_is_refused_after_applying() {
+    let mut server = base();
+    let mut phone = server.fork();
+    phone.put(ROOT, "first", 1).unwrap();
+    phone.commit();
+    let first = phone.get_last_local_change().unwrap().clone();
+    phone.empty_change(CommitOptions::default());
+    let crafted = shifted(&phone.get_last_local_change().unwrap(), 3);
+    let heads = server.get_heads();
+    assert!(check_incoming(&mut server, &chunks_of(std::slice::from_ref(&crafted))).is_ok(), "its dependency is unknown yet");
     server.apply_changes([crafted]).unwrap();
+    assert!(check_incoming(&mut server, &chunks_of(std::slice::from_ref(&first))).is_ok());
+    server.apply_changes([first]).unwrap();
     let why = check_applied(&mut server, &heads).unwrap_err();
     assert!(why.contains("gap in the op counter"), "{why}");
 }
