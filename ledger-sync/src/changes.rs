@@ -25,6 +25,8 @@ const COMPRESSED_CHANGE: u8 = 2;
 pub struct Incoming {
     /// Hashes of the changes the document does not have yet.
     pub new: Vec<ChangeHash>,
+    /// Bytes the message's changes inflate to.
+    pub inflated: usize,
 }
 
 /// Checks a sync message's changes before they touch the document: only change chunks, each
@@ -62,7 +64,7 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
             }
         }
     }
-    Ok(Incoming { new })
+    Ok(Incoming { new, inflated: inflated_total })
 }
 
 /// A change whose dependencies are all known (in the document or earlier in the message) must

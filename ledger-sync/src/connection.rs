@@ -42,6 +42,12 @@ pub trait DocumentHost {
     /// Whether the remote may write what this sync message carries. Refusing closes the
     /// connection with an error and applies nothing.
     fn may_write(&mut self, doc: &DocumentId, message: &sync::Message) -> bool;
+    /// Changes waiting for dependencies in `doc` from all its remotes together, for a host that
+    /// serves many (the server); the engine keeps it up to date with this remote's share and
+    /// refuses past [`crate::limits::MAX_WAITING_CHANGES_PER_DOCUMENT`]. None: not counted.
+    fn waiting(&mut self, _doc: &DocumentId) -> Option<&mut Waiting> {
+        None
+    }
 }
 
 /// A host holding one document and accepting what the remote sends for it: a phone's side
@@ -107,7 +113,15 @@ struct DocSync {
     started: bool,
     last_persisted_shared: Vec<automerge::ChangeHash>,
     /// Changes this remote sent that wait for dependencies it has not sent yet.
-    waiting: usize,
+    waiting: Waiting,
+}
+
+/// Changes a remote sent that wait for dependencies not sent yet: how many, and how many bytes
+/// they inflate to (an overestimate: a message's bytes count until none of its changes wait).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Waiting {
+    pub changes: usize,
+    pub bytes: usize,
 }
 
 pub struct Connection {
@@ -185,6 +199,11 @@ impl Connection {
     /// The heads both sides are known to have for `doc` on this connection.
     pub fn shared_heads(&self, doc: &DocumentId) -> Option<&[automerge::ChangeHash]> {
         self.docs.get(doc).map(|d| d.state.shared_heads.as_slice())
+    }
+
+    /// Documents in which this remote has changes waiting for dependencies.
+    pub fn documents_with_waiting_changes(&self) -> Vec<DocumentId> {
+        self.docs.iter().filter(|(_, d)| d.waiting.changes > 0).map(|(id, _)| *id).collect()
     }
 
     /// Documents with a received change not yet durable.
@@ -404,11 +423,11 @@ impl Connection {
         let carries_changes = !message.changes.is_empty();
         let incoming = if self.checks_changes && carries_changes {
             match crate::changes::check_incoming(document, &message.changes) {
-                Ok(incoming) => incoming.new.len(),
+                Ok(incoming) => (incoming.new.len(), incoming.inflated),
                 Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
             }
         } else {
-            0
+            (0, 0)
         };
         if carries_changes && !host.may_write(&doc, &message) {
             self.fail(format!("not allowed to write {doc}"));
@@ -421,6 +440,8 @@ impl Connection {
             return;
         }
         let new_changes = document.get_heads() != heads_before;
+        // This remote's waiting changes before and after, for the document-wide count.
+        let mut waiting_share = None;
         if self.checks_changes && carries_changes {
             // What was applied (this message's changes, and any that waited for them) must be
             // what every implementation writes; a failure closes the connection, and the host
@@ -433,14 +454,35 @@ impl Connection {
             } else {
                 0
             };
-            let max = crate::limits::MAX_WAITING_CHANGES;
-            entry.waiting = (entry.waiting + incoming).saturating_sub(applied);
-            if entry.waiting > max {
-                return self.fail(format!("refused changes for {doc}: more than {max} changes wait for dependencies never sent"));
+            let (new, inflated) = incoming;
+            let before = entry.waiting;
+            let waiting = &mut entry.waiting;
+            waiting.changes = (waiting.changes + new).saturating_sub(applied);
+            waiting.bytes = match waiting.changes {
+                0 => 0,
+                _ if new > applied => waiting.bytes + inflated,
+                _ => waiting.bytes,
+            };
+            let now = *waiting;
+            waiting_share = Some((before, now));
+            let (max, max_bytes) = (crate::limits::MAX_WAITING_CHANGES, crate::limits::MAX_WAITING_BYTES);
+            if now.changes > max || now.bytes > max_bytes {
+                return self.fail(format!("refused changes for {doc}: more than {max} changes or {max_bytes} bytes wait for dependencies never sent"));
             }
         }
-        if new_changes {
-            let changes = document.save_after(&heads_before);
+        let saved = new_changes.then(|| document.save_after(&heads_before));
+        if let Some((before, now)) = waiting_share {
+            if let Some(all) = host.waiting(&doc) {
+                all.changes = (all.changes + now.changes).saturating_sub(before.changes);
+                all.bytes = (all.bytes + now.bytes).saturating_sub(before.bytes);
+                let (max, max_bytes) = (crate::limits::MAX_WAITING_CHANGES_PER_DOCUMENT, crate::limits::MAX_WAITING_BYTES_PER_DOCUMENT);
+                if all.changes > max || all.bytes > max_bytes {
+                    return self.fail(format!("refused changes for {doc}: more than {max} changes or {max_bytes} bytes wait for dependencies in this document"));
+                }
+            }
+        }
+        if let Some(changes) = saved {
+            let entry = self.docs.entry(doc).or_default();
             let ticket = self.next_ticket;
             self.next_ticket += 1;
             entry.pending.insert(ticket);

@@ -21,6 +21,13 @@ pub const MAX_OPS_PER_MESSAGE: usize = 1_000_000;
 /// Most changes a connection may have waiting for dependencies it has not sent (a Bloom filter's
 /// false positive leaves a few; more is a peer filling memory with changes that never apply).
 pub const MAX_WAITING_CHANGES: usize = 1_000;
+/// Most bytes (inflated) the changes a connection has waiting may take.
+pub const MAX_WAITING_BYTES: usize = 64 * 1024 * 1024;
+/// Most changes waiting for dependencies in one document, from all its connections together.
+/// A connection's leftovers leave with it (the document goes back to what storage holds).
+pub const MAX_WAITING_CHANGES_PER_DOCUMENT: usize = 10_000;
+/// Most bytes (inflated) waiting in one document, from all its connections together.
+pub const MAX_WAITING_BYTES_PER_DOCUMENT: usize = 256 * 1024 * 1024;
 /// Most documents one connection may sync. A phone syncs its unit's ledgers, a supervisor's
 /// desk those of the units below: hundreds. Each costs the server a sync state per connection.
 pub const MAX_DOCUMENTS_PER_CONNECTION: usize = 4_096;

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use automerge::{sync, ActorId, AutoCommit};
 use ledger_sync::compaction::{CompactionPolicy, Outcome, Plan};
 use ledger_sync::stored::{load_document, missing_dependencies};
-use ledger_sync::{Connection, DocumentHost, DocumentId, Output, StoredDocument};
+use ledger_sync::{Connection, DocumentHost, DocumentId, Output, StoredDocument, Waiting};
 use tokio::sync::broadcast;
 
 use crate::limits::FAULTS;
@@ -31,6 +31,10 @@ enum Slot {
 
 struct Cell {
     slot: Mutex<Slot>,
+    /// Changes waiting for dependencies in the document in memory, from all its connections
+    /// (Automerge keeps them in the document and does not say how many). Changed only under
+    /// the slot's lock; back to nothing whenever the document goes back to storage.
+    waiting: Mutex<Waiting>,
     last_used: Mutex<Instant>,
 }
 
@@ -69,7 +73,7 @@ impl Hub {
         let cell = self
             .cells()
             .entry(*doc)
-            .or_insert_with(|| Arc::new(Cell { slot: Mutex::new(Slot::Unloaded), last_used: Mutex::new(Instant::now()) }))
+            .or_insert_with(|| Arc::new(Cell { slot: Mutex::new(Slot::Unloaded), waiting: Mutex::default(), last_used: Mutex::new(Instant::now()) }))
             .clone();
         cell.touch();
         cell
@@ -119,7 +123,9 @@ impl Hub {
         let mut out = Vec::new();
         // Automerge may panic or fail half-way through applying a crafted change; what it
         // applied before is then in memory and must not be served, stored or built on.
-        let applied = panic::catch_unwind(AssertUnwindSafe(|| conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot })));
+        let mut waiting = cell.waiting.lock().unwrap_or_else(|e| e.into_inner());
+        let applied = panic::catch_unwind(AssertUnwindSafe(|| conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot, waiting: Some(&mut waiting) })));
+        drop(waiting);
         if applied.is_err() {
             if FAULTS.allow() {
                 tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "applying a peer's message panicked; the document goes back to what storage holds");
@@ -127,6 +133,7 @@ impl Hub {
             conn.abort("the server could not apply your changes to this document");
         }
         if conn.is_closed() {
+            // What it applied, and every change waiting in the document, go; storage is the truth.
             *slot = Slot::Unloaded;
         }
         while let Some(output) = conn.poll_output() {
@@ -176,14 +183,34 @@ impl Hub {
                 }
             }
         }
+        if !matches!(*slot, Slot::Loaded(_)) {
+            *cell.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Waiting::default();
+        }
         drop(slot);
         cell.touch();
         out
     }
 
+    /// A connection ended with changes still waiting for dependencies in `docs`: they never
+    /// will be applied by it, so each such document goes back to what storage holds (Automerge
+    /// cannot drop one peer's waiting changes), unless memory holds something storage lacks.
+    pub fn release_waiting(&self, docs: &[DocumentId]) {
+        for doc in docs {
+            let Some(cell) = self.cells().get(doc).cloned() else { continue };
+            let mut slot = cell.lock();
+            if let Slot::Loaded(stored) = &mut *slot {
+                if stored.is_ahead() {
+                    continue;
+                }
+            }
+            *slot = Slot::Unloaded;
+            *cell.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Waiting::default();
+        }
+    }
+
     /// Tells the engine a write committed, so it answers the peer (Automerge builds the reply).
     fn answer(&self, doc: DocumentId, ticket: u64, conn: &mut Connection, slot: &mut Slot) {
-        let answered = panic::catch_unwind(AssertUnwindSafe(|| conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut *slot })));
+        let answered = panic::catch_unwind(AssertUnwindSafe(|| conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut *slot, waiting: None })));
         if answered.is_err() {
             if FAULTS.allow() {
                 tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "building a reply panicked; the document is read again from storage");
@@ -260,6 +287,7 @@ fn random_tag() -> u64 {
 struct SlotHost<'a> {
     id: DocumentId,
     slot: &'a mut Slot,
+    waiting: Option<&'a mut Waiting>,
 }
 
 impl DocumentHost for SlotHost<'_> {
@@ -279,6 +307,13 @@ impl DocumentHost for SlotHost<'_> {
 
     fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
         true
+    }
+
+    fn waiting(&mut self, doc: &DocumentId) -> Option<&mut Waiting> {
+        if *doc != self.id {
+            return None;
+        }
+        self.waiting.as_deref_mut()
     }
 }
 

@@ -34,10 +34,30 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, remote
         })
 }
 
+/// When the connection ends, however it ends, the changes it left waiting for dependencies
+/// leave the documents with it (on the blocking pool: it takes document locks).
+struct ReleaseWaiting {
+    hub: std::sync::Arc<crate::hub::Hub>,
+    docs: Vec<DocumentId>,
+}
+
+impl Drop for ReleaseWaiting {
+    fn drop(&mut self) {
+        if self.docs.is_empty() {
+            return;
+        }
+        let (hub, docs) = (self.hub.clone(), std::mem::take(&mut self.docs));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn_blocking(move || hub.release_waiting(&docs));
+        }
+    }
+}
+
 async fn run(socket: WebSocket, state: AppState, address: &str) -> Result<(), String> {
     let hub = state.hub.clone();
     let (mut tx, mut rx) = socket.split();
     let mut conn = Connection::accept(LocalPeer { peer_id: state.peer_id.clone(), storage_id: Some(state.storage_id.clone()) });
+    let mut release = ReleaseWaiting { hub: hub.clone(), docs: Vec::new() };
     let mut changed = hub.changed.subscribe();
     let mut remote_storage: Option<String> = None;
     // Documents this peer syncs on this connection: only their changes concern it.
@@ -152,6 +172,7 @@ async fn run(socket: WebSocket, state: AppState, address: &str) -> Result<(), St
                     .await
                     .map_err(|e| format!("document work failed: {e}"))?;
                     conn = back;
+                    release.docs = conn.documents_with_waiting_changes();
                     handed_back.extend(outputs);
                 }
                 Output::Persist { doc, .. } => {

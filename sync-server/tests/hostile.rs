@@ -315,21 +315,100 @@ async fn a_gap_in_the_op_counter_is_refused_and_never_stored() {
     refused_and_unharmed(addr, &mut phone, id, &url, changes_message(&mut [automerge::Change::from(expanded)]), "gap in the op counter").await;
 }
 
+/// `n` changes on top of `phone`'s document that depend on one never sent, as a sync message;
+/// each change carries `bytes` of a value that compresses to almost nothing.
+fn orphans(phone: &mut Phone, n: usize, bytes: usize) -> Vec<u8> {
+    let mut forged = phone.doc.fork().with_actor(ActorId::random());
+    forged.put(ROOT, "withheld", 0).unwrap();
+    forged.commit();
+    let withheld = forged.get_heads();
+    for i in 0..n {
+        forged.put(ROOT, "orphan", format!("{i}{}", "a".repeat(bytes))).unwrap();
+        forged.commit();
+    }
+    changes_message(&mut forged.get_changes(&withheld))
+}
+
+/// Sends `messages` for `doc` on one connection, each once the server answered the one before;
+/// returns the open socket, or the error that closed it.
+async fn hold(addr: SocketAddr, doc: DocumentId, messages: Vec<Vec<u8>>) -> Result<WebSocket, String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let join = Message::Join { sender_id: "attacker".into(), supported_protocol_versions: vec!["1".into()], metadata: None };
+    ws.send(Ws::Binary(join.encode().into())).await.unwrap();
+    for data in messages {
+        let sync = Message::Sync { sender_id: "attacker".into(), target_id: "server".into(), document_id: doc, data };
+        ws.send(Ws::Binary(sync.encode().into())).await.unwrap();
+        loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("no answer") {
+                Some(Ok(Ws::Binary(f))) => match Message::decode(&f) {
+                    Ok(Message::Error { message }) => return Err(message),
+                    Ok(Message::Sync { .. }) => break,
+                    _ => {}
+                },
+                Some(Ok(Ws::Close(_))) | Some(Err(_)) | None => return Err("closed".into()),
+                _ => {}
+            }
+        }
+    }
+    Ok(ws)
+}
+
+type WebSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
 /// Changes whose dependency is never sent wait in memory; a peer may not pile them up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changes_waiting_for_dependencies_never_sent_are_bounded() {
     let (addr, _data) = start().await;
     let (mut phone, id, url) = stored_phone(addr).await;
-    let mut forged = phone.doc.fork().with_actor(ActorId::random());
-    forged.put(ROOT, "withheld", 0).unwrap();
-    forged.commit();
-    let withheld = forged.get_heads();
-    for i in 0..ledger_sync::limits::MAX_WAITING_CHANGES + 1 {
-        forged.put(ROOT, "orphan", i as i64).unwrap();
-        forged.commit();
+    let attack = orphans(&mut phone, ledger_sync::limits::MAX_WAITING_CHANGES + 1, 1);
+    refused_and_unharmed(addr, &mut phone, id, &url, attack, "wait for dependencies").await;
+}
+
+/// A few changes may wait too, if they are large: bytes count as well as changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_changes_waiting_for_dependencies_are_bounded_in_bytes() {
+    let (addr, _data) = start().await;
+    let (mut phone, id, url) = stored_phone(addr).await;
+    let large = ledger_sync::limits::MAX_INFLATED_BYTES_PER_MESSAGE - 1024 * 1024;
+    let messages = (0..ledger_sync::limits::MAX_WAITING_BYTES / large + 1).map(|_| orphans(&mut phone, 1, large)).collect();
+    let refused = hold(addr, id, messages).await.err().unwrap_or_default();
+    assert!(refused.contains("wait for dependencies never sent"), "{refused}");
+    unharmed(addr, &mut phone, id, &url).await;
+}
+
+/// Many connections together may not pile changes up in one document either; and what a
+/// connection left waiting leaves the document when it closes (it used to stay in memory, so
+/// reconnecting again and again grew the document without bound).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_waiting_in_one_document_are_bounded_and_leave_with_their_connection() {
+    use ledger_sync::limits::{MAX_WAITING_CHANGES, MAX_WAITING_CHANGES_PER_DOCUMENT};
+    let (addr, _data) = start().await;
+    let (mut phone, id, url) = stored_phone(addr).await;
+    let each = MAX_WAITING_CHANGES - 1;
+    let fill = MAX_WAITING_CHANGES_PER_DOCUMENT / each;
+    for round in 0..2 {
+        let mut held = Vec::new();
+        for n in 0..fill {
+            let accepted = hold(addr, id, vec![orphans(&mut phone, each, 1)]).await;
+            held.push(accepted.unwrap_or_else(|e| panic!("round {round}, connection {n} refused: {e}")));
+        }
+        if round == 0 {
+            // One more is over the document's bound, though within its own.
+            let refused = hold(addr, id, vec![orphans(&mut phone, each, 1)]).await.err().unwrap_or_default();
+            assert!(refused.contains("wait for dependencies in this document"), "{refused}");
+        } else {
+            // One connection leaves; what it left waiting goes, and one more fits.
+            held.pop().unwrap().close(None).await.unwrap();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            let accepted = hold(addr, id, vec![orphans(&mut phone, each, 1)]).await;
+            assert!(accepted.is_ok(), "{:?}", accepted.err());
+        }
+        for mut ws in held {
+            let _ = ws.close(None).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
-    let mut orphans = forged.get_changes(&withheld);
-    refused_and_unharmed(addr, &mut phone, id, &url, changes_message(&mut orphans), "wait for dependencies").await;
+    unharmed(addr, &mut phone, id, &url).await;
 }
 
 /// A few kilobytes that inflate past the bound (a 100 MB value came from 97 KB) are refused
