@@ -20,8 +20,8 @@ while [[ "${1:-}" == --* ]]; do
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
 done
-SECONDS_EACH=${1:-20}
-shift || true
+SECONDS_EACH=20
+if [[ "${1:-}" =~ ^[0-9]+$ ]]; then SECONDS_EACH=$1; shift; fi
 TARGETS=("$@")
 [ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame changes forged_changes server_connection)
 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table --cfg fuzzing"
