@@ -109,6 +109,36 @@ async fn crafted_bloom_filters_are_refused_and_the_server_keeps_serving() {
     assert_eq!(reader.doc.get_heads(), phone.doc.get_heads());
 }
 
+/// The stall as it was found: two of these messages at once against a document of 2,000
+/// changes kept `/healthz` from answering for about 22 s. Health is asked every 20 ms
+/// meanwhile; each answer must come (within `healthy`'s 2 s), and the slowest is printed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_bloom_attacks_at_once_do_not_stall_other_requests() {
+    let (addr, _data) = start().await;
+    let url = format!("ws://{addr}/sync");
+    let id = DocumentId::random();
+    let mut phone = Phone::new("phone", id);
+    for i in 0..2_000 {
+        phone.edit(&format!("k{i}"), i);
+    }
+    assert_eq!(phone.sync(&url, Duration::from_secs(30)).await, End::Quiet);
+    let attack = bloom_message(&mut phone.doc.clone(), 1, 10, 100_000_000, 2);
+    let watch = tokio::spawn(async move {
+        let mut slowest = Duration::ZERO;
+        for _ in 0..50 {
+            let asked = std::time::Instant::now();
+            assert!(healthy(addr).await, "the server stopped answering");
+            slowest = slowest.max(asked.elapsed());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        slowest
+    });
+    let (a, b) = tokio::join!(send_crafted(addr, id, attack.clone()), send_crafted(addr, id, attack));
+    assert!(a.1 && b.1, "the attackers were not disconnected");
+    let slowest = watch.await.unwrap();
+    println!("slowest /healthz during two bloom attacks: {slowest:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_into_a_missing_object_leaves_the_document_as_stored() {
     let (addr, _data) = start().await;
