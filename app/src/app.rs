@@ -152,6 +152,7 @@ fn UndoToast() -> impl IntoView {
 #[component]
 fn BottomNav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
+    let overdue = crate::pages::problem_list::overdue_count(expect_context::<LedgerService>());
     let current = move |prefix: &'static str| {
         move || {
             let path = location.pathname.get();
@@ -162,7 +163,10 @@ fn BottomNav() -> impl IntoView {
     view! {
         <nav class="bottom-nav" aria-label="主导航">
             <a href="/" aria-current=current("/")>"走访"</a>
-            <a href="/problems" aria-current=current("/problems")>"问题"</a>
+            <a href="/problems" aria-current=current("/problems") data-testid="problems-tab">
+                "问题"
+                {move || (overdue.get() > 0).then(|| view! { <span class="badge" aria-label=format!("{} 件逾期", overdue.get())>{overdue.get()}</span> })}
+            </a>
             <a href="/enterprises" aria-current=current("/enterprises")>"企业"</a>
             <a href="/pledges" aria-current=current("/pledges")>"承诺"</a>
             <a href="/surveys" aria-current=current("/surveys")>"测评"</a>

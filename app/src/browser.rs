@@ -11,6 +11,12 @@ pub fn today() -> NaiveDate {
         .unwrap_or(NaiveDate::MIN)
 }
 
+/// The local calendar date of a millisecond timestamp.
+pub fn date_of(ms: i64) -> NaiveDate {
+    let d = js_sys::Date::new(&(ms as f64).into());
+    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date()).unwrap_or(NaiveDate::MIN)
+}
+
 pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }

@@ -12,6 +12,7 @@ pub mod lenient;
 pub mod pledge;
 pub mod problem;
 pub mod query;
+pub mod rate;
 pub mod record;
 pub mod record_query;
 pub mod survey;

@@ -249,6 +249,7 @@ impl Problem {
             visit_id: self.visit_id.clone(),
             enterprise_id: self.enterprise_id.clone(),
             difficulty: self.difficulty,
+            raised_on: None,
         }
     }
 }
@@ -266,6 +267,9 @@ pub struct ProblemDraft {
     pub visit_id: Option<RecordId>,
     pub enterprise_id: Option<RecordId>,
     pub difficulty: Option<Difficulty>,
+    /// The problem's own date (the day it was raised, as the phone's calendar has it): a
+    /// 时限 before it is refused. None: not checked.
+    pub raised_on: Option<NaiveDate>,
 }
 
 impl Default for ProblemDraft {
@@ -281,20 +285,16 @@ impl Default for ProblemDraft {
             visit_id: None,
             enterprise_id: None,
             difficulty: None,
+            raised_on: None,
         }
     }
 }
 
 impl ProblemDraft {
-    /// A difficulty an enterprise raised: filed under 企业经营, raised by the enterprise.
-    pub fn for_enterprise(enterprise: RecordId, difficulty: Difficulty) -> Self {
-        Self {
-            category: Category::Business,
-            raised_by: RaisedBy::Enterprise,
-            enterprise_id: Some(enterprise),
-            difficulty: Some(difficulty),
-            ..Self::default()
-        }
+    /// A difficulty an enterprise raised: filed under 企业经营, raised by the enterprise. Its
+    /// type is left for the person to choose: a required choice has no default.
+    pub fn for_enterprise(enterprise: RecordId) -> Self {
+        Self { category: Category::Business, raised_by: RaisedBy::Enterprise, enterprise_id: Some(enterprise), ..Self::default() }
     }
 
     pub fn validate(&self) -> Result<ValidProblem, ValidationErrors> {
@@ -306,6 +306,11 @@ impl ProblemDraft {
         let responsible = self.responsible.trim();
         e.max_len("responsible", "责任人", responsible, MAX_PERSON);
         let deadline = e.optional_date("deadline", "办结时限", &self.deadline);
+        if let (Some(deadline), Some(raised_on)) = (deadline, self.raised_on) {
+            if deadline < raised_on {
+                e.push("deadline", format!("办结时限不能早于问题登记的日期（{raised_on}）"));
+            }
+        }
         if self.enterprise_id.is_some() && self.difficulty.is_none() {
             e.push("difficulty", "请选择企业困难的类型");
         }

@@ -114,7 +114,7 @@ impl QuestionResult {
     /// 满意率 in per mille (满意 + 基本满意 over all answers), None with no answers.
     pub fn satisfied_per_mille(&self) -> Option<usize> {
         let n = self.answered();
-        (n > 0).then(|| (self.counts[0] + self.counts[1]) * 1000 / n)
+        crate::rate::per_mille(self.counts[0] + self.counts[1], n)
     }
 }
 
@@ -129,7 +129,7 @@ pub struct SurveyResults {
 impl SurveyResults {
     pub fn satisfied_per_mille(&self) -> Option<usize> {
         let n: usize = self.overall.iter().sum();
-        (n > 0).then(|| (self.overall[0] + self.overall[1]) * 1000 / n)
+        crate::rate::per_mille(self.overall[0] + self.overall[1], n)
     }
 }
 
@@ -197,7 +197,7 @@ mod tests {
         let r = survey_results(&s);
         assert_eq!(r.responses, 3);
         assert_eq!(r.per_question[0].counts, [1, 1, 1]);
-        assert_eq!(r.per_question[0].satisfied_per_mille(), Some(666));
+        assert_eq!(r.per_question[0].satisfied_per_mille(), Some(667));
         assert_eq!(r.per_question[1].counts, [0, 0, 1]);
         assert_eq!(r.overall, [1, 1, 2]);
         assert_eq!(r.satisfied_per_mille(), Some(500));

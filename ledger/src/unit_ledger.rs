@@ -345,6 +345,16 @@ impl UnitLedger {
         out
     }
 
+    /// Who deleted the record, and when: the last 删除 in its history, if it is deleted now.
+    pub fn deletion(&mut self, section: Section, id: &RecordId) -> Option<HistoryEntry> {
+        let obj = self.record_obj(section, id).ok()?;
+        let deleted = matches!(self.doc.get(&obj, "deleted"), Ok(Some((Value::Scalar(s), _))) if s.as_bool() == Some(true));
+        if !deleted {
+            return None;
+        }
+        self.history(id).into_iter().rev().find(|h| h.summary.starts_with("删除"))
+    }
+
     /// Reads every record of a section with `read`, collecting what could not be read.
     fn read_section<T>(&self, section: Section, read: impl Fn(&AutoCommit, &ObjId, RecordId, &mut Vec<FieldProblem>) -> T) -> Records<T> {
         let mut out = Records::default();

@@ -103,7 +103,7 @@ test("a visit raises a problem that moves through every state, offline", async (
   await again.getByTestId("linked-problems").getByText("村口路灯不亮").waitFor();
   await again.goto(`${server.url}/problems`);
   // One follow-up was 不满意 (it reopened the problem), the last one 满意.
-  assert.equal(await again.getByTestId("problem-summary").textContent(), "已回访 1 · 回访满意率 100%");
+  assert.equal(await again.getByTestId("problem-summary").textContent(), "已回访 1 · 回访满意率 100.0%");
   await again.getByRole("button", { name: "已回访" }).click();
   await again.getByText("村口路灯不亮").waitFor();
   await context.close();

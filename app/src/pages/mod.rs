@@ -12,3 +12,4 @@ pub mod surveys;
 pub mod visit_detail;
 pub mod visit_form;
 pub mod visit_list;
+pub mod write_once;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use ledger::{Conflict, LogEntry, RecordId, Section, ValidationErrors};
 
 use crate::browser;
+use crate::pages::write_once::WriteOnce;
 use crate::service::LedgerService;
 
 /// One labelled text field of a draft (an input, or a textarea when `rows` is given), with
@@ -91,6 +92,7 @@ pub fn ConflictChooser(
     show: fn(&str, &str) -> String,
 ) -> impl IntoView {
     let service = expect_context::<LedgerService>();
+    let writes = WriteOnce::of_page();
     let failure = RwSignal::new(None::<String>);
     (!conflicts.is_empty()).then(|| {
         let items = conflicts
@@ -105,12 +107,13 @@ pub fn ConflictChooser(
                         let text = show(&field, &value);
                         let pick = move |_| {
                             let (id, field, value) = (id.clone(), field.clone(), value.clone());
-                            leptos::task::spawn_local(async move {
-                                let result = service
-                                    .write(move |l, now| l.resolve_conflict(section, &id, &field, &value, now).map(|()| id))
-                                    .await;
-                                failure.try_set(result.err().map(|e| e.to_string()));
-                            });
+                            writes.run(
+                                "conflict",
+                                move || service.write(move |l, now| l.resolve_conflict(section, &id, &field, &value, now).map(|()| id)),
+                                move |result| {
+                                    failure.try_set(result.err());
+                                },
+                            );
                         };
                         view! { <button type="button" class="button secondary" on:click=pick>"保留“" {text} "”"</button> }
                     })
@@ -180,24 +183,27 @@ pub fn DeleteButton(section: Section, id: RecordId, back: &'static str) -> impl 
     let crate::app::Undo(undo) = expect_context::<crate::app::Undo>();
     let navigate = leptos_router::hooks::use_navigate();
     let failure = RwSignal::new(None::<String>);
+    let writes = WriteOnce::of_page();
     let delete = move |_| {
         let id = id.clone();
         let navigate = navigate.clone();
-        leptos::task::spawn_local(async move {
-            match service.set_deleted(section, id.clone(), true).await {
-                Ok(_) => {
+        writes.run(
+            "delete",
+            move || service.set_deleted(section, id.clone(), true),
+            move |result| match result {
+                Ok(id) => {
                     undo.set(Some((section, id)));
                     navigate(back, Default::default());
                 }
                 Err(e) => {
-                    failure.try_set(Some(e.to_string()));
+                    failure.try_set(Some(e));
                 }
-            }
-        });
+            },
+        );
     };
     view! {
         {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
-        <button type="button" class="button danger" on:click=delete>"删除"</button>
+        <button type="button" class="button danger" disabled=move || writes.busy() on:click=delete>"删除"</button>
     }
 }
 
@@ -265,15 +271,22 @@ impl RecordForm {
 
 /// What a person is typing or choosing on a record's page, kept above the record's view: the
 /// view is rebuilt whenever the record changes (a save, another phone's sync, another tab), and
-/// that must never wipe half-typed words or close the step being taken.
+/// that must never wipe half-typed words or close the step being taken. Nothing is chosen
+/// until the person chooses it: a verdict, rating or evaluator is never a default.
 #[derive(Clone, Copy)]
 pub struct Typing {
     pub progress: RwSignal<String>,
     pub note: RwSignal<String>,
     pub step: RwSignal<Option<ledger::problem::ActionKind>>,
-    pub rating: RwSignal<ledger::Satisfaction>,
-    pub evaluator: RwSignal<ledger::pledge::Evaluator>,
+    /// Each step keeps its own words: a result typed under 办结 never becomes a reason for
+    /// 不予受理.
+    pub step_notes: RwSignal<Vec<(ledger::problem::ActionKind, String)>>,
+    pub rating: RwSignal<Option<ledger::Satisfaction>>,
+    pub evaluator: RwSignal<Option<ledger::pledge::Evaluator>>,
     pub answers: RwSignal<Vec<(RecordId, ledger::Satisfaction)>>,
+    /// Answer sheets saved since the page opened.
+    pub saved: RwSignal<usize>,
+    pub writes: WriteOnce,
 }
 
 impl Typing {
@@ -283,13 +296,28 @@ impl Typing {
             progress: RwSignal::new(String::new()),
             note: RwSignal::new(String::new()),
             step: RwSignal::new(None),
-            rating: RwSignal::new(ledger::Satisfaction::Satisfied),
-            evaluator: RwSignal::new(ledger::pledge::Evaluator::Resident),
+            step_notes: RwSignal::new(Vec::new()),
+            rating: RwSignal::new(None),
+            evaluator: RwSignal::new(None),
             answers: RwSignal::new(Vec::new()),
+            saved: RwSignal::new(0),
+            writes: WriteOnce::provide(),
         });
     }
 
     pub fn get() -> Self {
         expect_context::<Self>()
+    }
+
+    /// The words typed for `step`.
+    pub fn step_note(self, step: ledger::problem::ActionKind) -> String {
+        self.step_notes.with(|n| n.iter().find(|(k, _)| *k == step).map(|(_, t)| t.clone()).unwrap_or_default())
+    }
+
+    pub fn set_step_note(self, step: ledger::problem::ActionKind, text: String) {
+        self.step_notes.update(|n| {
+            n.retain(|(k, _)| *k != step);
+            n.push((step, text));
+        });
     }
 }

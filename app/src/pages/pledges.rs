@@ -72,17 +72,16 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let id = pledge.id.clone();
     let failure = RwSignal::new(None::<String>);
-    let progress = Typing::get().progress;
-    let run = move |f: Box<dyn FnOnce(&mut ledger::UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>>, after: Box<dyn Fn()>| {
-        leptos::task::spawn_local(async move {
-            match service.write(f).await {
-                Ok(_) => {
-                    failure.try_set(None);
-                    after();
-                }
-                Err(e) => {
-                    failure.try_set(Some(e.to_string()));
-                }
+    let Typing { progress, writes, .. } = Typing::get();
+    type Write = Box<dyn FnOnce(&mut ledger::UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>>;
+    let run = move |button: &'static str, f: Write, after: Box<dyn Fn()>| {
+        writes.run(button, move || service.write(f), move |result| match result {
+            Ok(_) => {
+                failure.try_set(None);
+                after();
+            }
+            Err(e) => {
+                failure.try_set(Some(e));
             }
         });
     };
@@ -90,14 +89,14 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
         let id = id.clone();
         move |_| {
             let (id, words) = (id.clone(), progress.get_untracked());
-            run(Box::new(move |l, now| l.add_pledge_progress(&id, &words, now).map(|()| id)), Box::new(move || progress.set(String::new())));
+            run("progress", Box::new(move |l, now| l.add_pledge_progress(&id, &words, now).map(|()| id)), Box::new(move || progress.set(String::new())));
         }
     };
     let fulfil = {
         let (id, done) = (id.clone(), pledge.fulfilled);
         move |_| {
             let id = id.clone();
-            run(Box::new(move |l, now| l.set_pledge_fulfilled(&id, !done, now).map(|()| id)), Box::new(|| ()));
+            run("fulfil", Box::new(move |l, now| l.set_pledge_fulfilled(&id, !done, now).map(|()| id)), Box::new(|| ()));
         }
     };
     let (good, total) = pledge.rating();
@@ -112,7 +111,9 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
             <ConflictChooser section=Section::Pledges id=id.clone() conflicts=pledge.conflicts.clone() labels=PLEDGE_FIELDS show=plain_value/>
             {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> })}
             <div class="actions">
-                <button type="button" class="button primary" on:click=fulfil>{if pledge.fulfilled { "撤回“已兑现”" } else { "标记已兑现" }}</button>
+                <button type="button" class="button primary" data-testid="fulfil" disabled=move || writes.busy() on:click=fulfil>
+                    {move || writes.label("fulfil", if pledge.fulfilled { "撤回“已兑现”" } else { "标记已兑现" })}
+                </button>
                 <a class="button secondary" href=format!("/pledges/{id}/edit")>"编辑"</a>
                 <DeleteButton section=Section::Pledges id=id.clone() back="/pledges"/>
             </div>
@@ -121,7 +122,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
             <label class="field">"记录进展"
                 <textarea name="progress" rows=2 prop:value=move || progress.get() on:input=move |ev| progress.set(event_target_value(&ev))></textarea>
             </label>
-            <button type="button" class="button secondary" on:click=post>"记录进展"</button>
+            <button type="button" class="button secondary" data-testid="post-progress" disabled=move || writes.busy() on:click=post>{move || writes.label("progress", "记录进展")}</button>
             <h3>{format!("评议（{total} 条，满意及基本满意 {good} 条）")}</h3>
             <ul class="plain" data-testid="evaluations">
                 {pledge.evaluations.iter().map(|e| view! {
@@ -138,35 +139,47 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
 #[component]
 fn EvaluationForm(id: RecordId) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let Typing { evaluator, rating, note: comment, .. } = Typing::get();
+    let Typing { evaluator, rating, note: comment, writes, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
     let submit = move |_| {
         let id = id.clone();
-        let (who, r, c) = (evaluator.get_untracked(), rating.get_untracked(), comment.get_untracked());
-        leptos::task::spawn_local(async move {
-            match service.write(move |l, now| l.add_evaluation(&id, who, r, &c, now).map(|()| id)).await {
+        let (Some(who), Some(r)) = (evaluator.get_untracked(), rating.get_untracked()) else {
+            failure.set(Some(match evaluator.get_untracked() {
+                None => "请先选择评议人。".into(),
+                Some(_) => "请先选择评价：满意、基本满意或不满意。".into(),
+            }));
+            return;
+        };
+        let c = comment.get_untracked();
+        writes.run(
+            "evaluate",
+            move || service.write(move |l, now| l.add_evaluation(&id, who, r, &c, now).map(|()| id)),
+            move |result| match result {
                 Ok(_) => {
+                    // The next evaluator chooses afresh: nothing carries over.
                     comment.try_set(String::new());
+                    rating.try_set(None);
+                    evaluator.try_set(None);
                     failure.try_set(None);
                 }
                 Err(e) => {
-                    failure.try_set(Some(e.to_string()));
+                    failure.try_set(Some(e));
                 }
-            }
-        });
+            },
+        );
     };
     view! {
         <details class="evaluate">
             <summary>"录入评议"</summary>
-            <Chips label="评议人" options=Evaluator::ALL label_of=Evaluator::label
-                selected=Signal::derive(move || Some(evaluator.get())) on_pick=Callback::new(move |e| evaluator.set(e))/>
-            <Chips label="评价" options=Satisfaction::ALL label_of=Satisfaction::label
-                selected=Signal::derive(move || Some(rating.get())) on_pick=Callback::new(move |s| rating.set(s))/>
+            <Chips label="评议人（必选）" name="evaluator" options=Evaluator::ALL label_of=Evaluator::label
+                selected=Signal::derive(move || evaluator.get()) on_pick=Callback::new(move |e| { evaluator.set(Some(e)); failure.set(None); })/>
+            <Chips label="评价（必选）" name="rating" options=Satisfaction::ALL label_of=Satisfaction::label
+                selected=Signal::derive(move || rating.get()) on_pick=Callback::new(move |s| { rating.set(Some(s)); failure.set(None); })/>
             <label class="field">"意见"
                 <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
             </label>
             {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
-            <button type="button" class="button primary" on:click=submit>"提交评议"</button>
+            <button type="button" class="button primary" data-testid="submit-evaluation" disabled=move || writes.busy() on:click=submit>{move || writes.label("evaluate", "提交评议")}</button>
         </details>
     }
 }

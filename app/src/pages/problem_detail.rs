@@ -57,7 +57,11 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             <p class="meta">{meta}</p>
             <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=describe_value/>
             {field("问题描述", problem.description.clone())}
-            {visit.map(|v| view! { <p><a href=format!("/visits/{}", v.id)>"来源走访：" {v.whom} " · " {v.date.map(|d| d.to_string())}</a></p> })}
+            {visit.map(|v| if v.deleted {
+                view! { <DeletedSourceVisit visit=v/> }.into_any()
+            } else {
+                view! { <p><a href=format!("/visits/{}", v.id)>"来源走访：" {v.whom} " · " {v.date.map(|d| d.to_string())}</a></p> }.into_any()
+            })}
             {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
             {field(if for_firm { "帮扶成效" } else { "办理结果" }, problem.result.clone())}
             {field("不予受理理由", problem.reject_reason.clone())}
@@ -74,34 +78,70 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     }
 }
 
+/// The visit a problem came from was deleted: say so, by whom and when, and offer it back.
+#[component]
+fn DeletedSourceVisit(visit: ledger::Visit) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let writes = Typing::get().writes;
+    let failure = RwSignal::new(None::<String>);
+    let who = service.with_ledger(|l| l.deletion(Section::Visits, &visit.id)).flatten().map_or_else(String::new, |h| {
+        let by = if h.by.is_empty() { "未署名".to_owned() } else { h.by };
+        format!("（{by} 于 {} 删除）", browser::date_time(h.at_seconds * 1000))
+    });
+    let id = visit.id.clone();
+    let restore = move |_| {
+        let id = id.clone();
+        writes.run("restore-visit", move || service.set_deleted(Section::Visits, id, false), move |r| {
+            failure.try_set(r.err());
+        });
+    };
+    view! {
+        <div class="notice" data-testid="source-visit-deleted">
+            <p>{format!("来源走访“{}”已删除{who}。", visit.whom)}</p>
+            <button type="button" class="button secondary" disabled=move || writes.busy() on:click=restore>{move || writes.label("restore-visit", "恢复这条走访")}</button>
+            {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
+        </div>
+    }
+}
+
 /// The steps open from the current status; a step that needs words asks for them first.
 #[component]
 fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let Typing { step: open, note, rating, .. } = Typing::get();
+    let typing = Typing::get();
+    let Typing { step: open, rating, writes, .. } = typing;
     let failure = RwSignal::new(None::<String>);
     let take = move |kind: ActionKind| {
+        let note = typing.step_note(kind);
         let action = match kind {
             ActionKind::Start => Action::Start,
             ActionKind::Reopen => Action::Reopen,
-            ActionKind::Resolve => Action::Resolve { result: note.get_untracked() },
-            ActionKind::Reject => Action::Reject { reason: note.get_untracked() },
-            ActionKind::FollowUp => Action::FollowUp { satisfaction: rating.get_untracked(), comment: note.get_untracked() },
+            ActionKind::Resolve => Action::Resolve { result: note },
+            ActionKind::Reject => Action::Reject { reason: note },
+            ActionKind::FollowUp => match rating.get_untracked() {
+                Some(satisfaction) => Action::FollowUp { satisfaction, comment: note },
+                None => {
+                    failure.set(Some("请先选择群众满意度：满意、基本满意或不满意。".into()));
+                    return;
+                }
+            },
         };
         let id = id.clone();
-        leptos::task::spawn_local(async move {
-            let result = service.write(move |l, now| l.change_problem_status(&id, &action, now).map(|_| id)).await;
-            match result {
+        writes.run(
+            kind.code(),
+            move || service.write(move |l, now| l.change_problem_status(&id, &action, now).map(|_| id)),
+            move |result| match result {
                 Ok(_) => {
                     open.try_set(None);
-                    note.try_set(String::new());
+                    typing.step_notes.try_update(|n| n.retain(|(k, _)| *k != kind));
+                    rating.try_set(None);
                     failure.try_set(None);
                 }
                 Err(e) => {
-                    failure.try_set(Some(e.to_string()));
+                    failure.try_set(Some(e));
                 }
-            }
-        });
+            },
+        );
     };
     let take = StoredValue::new(take);
     let needs_words = |k: ActionKind| matches!(k, ActionKind::Resolve | ActionKind::Reject | ActionKind::FollowUp);
@@ -116,28 +156,30 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
             <div class="actions">
                 {status.actions().iter().copied().map(|k| view! {
                     <button type="button" class=if k == ActionKind::Reject { "button secondary" } else { "button primary" }
-                        data-action=k.code()
+                        data-action=k.code() disabled=move || writes.busy()
                         on:click=move |_| if needs_words(k) { open.set(Some(k)); failure.set(None); } else { take.with_value(|t| t(k)) }>
-                        {k.label()}
+                        {move || writes.label(k.code(), k.label())}
                     </button>
                 }).collect_view()}
             </div>
             {move || open.get().map(|k| view! {
                 <div class="step-form">
                     {(k == ActionKind::FollowUp).then(|| view! {
-                        <Chips label="群众满意度" options=Satisfaction::ALL label_of=Satisfaction::label
-                            selected=Signal::derive(move || Some(rating.get())) on_pick=Callback::new(move |s| rating.set(s))/>
+                        <Chips label="群众满意度（必选）" name="satisfaction" options=Satisfaction::ALL label_of=Satisfaction::label
+                            selected=Signal::derive(move || rating.get()) on_pick=Callback::new(move |s| { rating.set(Some(s)); failure.set(None); })/>
                     })}
                     <label class="field">{prompt(k)}
-                        <textarea name="step-note" rows=3 prop:value=move || note.get() on:input=move |ev| note.set(event_target_value(&ev))></textarea>
+                        <textarea name="step-note" rows=3 prop:value=move || typing.step_note(k) on:input=move |ev| typing.set_step_note(k, event_target_value(&ev))></textarea>
                     </label>
+                    {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> })}
                     <div class="actions">
-                        <button type="button" class="button primary" data-testid="confirm-step" on:click=move |_| take.with_value(|t| t(k))>{format!("确认{}", k.label())}</button>
-                        <button type="button" class="button secondary" on:click=move |_| open.set(None)>"取消"</button>
+                        <button type="button" class="button primary" data-testid="confirm-step" disabled=move || writes.busy()
+                            on:click=move |_| take.with_value(|t| t(k))>{move || writes.label(k.code(), if k == ActionKind::FollowUp { "确认回访" } else if k == ActionKind::Resolve { "确认办结" } else { "确认不予受理" })}</button>
+                        <button type="button" class="button secondary" on:click=move |_| { open.set(None); failure.set(None); }>"取消"</button>
                     </div>
                 </div>
             })}
-            {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> })}
+            {move || (open.get().is_none()).then(|| failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> }))}
         </section>
     })
 }
@@ -146,31 +188,33 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
 #[component]
 pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let text = Typing::get().progress;
+    let Typing { progress: text, writes, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
     let post = move |_| {
         let id = id.clone();
         let words = text.get_untracked();
-        leptos::task::spawn_local(async move {
-            let result = service.write(move |l, now| l.add_problem_progress(&id, &words, now).map(|()| id)).await;
-            match result {
+        writes.run(
+            "progress",
+            move || service.write(move |l, now| l.add_problem_progress(&id, &words, now).map(|()| id)),
+            move |result| match result {
                 Ok(_) => {
                     text.try_set(String::new());
                     failure.try_set(None);
                 }
                 Err(e) => {
-                    failure.try_set(Some(e.to_string()));
+                    failure.try_set(Some(e));
                 }
-            }
-        });
+            },
+        );
     };
+    let label = if for_firm { "记录帮扶措施" } else { "记录进展" };
     view! {
         <div class="progress-box">
-            <label class="field">{if for_firm { "记录帮扶措施" } else { "记录进展" }}
+            <label class="field">{label}
                 <textarea name="progress" rows=2 placeholder="今天做了什么、结果如何" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </label>
-            {move || failure.get().map(|f| view! { <p class="field-error">{f}</p> })}
-            <button type="button" class="button secondary" on:click=post>{if for_firm { "记录帮扶措施" } else { "记录进展" }}</button>
+            {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
+            <button type="button" class="button secondary" data-testid="post-progress" disabled=move || writes.busy() on:click=post>{move || writes.label("progress", label)}</button>
         </div>
     }
 }

@@ -13,10 +13,11 @@ use crate::service::LedgerService;
 pub fn NewProblem() -> impl IntoView {
     let query = use_query_map();
     let link = |key: &str| query.with_untracked(|q| q.get(key).and_then(|s| RecordId::parse(&s)));
-    let draft = match link("enterprise") {
-        Some(firm) => ProblemDraft::for_enterprise(firm, Difficulty::Other),
+    let mut draft = match link("enterprise") {
+        Some(firm) => ProblemDraft::for_enterprise(firm),
         None => ProblemDraft { visit_id: link("visit"), ..Default::default() },
     };
+    draft.raised_on = Some(crate::browser::today());
     view! { <ProblemEditor initial=draft editing=None/> }
 }
 
@@ -25,7 +26,10 @@ pub fn EditProblem() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let found = route_id().and_then(|id| service.problems.with_untracked(|all| all.iter().find(|p| p.id == id && !p.deleted).cloned()));
     match found {
-        Some(p) => view! { <ProblemEditor initial=p.to_draft() editing=Some(p.id)/> }.into_any(),
+        Some(p) => {
+            let draft = ProblemDraft { raised_on: Some(crate::browser::date_of(p.created_at)), ..p.to_draft() };
+            view! { <ProblemEditor initial=draft editing=Some(p.id)/> }.into_any()
+        }
         None => crate::pages::parts::not_found("问题", "/problems"),
     }
 }
@@ -63,7 +67,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
             <TextField label="问题标题" name="title" placeholder="一句话说清是什么问题" draft errors
                 get=|d: &ProblemDraft| &d.title set=|d: &mut ProblemDraft, v| d.title = v/>
             {for_enterprise.then(|| view! {
-                <Chips label="困难类型" name="difficulty" options=Difficulty::ALL label_of=Difficulty::label
+                <Chips label="困难类型（必选）" name="difficulty" options=Difficulty::ALL label_of=Difficulty::label
                     selected=Signal::derive(move || draft.with(|d| d.difficulty))
                     on_pick=Callback::new(move |c| draft.update(|d| d.difficulty = Some(c)))/>
                 <FieldError errors name="difficulty"/>

@@ -23,6 +23,35 @@ impl ProblemListState {
     pub fn new() -> Self {
         Self { text: RwSignal::new(String::new()), view: RwSignal::new(None), category: RwSignal::new(None) }
     }
+
+    /// The list as the overdue notice opens it: overdue problems only.
+    pub fn show_overdue(&self) {
+        self.text.set(String::new());
+        self.category.set(None);
+        self.view.set(Some(None));
+    }
+}
+
+/// How many problems are past their 时限, for the tab bar and the first screen.
+pub fn overdue_count(service: LedgerService) -> Memo<usize> {
+    let today = browser::today();
+    Memo::new(move |_| service.problems.with(|all| summarize_problems(all, today).overdue))
+}
+
+/// A notice on the first screen while any problem is overdue; a tap lists them.
+#[component]
+pub fn OverdueNotice() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let state = expect_context::<ProblemListState>();
+    let overdue = overdue_count(service);
+    move || {
+        let n = overdue.get();
+        (n > 0).then(|| view! {
+            <a class="overdue-notice" href="/problems" data-testid="overdue-notice" on:click=move |_| state.show_overdue()>
+                {format!("⚠ {n} 件问题已逾期，点此查看")}
+            </a>
+        })
+    }
 }
 
 #[component]
@@ -75,7 +104,7 @@ pub fn ProblemList() -> impl IntoView {
             <p class="summary" data-testid="problem-summary">{move || summary.with(|s| {
                 let mut parts: Vec<String> = s.by_status.iter().filter(|(_, n)| *n > 0).map(|(st, n)| format!("{} {n}", st.label())).collect();
                 if s.followed_up > 0 {
-                    parts.push(format!("回访满意率 {}%", s.satisfied * 100 / s.followed_up));
+                    parts.push(format!("回访满意率 {}", ledger::rate::per_cent_of(s.satisfied, s.followed_up)));
                 }
                 parts.join(" · ")
             })}</p>

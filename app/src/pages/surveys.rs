@@ -4,6 +4,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use ledger::rate::per_cent;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
 use ledger::{Satisfaction, Section, Survey, SurveyDraft};
@@ -12,10 +13,6 @@ use crate::browser;
 use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, RecordForm, TextField, Typing};
 use ledger::unit_ledger::SURVEY_FIELDS;
 use crate::service::LedgerService;
-
-fn per_cent(per_mille: Option<usize>) -> String {
-    per_mille.map_or_else(|| "—".to_owned(), |p| format!("{}.{}%", p / 10, p % 10))
-}
 
 #[component]
 pub fn SurveyList() -> impl IntoView {
@@ -100,16 +97,18 @@ fn SurveyView(survey: Survey) -> impl IntoView {
     let id = survey.id.clone();
     let closed = survey.closed;
     let failure = RwSignal::new(None::<String>);
+    let writes = Typing::get().writes;
     let toggle_closed = {
         let id = id.clone();
         move |_| {
             let id = id.clone();
-            leptos::task::spawn_local(async move {
-                let r = service.write(move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)).await;
-                failure.try_set(r.err().map(|e| e.to_string()));
+            writes.run("close", move || service.write(move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)), move |r| {
+                failure.try_set(r.err());
             });
         }
     };
+    let comments: Vec<(i64, String)> =
+        survey.responses.iter().filter(|r| !r.comment.trim().is_empty()).map(|r| (r.at, r.comment.clone())).collect();
     view! {
         <article class="detail" data-testid="survey">
             <a class="back" href="/surveys">"‹ 满意度测评"</a>
@@ -125,10 +124,18 @@ fn SurveyView(survey: Survey) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
+            {(!comments.is_empty()).then(|| view! {
+                <details class="comments" data-testid="survey-comments">
+                    <summary>{format!("其他意见（{} 条）", comments.len())}</summary>
+                    <ul class="plain">
+                        {comments.into_iter().map(|(at, c)| view! { <li><p class="pre">{c}</p><span class="muted small">{browser::date_time(at)}</span></li> }).collect_view()}
+                    </ul>
+                </details>
+            })}
             {(!closed).then(|| view! { <ResponseForm survey=survey.clone()/> })}
             {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
             <div class="actions">
-                <button type="button" class="button secondary" on:click=toggle_closed>{if closed { "重新开启" } else { "结束本轮测评" }}</button>
+                <button type="button" class="button secondary" disabled=move || writes.busy() on:click=toggle_closed>{move || writes.label("close", if closed { "重新开启" } else { "结束本轮测评" })}</button>
                 <DeleteButton section=Section::Surveys id=id.clone() back="/surveys"/>
             </div>
             <History id=id/>
@@ -140,14 +147,15 @@ fn SurveyView(survey: Survey) -> impl IntoView {
 #[component]
 fn ResponseForm(survey: Survey) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let Typing { answers, note: comment, .. } = Typing::get();
+    let Typing { answers, note: comment, saved, writes, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
-    let saved = RwSignal::new(0usize);
     let id = survey.id.clone();
     let submit = move |_| {
         let (id, a, c) = (id.clone(), answers.get_untracked(), comment.get_untracked());
-        leptos::task::spawn_local(async move {
-            match service.write(move |l, now| l.add_survey_response(&id, &a, &c, now).map(|()| id)).await {
+        writes.run(
+            "response",
+            move || service.write(move |l, now| l.add_survey_response(&id, &a, &c, now).map(|()| id)),
+            move |result| match result {
                 Ok(_) => {
                     answers.try_set(Vec::new());
                     comment.try_set(String::new());
@@ -155,10 +163,10 @@ fn ResponseForm(survey: Survey) -> impl IntoView {
                     saved.try_update(|n| *n += 1);
                 }
                 Err(e) => {
-                    failure.try_set(Some(e.to_string()));
+                    failure.try_set(Some(e));
                 }
-            }
-        });
+            },
+        );
     };
     view! {
         <section class="response-form" aria-label="录入答卷">
@@ -176,8 +184,8 @@ fn ResponseForm(survey: Survey) -> impl IntoView {
                 <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
             </label>
             {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
-            <button type="button" class="button primary wide" on:click=submit>"保存答卷"</button>
-            {move || (saved.get() > 0).then(|| view! { <p class="muted small" role="status">{format!("本次已录入 {} 份", saved.get())}</p> })}
+            <button type="button" class="button primary wide" data-testid="save-response" disabled=move || writes.busy() on:click=submit>{move || writes.label("response", "保存答卷")}</button>
+            {move || (saved.get() > 0).then(|| view! { <p class="saved-note" role="status" data-testid="responses-saved">{format!("已保存。本次已录入 {} 份", saved.get())}</p> })}
         </section>
     }
 }

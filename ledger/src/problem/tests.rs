@@ -70,7 +70,15 @@ fn drafts_are_validated_field_by_field() {
     assert!(d.validate().unwrap_err().for_field("deadline").unwrap().contains("格式"));
     let d = ProblemDraft { title: "题".repeat(MAX_TITLE + 1), ..Default::default() };
     assert!(d.validate().unwrap_err().for_field("title").unwrap().contains("最多 100 字"));
-    let mut d = ProblemDraft::for_enterprise(RecordId::random(), Difficulty::Finance);
+    // A 时限 before the problem's own date is refused; the same day is fine.
+    let raised_on = NaiveDate::from_ymd_opt(2026, 11, 20);
+    let d = ProblemDraft { title: "路灯不亮".into(), deadline: "2026-11-19".into(), raised_on, ..Default::default() };
+    assert!(d.validate().unwrap_err().for_field("deadline").unwrap().contains("不能早于"));
+    let d = ProblemDraft { deadline: "2026-11-20".into(), ..d };
+    assert_eq!(d.validate().unwrap().deadline, raised_on);
+    let mut d = ProblemDraft::for_enterprise(RecordId::random());
+    assert!(d.validate().unwrap_err().for_field("difficulty").is_some(), "no type is chosen for the person");
+    d.difficulty = Some(Difficulty::Finance);
     d.title = "流动资金紧张".into();
     let v = d.validate().unwrap();
     assert_eq!(v.category, Category::Business);

@@ -239,7 +239,8 @@ fn enterprises_check_codes_and_their_difficulties_are_problems() {
     let err = a.add_enterprise(&firm.validate().unwrap(), 1_100).unwrap_err();
     assert!(err.to_string().contains("已登记"), "{err}");
     assert_eq!(a.heads(), heads);
-    let mut d = ProblemDraft::for_enterprise(firm_id.clone(), Difficulty::Labor);
+    let mut d = ProblemDraft::for_enterprise(firm_id.clone());
+    d.difficulty = Some(Difficulty::Labor);
     d.title = "缺熟练工三十人".into();
     let pid = a.add_problem(&d.validate().unwrap(), 2_000).unwrap();
     a.add_problem_progress(&pid, "对接人社局招聘会", 3_000).unwrap();

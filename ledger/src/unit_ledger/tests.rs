@@ -31,10 +31,14 @@ fn add_edit_delete_restore() {
     let v = l.visit(&id).unwrap();
     assert_eq!((v.heard.as_str(), v.kind, v.created_at, v.updated_at), ("村口路灯坏了两盏", VisitKind::Petition, 1_000, 2_000));
 
+    assert_eq!(l.deletion(Section::Visits, &id), None);
     l.set_deleted(Section::Visits, &id, true, 3_000).unwrap();
     assert!(l.visit(&id).unwrap().deleted);
+    let deletion = l.deletion(Section::Visits, &id).expect("who deleted it");
+    assert_eq!((deletion.at_seconds, deletion.summary.as_str()), (3, "删除走访"));
     l.set_deleted(Section::Visits, &id, false, 4_000).unwrap();
     assert!(!l.visit(&id).unwrap().deleted);
+    assert_eq!(l.deletion(Section::Visits, &id), None, "restored: no longer deleted");
     assert_eq!(l.visits().visits.len(), 1);
 }
 
