@@ -123,3 +123,29 @@ pub async fn next_paint() {
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// Brings the first field in error into view, centred (clear of the top bar and the sticky
+/// save bar), and focuses it, once the messages are on screen.
+pub async fn show_first_error() {
+    next_paint().await;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
+    let Ok(Some(first)) = document.query_selector(r#"form [aria-invalid="true"], form .field-error"#) else { return };
+    let target = if first.matches(r#"[aria-invalid="true"]"#).unwrap_or(false) {
+        Some(first)
+    } else {
+        // A message under a row of chips: the row's first chip.
+        first.closest(".choice").ok().flatten().and_then(|c| c.query_selector("button, input, textarea, select").ok().flatten())
+    };
+    let Some(target) = target else { return };
+    let call = |name: &str, options: &js_sys::Object| {
+        if let Ok(f) = js_sys::Reflect::get(&target, &name.into()) {
+            let _ = js_sys::Function::from(f).call1(&target, options);
+        }
+    };
+    let no_scroll = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&no_scroll, &"preventScroll".into(), &true.into());
+    call("focus", &no_scroll);
+    let centre = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&centre, &"block".into(), &"center".into());
+    call("scrollIntoView", &centre);
+}

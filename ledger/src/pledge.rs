@@ -124,7 +124,7 @@ impl PledgeDraft {
         if self.aims.is_empty() {
             e.push("aims", "请至少选择一项“四争先”或“四领先”目标");
         }
-        let due = e.optional_date("due", "承诺期限", &self.due);
+        let due = e.optional_date("due", "兑现期限", &self.due);
         if self.due.trim().is_empty() {
             e.push("due", "请填写承诺兑现的期限");
         }

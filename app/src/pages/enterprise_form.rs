@@ -44,15 +44,15 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
         <form class="record-form" on:submit=submit novalidate>
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{if is_edit { "修改企业信息" } else { "添加服务企业" }}</h2>
-            {form.failure_view()}
-            <TextField label="企业名称" name="name" draft errors get=|d: &EnterpriseDraft| &d.name set=|d: &mut EnterpriseDraft, v| d.name = v/>
+            <TextField label="企业名称" name="name" required=true max=ledger::enterprise::MAX_NAME draft errors get=|d: &EnterpriseDraft| &d.name set=|d: &mut EnterpriseDraft, v| d.name = v/>
             <TextField label="统一社会信用代码" name="credit_code" placeholder="营业执照上的 18 位代码" draft errors
                 get=|d: &EnterpriseDraft| &d.credit_code set=|d: &mut EnterpriseDraft, v| d.credit_code = v/>
             <TextField label="所属行业" name="industry" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.industry set=|d: &mut EnterpriseDraft, v| d.industry = v/>
             <TextField label="联系人" name="contact" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.contact set=|d: &mut EnterpriseDraft, v| d.contact = v/>
             <TextField label="联系电话" name="phone" input_type="tel" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.phone set=|d: &mut EnterpriseDraft, v| d.phone = v/>
-            <TextField label="地址" name="address" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.address set=|d: &mut EnterpriseDraft, v| d.address = v/>
+            <TextField label="地址" name="address" max=ledger::enterprise::MAX_ADDRESS placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.address set=|d: &mut EnterpriseDraft, v| d.address = v/>
             <div class="sticky-actions">
+                {form.failure_view()}
                 <button type="submit" class="button primary wide">"保存"</button>
             </div>
         </form>

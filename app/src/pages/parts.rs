@@ -17,6 +17,12 @@ pub fn TextField<T: Send + Sync + 'static>(
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] rows: Option<u32>,
     #[prop(optional)] input_type: Option<&'static str>,
+    /// Marked 必填 beside the label (a placeholder vanishes as soon as one types).
+    #[prop(optional)]
+    required: bool,
+    /// The most characters the ledger accepts: a counter appears as the text nears it.
+    #[prop(optional)]
+    max: Option<usize>,
     draft: RwSignal<T>,
     errors: RwSignal<ValidationErrors>,
     get: fn(&T) -> &String,
@@ -35,8 +41,18 @@ pub fn TextField<T: Send + Sync + 'static>(
         }
         .into_any(),
     };
+    let counter = max.map(|max| {
+        move || {
+            let n = draft.with(|d| get(d).chars().count());
+            (n * 10 >= max * 8).then(|| {
+                let class = if n > max { "counter over" } else { "counter" };
+                view! { <span class=class data-testid=format!("{name}-counter")>{format!("{n} / {max} 字")}</span> }
+            })
+        }
+    });
     view! {
-        <label class="field">{label} {input}
+        <label class="field">{label} {required.then(|| view! { <span class="req">"必填"</span> })} {input}
+            {counter}
             <FieldError errors name/>
         </label>
     }
@@ -245,6 +261,7 @@ impl RecordForm {
             Err(e) => {
                 self.errors.set(e);
                 self.failure.set(Some("请先改正标红的项目。".into()));
+                leptos::task::spawn_local(browser::show_first_error());
                 return;
             }
         };
@@ -263,7 +280,8 @@ impl RecordForm {
         });
     }
 
-    /// The form-level message, above the fields.
+    /// The form-level message, in the sticky bar beside the save button: always in view, never
+    /// behind it.
     pub fn failure_view(self) -> impl IntoView {
         move || self.failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })
     }

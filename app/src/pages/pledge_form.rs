@@ -48,8 +48,7 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
         <form class="record-form" on:submit=submit novalidate>
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{if is_edit { "修改承诺" } else { "发布服务承诺" }}</h2>
-            {form.failure_view()}
-            <TextField label="承诺内容" name="content" rows=4 placeholder="承诺为群众办什么事、做到什么程度" draft errors
+            <TextField label="承诺内容" name="content" required=true max=ledger::pledge::MAX_CONTENT rows=4 placeholder="承诺为群众办什么事、做到什么程度" draft errors
                 get=|d: &PledgeDraft| &d.content set=|d: &mut PledgeDraft, v| d.content = v/>
             <label class="check">
                 <input type="checkbox" name="team" prop:checked=move || draft.with(|d| d.team) on:change=move |ev| draft.update(|d| d.team = event_target_checked(&ev))/>
@@ -71,6 +70,7 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
                 "向群众公开"
             </label>
             <div class="sticky-actions">
+                {form.failure_view()}
                 <button type="submit" class="button primary wide">"保存"</button>
             </div>
         </form>

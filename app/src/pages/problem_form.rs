@@ -63,14 +63,15 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{title}</h2>
             {from_visit.then(|| view! { <p class="muted small">"来自一次走访，保存后两边互相关联。"</p> })}
-            {form.failure_view()}
-            <TextField label="问题标题" name="title" placeholder="一句话说清是什么问题" draft errors
+            <TextField label="问题标题" name="title" required=true max=ledger::problem::MAX_TITLE placeholder="一句话说清是什么问题" draft errors
                 get=|d: &ProblemDraft| &d.title set=|d: &mut ProblemDraft, v| d.title = v/>
             {for_enterprise.then(|| view! {
-                <Chips label="困难类型（必选）" name="difficulty" options=Difficulty::ALL label_of=Difficulty::label
-                    selected=Signal::derive(move || draft.with(|d| d.difficulty))
-                    on_pick=Callback::new(move |c| draft.update(|d| d.difficulty = Some(c)))/>
-                <FieldError errors name="difficulty"/>
+                <div class="choice">
+                    <Chips label="困难类型（必选）" name="difficulty" options=Difficulty::ALL label_of=Difficulty::label
+                        selected=Signal::derive(move || draft.with(|d| d.difficulty))
+                        on_pick=Callback::new(move |c| draft.update(|d| d.difficulty = Some(c)))/>
+                    <FieldError errors name="difficulty"/>
+                </div>
             })}
             <label class="field">"问题类别"
                 <select name="category" on:change=move |ev| {
@@ -92,9 +93,10 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                 get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>
             <TextField label="办结时限" name="deadline" input_type="date" draft errors
                 get=|d: &ProblemDraft| &d.deadline set=|d: &mut ProblemDraft, v| d.deadline = v/>
-            <TextField label="问题描述" name="description" placeholder="选填：具体情况、涉及多少人" rows=4 draft errors
+            <TextField label="问题描述" name="description" max=ledger::problem::MAX_DESCRIPTION placeholder="选填：具体情况、涉及多少人" rows=4 draft errors
                 get=|d: &ProblemDraft| &d.description set=|d: &mut ProblemDraft, v| d.description = v/>
             <div class="sticky-actions">
+                {form.failure_view()}
                 <button type="submit" class="button primary wide" disabled=move || saving.get()>
                     {move || if saving.get() { "正在保存…" } else { "保存" }}
                 </button>

@@ -65,13 +65,13 @@ pub fn NewSurvey() -> impl IntoView {
         <form class="record-form" on:submit=submit novalidate>
             <a class="back" href="/surveys">"‹ 返回"</a>
             <h2>"开启一轮测评"</h2>
-            {form.failure_view()}
-            <TextField label="测评名称" name="title" placeholder="例如：2026 年第四季度群众满意度测评" draft errors
+            <TextField label="测评名称" name="title" required=true max=ledger::survey::MAX_TITLE placeholder="例如：2026 年第四季度群众满意度测评" draft errors
                 get=|d: &SurveyDraft| &d.title set=|d: &mut SurveyDraft, v| d.title = v/>
-            <TextField label="测评问题（每行一个）" name="questions" rows=6 draft errors
+            <TextField label="测评问题（每行一个）" name="questions" required=true rows=6 draft errors
                 get=|d: &SurveyDraft| &d.questions set=|d: &mut SurveyDraft, v| d.questions = v/>
             <p class="muted small">"每个问题按“满意 / 基本满意 / 不满意”作答，答卷不记录群众姓名。开启后问题不能再改。"</p>
             <div class="sticky-actions">
+                {form.failure_view()}
                 <button type="submit" class="button primary wide">"开启测评"</button>
             </div>
         </form>

@@ -92,7 +92,6 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
         <form class="visit-form" on:submit=submit novalidate>
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{title}</h2>
-            {form.failure_view()}
 
             <label class="field">"走访日期"
                 <input type="date" name="date" aria-invalid=invalid("date")
@@ -111,13 +110,15 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 </select>
             </label>
             <EnterprisePicker draft/>
-            <TextField label="走访对象" name="whom" placeholder="户主姓名、群众或企业名称" draft errors
+            <TextField label="走访对象" name="whom" required=true max=ledger::visit::MAX_WHOM placeholder="户主姓名、群众或企业名称" draft errors
                 get=|d: &VisitDraft| &d.whom set=|d: &mut VisitDraft, v| d.whom = v/>
-            <TextField label="地点" name="place" placeholder="选填" draft errors
+            <TextField label="地点" name="place" max=ledger::visit::MAX_PLACE placeholder="选填" draft errors
                 get=|d: &VisitDraft| &d.place set=|d: &mut VisitDraft, v| d.place = v/>
-            <TextField label="走访情况" name="heard" placeholder="听到了什么、看到了什么" rows=5 draft errors
+            <TextField label="走访情况" name="heard" required=true max=ledger::visit::MAX_HEARD placeholder="听到了什么、看到了什么" rows=5 draft errors
                 get=|d: &VisitDraft| &d.heard set=|d: &mut VisitDraft, v| d.heard = v/>
-            <TextField label="意见建议" name="opinions" placeholder="选填" rows=3 draft errors
+            // Right under what was heard: a cadre who found a problem does not scroll past the rest.
+            {is_new.then(|| view! { <QuickProblem problem errors/> })}
+            <TextField label="意见建议" name="opinions" max=ledger::visit::MAX_OPINIONS placeholder="选填" rows=3 draft errors
                 get=|d: &VisitDraft| &d.opinions set=|d: &mut VisitDraft, v| d.opinions = v/>
             <label class="check">
                 <input type="checkbox" name="follow_up_needed"
@@ -126,11 +127,11 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 "需要跟进"
             </label>
             <Show when=move || draft.with(|d| d.follow_up_needed)>
-                <TextField label="跟进事项" name="follow_up" rows=3 draft errors
+                <TextField label="跟进事项" name="follow_up" max=ledger::visit::MAX_FOLLOW_UP rows=3 draft errors
                     get=|d: &VisitDraft| &d.follow_up set=|d: &mut VisitDraft, v| d.follow_up = v/>
             </Show>
-            {is_new.then(|| view! { <QuickProblem problem errors/> })}
             <div class="sticky-actions">
+                {form.failure_view()}
                 <button type="submit" class="button primary wide" disabled=move || saving.get()>
                     {move || if saving.get() { "正在保存…" } else { "保存" }}
                 </button>
