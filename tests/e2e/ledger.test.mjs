@@ -161,11 +161,11 @@ test("a pledge is published, followed and evaluated; bad input is refused", asyn
   await page.getByTestId("log").getByText("本周接待群众 12 人次").waitFor();
 
   await page.getByText("录入评议").click();
+  await page.getByRole("group", { name: "评议人" }).getByRole("button", { name: "群众" }).click();
   await page.getByRole("group", { name: "评价" }).getByRole("button", { name: "不满意", exact: true }).click();
   await page.getByRole("button", { name: "提交评议" }).click();
   await page.getByText("评为不满意时，请写下意见").waitFor();
   assert.equal(await page.getByTestId("evaluations").locator("li").count(), 0);
-  await page.getByRole("group", { name: "评议人" }).getByRole("button", { name: "群众" }).click();
   await page.getByRole("group", { name: "评价" }).getByRole("button", { name: "满意", exact: true }).click();
   await page.locator('textarea[name="comment"]').fill("接待很耐心");
   await page.getByRole("button", { name: "提交评议" }).click();

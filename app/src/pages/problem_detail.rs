@@ -29,7 +29,9 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     let id = problem.id.clone();
     // An enterprise's difficulty speaks of help given (帮扶) and its outcome (成效).
     let for_firm = problem.enterprise_id.is_some();
-    let visit = problem.visit_id.as_ref().and_then(|v| service.visit(v));
+    // Read in the view, so a restored (or deleted) source visit shows at once.
+    let visit_id = problem.visit_id.clone();
+    let visit = move || visit_id.as_ref().and_then(|v| service.visit(v));
     let firm = problem.enterprise_id.as_ref().and_then(|f| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == *f).cloned()));
     let field = |label: &'static str, value: String| {
         (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
@@ -57,7 +59,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             <p class="meta">{meta}</p>
             <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=describe_value/>
             {field("问题描述", problem.description.clone())}
-            {visit.map(|v| if v.deleted {
+            {move || visit().map(|v| if v.deleted {
                 view! { <DeletedSourceVisit visit=v/> }.into_any()
             } else {
                 view! { <p><a href=format!("/visits/{}", v.id)>"来源走访：" {v.whom} " · " {v.date.map(|d| d.to_string())}</a></p> }.into_any()
