@@ -322,7 +322,7 @@ impl SyncService {
         };
         let l = live.borrow();
         let shared = l.conn.shared_heads(&l.doc).map(<[_]>::to_vec).unwrap_or_default();
-        if let Some(n) = self.ledger.with_ledger(|ledger| ledger.changes_since(&shared)) {
+        if let Some(n) = self.ledger.with_ledger(|ledger| ledger.records_changed_since(&shared)) {
             self.unsent.try_set(n);
         }
     }
@@ -338,7 +338,7 @@ impl SyncService {
                 shared = sync::State::decode(&bytes).map(|s| s.shared_heads).unwrap_or_default();
             }
         }
-        if let Some(n) = self.ledger.with_ledger(|l| l.changes_since(&shared)) {
+        if let Some(n) = self.ledger.with_ledger(|l| l.records_changed_since(&shared)) {
             self.unsent.set(n);
         }
     }

@@ -191,6 +191,7 @@ pub mod log_kind {
 pub const MAX_TITLE: usize = 100;
 pub const MAX_DESCRIPTION: usize = 10_000;
 pub const MAX_PERSON: usize = 50;
+pub const MAX_CONTACT: usize = 100;
 pub const MAX_PROGRESS: usize = 5_000;
 
 /// A problem as the UI shows it.
@@ -204,6 +205,9 @@ pub struct Problem {
     pub urgency: Urgency,
     /// 责任人
     pub responsible: String,
+    /// How to reach the person who raised it (反映人联系方式), for the 回访; optional.
+    #[serde(default)]
+    pub contact: String,
     /// 办结时限
     pub deadline: Option<NaiveDate>,
     pub status: Status,
@@ -245,6 +249,7 @@ impl Problem {
             raised_by: self.raised_by,
             urgency: self.urgency,
             responsible: self.responsible.clone(),
+            contact: self.contact.clone(),
             deadline: self.deadline.map(|d| d.to_string()).unwrap_or_default(),
             visit_id: self.visit_id.clone(),
             enterprise_id: self.enterprise_id.clone(),
@@ -263,6 +268,7 @@ pub struct ProblemDraft {
     pub raised_by: RaisedBy,
     pub urgency: Urgency,
     pub responsible: String,
+    pub contact: String,
     pub deadline: String,
     pub visit_id: Option<RecordId>,
     pub enterprise_id: Option<RecordId>,
@@ -281,6 +287,7 @@ impl Default for ProblemDraft {
             raised_by: RaisedBy::Resident,
             urgency: Urgency::Normal,
             responsible: String::new(),
+            contact: String::new(),
             deadline: String::new(),
             visit_id: None,
             enterprise_id: None,
@@ -305,6 +312,8 @@ impl ProblemDraft {
         e.max_len("description", "问题描述", description, MAX_DESCRIPTION);
         let responsible = self.responsible.trim();
         e.max_len("responsible", "责任人", responsible, MAX_PERSON);
+        let contact = self.contact.trim();
+        e.max_len("contact", "反映人联系方式", contact, MAX_CONTACT);
         let deadline = e.optional_date("deadline", "办结时限", &self.deadline);
         if let (Some(deadline), Some(raised_on)) = (deadline, self.raised_on) {
             if deadline < raised_on {
@@ -321,6 +330,7 @@ impl ProblemDraft {
             raised_by: self.raised_by,
             urgency: self.urgency,
             responsible: responsible.to_owned(),
+            contact: contact.to_owned(),
             deadline,
             visit_id: self.visit_id.clone(),
             enterprise_id: self.enterprise_id.clone(),
@@ -338,6 +348,7 @@ pub struct ValidProblem {
     pub raised_by: RaisedBy,
     pub urgency: Urgency,
     pub responsible: String,
+    pub contact: String,
     pub deadline: Option<NaiveDate>,
     pub visit_id: Option<RecordId>,
     pub enterprise_id: Option<RecordId>,

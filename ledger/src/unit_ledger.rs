@@ -171,8 +171,21 @@ impl UnitLedger {
     }
 
     /// How many changes this ledger has beyond `heads` (what a peer is known to have).
-    pub fn changes_since(&mut self, heads: &[ChangeHash]) -> usize {
-        self.doc.get_changes_meta(heads).len()
+    /// How many records were written since `heads` (what the server is known to have): the
+    /// "N 条未上传" a person reads. Several edits of one record count once; a change that names
+    /// no record (written by another implementation) counts on its own.
+    pub fn records_changed_since(&mut self, heads: &[ChangeHash]) -> usize {
+        let mut records = std::collections::HashSet::new();
+        let mut unnamed = 0;
+        for meta in self.doc.get_changes_meta(heads) {
+            match meta.message.as_deref().map(ChangeNote::parse).and_then(|n| n.record) {
+                Some(record) => {
+                    records.insert(record);
+                }
+                None => unnamed += 1,
+            }
+        }
+        records.len() + unnamed
     }
 
     pub fn actor(&self) -> &ActorId {
@@ -343,6 +356,42 @@ impl UnitLedger {
             .collect();
         out.sort_by_key(|h| h.at_seconds);
         out
+    }
+
+    /// Who set each value of a field two people set differently: (stored value, author) in the
+    /// order [`crate::record::Conflict::values`] lists them; an author unknown (a change from
+    /// another implementation) is "".
+    pub fn conflict_authors(&mut self, section: Section, id: &RecordId, field: &str) -> Vec<(String, String)> {
+        let Ok(obj) = self.record_obj(section, id) else { return Vec::new() };
+        let set: Vec<(String, Option<(u64, ActorId)>)> = self
+            .doc
+            .get_all(&obj, field)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(value, op)| {
+                let value = match value {
+                    Value::Scalar(s) => s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string()),
+                    Value::Object(t) => format!("{t:?}"),
+                };
+                let op = match op {
+                    ObjId::Id(counter, actor, _) => Some((counter, actor)),
+                    ObjId::Root => None,
+                };
+                (value, op)
+            })
+            .collect();
+        let changes = self.doc.get_changes_meta(&[]);
+        set.into_iter()
+            .map(|(value, op)| {
+                let by = op
+                    .and_then(|(counter, actor)| {
+                        changes.iter().find(|c| *c.actor == actor && c.start_op <= counter && counter <= c.max_op)
+                    })
+                    .and_then(|c| c.message.as_deref().map(|m| ChangeNote::parse(m).by))
+                    .unwrap_or_default();
+                (value, by)
+            })
+            .collect()
     }
 
     /// Who deleted the record, and when: the last 删除 in its history, if it is deleted now.

@@ -53,6 +53,15 @@ impl<'a> FieldWriter<'a> {
     }
 
     /// An optional value stored as a string; None is stored as "".
+    /// Sets a scalar added to the schema later: an empty value is not written into a record
+    /// that never had the field (an edit that changed nothing must commit nothing).
+    pub fn added_scalar(&mut self, field: &str, value: &str) -> Result<(), AutomergeError> {
+        if value.is_empty() && self.doc.get(&self.obj, field)?.is_none() {
+            return Ok(());
+        }
+        self.scalar(field, value)
+    }
+
     pub fn optional(&mut self, field: &str, value: Option<impl ToString>) -> Result<(), AutomergeError> {
         self.scalar(field, value.map(|v| v.to_string()).unwrap_or_default())
     }

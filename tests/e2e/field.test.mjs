@@ -110,12 +110,19 @@ test("every action that writes takes effect once, however it is tapped", async (
 
 test("no verdict, rating or evaluator is chosen for the person, and none carries over", async () => {
   const { context, page } = await offlinePhone("李四");
-  await newProblem(page, "排水沟堵塞");
+  await page.goto(`${served.server.url}/problems/new`);
+  await page.locator('input[name="title"]').fill("排水沟堵塞");
+  await page.locator('input[name="contact"]').fill("张大爷 13800000000");
+  await page.getByRole("button", { name: "保存" }).tap();
+  await status(page).filter({ hasText: "待办" }).waitFor();
   await page.locator('button[data-action="resolve"]').tap();
   await page.locator('textarea[name="step-note"]').fill("已疏通");
   await page.getByTestId("confirm-step").tap();
   await status(page).filter({ hasText: "已办结" }).waitFor();
   await page.locator('button[data-action="follow_up"]').tap();
+  // The 回访 step says how to reach the person who raised it.
+  await page.getByTestId("follow-up-contact").filter({ hasText: "联系反映人：张大爷 13800000000" }).waitFor();
+  assert.equal(await page.getByTestId("follow-up-contact").getByRole("link", { name: "拨打" }).getAttribute("href"), "tel:13800000000");
   const verdicts = page.getByRole("group", { name: "群众满意度" });
   assert.equal(await verdicts.locator('[aria-pressed="true"]').count(), 0, "a verdict was preselected");
   await page.getByTestId("confirm-step").tap();
@@ -318,6 +325,9 @@ test("no page grows wider than the screen, whatever is typed", async () => {
       nav: document.querySelector(".bottom-nav").getBoundingClientRect().right,
     }));
     assert.ok(width <= 360 && nav <= 360, `${at} is ${width} px wide (tab bar ends at ${nav})`);
+    // Rows of buttons wrap as whole buttons: none is squeezed to a character per line.
+    const tallest = await page.locator(".actions > .button").evaluateAll((bs) => Math.max(0, ...bs.map((b) => b.getBoundingClientRect().height)));
+    assert.ok(tallest < 70, `${at}: a button in an action row is ${tallest} px tall`);
   }
   await context.close();
 });
@@ -339,5 +349,100 @@ test("overdue problems show from the first screen", async () => {
   await page.getByTestId("overdue-notice").tap();
   await page.getByRole("button", { name: "逾期 1" }).and(page.locator('[aria-pressed="true"]')).waitFor();
   await page.getByText("危房改造未完成").waitFor();
+  await context.close();
+});
+
+/** Counts what the person does: taps, and fields typed into. */
+function burden(page) {
+  const count = { taps: 0, typed: 0 };
+  return {
+    count,
+    tap: async (locator) => {
+      count.taps += 1;
+      await locator.tap();
+    },
+    type: async (locator, text) => {
+      count.taps += 1;
+      count.typed += 1;
+      await locator.tap();
+      await locator.fill(text);
+    },
+    choose: async (select, label) => {
+      count.taps += 2; // open the list, pick
+      await select.selectOption({ label });
+    },
+  };
+}
+
+test("the field burden: taps and typed fields of each main flow, and unsent work counted in records", async () => {
+  const { context, page } = await offlinePhone("冯二");
+  const figures = {};
+  // A home visit with one problem found, from the visit list.
+  let b = burden(page);
+  await b.tap(page.getByRole("link", { name: "＋ 记走访" }));
+  await b.type(page.locator('input[name="whom"]'), "张大爷家");
+  await b.type(page.locator('textarea[name="heard"]'), "反映村口路灯坏了两盏");
+  await b.tap(page.locator('input[name="has_problem"]'));
+  await b.type(page.locator('input[name="problem_title"]'), "村口路灯不亮");
+  await b.choose(page.locator('select[name="problem_category"]'), "基础设施");
+  await b.tap(page.getByRole("button", { name: "保存" }));
+  await status(page).filter({ hasText: "待办" }).waitFor();
+  figures["走访并登记一个问题"] = b.count;
+  assert.ok(b.count.taps <= 9 && b.count.typed <= 4, `more than 9 taps or 4 typed fields: ${JSON.stringify(b.count)}`);
+  // Two records: a visit and its problem.
+  await page.getByTestId("sync-state").filter({ hasText: "2 条未上传" }).waitFor();
+
+  // A step: 办结 with its result, from the problem list.
+  await page.goto(`${served.server.url}/problems`);
+  b = burden(page);
+  await b.tap(page.getByText("村口路灯不亮"));
+  await b.tap(page.locator('button[data-action="resolve"]'));
+  await b.type(page.locator('textarea[name="step-note"]'), "已更换灯泡");
+  await b.tap(page.getByTestId("confirm-step"));
+  await status(page).filter({ hasText: "已办结" }).waitFor();
+  figures["办结一个问题"] = b.count;
+  // More edits of the same problem are still two records to upload, not four changes.
+  await page.locator('textarea[name="progress"]').fill("回访前再看一次");
+  await page.getByTestId("post-progress").tap();
+  await page.getByTestId("log").getByText("回访前再看一次").waitFor();
+  await page.getByTestId("sync-state").filter({ hasText: "2 条未上传" }).waitFor();
+
+  // 回访 with a verdict.
+  b = burden(page);
+  await b.tap(page.locator('button[data-action="follow_up"]'));
+  await b.tap(page.getByRole("group", { name: "群众满意度" }).getByRole("button", { name: "满意", exact: true }));
+  await b.tap(page.getByTestId("confirm-step"));
+  await status(page).filter({ hasText: "已回访" }).waitFor();
+  figures["回访"] = b.count;
+
+  // One resident's answer sheet in an open round of three questions.
+  await page.goto(`${served.server.url}/surveys/new`);
+  await page.locator('input[name="title"]').fill("四季度测评");
+  await page.getByRole("button", { name: "开启测评" }).tap();
+  await page.getByTestId("survey-summary").waitFor();
+  b = burden(page);
+  for (const q of ["办事效率", "服务态度", "问题解决情况"]) {
+    await b.tap(page.getByRole("group", { name: q }).getByRole("button", { name: "满意", exact: true }));
+  }
+  await b.tap(page.getByTestId("save-response"));
+  await page.getByTestId("survey-summary").filter({ hasText: "1 份答卷" }).waitFor();
+  figures["录入一份答卷"] = b.count;
+
+  // An evaluation of a pledge.
+  await page.goto(`${served.server.url}/pledges/new`);
+  await page.locator('textarea[name="content"]').fill("每周三接待群众");
+  await page.getByRole("button", { name: "争当服务群众先锋" }).tap();
+  await page.locator('input[name="due"]').fill("2026-12-31");
+  await page.getByRole("button", { name: "保存" }).tap();
+  await page.getByTestId("pledge-state").waitFor();
+  b = burden(page);
+  await b.tap(page.getByText("录入评议"));
+  await b.tap(page.getByRole("group", { name: "评议人" }).getByRole("button", { name: "群众" }));
+  await b.tap(page.getByRole("group", { name: "评价" }).getByRole("button", { name: "满意", exact: true }));
+  await b.tap(page.getByTestId("submit-evaluation"));
+  await page.getByTestId("evaluations").locator("li").first().waitFor();
+  figures["录入一条评议"] = b.count;
+
+  console.log(`field burden (taps, typed fields): ${JSON.stringify(figures)}`);
   await context.close();
 });

@@ -115,12 +115,15 @@ pub fn ConflictChooser(
             .into_iter()
             .map(|c| {
                 let field_label = ledger::record::field_label(labels, &c.field).to_owned();
+                let authors = service.with_ledger(|l| l.conflict_authors(section, &id, &c.field)).unwrap_or_default();
                 let buttons = c
                     .values
                     .iter()
                     .map(|value| {
                         let (id, field, value) = (id.clone(), c.field.clone(), value.clone());
+                        let by = authors.iter().find(|(v, _)| *v == value).map(|(_, by)| by.clone()).unwrap_or_default();
                         let text = show(&field, &value);
+                        let by = (!by.is_empty()).then(|| view! { <span class="by">{format!("（{by} 所填）")}</span> });
                         let pick = move |_| {
                             let (id, field, value) = (id.clone(), field.clone(), value.clone());
                             writes.run(
@@ -131,7 +134,7 @@ pub fn ConflictChooser(
                                 },
                             );
                         };
-                        view! { <button type="button" class="button secondary" on:click=pick>"保留“" {text} "”"</button> }
+                        view! { <button type="button" class="button secondary" disabled=move || writes.busy() on:click=pick>"保留“" {text} "”" {by}</button> }
                     })
                     .collect_view();
                 view! { <div class="conflict"><p><strong>{field_label}</strong> "：两人同时改成了不同的值，请选定一个"</p><div class="actions">{buttons}</div></div> }

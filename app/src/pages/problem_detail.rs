@@ -36,12 +36,17 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     let field = |label: &'static str, value: String| {
         (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
     };
+    // Two people moved the status differently: both show, and no step is offered until one is kept.
+    let status_conflict = problem.conflict("status").map(|c| {
+        c.values.iter().map(|v| Status::from_code(v).map_or(v.clone(), |s| s.label().to_owned())).collect::<Vec<_>>().join(" / ")
+    });
     let meta = [
         Some(problem.category.label().to_owned()),
         problem.difficulty.map(|d| format!("企业困难：{}", d.label())),
         Some(format!("反映人：{}", problem.raised_by.label())),
         Some(format!("紧急程度：{}", problem.urgency.label())),
         (!problem.responsible.is_empty()).then(|| format!("责任人：{}", problem.responsible)),
+        (!problem.contact.is_empty()).then(|| format!("反映人联系方式：{}", problem.contact)),
         problem.deadline.map(|d| format!("时限：{d}")),
     ]
     .into_iter()
@@ -54,6 +59,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             <h2>{problem.title.clone()}</h2>
             <p class="card-head">
                 <span class=format!("status status-{}", problem.status.code()) data-testid="problem-status">{problem.status.label()}</span>
+                {status_conflict.clone().map(|both| view! { <span class="tag danger" data-testid="status-conflict">{format!("状态冲突：{both}")}</span> })}
                 {overdue.then(|| view! { <span class="tag danger">"逾期"</span> })}
             </p>
             <p class="meta">{meta}</p>
@@ -70,7 +76,10 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             {problem.satisfaction.map(|s| view! {
                 <div class="field-view"><h3>"群众评价"</h3><p data-testid="satisfaction">{s.label()} {(!problem.satisfaction_comment.is_empty()).then(|| format!("：{}", problem.satisfaction_comment))}</p></div>
             })}
-            <StepPanel id=id.clone() status=problem.status for_firm/>
+            {match status_conflict {
+                Some(_) => view! { <p class="notice" data-testid="steps-blocked">"办理状态有两个值：请先在上方选定一个，再办理下一步。"</p> }.into_any(),
+                None => view! { <StepPanel id=id.clone() status=problem.status for_firm contact=problem.contact.clone()/> }.into_any(),
+            }}
             <ProgressBox id=id.clone() for_firm/>
             <h3>"办理记录"</h3>
             <LogList entries=problem.log.clone() show=describe_entry/>
@@ -108,7 +117,7 @@ fn DeletedSourceVisit(visit: ledger::Visit) -> impl IntoView {
 
 /// The steps open from the current status; a step that needs words asks for them first.
 #[component]
-fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
+fn StepPanel(id: RecordId, status: Status, for_firm: bool, contact: String) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let typing = Typing::get();
     let Typing { step: open, rating, writes, .. } = typing;
@@ -166,6 +175,16 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool) -> impl IntoView {
             </div>
             {move || open.get().map(|k| view! {
                 <div class="step-form">
+                    {(k == ActionKind::FollowUp).then(|| {
+                        let contact = contact.clone();
+                        let phone: String = contact.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+                        view! {
+                            <p class="contact" data-testid="follow-up-contact">
+                                {if contact.is_empty() { "没有留下反映人的联系方式。".to_owned() } else { format!("联系反映人：{contact}") }}
+                                {(phone.len() >= 7).then(|| view! { " " <a class="button secondary" href=format!("tel:{phone}")>"拨打"</a> })}
+                            </p>
+                        }
+                    })}
                     {(k == ActionKind::FollowUp).then(|| view! {
                         <Chips label="群众满意度（必选）" name="satisfaction" options=Satisfaction::ALL label_of=Satisfaction::label
                             selected=Signal::derive(move || rating.get()) on_pick=Callback::new(move |s| { rating.set(Some(s)); failure.set(None); })/>

@@ -38,6 +38,7 @@ pub fn EditProblem() -> impl IntoView {
 fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoView {
     let navigate = use_navigate();
     let for_enterprise = initial.enterprise_id.is_some();
+    let (initial_enterprise, initial_visit) = (initial.enterprise_id.clone(), initial.visit_id.clone());
     let from_visit = initial.visit_id.is_some();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
@@ -47,7 +48,13 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
         (None, true) => "登记企业困难",
         (None, false) => "登记问题",
     };
-    let back = editing.as_ref().map_or_else(|| "/problems".to_owned(), |id| format!("/problems/{id}"));
+    // Back to where the person came from: the problem, the firm or the visit it was started on.
+    let back = match (&editing, &initial_enterprise, &initial_visit) {
+        (Some(id), _, _) => format!("/problems/{id}"),
+        (None, Some(firm), _) => format!("/enterprises/{firm}"),
+        (None, None, Some(visit)) => format!("/visits/{visit}"),
+        (None, None, None) => "/problems".to_owned(),
+    };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         let editing = editing.clone();
@@ -89,6 +96,8 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
             <Chips label="紧急程度" name="urgency" options=Urgency::ALL label_of=Urgency::label
                 selected=Signal::derive(move || draft.with(|d| Some(d.urgency)))
                 on_pick=Callback::new(move |c| draft.update(|d| d.urgency = c))/>
+            <TextField label="反映人联系方式" name="contact" input_type="tel" placeholder="选填：回访时联系，仅本单位可见" max=ledger::problem::MAX_CONTACT draft errors
+                get=|d: &ProblemDraft| &d.contact set=|d: &mut ProblemDraft, v| d.contact = v/>
             <TextField label="责任人" name="responsible" placeholder="选填，可稍后指派" draft errors
                 get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>
             <TextField label="办结时限" name="deadline" input_type="date" draft errors

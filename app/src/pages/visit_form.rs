@@ -40,11 +40,17 @@ pub fn EditVisit() -> impl IntoView {
 #[component]
 fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView {
     let navigate = use_navigate();
+    let from_firm = initial.enterprise_id.clone();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
     let (errors, saving) = (form.errors, form.saving);
     let title = if editing.is_some() { "修改走访记录" } else { "记一次走访" };
-    let back = editing.as_ref().map_or_else(|| "/".to_owned(), |id| format!("/visits/{id}"));
+    // Back to where the person came from: the visit, the firm it was started on, or the list.
+    let back = match (&editing, &from_firm) {
+        (Some(id), _) => format!("/visits/{id}"),
+        (None, Some(firm)) => format!("/enterprises/{firm}"),
+        (None, None) => "/".to_owned(),
+    };
     // A problem found on this visit, entered in the same form: the common case takes no detour.
     let problem = RwSignal::new(None::<ProblemDraft>);
     let is_new = editing.is_none();

@@ -99,6 +99,7 @@ fn problem(status: Status, deadline: Option<NaiveDate>) -> Problem {
         raised_by: RaisedBy::Resident,
         urgency: Urgency::Normal,
         responsible: String::new(),
+        contact: String::new(),
         deadline,
         status,
         result: String::new(),

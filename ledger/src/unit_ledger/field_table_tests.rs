@@ -27,7 +27,7 @@ fn record(l: &mut UnitLedger, section: Section) -> RecordId {
             l.add_visit(&d.validate(today()).unwrap(), 1_000).unwrap()
         }
         Section::Problems => {
-            let d = ProblemDraft { title: "路灯不亮".into(), description: "村口两盏".into(), deadline: "2026-12-10".into(), ..Default::default() };
+            let d = ProblemDraft { title: "路灯不亮".into(), description: "村口两盏".into(), contact: "张大爷 13800000000".into(), deadline: "2026-12-10".into(), ..Default::default() };
             let id = l.add_problem(&d.validate().unwrap(), 1_000).unwrap();
             l.change_problem_status(&id, &Action::Start, 1_100).unwrap();
             l.change_problem_status(&id, &Action::Resolve { result: "已修好".into() }, 1_200).unwrap();

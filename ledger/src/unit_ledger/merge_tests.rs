@@ -108,6 +108,9 @@ fn a_status_conflict_blocks_the_next_step_until_chosen() {
     let mut statuses = p.conflict("status").unwrap().values.clone();
     statuses.sort();
     assert_eq!(statuses, vec!["rejected", "resolved"]);
+    let mut who = a.conflict_authors(Section::Problems, &id, "status");
+    who.sort();
+    assert_eq!(who, vec![("rejected".to_owned(), "李四".to_owned()), ("resolved".to_owned(), "张三".to_owned())]);
     // Both steps are in the log, whichever status wins.
     assert_eq!(p.log.iter().filter(|e| e.kind == "status").count(), 2);
     let heads = a.heads();

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! Problem { title: str, description: Text, category: code, raised_by: code, urgency: code,
-//!           responsible: str, deadline: "YYYY-MM-DD" | "", status: code, result: Text,
+//!           responsible: str, contact: str (absent in older records), deadline: "YYYY-MM-DD" | "", status: code, result: Text,
 //!           reject_reason: Text, satisfaction: code | "", satisfaction_comment: Text,
 //!           visit: id | "", enterprise: id | "", difficulty: code | "",
 //!           log: { id: { at: ms, by: str, kind: code, text: str, from: code, to: code } },
@@ -32,6 +32,7 @@ pub const PROBLEM_FIELDS: &[Field] = &[
     Field::new("raised_by", "反映人", K::Code),
     Field::new("urgency", "紧急程度", K::Code),
     Field::new("responsible", "责任人", K::Scalar),
+    Field::new("contact", "反映人联系方式", K::Scalar),
     Field::new("deadline", "办结时限", K::Date),
     Field::new("status", "办理状态", K::Code),
     Field::new("visit", "来源走访", K::Link),
@@ -53,6 +54,7 @@ fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<
         raised_by: r.coded("raised_by", RaisedBy::from_code, RaisedBy::Resident),
         urgency: r.coded("urgency", Urgency::from_code, Urgency::Normal),
         responsible: r.string("responsible"),
+        contact: r.string("contact"),
         deadline: r.date("deadline"),
         status: r.coded("status", Status::from_code, Status::Pending),
         result: r.string("result"),
@@ -81,6 +83,7 @@ fn write_problem(doc: &mut AutoCommit, obj: ObjId, p: &ValidProblem) -> Result<V
     w.scalar("raised_by", p.raised_by.code())?;
     w.scalar("urgency", p.urgency.code())?;
     w.scalar("responsible", p.responsible.as_str())?;
+    w.added_scalar("contact", p.contact.as_str())?;
     w.optional("deadline", p.deadline)?;
     w.optional("visit", p.visit_id.as_ref())?;
     w.optional("enterprise", p.enterprise_id.as_ref())?;

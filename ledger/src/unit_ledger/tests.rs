@@ -43,6 +43,20 @@ fn add_edit_delete_restore() {
 }
 
 #[test]
+fn unsent_work_is_counted_in_records_not_changes() {
+    let mut l = ledger();
+    let synced = l.heads();
+    let id = l.add_visit(&valid("张大爷家", "路灯坏了"), 1_000).unwrap();
+    l.update_visit(&id, &valid("张大爷家", "村口路灯坏了两盏"), 2_000).unwrap();
+    l.set_deleted(Section::Visits, &id, true, 3_000).unwrap();
+    assert_eq!(l.records_changed_since(&synced), 1, "three edits of one visit");
+    l.add_visit(&valid("李大妈家", "下水道堵了"), 4_000).unwrap();
+    assert_eq!(l.records_changed_since(&synced), 2);
+    let now = l.heads();
+    assert_eq!(l.records_changed_since(&now), 0);
+}
+
+#[test]
 fn unknown_ids_are_not_found_and_change_nothing() {
     let mut l = ledger();
     let heads = l.heads();
