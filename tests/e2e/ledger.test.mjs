@@ -263,6 +263,7 @@ test("two phones set one problem's field differently offline: both values shown 
   for (const page of [a, b]) {
     await page.getByTestId("conflicts").waitFor({ timeout: 30_000 });
     // Each value says who set it.
+    await page.getByText(/责任人：(王电工|赵主任)（有冲突）/).waitFor();
     await page.getByRole("button", { name: "保留“王电工”" }).filter({ hasText: "甲 所填" }).waitFor();
     await page.getByRole("button", { name: "保留“赵主任”" }).filter({ hasText: "乙 所填" }).waitFor();
   }

@@ -40,14 +40,16 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     let status_conflict = problem.conflict("status").map(|c| {
         c.values.iter().map(|v| Status::from_code(v).map_or(v.clone(), |s| s.label().to_owned())).collect::<Vec<_>>().join(" / ")
     });
+    // A value two people set differently is marked where it shows; the chooser below settles it.
+    let mark = |field: &str, text: String| if problem.conflict(field).is_some() { format!("{text}（有冲突）") } else { text };
     let meta = [
-        Some(problem.category.label().to_owned()),
-        problem.difficulty.map(|d| format!("企业困难：{}", d.label())),
-        Some(format!("反映人：{}", problem.raised_by.label())),
-        Some(format!("紧急程度：{}", problem.urgency.label())),
-        (!problem.responsible.is_empty()).then(|| format!("责任人：{}", problem.responsible)),
-        (!problem.contact.is_empty()).then(|| format!("反映人联系方式：{}", problem.contact)),
-        problem.deadline.map(|d| format!("时限：{d}")),
+        Some(mark("category", problem.category.label().to_owned())),
+        problem.difficulty.map(|d| mark("difficulty", format!("企业困难：{}", d.label()))),
+        Some(mark("raised_by", format!("反映人：{}", problem.raised_by.label()))),
+        Some(mark("urgency", format!("紧急程度：{}", problem.urgency.label()))),
+        (!problem.responsible.is_empty()).then(|| mark("responsible", format!("责任人：{}", problem.responsible))),
+        (!problem.contact.is_empty()).then(|| mark("contact", format!("反映人联系方式：{}", problem.contact))),
+        problem.deadline.map(|d| mark("deadline", format!("时限：{d}"))),
     ]
     .into_iter()
     .flatten()
@@ -56,7 +58,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     view! {
         <article class="detail" data-testid="problem">
             <a class="back" href="/problems">"‹ 问题台账"</a>
-            <h2>{problem.title.clone()}</h2>
+            <h2>{mark("title", problem.title.clone())}</h2>
             <p class="card-head">
                 <span class=format!("status status-{}", problem.status.code()) data-testid="problem-status">{problem.status.label()}</span>
                 {status_conflict.clone().map(|both| view! { <span class="tag danger" data-testid="status-conflict">{format!("状态冲突：{both}")}</span> })}
