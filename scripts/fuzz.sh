@@ -5,6 +5,8 @@
 # grew: `bash scripts/fuzz.sh --fast --runs 10000000`; --fast builds without compare tracing and
 # turns libFuzzer's entropic schedule off, 3x the executions a second on these targets (compare
 # tracing is what finds magic numbers and checksums; keep it for runs from an empty corpus).
+# A target's committed seeds (fuzz/seeds/TARGET: inputs whose forged changes pass every check)
+# are read with its corpus, so even a short run from a fresh clone checks accepted documents.
 # With PIONEER_FUZZ_KEEP=DIR, forged_changes writes the documents it accepted to DIR for
 # `node scripts/fuzz_js_check.mjs DIR` (load each in automerge-js).
 # Usage: scripts/fuzz.sh [--fast] [--runs N] [SECONDS] [TARGET...]
@@ -44,7 +46,7 @@ for target in "${TARGETS[@]}"; do
   started=$(date +%s)
   # A crash or a failed assertion exits non-zero and leaves the input in artifacts/.
   "$TARGET_DIR/$TARGET_TRIPLE/release/$target" "${OPTIONS[@]}" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 \
-    -artifact_prefix="artifacts/$target/" "corpus/$target" 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)|panicked|ERROR" || true
+    -artifact_prefix="artifacts/$target/" "corpus/$target" $( [ -d "seeds/$target" ] && echo "seeds/$target" ) 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)|panicked|ERROR" || true
   echo "   $(( $(date +%s) - started )) s"
   if ls "artifacts/$target"/crash-* "artifacts/$target"/oom-* "artifacts/$target"/timeout-* >/dev/null 2>&1; then
     echo "fuzzing $target found a failing input: fuzz/artifacts/$target/" >&2

@@ -11,7 +11,7 @@ cargo test --release
 echo "== coverage-guided fuzzing, a short run (scripts/fuzz.sh), and the accepted forged documents loaded in automerge-js"
 accepted=$(mktemp -d)
 PIONEER_FUZZ_KEEP="$accepted" bash scripts/fuzz.sh 20
-node scripts/fuzz_js_check.mjs "$accepted"
+node scripts/fuzz_js_check.mjs "$accepted" --at-least 20
 rm -rf "$accepted"
 echo "== interop with automerge-repo (JS) peers"
 node --test --test-concurrency=1 --test-timeout=120000 tests/interop/

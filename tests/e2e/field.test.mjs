@@ -44,6 +44,25 @@ async function newProblem(page, title) {
   await status(page).filter({ hasText: "待办" }).waitFor();
 }
 
+/** Publishes a pledge with `content` and opens it. */
+async function newPledge(page, content) {
+  await page.goto(`${served.server.url}/pledges/new`);
+  await page.locator('textarea[name="content"]').fill(content);
+  await page.getByRole("button", { name: "争当服务群众先锋" }).tap();
+  await page.locator('input[name="due"]').fill("2026-12-31");
+  await page.getByRole("button", { name: "保存" }).tap();
+  await page.getByTestId("pledge-state").filter({ hasText: "践诺中" }).waitFor();
+}
+
+/** Opens a survey round (with the form's own questions unless `questions` is given). */
+async function newSurvey(page, title, questions) {
+  await page.goto(`${served.server.url}/surveys/new`);
+  await page.locator('input[name="title"]').fill(title);
+  if (questions) await page.locator('textarea[name="questions"]').fill(questions);
+  await page.getByRole("button", { name: "开启测评" }).tap();
+  await page.getByTestId("survey-summary").filter({ hasText: "0 份答卷" }).waitFor();
+}
+
 test("every action that writes takes effect once, however it is tapped", async () => {
   const { context, page } = await offlinePhone("张三");
 
@@ -70,12 +89,7 @@ test("every action that writes takes effect once, however it is tapped", async (
   assert.equal(await page.getByTestId("step-error").count(), 0, "a second tap was refused with a message");
 
   // A pledge: progress, 已兑现 (a toggle: a second tap would undo it), an evaluation.
-  await page.goto(`${served.server.url}/pledges/new`);
-  await page.locator('textarea[name="content"]').fill("每周三下午在村委会接待群众");
-  await page.getByRole("button", { name: "争当服务群众先锋" }).tap();
-  await page.locator('input[name="due"]').fill("2026-12-31");
-  await page.getByRole("button", { name: "保存" }).tap();
-  await page.getByTestId("pledge-state").filter({ hasText: "践诺中" }).waitFor();
+  await newPledge(page, "每周三下午在村委会接待群众");
   await page.locator('textarea[name="progress"]').fill("本周接待群众 12 人次");
   await page.getByTestId("post-progress").dblclick();
   await page.getByTestId("fulfil").dblclick();
@@ -91,10 +105,7 @@ test("every action that writes takes effect once, however it is tapped", async (
   assert.equal(await page.getByTestId("evaluations").locator("li").count(), 1);
 
   // A survey: one resident's sheet, and ending the round (a toggle).
-  await page.goto(`${served.server.url}/surveys/new`);
-  await page.locator('input[name="title"]').fill("四季度满意度测评");
-  await page.getByRole("button", { name: "开启测评" }).tap();
-  await page.getByTestId("survey-summary").filter({ hasText: "0 份答卷" }).waitFor();
+  await newSurvey(page, "四季度满意度测评");
   for (const q of ["办事效率", "服务态度", "问题解决情况"]) {
     await page.getByRole("group", { name: q }).getByRole("button", { name: "满意", exact: true }).tap();
   }
@@ -129,12 +140,7 @@ test("no verdict, rating or evaluator is chosen for the person, and none carries
   await page.getByTestId("step-error").filter({ hasText: "请先选择群众满意度" }).waitFor();
   assert.equal((await status(page).textContent()).trim(), "已办结", "回访 was recorded without a verdict");
 
-  await page.goto(`${served.server.url}/pledges/new`);
-  await page.locator('textarea[name="content"]').fill("帮助老人代办医保");
-  await page.getByRole("button", { name: "争当服务群众先锋" }).tap();
-  await page.locator('input[name="due"]').fill("2026-12-31");
-  await page.getByRole("button", { name: "保存" }).tap();
-  await page.getByTestId("pledge-state").waitFor();
+  await newPledge(page, "帮助老人代办医保");
   await page.getByText("录入评议").tap();
   const form = page.locator("details.evaluate");
   assert.equal(await form.locator('[aria-pressed="true"]').count(), 0, "an evaluator or rating was preselected");
@@ -192,11 +198,7 @@ test("a problem whose source visit was deleted says so, by whom, and can bring i
 
 test("surveys show every comment, confirm each sheet and round rates half up", async () => {
   const { context, page } = await offlinePhone("孙七");
-  await page.goto(`${served.server.url}/surveys/new`);
-  await page.locator('input[name="title"]').fill("便民服务测评");
-  await page.locator('textarea[name="questions"]').fill("办事效率");
-  await page.getByRole("button", { name: "开启测评" }).tap();
-  await page.getByTestId("survey-summary").waitFor();
+  await newSurvey(page, "便民服务测评", "办事效率");
   for (const [answer, comment] of [["满意", "希望周末也能办"], ["不满意", ""], ["满意", ""]]) {
     await page.getByRole("group", { name: "办事效率" }).getByRole("button", { name: answer, exact: true }).tap();
     if (comment) await page.locator('textarea[name="comment"]').fill(comment);
@@ -296,18 +298,9 @@ test("no page grows wider than the screen, whatever is typed", async () => {
   await page.getByText(/来源走访/).tap();
   await page.getByTestId("linked-problems").waitFor();
   pages.push(page.url());
-  await page.goto(`${url}/surveys/new`);
-  await page.locator('input[name="title"]').fill(word("s", 100));
-  await page.locator('textarea[name="questions"]').fill(word("q", 200));
-  await page.getByRole("button", { name: "开启测评" }).tap();
-  await page.getByTestId("survey-summary").waitFor();
+  await newSurvey(page, word("s", 100), word("q", 200));
   pages.push(page.url(), `${url}/surveys`);
-  await page.goto(`${url}/pledges/new`);
-  await page.locator('textarea[name="content"]').fill(word("c", 200));
-  await page.getByRole("button", { name: "争当服务群众先锋" }).tap();
-  await page.locator('input[name="due"]').fill("2026-12-31");
-  await page.getByRole("button", { name: "保存" }).tap();
-  await page.getByTestId("pledge-state").waitFor();
+  await newPledge(page, word("c", 200));
   pages.push(page.url(), `${url}/pledges`);
   await page.goto(`${url}/enterprises/new`);
   await page.locator('input[name="name"]').fill(word("e", 100));
@@ -416,10 +409,7 @@ test("the field burden: taps and typed fields of each main flow, and unsent work
   figures["回访"] = b.count;
 
   // One resident's answer sheet in an open round of three questions.
-  await page.goto(`${served.server.url}/surveys/new`);
-  await page.locator('input[name="title"]').fill("四季度测评");
-  await page.getByRole("button", { name: "开启测评" }).tap();
-  await page.getByTestId("survey-summary").waitFor();
+  await newSurvey(page, "四季度测评");
   b = burden(page);
   for (const q of ["办事效率", "服务态度", "问题解决情况"]) {
     await b.tap(page.getByRole("group", { name: q }).getByRole("button", { name: "满意", exact: true }));
@@ -429,12 +419,7 @@ test("the field burden: taps and typed fields of each main flow, and unsent work
   figures["录入一份答卷"] = b.count;
 
   // An evaluation of a pledge.
-  await page.goto(`${served.server.url}/pledges/new`);
-  await page.locator('textarea[name="content"]').fill("每周三接待群众");
-  await page.getByRole("button", { name: "争当服务群众先锋" }).tap();
-  await page.locator('input[name="due"]').fill("2026-12-31");
-  await page.getByRole("button", { name: "保存" }).tap();
-  await page.getByTestId("pledge-state").waitFor();
+  await newPledge(page, "每周三接待群众");
   b = burden(page);
   await b.tap(page.getByText("录入评议"));
   await b.tap(page.getByRole("group", { name: "评议人" }).getByRole("button", { name: "群众" }));
