@@ -185,14 +185,19 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
                     .get_all(self.obj, k.as_str())
                     .ok()?
                     .into_iter()
-                    .map(|(v, _)| match v {
-                        Value::Scalar(s) => s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string()),
-                        Value::Object(t) => format!("{t:?}"),
-                    })
+                    .map(|(v, _)| conflict_value(&v))
                     .collect();
                 (values.len() > 1).then(|| Conflict { field: k.clone(), values })
             })
             .collect()
+    }
+}
+
+/// One of a conflict's values as stored, as a string (codes and text as they are).
+pub fn conflict_value(v: &Value) -> String {
+    match v {
+        Value::Scalar(s) => s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string()),
+        Value::Object(t) => format!("{t:?}"),
     }
 }
 

@@ -241,6 +241,13 @@ impl Problem {
         self.conflicts.iter().find(|c| c.field == field)
     }
 
+    /// The statuses two people moved it to, as read ("已办结 / 不予受理"), while that conflict
+    /// is unsettled; no step may be taken until then.
+    pub fn status_conflict(&self) -> Option<String> {
+        let c = self.conflict("status")?;
+        Some(c.values.iter().map(|v| Status::from_code(v).map_or(v.clone(), |s| s.label().to_owned())).collect::<Vec<_>>().join(" / "))
+    }
+
     pub fn to_draft(&self) -> ProblemDraft {
         ProblemDraft {
             title: self.title.clone(),

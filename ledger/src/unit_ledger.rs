@@ -369,10 +369,7 @@ impl UnitLedger {
             .unwrap_or_default()
             .into_iter()
             .map(|(value, op)| {
-                let value = match value {
-                    Value::Scalar(s) => s.as_str().map(str::to_owned).unwrap_or_else(|| s.to_string()),
-                    Value::Object(t) => format!("{t:?}"),
-                };
+                let value = crate::lenient::conflict_value(&value);
                 let op = match op {
                     ObjId::Id(counter, actor, _) => Some((counter, actor)),
                     ObjId::Root => None,

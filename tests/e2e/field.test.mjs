@@ -5,27 +5,15 @@
 // page; overdue problems show from the first screen.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { launchPersistent, openApp, serveForTests, tempDir, waitForServiceWorker } from "./harness.mjs";
+import { offlinePhone as harnessOfflinePhone, serveForTests } from "./harness.mjs";
 
 const served = serveForTests();
 const PHONE = { viewport: { width: 360, height: 740 }, hasTouch: true, isMobile: true };
 /** Longer than a double tap's gap and the button's hold after a write. */
 const SETTLE = 1_500;
 
-/** A phone that opened the app once online, then lost coverage. */
-async function offlinePhone(name) {
-  const context = await launchPersistent(tempDir("field"), PHONE);
-  const page = context.pages()[0];
-  await openApp(page, served.server.url);
-  await waitForServiceWorker(page);
-  await page.getByTestId("author").click();
-  await page.locator('input[name="author"]').fill(name);
-  await page.getByRole("button", { name: "确定" }).click();
-  await page.getByTestId("author").filter({ hasText: name }).waitFor();
-  await context.setOffline(true);
-  await page.getByTestId("sync-state").filter({ hasText: "离线" }).waitFor();
-  return { context, page };
-}
+/** A 360×740 touch phone that opened the app once online, then lost coverage. */
+const offlinePhone = (name) => harnessOfflinePhone(served.server.url, name, PHONE);
 
 /** Two taps as a hurried thumb makes them: 120 ms apart, the second whatever the button's state. */
 async function doubleTap(page, locator) {

@@ -196,3 +196,23 @@ export function serveForTests() {
 export async function waitSynced(page) {
   await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
 }
+
+/** Sets the name written into logs and history. */
+export async function setName(page, name) {
+  await page.getByTestId("author").click();
+  await page.locator('input[name="author"]').fill(name);
+  await page.getByRole("button", { name: "确定" }).click();
+  await page.getByTestId("author").filter({ hasText: name }).waitFor();
+}
+
+/** A phone that opened the app at `url` once online, named itself `name`, then lost coverage. */
+export async function offlinePhone(url, name, options = {}) {
+  const context = await launchPersistent(tempDir("phone"), options);
+  const page = context.pages()[0];
+  await openApp(page, url);
+  await waitForServiceWorker(page);
+  await setName(page, name);
+  await context.setOffline(true);
+  await page.getByTestId("sync-state").filter({ hasText: "离线" }).waitFor();
+  return { context, page };
+}

@@ -3,7 +3,7 @@
 // evaluation, an enterprise with a checked credit code, and a conflict between two phones.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { Server, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker } from "./harness.mjs";
+import { Server, closeBrowsers, launchPersistent, offlinePhone as harnessOfflinePhone, openApp, setName, tempDir, waitForServiceWorker } from "./harness.mjs";
 
 let server;
 before(async () => {
@@ -15,24 +15,7 @@ after(async () => {
   server?.cleanup();
 });
 
-async function setName(page, name) {
-  await page.getByTestId("author").click();
-  await page.locator('input[name="author"]').fill(name);
-  await page.getByRole("button", { name: "确定" }).click();
-  await page.getByTestId("author").filter({ hasText: name }).waitFor();
-}
-
-/** A phone that opened the app once online, then lost coverage. */
-async function offlinePhone(name) {
-  const context = await launchPersistent(tempDir("phone"));
-  const page = context.pages()[0];
-  await openApp(page, server.url);
-  await waitForServiceWorker(page);
-  await setName(page, name);
-  await context.setOffline(true);
-  await page.getByTestId("sync-state").filter({ hasText: "离线" }).waitFor();
-  return { context, page };
-}
+const offlinePhone = (name) => harnessOfflinePhone(server.url, name);
 
 const status = (page) => page.getByTestId("problem-status");
 

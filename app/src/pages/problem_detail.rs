@@ -37,9 +37,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
         (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
     };
     // Two people moved the status differently: both show, and no step is offered until one is kept.
-    let status_conflict = problem.conflict("status").map(|c| {
-        c.values.iter().map(|v| Status::from_code(v).map_or(v.clone(), |s| s.label().to_owned())).collect::<Vec<_>>().join(" / ")
-    });
+    let status_conflict = problem.status_conflict();
     // A value two people set differently is marked where it shows; the chooser below settles it.
     let mark = |field: &str, text: String| if problem.conflict(field).is_some() { format!("{text}（有冲突）") } else { text };
     let meta = [

@@ -126,9 +126,8 @@ impl UnitLedger {
     /// two people set differently must be settled first.
     pub fn change_problem_status(&mut self, id: &RecordId, action: &Action, now_ms: i64) -> Result<Status, LedgerError> {
         let current = self.problem(id)?;
-        if let Some(conflict) = current.conflict("status") {
-            let labels: Vec<String> = conflict.values.iter().map(|v| Status::from_code(v).map_or(v.clone(), |s| s.label().to_owned())).collect();
-            return Err(LedgerError::Invalid(TransitionError::Conflicted(labels.join(" / ")).to_string()));
+        if let Some(both) = current.status_conflict() {
+            return Err(LedgerError::Invalid(TransitionError::Conflicted(both).to_string()));
         }
         let next = current.status.apply(action).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let obj = self.record_obj(Section::Problems, id)?;
