@@ -9,6 +9,7 @@ pub mod codes;
 pub mod enterprise;
 pub mod id;
 pub mod lenient;
+pub mod org;
 pub mod pledge;
 pub mod problem;
 pub mod query;
@@ -20,6 +21,7 @@ pub mod unit_ledger;
 pub mod validation;
 pub mod view_cache;
 pub mod visit;
+pub mod write_scope;
 mod writer;
 
 pub use id::RecordId;

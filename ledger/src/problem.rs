@@ -186,6 +186,8 @@ pub mod log_kind {
     pub const RAISED: &str = "raised";
     pub const STATUS: &str = "status";
     pub const PROGRESS: &str = "progress";
+    /// A supervision remark (督办意见), in the `supervision` map.
+    pub const SUPERVISION: &str = "supervision";
 }
 
 pub const MAX_TITLE: usize = 100;
@@ -225,6 +227,8 @@ pub struct Problem {
     pub difficulty: Option<Difficulty>,
     /// Status changes and progress, oldest first.
     pub log: Vec<LogEntry>,
+    /// Supervision remarks (督办意见) from supervisors above the unit, oldest first.
+    pub supervision: Vec<LogEntry>,
     pub conflicts: Vec<Conflict>,
     pub created_at: i64,
     pub updated_at: i64,

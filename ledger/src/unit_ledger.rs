@@ -84,6 +84,13 @@ impl UnitLedger {
         Self { doc, author: String::new() }
     }
 
+    /// The hashes of the skeleton changes every ledger starts from, written by the all-zero
+    /// actor that no device owns (the server accepts that actor's changes only if they are these).
+    pub fn skeleton_hashes() -> Vec<ChangeHash> {
+        let mut skeleton = Self::create(ActorId::from([0u8; 16]));
+        skeleton.doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
+    }
+
     fn write_v2_skeleton(doc: &mut AutoCommit) {
         doc.put(ROOT, "schema", SCHEMA_VERSION).expect("skeleton");
         for section in V2_SECTIONS {

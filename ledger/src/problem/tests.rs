@@ -109,6 +109,7 @@ fn problem(status: Status, deadline: Option<NaiveDate>) -> Problem {
         visit_id: None,
         enterprise_id: None,
         difficulty: None,
+        supervision: Vec::new(),
         log: Vec::new(),
         conflicts: Vec::new(),
         created_at: 0,

@@ -6,6 +6,7 @@
 //!           reject_reason: Text, satisfaction: code | "", satisfaction_comment: Text,
 //!           visit: id | "", enterprise: id | "", difficulty: code | "",
 //!           log: { id: { at: ms, by: str, kind: code, text: str, from: code, to: code } },
+//!           supervision: { id: { at: ms, by: str, kind: "supervision", text: str } } (督办意见; absent in older records),
 //!           created_at: ms, updated_at: ms, deleted: bool }
 //! ```
 //! Short fields are scalars, so two people setting one differently offline is a conflict a
@@ -13,11 +14,12 @@
 //! the status machine, and every step also adds a log entry, so a step taken on one phone and
 //! progress posted on another both survive.
 
-use automerge::{transaction::Transactable, AutoCommit, ObjId, ScalarValue};
+use automerge::{transaction::Transactable, AutoCommit, ObjId, ReadDoc, ScalarValue};
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_log, FieldProblem, FieldReader};
+use crate::record::LogEntry;
 use crate::problem::{log_kind, Action, Category, Difficulty, Problem, RaisedBy, Status, TransitionError, Urgency, ValidProblem};
 use crate::record::{Field, FieldKind as K};
 use crate::record::Section;
@@ -65,6 +67,7 @@ fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<
         enterprise_id: r.link("enterprise"),
         difficulty: r.optional_coded("difficulty", Difficulty::from_code),
         log: read_log(doc, log.as_ref(), problems),
+        supervision: read_supervision(doc, obj, problems),
         conflicts: r.conflicts(PROBLEM_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
@@ -91,7 +94,42 @@ fn write_problem(doc: &mut AutoCommit, obj: ObjId, p: &ValidProblem) -> Result<V
     Ok(w.changed)
 }
 
+/// Supervision remarks: every `supervision` map the problem holds, merged. Two supervisors who
+/// each remark on an older problem offline each make the map; Automerge keeps both as a
+/// conflict, and no remark may be lost to it.
+fn read_supervision(doc: &AutoCommit, obj: &ObjId, problems: &mut Vec<FieldProblem>) -> Vec<LogEntry> {
+    let maps = doc.get_all(obj, "supervision").unwrap_or_default();
+    let mut remarks: Vec<LogEntry> = maps
+        .into_iter()
+        .filter_map(|(value, id)| matches!(value, automerge::Value::Object(automerge::ObjType::Map)).then_some(id))
+        .flat_map(|map| read_log(doc, Some(&map), problems))
+        .collect();
+    crate::record::sort_by_time(&mut remarks, |e| (e.at, &e.id));
+    remarks
+}
+
 impl UnitLedger {
+    /// Adds a supervision remark (督办意见) to a problem: the one thing besides evaluations that
+    /// a supervisor writes in a unit's ledger.
+    pub fn add_supervision_remark(&mut self, id: &RecordId, text: &str, now_ms: i64) -> Result<(), LedgerError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(LedgerError::Invalid("请写下督办意见".into()));
+        }
+        let max = crate::problem::MAX_PROGRESS;
+        if text.chars().count() > max {
+            return Err(LedgerError::Invalid(format!("督办意见最多 {max} 字")));
+        }
+        let obj = self.record_obj(Section::Problems, id)?;
+        let map = match self.record_map(&obj, "supervision") {
+            Ok(map) => map,
+            Err(_) => self.doc.put_object(&obj, "supervision", automerge::ObjType::Map)?,
+        };
+        self.add_entry(&map, now_ms, &[("kind", log_kind::SUPERVISION.into()), ("text", text.into())])?;
+        self.commit("督办意见".into(), Some((Section::Problems, id.clone())), now_ms);
+        Ok(())
+    }
+
     /// Raises a problem (待办), logging who raised it.
     pub fn add_problem(&mut self, problem: &ValidProblem, now_ms: i64) -> Result<RecordId, LedgerError> {
         if let Some(visit) = &problem.visit_id {
@@ -106,6 +144,7 @@ impl UnitLedger {
         w.scalar("status", Status::Pending.code())?;
         w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
         let log = w.new_map("log")?;
+        w.new_map("supervision")?;
         self.add_entry(&log, now_ms, &[("kind", log_kind::RAISED.into()), ("to", Status::Pending.code().into())])?;
         self.commit(format!("提出问题：{}", problem.title), Some((Section::Problems, id.clone())), now_ms);
         Ok(id)

@@ -1,0 +1,87 @@
+use super::*;
+
+fn unit(id: &str, kind: UnitKind, parent: Option<&str>) -> Unit {
+    Unit { id: id.into(), name: format!("{id}名"), kind, parent: parent.map(Into::into), ledger: kind.keeps_ledger().then(|| format!("doc-{id}")) }
+}
+
+/// city → county A (township A1 → villages a, b), county B (township B1 → village c).
+fn org() -> Org {
+    let mut org = Org::default();
+    for u in [
+        unit("city", UnitKind::City, None),
+        unit("A", UnitKind::County, Some("city")),
+        unit("A1", UnitKind::Township, Some("A")),
+        unit("a", UnitKind::Village, Some("A1")),
+        unit("b", UnitKind::Community, Some("A1")),
+        unit("B", UnitKind::County, Some("city")),
+        unit("B1", UnitKind::Township, Some("B")),
+        unit("c", UnitKind::Village, Some("B1")),
+    ] {
+        org.units.insert(u.id.clone(), u);
+    }
+    for (person, unit, role) in [("cadre", "a", Role::Cadre), ("sec", "a", Role::Secretary), ("sup", "A", Role::Supervisor), ("admin", "A", Role::Admin), ("both", "a", Role::Cadre), ("both", "c", Role::Cadre)] {
+        org.grants.insert(Grant { person: person.into(), unit: unit.into(), role });
+    }
+    org
+}
+
+#[test]
+fn rights_per_role_and_place_in_the_tree() {
+    let org = org();
+    let all = Rights { read: true, write: Write::Everything, manage: false };
+    assert_eq!(org.ledger_rights("cadre", "a"), all);
+    assert_eq!(org.ledger_rights("cadre", "b"), Rights::NONE, "a cadre of a reads no other unit");
+    assert_eq!(org.ledger_rights("sec", "a"), Rights { manage: true, ..all });
+    let supervise = Rights { read: true, write: Write::SupervisionOnly, manage: false };
+    assert_eq!(org.ledger_rights("sup", "a"), supervise);
+    assert_eq!(org.ledger_rights("sup", "b"), supervise);
+    assert_eq!(org.ledger_rights("sup", "c"), Rights::NONE, "another county's unit");
+    assert_eq!(org.ledger_rights("admin", "a"), Rights::NONE, "admins read no ledger");
+    assert_eq!(org.ledger_rights("nobody", "a"), Rights::NONE);
+    assert_eq!(org.ledger_rights("both", "c"), all);
+    let readable: Vec<&str> = org.readable_ledgers("sup").iter().map(|(u, _)| u.id.as_str()).collect();
+    assert_eq!(readable, ["a", "b"]);
+    assert_eq!(org.readable_ledgers("both").len(), 2);
+    assert!(org.may_administer("admin", "b") && org.may_administer("admin", "A"));
+    assert!(!org.may_administer("admin", "c") && !org.may_administer("admin", "city") && !org.may_administer("sup", "a"));
+}
+
+#[test]
+fn a_cadre_holding_a_supervisor_role_too_keeps_full_write_in_their_own_unit() {
+    let mut org = org();
+    org.grants.insert(Grant { person: "cadre".into(), unit: "A".into(), role: Role::Supervisor });
+    assert_eq!(org.ledger_rights("cadre", "a").write, Write::Everything);
+    assert_eq!(org.ledger_rights("cadre", "b").write, Write::SupervisionOnly);
+}
+
+#[test]
+fn new_units_must_fit_the_tree() {
+    let org = org();
+    assert_eq!(org.check_new_unit("新村", UnitKind::Village, Some("A1")), Ok(()));
+    assert_eq!(org.check_new_unit("  ", UnitKind::Village, Some("A1")), Err(OrgError::EmptyName));
+    assert_eq!(org.check_new_unit("新村", UnitKind::Village, Some("A")), Err(OrgError::WrongLevel { kind: "村", parent: "县（区）" }));
+    assert_eq!(org.check_new_unit("a名", UnitKind::Village, Some("A1")), Err(OrgError::DuplicateName("a名".into())));
+    assert_eq!(org.check_new_unit("x", UnitKind::Village, Some("nope")), Err(OrgError::NoParent("nope".into())));
+    assert_eq!(org.check_new_unit("第二个市", UnitKind::City, None), Err(OrgError::SecondRoot));
+    assert_eq!(Org::default().check_new_unit("某市", UnitKind::City, None), Ok(()));
+    assert_eq!(org.path_names("c"), ["city名", "B名", "B1名", "c名"]);
+}
+
+#[test]
+fn a_cycle_in_bad_data_ends() {
+    let mut org = org();
+    org.units.get_mut("city").unwrap().parent = Some("a".into());
+    assert!(org.path("a").len() <= org.units.len() + 1);
+    assert!(!org.is_at_or_below("a", "B"));
+}
+
+#[test]
+fn codes_round_trip() {
+    for r in Role::ALL {
+        assert_eq!(Role::from_code(r.code()), Some(r));
+        assert_eq!(Role::from_code(r.label()), Some(r));
+    }
+    for k in UnitKind::ALL {
+        assert_eq!(UnitKind::from_code(k.code()), Some(k));
+    }
+}
