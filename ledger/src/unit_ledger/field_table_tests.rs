@@ -157,7 +157,7 @@ fn every_field_set_differently_offline_is_shown_until_chosen_or_merges() {
 
 /// Keys a record keeps for itself (times, deletion, its logs and entries), not fields a person
 /// edits.
-const BOOKKEEPING: &[&str] = &["created_at", "updated_at", "deleted", "log", "progress", "evaluations", "questions", "responses", "fulfilled_at"];
+const BOOKKEEPING: &[&str] = &["created_at", "updated_at", "deleted", "log", "progress", "evaluations", "supervision", "questions", "responses", "fulfilled_at"];
 
 #[test]
 fn every_key_a_writer_stores_is_in_its_field_table() {
