@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use automerge::{sync, ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit};
 use chrono::NaiveDate;
 use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
 use ledger::{UnitLedger, VisitDraft};
@@ -23,8 +23,8 @@ impl DocumentHost for Peer {
         }
         self.docs.get_mut(doc)
     }
-    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
-        true
+    fn may_write(&mut self, _: &DocumentId, _: &[automerge::Change]) -> Result<(), String> {
+        Ok(())
     }
 }
 

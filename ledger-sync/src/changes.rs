@@ -23,8 +23,8 @@ const COMPRESSED_CHANGE: u8 = 2;
 
 /// What a message brings, once checked.
 pub struct Incoming {
-    /// Hashes of the changes the document does not have yet.
-    pub new: Vec<ChangeHash>,
+    /// The changes the document does not have yet, in the message's order.
+    pub new: Vec<Change>,
     /// Bytes the message's changes inflate to.
     pub inflated: usize,
 }
@@ -59,8 +59,8 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
             }
             if doc.get_change_by_hash(&change.hash()).is_none() {
                 check_op_counter(doc, &change, &in_message)?;
-                new.push(change.hash());
                 in_message.insert(change.hash(), change.max_op());
+                new.push(change);
             }
         }
     }

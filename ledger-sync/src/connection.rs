@@ -39,9 +39,10 @@ pub trait DocumentHost {
     /// an empty one if the remote may create it (a phone's first sync of a ledger it made
     /// offline). None means "unavailable", whether missing or forbidden.
     fn document(&mut self, doc: &DocumentId, create: bool) -> Option<&mut AutoCommit>;
-    /// Whether the remote may write what this sync message carries. Refusing closes the
-    /// connection with an error and applies nothing.
-    fn may_write(&mut self, doc: &DocumentId, message: &sync::Message) -> bool;
+    /// Whether the remote may write these changes (those of a sync message the document does
+    /// not have yet, checked by [`crate::changes`]; empty on a side that does not check).
+    /// Refusing closes the connection with the reason and applies nothing.
+    fn may_write(&mut self, doc: &DocumentId, changes: &[automerge::Change]) -> Result<(), String>;
     /// Changes waiting for dependencies in `doc` from all its remotes together, for a host that
     /// serves many (the server); the engine keeps it up to date with this remote's share and
     /// refuses past [`crate::limits::MAX_WAITING_CHANGES_PER_DOCUMENT`]. None: not counted.
@@ -62,8 +63,8 @@ impl DocumentHost for SingleDocument<'_> {
         (*doc == self.id).then_some(&mut *self.doc)
     }
 
-    fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
-        true
+    fn may_write(&mut self, _doc: &DocumentId, _changes: &[automerge::Change]) -> Result<(), String> {
+        Ok(())
     }
 }
 
@@ -421,17 +422,18 @@ impl Connection {
         };
         let heads_before = document.get_heads();
         let carries_changes = !message.changes.is_empty();
-        let incoming = if self.checks_changes && carries_changes {
+        let (incoming, new) = if self.checks_changes && carries_changes {
             match crate::changes::check_incoming(document, &message.changes) {
-                Ok(incoming) => (incoming.new.len(), incoming.inflated),
+                Ok(incoming) => ((incoming.new.len(), incoming.inflated), incoming.new),
                 Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
             }
         } else {
-            (0, 0)
+            ((0, 0), Vec::new())
         };
-        if carries_changes && !host.may_write(&doc, &message) {
-            self.fail(format!("not allowed to write {doc}"));
-            return;
+        if carries_changes {
+            if let Err(why) = host.may_write(&doc, &new) {
+                return self.fail(format!("not allowed to write {doc}: {why}"));
+            }
         }
         let Some(document) = host.document(&doc, false) else { return };
         let entry = self.docs.entry(doc).or_default();

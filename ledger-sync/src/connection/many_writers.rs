@@ -45,8 +45,8 @@ impl DocumentHost for ServerHost<'_> {
     fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
         (*doc == DOC).then(|| self.0.stored.doc())
     }
-    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
-        true
+    fn may_write(&mut self, _: &DocumentId, _: &[automerge::Change]) -> Result<(), String> {
+        Ok(())
     }
 }
 

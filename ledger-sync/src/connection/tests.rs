@@ -99,8 +99,11 @@ impl DocumentHost for Peer {
         self.live.get_mut(doc)
     }
 
-    fn may_write(&mut self, doc: &DocumentId, _message: &sync::Message) -> bool {
-        !self.read_only.contains(doc)
+    fn may_write(&mut self, doc: &DocumentId, _changes: &[automerge::Change]) -> Result<(), String> {
+        if self.read_only.contains(doc) {
+            return Err("read only".into());
+        }
+        Ok(())
     }
 }
 
