@@ -11,12 +11,13 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use automerge::{sync, ActorId, AutoCommit};
+use automerge::{ActorId, AutoCommit};
 use ledger_sync::compaction::{CompactionPolicy, Outcome, Plan};
 use ledger_sync::stored::{load_document, missing_dependencies};
 use ledger_sync::{Connection, DocumentHost, DocumentId, Output, StoredDocument, Waiting};
 use tokio::sync::broadcast;
 
+use crate::directory::{Directory, Principal};
 use crate::limits::FAULTS;
 use crate::storage::Storage;
 
@@ -50,6 +51,8 @@ impl Cell {
 
 pub struct Hub {
     pub storage: Arc<Storage>,
+    /// Who may read and write which document.
+    pub directory: Arc<Directory>,
     /// Held only to find or insert a document's cell, never while working on one.
     docs: Mutex<HashMap<DocumentId, Arc<Cell>>>,
     /// Tells connections a document changed, after its change has committed.
@@ -60,9 +63,9 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn new(storage: Arc<Storage>) -> Arc<Self> {
+    pub fn new(storage: Arc<Storage>, directory: Arc<Directory>) -> Arc<Self> {
         let (changed, _) = broadcast::channel(4096);
-        Arc::new(Self { storage, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120), policy: CompactionPolicy::default() })
+        Arc::new(Self { storage, directory, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120), policy: CompactionPolicy::default() })
     }
 
     fn cells(&self) -> MutexGuard<'_, HashMap<DocumentId, Arc<Cell>>> {
@@ -104,7 +107,15 @@ impl Hub {
     /// document's lock, writing to storage what it receives before anything is answered.
     /// Returns the outputs the socket must handle (frames to send, sync states, a close), in
     /// order.
-    pub fn work(self: &Arc<Self>, doc: DocumentId, conn: &mut Connection) -> Vec<Output> {
+    pub fn work(self: &Arc<Self>, doc: DocumentId, conn: &mut Connection, principal: &Principal) -> Vec<Output> {
+        // A document the person may not read is answered as a missing one, before anything is
+        // loaded: nobody learns that it exists, and no made-up id reaches storage.
+        let rights = self.directory.rights(&principal.person, &doc);
+        if !rights.read {
+            conn.process(doc, &mut Forbidden);
+            return std::iter::from_fn(|| conn.poll_output()).collect();
+        }
+        let access = Access { directory: &self.directory, device: &principal.device, write: rights.write };
         let cell = self.cell(&doc);
         let mut slot = cell.lock();
         if let Slot::Unloaded = &*slot {
@@ -124,7 +135,7 @@ impl Hub {
         // Automerge may panic or fail half-way through applying a crafted change; what it
         // applied before is then in memory and must not be served, stored or built on.
         let mut waiting = cell.waiting.lock().unwrap_or_else(|e| e.into_inner());
-        let applied = panic::catch_unwind(AssertUnwindSafe(|| conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot, waiting: Some(&mut waiting) })));
+        let applied = panic::catch_unwind(AssertUnwindSafe(|| conn.process(doc, &mut SlotHost { id: doc, slot: &mut slot, waiting: Some(&mut waiting), access: &access })));
         drop(waiting);
         if applied.is_err() {
             if FAULTS.allow() {
@@ -145,12 +156,12 @@ impl Hub {
             let Slot::Loaded(stored) = &mut *slot else { continue };
             // Everything memory holds beyond storage, not only this message's changes.
             match stored.unsaved() {
-                None => self.answer(doc, ticket, conn, &mut slot),
+                None => self.answer(doc, ticket, conn, &mut slot, &access),
                 Some(bytes) => match self.storage.append(&doc, &bytes) {
                     Ok(seq) => {
                         stored.saved(seq, bytes.len());
                         committed = true;
-                        self.answer(doc, ticket, conn, &mut slot);
+                        self.answer(doc, ticket, conn, &mut slot, &access);
                     }
                     Err(e) => {
                         if FAULTS.allow() {
@@ -209,8 +220,8 @@ impl Hub {
     }
 
     /// Tells the engine a write committed, so it answers the peer (Automerge builds the reply).
-    fn answer(&self, doc: DocumentId, ticket: u64, conn: &mut Connection, slot: &mut Slot) {
-        let answered = panic::catch_unwind(AssertUnwindSafe(|| conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut *slot, waiting: None })));
+    fn answer(&self, doc: DocumentId, ticket: u64, conn: &mut Connection, slot: &mut Slot, access: &Access<'_>) {
+        let answered = panic::catch_unwind(AssertUnwindSafe(|| conn.persisted(ticket, &mut SlotHost { id: doc, slot: &mut *slot, waiting: None, access })));
         if answered.is_err() {
             if FAULTS.allow() {
                 tracing::error!(document = %doc, peer = conn.remote_name().unwrap_or("?"), "building a reply panicked; the document is read again from storage");
@@ -282,22 +293,39 @@ fn random_tag() -> u64 {
     u64::from_le_bytes(bytes) | 1
 }
 
-/// One locked document as the sync engine sees it. Access rules plug in here: until accounts
-/// exist, every device belongs to the one demo unit and may read and write every ledger.
+/// What the connection's person may do with the document at hand.
+struct Access<'a> {
+    directory: &'a Directory,
+    device: &'a str,
+    write: ledger::org::Write,
+}
+
+/// A document the person may not read: unavailable, exactly like a missing one.
+struct Forbidden;
+
+impl DocumentHost for Forbidden {
+    fn document(&mut self, _doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
+        None
+    }
+
+    fn may_write(&mut self, _doc: &DocumentId, _changes: &[automerge::Change]) -> Result<(), String> {
+        Err("not readable".into())
+    }
+}
+
+/// One locked document as the sync engine sees it, with the rules of the person connected.
+/// Documents are made only with their unit (by the directory), never by a peer's sync.
 struct SlotHost<'a> {
     id: DocumentId,
     slot: &'a mut Slot,
     waiting: Option<&'a mut Waiting>,
+    access: &'a Access<'a>,
 }
 
 impl DocumentHost for SlotHost<'_> {
-    fn document(&mut self, doc: &DocumentId, create: bool) -> Option<&mut AutoCommit> {
+    fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
         if *doc != self.id {
             return None;
-        }
-        if create && matches!(self.slot, Slot::Missing) {
-            let fresh = AutoCommit::new().with_actor(ActorId::random());
-            *self.slot = Slot::Loaded(StoredDocument::new_in_memory(fresh, CompactionPolicy::default()));
         }
         match self.slot {
             Slot::Loaded(d) => Some(d.doc()),
@@ -305,8 +333,15 @@ impl DocumentHost for SlotHost<'_> {
         }
     }
 
-    fn may_write(&mut self, _doc: &DocumentId, _message: &sync::Message) -> bool {
-        true
+    /// What a change touches is decided against the document before it is applied, then who
+    /// made it: an actor belongs to the device that sent it first.
+    fn may_write(&mut self, doc: &DocumentId, changes: &[automerge::Change]) -> Result<(), String> {
+        if *doc != self.id {
+            return Err("not this document".into());
+        }
+        let Slot::Loaded(stored) = self.slot else { return Err("not loaded".into()) };
+        ledger::write_scope::check(stored.doc(), changes, self.access.write)?;
+        self.access.directory.check_attribution(self.access.device, changes)
     }
 
     fn waiting(&mut self, doc: &DocumentId) -> Option<&mut Waiting> {
@@ -325,22 +360,30 @@ mod tests {
     fn idle_documents_leave_memory_and_come_back_from_storage() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Arc::new(Storage::open(dir.path()).unwrap());
-        let doc = DocumentId::random();
-        let mut d = AutoCommit::new();
-        automerge::transaction::Transactable::put(&mut d, automerge::ROOT, "k", "v").unwrap();
-        storage.create(&doc, &d.save()).unwrap();
+        let directory = Directory::open(storage.clone()).unwrap();
+        let city = directory.add_unit("市", ledger::org::UnitKind::City, None, None).unwrap();
+        let unit = directory.add_unit("部门", ledger::org::UnitKind::Department, Some(&city.id), None).unwrap();
+        let person = directory.add_person("张伟", "zw", None, None).unwrap();
+        directory.grant(&person.id, &unit.id, ledger::org::Role::Cadre, None).unwrap();
+        let principal = Principal { person: person.id, device: "d".into(), retired: false };
+        let doc = DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap();
+        let mut d = AutoCommit::load(&storage.load(&doc).unwrap().unwrap().concatenated()).unwrap();
 
-        let mut hub = Arc::try_unwrap(Hub::new(storage)).ok().unwrap();
+        let mut hub = Arc::try_unwrap(Hub::new(storage, directory)).ok().unwrap();
         hub.idle = Duration::from_millis(0);
         let hub = Arc::new(hub);
         let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
         let _guard = rt.enter();
         let mut conn = Connection::accept(ledger_sync::LocalPeer { peer_id: "s".into(), storage_id: None });
-        hub.work(doc, &mut conn);
+        hub.work(doc, &mut conn, &principal);
         assert_eq!(hub.heads_in_memory(&doc), Some(d.get_heads()));
         assert_eq!(hub.evict_idle(), 0, "an idle document stayed in memory");
         assert_eq!(hub.heads_in_memory(&doc), None);
-        hub.work(doc, &mut conn);
+        hub.work(doc, &mut conn, &principal);
         assert_eq!(hub.heads_in_memory(&doc), Some(d.get_heads()));
+        let stranger = Principal { person: "stranger".into(), ..principal };
+        hub.evict_idle();
+        hub.work(doc, &mut conn, &stranger);
+        assert_eq!(hub.heads_in_memory(&doc), None, "a document the person may not read is not even loaded");
     }
 }

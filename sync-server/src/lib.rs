@@ -1,6 +1,10 @@
 //! Pioneer Ledger's server as a library, so tests drive the same router the binary serves:
 //! the app's files, the `/sync` WebSocket, and the small JSON API.
 
+mod admin;
+mod auth;
+pub mod demo;
+pub mod directory;
 mod hub;
 pub mod limits;
 mod serve;
@@ -12,13 +16,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use automerge::ActorId;
-use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{get, post};
+use axum::Router;
 use ledger_sync::DocumentId;
-use ledger::UnitLedger;
 use tower_http::compression::CompressionLayer;
+
+pub use directory::Directory;
 
 pub use hub::Hub;
 pub use limits::{ConnectionLimits, IDLE_TIMEOUT};
@@ -41,14 +44,12 @@ pub struct AppState {
     /// This process's peer id (fresh per start) and its storage id (fixed per data directory).
     pub peer_id: String,
     pub storage_id: String,
-    /// The one demo unit's ledger, until accounts and the organisation tree exist.
-    pub demo_ledger: DocumentId,
     /// [`limits::IDLE_TIMEOUT`], shorter in tests.
     pub idle_timeout: Duration,
 }
 
 impl AppState {
-    /// Opens storage and makes sure the demo unit's ledger exists.
+    /// Opens storage and the directory.
     pub fn open(data_dir: &std::path::Path) -> Result<Self, String> {
         Self::with_storage(Arc::new(Storage::open_with(data_dir, STORAGE_BUSY_TIMEOUT)?))
     }
@@ -62,17 +63,9 @@ impl AppState {
                 id
             }
         };
-        let demo_ledger = match storage.setting("demo_ledger")?.and_then(|s| DocumentId::parse(&s).ok()) {
-            Some(id) => id,
-            None => {
-                let id = DocumentId::random();
-                storage.create(&id, &UnitLedger::create(ActorId::random()).save())?;
-                storage.put_setting("demo_ledger", &id.to_string())?;
-                id
-            }
-        };
-        let hub = Hub::new(storage);
-        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, demo_ledger, idle_timeout: IDLE_TIMEOUT })
+        let directory = Directory::open(storage.clone())?;
+        let hub = Hub::new(storage, directory);
+        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, idle_timeout: IDLE_TIMEOUT })
     }
 }
 
@@ -92,14 +85,29 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
     });
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .route("/api/ledger", get(demo_ledger))
+        .route("/api/me", get(auth::me))
+        .route("/api/activate", post(auth::activate))
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/setup", post(auth::setup))
+        .route("/setup", get(setup_page))
+        .route("/api/admin/org", get(admin::org))
+        .route("/api/admin/units", post(admin::add_unit))
+        .route("/api/admin/people", post(admin::add_person))
+        .route("/api/admin/grants", post(admin::grant))
+        .route("/api/admin/codes", post(admin::issue_code))
+        .route("/api/admin/tokens", post(admin::issue_token))
+        .route("/api/admin/devices", get(admin::devices))
+        .route("/api/admin/devices/{id}/{action}", post(admin::device_status))
+        .route("/api/admin/audit", get(admin::audit))
         .route("/sync", get(sync_socket::upgrade))
         .fallback_service(static_files::service(dist))
         .layer(CompressionLayer::new())
         .with_state(state)
 }
 
-/// Which ledger this device works in. Until accounts exist: the demo unit's.
-async fn demo_ledger(State(state): State<AppState>) -> Json<serde_json::Value> {
-    Json(serde_json::json!({ "documentId": state.demo_ledger.to_string(), "url": state.demo_ledger.url() }))
+/// The first administrator's setup page (the link the server prints on its first start).
+/// A page of its own, not part of the phone's shell.
+async fn setup_page() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("setup.html"))
 }

@@ -9,6 +9,30 @@ use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
 #[command(name = "sync-server", about = "先锋台账服务器：提供应用、同步台账、持久保存")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    serve: Args,
+}
+
+#[derive(clap::Subcommand, Debug)]
+enum Command {
+    /// Issues a device token for a third-party automerge-repo peer and prints it (pass it as
+    /// the `token` query parameter of the `/sync` URL).
+    IssueToken {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// The login of the person the peer acts for.
+        #[arg(long)]
+        account: String,
+        /// A name for the device, shown to admins.
+        #[arg(long)]
+        device: String,
+    },
+}
+
+#[derive(clap::Args, Debug)]
 struct Args {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
@@ -19,6 +43,10 @@ struct Args {
     /// The built app (Trunk's output).
     #[arg(long, default_value = "./dist")]
     dist: PathBuf,
+    /// Seeds a demo organisation (on an empty data directory) and prints every demo account
+    /// with a fresh password or activation code.
+    #[arg(long)]
+    demo: bool,
 }
 
 /// `RUST_LOG`, or info. Automerge opens an info-level span for every batch of changes it loads
@@ -37,8 +65,12 @@ fn log_filter() -> EnvFilter {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt().with_env_filter(log_filter()).init();
-    let args = Args::parse();
-    match run(args).await {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Some(Command::IssueToken { data_dir, account, device }) => issue_token(&data_dir, &account, &device),
+        None => run(cli.serve).await,
+    };
+    match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
@@ -51,16 +83,34 @@ async fn run(args: Args) -> Result<(), String> {
     if !args.dist.join("index.html").is_file() {
         return Err(format!("{} has no index.html: build the app first (trunk build)", args.dist.display()));
     }
-    let app = sync_server::router(sync_server::Config { dist: args.dist.clone(), data_dir: args.data_dir.clone() })?;
+    let state = sync_server::AppState::open(&args.data_dir)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let base = format!("http://{local}");
+    let directory = state.hub.directory.clone();
+    if args.demo {
+        let accounts = tokio::task::spawn_blocking(move || sync_server::demo::seed(&directory)).await.map_err(|e| e.to_string())??;
+        println!("{}", sync_server::demo::describe(&accounts, &base));
+    } else if let Some(code) = tokio::task::spawn_blocking(move || directory.issue_setup_code()).await.map_err(|e| e.to_string())?? {
+        println!("首次启动：请在浏览器打开 {base}/setup#{code} 创建第一个管理员（24 小时内有效，只能使用一次）。");
+    }
+    let app = sync_server::router_for(state, args.dist.clone());
     tracing::info!("先锋台账 serving http://{local} (app from {}, data in {})", args.dist.display(), args.data_dir.display());
     sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+fn issue_token(data_dir: &std::path::Path, login: &str, device: &str) -> Result<(), String> {
+    let storage = std::sync::Arc::new(sync_server::Storage::open_with(data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?);
+    let directory = sync_server::Directory::open(storage.clone())?;
+    let (person, _) = storage.person_by_login(login)?.ok_or_else(|| format!("no account with login {login}"))?;
+    let new = directory.issue_token(&person.id, device, None)?;
+    println!("{}", new.token);
     Ok(())
 }
 

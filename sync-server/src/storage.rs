@@ -10,6 +10,9 @@ use ledger_sync::compaction::{Outcome, Plan};
 use ledger_sync::{DocumentId, Layout};
 use rusqlite::{params, Connection, OptionalExtension};
 
+mod accounts;
+pub use accounts::{AuditEntry, Device, Person};
+
 pub struct Storage {
     db: Mutex<Connection>,
 }
@@ -80,6 +83,7 @@ impl Storage {
              CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
         )
         .map_err(err)?;
+        db.execute_batch(accounts::SCHEMA).map_err(err)?;
         // Each snapshot carries the tag of the compaction that wrote it (0 before compaction
         // tags existed): a compaction replaces only the snapshot it started from.
         let has_tag: bool = db

@@ -7,18 +7,49 @@ use std::collections::{HashSet, VecDeque};
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, State};
-use axum::Extension;
+use axum::extract::{ConnectInfo, RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::Response;
+use axum::Extension;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, MAX_MESSAGE_BYTES};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
+use crate::directory::Principal;
 use crate::limits::REFUSALS;
 use crate::AppState;
 
-pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, remote: Option<Extension<ConnectInfo<SocketAddr>>>) -> Response {
+/// A browser page of another site must not open a socket with our cookie (cross-site WebSocket
+/// hijacking): a request that names an Origin must name this host. Peers that are not browsers
+/// send none.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let (Ok(origin), Some(Ok(host))) = (origin.to_str(), headers.get(header::HOST).map(|h| h.to_str())) else { return false };
+    origin.split_once("://").is_some_and(|(scheme, rest)| matches!(scheme, "http" | "https") && rest == host)
+}
+
+/// Authenticates the upgrade before any protocol message: a bad, expired or lost device is
+/// answered with an HTTP error and never reaches the engine.
+pub async fn upgrade(
+    ws: WebSocketUpgrade,
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+    remote: Option<Extension<ConnectInfo<SocketAddr>>>,
+) -> Response {
     let address = remote.map(|Extension(ConnectInfo(a))| a.to_string()).unwrap_or_else(|| "?".into());
+    if !same_origin(&headers) {
+        return crate::auth::refusal(StatusCode::FORBIDDEN, "origin", "cross-site connection refused");
+    }
+    let principal = match crate::auth::principal(&state, &headers, query.as_deref()).await {
+        Ok((principal, _)) => principal,
+        Err(refused) => return refused,
+    };
+    {
+        let directory = state.hub.directory.clone();
+        let device = principal.device.clone();
+        tokio::task::spawn_blocking(move || directory.storage.touch_device(&device, None, crate::directory::now_secs()));
+    }
     // Frames a little over the message limit still arrive, so the engine can answer them with
     // a protocol error; anything larger is cut off by the socket itself.
     // Small buffers (tungstenite's default is 128 KiB each way, per connection): most frames
@@ -28,7 +59,7 @@ pub async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>, remote
         .max_message_size(MAX_MESSAGE_BYTES + 1024)
         .max_frame_size(MAX_MESSAGE_BYTES + 1024)
         .on_upgrade(move |socket| async move {
-            if let Err(e) = run(socket, state, &address).await {
+            if let Err(e) = run(socket, state, &address, principal).await {
                 tracing::debug!(peer = %address, "sync connection ended: {e}");
             }
         })
@@ -53,8 +84,9 @@ impl Drop for ReleaseWaiting {
     }
 }
 
-async fn run(socket: WebSocket, state: AppState, address: &str) -> Result<(), String> {
+async fn run(socket: WebSocket, state: AppState, address: &str, principal: Principal) -> Result<(), String> {
     let hub = state.hub.clone();
+    let mut revoked = hub.directory.revoked.subscribe();
     let (mut tx, mut rx) = socket.split();
     let mut conn = Connection::accept(LocalPeer { peer_id: state.peer_id.clone(), storage_id: Some(state.storage_id.clone()) });
     let mut release = ReleaseWaiting { hub: hub.clone(), docs: Vec::new() };
@@ -105,6 +137,27 @@ async fn run(socket: WebSocket, state: AppState, address: &str) -> Result<(), St
                         None => break,
                     }
                 }
+            },
+            news = revoked.recv() => {
+                // A device retired or reported lost is cut off at once; its next attempt is
+                // refused (lost) or told to finish and erase (retired).
+                // A connection opened already retired (uploading its last changes) stays.
+                let cut = match news {
+                    Ok(r) => r.device == principal.device && (r.status == "lost" || !principal.retired),
+                    Err(RecvError::Lagged(_)) => {
+                        let directory = hub.directory.clone();
+                        let device = principal.device.clone();
+                        let status = tokio::task::spawn_blocking(move || directory.storage.device(&device)).await.ok().and_then(|d| d.ok().flatten()).map(|d| d.status);
+                        status.as_deref() != Some(if principal.retired { "retired" } else { "active" })
+                    }
+                    Err(RecvError::Closed) => false,
+                };
+                if cut {
+                    let frame = CloseFrame { code: 4001, reason: "device revoked".into() };
+                    let _ = tokio::time::timeout(state.idle_timeout / 3, tx.send(WsMessage::Close(Some(frame)))).await;
+                    return Ok(());
+                }
+                continue;
             },
             change = changed.recv() => {
                 // Likewise every commit announced so far: one turn per document.
@@ -165,8 +218,9 @@ async fn run(socket: WebSocket, state: AppState, address: &str) -> Result<(), St
                     // The document's whole turn (load, apply, commit, answer) runs on the
                     // blocking pool under its own lock; the engine goes along and comes back.
                     let worker = hub.clone();
+                    let who = principal.clone();
                     let (back, outputs) = tokio::task::spawn_blocking(move || {
-                        let outputs = worker.work(doc, &mut conn);
+                        let outputs = worker.work(doc, &mut conn, &who);
                         (conn, outputs)
                     })
                     .await

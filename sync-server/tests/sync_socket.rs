@@ -38,8 +38,8 @@ impl DocumentHost for Client {
     fn document(&mut self, doc: &DocumentId, _create: bool) -> Option<&mut AutoCommit> {
         self.docs.get_mut(doc)
     }
-    fn may_write(&mut self, _: &DocumentId, _: &sync::Message) -> bool {
-        true
+    fn may_write(&mut self, _: &DocumentId, _: &[automerge::Change]) -> Result<(), String> {
+        Ok(())
     }
 }
 

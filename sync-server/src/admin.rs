@@ -1,0 +1,217 @@
+//! `/api/admin/…`: what an administrator does, each within the part of the tree they manage
+//! (at or below the node where they hold the admin role), each written to the audit log.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ledger::org::{Org, Role, UnitKind};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{principal, refusal};
+use crate::directory::{Directory, Principal};
+use crate::AppState;
+
+/// The admin's principal, or the refusal to answer with.
+async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
+    let (p, _) = principal(state, headers, None).await?;
+    let org = state.hub.directory.org();
+    if p.retired || !org.grants.iter().any(|g| g.person == p.person && g.role == Role::Admin) {
+        return Err(refusal(StatusCode::FORBIDDEN, "forbidden", "只有管理员可以这样做"));
+    }
+    Ok(p)
+}
+
+/// Runs directory work on the blocking pool; a refusal is a 400 with the message.
+async fn run(state: &AppState, f: impl FnOnce(&Directory) -> Result<serde_json::Value, String> + Send + 'static) -> Response {
+    let directory = state.hub.directory.clone();
+    match tokio::task::spawn_blocking(move || f(&directory)).await {
+        Ok(Ok(body)) => Json(body).into_response(),
+        Ok(Err(message)) => refusal(StatusCode::BAD_REQUEST, "invalid", &message),
+        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
+    }
+}
+
+/// Whether `admin` manages `person`: every unit the person holds a role in is within reach
+/// (a person with no role yet is managed by any admin).
+fn manages_person(org: &Org, admin: &str, person: &str) -> bool {
+    org.grants.iter().filter(|g| g.person == person).all(|g| org.may_administer(admin, &g.unit))
+}
+
+/// `GET /api/admin/org`: the units, people and roles the admin manages.
+pub async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        let org = d.org();
+        let units: Vec<_> = org.units.values().filter(|u| org.may_administer(&admin.person, &u.id)).collect();
+        let people: Vec<_> = d.storage.people()?.into_iter().filter(|p| manages_person(&org, &admin.person, &p.id)).collect();
+        let grants: Vec<_> = org.grants.iter().filter(|g| org.may_administer(&admin.person, &g.unit)).collect();
+        Ok(json!({ "units": units, "people": people, "grants": grants }))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct NewUnit {
+    name: String,
+    kind: String,
+    parent: String,
+}
+
+/// `POST /api/admin/units {name, kind, parent}`.
+pub async fn add_unit(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewUnit>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        let kind = UnitKind::from_code(&body.kind).ok_or("未知的单位类型")?;
+        if !d.org().may_administer(&admin.person, &body.parent) {
+            return Err("只能在自己管理的单位之下添加".into());
+        }
+        let unit = d.add_unit(&body.name, kind, Some(&body.parent), Some(&admin.person))?;
+        Ok(json!(unit))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct NewPerson {
+    name: String,
+    login: String,
+    #[serde(default)]
+    password: Option<String>,
+    unit: String,
+    role: String,
+}
+
+/// `POST /api/admin/people {name, login, password?, unit, role}`: a person with a first role.
+pub async fn add_person(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewPerson>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        let role = Role::from_code(&body.role).ok_or("未知的角色")?;
+        if !d.org().may_administer(&admin.person, &body.unit) {
+            return Err("只能在自己管理的单位中添加人员".into());
+        }
+        let password = body.password.filter(|p| !p.is_empty());
+        let person = d.add_person(&body.name, &body.login, password.as_deref(), Some(&admin.person))?;
+        d.grant(&person.id, &body.unit, role, Some(&admin.person))?;
+        Ok(json!(person))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct NewGrant {
+    person: String,
+    unit: String,
+    role: String,
+}
+
+/// `POST /api/admin/grants {person, unit, role}`.
+pub async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewGrant>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        let role = Role::from_code(&body.role).ok_or("未知的角色")?;
+        let org = d.org();
+        if !org.may_administer(&admin.person, &body.unit) || !manages_person(&org, &admin.person, &body.person) {
+            return Err("只能管理自己单位及以下的人员".into());
+        }
+        d.grant(&body.person, &body.unit, role, Some(&admin.person))?;
+        Ok(json!({}))
+    })
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct ForPerson {
+    person: String,
+    #[serde(default)]
+    device: String,
+}
+
+/// `POST /api/admin/codes {person}`: a one-time activation code for the person's phone.
+pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        if !manages_person(&d.org(), &admin.person, &body.person) {
+            return Err("只能管理自己单位及以下的人员".into());
+        }
+        let code = d.issue_activation_code(&body.person, Some(&admin.person))?;
+        Ok(json!({ "code": code, "expiresInDays": crate::directory::ACTIVATION_CODE_TTL.as_secs() / 86_400 }))
+    })
+    .await
+}
+
+/// `POST /api/admin/tokens {person, device}`: a token for a third-party automerge-repo peer.
+pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        if !manages_person(&d.org(), &admin.person, &body.person) {
+            return Err("只能管理自己单位及以下的人员".into());
+        }
+        let new = d.issue_token(&body.person, &body.device, Some(&admin.person))?;
+        Ok(json!({ "device": new.device.id, "token": new.token }))
+    })
+    .await
+}
+
+/// `GET /api/admin/devices`: the devices of the people the admin manages, with last contact.
+pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    run(&state, move |d| {
+        let org = d.org();
+        let devices: Vec<_> = d.storage.devices()?.into_iter().filter(|dev| manages_person(&org, &admin.person, &dev.person)).collect();
+        Ok(json!(devices))
+    })
+    .await
+}
+
+/// `POST /api/admin/devices/{id}/{retire|lose}`.
+pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Path((id, action)): Path<(String, String)>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let status = match action.as_str() {
+        "retire" => "retired",
+        "lose" => "lost",
+        _ => return refusal(StatusCode::NOT_FOUND, "not_found", "没有这个操作"),
+    };
+    run(&state, move |d| {
+        let device = d.storage.device(&id)?.ok_or("没有这台设备")?;
+        if !manages_person(&d.org(), &admin.person, &device.person) {
+            return Err("没有这台设备".into());
+        }
+        d.set_device_status(&id, status, Some(&admin.person))?;
+        Ok(json!({ "device": id, "status": status }))
+    })
+    .await
+}
+
+/// `GET /api/admin/audit`: the latest 500 entries of the audit log.
+pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin(&state, &headers).await {
+        return r;
+    }
+    run(&state, |d| Ok(json!(d.storage.audit_log(500)?))).await
+}

@@ -1,0 +1,290 @@
+//! The directory in storage, beside the documents: units, people and their roles, devices (with
+//! only a hash of each token), which Automerge actor belongs to which device, one-time codes
+//! and the audit log. Same seam as the documents: every call is one transaction.
+
+use ledger::org::{Grant, Org, Role, Unit, UnitKind};
+use rusqlite::{params, OptionalExtension};
+
+use super::{err, Result, Storage};
+
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS units (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, kind TEXT NOT NULL,
+        parent TEXT REFERENCES units(id), ledger TEXT UNIQUE);
+    CREATE TABLE IF NOT EXISTS people (
+        id TEXT PRIMARY KEY, name TEXT NOT NULL, login TEXT NOT NULL UNIQUE, password TEXT);
+    CREATE TABLE IF NOT EXISTS grants (
+        person TEXT NOT NULL REFERENCES people(id), unit TEXT NOT NULL REFERENCES units(id),
+        role TEXT NOT NULL, PRIMARY KEY (person, unit, role));
+    CREATE TABLE IF NOT EXISTS devices (
+        id TEXT PRIMARY KEY, person TEXT NOT NULL REFERENCES people(id), name TEXT NOT NULL,
+        kind TEXT NOT NULL, token BLOB NOT NULL UNIQUE, status TEXT NOT NULL DEFAULT 'active',
+        created_at INTEGER NOT NULL, last_seen INTEGER, app_version TEXT, expires_at INTEGER);
+    CREATE TABLE IF NOT EXISTS actors (actor BLOB PRIMARY KEY, device TEXT NOT NULL REFERENCES devices(id));
+    CREATE TABLE IF NOT EXISTS codes (
+        code BLOB PRIMARY KEY, person TEXT REFERENCES people(id), purpose TEXT NOT NULL,
+        expires_at INTEGER NOT NULL, used_at INTEGER);
+    CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, person TEXT,
+        action TEXT NOT NULL, detail TEXT NOT NULL);";
+
+/// A device as storage holds it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Device {
+    pub id: String,
+    pub person: String,
+    pub name: String,
+    /// "phone" (activated with a code), "session" (a desktop login), "token" (a third-party peer).
+    pub kind: String,
+    /// "active", "retired" (may still upload, then erases) or "lost" (refused).
+    pub status: String,
+    pub created_at: i64,
+    pub last_seen: Option<i64>,
+    pub app_version: Option<String>,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Person {
+    pub id: String,
+    pub name: String,
+    pub login: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub person: Option<String>,
+    pub action: String,
+    pub detail: String,
+}
+
+fn device(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
+    Ok(Device {
+        id: r.get(0)?,
+        person: r.get(1)?,
+        name: r.get(2)?,
+        kind: r.get(3)?,
+        status: r.get(4)?,
+        created_at: r.get(5)?,
+        last_seen: r.get(6)?,
+        app_version: r.get(7)?,
+        expires_at: r.get(8)?,
+    })
+}
+
+const DEVICE_COLUMNS: &str = "id, person, name, kind, status, created_at, last_seen, app_version, expires_at";
+
+impl Storage {
+    /// The whole organisation (units and grants) as the pure core reasons about it.
+    pub fn org(&self) -> Result<Org> {
+        let db = self.db();
+        let mut org = Org::default();
+        let mut units = db.prepare("SELECT id, name, kind, parent, ledger FROM units").map_err(err)?;
+        let rows = units
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?)))
+            .map_err(err)?;
+        for row in rows {
+            let (id, name, kind, parent, ledger) = row.map_err(err)?;
+            let kind = UnitKind::from_code(&kind).ok_or_else(|| format!("storage: unit {id} has unknown kind {kind}"))?;
+            org.units.insert(id.clone(), Unit { id, name, kind, parent, ledger });
+        }
+        let mut grants = db.prepare("SELECT person, unit, role FROM grants").map_err(err)?;
+        let rows = grants.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(err)?;
+        for row in rows {
+            let (person, unit, role) = row.map_err(err)?;
+            let role = Role::from_code(&role).ok_or_else(|| format!("storage: unknown role {role}"))?;
+            org.grants.insert(Grant { person, unit, role });
+        }
+        Ok(org)
+    }
+
+    /// Adds a unit and, for kinds that keep one, its ledger document, in one transaction.
+    pub fn add_unit(&self, unit: &Unit, ledger_snapshot: Option<&[u8]>, by: Option<&str>, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        if let (Some(ledger), Some(snapshot)) = (&unit.ledger, ledger_snapshot) {
+            tx.execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![ledger, snapshot]).map_err(err)?;
+        }
+        tx.execute(
+            "INSERT INTO units (id, name, kind, parent, ledger) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![unit.id, unit.name, unit.kind.code(), unit.parent, unit.ledger],
+        )
+        .map_err(err)?;
+        audit(&tx, now, by, "add_unit", &format!("{} {} ({})", unit.id, unit.name, unit.kind.label()))?;
+        tx.commit().map_err(err)
+    }
+
+    /// Adds a person; `password` is already an Argon2id hash (desktop roles) or None (phones).
+    pub fn add_person(&self, person: &Person, password: Option<&str>, by: Option<&str>, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        let n = tx
+            .execute("INSERT OR IGNORE INTO people (id, name, login, password) VALUES (?1, ?2, ?3, ?4)", params![person.id, person.name, person.login, password])
+            .map_err(err)?;
+        if n == 0 {
+            return Err(format!("登录名“{}”已被使用", person.login));
+        }
+        audit(&tx, now, by, "add_person", &format!("{} {} ({})", person.id, person.name, person.login))?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn set_password(&self, person: &str, hash: &str, by: Option<&str>, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        tx.execute("UPDATE people SET password = ?2 WHERE id = ?1", params![person, hash]).map_err(err)?;
+        audit(&tx, now, by, "set_password", person)?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn grant(&self, grant: &Grant, by: Option<&str>, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        tx.execute("INSERT OR IGNORE INTO grants (person, unit, role) VALUES (?1, ?2, ?3)", params![grant.person, grant.unit, grant.role.code()]).map_err(err)?;
+        audit(&tx, now, by, "grant", &format!("{} {} {}", grant.person, grant.unit, grant.role.code()))?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn person(&self, id: &str) -> Result<Option<Person>> {
+        self.db()
+            .query_row("SELECT id, name, login FROM people WHERE id = ?1", [id], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? }))
+            .optional()
+            .map_err(err)
+    }
+
+    /// The person with this login and their password hash, if they have one.
+    pub fn person_by_login(&self, login: &str) -> Result<Option<(Person, Option<String>)>> {
+        self.db()
+            .query_row("SELECT id, name, login, password FROM people WHERE login = ?1", [login], |r| {
+                Ok((Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? }, r.get(3)?))
+            })
+            .optional()
+            .map_err(err)
+    }
+
+    pub fn people(&self) -> Result<Vec<Person>> {
+        let db = self.db();
+        let mut stmt = db.prepare("SELECT id, name, login FROM people ORDER BY login").map_err(err)?;
+        let rows = stmt.query_map([], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? })).map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+
+    pub fn people_count(&self) -> Result<i64> {
+        self.db().query_row("SELECT COUNT(*) FROM people", [], |r| r.get(0)).map_err(err)
+    }
+
+    /// Stores a one-time code (its hash) for `person` (None: the first administrator's setup).
+    pub fn add_code(&self, code_hash: &[u8], person: Option<&str>, purpose: &str, expires_at: i64, by: Option<&str>, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        tx.execute("INSERT INTO codes (code, person, purpose, expires_at) VALUES (?1, ?2, ?3, ?4)", params![code_hash, person, purpose, expires_at]).map_err(err)?;
+        audit(&tx, now, by, "issue_code", &format!("{purpose} {}", person.unwrap_or("-")))?;
+        tx.commit().map_err(err)
+    }
+
+    /// Uses a one-time code: marks it used if it exists, is unused, has not expired and is for
+    /// `purpose`, and returns its person (Some(None) for a setup code). Used once, ever.
+    pub fn use_code(&self, code_hash: &[u8], purpose: &str, now: i64) -> Result<Option<Option<String>>> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        let person: Option<Option<String>> = tx
+            .query_row(
+                "SELECT person FROM codes WHERE code = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3",
+                params![code_hash, purpose, now],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        if person.is_some() {
+            tx.execute("UPDATE codes SET used_at = ?2 WHERE code = ?1", params![code_hash, now]).map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(person)
+    }
+
+    /// Adds a device with the hash of its token.
+    pub fn add_device(&self, device: &Device, token_hash: &[u8], now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        tx.execute(
+            "INSERT INTO devices (id, person, name, kind, token, status, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![device.id, device.person, device.name, device.kind, token_hash, device.status, device.created_at, device.expires_at],
+        )
+        .map_err(err)?;
+        audit(&tx, now, Some(&device.person), "add_device", &format!("{} {} ({})", device.id, device.name, device.kind))?;
+        tx.commit().map_err(err)
+    }
+
+    pub fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<Device>> {
+        self.db()
+            .query_row(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token = ?1"), [token_hash], device)
+            .optional()
+            .map_err(err)
+    }
+
+    pub fn device(&self, id: &str) -> Result<Option<Device>> {
+        self.db().query_row(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE id = ?1"), [id], device).optional().map_err(err)
+    }
+
+    pub fn devices(&self) -> Result<Vec<Device>> {
+        let db = self.db();
+        let mut stmt = db.prepare(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY created_at")).map_err(err)?;
+        let rows = stmt.query_map([], device).map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+
+    pub fn set_device_status(&self, id: &str, status: &str, by: Option<&str>, now: i64) -> Result<bool> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        let n = tx.execute("UPDATE devices SET status = ?2 WHERE id = ?1", params![id, status]).map_err(err)?;
+        audit(&tx, now, by, &format!("device_{status}"), id)?;
+        tx.commit().map_err(err)?;
+        Ok(n == 1)
+    }
+
+    /// Notes that a device was heard from (and with which app version).
+    pub fn touch_device(&self, id: &str, app_version: Option<&str>, now: i64) -> Result<()> {
+        self.db()
+            .execute("UPDATE devices SET last_seen = ?2, app_version = COALESCE(?3, app_version) WHERE id = ?1", params![id, now, app_version])
+            .map(|_| ())
+            .map_err(err)
+    }
+
+    /// Binds an Automerge actor to the device that first sent it; returns the device it is
+    /// bound to (this one, or the one that sent it first).
+    pub fn bind_actor(&self, actor: &[u8], device: &str) -> Result<String> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        tx.execute("INSERT OR IGNORE INTO actors (actor, device) VALUES (?1, ?2)", params![actor, device]).map_err(err)?;
+        let owner: String = tx.query_row("SELECT device FROM actors WHERE actor = ?1", [actor], |r| r.get(0)).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(owner)
+    }
+
+    /// Who owns each actor: actor → (device, person), for history and the read model.
+    pub fn actor_owner(&self, actor: &[u8]) -> Result<Option<(String, String)>> {
+        self.db()
+            .query_row("SELECT d.id, d.person FROM actors a JOIN devices d ON d.id = a.device WHERE a.actor = ?1", [actor], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(err)
+    }
+
+    pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
+        let db = self.db();
+        let mut stmt = db.prepare("SELECT at, person, action, detail FROM audit ORDER BY seq DESC LIMIT ?1").map_err(err)?;
+        let rows = stmt
+            .query_map([limit as i64], |r| Ok(AuditEntry { at: r.get(0)?, person: r.get(1)?, action: r.get(2)?, detail: r.get(3)? }))
+            .map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+
+    /// Writes one audit entry on its own (for actions with no other write, such as a refused login).
+    pub fn audit(&self, by: Option<&str>, action: &str, detail: &str, now: i64) -> Result<()> {
+        let db = self.db();
+        audit(&db, now, by, action, detail)
+    }
+}
+
+fn audit(db: &rusqlite::Connection, at: i64, by: Option<&str>, action: &str, detail: &str) -> Result<()> {
+    db.execute("INSERT INTO audit (at, person, action, detail) VALUES (?1, ?2, ?3, ?4)", params![at, by, action, detail]).map(|_| ()).map_err(err)
+}
