@@ -5,6 +5,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 use ledger::{RecordId, Section};
 
+use crate::account::{self, LedgerEntry, Me};
 use crate::browser;
 use crate::pages::enterprise_form::{EditEnterprise, NewEnterprise};
 use crate::pages::enterprises::{EnterpriseDetail, EnterpriseList};
@@ -16,27 +17,91 @@ use crate::pages::problem_list::{ProblemList, ProblemListState};
 use crate::pages::surveys::{NewSurvey, SurveyDetail, SurveyList};
 use crate::pages::{visit_detail::VisitDetail, visit_form::{EditVisit, NewVisit}, visit_list::{ListFilter, VisitList}};
 use crate::service::{LedgerService, Phase, SaveState};
-use crate::sync::{SyncService, SyncStatus};
+use crate::sync::{DeviceState, SyncService, SyncStatus};
 use crate::update_banner::UpdateBanner;
 
 /// The record just deleted, offered for undo.
 #[derive(Clone, Copy)]
 pub struct Undo(pub RwSignal<Option<(Section, RecordId)>>);
 
+/// Where the app stands before a ledger opens.
+#[derive(Clone, PartialEq)]
+enum Start {
+    Checking,
+    Ready(Me),
+    /// Not activated: the code screen.
+    Activate,
+    /// Never activated and no network: activation needs one.
+    NeedsNetwork,
+    /// This device was reported lost: everything is erased.
+    Gone(&'static str),
+}
+
+/// Who this phone works for, from what it remembers (offline, no prompt) or from the server;
+/// then the ledger.
 #[component]
 pub fn App() -> impl IntoView {
-    let service = LedgerService::new();
+    browser::set_title("先锋台账");
+    let start = RwSignal::new(Start::Checking);
+    let (activations, activated) = signal(0u32);
+    Effect::new(move |_| {
+        activations.track();
+        leptos::task::spawn_local(async move {
+            if let Some(me) = account::cached() {
+                start.set(Start::Ready(me));
+                // Refreshed in the background; used from the next start on.
+                if let account::Answer::Me(json) = account::fetch_me().await {
+                    account::remember(&json);
+                }
+                return;
+            }
+            start.set(match account::fetch_me().await {
+                account::Answer::Me(json) => account::remember(&json).map_or(Start::Activate, Start::Ready),
+                account::Answer::NotActivated => Start::Activate,
+                account::Answer::Lost => {
+                    account::erase_everything().await;
+                    Start::Gone(crate::sync::LOST_MESSAGE)
+                }
+                account::Answer::Unreachable => Start::NeedsNetwork,
+            });
+        });
+    });
+    move || match start.get() {
+        Start::Checking => view! { <p class="muted center">"正在打开…"</p> }.into_any(),
+        Start::Activate => view! { <account::Activation activated/> }.into_any(),
+        Start::NeedsNetwork => view! {
+            <div class="alert" role="alert">
+                <p>"首次使用需要联网激活本机。请连上网络后重试。"</p>
+                <button class="button" on:click=move |_| activated.update(|n| *n += 1)>"重试"</button>
+            </div>
+        }.into_any(),
+        Start::Gone(why) => view! { <div class="alert" role="alert" data-testid="device-gone"><p>{why}</p></div> }.into_any(),
+        Start::Ready(me) => match me.selected().cloned() {
+            Some(ledger) => view! { <Workspace me=me.clone() ledger/> }.into_any(),
+            None => view! { <div class="alert" role="alert"><p>"您还没有可用的台账，请联系管理员把您加入单位。"</p></div> }.into_any(),
+        },
+    }
+}
+
+/// The ledger of one unit, with everything that works on it.
+#[component]
+fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
+    let service = LedgerService::new(account::storage_key(&ledger.document_id), me.name.clone());
     provide_context(service);
-    provide_context(SyncService::start(service));
+    let sync = SyncService::start(service, me.device_status == "retired");
+    provide_context(sync);
+    provide_context(Members(StoredValue::new(ledger.members.clone())));
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
     provide_context(ProblemListState::new());
-    browser::set_title("先锋台账");
+    let me = StoredValue::new(me);
+    let unit = ledger.unit_name.clone();
 
     view! {
         <Router>
             <UpdateBanner/>
-            <TopBar/>
+            <TopBar me unit/>
+            <DeviceNotice/>
             <main>
                 {move || match service.phase.get() {
                     Phase::Opening => view! { <p class="muted center">"正在打开台账…"</p> }.into_any(),
@@ -78,8 +143,26 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// The people of the unit, to assign a problem to (from `/api/me`, so it works offline).
+#[derive(Clone, Copy)]
+pub struct Members(pub StoredValue<Vec<String>>);
+
+/// Why syncing stopped, when the server no longer accepts this device.
 #[component]
-fn TopBar() -> impl IntoView {
+fn DeviceNotice() -> impl IntoView {
+    let sync = expect_context::<SyncService>();
+    move || match sync.device.get() {
+        DeviceState::Active => None,
+        DeviceState::Retired => Some(view! { <p class="alert" role="alert" data-testid="device-notice">"此设备已被停用：正在上传剩余记录，完成后将清除本机数据。"</p> }.into_any()),
+        DeviceState::NotActivated => Some(view! {
+            <p class="alert" role="alert" data-testid="device-notice">"本机激活已失效，暂停同步（记录仍保存在本机）。请向管理员要新的激活码。"</p>
+        }.into_any()),
+        DeviceState::Gone(why) => Some(view! { <div class="alert" role="alert" data-testid="device-gone"><p>{why}</p></div> }.into_any()),
+    }
+}
+
+#[component]
+fn TopBar(me: StoredValue<Me>, unit: String) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let status = move || match service.save_state.get() {
         SaveState::Idle => ("idle", "本机保存".to_owned()),
@@ -106,7 +189,7 @@ fn TopBar() -> impl IntoView {
     view! {
         <header class="topbar">
             <a href="/" class="brand">"先锋台账"</a>
-            <AuthorName/>
+            <Identity me unit/>
             <span class="states">
                 <span class=sync_class data-testid="sync-state" role="status">{sync_text}</span>
                 <span class=move || format!("save-state {}", status().0) data-testid="save-state">{move || status().1}</span>
@@ -174,33 +257,31 @@ fn BottomNav() -> impl IntoView {
     }
 }
 
-/// The person's name, written into logs and history; asked for once, changeable any time.
+/// Who is writing (the activated person) and in which unit; a switcher when the person
+/// belongs to several.
 #[component]
-fn AuthorName() -> impl IntoView {
-    let service = expect_context::<LedgerService>();
-    let editing = RwSignal::new(false);
-    let typed = RwSignal::new(String::new());
-    let save = move || {
-        service.set_author(&typed.get_untracked());
-        editing.set(false);
-    };
+fn Identity(me: StoredValue<Me>, unit: String) -> impl IntoView {
+    let name = me.with_value(|m| m.name.clone());
+    let ledgers = me.with_value(|m| m.ledgers.clone());
+    let chosen = me.with_value(|m| m.selected().map(|l| l.document_id.clone()).unwrap_or_default());
+    let switcher = (ledgers.len() > 1).then(|| {
+        view! {
+            <select class="unit-switch" aria-label="切换单位" data-testid="unit-switch"
+                on:change=move |ev| account::switch_to(&event_target_value(&ev))>
+                {ledgers.into_iter().map(|l| {
+                    let selected = l.document_id == chosen;
+                    view! { <option value=l.document_id.clone() selected=selected>{l.unit_name}</option> }
+                }).collect_view()}
+            </select>
+        }
+    });
     view! {
-        {move || if editing.get() {
-            view! {
-                <form class="author-form" on:submit=move |ev| { ev.prevent_default(); save(); }>
-                    <input type="text" name="author" placeholder="我的姓名" aria-label="我的姓名" maxlength="50"
-                        prop:value=move || typed.get() on:input=move |ev| typed.set(event_target_value(&ev))/>
-                    <button type="submit" class="chip">"确定"</button>
-                </form>
-            }.into_any()
-        } else {
-            let name = service.author.get();
-            view! {
-                <button type="button" class="author" data-testid="author"
-                    on:click=move |_| { typed.set(service.author.get_untracked()); editing.set(true); }>
-                    {if name.is_empty() { "填写姓名".to_owned() } else { name }}
-                </button>
-            }.into_any()
-        }}
+        <span class="identity">
+            <span class="author" data-testid="author">{name}</span>
+            {match switcher {
+                Some(s) => s.into_any(),
+                None => view! { <span class="unit" data-testid="unit">{unit}</span> }.into_any(),
+            }}
+        </span>
     }
 }

@@ -1,6 +1,7 @@
 //! Pioneer Ledger's browser app (先锋台账): a Leptos client-side PWA. The domain lives in
 //! `ledger`; this crate only shows it and moves bytes to and from IndexedDB.
 
+mod account;
 mod app;
 mod browser;
 mod pages;

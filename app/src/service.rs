@@ -21,10 +21,6 @@ use crate::store::{StorageError, Store, StoredDoc};
 
 mod view;
 
-/// The key of this device's unit ledger in storage. The sync issue replaces it with the
-/// document id the server assigns.
-const LEDGER_KEY: &str = "unit-ledger";
-const AUTHOR_KEY: &str = "pioneer.my-name";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaveState {
@@ -68,8 +64,10 @@ pub struct LedgerService {
     pub surveys: RwSignal<Vec<Survey>>,
     /// Fields that could not be read, shown so nobody silently loses data.
     pub field_problems: RwSignal<Vec<String>>,
-    /// The name this device writes into logs and history (我的姓名), kept in localStorage.
+    /// The name written into logs and history: the person this phone was activated for.
     pub author: RwSignal<String>,
+    /// Where this ledger lives in IndexedDB ([`crate::account::storage_key`]).
+    key: StoredValue<String>,
     pub save_state: RwSignal<SaveState>,
     /// False while the list shows the cached view and the document is still loading.
     pub live: RwSignal<bool>,
@@ -97,7 +95,7 @@ impl std::fmt::Display for SaveError {
 }
 
 impl LedgerService {
-    pub fn new() -> Self {
+    pub fn new(key: String, author: String) -> Self {
         let service = Self {
             inner: StoredValue::new_local(None),
             phase: RwSignal::new(Phase::Opening),
@@ -107,7 +105,8 @@ impl LedgerService {
             pledges: RwSignal::new(Vec::new()),
             surveys: RwSignal::new(Vec::new()),
             field_problems: RwSignal::new(Vec::new()),
-            author: RwSignal::new(browser::local_setting(AUTHOR_KEY).unwrap_or_default()),
+            author: RwSignal::new(author),
+            key: StoredValue::new(key),
             save_state: RwSignal::new(SaveState::Idle),
             live: RwSignal::new(false),
             view_generation: StoredValue::new(0),
@@ -120,7 +119,7 @@ impl LedgerService {
     async fn open(self) {
         let result = async {
             let store = Store::open().await.map_err(|e| e.to_string())?;
-            let stored = store.load(LEDGER_KEY).await.map_err(|e| e.to_string())?;
+            let stored = store.load(&self.key()).await.map_err(|e| e.to_string())?;
             browser::mark("pioneer:storage-read");
             let cache_shown = self.show_cached_view(&stored).await;
             let (mut ledger, persisted) = open_ledger(&stored)?;
@@ -191,15 +190,11 @@ impl LedgerService {
         None
     }
 
-    /// Remembers the person's name for logs and history on this device.
-    pub fn set_author(&self, name: &str) {
-        let name = name.trim().to_owned();
-        browser::set_local_setting(AUTHOR_KEY, &name);
-        if let Some(inner) = self.inner() {
-            inner.borrow_mut().ledger.set_author(&name);
-        }
-        self.author.set(name);
+    /// The storage key of this ledger.
+    pub(crate) fn key(&self) -> String {
+        self.key.get_value()
     }
+
 
 
     pub fn visit(&self, id: &RecordId) -> Option<Visit> {
@@ -237,7 +232,7 @@ impl LedgerService {
             (i.store.clone(), before, id, chunk, heads)
         };
         self.save_state.set(SaveState::Saving);
-        match store.append_chunk(LEDGER_KEY, &chunk).await {
+        match store.append_chunk(&self.key(), &chunk).await {
             Ok(key) => {
                 {
                     let mut i = inner.borrow_mut();
@@ -304,7 +299,7 @@ impl LedgerService {
             }
             (i.store.clone(), i.ledger.save_after(&persisted), heads)
         };
-        let key = store.append_chunk(LEDGER_KEY, &chunk).await?;
+        let key = store.append_chunk(&self.key(), &chunk).await?;
         {
             let mut i = inner.borrow_mut();
             i.persisted = heads;
@@ -334,7 +329,7 @@ impl LedgerService {
             (plan, i.store.clone())
         };
         let result = store
-            .compact(LEDGER_KEY, &plan, |chunks| {
+            .compact(&self.key(), &plan, |chunks| {
                 let mut i = inner.borrow_mut();
                 for bytes in chunks {
                     let _ = i.ledger.load_incremental(bytes);
@@ -357,7 +352,7 @@ impl LedgerService {
         let writing = inner.borrow().writing.clone();
         let _turn = writing.lock().await;
         let store = inner.borrow().store.clone();
-        let Ok(stored) = store.load(LEDGER_KEY).await else { return };
+        let Ok(stored) = store.load(&self.key()).await else { return };
         {
             let mut i = inner.borrow_mut();
             // Whether memory held anything storage lacked (changes from the server whose save

@@ -136,6 +136,18 @@ impl Store {
         commit(tx).await
     }
 
+    /// Empties every store, in one transaction (a retired or lost device erases what it holds;
+    /// clearing works beside the app's own open connection, where deleting the database would
+    /// wait for it).
+    pub async fn clear_all(&self) -> Result<(), StorageError> {
+        let stores = [SNAPSHOTS, SYNC_STATES, VIEWS, CHUNKS];
+        let tx = self.db.transaction(&stores, TransactionMode::ReadWrite)?;
+        for name in stores {
+            tx.object_store(name)?.clear()?.await?;
+        }
+        commit(tx).await
+    }
+
     /// Replaces the cached view of a document.
     pub async fn put_view(&self, doc: &str, heads: &str, bytes: &[u8]) -> Result<(), StorageError> {
         let tx = self.db.transaction(&[VIEWS], TransactionMode::ReadWrite)?;
@@ -217,4 +229,11 @@ async fn commit(tx: idb::Transaction) -> Result<(), StorageError> {
 
 fn to_bytes(v: &JsValue) -> Vec<u8> {
     v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default()
+}
+
+/// Erases every ledger, view and sync state on this device.
+pub async fn delete_all() {
+    if let Ok(store) = Store::open().await {
+        let _ = store.clear_all().await;
+    }
 }

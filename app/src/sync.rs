@@ -15,7 +15,7 @@ use web_sys::{BinaryType, MessageEvent, WebSocket};
 use crate::browser::{self, local_storage};
 use crate::service::LedgerService;
 
-const LEDGER_ID_KEY: &str = "pioneer.ledger-id";
+use crate::account::SELECTED_KEY as LEDGER_ID_KEY;
 const STORAGE_ID_KEY: &str = "pioneer.storage-id";
 /// The server's storage id, so the unsent count can be worked out offline.
 const SERVER_STORAGE_KEY: &str = "pioneer.server-storage";
@@ -30,10 +30,27 @@ pub enum SyncStatus {
     Synced(i64),
 }
 
+/// Where this device stands with the server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DeviceState {
+    Active,
+    /// Retired by an admin: upload what is left, then erase.
+    Retired,
+    /// The server no longer knows this device: it works offline, and syncs again once
+    /// activated anew.
+    NotActivated,
+    /// Erased (retired after its last upload, or reported lost): why.
+    Gone(&'static str),
+}
+
+pub const RETIRED_MESSAGE: &str = "此设备已停用：未上传的记录已全部上传，本机数据已清除。";
+pub const LOST_MESSAGE: &str = "此设备已被报告丢失，不再同步；本机数据已清除。";
+
 /// The sync state shown in the top bar.
 #[derive(Clone, Copy)]
 pub struct SyncService {
     pub status: RwSignal<SyncStatus>,
+    pub device: RwSignal<DeviceState>,
     /// Local changes the server is not known to have.
     pub unsent: RwSignal<usize>,
     state: StoredValue<Option<Rc<RefCell<Live>>>, LocalStorage>,
@@ -65,9 +82,10 @@ fn storage_id() -> String {
 }
 
 impl SyncService {
-    pub fn start(ledger: LedgerService) -> Self {
+    pub fn start(ledger: LedgerService, retired: bool) -> Self {
         let service = Self {
             status: RwSignal::new(SyncStatus::Offline),
+            device: RwSignal::new(if retired { DeviceState::Retired } else { DeviceState::Active }),
             unsent: RwSignal::new(0),
             state: StoredValue::new_local(None),
             attempts: StoredValue::new(0),
@@ -111,31 +129,40 @@ impl SyncService {
         offline.forget();
     }
 
-    /// The ledger's document id: remembered, or asked of the server once.
-    async fn ledger_id(&self) -> Option<DocumentId> {
-        if let Some(id) = local_storage().and_then(|s| s.get_item(LEDGER_ID_KEY).ok().flatten()) {
-            return DocumentId::parse(&id).ok();
+    /// The ledger's document id, as the account chose it.
+    fn ledger_id(&self) -> Option<DocumentId> {
+        let id = local_storage().and_then(|s| s.get_item(LEDGER_ID_KEY).ok().flatten())?;
+        DocumentId::parse(&id).ok()
+    }
+
+    /// Asks the server who this device is after a connection failed or a ledger was refused:
+    /// lost devices erase at once, retired ones finish their upload first.
+    async fn check_device(self) {
+        match crate::account::fetch_me().await {
+            crate::account::Answer::Me(json) => {
+                if let Some(me) = crate::account::remember(&json) {
+                    if me.device_status == "retired" {
+                        self.device.try_set(DeviceState::Retired);
+                    }
+                }
+            }
+            crate::account::Answer::NotActivated => {
+                self.device.try_set(DeviceState::NotActivated);
+            }
+            crate::account::Answer::Lost => {
+                crate::account::erase_everything().await;
+                self.device.try_set(DeviceState::Gone(LOST_MESSAGE));
+            }
+            crate::account::Answer::Unreachable => {}
         }
-        let window = web_sys::window()?;
-        let response: web_sys::Response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str("/api/ledger")).await.ok()?.dyn_into().ok()?;
-        if !response.ok() {
-            return None;
-        }
-        let json = wasm_bindgen_futures::JsFuture::from(response.json().ok()?).await.ok()?;
-        let id = js_sys::Reflect::get(&json, &"documentId".into()).ok()?.as_string()?;
-        let parsed = DocumentId::parse(&id).ok()?;
-        if let Some(ls) = local_storage() {
-            let _ = ls.set_item(LEDGER_ID_KEY, &id);
-        }
-        Some(parsed)
     }
 
     async fn connect(self) {
-        if self.live().is_some() {
+        if self.live().is_some() || matches!(self.device.get_untracked(), DeviceState::Gone(_) | DeviceState::NotActivated) {
             return;
         }
         self.status.set(SyncStatus::Connecting);
-        let Some(doc) = self.ledger_id().await else {
+        let Some(doc) = self.ledger_id() else {
             self.status.set(SyncStatus::Offline);
             return self.retry_later();
         };
@@ -165,6 +192,9 @@ impl SyncService {
 
     fn closed(self) {
         let old = self.state.try_get_value().flatten();
+        // Any end may mean this device was retired or lost: ask (an HTTP answer says why; a
+        // refused WebSocket upgrade cannot). Offline, the question fails quietly.
+        leptos::task::spawn_local(self.check_device());
         if let Some(live) = &old {
             let l = live.borrow();
             l.socket.set_onopen(None);
@@ -294,11 +324,8 @@ impl SyncService {
                     self.settle_later();
                 }
                 Output::Unavailable { .. } => {
-                    // The server does not know this ledger (or will not share it): forget the
-                    // id so the next connection asks again.
-                    if let Some(ls) = local_storage() {
-                        let _ = ls.remove_item(LEDGER_ID_KEY);
-                    }
+                    // The person may no longer use this ledger: ask who they are now.
+                    leptos::task::spawn_local(self.check_device());
                 }
             }
         }
@@ -311,6 +338,12 @@ impl SyncService {
             let Some(live) = self.live() else { return };
             if live.borrow().conn.pending_writes() == 0 && self.unsent.get_untracked() == 0 {
                 self.status.try_set(SyncStatus::Synced(browser::now_ms()));
+                // A retired device has uploaded everything: now it erases.
+                if self.device.get_untracked() == DeviceState::Retired {
+                    let _ = live.borrow().socket.close();
+                    crate::account::erase_everything().await;
+                    self.device.try_set(DeviceState::Gone(RETIRED_MESSAGE));
+                }
             }
         });
     }

@@ -23,6 +23,9 @@ pub fn TextField<T: Send + Sync + 'static>(
     /// The most characters the ledger accepts: a counter appears as the text nears it.
     #[prop(optional)]
     max: Option<usize>,
+    /// A `<datalist>` of suggestions (the unit's people, for 责任人).
+    #[prop(optional)]
+    list: Option<&'static str>,
     draft: RwSignal<T>,
     errors: RwSignal<ValidationErrors>,
     get: fn(&T) -> &String,
@@ -37,7 +40,7 @@ pub fn TextField<T: Send + Sync + 'static>(
         }
         .into_any(),
         None => view! {
-            <input type=input_type.unwrap_or("text") name=name placeholder=placeholder aria-invalid=invalid prop:value=value on:input=on_input/>
+            <input type=input_type.unwrap_or("text") name=name list=list placeholder=placeholder aria-invalid=invalid prop:value=value on:input=on_input/>
         }
         .into_any(),
     };

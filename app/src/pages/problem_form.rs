@@ -98,8 +98,11 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                 on_pick=Callback::new(move |c| draft.update(|d| d.urgency = c))/>
             <TextField label="反映人联系方式" name="contact" input_type="tel" placeholder="选填：回访时联系，仅本单位可见" max=ledger::problem::MAX_CONTACT draft errors
                 get=|d: &ProblemDraft| &d.contact set=|d: &mut ProblemDraft, v| d.contact = v/>
-            <TextField label="责任人" name="responsible" placeholder="选填，可稍后指派" draft errors
+            <TextField label="责任人" name="responsible" placeholder="选填，可从本单位人员中选" list="unit-members" draft errors
                 get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>
+            <datalist id="unit-members">
+                {expect_context::<crate::app::Members>().0.get_value().into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
+            </datalist>
             <TextField label="办结时限" name="deadline" input_type="date" draft errors
                 get=|d: &ProblemDraft| &d.deadline set=|d: &mut ProblemDraft, v| d.deadline = v/>
             <TextField label="问题描述" name="description" max=ledger::problem::MAX_DESCRIPTION placeholder="选填：具体情况、涉及多少人" rows=4 draft errors

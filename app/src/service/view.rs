@@ -5,7 +5,7 @@ use ledger::view_cache::{self, LedgerView, LedgerViewRef};
 use ledger::{RecordId, Section};
 use leptos::prelude::*;
 
-use super::{LedgerService, Phase, LEDGER_KEY};
+use super::{LedgerService, Phase};
 use crate::browser;
 use crate::store::StoredDoc;
 
@@ -42,7 +42,7 @@ impl LedgerService {
             let heads = self.heads_key();
             let Some(bytes) = self.with_view(view_cache::encode) else { return };
             // A failed cache write costs only speed at the next start.
-            let _ = store.put_view(LEDGER_KEY, &heads, &bytes).await;
+            let _ = store.put_view(&self.key(), &heads, &bytes).await;
         });
     }
 

@@ -1,0 +1,208 @@
+//! Who this phone works for: the person, their unit ledgers and the people of those units, as
+//! `/api/me` last told it (kept in localStorage, so the app opens offline with no prompt), and
+//! the one-time activation with a code. The device token itself is an HttpOnly cookie the
+//! server sets: page scripts never see it.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::browser;
+
+const ME_KEY: &str = "pioneer.me";
+/// The ledger this phone works in now (one of the person's).
+pub const SELECTED_KEY: &str = "pioneer.ledger-id";
+/// The first ledger this phone ever opened: its data lives under the original storage key.
+const HOME_KEY: &str = "pioneer.home-ledger";
+
+/// One ledger the person may use.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerEntry {
+    pub document_id: String,
+    pub unit_name: String,
+    pub path: String,
+    /// Writes only supervision remarks and evaluations (a supervisor).
+    pub supervision_only: bool,
+    /// Names of the unit's cadres and secretaries, to assign a problem to.
+    pub members: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Me {
+    pub name: String,
+    /// "active", "retired" (finish uploading, then erase) or "lost".
+    pub device_status: String,
+    pub ledgers: Vec<LedgerEntry>,
+}
+
+fn get(v: &wasm_bindgen::JsValue, key: &str) -> wasm_bindgen::JsValue {
+    js_sys::Reflect::get(v, &key.into()).unwrap_or(wasm_bindgen::JsValue::UNDEFINED)
+}
+
+fn text(v: &wasm_bindgen::JsValue, key: &str) -> String {
+    get(v, key).as_string().unwrap_or_default()
+}
+
+fn array(v: &wasm_bindgen::JsValue, key: &str) -> Vec<wasm_bindgen::JsValue> {
+    get(v, key).dyn_into::<js_sys::Array>().map(|a| a.iter().collect()).unwrap_or_default()
+}
+
+impl Me {
+    /// Reads `/api/me`'s JSON (read by hand with `JSON.parse`: serde_json would add to the
+    /// phone's shell for one small object).
+    fn parse(json: &str) -> Option<Self> {
+        let v = js_sys::JSON::parse(json).ok()?;
+        let person = get(&v, "person");
+        let ledgers = array(&v, "ledgers")
+            .iter()
+            .map(|l| LedgerEntry {
+                document_id: text(l, "documentId"),
+                unit_name: text(l, "unitName"),
+                path: text(l, "path"),
+                supervision_only: text(&get(l, "rights"), "write") == "supervision_only",
+                members: array(l, "members").iter().map(|m| text(m, "name")).collect(),
+            })
+            .filter(|l| !l.document_id.is_empty())
+            .collect();
+        Some(Self { name: text(&person, "name"), device_status: text(&get(&v, "device"), "status"), ledgers })
+    }
+
+    /// The ledger this phone works in: the one chosen before if still the person's, else the first.
+    pub fn selected(&self) -> Option<&LedgerEntry> {
+        let chosen = browser::local_setting(SELECTED_KEY);
+        self.ledgers.iter().find(|l| Some(&l.document_id) == chosen.as_ref()).or(self.ledgers.first())
+    }
+}
+
+/// What `/api/me` said.
+pub enum Answer {
+    Me(String),
+    /// Not activated (401): the code screen.
+    NotActivated,
+    /// Reported lost (403): erase.
+    Lost,
+    /// No network or no server.
+    Unreachable,
+}
+
+pub async fn fetch_me() -> Answer {
+    let Some(window) = web_sys::window() else { return Answer::Unreachable };
+    let url = format!("/api/me?version={}", env!("CARGO_PKG_VERSION"));
+    let Ok(response) = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url)).await else { return Answer::Unreachable };
+    let Ok(response) = response.dyn_into::<web_sys::Response>() else { return Answer::Unreachable };
+    match response.status() {
+        200 => {
+            let Ok(body) = response.text() else { return Answer::Unreachable };
+            match wasm_bindgen_futures::JsFuture::from(body).await.ok().and_then(|t| t.as_string()) {
+                Some(json) => Answer::Me(json),
+                None => Answer::Unreachable,
+            }
+        }
+        401 => Answer::NotActivated,
+        403 => Answer::Lost,
+        _ => Answer::Unreachable,
+    }
+}
+
+pub fn cached() -> Option<Me> {
+    browser::local_setting(ME_KEY).and_then(|json| Me::parse(&json))
+}
+
+/// Keeps what the server said (and the first ledger as this phone's home).
+pub fn remember(json: &str) -> Option<Me> {
+    let me = Me::parse(json)?;
+    browser::set_local_setting(ME_KEY, json);
+    if let Some(selected) = me.selected() {
+        if browser::local_setting(HOME_KEY).is_none() {
+            browser::set_local_setting(HOME_KEY, &selected.document_id);
+        }
+        browser::set_local_setting(SELECTED_KEY, &selected.document_id);
+    }
+    Some(me)
+}
+
+/// Where a ledger's data lives in IndexedDB: the first ledger this phone opened keeps the
+/// original key (so nothing stored before accounts existed moves), every other its own.
+pub fn storage_key(document_id: &str) -> String {
+    match browser::local_setting(HOME_KEY) {
+        Some(home) if home == document_id => "unit-ledger".into(),
+        _ => format!("ledger:{document_id}"),
+    }
+}
+
+/// Switches to another of the person's ledgers (the page reloads into it).
+pub fn switch_to(document_id: &str) {
+    browser::set_local_setting(SELECTED_KEY, document_id);
+    browser::reload();
+}
+
+/// Erases everything this phone holds (a retired or lost device): IndexedDB and every setting.
+pub async fn erase_everything() {
+    if let Some(storage) = browser::local_storage() {
+        let _ = storage.clear();
+    }
+    crate::store::delete_all().await;
+}
+
+/// `POST /api/activate`: the server sets the device cookie. Err: the message to show.
+pub async fn activate(code: &str, device: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let body = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&body, &"code".into(), &code.trim().into());
+    let _ = js_sys::Reflect::set(&body, &"device".into(), &device.into());
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&js_sys::JSON::stringify(&body).map_err(|_| "bad input")?.into());
+    let headers = web_sys::Headers::new().map_err(|_| "no headers")?;
+    let _ = headers.set("content-type", "application/json");
+    init.set_headers(&headers);
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init("/api/activate", &init))
+        .await
+        .map_err(|_| "无法连接服务器，请联网后再试".to_owned())?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| "bad response")?;
+    if response.ok() {
+        return Ok(());
+    }
+    let body = match response.text() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+        Err(_) => String::new(),
+    };
+    let message = js_sys::JSON::parse(&body).ok().map(|v| text(&v, "message")).filter(|m| !m.is_empty());
+    Err(message.unwrap_or_else(|| "激活失败，请稍后再试".into()))
+}
+
+/// The code screen of a phone not yet activated: one field, one button.
+#[component]
+pub fn Activation(activated: WriteSignal<u32>) -> impl IntoView {
+    let code = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let busy = RwSignal::new(false);
+    let submit = move || {
+        if busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            let agent = web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default();
+            let device: String = agent.chars().take(120).collect();
+            match activate(&code.get_untracked(), &device).await {
+                Ok(()) => activated.update(|n| *n += 1),
+                Err(e) => error.set(Some(e)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <form class="activation" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            <h1>"激活本机"</h1>
+            <p>"请输入管理员给您的激活码（只需一次，需要联网）。激活后离线也能使用。"</p>
+            <label for="activation-code">"激活码"</label>
+            <input id="activation-code" name="code" autocomplete="one-time-code" autocapitalize="characters" maxlength="20"
+                placeholder="XXXX-XXXX-XX" prop:value=move || code.get() on:input=move |ev| code.set(event_target_value(&ev))/>
+            {move || error.get().map(|e| view! { <p class="field-error" role="alert">{e}</p> })}
+            <button type="submit" class="button primary" disabled=move || busy.get()>
+                {move || if busy.get() { "正在激活…" } else { "激活" }}
+            </button>
+        </form>
+    }
+}
