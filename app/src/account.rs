@@ -103,6 +103,10 @@ pub async fn fetch_me() -> Answer {
     }
 }
 
+pub fn parse(json: &str) -> Option<Me> {
+    Me::parse(json)
+}
+
 pub fn cached() -> Option<Me> {
     browser::local_setting(ME_KEY).and_then(|json| Me::parse(&json))
 }

@@ -56,7 +56,11 @@ pub fn App() -> impl IntoView {
                 return;
             }
             start.set(match account::fetch_me().await {
-                account::Answer::Me(json) => account::remember(&json).map_or(Start::Activate, Start::Ready),
+                // A retired device that has erased itself starts over with a new code.
+                account::Answer::Me(json) => match account::parse(&json) {
+                    Some(me) if me.device_status != "retired" => account::remember(&json).map_or(Start::Activate, Start::Ready),
+                    _ => Start::Activate,
+                },
                 account::Answer::NotActivated => Start::Activate,
                 account::Answer::Lost => {
                     account::erase_everything().await;

@@ -141,8 +141,9 @@ impl SyncService {
         match crate::account::fetch_me().await {
             crate::account::Answer::Me(json) => {
                 if let Some(me) = crate::account::remember(&json) {
-                    if me.device_status == "retired" {
+                    if me.device_status == "retired" && self.device.get_untracked() == DeviceState::Active {
                         self.device.try_set(DeviceState::Retired);
+                        self.settle_later();
                     }
                 }
             }
@@ -279,6 +280,8 @@ impl SyncService {
                 }
                 Output::Connected { remote_storage, .. } => {
                     self.attempts.set_value(0);
+                    // Retired while offline? The server still takes the upload; ask once per connection.
+                    leptos::task::spawn_local(self.check_device());
                     self.status.set(SyncStatus::Syncing);
                     live.borrow_mut().remote_storage = remote_storage.clone();
                     if let (Some(ls), Some(remote)) = (local_storage(), &remote_storage) {

@@ -2,7 +2,13 @@
 // run, against the reference automerge-repo Node server. Two shapes: CLIENTS clients with a
 // document each, and SHARED clients all writing one unit ledger (the real case), where a fresh
 // reader then counts confirmed edits that went missing. Loopback only.
-// Usage (after scripts/build.sh and `cargo build --release -p sync-server --example load`):
+// Our server takes only authenticated devices on ledgers the organisation made: its data
+// directory is prepared by `examples/prepare_load` (an organisation of CLIENTS villages, one
+// device token), and every connection of the run is authenticated and its rights checked.
+// BASELINE_BIN=path/to/an/older/sync-server adds that build (from before accounts, open to
+// anyone) to the same run, so the cost of the checks is a ratio of two figures of one run.
+// Usage (after scripts/build.sh and
+// `cargo build --release -p sync-server --example load --example prepare_load`):
 //   node bench/load/run.mjs [CLIENTS] [EDITS] [SHARED]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -26,12 +32,13 @@ async function healthy(url) {
 
 const peakRss = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
 
-async function measure(name, command, args, wsUrl, healthUrl, shape) {
+async function measure(name, command, args, wsUrl, healthUrl, shape, ledgers) {
   const proc = spawn(command, args, { stdio: "ignore", cwd: ROOT });
   try {
     await healthy(healthUrl);
     const clients = shape === "shared" ? SHARED : CLIENTS;
-    const out = execFileSync(join(ROOT, "target/release/examples/load"), [wsUrl, clients, EDITS, shape], { encoding: "utf8", maxBuffer: 1 << 24 });
+    const extra = ledgers ? [ledgers] : [];
+    const out = execFileSync(join(ROOT, "target/release/examples/load"), [wsUrl, clients, EDITS, shape, ...extra], { encoding: "utf8", maxBuffer: 1 << 24 });
     const result = JSON.parse(out.trim().split("\n").pop());
     return { name, ...result, peak_rss_mb: peakRss(proc.pid) };
   } finally {
@@ -43,22 +50,35 @@ const dir = mkdtempSync(join(tmpdir(), "pioneer-load-"));
 try {
   const rows = [];
   for (const shape of ["separate", "shared"]) {
-    const ours = await measure("sync-server (ours)", join(ROOT, "target/release/sync-server"),
-      ["--listen", "127.0.0.1:18180", "--data-dir", join(dir, `ours-${shape}`), "--dist", join(ROOT, "dist")],
-      "ws://127.0.0.1:18180/sync", "http://127.0.0.1:18180/healthz", shape);
+    const data = join(dir, `ours-${shape}`);
+    const ledgers = join(dir, `ledgers-${shape}.json`);
+    execFileSync(join(ROOT, "target/release/examples/prepare_load"), [data, shape === "shared" ? "1" : CLIENTS, ledgers]);
+    const ours = await measure("sync-server (ours, authenticated)", join(ROOT, "target/release/sync-server"),
+      ["--listen", "127.0.0.1:18180", "--data-dir", data, "--dist", join(ROOT, "dist")],
+      "ws://127.0.0.1:18180/sync", "http://127.0.0.1:18180/healthz", shape, ledgers);
+    if (process.env.BASELINE_BIN) {
+      const before = await measure("sync-server before accounts (baseline)", process.env.BASELINE_BIN,
+        ["--listen", "127.0.0.1:18182", "--data-dir", join(dir, `before-${shape}`), "--dist", join(ROOT, "dist")],
+        "ws://127.0.0.1:18182/sync", "http://127.0.0.1:18182/healthz", shape);
+      rows.push([shape, ours, before]);
+    }
     const ref = await measure("automerge-repo reference (express + ws + NodeWSServerAdapter + NodeFSStorageAdapter)", "node",
       [join(ROOT, "bench/load/reference-server.mjs"), "18181", join(dir, `ref-${shape}`)],
       "ws://127.0.0.1:18181/", "http://127.0.0.1:18181/healthz", shape);
     rows.push([shape, ours, ref]);
   }
+  // rows: [shape, ours, other]; the other is the reference server or the baseline build.
   console.log("| shape | server | clients | failed | confirmed edits | lost | edits/s | p50 ms | p99 ms | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|");
+  const printed = new Set();
   for (const [shape, ...rs] of rows) {
     for (const r of rs) {
+      if (printed.has(r)) continue;
+      printed.add(r);
       console.log(`| ${shape} | ${r.name} | ${r.clients} | ${r.failed} | ${r.edits} | ${r.lost} | ${r.edits_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.peak_rss_mb.toFixed(0)} |`);
     }
   }
-  for (const [shape, ours, ref] of rows) {
-    console.log(`\n${shape}: throughput ratio ${(ours.edits_per_second / ref.edits_per_second).toFixed(2)}x, memory ratio ${(ours.peak_rss_mb / ref.peak_rss_mb).toFixed(2)}x`);
+  for (const [shape, ours, other] of rows) {
+    console.log(`\n${shape}, ours vs ${other.name}: throughput ${(ours.edits_per_second / other.edits_per_second).toFixed(2)}x, p99 ${(ours.p99_ms / other.p99_ms).toFixed(2)}x, memory ${(ours.peak_rss_mb / other.peak_rss_mb).toFixed(2)}x`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

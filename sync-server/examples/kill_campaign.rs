@@ -53,11 +53,18 @@ async fn main() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("ws://127.0.0.1:{port}/sync");
+    // The organisation, the ledgers and a device, made before the first start.
+    let (tester, directory) = {
+        let storage = std::sync::Arc::new(sync_server::Storage::open(data.path()).unwrap());
+        let directory = sync_server::Directory::open(storage).unwrap();
+        (common::seed(&directory), directory)
+    };
+    let url = format!("ws://127.0.0.1:{port}/sync?token={}", tester.token);
 
-    let shared = DocumentId::random();
+    let shared = common::add_ledger(&directory, &tester);
     let mut phones: Vec<Phone> = (0..6).map(|i| Phone::new(&format!("shared{i}"), shared)).collect();
-    phones.extend((0..4).map(|i| Phone::new(&format!("own{i}"), DocumentId::random())));
+    phones.extend((0..4).map(|i| Phone::new(&format!("own{i}"), common::add_ledger(&directory, &tester))));
+    drop(directory);
     let mut lost_total = 0;
     let started = Instant::now();
 

@@ -6,7 +6,11 @@
 //!
 //! Speaks only the automerge-repo protocol, so it runs against any compatible server.
 //!
-//! cargo run --release -p sync-server --example load -- ws://127.0.0.1:8080/sync CLIENTS EDITS [separate|shared]
+//! cargo run --release -p sync-server --example load -- ws://127.0.0.1:8080/sync CLIENTS EDITS [separate|shared] [LEDGERS.json]
+//!
+//! Our server takes only authenticated devices and serves only ledgers the organisation made:
+//! `LEDGERS.json` (from `examples/prepare_load`) gives the device token (added to the URL) and
+//! the ledger ids to write; without it, fresh document ids (the reference server).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -146,12 +150,20 @@ async fn main() {
     let clients: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(1000);
     let edits: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(20);
     let shared = args.next().as_deref() == Some("shared");
+    let (url, ledgers) = match args.next() {
+        Some(path) => {
+            let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("LEDGERS.json")).expect("LEDGERS.json");
+            let ledgers: Vec<DocumentId> = json["ledgers"].as_array().expect("ledgers").iter().map(|l| DocumentId::parse(l.as_str().unwrap()).unwrap()).collect();
+            (format!("{url}?token={}", json["token"].as_str().expect("token")), ledgers)
+        }
+        None => (url, Vec::new()),
+    };
 
     // The shared ledger is uploaded once, then every client starts from it.
     let mut seed = AutoCommit::new().with_actor(ActorId::random());
     seed.put(ROOT, "title", "走访记录").unwrap();
     seed.commit();
-    let shared_id = DocumentId::random();
+    let shared_id = ledgers.first().copied().unwrap_or_else(DocumentId::random);
     if shared {
         let start = Arc::new(tokio::sync::Barrier::new(1));
         if let Err(e) = client(url.clone(), shared_id, seed.clone(), usize::MAX, 0, start).await {
@@ -165,7 +177,8 @@ async fn main() {
     let mut tasks = Vec::new();
     for i in 0..clients {
         let (url, start, results) = (url.clone(), start.clone(), results.clone());
-        let (id, doc) = if shared { (shared_id, seed.clone()) } else { (DocumentId::random(), seed.clone()) };
+        let own = if ledgers.is_empty() { DocumentId::random() } else { ledgers[i % ledgers.len()] };
+        let (id, doc) = if shared { (shared_id, seed.clone()) } else { (own, seed.clone()) };
         tasks.push(tokio::spawn(async move {
             let r = client(url, id, doc, i, edits, start.clone()).await;
             if let Err(e) = &r {

@@ -19,13 +19,15 @@ use crate::AppState;
 
 pub const COOKIE: &str = "pl_device";
 
-/// The token a request carries: the cookie first, then the `token` query parameter.
+/// The token a request carries: the cookie, an `Authorization: Bearer` header (tools and
+/// peers that can set headers), then the `token` query parameter.
 pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+    let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
     let from_cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
         let (name, value) = pair.trim().split_once('=')?;
         (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
     });
-    from_cookie.or_else(|| {
+    from_cookie.or(bearer).or_else(|| {
         query?.split('&').find_map(|pair| {
             let (name, value) = pair.split_once('=')?;
             (name == "token" && !value.is_empty()).then(|| value.to_owned())

@@ -16,13 +16,40 @@ use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
+/// Each server these tests start, by address: its directory and the tester's device.
+static SERVERS: std::sync::Mutex<Vec<(SocketAddr, std::sync::Arc<sync_server::Directory>, std::sync::Arc<common::Tester>)>> = std::sync::Mutex::new(Vec::new());
+
+fn register(addr: SocketAddr, state: &sync_server::AppState) {
+    let tester = common::seed(&state.hub.directory);
+    SERVERS.lock().unwrap().push((addr, state.hub.directory.clone(), std::sync::Arc::new(tester)));
+}
+
+fn server_at(addr: SocketAddr) -> (std::sync::Arc<sync_server::Directory>, std::sync::Arc<common::Tester>) {
+    let servers = SERVERS.lock().unwrap();
+    let (_, d, t) = servers.iter().find(|(a, _, _)| *a == addr).expect("a server these tests started");
+    (d.clone(), t.clone())
+}
+
+/// The sync URL of the server at `addr`, with the tester's token.
+fn url_of(addr: SocketAddr) -> String {
+    format!("ws://{addr}/sync?token={}", server_at(addr).1.token)
+}
+
+/// A new ledger on the server at `addr` that the tester may write.
+fn ledger_at(addr: SocketAddr) -> DocumentId {
+    let (directory, tester) = server_at(addr);
+    common::add_ledger(&directory, &tester)
+}
+
 async fn start() -> (SocketAddr, tempfile::TempDir) {
     let data = tempfile::tempdir().unwrap();
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
-    let app = sync_server::router(sync_server::Config { dist: dist.keep(), data_dir: data.path().to_owned() }).unwrap();
+    let state = sync_server::AppState::open(data.path()).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    register(addr, &state);
+    let app = sync_server::router_for(state, dist.keep());
     tokio::spawn(async move {
         sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap();
     });
@@ -54,7 +81,7 @@ fn bloom_message(doc: &mut AutoCommit, entries: u32, bits_per_entry: u32, probes
 
 /// Sends a join, then `data` as a sync message for `doc`; returns (error received, closed).
 async fn send_crafted(addr: SocketAddr, doc: DocumentId, data: Vec<u8>) -> (Option<String>, bool) {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url_of(addr)).await.unwrap();
     let join = Message::Join { sender_id: "attacker".into(), supported_protocol_versions: vec!["1".into()], metadata: None };
     ws.send(Ws::Binary(join.encode().into())).await.unwrap();
     let sync = Message::Sync { sender_id: "attacker".into(), target_id: "server".into(), document_id: doc, data };
@@ -88,8 +115,8 @@ async fn healthy(addr: SocketAddr) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crafted_bloom_filters_are_refused_and_the_server_keeps_serving() {
     let (addr, _data) = start().await;
-    let url = format!("ws://{addr}/sync");
-    let id = DocumentId::random();
+    let url = url_of(addr);
+    let id = ledger_at(addr);
     let mut phone = Phone::new("phone", id);
     for i in 0..200 {
         phone.edit(&format!("k{i}"), i);
@@ -115,8 +142,8 @@ async fn crafted_bloom_filters_are_refused_and_the_server_keeps_serving() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_bloom_attacks_at_once_do_not_stall_other_requests() {
     let (addr, _data) = start().await;
-    let url = format!("ws://{addr}/sync");
-    let id = DocumentId::random();
+    let url = url_of(addr);
+    let id = ledger_at(addr);
     let mut phone = Phone::new("phone", id);
     for i in 0..2_000 {
         phone.edit(&format!("k{i}"), i);
@@ -142,8 +169,8 @@ async fn two_bloom_attacks_at_once_do_not_stall_other_requests() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_into_a_missing_object_leaves_the_document_as_stored() {
     let (addr, _data) = start().await;
-    let url = format!("ws://{addr}/sync");
-    let id = DocumentId::random();
+    let url = url_of(addr);
+    let id = ledger_at(addr);
     let mut phone = Phone::new("phone", id);
     phone.edit("k", 1);
     assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet);
@@ -195,19 +222,20 @@ async fn silent_sockets_are_closed_and_live_idle_ones_kept() {
     std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
     let mut state = sync_server::AppState::open(data.path()).unwrap();
     state.idle_timeout = Duration::from_millis(600);
-    let app = sync_server::router_for(state, dist.keep());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    register(addr, &state);
+    let app = sync_server::router_for(state, dist.keep());
     tokio::spawn(async move {
         sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap();
     });
     let join = Message::Join { sender_id: "p".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
 
     // Silent: joins, then neither reads nor writes for two seconds.
-    let (mut silent, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let (mut silent, _) = tokio_tungstenite::connect_async(url_of(addr)).await.unwrap();
     silent.send(Ws::Binary(join.clone().into())).await.unwrap();
     // Live but idle: reads (so answers pings) and sends nothing.
-    let (mut live, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let (mut live, _) = tokio_tungstenite::connect_async(url_of(addr)).await.unwrap();
     live.send(Ws::Binary(join.into())).await.unwrap();
     let live_task = tokio::spawn(async move {
         let started = std::time::Instant::now();
@@ -276,9 +304,8 @@ async fn made_up_documents_leave_nothing_in_memory_and_are_bounded_per_connectio
     assert!(error.as_deref().unwrap_or_default().contains("too many documents"), "{error:?}");
     assert_eq!(server.state.hub.loaded_documents(), 0, "made-up documents stayed in memory");
 
-    // An honest phone still creates its new ledger with the usual sync (heads first, then
-    // changes).
-    let id = DocumentId::random();
+    // An honest phone still syncs its unit's ledger.
+    let id = server.ledger();
     let mut phone = Phone::new("phone", id);
     phone.edit("k", 1);
     assert_eq!(phone.sync(&server.url(), Duration::from_secs(10)).await, End::Quiet);
@@ -303,8 +330,8 @@ fn changes_message(changes: &mut [automerge::Change]) -> Vec<u8> {
 
 /// A phone with one stored edit on a fresh document; returns it and the server's URL.
 async fn stored_phone(addr: SocketAddr) -> (Phone, DocumentId, String) {
-    let url = format!("ws://{addr}/sync");
-    let id = DocumentId::random();
+    let url = url_of(addr);
+    let id = ledger_at(addr);
     let mut phone = Phone::new("phone", id);
     phone.edit("k", 1);
     assert_eq!(phone.sync(&url, Duration::from_secs(10)).await, End::Quiet);
@@ -362,7 +389,7 @@ fn orphans(phone: &mut Phone, n: usize, bytes: usize) -> Vec<u8> {
 /// Sends `messages` for `doc` on one connection, each once the server answered the one before;
 /// returns the open socket, or the error that closed it.
 async fn hold(addr: SocketAddr, doc: DocumentId, messages: Vec<Vec<u8>>) -> Result<WebSocket, String> {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+    let (mut ws, _) = tokio_tungstenite::connect_async(url_of(addr)).await.unwrap();
     let join = Message::Join { sender_id: "attacker".into(), supported_protocol_versions: vec!["1".into()], metadata: None };
     ws.send(Ws::Binary(join.encode().into())).await.unwrap();
     for data in messages {

@@ -12,6 +12,8 @@ use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
+mod common;
+
 struct Client {
     id: DocumentId,
     doc: AutoCommit,
@@ -52,8 +54,8 @@ async fn wait_healthy(port: u16) {
 
 /// Syncs until quiet, the connection dies, or `budget` runs out; returns the heads the server
 /// confirmed (the shared heads of the last sync state it produced).
-async fn sync(port: u16, client: &mut Client, budget: Duration, confirmed: &mut Vec<ChangeHash>) {
-    let Ok(Ok((mut ws, _))) = tokio::time::timeout(budget, tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/sync"))).await else {
+async fn sync(port: u16, token: &str, client: &mut Client, budget: Duration, confirmed: &mut Vec<ChangeHash>) {
+    let Ok(Ok((mut ws, _))) = tokio::time::timeout(budget, tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/sync?token={token}"))).await else {
         return;
     };
     let mut conn = Connection::initiate(LocalPeer { peer_id: format!("c-{}", DocumentId::random()), storage_id: Some("durability-client".into()) });
@@ -88,7 +90,14 @@ async fn confirmed_changes_survive_kill_9() {
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
     let port = free_port();
-    let mut client = Client { id: DocumentId::random(), doc: AutoCommit::new().with_actor(ActorId::random()) };
+    // The organisation, a ledger and a device token, made before the first start.
+    let (token, ledger) = {
+        let storage = std::sync::Arc::new(sync_server::Storage::open(data.path()).unwrap());
+        let directory = sync_server::Directory::open(storage).unwrap();
+        let tester = common::seed(&directory);
+        (tester.token.clone(), common::add_ledger(&directory, &tester))
+    };
+    let mut client = Client { id: ledger, doc: AutoCommit::new().with_actor(ActorId::random()) };
     let mut confirmed: Vec<ChangeHash> = Vec::new();
 
     for round in 0..8u64 {
@@ -100,7 +109,7 @@ async fn confirmed_changes_survive_kill_9() {
         }
         // Kill at a different moment each round: from mid-handshake to after quiet.
         let budget = Duration::from_millis(5 + round * 40);
-        sync(port, &mut client, budget, &mut confirmed).await;
+        sync(port, &token, &mut client, budget, &mut confirmed).await;
         server.kill().unwrap(); // SIGKILL
         server.wait().unwrap();
 
@@ -109,7 +118,7 @@ async fn confirmed_changes_survive_kill_9() {
         wait_healthy(port).await;
         let mut reader = Client { id: client.id, doc: AutoCommit::new() };
         let mut ignored = Vec::new();
-        sync(port, &mut reader, Duration::from_secs(3), &mut ignored).await;
+        sync(port, &token, &mut reader, Duration::from_secs(3), &mut ignored).await;
         for hash in &confirmed {
             assert!(reader.doc.get_change_by_hash(hash).is_some(), "round {round}: confirmed change {hash} lost");
         }
@@ -121,9 +130,9 @@ async fn confirmed_changes_survive_kill_9() {
     // And once the server stays up, everything converges.
     let mut server = spawn(data.path(), dist.path(), port);
     wait_healthy(port).await;
-    sync(port, &mut client, Duration::from_secs(5), &mut confirmed).await;
+    sync(port, &token, &mut client, Duration::from_secs(5), &mut confirmed).await;
     let mut reader = Client { id: client.id, doc: AutoCommit::new() };
-    sync(port, &mut reader, Duration::from_secs(5), &mut Vec::new()).await;
+    sync(port, &token, &mut reader, Duration::from_secs(5), &mut Vec::new()).await;
     assert_eq!(reader.doc.get_heads(), client.doc.get_heads());
     server.kill().unwrap();
     server.wait().unwrap();

@@ -47,7 +47,7 @@ async fn refusals_are_logged_with_peer_and_document_within_a_budget() {
 
     let data = tempfile::tempdir().unwrap();
     let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
-    let doc = DocumentId::random();
+    let doc = server.ledger();
     let floods = 300;
     for _ in 0..floods {
         refused(&server.url(), doc).await;
@@ -64,4 +64,7 @@ async fn refusals_are_logged_with_peer_and_document_within_a_budget() {
     assert!(refusals.len() <= budget, "{} refusal lines for {floods} refusals (budget {budget} a minute)", refusals.len());
     assert!(refusals.len() >= budget.min(floods) / 2, "refusals went unlogged: {}", refusals.len());
     assert!(text.len() < 40 * 1024, "the log grew {} bytes for {floods} refusals", text.len());
+    // Every one of those connections carried the device token in its URL: none reached the log.
+    assert!(server.url().contains(&server.tester.token));
+    assert!(!text.contains(&server.tester.token), "a device token was written to the log");
 }

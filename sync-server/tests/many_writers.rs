@@ -9,14 +9,13 @@ use std::time::Duration;
 use automerge::transaction::Transactable;
 use automerge::ROOT;
 use common::{End, Phone, Server};
-use ledger_sync::DocumentId;
 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_and_restart() {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), Duration::from_secs(5)).await;
-    let id = DocumentId::random();
+    let id = server.ledger();
 
     // The unit's ledger already holds a few thousand records, so compactions take a while.
     let mut first = Phone::new("p0", id);

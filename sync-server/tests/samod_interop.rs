@@ -7,20 +7,11 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ReadDoc, ROOT};
 use samod::{BackoffConfig, Repo, Url};
 
-async fn start() -> (std::net::SocketAddr, tempfile::TempDir) {
-    let data = tempfile::tempdir().unwrap();
-    let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
-    let app = sync_server::router(sync_server::Config { dist: dist.keep(), data_dir: data.path().to_owned() }).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap() });
-    (addr, data)
-}
+mod common;
 
-async fn connected_repo(addr: std::net::SocketAddr) -> (Repo, samod::DialerHandle<std::convert::Infallible>) {
+async fn connected_repo(url: &str) -> (Repo, samod::DialerHandle<std::convert::Infallible>) {
     let repo = Repo::build_tokio().load().await;
-    let dialer = repo.dial_websocket(Url::parse(&format!("ws://{addr}/sync")).unwrap(), BackoffConfig::default()).unwrap();
+    let dialer = repo.dial_websocket(Url::parse(url).unwrap(), BackoffConfig::default()).unwrap();
     tokio::time::timeout(Duration::from_secs(10), dialer.established()).await.unwrap().unwrap();
     (repo, dialer)
 }
@@ -40,22 +31,31 @@ async fn eventually(mut f: impl FnMut() -> bool) -> bool {
     false
 }
 
+/// Samod peers, each with a device token an admin issued (the `token` query parameter), edit
+/// a unit's ledger through our server and see each other's edits.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn samod_peers_sync_through_our_server() {
-    let (addr, _data) = start().await;
-    let (alice, alice_dial) = connected_repo(addr).await;
-    let mut initial = Automerge::new();
-    initial.transact::<_, _, automerge::AutomergeError>(|tx| {
-        tx.put(ROOT, "visit", "张大爷家")?;
-        Ok(())
-    }).unwrap();
-    let handle = alice.create(initial).await.unwrap();
+async fn samod_peers_with_issued_tokens_sync_a_unit_ledger_through_our_server() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
+    let ledger_id = server.ledger();
+    let id: samod::DocumentId = ledger_id.to_string().parse().unwrap();
+    let (alice, alice_dial) = connected_repo(&server.url()).await;
+    let handle = tokio::time::timeout(Duration::from_secs(10), alice.find(id.clone())).await.unwrap().unwrap().expect("alice could not find the ledger");
+    assert!(handle.with_document(|d| d.get(ROOT, "visits").unwrap().is_some()), "the unit's ledger skeleton");
+    handle.with_document(|d| {
+        d.transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "visit", "张大爷家")?;
+            Ok(())
+        })
+        .unwrap();
+    });
     let conn = alice_dial.connection_id().unwrap();
-    tokio::time::timeout(Duration::from_secs(10), handle.they_have_our_changes(conn)).await.expect("server never confirmed alice's document");
+    tokio::time::timeout(Duration::from_secs(10), handle.they_have_our_changes(conn)).await.expect("server never confirmed alice's edit");
 
-    // Bob, another samod peer, finds it through the server.
-    let (bob, _bob_dial) = connected_repo(addr).await;
-    let found = tokio::time::timeout(Duration::from_secs(10), bob.find(handle.document_id().clone())).await.unwrap().unwrap().expect("bob could not find the document");
+    // Bob, another samod peer with a token of his own, finds it through the server.
+    let bob_token = server.state.hub.directory.issue_token(&server.tester.person, "bob's samod", None).unwrap().token;
+    let (bob, _bob_dial) = connected_repo(&server.url_with(&bob_token)).await;
+    let found = tokio::time::timeout(Duration::from_secs(10), bob.find(id)).await.unwrap().unwrap().expect("bob could not find the document");
     assert_eq!(found.with_document(|d| read(d, "visit")).as_deref(), Some("张大爷家"));
 
     // Bob edits; Alice sees it.
@@ -67,24 +67,34 @@ async fn samod_peers_sync_through_our_server() {
         .unwrap();
     });
     assert!(eventually(|| handle.with_document(|d| read(d, "follow_up")).as_deref() == Some("联系电工")).await, "alice never saw bob's edit");
-
-    // Our document ids and samod's are the same strings.
-    let ours = ledger_sync::DocumentId::parse(&handle.url().to_string()).unwrap();
-    assert_eq!(ours.to_string(), handle.document_id().to_string());
+    assert_eq!(ledger_sync::DocumentId::parse(&handle.document_id().to_string()).unwrap(), ledger_id);
     alice.stop().await;
     bob.stop().await;
 }
 
+/// A document samod makes itself is not accepted (nobody creates a document by syncing), and
+/// an unknown id is unavailable; a peer without a token never connects.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn samod_reads_the_demo_ledger_and_gets_unavailable_for_unknown_documents() {
-    let (addr, data) = start().await;
-    let state = sync_server::AppState::open(data.path()).unwrap();
-    let (repo, _dial) = connected_repo(addr).await;
-    let id: samod::DocumentId = state.demo_ledger.to_string().parse().unwrap();
-    let ledger = tokio::time::timeout(Duration::from_secs(10), repo.find(id)).await.unwrap().unwrap().expect("demo ledger unavailable");
-    assert!(ledger.with_document(|d| d.get(ROOT, "visits").unwrap().is_some()));
+async fn samod_cannot_create_documents_or_find_unknown_ones() {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
+    let (repo, _dial) = connected_repo(&server.url()).await;
     let unknown: samod::DocumentId = ledger_sync::DocumentId::random().to_string().parse().unwrap();
     let missing = tokio::time::timeout(Duration::from_secs(10), repo.find(unknown)).await.unwrap().unwrap();
     assert!(missing.is_none());
+    let mut initial = Automerge::new();
+    initial.transact::<_, _, automerge::AutomergeError>(|tx| {
+        tx.put(ROOT, "visit", "x")?;
+        Ok(())
+    }).unwrap();
+    let made = repo.create(initial).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let id = ledger_sync::DocumentId::parse(&made.document_id().to_string()).unwrap();
+    assert!(server.state.hub.storage.load(&id).unwrap().is_none(), "a document a peer made was stored");
     repo.stop().await;
+
+    let anonymous = Repo::build_tokio().load().await;
+    let dialer = anonymous.dial_websocket(Url::parse(&format!("ws://{}/sync", server.addr)).unwrap(), BackoffConfig::default()).unwrap();
+    assert!(tokio::time::timeout(Duration::from_secs(2), dialer.established()).await.is_err(), "a peer without a token connected");
+    anonymous.stop().await;
 }

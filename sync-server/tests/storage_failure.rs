@@ -8,7 +8,6 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{End, Phone, Server};
-use ledger_sync::DocumentId;
 
 /// A short wait for locks, so a locked database fails a write quickly.
 async fn start(data: &Path) -> Server {
@@ -27,7 +26,7 @@ fn lock_database(data: &Path) -> rusqlite::Connection {
 async fn check_failure_and_recovery(fail: impl Fn(&Server, &Path) -> Box<dyn FnOnce()>) {
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path()).await;
-    let id = DocumentId::random();
+    let id = server.ledger();
     let mut phone = Phone::new("phone", id);
     phone.edit("c1", 1);
     assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Quiet);
@@ -111,13 +110,15 @@ async fn an_io_error_acknowledges_nothing_and_recovers() {
 async fn a_damaged_document_is_reported_and_the_others_keep_working() {
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path()).await;
-    let good = DocumentId::random();
+    let good = server.ledger();
     let mut phone = Phone::new("phone", good);
     phone.edit("k", 1);
     assert_eq!(phone.sync(&server.url(), BUDGET).await, End::Quiet);
 
-    let damaged = DocumentId::random();
-    server.state.hub.storage.create(&damaged, &[0x85, 0x6f, 0x4a, 0x83, 0xde, 0xad, 0xbe, 0xef]).unwrap();
+    let damaged = server.ledger();
+    let db = rusqlite::Connection::open(data.path().join("ledger.sqlite3")).unwrap();
+    db.execute("UPDATE documents SET snapshot = ?2 WHERE id = ?1", rusqlite::params![damaged.to_string(), vec![0x85u8, 0x6f, 0x4a, 0x83, 0xde, 0xad, 0xbe, 0xef]]).unwrap();
+    drop(db);
     let mut victim = Phone::new("victim", damaged);
     victim.edit("x", 1);
     let end = victim.sync(&server.url(), BUDGET).await;

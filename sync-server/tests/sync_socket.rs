@@ -7,26 +7,17 @@ use std::path::Path;
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
-use automerge::{sync, ActorId, AutoCommit, ReadDoc, ROOT};
+use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
 use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Message, Output};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-struct Server {
-    addr: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
+mod common;
+
+use common::Server;
 
 async fn start(data: &Path) -> Server {
-    let dist = tempfile::tempdir().unwrap();
-    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
-    let app = sync_server::router(sync_server::Config { dist: dist.keep(), data_dir: data.to_owned() }).unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let task = tokio::spawn(async move {
-        sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), std::future::pending()).await.unwrap();
-    });
-    Server { addr, task }
+    Server::start(data, Duration::from_secs(5)).await
 }
 
 #[derive(Default)]
@@ -45,8 +36,8 @@ impl DocumentHost for Client {
 
 /// Connects, syncs the given documents until the server has nothing more to say, returns
 /// whether the connection stayed healthy.
-async fn sync_once(addr: SocketAddr, client: &mut Client, docs: &[DocumentId]) -> bool {
-    let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.unwrap();
+async fn sync_once(server: &Server, client: &mut Client, docs: &[DocumentId]) -> bool {
+    let (mut ws, _) = tokio_tungstenite::connect_async(server.url()).await.unwrap();
     let mut conn = Connection::initiate(LocalPeer { peer_id: format!("test-{}", DocumentId::random()), storage_id: None });
     let mut healthy = true;
     loop {
@@ -88,30 +79,34 @@ fn value(d: &AutoCommit, key: &str) -> Option<String> {
 async fn changes_reach_another_client_and_survive_a_restart() {
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path()).await;
-    let id = DocumentId::random();
+    let id = server.ledger();
     let mut phone = Client::default();
     phone.docs.insert(id, doc_with("visit", "张大爷家"));
-    assert!(sync_once(server.addr, &mut phone, &[id]).await);
+    assert!(sync_once(&server, &mut phone, &[id]).await);
 
     // The server restarts on the same data directory.
-    server.task.abort();
+    server.stop().await;
     let server = start(data.path()).await;
     let mut desktop = Client::default();
     desktop.docs.insert(id, AutoCommit::new());
-    assert!(sync_once(server.addr, &mut desktop, &[id]).await);
+    assert!(sync_once(&server, &mut desktop, &[id]).await);
     assert_eq!(value(&desktop.docs[&id], "visit").as_deref(), Some("张大爷家"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_ledger_is_announced_and_syncable() {
+async fn a_device_is_told_its_ledgers_and_syncs_them() {
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path()).await;
+    let made = server.ledger();
     let body: serde_json::Value =
-        serde_json::from_str(&http_get(server.addr, "/api/ledger").await).unwrap();
-    let id = DocumentId::parse(body["documentId"].as_str().unwrap()).unwrap();
+        serde_json::from_str(&http_get(server.addr, "/api/me", &server.tester.token).await).unwrap();
+    assert_eq!(body["person"]["name"], "测试员");
+    let id = DocumentId::parse(body["ledgers"][0]["documentId"].as_str().unwrap()).unwrap();
+    assert_eq!(id, made);
+    assert_eq!(body["ledgers"][0]["rights"]["write"], "everything");
     let mut phone = Client::default();
     phone.docs.insert(id, AutoCommit::new());
-    assert!(sync_once(server.addr, &mut phone, &[id]).await);
+    assert!(sync_once(&server, &mut phone, &[id]).await);
     let ledger = ledger::UnitLedger::load(&phone.docs.get_mut(&id).unwrap().save(), ActorId::random()).unwrap();
     assert!(ledger.visits().visits.is_empty());
 }
@@ -120,10 +115,10 @@ async fn the_demo_ledger_is_announced_and_syncable() {
 async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path()).await;
-    let id = DocumentId::random();
+    let id = server.ledger();
     let mut phone = Client::default();
     phone.docs.insert(id, doc_with("k", "v"));
-    assert!(sync_once(server.addr, &mut phone, &[id]).await);
+    assert!(sync_once(&server, &mut phone, &[id]).await);
 
     let join = Message::Join { sender_id: "evil".into(), supported_protocol_versions: vec!["1".into()], metadata: None }.encode();
     let bad_sync = Message::Sync { sender_id: "evil".into(), target_id: "s".into(), document_id: id, data: vec![0x42, 0xde, 0xad] }.encode();
@@ -135,7 +130,7 @@ async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
         m
     };
     for frames in [vec![vec![0xff, 0x13, 0x37]], vec![join.clone(), bad_sync], vec![join.clone(), huge], vec![join.clone(), unknown_type], vec![join, b"{\"type\":\"join\"}".to_vec()]] {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/sync", server.addr)).await.unwrap();
+        let (mut ws, _) = tokio_tungstenite::connect_async(server.url()).await.unwrap();
         for f in frames {
             let _ = ws.send(Ws::Binary(f.into())).await;
         }
@@ -156,16 +151,16 @@ async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
     // Stored documents are unchanged and the server still serves.
     let mut other = Client::default();
     other.docs.insert(id, AutoCommit::new());
-    assert!(sync_once(server.addr, &mut other, &[id]).await);
+    assert!(sync_once(&server, &mut other, &[id]).await);
     assert_eq!(value(&other.docs[&id], "k").as_deref(), Some("v"));
     assert_eq!(other.docs.get_mut(&id).unwrap().get_heads(), phone.docs.get_mut(&id).unwrap().get_heads());
 }
 
 /// A plain HTTP GET over a TcpStream (no HTTP client dependency for one request).
-async fn http_get(addr: SocketAddr, path: &str) -> String {
+async fn http_get(addr: SocketAddr, path: &str, token: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
     let mut out = String::new();
     s.read_to_string(&mut out).await.unwrap();
     out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned()

@@ -51,8 +51,12 @@ export async function closeBrowsers() {
   liveContexts.clear();
 }
 
-/** A running sync-server on its own port, data dir and copy of dist/ (so a test may change it). */
+/** A running sync-server on its own port, data dir and copy of dist/ (so a test may change it),
+ * started with `--demo`: the demo organisation, its accounts read from what the server prints. */
 export class Server {
+  /** The server started last: phones opened from now on get a device of its demo cadre. */
+  static current = null;
+
   static async start({ dataDir = tempDir("data"), dist, port } = {}) {
     const server = new Server();
     server.dataDir = dataDir;
@@ -63,13 +67,29 @@ export class Server {
     server.dist = dist;
     server.port = port ?? (await freePort());
     server.url = `http://127.0.0.1:${server.port}`;
+    server.people = new Map();
     await server.#spawn();
+    Server.current = server;
     return server;
   }
 
   async #spawn() {
-    this.proc = spawn(SERVER_BIN, ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--dist", this.dist], {
-      stdio: ["ignore", "inherit", "inherit"],
+    this.proc = spawn(SERVER_BIN, ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--dist", this.dist, "--demo"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    // Demo accounts: `DEMO<TAB>login<TAB>name<TAB>role<TAB>unit<TAB>kind<TAB>secret`.
+    this.accounts = new Map();
+    let pending = "";
+    this.proc.stdout.on("data", (chunk) => {
+      pending += chunk.toString();
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        const [tag, login, name, role, unit, kind, secret] = line.split("\t");
+        if (tag === "DEMO") this.accounts.set(login, { login, name, role, unit, kind, secret });
+        else if (process.env.PIONEER_TEST_VERBOSE) console.log(line);
+      }
     });
     liveServers.add(this);
     this.exited = new Promise((ok) => this.proc.once("exit", ok));
@@ -99,7 +119,74 @@ export class Server {
   cleanup() {
     rmSync(this.dataDir, { recursive: true, force: true });
     rmSync(this.dist, { recursive: true, force: true });
+    if (Server.current === this) Server.current = null;
   }
+
+  /** A demo account's one-time code or password, as printed at the last start. */
+  async account(login) {
+    const deadline = Date.now() + 5_000;
+    while (!this.accounts.has(login) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    return this.accounts.get(login);
+  }
+
+  /** The demo admin's session cookie header. */
+  async adminCookie() {
+    if (this.admin) return this.admin;
+    const { secret } = await this.account("admin");
+    const r = await fetch(`${this.url}/api/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ login: "admin", password: secret }) });
+    if (!r.ok) throw new Error(`admin login: ${r.status}`);
+    this.admin = r.headers.get("set-cookie").split(";")[0];
+    return this.admin;
+  }
+
+  /** Calls the admin API as the demo admin. */
+  async adminApi(method, path, body) {
+    const headers = { cookie: await this.adminCookie() };
+    if (body) headers["content-type"] = "application/json";
+    const r = await fetch(`${this.url}/api/admin/${path}`, { method, headers, body: body && JSON.stringify(body) });
+    const json = await r.json().catch(() => ({}));
+    if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${json.message ?? ""}`);
+    return json;
+  }
+
+  /** The id of a person named `name`, made a cadre of `unit` (the demo village) if new. */
+  async person(name, unit = "青石村") {
+    if (this.people.has(name)) return this.people.get(name);
+    const org = await this.adminApi("GET", "org");
+    let person = org.people.find((p) => p.name === name);
+    if (!person) {
+      const unitId = org.units.find((u) => u.name === unit).id;
+      const login = `p${this.people.size}x${Date.now().toString(36)}`;
+      person = await this.adminApi("POST", "people", { name, login, unit: unitId, role: "cadre" });
+    }
+    this.people.set(name, person.id);
+    return person.id;
+  }
+
+  /** A device token for the person named `name` (a third-party peer, or a test's phone). */
+  async tokenFor(name = "张伟", device = "test phone") {
+    return (await this.deviceFor(name, device)).token;
+  }
+
+  /** A new device of the person named `name`: `{ device, token }`. */
+  async deviceFor(name = "张伟", device = "test phone") {
+    const person = await this.person(name);
+    return this.adminApi("POST", "tokens", { person, device });
+  }
+
+  /** The ledger ids `name` may use, from /api/me. */
+  async ledgersOf(name = "张伟") {
+    const token = await this.tokenFor(name, "lookup");
+    const r = await fetch(`${this.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+    return (await r.json()).ledgers;
+  }
+}
+
+/** Puts a device of `name` into a browser context, as activation would (the HttpOnly cookie). */
+export async function signIn(context, server, name = "张伟") {
+  const made = await server.deviceFor(name);
+  await context.addCookies([{ name: "pl_device", value: made.token, url: server.url, httpOnly: true, sameSite: "Strict" }]);
+  return made;
 }
 
 export async function launchBrowser() {
@@ -107,7 +194,7 @@ export async function launchBrowser() {
 }
 
 /** A browser profile on disk, so a test can close the whole browser and open it again. */
-export async function launchPersistent(userDataDir, options = {}) {
+export async function launchPersistent(userDataDir, { activated, ...options } = {}) {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     args: CHROMIUM_ARGS,
@@ -117,6 +204,8 @@ export async function launchPersistent(userDataDir, options = {}) {
   });
   liveContexts.add(context);
   context.on("close", () => liveContexts.delete(context));
+  // A phone of the demo village's cadre, unless the test activates it itself.
+  if (Server.current && activated !== false) await signIn(context, Server.current);
   return context;
 }
 
@@ -197,12 +286,14 @@ export async function waitSynced(page) {
   await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
 }
 
-/** Sets the name written into logs and history. */
+/** Makes this phone a device of the person `name` (a cadre of the demo village), as if it had
+ * been activated for them: history then names them. */
 export async function setName(page, name) {
-  await page.getByTestId("author").click();
-  await page.locator('input[name="author"]').fill(name);
-  await page.getByRole("button", { name: "确定" }).click();
+  await signIn(page.context(), Server.current, name);
+  await page.evaluate(() => localStorage.removeItem("pioneer.me"));
+  await page.reload();
   await page.getByTestId("author").filter({ hasText: name }).waitFor();
+  await waitLive(page);
 }
 
 /** A phone that opened the app at `url` once online, named itself `name`, then lost coverage. */

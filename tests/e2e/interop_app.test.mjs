@@ -37,8 +37,10 @@ test("the app shows a visit a JS peer wrote, and the JS peer sees the app's", as
   await openApp(page, server.url);
   await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
 
-  repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`)] });
-  const { url } = await (await fetch(`${server.url}/api/ledger`)).json();
+  // A third-party peer with a token an admin issued, in the `token` query parameter.
+  const token = await server.tokenFor("接口测试", "js peer");
+  repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
+  const [{ url }] = await server.ledgersOf("张伟");
   const handle = await repo.find(url);
   const now = Date.now();
   handle.change((d) => {

@@ -142,7 +142,7 @@ async function saveOverQuota(profile) {
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     // No sync either: its first writes would come before the quota is set.
-    await page.route("**/api/ledger", (route) => route.abort());
+    await page.routeWebSocket("**/sync", () => {});
     await openApp(page, server.url);
     const cdp = await context.newCDPSession(page);
     const origin = new URL(server.url).origin;

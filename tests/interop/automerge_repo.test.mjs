@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import WebSocket from "ws";
 import { Server } from "../e2e/harness.mjs";
 
 let server;
@@ -22,8 +23,16 @@ after(async () => {
   setTimeout(() => process.exit(), 1000).unref();
 });
 
-function repo() {
-  const r = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`)] });
+/** A peer acting for `name` (a person of the demo organisation), with a device token an admin
+ * issued for it, passed as the `token` query parameter. */
+const tokens = new Map();
+async function tokenOf(name) {
+  if (!tokens.has(name)) tokens.set(name, await server.tokenFor(name, "automerge-repo peer"));
+  return tokens.get(name);
+}
+
+function repo(token = tokens.get("李娜")) {
+  const r = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
   repos.push(r);
   return r;
 }
@@ -56,9 +65,11 @@ async function findWhenUploaded(url, ms = 10_000) {
   }
 }
 
-test("a JS peer's new document reaches another JS peer through our server, and edits flow back", async () => {
+test("a JS peer's edit of its unit's ledger reaches another JS peer through our server, and edits flow back", async () => {
+  await tokenOf("李娜");
+  const [{ url }] = await server.ledgersOf("李娜");
   const a = repo();
-  const handle = a.create({ visits: {} });
+  const handle = await a.find(url);
   handle.change((d) => {
     d.visits.v1 = { whom: "张大爷家", heard: "路灯坏了" };
   });
@@ -78,9 +89,9 @@ test("a JS peer's new document reaches another JS peer through our server, and e
   assert.deepEqual(Object.keys(all.visits).sort(), ["v1", "v2"]);
 });
 
-test("the server's demo ledger is readable by a JS peer, with our schema", async () => {
-  const { url } = await (await fetch(`${server.url}/api/ledger`)).json();
-  const handle = await repo().find(url);
+test("a unit's new ledger is readable by a JS peer, with our schema", async () => {
+  const [{ url }] = await server.ledgersOf("陈杰");
+  const handle = await repo(await tokenOf("陈杰")).find(url);
   const doc = await until(handle, (d) => d.schema !== undefined);
   assert.equal(Number(doc.schema), 2);
   for (const section of ["visits", "problems", "enterprises", "pledges", "surveys"]) {
@@ -88,7 +99,25 @@ test("the server's demo ledger is readable by a JS peer, with our schema", async
   }
 });
 
-test("asking for a document nobody has is answered as unavailable", async () => {
-  const r = repo();
+test("asking for a document nobody has, or another unit's, is answered as unavailable", async () => {
+  const r = repo(await tokenOf("李娜"));
   await assert.rejects(r.find("automerge:1Bhh3pU9gLXZiNDL6PEa1Gs9fh"), /unavailable/i);
+  const [{ url: elsewhere }] = await server.ledgersOf("陈杰");
+  await assert.rejects(repo(await tokenOf("李娜")).find(elsewhere), /unavailable/i);
+});
+
+test("a document a JS peer makes is not taken by the server", async () => {
+  const handle = repo(await tokenOf("李娜")).create({ visits: { x: { whom: "无中生有" } } });
+  await new Promise((r) => setTimeout(r, 1_000));
+  await assert.rejects(repo(await tokenOf("李娜")).find(handle.url), /unavailable/i);
+});
+
+test("a peer without a token is refused before the protocol starts", async () => {
+  const refused = await new Promise((resolve) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${server.port}/sync`);
+    ws.on("open", () => resolve(false));
+    ws.on("unexpected-response", (_, response) => resolve(response.statusCode === 401));
+    ws.on("error", () => resolve(true));
+  });
+  assert.ok(refused, "a socket without a token was opened");
 });

@@ -22,8 +22,9 @@ after(async () => {
   setTimeout(() => process.exit(), 1000).unref();
 });
 
+let token;
 function repo() {
-  const r = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`)] });
+  const r = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
   repos.push(r);
   return r;
 }
@@ -57,9 +58,14 @@ const count = (doc) => Object.keys(doc?.edits ?? {}).length;
 
 test("ten JS peers writing one document at once lose nothing across a stop and a kill", async () => {
   // A ledger with some history already, so snapshots are not trivial.
+  // Ten peers of one cadre (one device token) on the unit's ledger.
+  token = await server.tokenFor("陈杰", "js peer");
+  const [{ url }] = await server.ledgersOf("陈杰");
   const first = repo();
-  const handle = first.create({ edits: {}, notes: {} });
+  const handle = await first.find(url);
   handle.change((d) => {
+    d.edits = {};
+    d.notes = {};
     for (let i = 0; i < 500; i++) d.notes[`n${i}`] = `走访记录 ${i}：张大爷家路灯不亮，已联系供电所`;
   });
   const handles = [handle];

@@ -192,12 +192,50 @@ impl Phone {
     }
 }
 
+/// The organisation every server test starts with: city → county → township, and a tester
+/// who is a cadre of every ledger a test makes, with one device.
+pub struct Tester {
+    pub person: String,
+    pub township: String,
+    pub token: String,
+    pub device: String,
+}
+
+/// Seeds the test organisation (once per data directory; later calls find it).
+pub fn seed(directory: &sync_server::Directory) -> Tester {
+    use ledger::org::UnitKind;
+    let org = directory.org();
+    let township = match org.units.values().find(|u| u.kind == UnitKind::Township) {
+        Some(t) => t.id.clone(),
+        None => {
+            let city = directory.add_unit("测试市", UnitKind::City, None, None).unwrap();
+            let county = directory.add_unit("测试县", UnitKind::County, Some(&city.id), None).unwrap();
+            directory.add_unit("测试镇", UnitKind::Township, Some(&county.id), None).unwrap().id
+        }
+    };
+    let person = match directory.storage.person_by_login("tester").unwrap() {
+        Some((p, _)) => p,
+        None => directory.add_person("测试员", "tester", None, None).unwrap(),
+    };
+    let new = directory.issue_token(&person.id, "test device", None).unwrap();
+    Tester { person: person.id, township, token: new.token, device: new.device.id }
+}
+
+/// A new village under the test township, the tester a cadre of it; its ledger's id.
+pub fn add_ledger(directory: &sync_server::Directory, tester: &Tester) -> DocumentId {
+    let name = format!("村{}", &DocumentId::random().to_string()[..8]);
+    let unit = directory.add_unit(&name, ledger::org::UnitKind::Village, Some(&tester.township), None).unwrap();
+    directory.grant(&tester.person, &unit.id, ledger::org::Role::Cadre, None).unwrap();
+    DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap()
+}
+
 /// The server's router on a loopback port, with storage opened here (so a test reaches it)
 /// and `busy` as the longest a write waits for a database lock.
 pub struct Server {
     pub addr: std::net::SocketAddr,
     pub state: sync_server::AppState,
     pub task: tokio::task::JoinHandle<()>,
+    pub tester: Tester,
 }
 
 impl Server {
@@ -211,17 +249,28 @@ impl Server {
         std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
         let storage = std::sync::Arc::new(sync_server::Storage::open_with(data, busy).unwrap());
         let state = sync_server::AppState::with_storage(storage).unwrap();
+        let tester = seed(&state.hub.directory);
         let app = sync_server::router_for(state.clone(), dist.keep());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let task = tokio::spawn(async move {
             sync_server::serve(listener, app, limits, std::future::pending()).await.unwrap();
         });
-        Self { addr, state, task }
+        Self { addr, state, task, tester }
     }
 
+    /// The sync URL with the tester's device token.
     pub fn url(&self) -> String {
-        format!("ws://{}/sync", self.addr)
+        self.url_with(&self.tester.token)
+    }
+
+    pub fn url_with(&self, token: &str) -> String {
+        format!("ws://{}/sync?token={token}", self.addr)
+    }
+
+    /// A new unit ledger the tester may read and write.
+    pub fn ledger(&self) -> DocumentId {
+        add_ledger(&self.state.hub.directory, &self.tester)
     }
 
     /// Stops serving and lets go of storage, as a stopped process would.

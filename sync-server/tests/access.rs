@@ -1,0 +1,494 @@
+//! Who may read and write what, against the real server over real sockets: the access matrix
+//! (every role × document relation × action, each cell asserting the exact answer, driven from
+//! one table), attribution, supervisors' writes, whole-document messages, retired and lost
+//! devices (connected and offline), activation codes and login limits over HTTP, Origin.
+
+mod common;
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use automerge::sync;
+use automerge::transaction::Transactable;
+use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
+use futures_util::{SinkExt, StreamExt};
+use ledger::org::{Role, UnitKind};
+use ledger::{ProblemDraft, RecordId, UnitLedger};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Message, Output, SingleDocument};
+use tokio_tungstenite::tungstenite::Message as Ws;
+
+/// What the server answered one attempt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Answer {
+    /// The document's data came, and what was sent (if anything) is stored.
+    Data,
+    /// doc-unavailable, exactly as for a document that does not exist.
+    Unavailable,
+    /// The connection was closed with this reason.
+    Refused(String),
+}
+
+/// Connects with `token`, syncs `doc` from `local` until quiet; returns the answer and the
+/// document as the client then holds it.
+async fn attempt(url: &str, doc: DocumentId, mut local: AutoCommit) -> (Answer, AutoCommit) {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("the upgrade was refused");
+    let (mut tx, mut rx) = ws.split();
+    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("matrix-{}", DocumentId::random()), storage_id: None });
+    let mut answer = None;
+    loop {
+        while let Some(o) = conn.poll_output() {
+            let mut host = SingleDocument { id: doc, doc: &mut local };
+            match o {
+                Output::Send(f) => {
+                    let _ = tx.send(Ws::Binary(f.into())).await;
+                }
+                Output::Connected { .. } => conn.sync_document(doc),
+                Output::Load { doc } => conn.process(doc, &mut host),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut host),
+                Output::Unavailable { .. } => answer = Some(Answer::Unavailable),
+                Output::Close { reason } => return (Answer::Refused(reason), local),
+                _ => {}
+            }
+        }
+        match tokio::time::timeout(Duration::from_millis(600), rx.next()).await {
+            Ok(Some(Ok(Ws::Binary(f)))) => {
+                if let Ok(Message::Error { message }) = Message::decode(&f) {
+                    return (Answer::Refused(message), local);
+                }
+                conn.receive(&f);
+            }
+            Ok(Some(Ok(Ws::Close(frame)))) => return (Answer::Refused(frame.map(|f| f.reason.to_string()).unwrap_or_default()), local),
+            Ok(Some(Ok(_))) => {}
+            Ok(None) | Ok(Some(Err(_))) => return (Answer::Refused("socket ended".into()), local),
+            Err(_) => return (answer.unwrap_or(Answer::Data), local),
+        }
+    }
+}
+
+/// The organisation of the matrix:
+/// city ─ county X ─ township T1 ─ villages A, B; county X ─ enterprise branch E (above T1);
+/// city ─ county Y ─ township T2 ─ village C.
+struct World {
+    server: common::Server,
+    /// unit name → ledger id
+    ledgers: HashMap<&'static str, DocumentId>,
+    /// role name → device token
+    tokens: HashMap<&'static str, String>,
+    /// ledger id → the changes of the one problem every ledger starts with, and its id
+    problems: HashMap<DocumentId, (Vec<u8>, RecordId)>,
+}
+
+async fn world() -> (World, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
+    let d = server.state.hub.directory.clone();
+    let city = d.org().units.values().find(|u| u.kind == UnitKind::City).unwrap().id.clone();
+    let add = |name: &str, kind, parent: &str| d.add_unit(name, kind, Some(parent), None).unwrap();
+    let x = add("X县", UnitKind::County, &city);
+    let t1 = add("T1镇", UnitKind::Township, &x.id);
+    let a = add("A村", UnitKind::Village, &t1.id);
+    let b = add("B村", UnitKind::Village, &t1.id);
+    let e = add("E企业支部", UnitKind::Enterprise, &x.id);
+    let y = add("Y县", UnitKind::County, &city);
+    let t2 = add("T2镇", UnitKind::Township, &y.id);
+    let c = add("C村", UnitKind::Village, &t2.id);
+    let mut tokens = HashMap::new();
+    for (who, unit, role) in [
+        ("cadre", &a.id, Some(Role::Cadre)),
+        ("secretary", &a.id, Some(Role::Secretary)),
+        ("supervisor", &t1.id, Some(Role::Supervisor)),
+        ("admin", &city, Some(Role::Admin)),
+        ("stranger", &a.id, None),
+    ] {
+        let person = d.add_person(who, who, None, None).unwrap();
+        if let Some(role) = role {
+            d.grant(&person.id, unit, role, None).unwrap();
+        }
+        tokens.insert(who, d.issue_token(&person.id, who, None).unwrap().token);
+    }
+    let mut ledgers = HashMap::new();
+    let mut problems = HashMap::new();
+    for (name, unit) in [("A", &a), ("B", &b), ("E", &e), ("C", &c)] {
+        let id = DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap();
+        // Every ledger starts with one problem, written straight into storage.
+        let mut l = UnitLedger::create(ActorId::random());
+        let before = l.heads();
+        let problem = l.add_problem(&ProblemDraft { title: format!("{name}的问题"), ..ProblemDraft::default() }.validate().unwrap(), 1_000).unwrap();
+        let bytes = l.doc_mut().save_after(&before);
+        server.state.hub.storage.append(&id, &bytes).unwrap();
+        problems.insert(id, (bytes, problem));
+        ledgers.insert(name, id);
+    }
+    (World { server, ledgers, tokens, problems }, data)
+}
+
+impl World {
+    /// The ledger as a client can build it without reading it: the skeleton every ledger
+    /// starts from plus its first problem.
+    fn local_copy(&self, doc: DocumentId) -> UnitLedger {
+        let mut l = UnitLedger::create(ActorId::random());
+        if let Some((bytes, _)) = self.problems.get(&doc) {
+            l.load_incremental(bytes).unwrap();
+        }
+        l
+    }
+
+    fn stored(&self, doc: &DocumentId, hash: &ChangeHash) -> bool {
+        let Some(layout) = self.server.state.hub.storage.load(doc).unwrap() else { return false };
+        AutoCommit::load(&layout.concatenated()).unwrap().get_change_by_hash(hash).is_some()
+    }
+
+    /// One cell: `who` does `action` on `doc`; the answer, checked against storage.
+    async fn cell(&self, who: &str, doc: DocumentId, action: &str) -> String {
+        let url = self.server.url_with(&self.tokens[who]);
+        if action == "read" {
+            let (answer, mut got) = attempt(&url, doc, AutoCommit::new()).await;
+            return match answer {
+                Answer::Data if !got.get_heads().is_empty() => "data".into(),
+                Answer::Data => "empty".into(),
+                Answer::Unavailable => "unavailable".into(),
+                Answer::Refused(r) => format!("refused: {r}"),
+            };
+        }
+        let mut local = self.local_copy(doc);
+        local.set_author(who);
+        match action {
+            "write" => {
+                local.doc_mut().put(ROOT, "note", who).unwrap();
+                local.doc_mut().commit();
+            }
+            "remark" => {
+                let problem = match self.problems.get(&doc) {
+                    Some((_, p)) => p.clone(),
+                    None => local.add_problem(&ProblemDraft { title: "无中生有".into(), ..ProblemDraft::default() }.validate().unwrap(), 1_000).unwrap(),
+                };
+                local.add_supervision_remark(&problem, "请抓紧办理", 2_000).unwrap();
+            }
+            other => panic!("unknown action {other}"),
+        }
+        let ours = local.heads()[0];
+        let (answer, _) = attempt(&url, doc, local.doc().clone()).await;
+        let stored = self.stored(&doc, &ours);
+        match answer {
+            Answer::Data if stored => "ok".into(),
+            Answer::Data => "not stored".into(),
+            Answer::Unavailable if !stored => "unavailable".into(),
+            Answer::Refused(r) if !stored && r.contains("not allowed to write") => "refused".into(),
+            other => format!("{other:?}, stored: {stored}"),
+        }
+    }
+}
+
+/// Every role × document relation × action, from one table. Relations: A is the cadre's and the
+/// secretary's own unit and below the supervisor's township; B another unit of the township;
+/// E a unit above the township (under the county); C another county's; and an id nobody made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_matrix() {
+    let (w, _data) = world().await;
+    let unknown = DocumentId::random();
+    #[rustfmt::skip]
+    let table: &[(&str, &str, [&str; 3])] = &[
+        //  who           ledger     read           write          remark
+        ("cadre",      "A",       ["data",        "ok",          "ok"]),
+        ("cadre",      "B",       ["unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "E",       ["unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "C",       ["unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "unknown", ["unavailable", "unavailable", "unavailable"]),
+        ("secretary",  "A",       ["data",        "ok",          "ok"]),
+        ("secretary",  "B",       ["unavailable", "unavailable", "unavailable"]),
+        ("secretary",  "C",       ["unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "A",       ["data",        "refused",     "ok"]),
+        ("supervisor", "B",       ["data",        "refused",     "ok"]),
+        ("supervisor", "E",       ["unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "C",       ["unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "unknown", ["unavailable", "unavailable", "unavailable"]),
+        ("admin",      "A",       ["unavailable", "unavailable", "unavailable"]),
+        ("admin",      "C",       ["unavailable", "unavailable", "unavailable"]),
+        ("stranger",   "A",       ["unavailable", "unavailable", "unavailable"]),
+        ("stranger",   "unknown", ["unavailable", "unavailable", "unavailable"]),
+    ];
+    let mut wrong = Vec::new();
+    for (who, ledger, expected) in table {
+        let doc = if *ledger == "unknown" { unknown } else { w.ledgers[ledger] };
+        for (action, want) in ["read", "write", "remark"].iter().zip(expected) {
+            let got = w.cell(who, doc, action).await;
+            if got != *want {
+                wrong.push(format!("{who} {action} {ledger}: expected {want}, got {got}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    // Create: nobody made a document by syncing an id.
+    assert!(w.server.state.hub.storage.load(&unknown).unwrap().is_none(), "a made-up id was stored");
+}
+
+/// A sync message for `doc` carrying raw `chunks` (V1), heads as given.
+fn raw_message(heads: Vec<ChangeHash>, chunks: Vec<Vec<u8>>) -> Vec<u8> {
+    sync::Message { heads, need: Vec::new(), have: vec![sync::Have::default()], changes: chunks.into(), flags: None, version: sync::MessageVersion::V1 }.encode()
+}
+
+/// Joins with `token` and sends one sync message for `doc`; returns the error or close reason.
+async fn send_raw(url: &str, doc: DocumentId, data: Vec<u8>) -> Option<String> {
+    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let join = Message::Join { sender_id: "p".into(), supported_protocol_versions: vec!["1".into()], metadata: None };
+    ws.send(Ws::Binary(join.encode().into())).await.unwrap();
+    ws.send(Ws::Binary(Message::Sync { sender_id: "p".into(), target_id: "s".into(), document_id: doc, data }.encode().into())).await.unwrap();
+    while let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        match frame {
+            Ws::Binary(f) => {
+                if let Ok(Message::Error { message }) = Message::decode(&f) {
+                    return Some(message);
+                }
+            }
+            Ws::Close(f) => return f.map(|f| f.reason.to_string()),
+            _ => {}
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn supervisor_writes_beyond_remarks_are_refused_in_changes_and_in_whole_documents() {
+    let (w, _data) = world().await;
+    let a = w.ledgers["A"];
+    let url = w.server.url_with(&w.tokens["supervisor"]);
+    // A remark and a status change in one message: the whole message is refused.
+    let mut local = w.local_copy(a);
+    let before = local.heads();
+    let problem = w.problems[&a].1.clone();
+    local.add_supervision_remark(&problem, "督办", 2_000).unwrap();
+    local.change_problem_status(&problem, &ledger::problem::Action::Start, 3_000).unwrap();
+    let changes: Vec<Vec<u8>> = local.doc_mut().get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
+    let heads = local.heads();
+    let why = send_raw(&url, a, raw_message(heads.clone(), changes)).await.unwrap_or_default();
+    assert!(why.contains("督查只能写督办意见和评议"), "{why}");
+    assert!(!w.stored(&a, &heads[0]));
+    // The same edits as one whole-document chunk.
+    let whole = local.save();
+    let why = send_raw(&url, a, raw_message(heads.clone(), vec![whole])).await.unwrap_or_default();
+    assert!(why.contains("whole-document"), "{why}");
+    assert!(!w.stored(&a, &heads[0]));
+    // Even a cadre's whole-document message is refused: nothing is taken unchecked.
+    let why = send_raw(&w.server.url_with(&w.tokens["cadre"]), a, raw_message(heads.clone(), vec![local.save()])).await.unwrap_or_default();
+    assert!(why.contains("whole-document"), "{why}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_actor_belongs_to_the_device_that_sent_it_first() {
+    let (w, _data) = world().await;
+    let a = w.ledgers["A"];
+    let d = &w.server.state.hub.directory;
+    let cadre = d.storage.person_by_login("cadre").unwrap().unwrap().0;
+    let second = d.issue_token(&cadre.id, "second phone", None).unwrap().token;
+    // The first device writes with actor X.
+    let actor = ActorId::random();
+    let mut local = w.local_copy(a);
+    local.doc_mut().set_actor(actor.clone());
+    local.doc_mut().put(ROOT, "first", 1).unwrap();
+    local.doc_mut().commit();
+    assert_eq!(w.cell_with(&w.tokens["cadre"], a, local.doc().clone()).await, Answer::Data);
+    // Another device (same person, even) sends a new change by actor X: refused, not stored.
+    local.doc_mut().put(ROOT, "second", 2).unwrap();
+    local.doc_mut().commit();
+    let forged = local.heads()[0];
+    let answer = w.cell_with(&second, a, local.doc().clone()).await;
+    assert!(matches!(&answer, Answer::Refused(r) if r.contains("belongs to another device")), "{answer:?}");
+    assert!(!w.stored(&a, &forged));
+    // Inside a whole-document chunk it is refused before anything is read.
+    let why = send_raw(&w.server.url_with(&second), a, raw_message(vec![forged], vec![local.save()])).await.unwrap_or_default();
+    assert!(why.contains("whole-document"), "{why}");
+    // The first device may still send it.
+    assert_eq!(w.cell_with(&w.tokens["cadre"], a, local.doc().clone()).await, Answer::Data);
+    assert!(w.stored(&a, &forged));
+}
+
+impl World {
+    async fn cell_with(&self, token: &str, doc: DocumentId, local: AutoCommit) -> Answer {
+        attempt(&self.server.url_with(token), doc, local).await.0
+    }
+}
+
+/// A plain HTTP request over a TcpStream: (status, headers, body).
+async fn http(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+const JSON: (&str, &str) = ("Content-Type", "application/json");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn activation_codes_work_once_and_set_an_http_only_cookie_that_opens_the_socket() {
+    let (w, _data) = world().await;
+    let d = &w.server.state.hub.directory;
+    let cadre = d.storage.person_by_login("cadre").unwrap().unwrap().0;
+    let code = d.issue_activation_code(&cadre.id, None).unwrap();
+    let body = format!(r#"{{"code":"{code}","device":"张伟的手机"}}"#);
+    let addr = w.server.addr;
+    let (status, head, _) = http(addr, "POST", "/api/activate", &[JSON], &body).await;
+    assert_eq!(status, 200, "{head}");
+    let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).expect("a cookie").to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let (status, _, _) = http(addr, "POST", "/api/activate", &[JSON], &body).await;
+    assert_eq!(status, 401, "a code works once");
+    let (status, _, me) = http(addr, "GET", "/api/me", &[("Cookie", &pair)], "").await;
+    assert_eq!(status, 200);
+    let me: serde_json::Value = serde_json::from_str(&me).unwrap();
+    assert_eq!(me["person"]["login"], "cadre");
+    assert_eq!(me["ledgers"].as_array().unwrap().len(), 1);
+    assert_eq!(me["ledgers"][0]["documentId"], w.ledgers["A"].to_string());
+    assert_eq!(me["ledgers"][0]["unitName"], "A村");
+    let members: Vec<&str> = me["ledgers"][0]["members"].as_array().unwrap().iter().map(|m| m["name"].as_str().unwrap()).collect();
+    assert_eq!(members.len(), 2, "the cadre and the secretary: {members:?}");
+
+    // The cookie opens the socket (no token in the URL); a foreign Origin does not.
+    let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/sync")).unwrap();
+    request.headers_mut().insert("Cookie", pair.parse().unwrap());
+    request.headers_mut().insert("Origin", format!("http://{addr}").parse().unwrap());
+    assert!(tokio_tungstenite::connect_async(request.clone()).await.is_ok());
+    request.headers_mut().insert("Origin", "http://evil.example".parse().unwrap());
+    let refused = tokio_tungstenite::connect_async(request).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("403"), "{refused}");
+    // Without a token: 401 before any protocol message.
+    let refused = tokio_tungstenite::connect_async(format!("ws://{addr}/sync")).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("401"), "{refused}");
+    let (status, _, _) = http(addr, "GET", "/api/me", &[], "").await;
+    assert_eq!(status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logins_are_limited_over_http() {
+    let (w, _data) = world().await;
+    let d = &w.server.state.hub.directory;
+    let person = d.add_person("孙丽", "sunli", Some("right password"), None).unwrap();
+    let _ = person;
+    let addr = w.server.addr;
+    let (status, head, _) = http(addr, "POST", "/api/login", &[JSON], r#"{"login":"sunli","password":"right password"}"#).await;
+    assert_eq!(status, 200, "{head}");
+    for _ in 0..5 {
+        let (status, _, _) = http(addr, "POST", "/api/login", &[JSON], r#"{"login":"sunli","password":"wrong"}"#).await;
+        assert_eq!(status, 401);
+    }
+    let (status, _, body) = http(addr, "POST", "/api/login", &[JSON], r#"{"login":"sunli","password":"right password"}"#).await;
+    assert_eq!(status, 429, "{body}");
+}
+
+/// Logs the admin in; the `Cookie` header value of the session.
+async fn admin_session(w: &World) -> String {
+    let d = &w.server.state.hub.directory;
+    let admin = d.storage.person_by_login("admin").unwrap().unwrap().0;
+    d.storage.set_password(&admin.id, &sync_server::directory::hash_password("admin password").unwrap(), None, 0).unwrap();
+    let (status, head, _) = http(w.server.addr, "POST", "/api/login", &[JSON], r#"{"login":"admin","password":"admin password"}"#).await;
+    assert_eq!(status, 200);
+    let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap();
+    cookie.split(';').next().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retiring_or_losing_a_device_closes_its_connection_and_decides_what_it_may_still_send() {
+    let (w, _data) = world().await;
+    let a = w.ledgers["A"];
+    let d = w.server.state.hub.directory.clone();
+    let cadre = d.storage.person_by_login("cadre").unwrap().unwrap().0;
+    let admin = admin_session(&w).await;
+    let addr = w.server.addr;
+
+    for (action, status) in [("retire", "retired"), ("lose", "lost")] {
+        let device = d.issue_token(&cadre.id, action, None).unwrap();
+        // Connected: a phone idles on the socket; the admin acts; the socket closes at once.
+        let mut phone = common::Phone::new("phone", a);
+        phone.edit(&format!("before {action}"), 1);
+        let url = w.server.url_with(&device.token);
+        let session = tokio::spawn(async move {
+            let end = phone.session(&url, Duration::from_secs(20), Duration::from_secs(15), 0, Duration::ZERO).await;
+            (phone, end, std::time::Instant::now())
+        });
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let (code, _, body) = http(addr, "POST", &format!("/api/admin/devices/{}/{action}", device.device.id), &[("Cookie", &admin)], "").await;
+        assert_eq!(code, 200, "{body}");
+        let acted = std::time::Instant::now();
+        let (mut phone, end, ended) = session.await.unwrap();
+        assert_eq!(end, common::End::Closed);
+        assert!(ended.duration_since(acted) < Duration::from_secs(1), "the connection stayed open {:?}", ended.duration_since(acted));
+        assert_eq!(phone.confirmed_edits().len(), 1);
+        // Offline since: an edit it has not sent.
+        phone.edit(&format!("after {action}"), 2);
+        let after = *phone.edits.last().unwrap();
+        let reconnect = tokio_tungstenite::connect_async(w.server.url_with(&device.token)).await;
+        match status {
+            // Retired: it may still upload what it has not sent; it is told it is retired.
+            "retired" => {
+                drop(reconnect);
+                assert_eq!(phone.sync(&w.server.url_with(&device.token), Duration::from_secs(10)).await, common::End::Quiet);
+                assert!(w.stored(&a, &after), "a retired phone's last edit was not accepted");
+                let (code, _, me) = http(addr, "GET", "/api/me", &[("Authorization", &format!("Bearer {}", device.token))], "").await;
+                assert_eq!(code, 200);
+                assert!(me.contains("\"status\":\"retired\""), "{me}");
+            }
+            // Lost: refused before any protocol message; nothing more is accepted.
+            _ => {
+                let refused = reconnect.err().map(|e| e.to_string()).unwrap_or_default();
+                assert!(refused.contains("403"), "{refused}");
+                assert!(!w.stored(&a, &after));
+                let (code, _, me) = http(addr, "GET", "/api/me", &[("Authorization", &format!("Bearer {}", device.token))], "").await;
+                assert_eq!(code, 403);
+                assert!(me.contains("device_lost"), "{me}");
+            }
+        }
+    }
+    // Both actions are in the audit log, by the admin.
+    let (code, _, audit) = http(addr, "GET", "/api/admin/audit", &[("Cookie", &admin)], "").await;
+    assert_eq!(code, 200);
+    assert!(audit.contains("device_retired") && audit.contains("device_lost"), "{audit}");
+    // A cadre is not an admin.
+    let (code, _, _) = http(addr, "GET", "/api/admin/audit", &[("Authorization", &format!("Bearer {}", w.tokens["cadre"]))], "").await;
+    assert_eq!(code, 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_manages_only_below_their_node() {
+    let (w, _data) = world().await;
+    let d = w.server.state.hub.directory.clone();
+    let org = d.org();
+    let x = org.units.values().find(|u| u.name == "X县").unwrap().id.clone();
+    let t2 = org.units.values().find(|u| u.name == "T2镇").unwrap().id.clone();
+    let county_admin = d.add_person("县管理员", "xadmin", Some("county admin pw"), None).unwrap();
+    d.grant(&county_admin.id, &x, Role::Admin, None).unwrap();
+    let (status, head, _) = http(w.server.addr, "POST", "/api/login", &[JSON], r#"{"login":"xadmin","password":"county admin pw"}"#).await;
+    assert_eq!(status, 200);
+    let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_owned();
+    let t1 = org.units.values().find(|u| u.name == "T1镇").unwrap().id.clone();
+    let ok = format!(r#"{{"name":"新村","kind":"village","parent":"{t1}"}}"#);
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/units", &[JSON, ("Cookie", &cookie)], &ok).await;
+    assert_eq!(status, 200, "{body}");
+    let elsewhere = format!(r#"{{"name":"别县新村","kind":"village","parent":"{t2}"}}"#);
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/units", &[JSON, ("Cookie", &cookie)], &elsewhere).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("只能在自己管理的单位之下添加"), "{body}");
+    // A person added with a role gets a code; the code activates a phone that reads the new unit.
+    let new_unit = d.org().units.values().find(|u| u.name == "新村").unwrap().clone();
+    let person = format!(r#"{{"name":"新干部","login":"newcadre","unit":"{}","role":"cadre"}}"#, new_unit.id);
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/people", &[JSON, ("Cookie", &cookie)], &person).await;
+    assert_eq!(status, 200, "{body}");
+    let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/codes", &[JSON, ("Cookie", &cookie)], &format!(r#"{{"person":"{id}"}}"#)).await;
+    assert_eq!(status, 200, "{body}");
+    let code = serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"].as_str().unwrap().to_owned();
+    let token = d.activate(&code, "phone", "t").unwrap().token;
+    let ledger = DocumentId::parse(new_unit.ledger.as_ref().unwrap()).unwrap();
+    let (answer, mut got) = attempt(&w.server.url_with(&token), ledger, AutoCommit::new()).await;
+    assert_eq!(answer, Answer::Data);
+    assert!(!got.get_heads().is_empty());
+}

@@ -1,0 +1,112 @@
+// The organisation on phones: a phone activated with a demo code works offline and syncs; a
+// cadre of another unit never sees the first unit's records; a supervisor reads both; a phone
+// an admin retires uploads what it had, then erases and says why; a lost one erases at once.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { addVisit, launchPersistent, openApp, serveForTests, signIn, tempDir, visitCount, waitForServiceWorker, waitLive, waitSynced } from "./harness.mjs";
+
+const served = serveForTests();
+
+test("a phone activated with a demo code works offline and syncs; another unit never sees it; a supervisor reads both", async () => {
+  const server = served.server;
+  const phone = await launchPersistent(tempDir("activate"), { activated: false });
+  const page = phone.pages()[0];
+  await page.goto(server.url);
+  // Not activated: the code screen, and a wrong code is refused with a reason.
+  await page.getByRole("heading", { name: "激活本机" }).waitFor();
+  await page.locator("#activation-code").fill("AAAA-BBBB-CC");
+  await page.getByRole("button", { name: "激活" }).click();
+  await page.getByRole("alert").filter({ hasText: "激活码无效" }).waitFor();
+  const { secret } = await server.account("zhangwei");
+  await page.locator("#activation-code").fill(secret.toLowerCase());
+  await page.getByRole("button", { name: "激活" }).click();
+  await waitLive(page);
+  assert.equal(await page.getByTestId("author").textContent(), "张伟");
+  assert.equal(await page.getByTestId("unit").textContent(), "青石村");
+  await waitForServiceWorker(page);
+
+  // Offline: reopens with no prompt, records a visit; back online it syncs.
+  await phone.setOffline(true);
+  await page.reload();
+  await waitLive(page);
+  await addVisit(page, { whom: "青石村王大爷", heard: "灌溉渠堵了" });
+  await phone.setOffline(false);
+  await waitSynced(page);
+  // The code was used once: it activates nothing else.
+  const reuse = await fetch(`${server.url}/api/activate`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code: secret }) });
+  assert.equal(reuse.status, 401);
+
+  // Another unit's cadre (东风社区) never sees it, now or after syncing.
+  const other = await launchPersistent(tempDir("other-unit"), { activated: false });
+  await signIn(other, server, "李娜");
+  const o = other.pages()[0];
+  await openApp(o, server.url);
+  assert.equal(await o.getByTestId("unit").textContent(), "东风社区");
+  await addVisit(o, { whom: "东风社区刘阿姨", heard: "楼道灯坏了" });
+  await waitSynced(o);
+  await o.reload();
+  await waitLive(o);
+  assert.equal(await visitCount(o), 1);
+  assert.equal(await o.getByText("青石村王大爷").count(), 0);
+  assert.equal(await page.getByText("东风社区刘阿姨").count(), 0);
+
+  // The county supervisor reads both units' ledgers, one at a time, switching between them.
+  const supervisor = await launchPersistent(tempDir("supervisor"), { activated: false });
+  await signIn(supervisor, server, "孙丽");
+  const s = supervisor.pages()[0];
+  await openApp(s, server.url);
+  const units = await s.getByTestId("unit-switch").locator("option").allTextContents();
+  for (const unit of ["青石村", "东风社区", "柳河村", "恒达机械有限公司党支部"]) assert.ok(units.includes(unit), `${unit} missing from ${units}`);
+  await s.getByTestId("unit-switch").selectOption({ label: "青石村" });
+  await waitLive(s);
+  await s.getByText("青石村王大爷").waitFor({ timeout: 30_000 });
+  await s.getByTestId("unit-switch").selectOption({ label: "东风社区" });
+  await waitLive(s);
+  await s.getByText("东风社区刘阿姨").waitFor({ timeout: 30_000 });
+  assert.equal(await s.getByText("青石村王大爷").count(), 0);
+  await Promise.all([phone.close(), other.close(), supervisor.close()]);
+});
+
+test("a phone an admin retires uploads what it had, then erases and says why; a lost one is cut off", async () => {
+  const server = served.server;
+  const phone = await launchPersistent(tempDir("retire"), { activated: false });
+  const { device } = await signIn(phone, server, "刘洋");
+  const page = phone.pages()[0];
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  await waitSynced(page);
+  // Offline, it records a visit; meanwhile the admin retires it.
+  await phone.setOffline(true);
+  await addVisit(page, { whom: "停用前的走访", heard: "最后一条" });
+  await server.adminApi("POST", `devices/${device}/retire`);
+  await phone.setOffline(false);
+  await page.getByTestId("device-gone").filter({ hasText: "此设备已停用" }).waitFor({ timeout: 30_000 });
+  // What it had not sent reached the unit: a colleague's phone sees it.
+  const colleague = await launchPersistent(tempDir("colleague"));
+  const c = colleague.pages()[0];
+  await openApp(c, server.url);
+  await c.getByText("停用前的走访").waitFor({ timeout: 30_000 });
+  // The retired phone holds nothing any more.
+  await page.reload();
+  await page.getByRole("heading", { name: "激活本机" }).waitFor();
+  const left = await page.evaluate(() => new Promise((ok) => {
+    const open = indexedDB.open("pioneer-ledger");
+    open.onsuccess = () => {
+      const tx = open.result.transaction(["chunks", "snapshots"], "readonly");
+      const n = tx.objectStore("chunks").count();
+      const m = tx.objectStore("snapshots").count();
+      tx.oncomplete = () => ok(n.result + m.result);
+    };
+  }));
+  assert.equal(left, 0, "a retired phone kept ledger data");
+
+  // Lost while online: the connection is cut, the phone erases and says so.
+  const lost = await launchPersistent(tempDir("lost"), { activated: false });
+  const made = await signIn(lost, server, "王芳");
+  const l = lost.pages()[0];
+  await openApp(l, server.url);
+  await waitSynced(l);
+  await server.adminApi("POST", `devices/${made.device}/lose`);
+  await l.getByTestId("device-gone").filter({ hasText: "此设备已被报告丢失" }).waitFor({ timeout: 30_000 });
+  await Promise.all([phone.close(), colleague.close(), lost.close()]);
+});
