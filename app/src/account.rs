@@ -111,9 +111,13 @@ pub fn cached() -> Option<Me> {
     browser::local_setting(ME_KEY).and_then(|json| Me::parse(&json))
 }
 
-/// Keeps what the server said (and the first ledger as this phone's home).
+/// Keeps what the server said (and the first ledger as this phone's home). Only an active
+/// device's answer is kept: a retired one must not come back after it has erased itself.
 pub fn remember(json: &str) -> Option<Me> {
     let me = Me::parse(json)?;
+    if me.device_status != "active" {
+        return Some(me);
+    }
     browser::set_local_setting(ME_KEY, json);
     if let Some(selected) = me.selected() {
         if browser::local_setting(HOME_KEY).is_none() {
