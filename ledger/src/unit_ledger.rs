@@ -67,6 +67,19 @@ pub struct UnitLedger {
     author: String,
 }
 
+/// The text of a log entry (进展, 督办意见): trimmed, not empty, within the limit.
+fn entry_text<'a>(text: &'a str, what: &str) -> Result<&'a str, LedgerError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(LedgerError::Invalid(format!("请写下{what}")));
+    }
+    let max = crate::problem::MAX_PROGRESS;
+    if text.chars().count() > max {
+        return Err(LedgerError::Invalid(format!("{what}最多 {max} 字")));
+    }
+    Ok(text)
+}
+
 impl UnitLedger {
     /// A new, empty ledger whose changes are attributed to `actor`.
     ///
@@ -252,14 +265,7 @@ impl UnitLedger {
 
     /// Posts a progress entry (进展) to the log map `log` of a record.
     fn post_progress(&mut self, section: Section, id: &RecordId, log: &'static str, text: &str, now_ms: i64) -> Result<(), LedgerError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(LedgerError::Invalid("请写下进展".into()));
-        }
-        let max = crate::problem::MAX_PROGRESS;
-        if text.chars().count() > max {
-            return Err(LedgerError::Invalid(format!("进展最多 {max} 字")));
-        }
+        let text = entry_text(text, "进展")?;
         let obj = self.record_obj(section, id)?;
         let log = self.record_map(&obj, log)?;
         self.add_entry(&log, now_ms, &[("kind", crate::problem::log_kind::PROGRESS.into()), ("text", text.into())])?;

@@ -33,6 +33,14 @@ async fn run(state: &AppState, f: impl FnOnce(&Directory) -> Result<serde_json::
     }
 }
 
+/// Runs `f` as the admin making the request (a refusal if they are not one).
+async fn as_admin(state: &AppState, headers: &HeaderMap, f: impl FnOnce(&Directory, Principal) -> Result<serde_json::Value, String> + Send + 'static) -> Response {
+    match admin(state, headers).await {
+        Ok(admin) => run(state, move |d| f(d, admin)).await,
+        Err(refused) => refused,
+    }
+}
+
 /// Whether `admin` manages `person`: every unit the person holds a role in is within reach
 /// (a person with no role yet is managed by any admin).
 fn manages_person(org: &Org, admin: &str, person: &str) -> bool {
@@ -41,11 +49,7 @@ fn manages_person(org: &Org, admin: &str, person: &str) -> bool {
 
 /// `GET /api/admin/org`: the units, people and roles the admin manages.
 pub async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
         let units: Vec<_> = org.units.values().filter(|u| org.may_administer(&admin.person, &u.id)).collect();
         let people: Vec<_> = d.storage.people()?.into_iter().filter(|p| manages_person(&org, &admin.person, &p.id)).collect();
@@ -64,11 +68,7 @@ pub struct NewUnit {
 
 /// `POST /api/admin/units {name, kind, parent}`.
 pub async fn add_unit(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewUnit>) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         let kind = UnitKind::from_code(&body.kind).ok_or("未知的单位类型")?;
         if !d.org().may_administer(&admin.person, &body.parent) {
             return Err("只能在自己管理的单位之下添加".into());
@@ -91,11 +91,7 @@ pub struct NewPerson {
 
 /// `POST /api/admin/people {name, login, password?, unit, role}`: a person with a first role.
 pub async fn add_person(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewPerson>) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         let role = Role::from_code(&body.role).ok_or("未知的角色")?;
         if !d.org().may_administer(&admin.person, &body.unit) {
             return Err("只能在自己管理的单位中添加人员".into());
@@ -117,11 +113,7 @@ pub struct NewGrant {
 
 /// `POST /api/admin/grants {person, unit, role}`.
 pub async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewGrant>) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         let role = Role::from_code(&body.role).ok_or("未知的角色")?;
         let org = d.org();
         if !org.may_administer(&admin.person, &body.unit) || !manages_person(&org, &admin.person, &body.person) {
@@ -142,11 +134,7 @@ pub struct ForPerson {
 
 /// `POST /api/admin/codes {person}`: a one-time activation code for the person's phone.
 pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         if !manages_person(&d.org(), &admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
         }
@@ -158,11 +146,7 @@ pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(
 
 /// `POST /api/admin/tokens {person, device}`: a token for a third-party automerge-repo peer.
 pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         if !manages_person(&d.org(), &admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
         }
@@ -174,11 +158,7 @@ pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json
 
 /// `GET /api/admin/devices`: the devices of the people the admin manages, with last contact.
 pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
         let devices: Vec<_> = d.storage.devices()?.into_iter().filter(|dev| manages_person(&org, &admin.person, &dev.person)).collect();
         Ok(json!(devices))
@@ -188,16 +168,12 @@ pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Respo
 
 /// `POST /api/admin/devices/{id}/{retire|lose}`.
 pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Path((id, action)): Path<(String, String)>) -> Response {
-    let admin = match admin(&state, &headers).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
     let status = match action.as_str() {
         "retire" => "retired",
         "lose" => "lost",
         _ => return refusal(StatusCode::NOT_FOUND, "not_found", "没有这个操作"),
     };
-    run(&state, move |d| {
+    as_admin(&state, &headers, move |d, admin| {
         let device = d.storage.device(&id)?.ok_or("没有这台设备")?;
         if !manages_person(&d.org(), &admin.person, &device.person) {
             return Err("没有这台设备".into());
@@ -210,8 +186,5 @@ pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Pa
 
 /// `GET /api/admin/audit`: the latest 500 entries of the audit log.
 pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    if let Err(r) = admin(&state, &headers).await {
-        return r;
-    }
-    run(&state, |d| Ok(json!(d.storage.audit_log(500)?))).await
+    as_admin(&state, &headers, |d, _| Ok(json!(d.storage.audit_log(500)?))).await
 }

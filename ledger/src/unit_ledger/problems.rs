@@ -112,14 +112,7 @@ impl UnitLedger {
     /// Adds a supervision remark (督办意见) to a problem: the one thing besides evaluations that
     /// a supervisor writes in a unit's ledger.
     pub fn add_supervision_remark(&mut self, id: &RecordId, text: &str, now_ms: i64) -> Result<(), LedgerError> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(LedgerError::Invalid("请写下督办意见".into()));
-        }
-        let max = crate::problem::MAX_PROGRESS;
-        if text.chars().count() > max {
-            return Err(LedgerError::Invalid(format!("督办意见最多 {max} 字")));
-        }
+        let text = super::entry_text(text, "督办意见")?;
         let obj = self.record_obj(Section::Problems, id)?;
         let map = match self.record_map(&obj, "supervision") {
             Ok(map) => map,
