@@ -17,6 +17,8 @@ use crate::service::LedgerService;
 
 use crate::account::SELECTED_KEY as LEDGER_ID_KEY;
 const STORAGE_ID_KEY: &str = "pioneer.storage-id";
+/// How long a connection may stay half-open before it is given up and tried again.
+const CONNECT_TIMEOUT_MS: u32 = 10_000;
 /// The server's storage id, so the unsent count can be worked out offline.
 const SERVER_STORAGE_KEY: &str = "pioneer.server-storage";
 
@@ -162,6 +164,12 @@ impl SyncService {
         if self.live().is_some() || matches!(self.device.get_untracked(), DeviceState::Gone(_) | DeviceState::NotActivated) {
             return;
         }
+        // Known offline: wait for the `online` event (a socket to a nearby address may still
+        // open, and would then be cut at once).
+        if web_sys::window().is_some_and(|w| !w.navigator().on_line()) {
+            self.status.set(SyncStatus::Offline);
+            return;
+        }
         self.status.set(SyncStatus::Connecting);
         let Some(doc) = self.ledger_id() else {
             self.status.set(SyncStatus::Offline);
@@ -176,7 +184,17 @@ impl SyncService {
         let conn = Connection::initiate(LocalPeer { peer_id: format!("browser-{}", DocumentId::random()), storage_id: Some(storage_id()) });
         let live = Rc::new(RefCell::new(Live { socket: socket.clone(), conn, doc, remote_storage: None, _handlers: Vec::new() }));
 
-        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| self.pump());
+        // The `offline` event may come while no socket is live; a socket that opens then is
+        // closed at once.
+        let on_open = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            if web_sys::window().is_some_and(|w| !w.navigator().on_line()) {
+                if let Some(live) = self.live() {
+                    let _ = live.borrow().socket.close();
+                }
+                return;
+            }
+            self.pump()
+        });
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Ok(event) = event.dyn_into::<MessageEvent>() else { return };
             let Ok(buffer) = event.data().dyn_into::<js_sys::ArrayBuffer>() else { return };
@@ -189,6 +207,13 @@ impl SyncService {
         socket.set_onclose(Some(on_close.as_ref().unchecked_ref()));
         live.borrow_mut()._handlers = vec![on_open, on_message, on_close];
         self.state.set_value(Some(live));
+        // A socket that neither opens nor fails (weak signal) is given up after a while.
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(CONNECT_TIMEOUT_MS).await;
+            if socket.ready_state() == WebSocket::CONNECTING {
+                let _ = socket.close();
+            }
+        });
     }
 
     fn closed(self) {

@@ -293,7 +293,6 @@ export async function setName(page, name) {
   await page.evaluate(() => localStorage.removeItem("pioneer.me"));
   await page.reload();
   await page.getByTestId("author").filter({ hasText: name }).waitFor();
-  await waitLive(page);
 }
 
 /** A phone that opened the app at `url` once online, named itself `name`, then lost coverage. */
@@ -303,7 +302,11 @@ export async function offlinePhone(url, name, options = {}) {
   await openApp(page, url);
   await waitForServiceWorker(page);
   await setName(page, name);
+  await waitLive(page);
+  await waitSynced(page);
   await context.setOffline(true);
-  await page.getByTestId("sync-state").filter({ hasText: "离线" }).waitFor();
+  await page.getByTestId("sync-state").filter({ hasText: "离线" }).waitFor().catch(async (e) => {
+    throw new Error(`the phone never showed 离线: it shows “${await page.getByTestId("sync-state").textContent()}”, online: ${await page.evaluate(() => navigator.onLine)}; ${e.message}`);
+  });
   return { context, page };
 }
