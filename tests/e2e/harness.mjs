@@ -122,6 +122,10 @@ export class Server {
     if (Server.current === this) Server.current = null;
   }
 
+  running() {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
   /** A demo account's one-time code or password, as printed at the last start. */
   async account(login) {
     const deadline = Date.now() + 5_000;
@@ -205,7 +209,8 @@ export async function launchPersistent(userDataDir, { activated, ...options } = 
   liveContexts.add(context);
   context.on("close", () => liveContexts.delete(context));
   // A phone of the demo village's cadre, unless the test activates it itself.
-  if (Server.current && activated !== false) await signIn(context, Server.current);
+  // (A profile reopened while the server is down keeps the cookie it has.)
+  if (Server.current?.running() && activated !== false) await signIn(context, Server.current);
   return context;
 }
 
