@@ -115,6 +115,9 @@ struct DocSync {
     last_persisted_shared: Vec<automerge::ChangeHash>,
     /// Changes this remote sent that wait for dependencies it has not sent yet.
     waiting: Waiting,
+    /// Whether this document is synced on this connection (asked for by either side), as
+    /// opposed to only carrying a sync state restored from an earlier one.
+    synced: bool,
 }
 
 /// Changes a remote sent that wait for dependencies not sent yet: how many, and how many bytes
@@ -202,6 +205,18 @@ impl Connection {
         self.docs.get(doc).map(|d| d.state.shared_heads.as_slice())
     }
 
+    /// Whether `doc` is synced on this connection: the remote or we asked for it, and it was
+    /// not answered as unavailable. The runtime announces other peers' commits only for these,
+    /// so it keeps no set of its own that made-up ids could grow.
+    pub fn syncs(&self, doc: &DocumentId) -> bool {
+        self.docs.get(doc).is_some_and(|d| d.synced)
+    }
+
+    /// Every document synced on this connection (see [`Connection::syncs`]).
+    pub fn synced_documents(&self) -> Vec<DocumentId> {
+        self.docs.iter().filter(|(_, d)| d.synced).map(|(id, _)| *id).collect()
+    }
+
     /// Documents in which this remote has changes waiting for dependencies.
     pub fn documents_with_waiting_changes(&self) -> Vec<DocumentId> {
         self.docs.iter().filter(|(_, d)| d.waiting.changes > 0).map(|(id, _)| *id).collect()
@@ -253,7 +268,9 @@ impl Connection {
         if self.phase == Phase::Closed {
             return;
         }
-        self.docs.entry(doc).or_default().dirty = true;
+        let entry = self.docs.entry(doc).or_default();
+        entry.dirty = true;
+        entry.synced = true;
         if self.is_open() {
             self.ask_load(doc);
         }
@@ -366,7 +383,9 @@ impl Connection {
                 if !self.docs.contains_key(&document_id) && self.docs.len() >= max {
                     return self.fail(format!("too many documents on one connection (at most {max})"));
                 }
-                self.docs.entry(document_id).or_default().inbox.push_back(data);
+                let entry = self.docs.entry(document_id).or_default();
+                entry.inbox.push_back(data);
+                entry.synced = true;
                 self.ask_load(document_id);
             }
             (Phase::Open { .. }, Message::DocUnavailable { document_id, .. }) => {

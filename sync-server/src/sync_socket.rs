@@ -2,7 +2,7 @@
 //! engine; this task only moves frames, writes to storage when the engine asks, and tells the
 //! engine when the write has committed.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
 use std::net::SocketAddr;
@@ -93,7 +93,6 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
     let mut changed = hub.changed.subscribe();
     let mut remote_storage: Option<String> = None;
     // Documents this peer syncs on this connection: only their changes concern it.
-    let mut docs: HashSet<DocumentId> = HashSet::new();
     // Pings at a third of the idle timeout; any frame from the peer (a pong too) is a sign of life.
     let beat = state.idle_timeout / 3;
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
@@ -164,11 +163,11 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
                 let mut change = change;
                 loop {
                     match change {
-                        Ok(doc) if docs.contains(&doc) => conn.sync_document(doc),
+                        Ok(doc) if conn.syncs(&doc) => conn.sync_document(doc),
                         Ok(_) => {}
                         Err(RecvError::Lagged(_)) => {
-                            for doc in &docs {
-                                conn.sync_document(*doc);
+                            for doc in conn.synced_documents() {
+                                conn.sync_document(doc);
                             }
                         }
                         Err(RecvError::Closed) => return Ok(()),
@@ -214,7 +213,6 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
                     remote_storage = storage_id;
                 }
                 Output::Load { doc } => {
-                    docs.insert(doc);
                     // The document's whole turn (load, apply, commit, answer) runs on the
                     // blocking pool under its own lock; the engine goes along and comes back.
                     let worker = hub.clone();

@@ -377,6 +377,28 @@ fn a_forbidden_document_answers_exactly_like_a_missing_one() {
     assert_eq!(answer(false), vec!["unavailable true".to_owned()]);
 }
 
+/// The runtime asks the engine which documents a connection syncs (to announce other peers'
+/// commits); a made-up id answered as unavailable must not stay among them, or a peer naming
+/// thousands of ids would grow that list for as long as it stays connected.
+#[test]
+fn a_document_answered_as_unavailable_is_not_synced_on_the_connection() {
+    let (mut phone, mut srv) = (Peer::new("phone", false), Peer::new("server", false));
+    let known = phone.create_doc();
+    phone.edit(known, "k", "v");
+    srv.live.insert(known, phone.live[&known].clone());
+    let made_up = phone.create_doc(); // the server has no such document and may not create it
+    phone.edit(made_up, "k", "v");
+    let mut s = Session::connect(&mut phone, &mut srv);
+    s.settle(&mut phone, &mut srv);
+    assert!(s.b.syncs(&known), "the document both have is synced");
+    assert!(!s.b.syncs(&made_up), "the made-up id stays on the connection");
+    assert_eq!(s.b.synced_documents(), vec![known]);
+    // A sync state restored from an earlier connection alone is not a document synced now.
+    let mut fresh = Connection::accept(srv.local());
+    fresh.restore_sync_state(made_up, &automerge::sync::State::new().encode());
+    assert!(!fresh.syncs(&made_up));
+}
+
 #[test]
 fn a_refused_write_closes_the_connection_and_changes_nothing() {
     let (mut phone, mut srv) = (Peer::new("phone", false), server());
