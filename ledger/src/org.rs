@@ -264,6 +264,12 @@ impl Org {
         self.grants.iter().any(|g| g.person == person && g.role == Role::Admin && self.is_at_or_below(unit, &g.unit))
     }
 
+    /// Whether `admin` manages `person`: every unit the person holds a role in is within reach
+    /// (a person with no role yet is managed by any admin).
+    pub fn may_manage_person(&self, admin: &str, person: &str) -> bool {
+        self.grants.iter().filter(|g| g.person == person).all(|g| self.may_administer(admin, &g.unit))
+    }
+
     /// The ledgers `person` may read, with the unit and the rights, in tree order by name.
     pub fn readable_ledgers(&self, person: &str) -> Vec<(&Unit, Rights)> {
         let mut out: Vec<(&Unit, Rights)> =
@@ -284,6 +290,20 @@ impl Org {
         self.grants.iter().filter(|g| g.unit == unit).map(|g| (g.person.as_str(), g.role)).collect()
     }
 }
+
+/// Checks a new person's name and login name (the login: 2–40 letters, digits or `. _ -`).
+pub fn check_person(name: &str, login: &str) -> Result<(), String> {
+    let (name, login) = (name.trim(), login.trim());
+    if name.is_empty() || name.chars().count() > 50 {
+        return Err("姓名不能为空，最多 50 字".into());
+    }
+    if login.len() < 2 || login.len() > 40 || !login.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return Err("登录名为 2–40 个字母、数字或 . _ -".into());
+    }
+    Ok(())
+}
+
+pub mod import;
 
 #[cfg(test)]
 mod tests;

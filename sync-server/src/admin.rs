@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ledger::org::{Org, Role, UnitKind};
+use ledger::org::{Role, UnitKind};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -41,18 +41,12 @@ async fn as_admin(state: &AppState, headers: &HeaderMap, f: impl FnOnce(&Directo
     }
 }
 
-/// Whether `admin` manages `person`: every unit the person holds a role in is within reach
-/// (a person with no role yet is managed by any admin).
-fn manages_person(org: &Org, admin: &str, person: &str) -> bool {
-    org.grants.iter().filter(|g| g.person == person).all(|g| org.may_administer(admin, &g.unit))
-}
-
 /// `GET /api/admin/org`: the units, people and roles the admin manages.
 pub async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
         let units: Vec<_> = org.units.values().filter(|u| org.may_administer(&admin.person, &u.id)).collect();
-        let people: Vec<_> = d.storage.people()?.into_iter().filter(|p| manages_person(&org, &admin.person, &p.id)).collect();
+        let people: Vec<_> = d.storage.people()?.into_iter().filter(|p| org.may_manage_person(&admin.person, &p.id)).collect();
         let grants: Vec<_> = org.grants.iter().filter(|g| org.may_administer(&admin.person, &g.unit)).collect();
         Ok(json!({ "units": units, "people": people, "grants": grants }))
     })
@@ -116,7 +110,7 @@ pub async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body)
     as_admin(&state, &headers, move |d, admin| {
         let role = Role::from_code(&body.role).ok_or("未知的角色")?;
         let org = d.org();
-        if !org.may_administer(&admin.person, &body.unit) || !manages_person(&org, &admin.person, &body.person) {
+        if !org.may_administer(&admin.person, &body.unit) || !org.may_manage_person(&admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
         }
         d.grant(&body.person, &body.unit, role, Some(&admin.person))?;
@@ -135,7 +129,7 @@ pub struct ForPerson {
 /// `POST /api/admin/codes {person}`: a one-time activation code for the person's phone.
 pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
-        if !manages_person(&d.org(), &admin.person, &body.person) {
+        if !d.org().may_manage_person(&admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
         }
         let code = d.issue_activation_code(&body.person, Some(&admin.person))?;
@@ -147,7 +141,7 @@ pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(
 /// `POST /api/admin/tokens {person, device}`: a token for a third-party automerge-repo peer.
 pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
-        if !manages_person(&d.org(), &admin.person, &body.person) {
+        if !d.org().may_manage_person(&admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
         }
         let new = d.issue_token(&body.person, &body.device, Some(&admin.person))?;
@@ -160,7 +154,7 @@ pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json
 pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
-        let devices: Vec<_> = d.storage.devices()?.into_iter().filter(|dev| manages_person(&org, &admin.person, &dev.person)).collect();
+        let devices: Vec<_> = d.storage.devices()?.into_iter().filter(|dev| org.may_manage_person(&admin.person, &dev.person)).collect();
         Ok(json!(devices))
     })
     .await
@@ -175,7 +169,7 @@ pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Pa
     };
     as_admin(&state, &headers, move |d, admin| {
         let device = d.storage.device(&id)?.ok_or("没有这台设备")?;
-        if !manages_person(&d.org(), &admin.person, &device.person) {
+        if !d.org().may_manage_person(&admin.person, &device.person) {
             return Err("没有这台设备".into());
         }
         d.set_device_status(&id, status, Some(&admin.person))?;

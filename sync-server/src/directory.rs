@@ -234,13 +234,8 @@ impl Directory {
 
     /// Adds a person; a password (desktop roles) is stored as an Argon2id hash.
     pub fn add_person(&self, name: &str, login: &str, password: Option<&str>, by: Option<&str>) -> Result<Person, String> {
+        ledger::org::check_person(name, login)?;
         let (name, login) = (name.trim(), login.trim());
-        if name.is_empty() || name.chars().count() > 50 {
-            return Err("姓名不能为空，最多 50 字".into());
-        }
-        if login.len() < 2 || login.len() > 40 || !login.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
-            return Err("登录名为 2–40 个字母、数字或 . _ -".into());
-        }
         if let Some(p) = password {
             check_password(p)?;
         }
