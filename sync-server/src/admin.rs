@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use crate::auth::{principal, refusal};
-use crate::directory::{Directory, Principal};
+use crate::directory::{Directory, ImportError, Principal};
 use crate::AppState;
 
 /// The admin's principal, or the refusal to answer with.
@@ -181,4 +181,49 @@ pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Pa
 /// `GET /api/admin/audit`: the latest 500 entries of the audit log.
 pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, |d, _| Ok(json!(d.storage.audit_log(500)?))).await
+}
+
+/// `POST /api/admin/import` with a .xlsx or CSV file as the body: every row imported, or
+/// none with each wrong row's line and reason (`rows`, `total`).
+pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(admin) => admin,
+        Err(refused) => return refused,
+    };
+    let directory = state.hub.directory.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let rows = crate::import::read_table(&body).map_err(ImportError::Failed)?;
+        directory.import(&admin.person, &rows)
+    })
+    .await;
+    match outcome {
+        Ok(Ok(counts)) => Json(json!(counts)).into_response(),
+        Ok(Err(ImportError::Rows(refused))) => {
+            let message = format!("有 {} 行有误，未导入任何内容", refused.total);
+            (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid", "message": message, "rows": refused.errors, "total": refused.total }))).into_response()
+        }
+        Ok(Err(ImportError::Failed(message))) => refusal(StatusCode::BAD_REQUEST, "invalid", &message),
+        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
+    }
+}
+
+/// `GET /api/admin/import/template.{xlsx|csv}`: the table to fill in, its examples placed
+/// under the admin's own node.
+pub async fn import_template(State(state): State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
+    let admin = match admin(&state, &headers).await {
+        Ok(admin) => admin,
+        Err(refused) => return refused,
+    };
+    let org = state.hub.directory.org();
+    let root = org.grants.iter().find(|g| g.person == admin.person && g.role == Role::Admin).map(|g| org.path_names(&g.unit).join("/")).unwrap_or_default();
+    let (bytes, mime) = match file.as_str() {
+        "template.xlsx" => match crate::import::template_xlsx(&root) {
+            Ok(bytes) => (bytes, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e),
+        },
+        "template.csv" => (crate::import::template_csv(&root), "text/csv; charset=utf-8"),
+        _ => return refusal(StatusCode::NOT_FOUND, "not_found", "没有这个模板"),
+    };
+    let disposition = format!("attachment; filename=\"org-template.{}\"; filename*=UTF-8''%E7%BB%84%E7%BB%87%E6%9E%B6%E6%9E%84%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.{}", &file[9..], &file[9..]);
+    ([(axum::http::header::CONTENT_TYPE, mime.to_owned()), (axum::http::header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
 }

@@ -85,6 +85,21 @@ pub struct Directory {
     failures: Mutex<Failures>,
 }
 
+/// What an import added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ImportCounts {
+    pub units: usize,
+    pub people: usize,
+    pub grants: usize,
+}
+
+/// Why an import added nothing.
+#[derive(Debug)]
+pub enum ImportError {
+    Rows(ledger::org::import::Refused),
+    Failed(String),
+}
+
 pub fn now_secs() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
@@ -214,22 +229,50 @@ impl Directory {
     /// ledger, so nothing typed in it is lost.
     pub fn add_unit(&self, name: &str, kind: UnitKind, parent: Option<&str>, by: Option<&str>) -> Result<Unit, String> {
         self.org().check_new_unit(name, kind, parent).map_err(|e| e.to_string())?;
-        let mut snapshot = None;
-        let ledger = if kind.keeps_ledger() {
-            match self.storage.setting("demo_ledger")?.and_then(|s| DocumentId::parse(&s).ok()) {
-                Some(old) if self.org().unit_of_ledger(&old.to_string()).is_none() => Some(old),
-                _ => {
-                    snapshot = Some(UnitLedger::create(ActorId::random()).save());
-                    Some(DocumentId::random())
-                }
-            }
-        } else {
-            None
-        };
-        let unit = Unit { id: random_id(), name: name.trim().to_owned(), kind, parent: parent.map(Into::into), ledger: ledger.map(|l| l.to_string()) };
+        let mut unit = Unit { id: random_id(), name: name.trim().to_owned(), kind, parent: parent.map(Into::into), ledger: None };
+        let mut adopt = self.adoptable_demo_ledger()?;
+        let snapshot = self.give_ledger(&mut unit, &mut adopt);
         self.storage.add_unit(&unit, snapshot.as_deref(), by, now_secs())?;
         self.reload()?;
         Ok(unit)
+    }
+
+    /// The demo ledger of a data directory from before accounts existed, while no unit has it.
+    fn adoptable_demo_ledger(&self) -> Result<Option<DocumentId>, String> {
+        let old = self.storage.setting("demo_ledger")?.and_then(|s| DocumentId::parse(&s).ok());
+        Ok(old.filter(|old| self.org().unit_of_ledger(&old.to_string()).is_none()))
+    }
+
+    /// Gives a grass-roots unit its ledger (`adopt`, once, else a new one); the new ledger's
+    /// first bytes are returned to be stored with the unit.
+    fn give_ledger(&self, unit: &mut Unit, adopt: &mut Option<DocumentId>) -> Option<Vec<u8>> {
+        if !unit.kind.keeps_ledger() {
+            return None;
+        }
+        if let Some(old) = adopt.take() {
+            unit.ledger = Some(old.to_string());
+            return None;
+        }
+        unit.ledger = Some(DocumentId::random().to_string());
+        Some(UnitLedger::create(ActorId::random()).save())
+    }
+
+    /// Imports a table of units and people (see [`ledger::org::import`]): everything or, when
+    /// any row is wrong, nothing, with every wrong row named.
+    pub fn import(&self, admin: &str, rows: &[ledger::org::import::Row]) -> Result<ImportCounts, ImportError> {
+        let logins: HashMap<String, String> = self.storage.people().map_err(ImportError::Failed)?.into_iter().map(|p| (p.login, p.id)).collect();
+        let plan = ledger::org::import::plan(&self.org(), admin, &logins, rows, &mut random_id).map_err(ImportError::Rows)?;
+        let mut adopt = self.adoptable_demo_ledger().map_err(ImportError::Failed)?;
+        let mut units = Vec::with_capacity(plan.units.len());
+        for mut unit in plan.units {
+            let snapshot = self.give_ledger(&mut unit, &mut adopt);
+            units.push((unit, snapshot));
+        }
+        let people: Vec<Person> = plan.people.into_iter().map(|p| Person { id: p.id, name: p.name, login: p.login }).collect();
+        let counts = ImportCounts { units: units.len(), people: people.len(), grants: plan.grants.len() };
+        self.storage.import(&units, &people, &plan.grants, Some(admin), now_secs()).map_err(ImportError::Failed)?;
+        self.reload().map_err(ImportError::Failed)?;
+        Ok(counts)
     }
 
     /// Adds a person; a password (desktop roles) is stored as an Argon2id hash.

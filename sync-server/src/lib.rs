@@ -6,6 +6,7 @@ mod auth;
 pub mod demo;
 pub mod directory;
 mod hub;
+pub mod import;
 pub mod limits;
 mod serve;
 mod static_files;
@@ -100,6 +101,8 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/admin/devices", get(admin::devices))
         .route("/api/admin/devices/{id}/{action}", post(admin::device_status))
         .route("/api/admin/audit", get(admin::audit))
+        .route("/api/admin/import", post(admin::import).layer(axum::extract::DefaultBodyLimit::max(import::MAX_FILE_BYTES)))
+        .route("/api/admin/import/{file}", get(admin::import_template))
         .route("/sync", get(sync_socket::upgrade))
         .fallback_service(static_files::service(dist))
         .layer(CompressionLayer::new())

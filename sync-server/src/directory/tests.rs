@@ -133,3 +133,45 @@ fn the_first_ledger_unit_adopts_an_older_data_directorys_demo_ledger() {
     let second = d.add_unit("第二个村", UnitKind::Village, Some(&town), None).unwrap();
     assert_ne!(second.ledger, Some(old.to_string()));
 }
+
+fn rows(lines: &[[&str; 5]]) -> Vec<ledger::org::import::Row> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, cells)| {
+            let [unit_path, unit_kind, name, login, role] = cells.map(str::to_owned);
+            ledger::org::import::Row { line: i + 2, unit_path, unit_kind, name, login, role }
+        })
+        .collect()
+}
+
+#[test]
+fn an_import_adds_everything_or_nothing() {
+    let (_dir, d) = directory();
+    let (village, _) = village(&d);
+    let admin = d.add_person("周敏", "zhoumin", None, None).unwrap();
+    let county = d.org().path(&village.id).iter().find(|u| u.kind == UnitKind::County).unwrap().id.clone();
+    d.grant(&admin.id, &county, Role::Admin, None).unwrap();
+    let before = (d.org(), d.storage.people().unwrap().len());
+    // One wrong row (a login already used by another person) among good ones: nothing lands.
+    let bad = rows(&[
+        ["示范市/示范县/白河镇", "乡镇", "", "", ""],
+        ["示范市/示范县/白河镇/白河村", "村", "陈一", "chenyi", "干部"],
+        ["示范市/示范县/白河镇/白河村", "", "张伟二", "zhangwei", ""],
+    ]);
+    let Err(ImportError::Rows(refused)) = d.import(&admin.id, &bad) else { panic!("a wrong row must refuse the import") };
+    assert_eq!(refused.errors.iter().map(|e| e.line).collect::<Vec<_>>(), [4]);
+    assert_eq!((d.org(), d.storage.people().unwrap().len()), before, "nothing of the good rows was stored");
+    // The same without the wrong row: units with ledgers, a person who can activate a phone.
+    let counts = d.import(&admin.id, &bad[..2]).unwrap();
+    assert_eq!(counts, ImportCounts { units: 2, people: 1, grants: 1 });
+    let org = d.org();
+    let new_village = org.units.values().find(|u| u.name == "白河村").unwrap();
+    let ledger = DocumentId::parse(new_village.ledger.as_ref().unwrap()).unwrap();
+    assert!(d.storage.load(&ledger).unwrap().is_some(), "the new village's ledger is stored");
+    let chen = d.storage.person_by_login("chenyi").unwrap().unwrap().0;
+    assert_eq!(org.readable_ledgers(&chen.id).len(), 1);
+    let code = d.issue_activation_code(&chen.id, Some(&admin.id)).unwrap();
+    assert!(d.activate(&code, "陈一的手机", "10.0.0.9").is_ok());
+    assert!(d.storage.audit_log(10).unwrap().iter().any(|e| e.action == "import"));
+}

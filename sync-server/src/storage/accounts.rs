@@ -115,6 +115,33 @@ impl Storage {
         tx.commit().map_err(err)
     }
 
+    /// An import's units (with their new ledgers' first bytes), people and roles, in one
+    /// transaction: all of them or, if storage fails half way, none.
+    pub fn import(&self, units: &[(Unit, Option<Vec<u8>>)], people: &[Person], grants: &[Grant], by: Option<&str>, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        {
+            let mut document = tx.prepare("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)").map_err(err)?;
+            let mut unit_row = tx.prepare("INSERT INTO units (id, name, kind, parent, ledger) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(err)?;
+            for (unit, snapshot) in units {
+                if let (Some(ledger), Some(snapshot)) = (&unit.ledger, snapshot) {
+                    document.execute(params![ledger, snapshot]).map_err(err)?;
+                }
+                unit_row.execute(params![unit.id, unit.name, unit.kind.code(), unit.parent, unit.ledger]).map_err(err)?;
+            }
+            let mut person_row = tx.prepare("INSERT INTO people (id, name, login) VALUES (?1, ?2, ?3)").map_err(|e| e.to_string())?;
+            for person in people {
+                person_row.execute(params![person.id, person.name, person.login]).map_err(|e| format!("登录名“{}”已被使用（{e}）", person.login))?;
+            }
+            let mut grant_row = tx.prepare("INSERT OR IGNORE INTO grants (person, unit, role) VALUES (?1, ?2, ?3)").map_err(err)?;
+            for grant in grants {
+                grant_row.execute(params![grant.person, grant.unit, grant.role.code()]).map_err(err)?;
+            }
+        }
+        audit(&tx, now, by, "import", &format!("{} 个单位、{} 名人员、{} 个角色", units.len(), people.len(), grants.len()))?;
+        tx.commit().map_err(err)
+    }
+
     /// Adds a person; `password` is already an Argon2id hash (desktop roles) or None (phones).
     pub fn add_person(&self, person: &Person, password: Option<&str>, by: Option<&str>, now: i64) -> Result<()> {
         let mut db = self.db();
