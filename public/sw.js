@@ -23,8 +23,9 @@ self.addEventListener("message", (event) => {
   if (event.data === "skip-waiting") self.skipWaiting();
 });
 
-// Paths that are live server APIs, never cached.
-const LIVE = ["/sync", "/healthz", "/api/"];
+// Paths that are live server APIs, or pages that are not the phone's (the desk bundle, the
+// first administrator's setup): never cached, never answered with the phone's shell.
+const LIVE = ["/sync", "/healthz", "/api/", "/desk", "/setup"];
 
 self.addEventListener("fetch", (event) => {
   const request = event.request;

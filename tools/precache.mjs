@@ -5,7 +5,7 @@
 //    without compressing the 1 MB wasm on every request.
 import { createHash } from "node:crypto";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const dir = process.env.TRUNK_STAGING_DIR;
@@ -30,11 +30,14 @@ for (const path of files) {
 }
 const version = hash.digest("hex").slice(0, 16);
 const swPath = join(dir, "sw.js");
-const sw = readFileSync(swPath, "utf8")
-  .replace("__PRECACHE_VERSION__", version)
-  .replace("__PRECACHE_LIST__", JSON.stringify(urls, null, 2));
-writeFileSync(swPath, sw);
-console.log(`precache: ${urls.length} files, version ${version}`);
+// The desk bundle (desk/Trunk.toml) has no service worker: only its files are compressed.
+if (existsSync(swPath)) {
+  const sw = readFileSync(swPath, "utf8")
+    .replace("__PRECACHE_VERSION__", version)
+    .replace("__PRECACHE_LIST__", JSON.stringify(urls, null, 2));
+  writeFileSync(swPath, sw);
+  console.log(`precache: ${urls.length} files, version ${version}`);
+}
 
 let compressed = 0;
 // sw.js is left to the server's on-the-fly compression: it is tiny, and browsers fetch it on

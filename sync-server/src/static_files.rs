@@ -40,18 +40,42 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
 }
 
 pub fn service(dist: PathBuf) -> axum::routing::MethodRouter {
-    let policy = content_security_policy(&dist);
-    axum::routing::get(move |req: Request<Body>| serve(dist.clone(), policy.clone(), req))
+    let app = Bundle { policy: content_security_policy(&dist), dir: dist.clone() };
+    let desk = Bundle { policy: content_security_policy(&dist.join(DESK)), dir: dist.join(DESK) };
+    axum::routing::get(move |req: Request<Body>| {
+        let in_desk = req.uri().path() == "/desk" || req.uri().path().starts_with("/desk/");
+        serve(if in_desk { desk.clone() } else { app.clone() }, req)
+    })
 }
 
-async fn serve(dist: PathBuf, policy: HeaderValue, req: Request<Body>) -> Response<Body> {
+/// The desktop bundle's folder inside `dist` and its path on the server (`desk/Trunk.toml`).
+const DESK: &str = "desk";
+
+/// One built bundle: the phone's app at `/`, or the desk at `/desk/`.
+#[derive(Clone)]
+struct Bundle {
+    dir: PathBuf,
+    policy: HeaderValue,
+}
+
+async fn serve(bundle: Bundle, req: Request<Body>) -> Response<Body> {
+    let Bundle { dir: dist, policy } = bundle;
     let path = req.uri().path().to_owned();
     let last = path.rsplit('/').next().unwrap_or_default();
     let is_app_route = !last.contains('.');
     let result = if is_app_route {
-        // A page of the app (/, /visits/…): the router inside index.html picks it.
+        // A page of the app (/, /visits/…, /desk/…): the router inside index.html picks it.
         ServeFile::new(dist.join("index.html")).precompressed_br().precompressed_gzip().oneshot(req).await
     } else {
+        // The desk's files are asked for under /desk/ (Trunk's public_url).
+        let req = match path.strip_prefix("/desk") {
+            Some(rest) if dist.ends_with(DESK) => {
+                let mut req = req;
+                *req.uri_mut() = rest.parse().unwrap_or_default();
+                req
+            }
+            _ => req,
+        };
         ServeDir::new(&dist).precompressed_br().precompressed_gzip().oneshot(req).await
     };
     let mut response = match result {

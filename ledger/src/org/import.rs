@@ -129,7 +129,7 @@ pub fn plan(org: &Org, admin: &str, logins: &HashMap<String, String>, rows: &[Ro
 struct Planner<'a> {
     admin: &'a str,
     logins: &'a HashMap<String, String>,
-    /// The existing tree plus the units planned so far (to check levels and rights).
+    /// The existing tree plus the units planned so far (levels, names, rights).
     org: Org,
     /// (parent, name) → unit id, for resolving paths without scanning the tree.
     children: HashMap<(Option<String>, String), String>,
@@ -184,8 +184,9 @@ impl<'a> Planner<'a> {
             self.add_unit(new);
         }
         let grant = Grant { person: person_id, unit: unit_id, role };
+        // Rights are checked against the grants as they stood before the import (an import
+        // cannot widen the importing admin's reach), which also keeps each check short.
         if self.grants.insert(grant.clone()) {
-            self.org.grants.insert(grant.clone());
             self.plan.grants.push(grant);
         }
         Ok(())

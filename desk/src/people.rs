@@ -1,0 +1,148 @@
+//! People (人员): who holds which role where, adding a person or a role, and one-time
+//! activation codes for phones, shown as text and as a QR code.
+
+use ledger::org::Role;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use crate::api::{self, OrgView};
+use crate::app::Directory;
+use crate::org_tree::{tree_order, Outcome};
+
+/// A code just issued, for the person it was issued to.
+#[derive(Clone, PartialEq)]
+struct Issued {
+    name: String,
+    code: String,
+    days: u64,
+}
+
+/// The code as a QR code, drawn as SVG (the phone's camera reads it; the person may also type it).
+fn qr_svg(code: &str) -> String {
+    match qrcode::QrCode::new(code.as_bytes()) {
+        Ok(qr) => qr.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build(),
+        Err(_) => String::new(),
+    }
+}
+
+#[component]
+pub fn People(org: OrgView) -> impl IntoView {
+    let directory = expect_context::<Directory>();
+    let units: Vec<(String, String)> = tree_order(&org.org()).into_iter().map(|(d, u)| (u.id.clone(), format!("{}{}", "　".repeat(d), u.name))).collect();
+    let first_unit = units.first().map(|u| u.0.clone()).unwrap_or_default();
+    let issued = RwSignal::new(None::<Issued>);
+    let message = RwSignal::new(None::<Result<String, String>>);
+    let issue = move |person: String, name: String| {
+        spawn_local(async move {
+            match api::post::<serde_json::Value>("/api/admin/codes", &serde_json::json!({ "person": person })).await {
+                Ok(answer) => issued.set(Some(Issued {
+                    name,
+                    code: answer["code"].as_str().unwrap_or_default().to_owned(),
+                    days: answer["expiresInDays"].as_u64().unwrap_or(7),
+                })),
+                Err(e) => message.set(Some(Err(e.message()))),
+            }
+        })
+    };
+    let mut people = org.people.clone();
+    people.sort_by(|a, b| a.name.cmp(&b.name));
+    let rows: Vec<_> = people
+        .into_iter()
+        .map(|p| {
+            let roles: Vec<String> = org
+                .grants
+                .iter()
+                .filter(|g| g.person == p.id)
+                .map(|g| format!("{} · {}", org.units.iter().find(|u| u.id == g.unit).map(|u| u.name.clone()).unwrap_or_default(), g.role.label()))
+                .collect();
+            let (id, name) = (p.id.clone(), p.name.clone());
+            view! {
+                <tr data-person=p.name.clone()>
+                    <td>{p.name.clone()}</td>
+                    <td>{p.login.clone()}</td>
+                    <td>{roles.join("；")}</td>
+                    <td><button class="plain" data-testid="issue-code" on:click=move |_| issue(id.clone(), name.clone())>"发放激活码"</button></td>
+                </tr>
+            }
+        })
+        .collect();
+    // Adding a person with a first role.
+    let (name, login, password) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let unit = RwSignal::new(first_unit.clone());
+    let role = RwSignal::new(Role::Cadre.code().to_owned());
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({
+            "name": name.get_untracked().trim(), "login": login.get_untracked().trim(), "password": password.get_untracked(),
+            "unit": unit.get_untracked(), "role": role.get_untracked(),
+        });
+        spawn_local(async move {
+            match api::post::<serde_json::Value>("/api/admin/people", &body).await {
+                Ok(_) => {
+                    message.set(Some(Ok(format!("已添加“{}”", name.get_untracked().trim()))));
+                    name.set(String::new());
+                    login.set(String::new());
+                    password.set(String::new());
+                    directory.reload();
+                }
+                Err(e) => message.set(Some(Err(e.message()))),
+            }
+        });
+    };
+    // Another role for someone already here.
+    let grant_person = RwSignal::new(String::new());
+    let grant_unit = RwSignal::new(first_unit);
+    let grant_role = RwSignal::new(Role::Cadre.code().to_owned());
+    let grant = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = serde_json::json!({ "person": grant_person.get_untracked(), "unit": grant_unit.get_untracked(), "role": grant_role.get_untracked() });
+        spawn_local(async move {
+            match api::post::<serde_json::Value>("/api/admin/grants", &body).await {
+                Ok(_) => {
+                    message.set(Some(Ok("已添加角色".into())));
+                    directory.reload();
+                }
+                Err(e) => message.set(Some(Err(e.message()))),
+            }
+        });
+    };
+    let unit_options = move || units.iter().map(|(id, label)| view! { <option value=id.clone()>{label.clone()}</option> }).collect_view();
+    let role_options = || Role::ALL.into_iter().map(|r| view! { <option value=r.code()>{r.label()}</option> }).collect_view();
+    let person_options: Vec<_> = org.people.iter().map(|p| view! { <option value=p.id.clone()>{format!("{}（{}）", p.name, p.login)}</option> }).collect();
+    view! {
+        {move || issued.get().map(|i| view! {
+            <section class="card code" data-testid="activation-code">
+                <h2>{format!("{}的激活码", i.name)}</h2>
+                <p class="code-text" data-testid="code-text">{i.code.clone()}</p>
+                <div class="qr" inner_html=qr_svg(&i.code)></div>
+                <p class="muted">{format!("仅可使用一次，{} 天内有效。请当面交给本人，在手机上输入或扫码激活。", i.days)}</p>
+                <button class="plain" on:click=move |_| issued.set(None)>"关闭"</button>
+            </section>
+        })}
+        <Outcome message=message/>
+        <section class="card">
+            <h2>"人员"</h2>
+            <table class="grid" data-testid="people">
+                <thead><tr><th>"姓名"</th><th>"登录名"</th><th>"单位 · 角色"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+        <form class="card inline" on:submit=add data-testid="add-person">
+            <h2>"添加人员"</h2>
+            <label>"姓名"<input name="name" required maxlength="50" bind:value=name/></label>
+            <label>"登录名"<input name="login" required pattern="[A-Za-z0-9._\\-]{2,40}" bind:value=login/></label>
+            <label>"单位"<select name="unit" on:change=move |ev| unit.set(event_target_value(&ev)) prop:value=unit>{unit_options.clone()}</select></label>
+            <label>"角色"<select name="role" on:change=move |ev| role.set(event_target_value(&ev)) prop:value=role>{role_options}</select></label>
+            <label>"密码（督查、管理员在电脑上登录用；干部用激活码，可不填）"<input name="password" type="password" autocomplete="new-password" bind:value=password/></label>
+            <button type="submit" class="primary">"添加"</button>
+        </form>
+        <form class="card inline" on:submit=grant data-testid="add-grant">
+            <h2>"添加角色"</h2>
+            <label>"人员"<select name="person" required on:change=move |ev| grant_person.set(event_target_value(&ev)) prop:value=grant_person>
+                <option value="">"请选择"</option>{person_options}</select></label>
+            <label>"单位"<select name="unit" on:change=move |ev| grant_unit.set(event_target_value(&ev)) prop:value=grant_unit>{unit_options}</select></label>
+            <label>"角色"<select name="role" on:change=move |ev| grant_role.set(event_target_value(&ev)) prop:value=grant_role>{role_options}</select></label>
+            <button type="submit" class="primary">"添加角色"</button>
+        </form>
+    }
+}
