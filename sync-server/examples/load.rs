@@ -159,8 +159,10 @@ async fn main() {
         None => (url, Vec::new()),
     };
 
-    // The shared ledger is uploaded once, then every client starts from it.
-    let mut seed = AutoCommit::new().with_actor(ActorId::random());
+    // The shared ledger is uploaded once, then every client starts from it. It starts from the
+    // skeleton every unit ledger has (the one the organisation wrote when it made the unit), so
+    // a server that makes the ledgers and one that takes any document sync the same bytes.
+    let mut seed = ledger::UnitLedger::create(ActorId::random()).doc().clone();
     seed.put(ROOT, "title", "走访记录").unwrap();
     seed.commit();
     let shared_id = ledgers.first().copied().unwrap_or_else(DocumentId::random);

@@ -178,9 +178,20 @@ pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Pa
     .await
 }
 
-/// `GET /api/admin/audit`: the latest 500 entries of the audit log.
+/// `GET /api/admin/audit`: the latest 500 entries the admin may see: their own and those of
+/// the people they manage; entries of the server itself only for an admin of the whole tree.
 pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    as_admin(&state, &headers, |d, _| Ok(json!(d.storage.audit_log(500)?))).await
+    as_admin(&state, &headers, |d, admin| {
+        let org = d.org();
+        let of_root = org.grants.iter().any(|g| g.person == admin.person && g.role == Role::Admin && org.units.get(&g.unit).is_some_and(|u| u.parent.is_none()));
+        let visible = |by: &Option<String>| match by {
+            Some(person) => *person == admin.person || org.may_manage_person(&admin.person, person),
+            None => of_root,
+        };
+        let entries: Vec<_> = d.storage.audit_log(5_000)?.into_iter().filter(|e| visible(&e.person)).take(500).collect();
+        Ok(json!(entries))
+    })
+    .await
 }
 
 /// `POST /api/admin/import` with a .xlsx or CSV file as the body: every row imported, or

@@ -491,4 +491,61 @@ async fn an_admin_manages_only_below_their_node() {
     let (answer, mut got) = attempt(&w.server.url_with(&token), ledger, AutoCommit::new()).await;
     assert_eq!(answer, Answer::Data);
     assert!(!got.get_heads().is_empty());
+
+    // Import: a row under another county refuses the whole table, naming the row; the rows
+    // within the county land; a cadre may not import at all; an oversized file is refused.
+    let header = "单位路径,单位类型,姓名,登录名,角色\n";
+    let within = "测试市/X县/T1镇/导入村,村,导入一,importone,干部\n";
+    let beyond = format!("{header}{within}测试市/Y县/T2镇/越界村,村,,,\n");
+    let csv = ("Content-Type", "text/csv");
+    let units_before = d.org().units.len();
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie)], &beyond).await;
+    assert_eq!(status, 400, "{body}");
+    let refused: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((refused["total"].as_u64(), refused["rows"][0]["line"].as_u64()), (Some(1), Some(3)), "{body}");
+    assert!(refused["rows"][0]["message"].as_str().unwrap().contains("管理的范围"), "{body}");
+    assert_eq!(d.org().units.len(), units_before, "nothing of the table was added");
+    assert!(d.storage.person_by_login("importone").unwrap().is_none());
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Authorization", &format!("Bearer {}", w.tokens["cadre"]))], &format!("{header}{within}")).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie)], &format!("{header}{within}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), serde_json::json!({ "units": 1, "people": 1, "grants": 1 }));
+    assert_eq!(oversized_upload(w.server.addr, &cookie).await, 413);
+
+    // The audit log each admin reads: the county admin's own actions, not the city's.
+    let (status, _, body) = http(w.server.addr, "GET", "/api/admin/audit", &[("Cookie", &cookie)], "").await;
+    assert_eq!(status, 200);
+    let actions: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
+    assert!(actions.contains(&"import".to_owned()) && actions.contains(&"add_unit".to_owned()), "{actions:?}");
+    let city_admin = d.storage.person_by_login("admin").unwrap().unwrap().0;
+    d.storage.audit(Some(&city_admin.id), "add_unit", "city-level change", sync_server::directory::now_secs()).unwrap();
+    let (_, _, body) = http(w.server.addr, "GET", "/api/admin/audit", &[("Cookie", &cookie)], "").await;
+    assert!(!body.contains("city-level change"), "a county admin reads the city admin's actions");
+    let city = admin_session(&w).await;
+    let (_, _, body) = http(w.server.addr, "GET", "/api/admin/audit", &[("Cookie", &city)], "").await;
+    assert!(body.contains("city-level change") && body.contains("1 个单位、1 名人员"), "the city admin reads everything below");
+}
+
+/// Posts a file one byte over the import limit, sent while the answer is read (the server may
+/// answer before the body is all sent); the status.
+async fn oversized_upload(addr: std::net::SocketAddr, cookie: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let (mut read, mut write) = stream.into_split();
+    let size = sync_server::import::MAX_FILE_BYTES + 1;
+    let head = format!("POST /api/admin/import HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: text/csv\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
+    let sender = tokio::spawn(async move {
+        write.write_all(head.as_bytes()).await?;
+        let chunk = vec![b'x'; 64 * 1024];
+        for _ in 0..size / chunk.len() + 1 {
+            write.write_all(&chunk).await?;
+        }
+        std::io::Result::Ok(())
+    });
+    let mut answer = Vec::new();
+    let _ = read.read_to_end(&mut answer).await;
+    sender.abort();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
