@@ -20,8 +20,9 @@ pub struct LedgerEntry {
     pub document_id: String,
     pub unit_name: String,
     pub path: String,
-    /// Writes only supervision remarks and evaluations (a supervisor).
-    pub supervision_only: bool,
+    /// What the person may write here: everything (书记), all but assigning and closing
+    /// (干部), only supervision remarks and evaluations (督查).
+    pub write: ledger::org::Write,
     /// Names of the unit's cadres and secretaries, to assign a problem to.
     pub members: Vec<String>,
 }
@@ -58,7 +59,12 @@ impl Me {
                 document_id: text(l, "documentId"),
                 unit_name: text(l, "unitName"),
                 path: text(l, "path"),
-                supervision_only: text(&get(l, "rights"), "write") == "supervision_only",
+                write: match text(&get(l, "rights"), "write").as_str() {
+                    "everything" => ledger::org::Write::Everything,
+                    "cadre" => ledger::org::Write::Cadre,
+                    "supervision_only" => ledger::org::Write::SupervisionOnly,
+                    _ => ledger::org::Write::Nothing,
+                },
                 members: array(l, "members").iter().map(|m| text(m, "name")).collect(),
             })
             .filter(|l| !l.document_id.is_empty())

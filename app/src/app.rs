@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use ledger::org::Write;
 use ledger::{RecordId, Section};
 
 use crate::account::{self, LedgerEntry, Me};
@@ -90,7 +91,9 @@ pub fn App() -> impl IntoView {
 /// The ledger of one unit, with everything that works on it.
 #[component]
 fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
-    let service = LedgerService::new(account::storage_key(&ledger.document_id), me.name.clone());
+    let write = ledger.write;
+    let service = LedgerService::new(account::storage_key(&ledger.document_id), me.name.clone(), write);
+    provide_context(write);
     provide_context(service);
     let sync = SyncService::start(service, me.device_status == "retired");
     provide_context(sync);
@@ -106,7 +109,10 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
             <UpdateBanner/>
             <TopBar me unit/>
             <DeviceNotice/>
-            <main>
+            {(write <= Write::SupervisionOnly).then(|| view! {
+                <p class="notice" data-testid="read-only">"督查：可查看本单位台账，不能在手机上修改。"</p>
+            })}
+            <main class:read-only=write <= Write::SupervisionOnly>
                 {move || match service.phase.get() {
                     Phase::Opening => view! { <p class="muted center">"正在打开台账…"</p> }.into_any(),
                     Phase::Broken(why) => view! {

@@ -13,6 +13,7 @@ use std::rc::Rc;
 use automerge::{ActorId, ChangeHash};
 use leptos::prelude::*;
 use ledger_sync::compaction::{CompactionPolicy, Compactor, Outcome};
+use ledger::org::Write;
 use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use wasm_bindgen::prelude::*;
 
@@ -75,6 +76,10 @@ pub struct LedgerService {
     view_generation: StoredValue<u64>,
     /// Told after every local change has been saved (the sync client listens).
     on_local_change: StoredValue<Option<Rc<dyn Fn()>>, LocalStorage>,
+    /// What this person may write in this ledger. Every local change is checked with the rule
+    /// the server applies (`ledger::write_scope`) before it is saved: a change the server would
+    /// refuse is never kept, so it can never hold up the sync of everything after it.
+    write: StoredValue<Write>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +88,9 @@ pub enum SaveError {
     Ledger(String),
     NotReady,
 }
+
+/// Why a change to a ledger this person only reads (a supervisor's) was not saved.
+pub const READ_ONLY: &str = "督查账号在手机上只能查看这本台账，这项修改没有保存。";
 
 impl std::fmt::Display for SaveError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,7 +103,7 @@ impl std::fmt::Display for SaveError {
 }
 
 impl LedgerService {
-    pub fn new(key: String, author: String) -> Self {
+    pub fn new(key: String, author: String, write: Write) -> Self {
         let service = Self {
             inner: StoredValue::new_local(None),
             phase: RwSignal::new(Phase::Opening),
@@ -111,6 +119,7 @@ impl LedgerService {
             live: RwSignal::new(false),
             view_generation: StoredValue::new(0),
             on_local_change: StoredValue::new_local(None),
+            write: StoredValue::new(write),
         };
         leptos::task::spawn_local(async move { service.open().await });
         service
@@ -225,6 +234,17 @@ impl LedgerService {
                     return Err(SaveError::Ledger(e.to_string()));
                 }
             };
+            let write = self.write.get_value();
+            if write != Write::Everything {
+                let changes = i.ledger.doc_mut().get_changes(&before);
+                if let Err(why) = ledger::write_scope::check(i.ledger.doc(), &changes, write) {
+                    if let Err(broken) = i.ledger.rollback_to(&before) {
+                        self.phase.set(Phase::Broken(broken.to_string()));
+                    }
+                    let message = if write == Write::Cadre { format!("{why}，这项修改没有保存。") } else { READ_ONLY.into() };
+                    return Err(SaveError::Ledger(message));
+                }
+            }
             let persisted = i.persisted.clone();
             let chunk = i.ledger.save_after(&persisted);
             // What the chunk holds; changes a sync applies while it is written are not in it.

@@ -54,10 +54,14 @@ impl Tab {
 }
 
 /// The organisation the admin manages, shared by the pages; `reload` fetches it again after a
-/// change.
+/// change. A page is drawn again whenever the organisation reloads, so what it must keep
+/// across that (the answer to the last action, an import's outcome) lives here.
 #[derive(Clone, Copy)]
 pub struct Directory {
     pub org: RwSignal<Option<Result<OrgView, ApiError>>>,
+    /// The answer to the last action: done (with what) or refused (with the server's reason).
+    pub message: RwSignal<Option<Result<String, String>>>,
+    pub import: RwSignal<Option<crate::import::Outcome>>,
 }
 
 impl Directory {
@@ -115,12 +119,13 @@ fn SignOut(on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
 #[component]
 fn AdminDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let tab = RwSignal::new(Tab::from_hash());
-    let directory = Directory { org: RwSignal::new(None) };
+    let directory = Directory { org: RwSignal::new(None), message: RwSignal::new(None), import: RwSignal::new(None) };
     provide_context(directory);
     directory.reload();
     let nodes: Vec<String> = me.roles.iter().filter(|r| r.role == "admin").map(|r| r.path.clone()).collect();
     let show = move |t: Tab| {
         tab.set(t);
+        directory.message.set(None);
         if let Some(w) = web_sys::window() {
             let _ = w.location().set_hash(t.slug());
         }

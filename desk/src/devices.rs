@@ -29,7 +29,7 @@ fn kind_label(kind: &str) -> &'static str {
 #[component]
 pub fn Devices(org: OrgView) -> impl IntoView {
     let devices = RwSignal::new(None::<Result<Vec<Device>, String>>);
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message = expect_context::<crate::app::Directory>().message;
     let load = move || {
         spawn_local(async move {
             devices.set(Some(api::get::<Vec<Device>>("/api/admin/devices").await.map_err(|e| e.message())));

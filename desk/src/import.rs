@@ -9,8 +9,9 @@ use wasm_bindgen::JsCast;
 use crate::api::{self, ApiError};
 use crate::app::Directory;
 
+/// What became of the last file uploaded.
 #[derive(Clone, PartialEq)]
-enum Outcome {
+pub enum Outcome {
     Busy,
     Done { units: u64, people: u64, grants: u64 },
     Rows { message: String, rows: Vec<(u64, String)>, total: u64 },
@@ -20,7 +21,7 @@ enum Outcome {
 #[component]
 pub fn Import() -> impl IntoView {
     let directory = expect_context::<Directory>();
-    let outcome = RwSignal::new(None::<Outcome>);
+    let outcome = directory.import;
     let upload = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
         let Some(file) = input.files().and_then(|f| f.get(0)) else { return };

@@ -48,7 +48,7 @@ pub fn OrgTree(org: OrgView) -> impl IntoView {
     };
     let kind = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message = directory.message;
     let people_in = |unit: &str| {
         org.grants.iter().filter(|g| g.unit == unit).map(|g| format!("{}（{}）", org.person_name(&g.person), g.role.label())).collect::<Vec<_>>().join("、")
     };

@@ -31,7 +31,7 @@ pub fn People(org: OrgView) -> impl IntoView {
     let units: Vec<(String, String)> = tree_order(&org.org()).into_iter().map(|(d, u)| (u.id.clone(), format!("{}{}", "　".repeat(d), u.name))).collect();
     let first_unit = units.first().map(|u| u.0.clone()).unwrap_or_default();
     let issued = RwSignal::new(None::<Issued>);
-    let message = RwSignal::new(None::<Result<String, String>>);
+    let message = directory.message;
     let issue = move |person: String, name: String| {
         spawn_local(async move {
             match api::post::<serde_json::Value>("/api/admin/codes", &serde_json::json!({ "person": person })).await {

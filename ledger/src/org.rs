@@ -140,8 +140,11 @@ pub struct Grant {
 #[serde(rename_all = "snake_case")]
 pub enum Write {
     Nothing,
-    /// Only supervision remarks on problems and evaluations of pledges.
+    /// Only supervision remarks on problems and evaluations of pledges (督查).
     SupervisionOnly,
+    /// Everything but assigning a problem already raised and closing one (干部).
+    Cadre,
+    /// Everything (书记).
     Everything,
 }
 
@@ -246,8 +249,9 @@ impl Org {
             match grant.role {
                 Role::Cadre | Role::Secretary if grant.unit == unit => {
                     rights.read = true;
-                    rights.write = Write::Everything;
-                    rights.manage |= grant.role == Role::Secretary;
+                    let secretary = grant.role == Role::Secretary;
+                    rights.write = rights.write.max(if secretary { Write::Everything } else { Write::Cadre });
+                    rights.manage |= secretary;
                 }
                 Role::Supervisor if self.is_at_or_below(unit, &grant.unit) => {
                     rights.read = true;

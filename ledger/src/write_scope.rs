@@ -8,8 +8,9 @@
 //! an operation that loses a conflict, or deletes nothing visible, shows in no patch and would
 //! still sit in the document for ever.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
+use automerge::legacy::OpType;
 use automerge::{AutoCommit, Change, ObjType, Prop, ReadDoc};
 
 use crate::org::Write;
@@ -21,35 +22,68 @@ enum Step {
     Element,
 }
 
-/// Checks that `changes`, applied to `doc` in order, stay within `write`.
+/// Checks that `changes`, applied to `doc` in order, stay within `write`. `doc` may already
+/// hold the changes (the phone checks its own after making them); the verdict is the same.
 pub fn check(doc: &AutoCommit, changes: &[Change], write: Write) -> Result<(), String> {
     match write {
         Write::Everything => Ok(()),
         Write::Nothing => Err("没有写入这本台账的权限".into()),
-        Write::SupervisionOnly => {
-            let mut made: HashMap<String, Vec<Step>> = HashMap::new();
-            for change in changes {
-                for (i, op) in change.decode().operations.iter().enumerate() {
-                    let object = match &op.obj {
-                        automerge::legacy::ObjectId::Root => Vec::new(),
-                        automerge::legacy::ObjectId::Id(id) => path_of(doc, &made, &id.to_string())?,
-                    };
-                    let mut path = object;
-                    path.push(match &op.key {
-                        automerge::legacy::Key::Map(k) => Step::Key(k.to_string()),
-                        automerge::legacy::Key::Seq(_) => Step::Element,
-                    });
-                    supervision_only(&path, &op.action)?;
-                    if let automerge::legacy::OpType::Make(_) = op.action {
-                        let id = format!("{}@{}", change.start_op().get() + i as u64, change.actor_id());
-                        made.insert(id, path);
-                    }
-                }
-            }
-            Ok(())
-        }
+        Write::SupervisionOnly => walk(doc, changes, |path, action, _| supervision_only(path, action)),
+        Write::Cadre => walk(doc, changes, cadre),
     }
 }
+
+/// Calls `rule` with each operation's path, its action, and the records made in these changes.
+fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&[Step], &OpType, &HashSet<(String, String)>) -> Result<(), String>) -> Result<(), String> {
+    let mut made: HashMap<String, Vec<Step>> = HashMap::new();
+    // (section, record id) of the records these changes make.
+    let mut new_records: HashSet<(String, String)> = HashSet::new();
+    for change in changes {
+        for (i, op) in change.decode().operations.iter().enumerate() {
+            let object = match &op.obj {
+                automerge::legacy::ObjectId::Root => Vec::new(),
+                automerge::legacy::ObjectId::Id(id) => path_of(doc, &made, &id.to_string())?,
+            };
+            let mut path = object;
+            path.push(match &op.key {
+                automerge::legacy::Key::Map(k) => Step::Key(k.to_string()),
+                automerge::legacy::Key::Seq(_) => Step::Element,
+            });
+            if let (OpType::Make(_), [Step::Key(section), Step::Key(record)]) = (&op.action, path.as_slice()) {
+                new_records.insert((section.clone(), record.clone()));
+            }
+            rule(&path, &op.action, &new_records)?;
+            if let OpType::Make(_) = op.action {
+                let id = format!("{}@{}", change.start_op().get() + i as u64, change.actor_id());
+                made.insert(id, path);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A cadre (干部) writes everything but what is the secretary's (书记): naming or changing who is
+/// responsible for a problem already raised (指派), and closing one (办结, 不予受理). Naming
+/// someone while raising a problem is the cadre's own report, and is allowed.
+fn cadre(path: &[Step], action: &OpType, new_records: &HashSet<(String, String)>) -> Result<(), String> {
+    let [Step::Key(section), Step::Key(record), Step::Key(field)] = path else { return Ok(()) };
+    if section != "problems" {
+        return Ok(());
+    }
+    match field.as_str() {
+        "responsible" if !new_records.contains(&(section.clone(), record.clone())) => Err(SECRETARY_ONLY_ASSIGN.into()),
+        "status" => match action {
+            OpType::Put(automerge::ScalarValue::Str(s)) if CLOSED.contains(&s.as_str()) => Err(SECRETARY_ONLY_CLOSE.into()),
+            _ => Ok(()),
+        },
+        _ => Ok(()),
+    }
+}
+
+/// The statuses only a secretary sets: 已办结 and 不予受理.
+const CLOSED: [&str; 2] = ["resolved", "rejected"];
+pub const SECRETARY_ONLY_ASSIGN: &str = "只有书记可以指派或改派问题的责任人";
+pub const SECRETARY_ONLY_CLOSE: &str = "只有书记可以办结问题或不予受理";
 
 /// The path of an existing object (`counter@actor`), from those made earlier in the changes or
 /// from the document.
@@ -72,8 +106,7 @@ fn path_of(doc: &AutoCommit, made: &HashMap<String, Vec<Step>>, id: &str) -> Res
 /// The parts a supervisor writes: `problems/<id>/supervision/<remark>/…` and
 /// `pledges/<id>/evaluations/<evaluation>/…`. The map itself may only be made (never
 /// overwritten or deleted) and a remark only added, not removed.
-fn supervision_only(path: &[Step], action: &automerge::legacy::OpType) -> Result<(), String> {
-    use automerge::legacy::OpType;
+fn supervision_only(path: &[Step], action: &OpType) -> Result<(), String> {
     let key = |i: usize| match path.get(i) {
         Some(Step::Key(k)) => Some(k.as_str()),
         _ => None,

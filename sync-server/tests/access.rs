@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use automerge::sync;
 use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc, ROOT};
 use futures_util::{SinkExt, StreamExt};
 use ledger::org::{Role, UnitKind};
 use ledger::{ProblemDraft, RecordId, UnitLedger};
@@ -157,12 +157,24 @@ impl World {
                 local.doc_mut().put(ROOT, "note", who).unwrap();
                 local.doc_mut().commit();
             }
-            "remark" => {
+            "remark" | "assign" | "close" => {
                 let problem = match self.problems.get(&doc) {
                     Some((_, p)) => p.clone(),
                     None => local.add_problem(&ProblemDraft { title: "无中生有".into(), ..ProblemDraft::default() }.validate().unwrap(), 1_000).unwrap(),
                 };
-                local.add_supervision_remark(&problem, "请抓紧办理", 2_000).unwrap();
+                match action {
+                    "remark" => local.add_supervision_remark(&problem, "请抓紧办理", 2_000).unwrap(),
+                    "assign" => {
+                        // 指派: who is responsible for a problem already raised.
+                        let problems = local.doc().get(ROOT, "problems").unwrap().unwrap().1;
+                        let record = local.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
+                        local.doc_mut().put(&record, "responsible", who).unwrap();
+                        local.doc_mut().commit();
+                    }
+                    _ => {
+                        local.change_problem_status(&problem, &ledger::problem::Action::Resolve { result: "已办好".into() }, 2_000).unwrap();
+                    }
+                }
             }
             other => panic!("unknown action {other}"),
         }
@@ -182,35 +194,37 @@ impl World {
 /// Every role × document relation × action, from one table. Relations: A is the cadre's and the
 /// secretary's own unit and below the supervisor's township; B another unit of the township;
 /// E a unit above the township (under the county); C another county's; and an id nobody made.
+/// Assign (指派: who is responsible for a problem already raised) and close (办结) are the
+/// secretary's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_matrix() {
     let (w, _data) = world().await;
     let unknown = DocumentId::random();
     #[rustfmt::skip]
-    let table: &[(&str, &str, [&str; 3])] = &[
-        //  who           ledger     read           write          remark
-        ("cadre",      "A",       ["data",        "ok",          "ok"]),
-        ("cadre",      "B",       ["unavailable", "unavailable", "unavailable"]),
-        ("cadre",      "E",       ["unavailable", "unavailable", "unavailable"]),
-        ("cadre",      "C",       ["unavailable", "unavailable", "unavailable"]),
-        ("cadre",      "unknown", ["unavailable", "unavailable", "unavailable"]),
-        ("secretary",  "A",       ["data",        "ok",          "ok"]),
-        ("secretary",  "B",       ["unavailable", "unavailable", "unavailable"]),
-        ("secretary",  "C",       ["unavailable", "unavailable", "unavailable"]),
-        ("supervisor", "A",       ["data",        "refused",     "ok"]),
-        ("supervisor", "B",       ["data",        "refused",     "ok"]),
-        ("supervisor", "E",       ["unavailable", "unavailable", "unavailable"]),
-        ("supervisor", "C",       ["unavailable", "unavailable", "unavailable"]),
-        ("supervisor", "unknown", ["unavailable", "unavailable", "unavailable"]),
-        ("admin",      "A",       ["unavailable", "unavailable", "unavailable"]),
-        ("admin",      "C",       ["unavailable", "unavailable", "unavailable"]),
-        ("stranger",   "A",       ["unavailable", "unavailable", "unavailable"]),
-        ("stranger",   "unknown", ["unavailable", "unavailable", "unavailable"]),
+    let table: &[(&str, &str, [&str; 5])] = &[
+        //  who           ledger     read           write          remark         assign         close
+        ("cadre",      "A",       ["data",        "ok",          "ok",          "refused",     "refused"]),
+        ("cadre",      "B",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "E",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("secretary",  "A",       ["data",        "ok",          "ok",          "ok",          "ok"]),
+        ("secretary",  "B",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("secretary",  "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "A",       ["data",        "refused",     "ok",          "refused",     "refused"]),
+        ("supervisor", "B",       ["data",        "refused",     "ok",          "refused",     "refused"]),
+        ("supervisor", "E",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("admin",      "A",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("admin",      "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("stranger",   "A",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("stranger",   "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
     ];
     let mut wrong = Vec::new();
     for (who, ledger, expected) in table {
         let doc = if *ledger == "unknown" { unknown } else { w.ledgers[ledger] };
-        for (action, want) in ["read", "write", "remark"].iter().zip(expected) {
+        for (action, want) in ["read", "write", "remark", "assign", "close"].iter().zip(expected) {
             let got = w.cell(who, doc, action).await;
             if got != *want {
                 wrong.push(format!("{who} {action} {ledger}: expected {want}, got {got}"));

@@ -64,6 +64,26 @@ test("a phone activated with a demo code works offline and syncs; another unit n
   await waitLive(s);
   await s.getByText("东风社区刘阿姨").waitFor({ timeout: 30_000 });
   assert.equal(await s.getByText("青石村王大爷").count(), 0);
+
+  // The supervisor reads; the phone offers no way to add, and a change typed anyway (a page
+  // opened by its address) is refused on the phone, with the reason, before it is saved: the
+  // server would refuse it, and a refused change would hold up the sync of everything after it.
+  await s.getByTestId("read-only").waitFor();
+  assert.equal(await s.getByRole("link", { name: "＋ 记走访" }).count(), 0);
+  await s.goto(`${server.url}/visits/new`);
+  await s.locator('input[name="whom"]').fill("督查不该写的走访");
+  await s.locator('textarea[name="heard"]').fill("不应保存");
+  await s.getByRole("button", { name: "保存" }).click();
+  await s.getByTestId("save-error").filter({ hasText: "只能查看" }).waitFor();
+  await s.goto(server.url);
+  await waitLive(s);
+  await waitSynced(s);
+  assert.equal(await s.getByText("督查不该写的走访").count(), 0);
+  assert.doesNotMatch(await s.getByTestId("sync-state").textContent(), /未上传/);
+  await o.reload();
+  await waitLive(o);
+  await waitSynced(o);
+  assert.equal(await o.getByText("督查不该写的走访").count(), 0);
   await Promise.all([phone.close(), other.close(), supervisor.close()]);
 });
 
@@ -109,4 +129,52 @@ test("a phone an admin retires uploads what it had, then erases and says why; a 
   await server.adminApi("POST", `devices/${made.device}/lose`);
   await l.getByTestId("device-gone").filter({ hasText: "此设备已被报告丢失" }).waitFor({ timeout: 30_000 });
   await Promise.all([phone.close(), colleague.close(), lost.close()]);
+});
+
+test("a cadre raises and works on a problem; assigning it and closing it are the secretary's", async () => {
+  const server = served.server;
+  // 刘洋 is a cadre of 青石村, 王芳 its secretary (the demo organisation).
+  const cadre = await launchPersistent(tempDir("cadre"), { activated: false });
+  await signIn(cadre, server, "刘洋");
+  const c = cadre.pages()[0];
+  await openApp(c, server.url);
+  await c.goto(`${server.url}/problems/new`);
+  await c.locator('input[name="title"]').fill("村道塌陷");
+  await c.locator('input[name="responsible"]').fill("刘洋");
+  await c.getByRole("button", { name: "保存" }).click();
+  const status = c.getByTestId("problem-status");
+  await status.filter({ hasText: "待办" }).waitFor();
+  // Starting it is the cadre's; 办结 and 不予受理 are not offered.
+  assert.equal(await c.locator('button[data-action="start"]').count(), 1);
+  assert.equal(await c.locator('button[data-action="resolve"]').count(), 0);
+  assert.equal(await c.locator('button[data-action="reject"]').count(), 0);
+  await c.locator('button[data-action="start"]').click();
+  await status.filter({ hasText: "办理中" }).waitFor();
+  const problemUrl = c.url();
+  // Editing it, the person responsible is shown, not offered for change.
+  await c.goto(`${problemUrl}/edit`);
+  await c.getByTestId("responsible-fixed").filter({ hasText: "刘洋" }).waitFor();
+  assert.equal(await c.locator('input[name="responsible"]').count(), 0);
+  await c.goto(server.url);
+  await waitLive(c);
+  await waitSynced(c);
+
+  // The secretary's phone gets it, reassigns it and closes it; the cadre's phone shows that.
+  const secretary = await launchPersistent(tempDir("secretary"), { activated: false });
+  await signIn(secretary, server, "王芳");
+  const s = secretary.pages()[0];
+  await openApp(s, server.url);
+  await s.goto(problemUrl.replace(/^http:\/\/[^/]+/, server.url));
+  await s.getByTestId("problem-status").filter({ hasText: "办理中" }).waitFor({ timeout: 30_000 });
+  await s.goto(`${s.url()}/edit`);
+  await s.locator('input[name="responsible"]').fill("张伟");
+  await s.getByRole("button", { name: "保存" }).click();
+  await s.locator('button[data-action="resolve"]').click();
+  await s.locator('textarea[name="step-note"]').fill("已回填压实");
+  await s.getByTestId("confirm-step").click();
+  await s.getByTestId("problem-status").filter({ hasText: "已办结" }).waitFor();
+  await waitSynced(s);
+  await c.goto(problemUrl);
+  await c.getByTestId("problem-status").filter({ hasText: "已办结" }).waitFor({ timeout: 30_000 });
+  await Promise.all([cadre.close(), secretary.close()]);
 });

@@ -153,7 +153,8 @@ export class Server {
     return json;
   }
 
-  /** The id of a person named `name`, made a cadre of `unit` (the demo village) if new. */
+  /** The id of a person named `name`, made a secretary (书记) of `unit` (the demo village) if
+   * new: test phones take every step of a problem; what a cadre may not do is tested apart. */
   async person(name, unit = "青石村") {
     if (this.people.has(name)) return this.people.get(name);
     const org = await this.adminApi("GET", "org");
@@ -161,7 +162,7 @@ export class Server {
     if (!person) {
       const unitId = org.units.find((u) => u.name === unit).id;
       const login = `p${this.people.size}x${Date.now().toString(36)}`;
-      person = await this.adminApi("POST", "people", { name, login, unit: unitId, role: "cadre" });
+      person = await this.adminApi("POST", "people", { name, login, unit: unitId, role: "secretary" });
     }
     this.people.set(name, person.id);
     return person.id;
@@ -194,7 +195,9 @@ export async function signIn(context, server, name = "张伟") {
 }
 
 export async function launchBrowser() {
-  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+  liveContexts.add(browser);
+  return browser;
 }
 
 /** A browser profile on disk, so a test can close the whole browser and open it again. */

@@ -162,10 +162,14 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool, contact: String) -> i
         ActionKind::Reject => "不予受理的理由（会告知群众）",
         _ => "群众的意见（不满意时必填）",
     };
-    (!status.actions().is_empty()).then(|| view! {
+    // 办结 and 不予受理 are the secretary's (书记); a cadre's phone does not offer them.
+    let write = use_context::<ledger::org::Write>().unwrap_or(ledger::org::Write::Everything);
+    let actions: Vec<ActionKind> =
+        status.actions().iter().copied().filter(|k| write == ledger::org::Write::Everything || !matches!(k, ActionKind::Resolve | ActionKind::Reject)).collect();
+    (!actions.is_empty()).then(|| view! {
         <section class="steps" aria-label="办理">
             <div class="actions">
-                {status.actions().iter().copied().map(|k| view! {
+                {actions.into_iter().map(|k| view! {
                     <button type="button" class=if k == ActionKind::Reject { "button secondary" } else { "button primary" }
                         data-action=k.code() disabled=move || writes.busy()
                         on:click=move |_| if needs_words(k) { open.set(Some(k)); failure.set(None); } else { take.with_value(|t| t(k)) }>

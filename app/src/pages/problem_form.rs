@@ -40,6 +40,9 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
     let for_enterprise = initial.enterprise_id.is_some();
     let (initial_enterprise, initial_visit) = (initial.enterprise_id.clone(), initial.visit_id.clone());
     let from_visit = initial.visit_id.is_some();
+    // A cadre names who is responsible when raising a problem; changing it later is the
+    // secretary's (指派).
+    let assigns = editing.is_none() || use_context::<ledger::org::Write>().unwrap_or(ledger::org::Write::Everything) == ledger::org::Write::Everything;
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
     let (errors, saving) = (form.errors, form.saving);
@@ -98,8 +101,16 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                 on_pick=Callback::new(move |c| draft.update(|d| d.urgency = c))/>
             <TextField label="反映人联系方式" name="contact" input_type="tel" placeholder="选填：回访时联系，仅本单位可见" max=ledger::problem::MAX_CONTACT draft errors
                 get=|d: &ProblemDraft| &d.contact set=|d: &mut ProblemDraft, v| d.contact = v/>
-            <TextField label="责任人" name="responsible" placeholder="选填，可从本单位人员中选" list="unit-members" draft errors
-                get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>
+            {if assigns {
+                view! {
+                    <TextField label="责任人" name="responsible" placeholder="选填，可从本单位人员中选" list="unit-members" draft errors
+                        get=|d: &ProblemDraft| &d.responsible set=|d: &mut ProblemDraft, v| d.responsible = v/>
+                }.into_any()
+            } else {
+                view! {
+                    <p class="field" data-testid="responsible-fixed">"责任人：" {move || draft.with(|d| if d.responsible.is_empty() { "未指派".to_owned() } else { d.responsible.clone() })} "（由书记指派）"</p>
+                }.into_any()
+            }}
             <datalist id="unit-members">
                 {expect_context::<crate::app::Members>().0.get_value().into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
             </datalist>

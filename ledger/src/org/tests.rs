@@ -28,10 +28,10 @@ fn org() -> Org {
 #[test]
 fn rights_per_role_and_place_in_the_tree() {
     let org = org();
-    let all = Rights { read: true, write: Write::Everything, manage: false };
+    let all = Rights { read: true, write: Write::Cadre, manage: false };
     assert_eq!(org.ledger_rights("cadre", "a"), all);
     assert_eq!(org.ledger_rights("cadre", "b"), Rights::NONE, "a cadre of a reads no other unit");
-    assert_eq!(org.ledger_rights("sec", "a"), Rights { manage: true, ..all });
+    assert_eq!(org.ledger_rights("sec", "a"), Rights { read: true, write: Write::Everything, manage: true });
     let supervise = Rights { read: true, write: Write::SupervisionOnly, manage: false };
     assert_eq!(org.ledger_rights("sup", "a"), supervise);
     assert_eq!(org.ledger_rights("sup", "b"), supervise);
@@ -47,10 +47,10 @@ fn rights_per_role_and_place_in_the_tree() {
 }
 
 #[test]
-fn a_cadre_holding_a_supervisor_role_too_keeps_full_write_in_their_own_unit() {
+fn a_cadre_holding_a_supervisor_role_too_keeps_a_cadres_write_in_their_own_unit() {
     let mut org = org();
     org.grants.insert(Grant { person: "cadre".into(), unit: "A".into(), role: Role::Supervisor });
-    assert_eq!(org.ledger_rights("cadre", "a").write, Write::Everything);
+    assert_eq!(org.ledger_rights("cadre", "a").write, Write::Cadre);
     assert_eq!(org.ledger_rights("cadre", "b").write, Write::SupervisionOnly);
 }
 

@@ -114,3 +114,60 @@ fn remarks_two_supervisors_make_on_an_older_problem_offline_both_survive() {
     let texts: Vec<String> = unit.problem(&problem).unwrap().supervision.into_iter().map(|r| r.text).collect();
     assert_eq!(texts, ["一", "二"]);
 }
+
+/// The phone checks its own new changes against the document it has already applied them to
+/// (it has no copy from before); the verdicts must be the server's.
+#[test]
+fn checked_against_the_document_after_the_changes_the_verdict_is_the_same() {
+    let (unit, mut sup, problem, pledge) = ledgers();
+    sup.add_supervision_remark(&problem, "请本周内办结", 2_000).unwrap();
+    sup.add_evaluation(&pledge, Evaluator::Resident, Satisfaction::Satisfied, "", 2_000).unwrap();
+    let changes = new_changes(&mut sup, &unit);
+    assert_eq!(check(sup.doc(), &changes, Write::SupervisionOnly), Ok(()));
+    let (unit, mut sup, problem, _) = ledgers();
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 29).unwrap();
+    let visit = crate::VisitDraft { whom: "王大爷".into(), heard: "路灯".into(), ..crate::VisitDraft::new(today) };
+    sup.add_visit(&visit.validate(today).unwrap(), 3_000).unwrap();
+    sup.add_problem_progress(&problem, "进展", 3_000).unwrap();
+    let changes = new_changes(&mut sup, &unit);
+    assert_eq!(check(sup.doc(), &changes, Write::SupervisionOnly).is_err(), check(unit.doc(), &changes, Write::SupervisionOnly).is_err());
+    assert!(check(sup.doc(), &changes, Write::SupervisionOnly).is_err());
+}
+
+/// A cadre raises, edits, starts and follows up problems; assigning one already raised and
+/// closing one (办结, 不予受理) are the secretary's.
+#[test]
+fn a_cadre_may_not_assign_a_raised_problem_or_close_one() {
+    use crate::problem::Action;
+    let fresh = || {
+        let (unit, cadre, problem, _) = ledgers();
+        (unit, cadre, problem)
+    };
+    // Raising a problem with someone responsible, starting it, editing its words: allowed.
+    let (unit, mut cadre, problem) = fresh();
+    let draft = ProblemDraft { title: "下水道堵了".into(), responsible: "张伟".into(), ..ProblemDraft::default() };
+    cadre.add_problem(&draft.validate().unwrap(), 2_000).unwrap();
+    cadre.change_problem_status(&problem, &Action::Start, 2_000).unwrap();
+    cadre.add_problem_progress(&problem, "已联系", 2_000).unwrap();
+    let changes = new_changes(&mut cadre, &unit);
+    assert_eq!(check(unit.doc(), &changes, Write::Cadre), Ok(()));
+    // Each of the secretary's steps is refused, alone or beside allowed work.
+    for (what, expected) in [("resolve", SECRETARY_ONLY_CLOSE), ("reject", SECRETARY_ONLY_CLOSE), ("assign", SECRETARY_ONLY_ASSIGN)] {
+        let (unit, mut cadre, problem) = fresh();
+        cadre.add_problem_progress(&problem, "进展", 2_000).unwrap();
+        match what {
+            "resolve" => cadre.change_problem_status(&problem, &Action::Resolve { result: "修好了".into() }, 3_000).map(|_| ()).unwrap(),
+            "reject" => cadre.change_problem_status(&problem, &Action::Reject { reason: "不归本村".into() }, 3_000).map(|_| ()).unwrap(),
+            _ => {
+                let obj = cadre.doc().get(ROOT, "problems").unwrap().unwrap().1;
+                let record = cadre.doc().get(&obj, problem.as_str()).unwrap().unwrap().1;
+                cadre.doc_mut().put(&record, "responsible", "刘洋").unwrap();
+                cadre.doc_mut().commit();
+            }
+        }
+        let changes = new_changes(&mut cadre, &unit);
+        assert_eq!(check(unit.doc(), &changes, Write::Cadre), Err(expected.to_owned()), "{what}");
+        assert_eq!(check(cadre.doc(), &changes, Write::Cadre), Err(expected.to_owned()), "{what}, checked on the phone");
+        assert_eq!(check(unit.doc(), &changes, Write::Everything), Ok(()), "{what}: a secretary may");
+    }
+}
