@@ -9,12 +9,12 @@ use crate::api::{self, OrgView};
 use crate::app::Directory;
 use crate::org_tree::{tree_order, Outcome};
 
-/// A code just issued, for the person it was issued to.
+/// A secret just issued, for the person it was issued to: a phone's activation code, or a
+/// token for a third-party automerge-repo peer (shown once; only its hash is kept).
 #[derive(Clone, PartialEq)]
-struct Issued {
-    name: String,
-    code: String,
-    days: u64,
+enum Issued {
+    Code { name: String, code: String, days: u64 },
+    Token { name: String, device: String, token: String },
 }
 
 /// The code as a QR code, drawn as SVG (the phone's camera reads it; the person may also type it).
@@ -35,11 +35,24 @@ pub fn People(org: OrgView) -> impl IntoView {
     let issue = move |person: String, name: String| {
         spawn_local(async move {
             match api::post::<serde_json::Value>("/api/admin/codes", &serde_json::json!({ "person": person })).await {
-                Ok(answer) => issued.set(Some(Issued {
+                Ok(answer) => issued.set(Some(Issued::Code {
                     name,
                     code: answer["code"].as_str().unwrap_or_default().to_owned(),
                     days: answer["expiresInDays"].as_u64().unwrap_or(7),
                 })),
+                Err(e) => message.set(Some(Err(e.message()))),
+            }
+        })
+    };
+    let issue_token = move |person: String, name: String| {
+        let device = web_sys::window().and_then(|w| w.prompt_with_message("接口令牌用于第三方系统同步（automerge-repo）。请填写使用它的系统名称：").ok().flatten()).unwrap_or_default();
+        let device = device.trim().to_owned();
+        if device.is_empty() {
+            return;
+        }
+        spawn_local(async move {
+            match api::post::<serde_json::Value>("/api/admin/tokens", &serde_json::json!({ "person": person, "device": device })).await {
+                Ok(answer) => issued.set(Some(Issued::Token { name, device, token: answer["token"].as_str().unwrap_or_default().to_owned() })),
                 Err(e) => message.set(Some(Err(e.message()))),
             }
         })
@@ -56,12 +69,17 @@ pub fn People(org: OrgView) -> impl IntoView {
                 .map(|g| format!("{} · {}", org.units.iter().find(|u| u.id == g.unit).map(|u| u.name.clone()).unwrap_or_default(), g.role.label()))
                 .collect();
             let (id, name) = (p.id.clone(), p.name.clone());
+            let (token_id, token_name) = (p.id.clone(), p.name.clone());
             view! {
                 <tr data-person=p.name.clone()>
                     <td>{p.name.clone()}</td>
                     <td>{p.login.clone()}</td>
                     <td>{roles.join("；")}</td>
-                    <td><button class="plain" data-testid="issue-code" on:click=move |_| issue(id.clone(), name.clone())>"发放激活码"</button></td>
+                    <td>
+                        <button class="plain" data-testid="issue-code" on:click=move |_| issue(id.clone(), name.clone())>"发放激活码"</button>
+                        " "
+                        <button class="plain" data-testid="issue-token" on:click=move |_| issue_token(token_id.clone(), token_name.clone())>"接口令牌"</button>
+                    </td>
                 </tr>
             }
         })
@@ -110,14 +128,24 @@ pub fn People(org: OrgView) -> impl IntoView {
     let role_options = || Role::ALL.into_iter().map(|r| view! { <option value=r.code()>{r.label()}</option> }).collect_view();
     let person_options: Vec<_> = org.people.iter().map(|p| view! { <option value=p.id.clone()>{format!("{}（{}）", p.name, p.login)}</option> }).collect();
     view! {
-        {move || issued.get().map(|i| view! {
-            <section class="card code" data-testid="activation-code">
-                <h2>{format!("{}的激活码", i.name)}</h2>
-                <p class="code-text" data-testid="code-text">{i.code.clone()}</p>
-                <div class="qr" inner_html=qr_svg(&i.code)></div>
-                <p class="muted">{format!("仅可使用一次，{} 天内有效。请当面交给本人，在手机上输入或扫码激活。", i.days)}</p>
-                <button class="plain" on:click=move |_| issued.set(None)>"关闭"</button>
-            </section>
+        {move || issued.get().map(|i| match i {
+            Issued::Code { name, code, days } => view! {
+                <section class="card code" data-testid="activation-code">
+                    <h2>{format!("{name}的激活码")}</h2>
+                    <p class="code-text" data-testid="code-text">{code.clone()}</p>
+                    <div class="qr" inner_html=qr_svg(&code)></div>
+                    <p class="muted">{format!("仅可使用一次，{days} 天内有效。请当面交给本人，在手机上输入或扫码激活。")}</p>
+                    <button class="plain" on:click=move |_| issued.set(None)>"关闭"</button>
+                </section>
+            }.into_any(),
+            Issued::Token { name, device, token } => view! {
+                <section class="card code" data-testid="device-token">
+                    <h2>{format!("{name} · {device} 的接口令牌")}</h2>
+                    <p class="token-text" data-testid="token-text">{token}</p>
+                    <p class="muted">"只显示这一次，服务器只保存它的摘要。第三方系统把它作为同步地址的 token 参数：/sync?token=…。不再使用时，在“设备”页停用。"</p>
+                    <button class="plain" on:click=move |_| issued.set(None)>"关闭"</button>
+                </section>
+            }.into_any(),
         })}
         <Outcome message=message/>
         <section class="card">

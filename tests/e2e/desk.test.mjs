@@ -20,7 +20,8 @@ test("an admin builds the organisation on the desk, and a phone activated from i
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
   const page = await context.newPage();
-  page.on("dialog", (dialog) => dialog.accept());
+  // Confirmations are accepted; the one prompt asks the name of a third-party system.
+  page.on("dialog", (dialog) => (dialog.type() === "prompt" ? dialog.accept("村务系统") : dialog.accept()));
   await page.goto(`${server.url}/desk/`);
 
   // Signing in: a wrong password is refused with the reason; the right one opens the desk.
@@ -73,6 +74,13 @@ test("an admin builds the organisation on the desk, and a phone activated from i
   const phone = await me(server, phoneToken);
   assert.deepEqual(phone.ledgers.map((l) => l.unitName), ["新桥村"]);
 
+  // A token for a third-party peer, shown once; it authenticates as the person.
+  await row.getByTestId("issue-token").click();
+  const token = (await page.getByTestId("token-text").textContent()).trim();
+  const peer = await me(server, token);
+  assert.equal(peer.person.name, "钱进");
+  assert.equal(peer.device.kind, "token");
+
   // Import: a table with one wrong row adds nothing and names the row; the mended one lands.
   await page.getByRole("button", { name: "批量导入" }).click();
   const download = page.waitForEvent("download");
@@ -104,6 +112,7 @@ test("an admin builds the organisation on the desk, and a phone activated from i
   await page.getByRole("button", { name: "设备" }).click();
   const device = page.locator('tr[data-device="钱进的手机"]');
   await device.filter({ hasText: "在用" }).waitFor();
+  await page.locator('tr[data-device="村务系统"]').filter({ hasText: "接口令牌" }).waitFor();
   await device.getByTestId("retire").click();
   await page.locator('tr[data-device="钱进的手机"][data-status="retired"]').filter({ hasText: "已停用" }).waitFor();
   assert.equal((await me(server, phoneToken)).device.status, "retired");
