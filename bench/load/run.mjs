@@ -9,7 +9,7 @@
 // anyone) to the same run, so the cost of the checks is a ratio of two figures of one run.
 // Usage (after scripts/build.sh and
 // `cargo build --release -p sync-server --example load --example prepare_load`):
-//   node bench/load/run.mjs [CLIENTS] [EDITS] [SHARED]
+//   node bench/load/run.mjs [CLIENTS] [EDITS] [SHARED]      (SHAPES=shared: that shape only)
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -49,7 +49,8 @@ async function measure(name, command, args, wsUrl, healthUrl, shape, ledgers) {
 const dir = mkdtempSync(join(tmpdir(), "pioneer-load-"));
 try {
   const rows = [];
-  for (const shape of ["separate", "shared"]) {
+  // SHAPES=shared runs only that shape (to repeat it without the 1,000-client run).
+  for (const shape of (process.env.SHAPES ?? "separate,shared").split(",")) {
     const data = join(dir, `ours-${shape}`);
     const ledgers = join(dir, `ledgers-${shape}.json`);
     execFileSync(join(ROOT, "target/release/examples/prepare_load"), [data, shape === "shared" ? "1" : CLIENTS, ledgers]);
