@@ -29,6 +29,9 @@ pub fn check(doc: &AutoCommit, changes: &[Change], write: Write) -> Result<(), S
         Write::Everything => Ok(()),
         Write::Nothing => Err("没有写入这本台账的权限".into()),
         Write::SupervisionOnly => walk(doc, changes, |path, action, _| supervision_only(path, action)),
+        // Only an op on a `responsible` or `status` key can be the secretary's: changes with
+        // none (nearly all a cadre sends) skip locating every op in the document.
+        Write::Cadre if !changes.iter().any(touches_secretary_keys) => Ok(()),
         Write::Cadre => walk(doc, changes, cadre),
     }
 }
@@ -78,6 +81,10 @@ fn cadre(path: &[Step], action: &OpType, new_records: &HashSet<(String, String)>
         },
         _ => Ok(()),
     }
+}
+
+fn touches_secretary_keys(change: &Change) -> bool {
+    change.decode().operations.iter().any(|op| matches!(&op.key, automerge::legacy::Key::Map(k) if k == "responsible" || k == "status"))
 }
 
 /// The statuses only a secretary sets: 已办结 and 不予受理.
