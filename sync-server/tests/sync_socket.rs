@@ -103,7 +103,7 @@ async fn a_device_is_told_its_ledgers_and_syncs_them() {
     assert_eq!(body["person"]["name"], "测试员");
     let id = DocumentId::parse(body["ledgers"][0]["documentId"].as_str().unwrap()).unwrap();
     assert_eq!(id, made);
-    assert_eq!(body["ledgers"][0]["rights"]["write"], "everything");
+    assert_eq!(body["ledgers"][0]["rights"]["write"], "cadre", "the tester is a cadre of the ledger");
     let mut phone = Client::default();
     phone.docs.insert(id, AutoCommit::new());
     assert!(sync_once(&server, &mut phone, &[id]).await);
