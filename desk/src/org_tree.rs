@@ -1,41 +1,18 @@
 //! The organisation tree (组织架构): every unit the admin manages, in tree order, and adding a
 //! unit under one of them.
 
-use ledger::org::{Org, Unit, UnitKind};
+use ledger::org::UnitKind;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, OrgView};
 use crate::app::Directory;
 
-/// The units in tree order (parents before children, siblings by name), with their depth.
-pub fn tree_order(org: &Org) -> Vec<(usize, Unit)> {
-    let mut out = Vec::new();
-    let ids: std::collections::BTreeSet<&str> = org.units.keys().map(String::as_str).collect();
-    // The tops of what is shown: units whose parent is not among them.
-    let mut tops: Vec<&Unit> = org.units.values().filter(|u| u.parent.as_deref().is_none_or(|p| !ids.contains(p))).collect();
-    tops.sort_by(|a, b| a.name.cmp(&b.name));
-    fn walk(org: &Org, unit: &Unit, depth: usize, out: &mut Vec<(usize, Unit)>) {
-        if out.len() > org.units.len() {
-            return;
-        }
-        out.push((depth, unit.clone()));
-        let mut children: Vec<&Unit> = org.units.values().filter(|u| u.parent.as_deref() == Some(unit.id.as_str())).collect();
-        children.sort_by(|a, b| a.name.cmp(&b.name));
-        for child in children {
-            walk(org, child, depth + 1, out);
-        }
-    }
-    for top in tops {
-        walk(org, top, 0, &mut out);
-    }
-    out
-}
-
 #[component]
 pub fn OrgTree(org: OrgView) -> impl IntoView {
     let directory = expect_context::<Directory>();
-    let tree = tree_order(&org.org());
+    let whole = org.org();
+    let tree = whole.tree_order();
     let parents: Vec<(String, String, UnitKind)> = tree.iter().map(|(d, u)| (u.id.clone(), format!("{}{}", "　".repeat(*d), u.name), u.kind)).collect();
     let parent = RwSignal::new(parents.first().map(|p| p.0.clone()).unwrap_or_default());
     let kind_of = {
@@ -115,21 +92,5 @@ pub fn Outcome(message: RwSignal<Option<Result<String, String>>>) -> impl IntoVi
             Ok(text) => view! { <p class="ok" role="status">{text}</p> }.into_any(),
             Err(text) => view! { <p class="error" role="alert">{text}</p> }.into_any(),
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ledger::org::Unit;
-
-    #[test]
-    fn the_tree_lists_parents_before_children_siblings_by_name() {
-        let mut org = Org::default();
-        for (id, name, kind, parent) in [("v2", "二村", UnitKind::Village, Some("t")), ("c", "县", UnitKind::County, None), ("t", "镇", UnitKind::Township, Some("c")), ("v1", "一村", UnitKind::Village, Some("t"))] {
-            org.units.insert(id.into(), Unit { id: id.into(), name: name.into(), kind, parent: parent.map(Into::into), ledger: None });
-        }
-        let order: Vec<(usize, String)> = tree_order(&org).into_iter().map(|(d, u)| (d, u.id)).collect();
-        assert_eq!(order, [(0, "c"), (1, "t"), (2, "v1"), (2, "v2")].map(|(d, id)| (d, id.to_owned())));
     }
 }

@@ -7,7 +7,7 @@ use leptos::task::spawn_local;
 
 use crate::api::{self, OrgView};
 use crate::app::Directory;
-use crate::org_tree::{tree_order, Outcome};
+use crate::org_tree::Outcome;
 
 /// A secret just issued, for the person it was issued to: a phone's activation code, or a
 /// token for a third-party automerge-repo peer (shown once; only its hash is kept).
@@ -28,7 +28,7 @@ fn qr_svg(code: &str) -> String {
 #[component]
 pub fn People(org: OrgView) -> impl IntoView {
     let directory = expect_context::<Directory>();
-    let units: Vec<(String, String)> = tree_order(&org.org()).into_iter().map(|(d, u)| (u.id.clone(), format!("{}{}", "　".repeat(d), u.name))).collect();
+    let units: Vec<(String, String)> = org.org().tree_order().into_iter().map(|(d, u)| (u.id.clone(), format!("{}{}", "　".repeat(d), u.name))).collect();
     let first_unit = units.first().map(|u| u.0.clone()).unwrap_or_default();
     let issued = RwSignal::new(None::<Issued>);
     let message = directory.message;

@@ -16,6 +16,7 @@ pub mod query;
 pub mod rate;
 pub mod record;
 pub mod record_query;
+pub mod report;
 pub mod survey;
 pub mod unit_ledger;
 pub mod validation;

@@ -289,6 +289,49 @@ impl Org {
         names
     }
 
+    /// The nodes `person` supervises (督查), highest first: those not below another of theirs.
+    pub fn supervised_nodes(&self, person: &str) -> Vec<&Unit> {
+        let nodes: Vec<&str> = self.grants.iter().filter(|g| g.person == person && g.role == Role::Supervisor).map(|g| g.unit.as_str()).collect();
+        let mut out: Vec<&Unit> = nodes
+            .iter()
+            .filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other)))
+            .filter_map(|n| self.units.get(*n))
+            .collect();
+        out.sort_by_key(|u| (self.path(&u.id).len(), u.name.clone()));
+        out.dedup_by(|a, b| a.id == b.id);
+        out
+    }
+
+    /// Whether `person` supervises `unit` (it is at or below one of their nodes).
+    pub fn supervises(&self, person: &str, unit: &str) -> bool {
+        self.grants.iter().any(|g| g.person == person && g.role == Role::Supervisor && self.is_at_or_below(unit, &g.unit))
+    }
+
+    /// Every unit in tree order (parents before children, siblings by name) with its depth.
+    pub fn tree_order(&self) -> Vec<(usize, &Unit)> {
+        let mut children: BTreeMap<Option<&str>, Vec<&Unit>> = BTreeMap::new();
+        for u in self.units.values() {
+            // A parent not in the organisation (bad data) makes the unit a top.
+            let parent = u.parent.as_deref().filter(|p| self.units.contains_key(*p));
+            children.entry(parent).or_default().push(u);
+        }
+        for list in children.values_mut() {
+            list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        }
+        let mut out = Vec::new();
+        let mut stack: Vec<(usize, &Unit)> = children.get(&None).map(|tops| tops.iter().rev().map(|u| (0, *u)).collect()).unwrap_or_default();
+        while let Some((depth, unit)) = stack.pop() {
+            if out.len() >= self.units.len() {
+                break; // a cycle in bad data must not loop for ever
+            }
+            out.push((depth, unit));
+            if let Some(kids) = children.get(&Some(unit.id.as_str())) {
+                stack.extend(kids.iter().rev().map(|u| (depth + 1, *u)));
+            }
+        }
+        out
+    }
+
     /// People holding a role in `unit` itself (to assign a problem to), with their role.
     pub fn members(&self, unit: &str) -> Vec<(&str, Role)> {
         self.grants.iter().filter(|g| g.unit == unit).map(|g| (g.person.as_str(), g.role)).collect()

@@ -97,6 +97,23 @@ impl UnitLedger {
         Self { doc, author: String::new() }
     }
 
+    /// Reads a document someone else owns (the server's copy under its lock) as a ledger, for
+    /// as long as `read` runs; the document is handed back even if `read` panics.
+    pub fn reading<R>(doc: &mut AutoCommit, read: impl FnOnce(&mut UnitLedger) -> R) -> R {
+        struct HandBack<'a> {
+            owner: &'a mut AutoCommit,
+            ledger: UnitLedger,
+        }
+        impl Drop for HandBack<'_> {
+            fn drop(&mut self) {
+                std::mem::swap(self.owner, &mut self.ledger.doc);
+            }
+        }
+        let doc_taken = std::mem::take(doc);
+        let mut guard = HandBack { owner: doc, ledger: UnitLedger { doc: doc_taken, author: String::new() } };
+        read(&mut guard.ledger)
+    }
+
     /// The hashes of the skeleton changes every ledger starts from, written by the all-zero
     /// actor that no device owns (the server accepts that actor's changes only if they are these).
     pub fn skeleton_hashes() -> Vec<ChangeHash> {

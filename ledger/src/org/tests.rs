@@ -85,3 +85,24 @@ fn codes_round_trip() {
         assert_eq!(UnitKind::from_code(k.code()), Some(k));
     }
 }
+
+#[test]
+fn the_tree_lists_parents_before_children_siblings_by_name() {
+    let mut org = Org::default();
+    for (id, name, kind, parent) in [("v2", "二村", UnitKind::Village, Some("t")), ("c", "县", UnitKind::County, Some("not-here")), ("t", "镇", UnitKind::Township, Some("c")), ("v1", "一村", UnitKind::Village, Some("t"))] {
+        org.units.insert(id.into(), Unit { id: id.into(), name: name.into(), kind, parent: parent.map(Into::into), ledger: None });
+    }
+    let order: Vec<(usize, &str)> = org.tree_order().into_iter().map(|(d, u)| (d, u.id.as_str())).collect();
+    assert_eq!(order, [(0, "c"), (1, "t"), (2, "v1"), (2, "v2")], "a unit whose parent is not shown is a top");
+}
+
+#[test]
+fn supervised_nodes_are_the_highest_of_a_persons_supervisor_roles() {
+    let mut org = org();
+    org.grants.insert(Grant { person: "sup".into(), unit: "A1".into(), role: Role::Supervisor });
+    org.grants.insert(Grant { person: "sup".into(), unit: "c".into(), role: Role::Supervisor });
+    let nodes: Vec<&str> = org.supervised_nodes("sup").iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(nodes, ["A", "c"], "A1 lies below A");
+    assert!(org.supervises("sup", "b") && org.supervises("sup", "c") && !org.supervises("sup", "B1"));
+    assert!(org.supervised_nodes("cadre").is_empty() && !org.supervises("admin", "a"), "admins and cadres supervise nothing");
+}

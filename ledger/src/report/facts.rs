@@ -1,0 +1,285 @@
+//! What each record of a unit ledger contributes to the supervisor's figures and lists: a few
+//! facts per record, small enough that the server keeps every unit's in memory and counts a
+//! whole city in milliseconds. The server's read model stores them beside the record itself.
+
+use automerge::ChangeHash;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::Satisfaction;
+use crate::pledge::Pledge;
+use crate::problem::{log_kind, Category, Problem, Status, Urgency};
+use crate::record::Section;
+use crate::survey::{survey_results, Survey};
+use crate::visit::{Visit, VisitKind};
+use crate::{RecordId, UnitLedger};
+
+/// China Standard Time (UTC+8, no daylight saving): the day a moment falls on for the people
+/// who keep the ledgers, wherever the server runs.
+const CHINA_OFFSET_MS: i64 = 8 * 3_600 * 1_000;
+
+/// The day (in China) of a moment in ms since the epoch; None for a moment never set.
+pub fn day_of(ms: i64) -> Option<NaiveDate> {
+    if ms <= 0 {
+        return None;
+    }
+    chrono::DateTime::from_timestamp_millis(ms + CHINA_OFFSET_MS).map(|t| t.date_naive())
+}
+
+/// A record of a section the supervisor's desk counts, as read from the ledger.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Record {
+    Visit(Visit),
+    Problem(Problem),
+    Pledge(Pledge),
+    Survey(Survey),
+}
+
+impl Record {
+    pub fn id(&self) -> &RecordId {
+        match self {
+            Self::Visit(r) => &r.id,
+            Self::Problem(r) => &r.id,
+            Self::Pledge(r) => &r.id,
+            Self::Survey(r) => &r.id,
+        }
+    }
+
+    pub fn section(&self) -> Section {
+        match self {
+            Self::Visit(_) => Section::Visits,
+            Self::Problem(_) => Section::Problems,
+            Self::Pledge(_) => Section::Pledges,
+            Self::Survey(_) => Section::Surveys,
+        }
+    }
+
+    pub fn facts(&self) -> Facts {
+        match self {
+            Self::Visit(v) => Facts::Visit(VisitFacts { date: v.date, kind: v.kind, deleted: v.deleted }),
+            Self::Problem(p) => Facts::Problem(ProblemFacts::of(p)),
+            Self::Pledge(p) => Facts::Pledge(PledgeFacts::of(p)),
+            Self::Survey(s) => Facts::Survey(SurveyFacts::of(s)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Facts {
+    Visit(VisitFacts),
+    Problem(ProblemFacts),
+    Pledge(PledgeFacts),
+    Survey(SurveyFacts),
+}
+
+impl Facts {
+    pub fn deleted(&self) -> bool {
+        match self {
+            Self::Visit(f) => f.deleted,
+            Self::Problem(f) => f.deleted,
+            Self::Pledge(f) => f.deleted,
+            Self::Survey(f) => f.deleted,
+        }
+    }
+
+    /// The compact stored form.
+    pub fn encode(&self) -> Vec<u8> {
+        postcard::to_allocvec(self).expect("facts serialize")
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        postcard::from_bytes(bytes).ok()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VisitFacts {
+    pub date: Option<NaiveDate>,
+    pub kind: VisitKind,
+    pub deleted: bool,
+}
+
+/// Titles in lists are cut to this many characters (the record itself has the whole).
+pub const LIST_TEXT: usize = 60;
+
+fn cut(text: &str) -> String {
+    text.chars().take(LIST_TEXT).collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemFacts {
+    pub title: String,
+    pub category: Category,
+    pub urgency: Urgency,
+    pub status: Status,
+    pub responsible: String,
+    /// The day it was raised (登记).
+    pub raised_on: Option<NaiveDate>,
+    pub deadline: Option<NaiveDate>,
+    /// The day it was last resolved (办结), while it stays resolved or followed up.
+    pub resolved_on: Option<NaiveDate>,
+    /// The residents' last verdict at the follow-up (回访).
+    pub satisfaction: Option<Satisfaction>,
+    /// Supervision remarks (督办意见) on it.
+    pub remarks: usize,
+    pub deleted: bool,
+}
+
+impl ProblemFacts {
+    pub fn of(p: &Problem) -> Self {
+        let resolved_on = match p.status {
+            Status::Resolved | Status::FollowedUp => p
+                .log
+                .iter()
+                .rev()
+                .find(|e| e.kind == log_kind::STATUS && e.to == Status::Resolved.code())
+                .map_or(day_of(p.updated_at), |e| day_of(e.at)),
+            _ => None,
+        };
+        Self {
+            title: cut(&p.title),
+            category: p.category,
+            urgency: p.urgency,
+            status: p.status,
+            responsible: cut(&p.responsible),
+            raised_on: day_of(p.created_at),
+            deadline: p.deadline,
+            resolved_on,
+            satisfaction: p.satisfaction,
+            remarks: p.supervision.len(),
+            deleted: p.deleted,
+        }
+    }
+
+    /// Open and past its deadline on `today` (逾期), by how many days.
+    pub fn days_overdue(&self, today: NaiveDate) -> Option<i64> {
+        let deadline = self.deadline?;
+        (self.status.is_open() && deadline < today && !self.deleted).then(|| (today - deadline).num_days())
+    }
+
+    /// Resolved no later than its deadline (or with none).
+    pub fn resolved_in_time(&self) -> bool {
+        match (self.resolved_on, self.deadline) {
+            (Some(on), Some(deadline)) => on <= deadline,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PledgeFacts {
+    pub content: String,
+    pub by: String,
+    pub public: bool,
+    pub fulfilled: bool,
+    pub due: Option<NaiveDate>,
+    pub made_on: Option<NaiveDate>,
+    pub progress: usize,
+    /// Evaluations (评议) rated 满意 or 基本满意, and all.
+    pub evaluations_good: usize,
+    pub evaluations: usize,
+    pub deleted: bool,
+}
+
+impl PledgeFacts {
+    pub fn of(p: &Pledge) -> Self {
+        let (good, all) = p.rating();
+        Self {
+            content: cut(&p.content),
+            by: cut(&p.by),
+            public: p.public,
+            fulfilled: p.fulfilled,
+            due: p.due,
+            made_on: day_of(p.created_at),
+            progress: p.progress.len(),
+            evaluations_good: good,
+            evaluations: all,
+            deleted: p.deleted,
+        }
+    }
+
+    pub fn is_overdue(&self, today: NaiveDate) -> bool {
+        !self.fulfilled && self.due.is_some_and(|d| d < today)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SurveyFacts {
+    pub title: String,
+    pub opened_on: Option<NaiveDate>,
+    pub created_at: i64,
+    pub responses: usize,
+    /// Answers 满意, 基本满意, 不满意 over every question of the round.
+    pub answers: [usize; 3],
+    pub deleted: bool,
+}
+
+impl SurveyFacts {
+    pub fn of(s: &Survey) -> Self {
+        let results = survey_results(s);
+        Self {
+            title: cut(&s.title),
+            opened_on: s.opened_on,
+            created_at: s.created_at,
+            responses: results.responses,
+            answers: results.overall,
+            deleted: s.deleted,
+        }
+    }
+}
+
+/// The sections the desk counts (served enterprises are not counted).
+pub const COUNTED: [Section; 4] = [Section::Visits, Section::Problems, Section::Pledges, Section::Surveys];
+
+/// One record as it stands in the ledger; None for a section not counted or a record the
+/// ledger does not have.
+pub fn read_record(ledger: &UnitLedger, section: Section, id: &RecordId) -> Option<Record> {
+    match section {
+        Section::Visits => ledger.visit(id).ok().map(Record::Visit),
+        Section::Problems => ledger.problem(id).ok().map(Record::Problem),
+        Section::Pledges => ledger.pledge(id).ok().map(Record::Pledge),
+        Section::Surveys => ledger.survey(id).ok().map(Record::Survey),
+        Section::Enterprises => None,
+    }
+}
+
+/// Every counted record of the ledger, deleted ones included (their facts say so).
+pub fn read_all(ledger: &UnitLedger) -> Vec<Record> {
+    let mut out: Vec<Record> = ledger.visits().visits.into_iter().map(Record::Visit).collect();
+    out.extend(ledger.problems().records.into_iter().map(Record::Problem));
+    out.extend(ledger.pledges().records.into_iter().map(Record::Pledge));
+    out.extend(ledger.surveys().records.into_iter().map(Record::Survey));
+    out
+}
+
+/// What the read model must do to catch up with the ledger from the heads it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update {
+    /// These records changed: store them as they are now (records gone are in `gone`).
+    Records { changed: Vec<Record>, gone: Vec<(Section, RecordId)> },
+    /// A change named no record (another kind of peer, a schema upgrade) or the heads are not
+    /// in the ledger: replace everything of this ledger with these.
+    All(Vec<Record>),
+}
+
+/// The update that brings a projection made at `projected` up to the ledger as it is.
+/// Every change this app makes names its one record, so a change costs the reading of that
+/// record, not of the ledger.
+pub fn update_since(ledger: &mut UnitLedger, projected: Option<&[ChangeHash]>) -> Update {
+    let Some(heads) = projected else { return Update::All(read_all(ledger)) };
+    match ledger.changed_records(heads) {
+        None => Update::All(read_all(ledger)),
+        Some(ids) => {
+            let mut changed = Vec::new();
+            let mut gone = Vec::new();
+            for (section, id) in ids.into_iter().filter(|(s, _)| COUNTED.contains(s)) {
+                match read_record(ledger, section, &id) {
+                    Some(record) => changed.push(record),
+                    None => gone.push((section, id)),
+                }
+            }
+            Update::Records { changed, gone }
+        }
+    }
+}
