@@ -78,6 +78,8 @@ pub struct Revoked {
 pub struct Directory {
     pub storage: Arc<Storage>,
     org: RwLock<Arc<Org>>,
+    /// Each ledger's unit, so a message's rights are found without walking the units.
+    ledgers: RwLock<Arc<HashMap<DocumentId, String>>>,
     /// actor → device, as bound in storage (bindings never change, so they are cached).
     actors: Mutex<HashMap<ActorId, String>>,
     skeleton: Vec<automerge::ChangeHash>,
@@ -206,6 +208,7 @@ impl Directory {
         let (revoked, _) = broadcast::channel(256);
         Ok(Arc::new(Self {
             storage,
+            ledgers: RwLock::new(Arc::new(ledger_index(&org))),
             org: RwLock::new(Arc::new(org)),
             actors: Mutex::new(HashMap::new()),
             skeleton: UnitLedger::skeleton_hashes(),
@@ -220,8 +223,15 @@ impl Directory {
 
     fn reload(&self) -> Result<(), String> {
         let org = self.storage.org()?;
+        let index = ledger_index(&org);
         *self.org.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(org);
+        *self.ledgers.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(index);
         Ok(())
+    }
+
+    /// The unit whose ledger `doc` is, if it is one.
+    pub fn unit_of(&self, doc: &DocumentId) -> Option<String> {
+        self.ledgers.read().unwrap_or_else(|e| e.into_inner()).get(doc).cloned()
     }
 
     /// Adds a unit where the tree allows it; a grass-roots unit gets its ledger. The first one
@@ -448,10 +458,8 @@ impl Directory {
 
     /// Rights of `person` on the ledger `doc`; none for a document that is no unit's ledger.
     pub fn rights(&self, person: &str, doc: &DocumentId) -> Rights {
-        let org = self.org();
-        let id = doc.to_string();
-        match org.unit_of_ledger(&id) {
-            Some(unit) => org.ledger_rights(person, &unit.id),
+        match self.unit_of(doc) {
+            Some(unit) => self.org().ledger_rights(person, &unit),
             None => Rights::NONE,
         }
     }
@@ -483,6 +491,10 @@ impl Directory {
         }
         Ok(())
     }
+}
+
+fn ledger_index(org: &Org) -> HashMap<DocumentId, String> {
+    org.units.values().filter_map(|u| Some((DocumentId::parse(u.ledger.as_deref()?).ok()?, u.id.clone()))).collect()
 }
 
 pub fn check_password(password: &str) -> Result<(), String> {

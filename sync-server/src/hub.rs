@@ -17,7 +17,13 @@ use ledger_sync::stored::{load_document, missing_dependencies};
 use ledger_sync::{Connection, DocumentHost, DocumentId, Output, StoredDocument, Waiting};
 use tokio::sync::broadcast;
 
+use automerge::ChangeHash;
+use ledger::report;
+use ledger::UnitLedger;
+
 use crate::directory::{Directory, Principal};
+use crate::read_model::ReadModel;
+use crate::storage::Projection;
 use crate::limits::FAULTS;
 use crate::storage::Storage;
 
@@ -37,11 +43,18 @@ struct Cell {
     /// the slot's lock; back to nothing whenever the document goes back to storage.
     waiting: Mutex<Waiting>,
     last_used: Mutex<Instant>,
+    /// For a unit ledger, the heads its read-model rows were committed at: None until read from
+    /// storage, then None inside when it was never projected.
+    projected: Mutex<Option<Option<Vec<ChangeHash>>>>,
 }
 
 impl Cell {
     fn lock(&self) -> MutexGuard<'_, Slot> {
         self.slot.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn projected(&self) -> MutexGuard<'_, Option<Option<Vec<ChangeHash>>>> {
+        self.projected.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn touch(&self) {
@@ -60,12 +73,15 @@ pub struct Hub {
     /// Documents idle this long are dropped from memory (storage keeps them).
     pub idle: Duration,
     pub policy: CompactionPolicy,
+    /// The supervisor's read model, kept current with every commit.
+    pub read_model: Arc<ReadModel>,
 }
 
 impl Hub {
     pub fn new(storage: Arc<Storage>, directory: Arc<Directory>) -> Arc<Self> {
         let (changed, _) = broadcast::channel(4096);
-        Arc::new(Self { storage, directory, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120), policy: CompactionPolicy::default() })
+        let read_model = Arc::new(ReadModel::new(storage.clone()));
+        Arc::new(Self { storage, directory, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120), policy: CompactionPolicy::default(), read_model })
     }
 
     fn cells(&self) -> MutexGuard<'_, HashMap<DocumentId, Arc<Cell>>> {
@@ -76,7 +92,7 @@ impl Hub {
         let cell = self
             .cells()
             .entry(*doc)
-            .or_insert_with(|| Arc::new(Cell { slot: Mutex::new(Slot::Unloaded), waiting: Mutex::default(), last_used: Mutex::new(Instant::now()) }))
+            .or_insert_with(|| Arc::new(Cell { slot: Mutex::new(Slot::Unloaded), waiting: Mutex::default(), last_used: Mutex::new(Instant::now()), projected: Mutex::new(None) }))
             .clone();
         cell.touch();
         cell
@@ -157,9 +173,8 @@ impl Hub {
             // Everything memory holds beyond storage, not only this message's changes.
             match stored.unsaved() {
                 None => self.answer(doc, ticket, conn, &mut slot, &access),
-                Some(bytes) => match self.storage.append(&doc, &bytes) {
-                    Ok(seq) => {
-                        stored.saved(seq, bytes.len());
+                Some(bytes) => match self.commit(&doc, &cell, stored, &bytes) {
+                    Ok(()) => {
                         committed = true;
                         self.answer(doc, ticket, conn, &mut slot, &access);
                     }
@@ -217,6 +232,119 @@ impl Hub {
             *slot = Slot::Unloaded;
             *cell.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Waiting::default();
         }
+    }
+
+    /// Stores `bytes` (what memory holds beyond storage) and, for a unit ledger, the read
+    /// model's rows for what they changed, in one transaction.
+    fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, bytes: &[u8]) -> Result<(), String> {
+        let projection = self.projection(doc, cell, stored);
+        let seq = self.storage.append_projected(doc, bytes, projection.as_ref())?;
+        stored.saved(seq, bytes.len());
+        if let Some(p) = projection {
+            *cell.projected() = Some(Some(p.heads.clone()));
+            self.read_model.committed(doc, &p);
+        }
+        Ok(())
+    }
+
+    /// The read-model rows a commit of `doc` brings, if it is a unit ledger: the records the
+    /// changes since the last projection name, read as they are now.
+    fn projection(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>) -> Option<Projection> {
+        self.directory.unit_of(doc)?;
+        let mut projected = cell.projected();
+        if projected.is_none() {
+            match self.storage.projected_heads(doc) {
+                Ok(heads) => *projected = Some(heads),
+                Err(e) => {
+                    // The rows catch up with the next commit, which projects from what storage has.
+                    tracing::warn!(document = %doc, "read model not updated: {e}");
+                    return None;
+                }
+            }
+        }
+        let since = projected.clone().flatten();
+        drop(projected);
+        let heads = stored.doc().get_heads();
+        let update = panic::catch_unwind(AssertUnwindSafe(|| UnitLedger::reading(stored.doc(), |l| report::update_since(l, since.as_deref()))));
+        match update {
+            Ok(update) => Some(Projection { update, heads, at: crate::directory::now_secs() }),
+            Err(_) => {
+                tracing::error!(document = %doc, "reading the records a change touched panicked; the read model catches up with the next change");
+                None
+            }
+        }
+    }
+
+    /// Makes a change on the server for `principal` (a supervisor's 督办意见 from the desk):
+    /// under the document's lock, checked by the same rules as a peer's change (write scope,
+    /// attribution to the principal's device), stored with its read-model rows, then announced.
+    /// Nothing of a refused or failed change stays in memory.
+    pub fn write<R>(&self, doc: DocumentId, principal: &Principal, author: &str, edit: impl FnOnce(&mut UnitLedger) -> Result<R, ledger::LedgerError>) -> Result<R, WriteError> {
+        let rights = self.directory.rights(&principal.person, &doc);
+        if !rights.read || rights.write == ledger::org::Write::Nothing {
+            return Err(WriteError::Refused("没有写这本台账的权限".into()));
+        }
+        let cell = self.cell(&doc);
+        let mut slot = cell.lock();
+        if let Slot::Unloaded = &*slot {
+            *slot = self.load(&doc).map_err(WriteError::Failed)?;
+        }
+        let Slot::Loaded(stored) = &mut *slot else { return Err(WriteError::Refused("没有这本台账".into())) };
+        let before = stored.doc().get_heads();
+        stored.doc().set_actor(ActorId::random());
+        let edited = panic::catch_unwind(AssertUnwindSafe(|| {
+            UnitLedger::reading(stored.doc(), |l| {
+                l.set_author(author);
+                edit(l)
+            })
+        }));
+        let outcome = match edited {
+            Ok(Ok(value)) => {
+                let changes: Vec<automerge::Change> = stored.doc().get_changes(&before);
+                ledger::write_scope::check(stored.doc(), &changes, rights.write)
+                    .and_then(|()| self.directory.check_attribution(&principal.device, &changes))
+                    .map_err(WriteError::Refused)
+                    .and_then(|()| match stored.unsaved() {
+                        None => Ok(value),
+                        Some(bytes) => self.commit(&doc, &cell, stored, &bytes).map(|()| value).map_err(WriteError::Failed),
+                    })
+            }
+            Ok(Err(e)) => Err(WriteError::Refused(e.to_string())),
+            Err(_) => Err(WriteError::Failed("the edit panicked".into())),
+        };
+        match &outcome {
+            Ok(_) => {
+                if let Slot::Loaded(stored) = &mut *slot {
+                    stored.doc().set_actor(ActorId::random());
+                }
+                let _ = self.changed.send(doc);
+            }
+            // Memory goes back to what storage holds.
+            Err(_) => *slot = Slot::Unloaded,
+        }
+        if !matches!(*slot, Slot::Loaded(_)) {
+            *cell.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Waiting::default();
+        }
+        drop(slot);
+        cell.touch();
+        outcome
+    }
+
+    /// Projects a unit ledger never projected (one from before the read model existed), under
+    /// its lock so no commit interleaves. Returns whether it did.
+    pub fn catch_up(&self, doc: DocumentId) -> Result<bool, String> {
+        let cell = self.cell(&doc);
+        let _slot = cell.lock();
+        let mut projected = cell.projected();
+        if projected.is_none() {
+            *projected = Some(self.storage.projected_heads(&doc)?);
+        }
+        if matches!(&*projected, Some(Some(_))) {
+            return Ok(false);
+        }
+        crate::read_model::project_from_storage(&self.storage, &doc)?;
+        *projected = Some(self.storage.projected_heads(&doc)?);
+        Ok(true)
     }
 
     /// Tells the engine a write committed, so it answers the peer (Automerge builds the reply).
@@ -291,6 +419,15 @@ fn random_tag() -> u64 {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
     u64::from_le_bytes(bytes) | 1
+}
+
+/// Why a change the server was asked to make was not made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WriteError {
+    /// Not allowed, or not valid: the reason, for the person.
+    Refused(String),
+    /// Storage failed: nothing was kept.
+    Failed(String),
 }
 
 /// What the connection's person may do with the document at hand.

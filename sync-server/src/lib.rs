@@ -4,10 +4,12 @@
 mod admin;
 mod auth;
 pub mod demo;
+pub mod desk;
 pub mod directory;
-mod hub;
+pub mod hub;
 pub mod import;
 pub mod limits;
+pub mod read_model;
 mod serve;
 mod static_files;
 pub mod storage;
@@ -77,6 +79,16 @@ pub fn router(config: Config) -> Result<Router, String> {
 /// The router around state opened elsewhere (tests reach its storage this way).
 pub fn router_for(state: AppState, dist: PathBuf) -> Router {
     let hub = state.hub.clone();
+    // Ledgers from before the read model existed are projected once, in the background.
+    let catching_up = state.hub.clone();
+    tokio::task::spawn_blocking(move || {
+        for unit in catching_up.directory.org().units.values() {
+            let Some(doc) = unit.ledger.as_deref().and_then(|l| DocumentId::parse(l).ok()) else { continue };
+            if let Err(e) = catching_up.catch_up(doc) {
+                tracing::warn!(document = %doc, "read model not projected: {e}");
+            }
+        }
+    });
     // Bounded memory: documents idle for a while are dropped (storage keeps them).
     tokio::spawn(async move {
         loop {
@@ -103,6 +115,11 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/admin/audit", get(admin::audit))
         .route("/api/admin/import", post(admin::import).layer(axum::extract::DefaultBodyLimit::max(import::MAX_FILE_BYTES)))
         .route("/api/admin/import/{file}", get(admin::import_template))
+        .route("/api/desk/overview", get(desk::overview_route))
+        .route("/api/desk/problems", get(desk::problems_route))
+        .route("/api/desk/pledges", get(desk::pledges_route))
+        .route("/api/desk/records/{ledger}/{section}/{id}", get(desk::record_route))
+        .route("/api/desk/records/{ledger}/{section}/{id}/remarks", post(desk::remark_route))
         .route("/sync", get(sync_socket::upgrade))
         .fallback_service(static_files::service(dist))
         .layer(CompressionLayer::new())

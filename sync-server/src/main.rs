@@ -30,6 +30,12 @@ enum Command {
         #[arg(long)]
         device: String,
     },
+    /// Rebuilds the supervisor's read model of every unit ledger from the documents (run it
+    /// with the server stopped; a running server keeps the read model current by itself).
+    RebuildReadModel {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -68,6 +74,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Some(Command::IssueToken { data_dir, account, device }) => issue_token(&data_dir, &account, &device),
+        Some(Command::RebuildReadModel { data_dir }) => rebuild_read_model(&data_dir),
         None => run(cli.serve).await,
     };
     match result {
@@ -111,6 +118,14 @@ fn issue_token(data_dir: &std::path::Path, login: &str, device: &str) -> Result<
     let (person, _) = storage.person_by_login(login)?.ok_or_else(|| format!("no account with login {login}"))?;
     let new = directory.issue_token(&person.id, device, None)?;
     println!("{}", new.token);
+    Ok(())
+}
+
+fn rebuild_read_model(data_dir: &std::path::Path) -> Result<(), String> {
+    let storage = sync_server::Storage::open_with(data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?;
+    let started = std::time::Instant::now();
+    let n = sync_server::read_model::rebuild(&storage, &storage.org()?)?;
+    println!("read model rebuilt: {n} ledgers in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }
 

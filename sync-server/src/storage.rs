@@ -11,7 +11,9 @@ use ledger_sync::{DocumentId, Layout};
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
+mod read_model;
 pub use accounts::{AuditEntry, Device, Person};
+pub use read_model::{Projection, StoredFacts};
 
 pub struct Storage {
     db: Mutex<Connection>,
@@ -84,6 +86,7 @@ impl Storage {
         )
         .map_err(err)?;
         db.execute_batch(accounts::SCHEMA).map_err(err)?;
+        db.execute_batch(read_model::SCHEMA).map_err(err)?;
         // Each snapshot carries the tag of the compaction that wrote it (0 before compaction
         // tags existed): a compaction replaces only the snapshot it started from.
         let has_tag: bool = db
@@ -145,12 +148,21 @@ impl Storage {
     /// Appends a chunk (creating the document if it is new) in one transaction; returns the
     /// chunk's key once committed.
     pub fn append(&self, doc: &DocumentId, changes: &[u8]) -> Result<i64> {
+        self.append_projected(doc, changes, None)
+    }
+
+    /// Appends a chunk and, for a unit ledger, the read model's rows for what it changed, in
+    /// one transaction: both or neither.
+    pub fn append_projected(&self, doc: &DocumentId, changes: &[u8], projection: Option<&Projection>) -> Result<i64> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
         let id = doc.to_string();
         tx.execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, x'')", [&id]).map_err(err)?;
         tx.execute("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2)", params![id, changes]).map_err(err)?;
         let seq = tx.last_insert_rowid();
+        if let Some(p) = projection {
+            read_model::write(&tx, doc, p)?;
+        }
         tx.commit().map_err(err)?;
         Ok(seq)
     }

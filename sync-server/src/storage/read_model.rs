@@ -1,0 +1,167 @@
+//! The read model in storage (督查读模型): each unit ledger's records projected into rows, one
+//! per record, with the facts the figures count and the record itself as JSON (lists, export),
+//! plus the heads each ledger was projected at. A projection is written in the transaction
+//! that stores the changes it follows from, so the rows never lag or lead the document.
+
+use automerge::ChangeHash;
+use ledger::record::Section;
+use ledger::report::{Facts, Record, Update};
+use ledger::RecordId;
+use ledger_sync::DocumentId;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{err, Result, Storage};
+
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS rm_records (
+        ledger TEXT NOT NULL, section TEXT NOT NULL, id TEXT NOT NULL,
+        facts BLOB NOT NULL, body TEXT NOT NULL,
+        PRIMARY KEY (ledger, section, id)) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS rm_ledgers (
+        ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL);";
+
+/// A projection to store: what changed, and the heads it brings the ledger's rows to.
+pub struct Projection {
+    pub update: Update,
+    pub heads: Vec<ChangeHash>,
+    /// When the change reached the server (seconds).
+    pub at: i64,
+}
+
+/// One ledger's stored facts, and when its last change reached the server.
+#[derive(Debug, Default, Clone)]
+pub struct StoredFacts {
+    pub records: Vec<(Section, RecordId, Facts)>,
+    pub changed_at: Option<i64>,
+}
+
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
+    if bytes.len() % 32 != 0 {
+        return None;
+    }
+    Some(bytes.chunks(32).map(|c| ChangeHash(c.try_into().expect("32 bytes"))).collect())
+}
+
+fn body(record: &Record) -> String {
+    match record {
+        Record::Visit(r) => serde_json::to_string(r),
+        Record::Problem(r) => serde_json::to_string(r),
+        Record::Pledge(r) => serde_json::to_string(r),
+        Record::Survey(r) => serde_json::to_string(r),
+    }
+    .expect("records serialize")
+}
+
+/// Writes a projection inside `tx`.
+pub(super) fn write(tx: &Transaction<'_>, doc: &DocumentId, p: &Projection) -> Result<()> {
+    let ledger = doc.to_string();
+    let (changed, gone): (&[Record], &[(Section, RecordId)]) = match &p.update {
+        Update::All(records) => {
+            tx.execute("DELETE FROM rm_records WHERE ledger = ?1", [&ledger]).map_err(err)?;
+            (records, &[])
+        }
+        Update::Records { changed, gone } => (changed, gone),
+    };
+    {
+        let mut put = tx
+            .prepare_cached(
+                "INSERT INTO rm_records (ledger, section, id, facts, body) VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (ledger, section, id) DO UPDATE SET facts = excluded.facts, body = excluded.body",
+            )
+            .map_err(err)?;
+        for r in changed {
+            put.execute(params![ledger, r.section().key(), r.id().as_str(), r.facts().encode(), body(r)]).map_err(err)?;
+        }
+        let mut delete = tx.prepare_cached("DELETE FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3").map_err(err)?;
+        for (section, id) in gone {
+            delete.execute(params![ledger, section.key(), id.as_str()]).map_err(err)?;
+        }
+    }
+    tx.execute(
+        "INSERT INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, ?3)
+         ON CONFLICT (ledger) DO UPDATE SET heads = excluded.heads, changed_at = MAX(changed_at, excluded.changed_at)",
+        params![ledger, encode_heads(&p.heads), p.at],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+impl Storage {
+    /// The heads the ledger's rows were projected at; None when it was never projected.
+    pub fn projected_heads(&self, doc: &DocumentId) -> Result<Option<Vec<ChangeHash>>> {
+        let bytes: Option<Vec<u8>> =
+            self.db().query_row("SELECT heads FROM rm_ledgers WHERE ledger = ?1", [doc.to_string()], |r| r.get(0)).optional().map_err(err)?;
+        // Unreadable heads are treated as none: the next change projects the whole ledger.
+        Ok(bytes.and_then(|b| decode_heads(&b)))
+    }
+
+    /// Stores a projection on its own (a rebuild).
+    pub fn project(&self, doc: &DocumentId, projection: &Projection) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        write(&tx, doc, projection)?;
+        tx.commit().map_err(err)
+    }
+
+    /// A ledger's facts as stored. Rows whose facts cannot be read (written by a newer
+    /// version) are left out rather than failing the whole overview.
+    pub fn stored_facts(&self, doc: &DocumentId) -> Result<StoredFacts> {
+        let db = self.db();
+        let ledger = doc.to_string();
+        // 0: projected by a rebuild, before any change reached this server.
+        let changed_at = db.query_row("SELECT changed_at FROM rm_ledgers WHERE ledger = ?1", [&ledger], |r| r.get::<_, i64>(0)).optional().map_err(err)?.filter(|t| *t > 0);
+        let mut stmt = db.prepare_cached("SELECT section, id, facts FROM rm_records WHERE ledger = ?1").map_err(err)?;
+        let rows = stmt
+            .query_map([&ledger], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))
+            .map_err(err)?;
+        let mut records = Vec::new();
+        for row in rows {
+            let (section, id, facts) = row.map_err(err)?;
+            if let (Some(section), Some(id), Some(facts)) = (Section::from_key(&section), RecordId::parse(&id), Facts::decode(&facts)) {
+                records.push((section, id, facts));
+            }
+        }
+        Ok(StoredFacts { records, changed_at })
+    }
+
+    /// One record's stored JSON.
+    pub fn record_body(&self, doc: &DocumentId, section: Section, id: &RecordId) -> Result<Option<String>> {
+        self.db()
+            .query_row("SELECT body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3", params![doc.to_string(), section.key(), id.as_str()], |r| r.get(0))
+            .optional()
+            .map_err(err)
+    }
+
+    /// Calls `each` with every stored record of `section` in the ledgers, ledger by ledger,
+    /// reading a row at a time (an export of any size holds one row in memory).
+    pub fn each_body(&self, ledgers: &[DocumentId], section: Section, mut each: impl FnMut(&DocumentId, &str) -> Result<()>) -> Result<()> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached("SELECT body FROM rm_records WHERE ledger = ?1 AND section = ?2").map_err(err)?;
+        for ledger in ledgers {
+            let mut rows = stmt.query(params![ledger.to_string(), section.key()]).map_err(err)?;
+            while let Some(row) = rows.next().map_err(err)? {
+                let body: String = row.get(0).map_err(err)?;
+                each(ledger, &body)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// When a phone of each unit last reached the server (seconds): the latest contact of any
+    /// phone of a person holding a cadre's or secretary's role there.
+    pub fn unit_last_sync(&self) -> Result<std::collections::HashMap<String, i64>> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare_cached(
+                "SELECT g.unit, MAX(d.last_seen) FROM grants g JOIN devices d ON d.person = g.person
+                 WHERE g.role IN ('cadre', 'secretary') AND d.kind = 'phone' AND d.last_seen IS NOT NULL GROUP BY g.unit",
+            )
+            .map_err(err)?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(err)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(err)
+    }
+}
