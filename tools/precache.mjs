@@ -9,6 +9,8 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "
 import { join, relative } from "node:path";
 
 const dir = process.env.TRUNK_STAGING_DIR;
+// Where the bundle is served: "" for the phone's app, "/desk" for the desk bundle.
+const prefix = process.argv[2] ?? "";
 if (!dir) throw new Error("TRUNK_STAGING_DIR is not set: run through `trunk build`");
 
 const files = [];
@@ -23,14 +25,13 @@ const files = [];
 const hash = createHash("sha256");
 const urls = [];
 for (const path of files) {
-  const url = "/" + relative(dir, path).split("\\").join("/");
-  if (url === "/sw.js") continue;
+  const url = prefix + "/" + relative(dir, path).split("\\").join("/");
+  if (url === prefix + "/sw.js") continue;
   hash.update(url).update(readFileSync(path));
   urls.push(url);
 }
 const version = hash.digest("hex").slice(0, 16);
 const swPath = join(dir, "sw.js");
-// The desk bundle (desk/Trunk.toml) has no service worker: only its files are compressed.
 if (existsSync(swPath)) {
   const sw = readFileSync(swPath, "utf8")
     .replace("__PRECACHE_VERSION__", version)

@@ -32,6 +32,72 @@ pub async fn get<T: DeserializeOwned>(url: &str) -> Result<T, ApiError> {
     request(url, "GET", None, None).await
 }
 
+/// An answer, and when it was fetched if it comes from what the desk kept (no connection).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Kept<T> {
+    pub value: T,
+    /// ms since 1970 of the answer shown, when it is not fresh.
+    pub from: Option<f64>,
+}
+
+const KEPT_PREFIX: &str = "desk-kept:";
+/// The answers kept: the latest views a supervisor opened, enough for a meeting room.
+const KEPT_MAX: usize = 40;
+
+fn local_storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
+
+/// A GET whose answer the desk keeps (in this browser, by URL), so without a connection it
+/// shows the last answer it had, marked with its time.
+pub async fn get_kept<T: DeserializeOwned>(url: &str) -> Result<Kept<T>, ApiError> {
+    let key = format!("{KEPT_PREFIX}{url}");
+    match request::<serde_json::Value>(url, "GET", None, None).await {
+        Ok(body) => {
+            keep(&key, &body);
+            serde_json::from_value(body).map(|value| Kept { value, from: None }).map_err(|e| ApiError::Network(e.to_string()))
+        }
+        Err(ApiError::Network(why)) => {
+            let kept = local_storage().and_then(|s| s.get_item(&key).ok().flatten()).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
+            match kept {
+                Some(k) => {
+                    let value = serde_json::from_value(k["body"].clone()).map_err(|e| ApiError::Network(e.to_string()))?;
+                    Ok(Kept { value, from: k["at"].as_f64() })
+                }
+                None => Err(ApiError::Network(why)),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Keeps an answer, dropping the oldest beyond [`KEPT_MAX`] (and any when storage is full).
+fn keep(key: &str, body: &serde_json::Value) {
+    let Some(storage) = local_storage() else { return };
+    let index_key = format!("{KEPT_PREFIX}index");
+    let mut index: Vec<String> = storage.get_item(&index_key).ok().flatten().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    index.retain(|k| k != key);
+    index.push(key.to_owned());
+    while index.len() > KEPT_MAX {
+        let _ = storage.remove_item(&index.remove(0));
+    }
+    let entry = serde_json::json!({ "at": js_sys::Date::now(), "body": body }).to_string();
+    while storage.set_item(key, &entry).is_err() && index.len() > 1 {
+        let _ = storage.remove_item(&index.remove(0));
+    }
+    let _ = storage.set_item(&index_key, &serde_json::to_string(&index).unwrap_or_default());
+}
+
+/// Forgets every kept answer (signing out: the next person at this desk must not read them).
+pub fn forget_kept() {
+    let Some(storage) = local_storage() else { return };
+    let n = storage.length().unwrap_or(0);
+    let keys: Vec<String> = (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(KEPT_PREFIX)).collect();
+    for k in keys {
+        let _ = storage.remove_item(&k);
+    }
+}
+
 pub async fn post<T: DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, ApiError> {
     request(url, "POST", Some(JsValue::from_str(&body.to_string())), Some("application/json")).await
 }
@@ -95,6 +161,10 @@ impl Me {
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|r| r.role == "admin")
     }
+
+    pub fn is_supervisor(&self) -> bool {
+        self.roles.iter().any(|r| r.role == "supervisor")
+    }
 }
 
 /// `/api/admin/org`: what the admin manages.
@@ -136,6 +206,126 @@ pub struct AuditEntry {
 
 /// A time in seconds since 1970 as local date and time (2026-11-29 14:05).
 pub fn local_time(secs: i64) -> String {
-    let d = js_sys::Date::new(&JsValue::from_f64(secs as f64 * 1000.0));
+    local_time_ms(secs as f64 * 1000.0)
+}
+
+pub fn local_time_ms(ms: f64) -> String {
+    let d = js_sys::Date::new(&JsValue::from_f64(ms));
     format!("{}-{:02}-{:02} {:02}:{:02}", d.get_full_year(), d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
+}
+
+/// A period as the server names it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct PeriodView {
+    pub key: String,
+    pub label: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// A unit the supervisor may look at.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct UnitRef {
+    pub unit: String,
+    pub name: String,
+}
+
+/// One row of the overview: a unit, or a node with the sum of the units below it.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct OverviewRow {
+    pub unit: String,
+    pub name: String,
+    pub kind: String,
+    pub depth: usize,
+    pub ledger: bool,
+    pub figures: ledger::report::Figures,
+    pub visits: usize,
+    pub in_time: Option<usize>,
+    pub satisfaction: Option<usize>,
+    pub survey: Option<usize>,
+    pub changed_at: Option<i64>,
+    pub last_sync: Option<i64>,
+    pub stale: bool,
+    pub stale_below: usize,
+    pub units: usize,
+}
+
+/// `/api/desk/overview`.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct Overview {
+    pub node: String,
+    pub period: PeriodView,
+    pub today: String,
+    pub generated_at: i64,
+    pub stale_after_days: i64,
+    pub nodes: Vec<UnitRef>,
+    pub path: Vec<UnitRef>,
+    pub rows: Vec<OverviewRow>,
+    pub series: ledger::report::Series,
+    pub categories: Vec<String>,
+    pub visit_kinds: Vec<String>,
+}
+
+/// One problem in a list across units.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct ProblemRow {
+    pub unit: String,
+    pub unit_path: String,
+    pub ledger: Option<String>,
+    pub id: String,
+    pub title: String,
+    pub category: String,
+    pub urgency: String,
+    pub urgency_code: String,
+    pub status: String,
+    pub responsible: String,
+    pub raised_on: Option<String>,
+    pub deadline: Option<String>,
+    pub resolved_on: Option<String>,
+    pub days_overdue: Option<i64>,
+    pub remarks: usize,
+    pub satisfaction: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct List<T> {
+    pub period: PeriodView,
+    pub today: String,
+    pub total: usize,
+    pub rows: Vec<T>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct PledgeRow {
+    pub unit: String,
+    pub unit_path: String,
+    pub ledger: String,
+    pub id: String,
+    pub content: String,
+    pub by: String,
+    pub public: bool,
+    pub fulfilled: bool,
+    pub due: Option<String>,
+    pub overdue: bool,
+    pub progress: usize,
+    pub evaluations: usize,
+    pub evaluations_good: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct HistoryLine {
+    pub at: i64,
+    pub by: String,
+    pub summary: String,
+}
+
+/// `/api/desk/records/…`: one record as its ledger holds it, with its history.
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
+pub struct RecordView {
+    pub section: String,
+    pub unit: String,
+    pub unit_path: String,
+    pub record: serde_json::Value,
+    pub history: Vec<HistoryLine>,
+    pub may_remark: bool,
 }

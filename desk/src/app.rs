@@ -1,10 +1,14 @@
-//! The desk's root: who is signed in, then the admin's pages as tabs (the tab is kept in the
-//! URL's hash, so a reload stays on it).
+//! The desk's root: who is signed in, then the supervisor's desk or the admin's pages as tabs
+//! (the tab is kept in the URL's hash, so a reload stays on it).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{self, ApiError, Me, OrgView};
+
+fn current_hash() -> String {
+    web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
+}
 
 /// Where the desk stands.
 #[derive(Clone, PartialEq)]
@@ -48,7 +52,7 @@ impl Tab {
     }
 
     fn from_hash() -> Tab {
-        let hash = web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default();
+        let hash = current_hash();
         Tab::ALL.into_iter().find(|t| hash.trim_start_matches('#') == t.slug()).unwrap_or(Tab::Org)
     }
 }
@@ -78,8 +82,8 @@ pub fn App() -> impl IntoView {
     let session = RwSignal::new(Session::Checking);
     let check = move || {
         spawn_local(async move {
-            session.set(match api::get::<Me>("/api/me").await {
-                Ok(me) => Session::SignedIn(me),
+            session.set(match api::get_kept::<Me>("/api/me").await {
+                Ok(me) => Session::SignedIn(me.value),
                 Err(ApiError::SignedOut | ApiError::Refused { .. }) => Session::SignedOut,
                 Err(e) => Session::Unreachable(e.message()),
             });
@@ -92,11 +96,16 @@ pub fn App() -> impl IntoView {
                 Session::Checking => view! { <p class="muted">"正在连接…"</p> }.into_any(),
                 Session::SignedOut => view! { <crate::login::Login on_signed_in=move || check()/> }.into_any(),
                 Session::Unreachable(why) => view! { <p class="error">{why}</p> }.into_any(),
+                // A supervisor who is also an admin gets the supervisor's desk when the link is
+                // one of its views, the admin pages otherwise.
+                Session::SignedIn(me) if me.is_supervisor() && (!me.is_admin() || crate::route::Route::is_supervisor_hash(&current_hash())) => {
+                    view! { <crate::supervise::SupervisorDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any()
+                }
                 Session::SignedIn(me) if me.is_admin() => view! { <AdminDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),
                 Session::SignedIn(me) => view! {
                     <section class="card">
                         <h1>{me.person.name.clone()}</h1>
-                        <p>"此账号没有管理员角色。督查桌面将在这里提供。"</p>
+                        <p>"桌面端供管理员和督查使用；此账号没有这两种角色。干部请使用手机上的先锋台账。"</p>
                         <SignOut on_signed_out=move || session.set(Session::SignedOut)/>
                     </section>
                 }.into_any(),
@@ -110,6 +119,7 @@ fn SignOut(on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl Into
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = api::post::<serde_json::Value>("/api/logout", &serde_json::json!({})).await;
+            api::forget_kept();
             on_signed_out();
         })
     };

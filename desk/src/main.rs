@@ -1,15 +1,23 @@
 //! Pioneer Ledger's desktop bundle (桌面端), served at `/desk`: the admin pages (organisation
-//! tree, people, activation codes, devices, import, audit log). A bundle of its own, so nothing
-//! here reaches the phone's app shell. The supervisor's desk grows here too.
+//! tree, people, activation codes, devices, import, audit log) and the supervisor's desk
+//! (督查台: figures, lists, records, 督办, 通报). A bundle of its own, so nothing here reaches
+//! the phone's app shell.
 
 mod api;
 mod app;
 mod audit;
+mod charts;
 mod devices;
 mod import;
+mod lists;
 mod login;
 mod org_tree;
+mod overview;
 mod people;
+mod record;
+mod report;
+mod route;
+mod supervise;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -253,12 +253,12 @@ pub fn pledges(hub: &Hub, scope: &Scope) -> Result<Value, String> {
 }
 
 /// One record as its document holds it now, with who changed what when. None when the person
-/// may not read the ledger, or it has no such record (answered alike).
+/// does not supervise the unit, or it has no such record (answered alike).
 pub fn record(hub: &Hub, person: &str, doc: &DocumentId, section: Section, id: &RecordId) -> Result<Option<Value>, String> {
-    if !hub.directory.rights(person, doc).read {
+    let Some(unit) = hub.directory.unit_of(doc) else { return Ok(None) };
+    if !hub.directory.org().supervises(person, &unit) {
         return Ok(None);
     }
-    let Some(unit) = hub.directory.unit_of(doc) else { return Ok(None) };
     let Some(layout) = hub.storage.load(doc)? else { return Ok(None) };
     let mut ledger = UnitLedger::load(&layout.concatenated(), automerge::ActorId::random()).map_err(|e| e.to_string())?;
     let Some(record) = report::facts::read_record(&ledger, section, id) else { return Ok(None) };
@@ -375,7 +375,7 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
     };
     let hub = state.hub.clone();
     let work = tokio::task::spawn_blocking(move || {
-        if !hub.directory.rights(&p.person, &doc).read {
+        if !hub.directory.unit_of(&doc).is_some_and(|unit| hub.directory.org().supervises(&p.person, &unit)) {
             return Err(WriteError::Refused("没有这条记录".into()));
         }
         let name = hub.storage.person(&p.person).map_err(WriteError::Failed)?.map(|x| x.name).unwrap_or_default();
@@ -390,6 +390,49 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
         Ok(Err(WriteError::Refused(m))) if m == "没有这条记录" || m.contains("找不到") => refusal(StatusCode::NOT_FOUND, "not_found", "没有这条记录"),
         Ok(Err(WriteError::Refused(m))) => refusal(StatusCode::BAD_REQUEST, "refused", &m),
         Ok(Err(WriteError::Failed(m))) => refusal(StatusCode::SERVICE_UNAVAILABLE, "failed", &m),
+        Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
+    }
+}
+
+/// `GET /api/desk/export.xlsx?period=&node=&category=&status=&urgency=`: the export as a file,
+/// written to a temporary file (unlinked at once) and streamed from it.
+pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+    let p = match supervisor(&state, &headers).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let hub = state.hub.clone();
+    let work = tokio::task::spawn_blocking(move || -> Result<Result<(std::fs::File, String), String>, Refusal> {
+        let scope = Scope::of(hub.directory.org(), &p.person, &ask, today())?;
+        let path = std::env::temp_dir().join(format!("pioneer-export-{}.xlsx", crate::directory::random_id()));
+        let written = std::fs::File::options().read(true).write(true).create_new(true).open(&path).map_err(|e| e.to_string()).and_then(|file| {
+            crate::export::write(&hub, &scope, &file)?;
+            Ok(file)
+        });
+        // Unlinked at once: the open file stays readable, nothing is left behind.
+        let _ = std::fs::remove_file(&path);
+        Ok(written.map(|file| (file, format!("督查导出-{}.xlsx", scope.filter.period.key()))))
+    });
+    match work.await {
+        Ok(Ok(Ok((mut file, name)))) => {
+            use std::io::Seek;
+            if let Err(e) = file.rewind() {
+                return refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string());
+            }
+            let encoded: String = name.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-._".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect();
+            let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(tokio::fs::File::from_std(file)));
+            (
+                [
+                    (axum::http::header::CONTENT_TYPE, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_owned()),
+                    (axum::http::header::CONTENT_DISPOSITION, format!("attachment; filename=\"export.xlsx\"; filename*=UTF-8''{encoded}")),
+                    (axum::http::header::CACHE_CONTROL, "no-store".to_owned()),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Ok(Ok(Err(e))) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e),
+        Ok(Err((status, code, message))) => refusal(status, code, &message),
         Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
     }
 }

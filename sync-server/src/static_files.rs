@@ -108,7 +108,8 @@ fn is_hashed(path: &str) -> bool {
 }
 
 fn cache_policy(path: &str) -> &'static str {
-    if path == "/index.html" || path == "/sw.js" || path.ends_with(".webmanifest") {
+    // The desk's own (/desk/index.html, /desk/sw.js) likewise.
+    if path.ends_with("/index.html") || path.ends_with("/sw.js") || path.ends_with(".webmanifest") {
         REVALIDATE
     } else if is_hashed(path) {
         IMMUTABLE
@@ -150,6 +151,8 @@ mod tests {
     #[test]
     fn policies() {
         assert_eq!(cache_policy("/sw.js"), REVALIDATE);
+        assert_eq!(cache_policy("/desk/sw.js"), REVALIDATE);
+        assert_eq!(cache_policy("/desk/index.html"), REVALIDATE);
         assert_eq!(cache_policy("/index.html"), REVALIDATE);
         assert_eq!(cache_policy("/app-555f2284e97743ce_bg.wasm"), IMMUTABLE);
         assert_eq!(cache_policy("/icons/icon-192.png"), SHORT);

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::{attempt, http, Answer};
+
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -16,54 +18,6 @@ use ledger::org::{Role, UnitKind};
 use ledger::{ProblemDraft, RecordId, UnitLedger};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Message, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
-
-/// What the server answered one attempt with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Answer {
-    /// The document's data came, and what was sent (if anything) is stored.
-    Data,
-    /// doc-unavailable, exactly as for a document that does not exist.
-    Unavailable,
-    /// The connection was closed with this reason.
-    Refused(String),
-}
-
-/// Connects with `token`, syncs `doc` from `local` until quiet; returns the answer and the
-/// document as the client then holds it.
-async fn attempt(url: &str, doc: DocumentId, mut local: AutoCommit) -> (Answer, AutoCommit) {
-    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("the upgrade was refused");
-    let (mut tx, mut rx) = ws.split();
-    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("matrix-{}", DocumentId::random()), storage_id: None });
-    let mut answer = None;
-    loop {
-        while let Some(o) = conn.poll_output() {
-            let mut host = SingleDocument { id: doc, doc: &mut local };
-            match o {
-                Output::Send(f) => {
-                    let _ = tx.send(Ws::Binary(f.into())).await;
-                }
-                Output::Connected { .. } => conn.sync_document(doc),
-                Output::Load { doc } => conn.process(doc, &mut host),
-                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut host),
-                Output::Unavailable { .. } => answer = Some(Answer::Unavailable),
-                Output::Close { reason } => return (Answer::Refused(reason), local),
-                _ => {}
-            }
-        }
-        match tokio::time::timeout(Duration::from_millis(600), rx.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => {
-                if let Ok(Message::Error { message }) = Message::decode(&f) {
-                    return (Answer::Refused(message), local);
-                }
-                conn.receive(&f);
-            }
-            Ok(Some(Ok(Ws::Close(frame)))) => return (Answer::Refused(frame.map(|f| f.reason.to_string()).unwrap_or_default()), local),
-            Ok(Some(Ok(_))) => {}
-            Ok(None) | Ok(Some(Err(_))) => return (Answer::Refused("socket ended".into()), local),
-            Err(_) => return (answer.unwrap_or(Answer::Data), local),
-        }
-    }
-}
 
 /// The organisation of the matrix:
 /// city ─ county X ─ township T1 ─ villages A, B; county X ─ enterprise branch E (above T1);
@@ -320,24 +274,6 @@ impl World {
     async fn cell_with(&self, token: &str, doc: DocumentId, local: AutoCommit) -> Answer {
         attempt(&self.server.url_with(token), doc, local).await.0
     }
-}
-
-/// A plain HTTP request over a TcpStream: (status, headers, body).
-async fn http(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        request.push_str(&format!("{k}: {v}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    s.write_all(request.as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
-    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    (status, head.to_owned(), body.to_owned())
 }
 
 const JSON: (&str, &str) = ("Content-Type", "application/json");

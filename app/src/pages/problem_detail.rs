@@ -65,6 +65,13 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             <p class="meta">{meta}</p>
             <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=describe_value/>
             {field("问题描述", problem.description.clone())}
+            // 督办意见 from supervisors above the unit (written on the supervisor's desk), with who.
+            {(!problem.supervision.is_empty()).then(|| view! {
+                <section class="supervision" data-testid="supervision">
+                    <h3>"督办意见"</h3>
+                    <LogList entries=problem.supervision.clone() show=describe_entry/>
+                </section>
+            })}
             {move || visit().map(|v| if v.deleted {
                 view! { <DeletedSourceVisit visit=v/> }.into_any()
             } else {

@@ -263,12 +263,18 @@ pub enum Update {
     All(Vec<Record>),
 }
 
-/// The update that brings a projection made at `projected` up to the ledger as it is.
-/// Every change this app makes names its one record, so a change costs the reading of that
-/// record, not of the ledger.
+/// The update that brings a projection made at `projected` up to the ledger as it is: the
+/// records the changes since then touch, read as they are now. What a change touches is found
+/// from its operations, never from its message (a peer writes that as it likes: a note naming
+/// one record on a change to another would leave the other stale). A change costs the reading
+/// of the records it touches, not of the ledger.
 pub fn update_since(ledger: &mut UnitLedger, projected: Option<&[ChangeHash]>) -> Update {
     let Some(heads) = projected else { return Update::All(read_all(ledger)) };
-    match ledger.changed_records(heads) {
+    if heads.iter().any(|h| ledger.doc_mut().get_change_by_hash(h).is_none()) {
+        return Update::All(read_all(ledger));
+    }
+    let changes = ledger.doc_mut().get_changes(heads);
+    match touched_records(ledger.doc(), &changes) {
         None => Update::All(read_all(ledger)),
         Some(ids) => {
             let mut changed = Vec::new();
@@ -282,4 +288,68 @@ pub fn update_since(ledger: &mut UnitLedger, projected: Option<&[ChangeHash]>) -
             Update::Records { changed, gone }
         }
     }
+}
+
+/// The records `changes` (already in `doc`) touch: each operation's object is located in the
+/// document (once per object), and its path begins with the section and the record's id.
+/// None when an operation reaches a section itself (a schema upgrade, a section replaced):
+/// then everything is read again. Operations elsewhere at the top of the document touch no
+/// record and are not counted.
+pub fn touched_records(doc: &automerge::AutoCommit, changes: &[automerge::Change]) -> Option<Vec<(Section, RecordId)>> {
+    use automerge::{Prop, ReadDoc};
+    use std::collections::HashMap;
+    let mut out: Vec<(Section, RecordId)> = Vec::new();
+    let push = |section: &str, id: &str, out: &mut Vec<(Section, RecordId)>| {
+        if let (Some(section), Some(id)) = (Section::from_key(section), RecordId::parse(id)) {
+            if !out.iter().any(|(s, i)| *s == section && *i == id) {
+                out.push((section, id));
+            }
+        }
+    };
+    // Object id → the first two keys of its path (section, record), or fewer.
+    let mut located: HashMap<String, Vec<String>> = HashMap::new();
+    for change in changes {
+        for op in change.decode().operations.iter() {
+            let key = match &op.key {
+                automerge::legacy::Key::Map(k) => Some(k.to_string()),
+                automerge::legacy::Key::Seq(_) => None,
+            };
+            let obj = match &op.obj {
+                automerge::legacy::ObjectId::Root => {
+                    // A section replaced or made again: the structure changed.
+                    if key.as_deref().is_some_and(|k| Section::from_key(k).is_some()) {
+                        return None;
+                    }
+                    continue;
+                }
+                automerge::legacy::ObjectId::Id(id) => id.to_string(),
+            };
+            let path = match located.get(&obj) {
+                Some(p) => p.clone(),
+                None => {
+                    // An object the document does not have (it came in a change still waiting
+                    // for its dependencies) touches nothing yet.
+                    let Ok(ex) = doc.import_obj(&obj) else { continue };
+                    let Ok(parents) = doc.parents(&ex) else { continue };
+                    let mut path: Vec<String> = parents
+                        .map(|p| match p.prop {
+                            Prop::Map(k) => k,
+                            Prop::Seq(i) => i.to_string(),
+                        })
+                        .collect();
+                    path.reverse();
+                    path.truncate(2);
+                    located.insert(obj, path.clone());
+                    path
+                }
+            };
+            match (path.as_slice(), &key) {
+                ([section, record, ..], _) => push(section, record, &mut out),
+                // An operation on a section's map: the key is the record.
+                ([section], Some(record)) => push(section, record, &mut out),
+                _ => {}
+            }
+        }
+    }
+    Some(out)
 }

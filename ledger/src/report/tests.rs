@@ -340,3 +340,38 @@ proptest! {
         prop_assert_eq!(model, full);
     }
 }
+
+/// A change whose message names one record while its operations change another: the read model
+/// follows the operations.
+#[test]
+fn what_a_change_touches_comes_from_its_operations_not_its_message() {
+    use automerge::transaction::{CommitOptions, Transactable};
+    use automerge::ReadDoc;
+    let mut l = UnitLedger::create(ActorId::random());
+    let named = problem(&mut l, "2026-11-02", "2026-11-10", Category::Housing, Urgency::Normal);
+    let changed = problem(&mut l, "2026-11-03", "2026-11-10", Category::Housing, Urgency::Normal);
+    let before = l.heads();
+    let problems = l.doc().get(automerge::ROOT, "problems").unwrap().unwrap().1;
+    let record = l.doc().get(&problems, changed.as_str()).unwrap().unwrap().1;
+    l.doc_mut().put(&record, "urgency", "critical").unwrap();
+    let lie = crate::record::ChangeNote { summary: "修改问题".into(), record: Some((Section::Problems, named.clone())), by: "某人".into() };
+    l.doc_mut().commit_with(CommitOptions::default().with_message(lie.encode()));
+    match update_since(&mut l, Some(&before)) {
+        Update::Records { changed: records, gone } => {
+            assert_eq!(records.iter().map(|r| r.id().clone()).collect::<Vec<_>>(), vec![changed.clone()]);
+            assert!(gone.is_empty());
+            assert!(matches!(&records[0], Record::Problem(p) if p.urgency == Urgency::Critical));
+        }
+        other => panic!("{other:?}"),
+    }
+    // An edit at the top of the document outside the sections touches no record.
+    let before = l.heads();
+    l.doc_mut().put(automerge::ROOT, "note", "x").unwrap();
+    l.doc_mut().commit();
+    assert_eq!(update_since(&mut l, Some(&before)), Update::Records { changed: vec![], gone: vec![] });
+    // A section replaced: everything is read again.
+    let before = l.heads();
+    l.doc_mut().put_object(automerge::ROOT, "visits", automerge::ObjType::Map).unwrap();
+    l.doc_mut().commit();
+    assert!(matches!(update_since(&mut l, Some(&before)), Update::All(_)));
+}

@@ -185,3 +185,23 @@ fn a_refused_change_leaves_no_rows_and_nothing_in_memory() {
     assert_eq!(world.hub.read_model.facts(&doc).unwrap().records.len(), 1);
     assert_eq!(from_scratch(&world.hub.storage, &doc).records, world.hub.read_model.facts(&doc).unwrap().records);
 }
+
+#[test]
+fn an_export_reads_every_row_in_batches() {
+    let world = world();
+    let (doc, _) = world.villages[0].clone();
+    let mut l = UnitLedger::create(automerge::ActorId::random());
+    let n = crate::storage::BODY_BATCH * 2 + 7;
+    for i in 0..n {
+        let draft = VisitDraft { whom: format!("住户{i}"), heard: "路灯坏了".into(), ..VisitDraft::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()) };
+        l.add_visit(&draft.validate(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).unwrap(), at(1)).unwrap();
+    }
+    let heads = l.heads();
+    world.hub.storage.project(&doc, &Projection { update: report::update_since(&mut l, None), heads, at: 1 }).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    world.hub.storage.each_body(&[doc], Section::Visits, |_, body| {
+        seen.insert(body.to_owned());
+        Ok(())
+    }).unwrap();
+    assert_eq!(seen.len(), n, "every row once, across batches");
+}

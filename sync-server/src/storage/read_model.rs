@@ -20,6 +20,9 @@ pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS rm_ledgers (
         ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL);";
 
+/// Rows an export reads from storage at a time.
+pub const BODY_BATCH: usize = 256;
+
 /// A projection to store: what changed, and the heads it brings the ledger's rows to.
 pub struct Projection {
     pub update: Update,
@@ -136,29 +139,47 @@ impl Storage {
             .map_err(err)
     }
 
-    /// Calls `each` with every stored record of `section` in the ledgers, ledger by ledger,
-    /// reading a row at a time (an export of any size holds one row in memory).
+    /// Calls `each` with every stored record of `section` in the ledgers, ledger by ledger, read
+    /// in batches of [`BODY_BATCH`] rows: an export of any size holds one batch in memory, and
+    /// storage is free for the syncing between batches (an export never stalls a commit long).
     pub fn each_body(&self, ledgers: &[DocumentId], section: Section, mut each: impl FnMut(&DocumentId, &str) -> Result<()>) -> Result<()> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached("SELECT body FROM rm_records WHERE ledger = ?1 AND section = ?2").map_err(err)?;
         for ledger in ledgers {
-            let mut rows = stmt.query(params![ledger.to_string(), section.key()]).map_err(err)?;
-            while let Some(row) = rows.next().map_err(err)? {
-                let body: String = row.get(0).map_err(err)?;
-                each(ledger, &body)?;
+            let id = ledger.to_string();
+            let mut after = String::new();
+            loop {
+                let batch: Vec<(String, String)> = {
+                    let db = self.db();
+                    let mut stmt = db
+                        .prepare_cached("SELECT id, body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id > ?3 ORDER BY id LIMIT ?4")
+                        .map_err(err)?;
+                    let rows = stmt
+                        .query_map(params![id, section.key(), after, BODY_BATCH as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                        .map_err(err)?;
+                    rows.collect::<std::result::Result<_, _>>().map_err(err)?
+                };
+                let Some((last, _)) = batch.last() else { break };
+                after = last.clone();
+                let full = batch.len() == BODY_BATCH;
+                for (_, body) in &batch {
+                    each(ledger, body)?;
+                }
+                if !full {
+                    break;
+                }
             }
         }
         Ok(())
     }
 
-    /// When a phone of each unit last reached the server (seconds): the latest contact of any
-    /// phone of a person holding a cadre's or secretary's role there.
+    /// When a device of each unit last reached the server (seconds): the latest contact of any
+    /// phone (or third-party peer) of a person holding a cadre's or secretary's role there.
+    /// Desktop sessions do not count: they sync nothing.
     pub fn unit_last_sync(&self) -> Result<std::collections::HashMap<String, i64>> {
         let db = self.db();
         let mut stmt = db
             .prepare_cached(
                 "SELECT g.unit, MAX(d.last_seen) FROM grants g JOIN devices d ON d.person = g.person
-                 WHERE g.role IN ('cadre', 'secretary') AND d.kind = 'phone' AND d.last_seen IS NOT NULL GROUP BY g.unit",
+                 WHERE g.role IN ('cadre', 'secretary') AND d.kind IN ('phone', 'token') AND d.last_seen IS NOT NULL GROUP BY g.unit",
             )
             .map_err(err)?;
         let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(err)?;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use automerge::transaction::Transactable;
 use automerge::{sync, ActorId, AutoCommit, ChangeHash, ROOT};
 use futures_util::{SinkExt, StreamExt};
-use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
+use ledger_sync::{Connection, DocumentId, LocalPeer, Message, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 pub struct Phone {
@@ -278,4 +278,102 @@ impl Server {
         self.task.abort();
         let _ = self.task.await;
     }
+}
+
+/// What the server answered one attempt with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// The document's data came, and what was sent (if anything) is stored.
+    Data,
+    /// doc-unavailable, exactly as for a document that does not exist.
+    Unavailable,
+    /// The connection was closed with this reason.
+    Refused(String),
+}
+
+/// Connects with `token`, syncs `doc` from `local` until quiet; returns the answer and the
+/// document as the client then holds it.
+pub async fn attempt(url: &str, doc: DocumentId, mut local: AutoCommit) -> (Answer, AutoCommit) {
+    let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("the upgrade was refused");
+    let (mut tx, mut rx) = ws.split();
+    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("matrix-{}", DocumentId::random()), storage_id: None });
+    let mut answer = None;
+    loop {
+        while let Some(o) = conn.poll_output() {
+            let mut host = SingleDocument { id: doc, doc: &mut local };
+            match o {
+                Output::Send(f) => {
+                    let _ = tx.send(Ws::Binary(f.into())).await;
+                }
+                Output::Connected { .. } => conn.sync_document(doc),
+                Output::Load { doc } => conn.process(doc, &mut host),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut host),
+                Output::Unavailable { .. } => answer = Some(Answer::Unavailable),
+                Output::Close { reason } => return (Answer::Refused(reason), local),
+                _ => {}
+            }
+        }
+        match tokio::time::timeout(Duration::from_millis(600), rx.next()).await {
+            Ok(Some(Ok(Ws::Binary(f)))) => {
+                if let Ok(Message::Error { message }) = Message::decode(&f) {
+                    return (Answer::Refused(message), local);
+                }
+                conn.receive(&f);
+            }
+            Ok(Some(Ok(Ws::Close(frame)))) => return (Answer::Refused(frame.map(|f| f.reason.to_string()).unwrap_or_default()), local),
+            Ok(Some(Ok(_))) => {}
+            Ok(None) | Ok(Some(Err(_))) => return (Answer::Refused("socket ended".into()), local),
+            Err(_) => return (answer.unwrap_or(Answer::Data), local),
+        }
+    }
+}
+
+/// A plain HTTP request over a TcpStream: (status, headers, body).
+pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    (status, head.to_owned(), body.to_owned())
+}
+
+
+/// A GET whose answer is bytes (a download), chunked or not: (status, head, body).
+pub async fn http_bytes(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let mut request = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n");
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    let split = out.windows(4).position(|w| w == b"\r\n\r\n").map_or(out.len(), |i| i + 4);
+    let head = String::from_utf8_lossy(&out[..split]).into_owned();
+    let status = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut body = out[split..].to_vec();
+    if head.to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        let (mut plain, mut rest) = (Vec::new(), body.as_slice());
+        while let Some(line_end) = rest.windows(2).position(|w| w == b"\r\n") {
+            let size = usize::from_str_radix(String::from_utf8_lossy(&rest[..line_end]).trim(), 16).unwrap_or(0);
+            if size == 0 {
+                break;
+            }
+            plain.extend_from_slice(&rest[line_end + 2..line_end + 2 + size]);
+            rest = &rest[line_end + 2 + size + 2..];
+        }
+        body = plain;
+    }
+    (status, head, body)
 }

@@ -1,0 +1,90 @@
+//! Lists across the units below the node: problems (every overdue one, or those raised in the
+//! period) and pledges. A row opens its record.
+
+use leptos::prelude::*;
+
+use crate::api::{List, PledgeRow, ProblemRow};
+use crate::route::{Route, View};
+use crate::supervise::{answer, api_url, fetch, Desk};
+
+fn open(desk: Desk, ledger: String, section: &'static str, id: String) {
+    let query = desk.route.get_untracked().query;
+    desk.go(Route { view: View::Record { ledger, section: section.into(), id }, query });
+}
+
+#[component]
+pub fn ProblemList(overdue: bool) -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let (url, data) = fetch::<List<ProblemRow>>(move || api_url("problems", &desk.query(), if overdue { "overdue=1" } else { "" }));
+    answer(url, data, move |list: List<ProblemRow>| {
+        let title = if overdue { format!("逾期问题（截至 {}）", list.today) } else { format!("{} 登记的问题", list.period.label) };
+        let rows = list
+            .rows
+            .into_iter()
+            .map(|p| {
+                let (ledger, id) = (p.ledger.clone().unwrap_or_default(), p.id.clone());
+                view! {
+                    <tr class="link" data-problem=p.title.clone() on:click=move |_| open(desk, ledger.clone(), "problems", id.clone())>
+                        <td>{p.unit_path.clone()}</td>
+                        <td>{p.title.clone()}</td>
+                        <td>{p.category.clone()}</td>
+                        <td class=format!("urgency-{}", p.urgency_code)>{p.urgency.clone()}</td>
+                        <td>{p.status.clone()}</td>
+                        <td>{p.responsible.clone()}</td>
+                        <td>{p.raised_on.clone().unwrap_or_default()}</td>
+                        <td>{p.deadline.clone().unwrap_or_default()}</td>
+                        <td class="num" class:alert=p.days_overdue.is_some()>{p.days_overdue.map(|d| format!("{d} 天")).unwrap_or_default()}</td>
+                        <td class="num">{(p.remarks > 0).then(|| format!("{} 条", p.remarks))}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card">
+                <h2>{title}" · 共 "{list.total}" 条"</h2>
+                {(list.total == 0).then(|| view! { <p class="muted">"没有符合条件的问题"</p> })}
+                <table class="grid" data-testid="problems">
+                    <thead><tr><th>"单位"</th><th>"问题"</th><th>"类别"</th><th>"紧急程度"</th><th>"状态"</th><th>"责任人"</th><th>"登记"</th><th>"时限"</th><th>"逾期"</th><th>"督办"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    })
+}
+
+#[component]
+pub fn PledgeList() -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let (url, data) = fetch::<List<PledgeRow>>(move || api_url("pledges", &desk.query(), ""));
+    answer(url, data, move |list: List<PledgeRow>| {
+        let rows = list
+            .rows
+            .into_iter()
+            .map(|p| {
+                let (ledger, id) = (p.ledger.clone(), p.id.clone());
+                let state = if p.fulfilled { "已兑现" } else if p.overdue { "逾期未兑现" } else { "践诺中" };
+                view! {
+                    <tr class="link" class:alert=p.overdue on:click=move |_| open(desk, ledger.clone(), "pledges", id.clone())>
+                        <td>{p.unit_path.clone()}</td>
+                        <td>{p.content.clone()}</td>
+                        <td>{p.by.clone()}</td>
+                        <td>{p.due.clone().unwrap_or_default()}</td>
+                        <td>{if p.public { "公开" } else { "内部" }}</td>
+                        <td>{state}</td>
+                        <td class="num">{p.progress}</td>
+                        <td class="num">{if p.evaluations == 0 { "—".to_owned() } else { format!("{} / {} 满意", p.evaluations_good, p.evaluations) }}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card">
+                <h2>{list.period.label.clone()}" 作出的承诺 · 共 "{list.total}" 项"</h2>
+                <table class="grid" data-testid="pledges">
+                    <thead><tr><th>"单位"</th><th>"承诺内容"</th><th>"承诺人"</th><th>"期限"</th><th>"公开"</th><th>"兑现"</th><th>"进展"</th><th>"评议"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    })
+}

@@ -1,0 +1,107 @@
+//! 总览: one row per unit below the node with its figures; a node's row sums the units below
+//! it. A unit's name drills down (the node becomes that unit); stale units are marked.
+
+use ledger::rate::per_cent;
+use leptos::prelude::*;
+
+use crate::api::{local_time, Overview, OverviewRow};
+use crate::route::{Route, View};
+use crate::supervise::{answer, api_url, fetch, Desk};
+
+#[component]
+pub fn OverviewPage() -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let (url, data) = fetch::<Overview>(move || api_url("overview", &desk.query(), ""));
+    answer(url, data, move |o: Overview| view! { <OverviewBody overview=o/> })
+}
+
+/// Where the supervisor stands: their nodes, and the path down to the node shown.
+#[component]
+pub fn Breadcrumbs(overview: Overview) -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let go = move |unit: String| desk.set("node", &unit);
+    view! {
+        <p class="crumbs" data-testid="crumbs">
+            {overview.path.iter().enumerate().map(|(i, u)| {
+                let unit = u.unit.clone();
+                view! { {(i > 0).then_some(" › ")}<a href="#" on:click=move |ev| { ev.prevent_default(); go(unit.clone()) }>{u.name.clone()}</a> }
+            }).collect_view()}
+            {(overview.nodes.len() > 1).then(|| view! {
+                <span class="muted">"　督查范围："</span>
+                {overview.nodes.iter().map(|u| { let unit = u.unit.clone(); view! { <a href="#" on:click=move |ev| { ev.prevent_default(); go(unit.clone()) }>{u.name.clone()}</a>" " } }).collect_view()}
+            })}
+        </p>
+    }
+}
+
+fn freshness(row: &OverviewRow, stale_days: i64) -> AnyView {
+    if !row.ledger {
+        return match row.stale_below {
+            0 => view! { <span class="muted">"—"</span> }.into_any(),
+            n => view! { <span class="stale-mark" title=format!("{n} 个单位超过 {stale_days} 天没有设备同步")>{format!("{n} 个单位数据滞后")}</span> }.into_any(),
+        };
+    }
+    let sync = row.last_sync.map_or("从未同步".to_owned(), |t| format!("同步 {}", local_time(t)));
+    let change = row.changed_at.map_or(String::new(), |t| format!("；最近修改 {}", local_time(t)));
+    if row.stale {
+        view! { <span class="stale-mark" data-testid="stale" title=format!("超过 {stale_days} 天没有设备同步，数据可能不是最新的")>"数据滞后 · "{sync}{change}</span> }.into_any()
+    } else {
+        view! { <span class="muted">{sync}{change}</span> }.into_any()
+    }
+}
+
+#[component]
+fn OverviewBody(overview: Overview) -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let stale_days = overview.stale_after_days;
+    let rows = overview
+        .rows
+        .iter()
+        .map(|r| {
+            let unit = r.unit.clone();
+            let drill = move |ev: leptos::ev::MouseEvent| {
+                ev.prevent_default();
+                desk.set("node", &unit);
+            };
+            let f = &r.figures;
+            let kinds = overview.visit_kinds.iter().zip(f.visits_by_kind).filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join("，");
+            view! {
+                <tr class:node=!r.ledger class:stale=r.stale data-unit=r.name.clone()>
+                    <td style=format!("padding-left:{}em", 0.5 + r.depth as f32 * 1.2)><a href="#" on:click=drill>{r.name.clone()}</a>" "<span class="muted small">{r.kind.clone()}</span></td>
+                    <td class="num" title=kinds data-col="visits">{r.visits}</td>
+                    <td class="num" data-col="raised">{f.raised}</td>
+                    <td class="num" data-col="in_hand">{f.in_hand}</td>
+                    <td class="num" data-col="resolved">{f.resolved}</td>
+                    <td class="num" class:alert={f.overdue > 0} data-col="overdue">{f.overdue}</td>
+                    <td class="num" data-col="in_time">{per_cent(r.in_time)}</td>
+                    <td class="num" data-col="satisfaction">{per_cent(r.satisfaction)}</td>
+                    <td class="num" data-col="pledges">{format!("{} / {} / {}", f.pledges_public, f.pledges_fulfilled, f.pledges_overdue)}</td>
+                    <td class="num" data-col="survey">{per_cent(r.survey)}</td>
+                    <td class="fresh">{freshness(r, stale_days)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let series = overview.series.clone();
+    let categories = overview.categories.clone();
+    let to_overdue = move |ev: leptos::ev::MouseEvent| {
+        ev.prevent_default();
+        desk.go(Route { view: View::Overdue, query: desk.route.get_untracked().query });
+    };
+    view! {
+        <Breadcrumbs overview=overview.clone()/>
+        <section class="card">
+            <h2>{overview.period.label.clone()}" · 各单位情况"</h2>
+            <p class="muted small">"登记、办理、办结、按期办结率、回访满意率按本期登记的问题计；逾期为当前仍未办结且已过时限的问题（"<a href="#" on:click=to_overdue>"逾期清单"</a>"）；承诺为本期作出的承诺（公开 / 已兑现 / 逾期）；测评为各单位截至期末最近一轮。超过 "{stale_days}" 天没有设备同步的单位标为“数据滞后”。"</p>
+            <table class="grid overview" data-testid="overview">
+                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"办理中"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺"</th><th>"测评满意率"</th><th>"数据"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+        <section class="card charts">
+            <crate::charts::Monthly series=series.clone()/>
+            <crate::charts::ByCategory series=series.clone() labels=categories/>
+            <crate::charts::Rounds series=series/>
+        </section>
+    }
+}

@@ -1,0 +1,79 @@
+//! 通报: the period's figures for the node as a page to print (the browser prints it to PDF):
+//! a summary in words, each unit's figures, the charts. The print stylesheet leaves out the
+//! desk's controls.
+
+use ledger::rate::per_cent;
+use leptos::prelude::*;
+
+use crate::api::{local_time, Overview};
+use crate::supervise::{answer, api_url, fetch, Desk};
+
+#[component]
+pub fn ReportPage() -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let (url, data) = fetch::<Overview>(move || api_url("overview", &desk.query(), ""));
+    answer(url, data, |o: Overview| view! { <Report overview=o/> })
+}
+
+#[component]
+fn Report(overview: Overview) -> impl IntoView {
+    let Some(top) = overview.rows.first().cloned() else { return view! { <p class="muted">"没有单位"</p> }.into_any() };
+    let f = &top.figures;
+    let summary = format!(
+        "{}，{}共走访 {} 次，登记问题 {} 个，已办结 {} 个、办理中 {} 个，按期办结率 {}，回访满意率 {}；当前逾期问题 {} 个。作出承诺 {} 项，已兑现 {} 项，逾期未兑现 {} 项。{}",
+        overview.period.label,
+        top.name,
+        top.visits,
+        f.raised,
+        f.resolved,
+        f.in_hand,
+        per_cent(top.in_time),
+        per_cent(top.satisfaction),
+        f.overdue,
+        f.pledges,
+        f.pledges_fulfilled,
+        f.pledges_overdue,
+        if top.stale_below > 0 { format!("另有 {} 个单位超过 {} 天没有设备同步，数据可能不全。", top.stale_below, overview.stale_after_days) } else { String::new() },
+    );
+    let rows = overview
+        .rows
+        .iter()
+        .skip(1)
+        .map(|r| {
+            view! {
+                <tr class:node=!r.ledger>
+                    <td style=format!("padding-left:{}em", r.depth as f32 * 1.2)>{r.name.clone()}{r.stale.then_some("（数据滞后）")}</td>
+                    <td class="num">{r.visits}</td>
+                    <td class="num">{r.figures.raised}</td>
+                    <td class="num">{r.figures.resolved}</td>
+                    <td class="num">{r.figures.overdue}</td>
+                    <td class="num">{per_cent(r.in_time)}</td>
+                    <td class="num">{per_cent(r.satisfaction)}</td>
+                    <td class="num">{format!("{} / {}", r.figures.pledges_fulfilled, r.figures.pledges)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let print = |_| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.print();
+        }
+    };
+    let series = overview.series.clone();
+    view! {
+        <article class="card report" data-testid="report">
+            <p class="noprint"><button class="primary" on:click=print>"打印 / 保存为 PDF"</button></p>
+            <h1>{format!("{}“科学发展当先锋”工作通报", top.name)}</h1>
+            <p class="muted">{format!("统计期间：{}（{} 至 {}）　生成时间：{}", overview.period.label, overview.period.from, overview.period.to, local_time(overview.generated_at))}</p>
+            <p class="summary" data-testid="summary">{summary}</p>
+            <table class="grid">
+                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺兑现"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+            <crate::charts::Monthly series=series.clone()/>
+            <crate::charts::ByCategory series=series.clone() labels=overview.categories.clone()/>
+            <crate::charts::Rounds series=series/>
+        </article>
+    }
+    .into_any()
+}

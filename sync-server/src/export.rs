@@ -1,0 +1,218 @@
+//! The desk's export (导出): for the node, period and filters, a summary per unit, the problem
+//! ledger across units (every field, status dates, days overdue, the follow-up verdict), visits
+//! and pledges, as a real .xlsx. Records are read from the read model one row at a time and
+//! the record sheets are written in rust_xlsxwriter's constant-memory mode (each row goes to a
+//! temporary file as it is written), so an export holds one row in memory, not the sheet.
+//! Residents' contact details (反映人联系方式) are left out: a supervisor's report does not need
+//! them (PIPL: no more personal data than the purpose).
+
+use std::collections::BTreeMap;
+use std::io::{Seek, Write};
+
+use ledger::pledge::Pledge;
+use ledger::problem::{log_kind, Problem, Status};
+use ledger::record::Section;
+use ledger::report::{self, Figures, ProblemFacts};
+use ledger::visit::Visit;
+use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
+
+use crate::desk::Scope;
+use crate::hub::Hub;
+
+fn xlsx(e: XlsxError) -> String {
+    format!("export: {e}")
+}
+
+fn date_cell(ws: &mut Worksheet, row: u32, col: u16, day: Option<chrono::NaiveDate>, format: &Format) -> Result<(), String> {
+    use chrono::Datelike;
+    if let Some(d) = day {
+        let dt = ExcelDateTime::from_ymd(d.year() as u16, d.month() as u8, d.day() as u8).map_err(xlsx)?;
+        ws.write_datetime_with_format(row, col, &dt, format).map_err(xlsx)?;
+    }
+    Ok(())
+}
+
+fn header(ws: &mut Worksheet, name: &str, columns: &[(&str, f64)], bold: &Format) -> Result<(), String> {
+    ws.set_name(name).map_err(xlsx)?;
+    for (i, (title, width)) in columns.iter().enumerate() {
+        ws.set_column_width(i as u16, *width).map_err(xlsx)?;
+        ws.write_string_with_format(0, i as u16, *title, bold).map_err(xlsx)?;
+    }
+    ws.set_freeze_panes(1, 0).map_err(xlsx)?;
+    Ok(())
+}
+
+/// The day of the last status step into `to` (办结, 回访).
+fn stepped_on(p: &Problem, to: &[Status]) -> Option<chrono::NaiveDate> {
+    p.log.iter().rev().find(|e| e.kind == log_kind::STATUS && to.iter().any(|s| s.code() == e.to)).and_then(|e| report::day_of(e.at))
+}
+
+/// How many records each sheet got.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Written {
+    pub units: usize,
+    pub problems: usize,
+    pub visits: usize,
+    pub pledges: usize,
+}
+
+/// Writes the export for `scope` to `out`.
+pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<Written, String> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold();
+    let day = Format::new().set_num_format("yyyy-mm-dd");
+    let per_cent = Format::new().set_num_format("0.0%");
+    let ledgers = scope.ledgers();
+    let path_of: BTreeMap<String, String> = ledgers.iter().map(|(u, l)| (l.to_string(), scope.org.path_names(&u.id).join(" / "))).collect();
+    let docs: Vec<ledger_sync::DocumentId> = ledgers.iter().map(|(_, l)| *l).collect();
+    let mut written = Written::default();
+
+    // 单位汇总: one row per unit that keeps a ledger.
+    {
+        let ws = book.add_worksheet();
+        header(
+            ws,
+            "单位汇总",
+            &[("单位", 36.0), ("走访", 8.0), ("登记问题", 10.0), ("办理中", 8.0), ("已办结", 8.0), ("不予受理", 10.0), ("逾期", 8.0), ("按期办结率", 12.0), ("回访满意率", 12.0), ("作出承诺", 10.0), ("已兑现", 8.0), ("逾期承诺", 10.0), ("测评满意率", 12.0)],
+            &bold,
+        )?;
+        for (i, (unit, ledger)) in ledgers.iter().enumerate() {
+            let facts = hub.read_model.facts(ledger)?;
+            let f: Figures = report::unit_figures(facts.facts(), &scope.filter, scope.today);
+            let row = i as u32 + 1;
+            ws.write_string(row, 0, scope.org.path_names(&unit.id).join(" / ")).map_err(xlsx)?;
+            let counts = [f.visits(), f.raised, f.in_hand, f.resolved, f.rejected, f.overdue];
+            for (c, n) in counts.iter().enumerate() {
+                ws.write_number(row, c as u16 + 1, *n as f64).map_err(xlsx)?;
+            }
+            let rate = |ws: &mut Worksheet, col: u16, r: Option<usize>| -> Result<(), String> {
+                if let Some(r) = r {
+                    ws.write_number_with_format(row, col, r as f64 / 1000.0, &per_cent).map_err(xlsx)?;
+                }
+                Ok(())
+            };
+            rate(ws, 7, f.in_time_per_mille())?;
+            rate(ws, 8, f.satisfaction_per_mille())?;
+            for (c, n) in [f.pledges, f.pledges_fulfilled, f.pledges_overdue].iter().enumerate() {
+                ws.write_number(row, c as u16 + 9, *n as f64).map_err(xlsx)?;
+            }
+            rate(ws, 12, f.survey_per_mille())?;
+            written.units += 1;
+        }
+    }
+
+    // 问题台账
+    {
+        let ws = book.add_worksheet_with_constant_memory();
+        header(
+            ws,
+            "问题台账",
+            &[
+                ("单位", 30.0), ("问题", 30.0), ("类别", 10.0), ("反映人", 8.0), ("紧急程度", 10.0), ("状态", 10.0), ("责任人", 10.0),
+                ("登记日期", 12.0), ("办结时限", 12.0), ("办结日期", 12.0), ("回访日期", 12.0), ("逾期天数", 10.0), ("回访结果", 10.0),
+                ("回访意见", 24.0), ("办理结果", 30.0), ("不予受理理由", 24.0), ("督办意见", 8.0), ("问题描述", 40.0),
+            ],
+            &bold,
+        )?;
+        let mut row = 0u32;
+        hub.storage.each_body(&docs, Section::Problems, |ledger, body| {
+            let Ok(p) = serde_json::from_str::<Problem>(body) else { return Ok(()) };
+            let facts = ProblemFacts::of(&p);
+            if !scope.filter.counts(&facts) {
+                return Ok(());
+            }
+            row += 1;
+            let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
+            let texts = [
+                (0, unit), (1, p.title.clone()), (2, p.category.label().into()), (3, p.raised_by.label().into()),
+                (4, p.urgency.label().into()), (5, p.status.label().into()), (6, p.responsible.clone()),
+                (12, p.satisfaction.map(|s| s.label().to_owned()).unwrap_or_default()), (13, p.satisfaction_comment.clone()),
+                (14, p.result.clone()), (15, p.reject_reason.clone()), (17, p.description.clone()),
+            ];
+            for (col, text) in texts {
+                if !text.is_empty() {
+                    ws.write_string(row, col, text).map_err(xlsx)?;
+                }
+            }
+            date_cell(ws, row, 7, facts.raised_on, &day)?;
+            date_cell(ws, row, 8, p.deadline, &day)?;
+            date_cell(ws, row, 9, facts.resolved_on, &day)?;
+            date_cell(ws, row, 10, stepped_on(&p, &[Status::FollowedUp]), &day)?;
+            if let Some(d) = facts.days_overdue(scope.today) {
+                ws.write_number(row, 11, d as f64).map_err(xlsx)?;
+            }
+            ws.write_number(row, 16, p.supervision.len() as f64).map_err(xlsx)?;
+            Ok(())
+        })?;
+        written.problems = row as usize;
+    }
+
+    // 走访记录
+    {
+        let ws = book.add_worksheet_with_constant_memory();
+        header(
+            ws,
+            "走访记录",
+            &[("单位", 30.0), ("日期", 12.0), ("类型", 10.0), ("走访对象", 16.0), ("地点", 16.0), ("走访情况", 40.0), ("意见建议", 30.0), ("需跟进", 8.0), ("跟进事项", 30.0)],
+            &bold,
+        )?;
+        let mut row = 0u32;
+        hub.storage.each_body(&docs, Section::Visits, |ledger, body| {
+            let Ok(v) = serde_json::from_str::<Visit>(body) else { return Ok(()) };
+            if v.deleted || !v.date.is_some_and(|d| scope.filter.period.contains(d)) {
+                return Ok(());
+            }
+            row += 1;
+            let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
+            for (col, text) in [(0, unit), (2, v.kind.label().into()), (3, v.whom), (4, v.place), (5, v.heard), (6, v.opinions), (8, v.follow_up)] {
+                if !text.is_empty() {
+                    ws.write_string(row, col, text).map_err(xlsx)?;
+                }
+            }
+            date_cell(ws, row, 1, v.date, &day)?;
+            ws.write_string(row, 7, if v.follow_up_needed { "是" } else { "否" }).map_err(xlsx)?;
+            Ok(())
+        })?;
+        written.visits = row as usize;
+    }
+
+    // 承诺
+    {
+        let ws = book.add_worksheet_with_constant_memory();
+        header(
+            ws,
+            "承诺",
+            &[("单位", 30.0), ("承诺内容", 40.0), ("承诺人", 10.0), ("目标", 24.0), ("作出日期", 12.0), ("兑现期限", 12.0), ("公开", 6.0), ("已兑现", 8.0), ("兑现日期", 12.0), ("进展", 6.0), ("评议满意", 10.0), ("评议", 6.0)],
+            &bold,
+        )?;
+        let mut row = 0u32;
+        hub.storage.each_body(&docs, Section::Pledges, |ledger, body| {
+            let Ok(p) = serde_json::from_str::<Pledge>(body) else { return Ok(()) };
+            let made = report::day_of(p.created_at);
+            if p.deleted || !made.is_some_and(|d| scope.filter.period.contains(d)) {
+                return Ok(());
+            }
+            row += 1;
+            let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
+            let aims = p.aims.iter().map(|a| a.label()).collect::<Vec<_>>().join("、");
+            for (col, text) in [(0, unit), (1, p.content.clone()), (2, p.by.clone()), (3, aims)] {
+                if !text.is_empty() {
+                    ws.write_string(row, col, text).map_err(xlsx)?;
+                }
+            }
+            date_cell(ws, row, 4, made, &day)?;
+            date_cell(ws, row, 5, p.due, &day)?;
+            ws.write_string(row, 6, if p.public { "是" } else { "否" }).map_err(xlsx)?;
+            ws.write_string(row, 7, if p.fulfilled { "是" } else { "否" }).map_err(xlsx)?;
+            date_cell(ws, row, 8, p.fulfilled.then(|| report::day_of(p.fulfilled_at)).flatten(), &day)?;
+            let (good, all) = p.rating();
+            for (col, n) in [(9, p.progress.len()), (10, good), (11, all)] {
+                ws.write_number(row, col, n as f64).map_err(xlsx)?;
+            }
+            Ok(())
+        })?;
+        written.pledges = row as usize;
+    }
+    book.save_to_writer(out).map_err(xlsx)?;
+    Ok(written)
+}

@@ -1,0 +1,295 @@
+//! The supervisor's desk against the real server over real sockets and HTTP: who sees which
+//! units in figures, lists and records (one table, each cell the exact set of units), a phone's
+//! sync reaching the figures, a supervision remark reaching the phone, bad requests.
+
+mod common;
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Duration;
+
+use automerge::{ActorId, AutoCommit};
+use common::{attempt, http, Answer};
+use ledger::org::{Role, UnitKind};
+use ledger::{ProblemDraft, RecordId, UnitLedger, VisitDraft};
+use ledger_sync::DocumentId;
+use serde_json::Value;
+
+/// city ─ county X ─ township T1 ─ villages A, B; city ─ county Y ─ township T2 ─ village C.
+struct World {
+    server: common::Server,
+    ledgers: HashMap<&'static str, DocumentId>,
+    tokens: HashMap<&'static str, String>,
+    /// One problem per village, raised by its cadre's phone.
+    problems: HashMap<&'static str, RecordId>,
+}
+
+async fn world() -> (World, tempfile::TempDir) {
+    let data = tempfile::tempdir().unwrap();
+    let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
+    let d = server.state.hub.directory.clone();
+    let city = d.org().units.values().find(|u| u.kind == UnitKind::City).unwrap().id.clone();
+    let add = |name: &str, kind, parent: &str| d.add_unit(name, kind, Some(parent), None).unwrap();
+    let x = add("X县", UnitKind::County, &city);
+    let t1 = add("T1镇", UnitKind::Township, &x.id);
+    let a = add("A村", UnitKind::Village, &t1.id);
+    let b = add("B村", UnitKind::Village, &t1.id);
+    let y = add("Y县", UnitKind::County, &city);
+    let t2 = add("T2镇", UnitKind::Township, &y.id);
+    let c = add("C村", UnitKind::Village, &t2.id);
+    let mut tokens = HashMap::new();
+    for (who, unit, role) in [
+        ("sup_city", &city, Some(Role::Supervisor)),
+        ("sup_x", &x.id, Some(Role::Supervisor)),
+        ("sup_t1", &t1.id, Some(Role::Supervisor)),
+        ("sup_y", &y.id, Some(Role::Supervisor)),
+        ("cadre_a", &a.id, Some(Role::Cadre)),
+        ("cadre_b", &b.id, Some(Role::Cadre)),
+        ("cadre_c", &c.id, Some(Role::Cadre)),
+        ("secretary_a", &a.id, Some(Role::Secretary)),
+        ("admin", &city, Some(Role::Admin)),
+        ("nobody", &a.id, None),
+    ] {
+        let person = d.add_person(&format!("{who}名"), who, None, None).unwrap();
+        if let Some(role) = role {
+            d.grant(&person.id, unit, role, None).unwrap();
+        }
+        tokens.insert(who, d.issue_token(&person.id, who, None).unwrap().token);
+    }
+    let mut w = World { server, ledgers: HashMap::new(), tokens, problems: HashMap::new() };
+    for (name, unit, cadre) in [("A村", &a, "cadre_a"), ("B村", &b, "cadre_b"), ("C村", &c, "cadre_c")] {
+        let doc = DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap();
+        w.ledgers.insert(name, doc);
+        let (problem, _) = w.phone_raises(cadre, doc, &format!("{name}路灯不亮")).await;
+        w.problems.insert(name, problem);
+    }
+    (w, data)
+}
+
+fn today() -> chrono::NaiveDate {
+    ledger::report::day_of(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64).unwrap()
+}
+
+impl World {
+    /// A cadre's phone raises an overdue problem and logs a visit offline, then syncs.
+    async fn phone_raises(&self, who: &str, doc: DocumentId, title: &str) -> (RecordId, AutoCommit) {
+        let mut l = UnitLedger::create(ActorId::random());
+        l.set_author(who);
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let overdue = today() - chrono::Duration::days(3);
+        let draft = ProblemDraft { title: title.into(), deadline: overdue.to_string(), ..ProblemDraft::default() };
+        let problem = l.add_problem(&draft.validate().unwrap(), now).unwrap();
+        l.add_visit(&VisitDraft { whom: "张大爷".into(), heard: "路灯坏了".into(), ..VisitDraft::new(today()) }.validate(today()).unwrap(), now).unwrap();
+        let (answer, doc) = attempt(&self.server.url_with(&self.tokens[who]), doc, l.doc().clone()).await;
+        assert_eq!(answer, Answer::Data);
+        (problem, doc)
+    }
+
+    async fn get(&self, who: &str, path: &str) -> (u16, Value) {
+        let auth = format!("Bearer {}", self.tokens.get(who).map(String::as_str).unwrap_or("none"));
+        let headers: Vec<(&str, &str)> = if who == "anonymous" { vec![] } else { vec![("Authorization", auth.as_str())] };
+        let (status, _, body) = http(self.server.addr, "GET", path, &headers, "").await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, who: &str, path: &str, body: &str) -> (u16, Value) {
+        let auth = format!("Bearer {}", self.tokens[who]);
+        let (status, _, body) = http(self.server.addr, "POST", path, &[("Authorization", &auth), ("Content-Type", "application/json")], body).await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    fn unit_id(&self, name: &str) -> String {
+        self.server.state.hub.directory.org().units.values().find(|u| u.name == name).unwrap().id.clone()
+    }
+
+    fn record_path(&self, village: &'static str) -> String {
+        format!("/api/desk/records/{}/problems/{}", self.ledgers[village], self.problems[village])
+    }
+
+    /// One cell: the units `who` gets from `what`, or the refusal's status.
+    async fn cell(&self, who: &str, what: &str) -> String {
+        let names = |rows: &Value, key: &str| -> String {
+            let set: BTreeSet<String> = rows.as_array().unwrap().iter().map(|r| r[key].as_str().unwrap().rsplit(" / ").next().unwrap().to_owned()).collect();
+            set.into_iter().collect::<Vec<_>>().join(",")
+        };
+        let (path, key) = match what {
+            "overview" => ("/api/desk/overview".to_owned(), "name"),
+            "overdue" => ("/api/desk/problems?overdue=1".to_owned(), "unit_path"),
+            "raised" => ("/api/desk/problems".to_owned(), "unit_path"),
+            "node=T1" => (format!("/api/desk/overview?node={}", self.unit_id("T1镇")), "name"),
+            "node=Y" => (format!("/api/desk/overview?node={}", self.unit_id("Y县")), "name"),
+            record => (self.record_path(match record { "record A" => "A村", _ => "C村" }), "unit_path"),
+        };
+        let (status, body) = self.get(who, &path).await;
+        if status != 200 {
+            return status.to_string();
+        }
+        match body.get("rows") {
+            Some(rows) => names(rows, key),
+            None => names(&Value::Array(vec![body.clone()]), key),
+        }
+    }
+}
+
+/// Every person × what they ask for, each cell the exact units in the answer (or the status).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_sees_exactly_the_units_below_their_node() {
+    let (w, _data) = world().await;
+    let all = "A村,B村,C村,T1镇,T2镇,X县,Y县,测试县,测试市,测试镇";
+    #[rustfmt::skip]
+    let table: &[(&str, &str, &str)] = &[
+        ("sup_city", "overview", all),
+        ("sup_city", "overdue", "A村,B村,C村"),
+        ("sup_city", "node=Y", "C村,T2镇,Y县"),
+        ("sup_city", "record C", "C村"),
+        ("sup_x", "overview", "A村,B村,T1镇,X县"),
+        ("sup_x", "overdue", "A村,B村"),
+        ("sup_x", "raised", "A村,B村"),
+        ("sup_x", "node=T1", "A村,B村,T1镇"),
+        ("sup_x", "node=Y", "404"),
+        ("sup_x", "record A", "A村"),
+        ("sup_x", "record C", "404"),
+        ("sup_t1", "overview", "A村,B村,T1镇"),
+        ("sup_t1", "overdue", "A村,B村"),
+        ("sup_t1", "node=Y", "404"),
+        ("sup_t1", "record C", "404"),
+        ("sup_y", "overview", "C村,T2镇,Y县"),
+        ("sup_y", "overdue", "C村"),
+        ("sup_y", "node=T1", "404"),
+        ("sup_y", "record A", "404"),
+        ("cadre_a", "overview", "403"),
+        ("cadre_a", "record A", "404"),
+        ("secretary_a", "overdue", "403"),
+        ("admin", "overview", "403"),
+        ("admin", "record A", "404"),
+        ("nobody", "overview", "403"),
+        ("anonymous", "overview", "401"),
+        ("anonymous", "record A", "401"),
+    ];
+    let mut wrong = Vec::new();
+    for (who, what, expected) in table {
+        let got = w.cell(who, what).await;
+        if got != *expected {
+            wrong.push(format!("{who} × {what}: expected {expected}, got {got}"));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phones_sync_reaches_the_figures_and_a_remark_reaches_the_phone() {
+    let (w, _data) = world().await;
+    let (status, overview) = w.get("sup_t1", "/api/desk/overview").await;
+    assert_eq!(status, 200, "{overview}");
+    let row = |o: &Value, name: &str| o["rows"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap();
+    let a = row(&overview, "A村");
+    assert_eq!((a["figures"]["raised"].as_u64(), a["figures"]["overdue"].as_u64(), a["visits"].as_u64()), (Some(1), Some(1), Some(1)));
+    assert_eq!(a["stale"], false, "its cadre's phone just synced");
+    let t1 = row(&overview, "T1镇");
+    assert_eq!((t1["figures"]["raised"].as_u64(), t1["units"].as_u64(), t1["stale_below"].as_u64()), (Some(2), Some(2), Some(0)));
+
+    // Another problem from A's phone: the figures follow at once.
+    w.phone_raises("cadre_a", w.ledgers["A村"], "A村水管破裂").await;
+    let (_, overview) = w.get("sup_t1", "/api/desk/overview").await;
+    assert_eq!(row(&overview, "A村")["figures"]["raised"].as_u64(), Some(2));
+    assert_eq!(row(&overview, "T1镇")["figures"]["raised"].as_u64(), Some(3));
+    let (_, overdue) = w.get("sup_t1", "/api/desk/problems?overdue=1&sort=unit").await;
+    assert_eq!(overdue["total"].as_u64(), Some(3));
+    assert_eq!(overdue["rows"][0]["days_overdue"].as_i64(), Some(3));
+
+    // 督办: the supervisor's remark is written into A's ledger.
+    let remark = r#"{"text":"请本周内修好并回访"}"#;
+    let (status, body) = w.post("sup_t1", &format!("{}/remarks", w.record_path("A村")), remark).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, record) = w.get("sup_t1", &w.record_path("A村")).await;
+    let supervision = record["record"]["supervision"].as_array().unwrap();
+    assert_eq!((supervision.len(), supervision[0]["by"].as_str()), (1, Some("sup_t1名")));
+    assert!(record["history"].as_array().unwrap().iter().any(|h| h["by"] == "sup_t1名"), "{record}");
+    let (_, overdue) = w.get("sup_t1", "/api/desk/problems?overdue=1").await;
+    assert!(overdue["rows"].as_array().unwrap().iter().any(|r| r["remarks"] == 1));
+
+    // The phone's next sync brings the remark, with who wrote it.
+    let mut phone = UnitLedger::create(ActorId::random());
+    let (_, doc) = attempt(&w.server.url_with(&w.tokens["cadre_a"]), w.ledgers["A村"], phone.doc().clone()).await;
+    phone = UnitLedger::load(&doc.clone().save(), ActorId::random()).unwrap();
+    let p = phone.problem(&w.problems["A村"]).unwrap();
+    assert_eq!(p.supervision.iter().map(|e| (e.by.as_str(), e.text.as_str())).collect::<Vec<_>>(), [("sup_t1名", "请本周内修好并回访")]);
+
+    // Outside the node: refused as missing, nothing written.
+    let heads = w.server.state.hub.storage.projected_heads(&w.ledgers["C村"]).unwrap();
+    let (status, _) = w.post("sup_t1", &format!("{}/remarks", w.record_path("C村")), remark).await;
+    assert_eq!(status, 404);
+    assert_eq!(w.server.state.hub.storage.projected_heads(&w.ledgers["C村"]).unwrap(), heads);
+    // An empty remark is refused with the reason.
+    let (status, body) = w.post("sup_t1", &format!("{}/remarks", w.record_path("A村")), r#"{"text":"  "}"#).await;
+    assert_eq!((status, body["message"].as_str()), (400, Some("请写下督办意见")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_a_reason_and_stale_units_are_marked() {
+    let (w, _data) = world().await;
+    for (path, reason) in [
+        ("/api/desk/overview?period=2026-13", "无法识别的统计期间"),
+        ("/api/desk/overview?period=2026-11-30..2026-11-01", "早于"),
+        ("/api/desk/overview?category=roads", "无法识别的问题类别"),
+        ("/api/desk/problems?sort=random", "无法识别的排序"),
+        ("/api/desk/overview?node=nonsense", "没有这个单位"),
+    ] {
+        let (status, body) = w.get("sup_city", path).await;
+        assert!(status == 400 || status == 404, "{path}: {status}");
+        assert!(body["message"].as_str().unwrap_or_default().contains(reason), "{path}: {body}");
+    }
+    // A unit whose devices have not reached the server for days is stale.
+    let storage = &w.server.state.hub.storage;
+    let b_cadre = storage.person_by_login("cadre_b").unwrap().unwrap().0;
+    let device = storage.devices().unwrap().into_iter().find(|d| d.person == b_cadre.id).unwrap();
+    storage.touch_device(&device.id, None, 1_000).unwrap();
+    let year = chrono::Datelike::year(&today());
+    let (_, overview) = w.get("sup_t1", &format!("/api/desk/overview?period={year}")).await;
+    let row = |name: &str| overview["rows"].as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap();
+    assert_eq!((row("A村")["stale"].as_bool(), row("B村")["stale"].as_bool()), (Some(false), Some(true)));
+    assert_eq!(row("T1镇")["stale_below"].as_u64(), Some(1));
+    assert_eq!(overview["period"]["label"], format!("{year}年"));
+}
+
+/// The export opened by an independent reader (calamine): the sheets, headers, row counts,
+/// Chinese text intact, dates as dates; another county's units nowhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
+    use calamine::{Data, Reader};
+    let (w, _data) = world().await;
+    let year = chrono::Datelike::year(&today());
+    let auth = format!("Bearer {}", w.tokens["sup_t1"]);
+    let (status, head, bytes) = common::http_bytes(w.server.addr, &format!("/api/desk/export.xlsx?period={year}"), &[("Authorization", &auth)]).await;
+    assert_eq!(status, 200, "{head}");
+    assert!(head.contains("spreadsheetml") && head.contains("filename*=UTF-8''"), "{head}");
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), ["单位汇总", "问题台账", "走访记录", "承诺"]);
+    let summary = book.worksheet_range("单位汇总").unwrap();
+    let units: Vec<String> = summary.rows().skip(1).map(|r| r[0].to_string()).collect();
+    assert_eq!(units, ["测试市 / X县 / T1镇 / A村", "测试市 / X县 / T1镇 / B村"]);
+    assert_eq!(summary.rows().nth(1).unwrap()[2], Data::Float(1.0), "A村 raised one problem");
+    let problems = book.worksheet_range("问题台账").unwrap();
+    let head: Vec<String> = problems.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
+    assert_eq!(&head[..9], ["单位", "问题", "类别", "反映人", "紧急程度", "状态", "责任人", "登记日期", "办结时限"]);
+    let rows: Vec<&[Data]> = problems.rows().skip(1).collect();
+    let mut titles: Vec<String> = rows.iter().map(|r| r[1].to_string()).collect();
+    titles.sort();
+    assert_eq!(titles, ["A村路灯不亮", "B村路灯不亮"]);
+    for r in &rows {
+        assert!(matches!(r[7], Data::DateTime(_)), "登记日期 is a date: {:?}", r[7]);
+        assert!(matches!(r[8], Data::DateTime(_)), "办结时限 is a date: {:?}", r[8]);
+        assert_eq!(r[11], Data::Float(3.0), "three days overdue");
+        assert_eq!(r[5].to_string(), "待办");
+    }
+    assert_eq!(book.worksheet_range("走访记录").unwrap().rows().count(), 3, "header + one visit per village");
+    assert_eq!(book.worksheet_range("承诺").unwrap().rows().count(), 1, "header only");
+    // Another county's supervisor gets theirs only; a cadre gets nothing.
+    let auth = format!("Bearer {}", w.tokens["sup_y"]);
+    let (_, _, bytes) = common::http_bytes(w.server.addr, &format!("/api/desk/export.xlsx?period={year}"), &[("Authorization", &auth)]).await;
+    let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    let titles: Vec<String> = book.worksheet_range("问题台账").unwrap().rows().skip(1).map(|r| r[1].to_string()).collect();
+    assert_eq!(titles, ["C村路灯不亮"]);
+    let auth = format!("Bearer {}", w.tokens["cadre_a"]);
+    let (status, _, _) = common::http_bytes(w.server.addr, "/api/desk/export.xlsx", &[("Authorization", &auth)]).await;
+    assert_eq!(status, 403);
+}
