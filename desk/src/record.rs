@@ -53,6 +53,7 @@ pub fn RecordPage(ledger: String, section: String, id: String) -> impl IntoView 
     let url = format!("/api/desk/records/{ledger}/{section}/{id}");
     let post_url = format!("{url}/remarks");
     let (url, data) = fetch::<RecordView>(move || url.clone());
+    let notice = expect_context::<Desk>().notice;
     let back = move |_| {
         if let Some(h) = web_sys::window().and_then(|w| w.history().ok()) {
             let _ = h.back();
@@ -60,6 +61,7 @@ pub fn RecordPage(ledger: String, section: String, id: String) -> impl IntoView 
     };
     view! {
         <p><button class="plain" on:click=back>"← 返回"</button></p>
+        <crate::org_tree::Outcome message=notice/>
         {answer(url, data, move |r: RecordView| view! { <RecordBody record=r post_url=post_url.clone()/> })}
     }
 }
@@ -121,7 +123,7 @@ fn RemarkForm(problem: bool, post_url: String) -> impl IntoView {
     let desk = expect_context::<Desk>();
     let text = RwSignal::new(String::new());
     let rating = RwSignal::new("satisfied".to_owned());
-    let outcome = RwSignal::new(None::<Result<String, String>>);
+    let outcome = desk.notice;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let body = if problem { serde_json::json!({ "text": text.get_untracked() }) } else { serde_json::json!({ "text": text.get_untracked(), "rating": rating.get_untracked() }) };
@@ -149,7 +151,6 @@ fn RemarkForm(problem: bool, post_url: String) -> impl IntoView {
             })}
             <textarea name="remark" rows="3" maxlength="5000" placeholder=if problem { "例如：请于本周五前办结并回访群众" } else { "评议意见（评为不满意时必填）" } bind:value=text></textarea>
             <button type="submit" class="primary">"提交"</button>
-            <crate::org_tree::Outcome message=outcome/>
         </form>
     }
 }

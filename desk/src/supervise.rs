@@ -19,11 +19,15 @@ pub struct Desk {
     pub route: RwSignal<Route>,
     /// Bumped to fetch the current view again (after a remark).
     pub reloads: RwSignal<u32>,
+    /// The answer to the last action (a remark written, or refused with the reason). Kept here
+    /// because the view is drawn again when its data is fetched again.
+    pub notice: RwSignal<Option<Result<String, String>>>,
 }
 
 impl Desk {
     /// Goes to `route` (a new history entry: the back button returns).
     pub fn go(self, route: Route) {
+        self.notice.set(None);
         if let Some(w) = web_sys::window() {
             let _ = w.location().set_hash(&route.hash());
         }
@@ -99,7 +103,7 @@ pub fn api_url(what: &str, query: &Query, extra: &str) -> String {
 
 #[component]
 pub fn SupervisorDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let desk = Desk { route: RwSignal::new(Route::parse(&current_hash())), reloads: RwSignal::new(0) };
+    let desk = Desk { route: RwSignal::new(Route::parse(&current_hash())), reloads: RwSignal::new(0), notice: RwSignal::new(None) };
     provide_context(desk);
     // Back and forward, and links pasted into the address bar.
     let on_hash = Closure::<dyn Fn()>::new(move || {
