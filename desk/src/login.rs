@@ -25,7 +25,7 @@ pub fn Login(on_signed_in: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
     };
     view! {
         <form class="card login" on:submit=submit>
-            <h1>"先锋台账 · 管理端"</h1>
+            <h1>"先锋台账 · 桌面端"</h1>
             <label>"登录名"<input name="login" autocomplete="username" required bind:value=login/></label>
             <label>"密码"<input name="password" type="password" autocomplete="current-password" required bind:value=password/></label>
             {move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
