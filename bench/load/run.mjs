@@ -9,7 +9,8 @@
 // anyone) to the same run, so the cost of the checks is a ratio of two figures of one run.
 // Usage (after scripts/build.sh and
 // `cargo build --release -p sync-server --example load --example prepare_load`):
-//   node bench/load/run.mjs [CLIENTS] [EDITS] [SHARED]      (SHAPES=shared: that shape only)
+//   node bench/load/run.mjs [CLIENTS] [EDITS] [SHARED]      (SHAPES=shared: that shape only;
+//   SKIP_REFERENCE=1: not the reference server)
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -63,6 +64,8 @@ try {
         "ws://127.0.0.1:18182/sync", "http://127.0.0.1:18182/healthz", shape);
       rows.push([shape, ours, before]);
     }
+    // SKIP_REFERENCE=1: only our server (and the baseline build), to repeat runs quickly.
+    if (process.env.SKIP_REFERENCE) continue;
     const ref = await measure("automerge-repo reference (express + ws + NodeWSServerAdapter + NodeFSStorageAdapter)", "node",
       [join(ROOT, "bench/load/reference-server.mjs"), "18181", join(dir, `ref-${shape}`)],
       "ws://127.0.0.1:18181/", "http://127.0.0.1:18181/healthz", shape);
