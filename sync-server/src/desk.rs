@@ -264,16 +264,10 @@ pub fn record(hub: &Hub, person: &str, doc: &DocumentId, section: Section, id: &
     let Some(record) = report::facts::read_record(&ledger, section, id) else { return Ok(None) };
     let history: Vec<Value> = ledger.history(id).into_iter().map(|h| json!({ "at": h.at_seconds, "by": h.by, "summary": h.summary })).collect();
     let org = hub.directory.org();
-    let body = match &record {
-        report::Record::Visit(r) => json!(r),
-        report::Record::Problem(r) => json!(r),
-        report::Record::Pledge(r) => json!(r),
-        report::Record::Survey(r) => json!(r),
-    };
     let write = hub.directory.rights(person, doc).write;
     Ok(Some(json!({
         "section": section.key(), "unit": unit, "unit_path": org.path_names(&unit).join(" / "),
-        "record": body, "history": history,
+        "record": record, "history": history,
         "may_remark": write >= ledger::org::Write::SupervisionOnly,
     })))
 }

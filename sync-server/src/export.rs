@@ -32,6 +32,16 @@ fn date_cell(ws: &mut Worksheet, row: u32, col: u16, day: Option<chrono::NaiveDa
     Ok(())
 }
 
+/// Writes the texts of a row that are not empty, each in its column.
+fn texts(ws: &mut Worksheet, row: u32, cells: impl IntoIterator<Item = (u16, String)>) -> Result<(), String> {
+    for (col, text) in cells {
+        if !text.is_empty() {
+            ws.write_string(row, col, text).map_err(xlsx)?;
+        }
+    }
+    Ok(())
+}
+
 fn header(ws: &mut Worksheet, name: &str, columns: &[(&str, f64)], bold: &Format) -> Result<(), String> {
     ws.set_name(name).map_err(xlsx)?;
     for (i, (title, width)) in columns.iter().enumerate() {
@@ -123,17 +133,13 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             }
             row += 1;
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
-            let texts = [
+            let cells = [
                 (0, unit), (1, p.title.clone()), (2, p.category.label().into()), (3, p.raised_by.label().into()),
                 (4, p.urgency.label().into()), (5, p.status.label().into()), (6, p.responsible.clone()),
                 (12, p.satisfaction.map(|s| s.label().to_owned()).unwrap_or_default()), (13, p.satisfaction_comment.clone()),
                 (14, p.result.clone()), (15, p.reject_reason.clone()), (17, p.description.clone()),
             ];
-            for (col, text) in texts {
-                if !text.is_empty() {
-                    ws.write_string(row, col, text).map_err(xlsx)?;
-                }
-            }
+            texts(ws, row, cells)?;
             date_cell(ws, row, 7, facts.raised_on, &day)?;
             date_cell(ws, row, 8, p.deadline, &day)?;
             date_cell(ws, row, 9, facts.resolved_on, &day)?;
@@ -164,11 +170,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             }
             row += 1;
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
-            for (col, text) in [(0, unit), (2, v.kind.label().into()), (3, v.whom), (4, v.place), (5, v.heard), (6, v.opinions), (8, v.follow_up)] {
-                if !text.is_empty() {
-                    ws.write_string(row, col, text).map_err(xlsx)?;
-                }
-            }
+            texts(ws, row, [(0, unit), (2, v.kind.label().into()), (3, v.whom), (4, v.place), (5, v.heard), (6, v.opinions), (8, v.follow_up)])?;
             date_cell(ws, row, 1, v.date, &day)?;
             ws.write_string(row, 7, if v.follow_up_needed { "是" } else { "否" }).map_err(xlsx)?;
             Ok(())
@@ -195,11 +197,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             row += 1;
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
             let aims = p.aims.iter().map(|a| a.label()).collect::<Vec<_>>().join("、");
-            for (col, text) in [(0, unit), (1, p.content.clone()), (2, p.by.clone()), (3, aims)] {
-                if !text.is_empty() {
-                    ws.write_string(row, col, text).map_err(xlsx)?;
-                }
-            }
+            texts(ws, row, [(0, unit), (1, p.content.clone()), (2, p.by.clone()), (3, aims)])?;
             date_cell(ws, row, 4, made, &day)?;
             date_cell(ws, row, 5, p.due, &day)?;
             ws.write_string(row, 6, if p.public { "是" } else { "否" }).map_err(xlsx)?;

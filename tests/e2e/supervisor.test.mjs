@@ -9,6 +9,15 @@ import { addVisit, launchBrowser, offlinePhone, serveForTests, waitSynced } from
 
 const served = serveForTests();
 
+/** Signs the county supervisor (孙丽, `sunli`) in on the desk with the printed password. */
+async function signInAsSupervisor(desk, server) {
+  await desk.goto(`${server.url}/desk/`);
+  await desk.getByLabel("登录名").fill("sunli");
+  await desk.getByLabel("密码").fill((await server.account("sunli")).secret);
+  await desk.getByRole("button", { name: "登录" }).click();
+  await desk.getByTestId("who").filter({ hasText: "督查" }).waitFor();
+}
+
 test("a phone's offline work reaches the supervisor's desk, and the supervisor's 督办 reaches the phone", async () => {
   const server = served.server;
   // A cadre of 青石村, out of coverage: a visit and a problem.
@@ -26,11 +35,7 @@ test("a phone's offline work reaches the supervisor's desk, and the supervisor's
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 } });
   const desk = await context.newPage();
-  await desk.goto(`${server.url}/desk/`);
-  await desk.getByLabel("登录名").fill("sunli");
-  await desk.getByLabel("密码").fill((await server.account("sunli")).secret);
-  await desk.getByRole("button", { name: "登录" }).click();
-  await desk.getByTestId("who").filter({ hasText: "督查" }).waitFor();
+  await signInAsSupervisor(desk, server);
 
   // The overview: 青石村's visit and problem are there; a unit no phone has synced is stale.
   const overview = desk.getByTestId("overview");
@@ -93,11 +98,7 @@ test("the report page and the export follow the period", async () => {
   const browser = await launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1366, height: 900 }, acceptDownloads: true });
   const desk = await context.newPage();
-  await desk.goto(`${server.url}/desk/`);
-  await desk.getByLabel("登录名").fill("sunli");
-  await desk.getByLabel("密码").fill((await server.account("sunli")).secret);
-  await desk.getByRole("button", { name: "登录" }).click();
-  await desk.getByTestId("who").filter({ hasText: "督查" }).waitFor();
+  await signInAsSupervisor(desk, server);
   const year = new Date().getFullYear();
   await desk.goto(`${server.url}/desk/#report?period=${year}`);
   const report = desk.getByTestId("report");

@@ -26,8 +26,10 @@ pub fn day_of(ms: i64) -> Option<NaiveDate> {
     chrono::DateTime::from_timestamp_millis(ms + CHINA_OFFSET_MS).map(|t| t.date_naive())
 }
 
-/// A record of a section the supervisor's desk counts, as read from the ledger.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A record of a section the supervisor's desk counts, as read from the ledger. Serialized as
+/// the record itself (the read model's body, the desk's record view).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(untagged)]
 pub enum Record {
     Visit(Visit),
     Problem(Problem),

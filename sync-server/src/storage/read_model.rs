@@ -49,15 +49,6 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
     Some(bytes.chunks(32).map(|c| ChangeHash(c.try_into().expect("32 bytes"))).collect())
 }
 
-fn body(record: &Record) -> String {
-    match record {
-        Record::Visit(r) => serde_json::to_string(r),
-        Record::Problem(r) => serde_json::to_string(r),
-        Record::Pledge(r) => serde_json::to_string(r),
-        Record::Survey(r) => serde_json::to_string(r),
-    }
-    .expect("records serialize")
-}
 
 /// Writes a projection inside `tx`.
 pub(super) fn write(tx: &Transaction<'_>, doc: &DocumentId, p: &Projection) -> Result<()> {
@@ -77,7 +68,7 @@ pub(super) fn write(tx: &Transaction<'_>, doc: &DocumentId, p: &Projection) -> R
             )
             .map_err(err)?;
         for r in changed {
-            put.execute(params![ledger, r.section().key(), r.id().as_str(), r.facts().encode(), body(r)]).map_err(err)?;
+            put.execute(params![ledger, r.section().key(), r.id().as_str(), r.facts().encode(), serde_json::to_string(r).expect("records serialize")]).map_err(err)?;
         }
         let mut delete = tx.prepare_cached("DELETE FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3").map_err(err)?;
         for (section, id) in gone {
