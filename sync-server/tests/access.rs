@@ -16,7 +16,7 @@ use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc, ROOT};
 use futures_util::{SinkExt, StreamExt};
 use ledger::org::{Role, UnitKind};
 use ledger::{ProblemDraft, RecordId, UnitLedger};
-use ledger_sync::{Connection, DocumentId, LocalPeer, Message, Output, SingleDocument};
+use ledger_sync::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
 /// The organisation of the matrix:
