@@ -388,6 +388,28 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
     }
 }
 
+static EXPORTS_RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One of the [`crate::limits::MAX_CONCURRENT_EXPORTS`] places for an export being written.
+struct ExportSlot;
+
+impl ExportSlot {
+    fn take() -> Option<Self> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if EXPORTS_RUNNING.fetch_add(1, SeqCst) >= crate::limits::MAX_CONCURRENT_EXPORTS {
+            EXPORTS_RUNNING.fetch_sub(1, SeqCst);
+            return None;
+        }
+        Some(ExportSlot)
+    }
+}
+
+impl Drop for ExportSlot {
+    fn drop(&mut self) {
+        EXPORTS_RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
 /// `GET /api/desk/export.xlsx?period=&node=&category=&status=&urgency=`: the export as a file,
 /// written to a temporary file (unlinked at once) and streamed from it.
 pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
@@ -395,8 +417,12 @@ pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Que
         Ok(p) => p,
         Err(r) => return r,
     };
+    let Some(slot) = ExportSlot::take() else {
+        return refusal(StatusCode::TOO_MANY_REQUESTS, "busy", "正在导出的文件较多，请稍后再试");
+    };
     let hub = state.hub.clone();
     let work = tokio::task::spawn_blocking(move || -> Result<Result<(std::fs::File, String), String>, Refusal> {
+        let _slot = slot;
         let scope = Scope::of(hub.directory.org(), &p.person, &ask, today())?;
         let path = std::env::temp_dir().join(format!("pioneer-export-{}.xlsx", crate::directory::random_id()));
         let written = std::fs::File::options().read(true).write(true).create_new(true).open(&path).map_err(|e| e.to_string()).and_then(|file| {
@@ -428,5 +454,20 @@ pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Que
         Ok(Ok(Err(e))) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e),
         Ok(Err((status, code, message))) => refusal(status, code, &message),
         Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_at_once_are_bounded() {
+        let first = ExportSlot::take().expect("a place");
+        let second = ExportSlot::take().expect("a second place");
+        assert!(ExportSlot::take().is_none(), "a third export waits");
+        drop(first);
+        let third = ExportSlot::take().expect("a place again once one ended");
+        drop((second, third));
     }
 }

@@ -87,7 +87,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             &bold,
         )?;
         for (i, (unit, ledger)) in ledgers.iter().enumerate() {
-            let facts = hub.read_model.facts(ledger)?;
+            let facts = hub.read_model.facts_passing(ledger)?;
             let f: Figures = report::unit_figures(facts.facts(), &scope.filter, scope.today);
             let row = i as u32 + 1;
             ws.write_string(row, 0, scope.org.path_names(&unit.id).join(" / ")).map_err(xlsx)?;

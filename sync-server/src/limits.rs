@@ -14,6 +14,10 @@ pub use ledger_sync::MAX_MESSAGE_BYTES;
 /// Browsers answer pings by themselves, so a live app is never idle this long.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Desk exports being written at once, in all (each reads every record below the node and
+/// writes a workbook: seconds of CPU and a temporary file); more are answered 429.
+pub const MAX_CONCURRENT_EXPORTS: usize = 2;
+
 /// Most bytes of a request's line and headers (hyper's read buffer).
 pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 

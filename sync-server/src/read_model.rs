@@ -103,6 +103,18 @@ impl ReadModel {
     }
 }
 
+impl ReadModel {
+    /// The ledger's facts without keeping them: from memory when they are there, else read from
+    /// storage and dropped after use (an export walks every ledger once; caching them all would
+    /// make its memory grow with the records).
+    pub fn facts_passing(&self, doc: &DocumentId) -> Result<Arc<LedgerFacts>, String> {
+        if let Some(f) = self.state().ledgers.get(doc) {
+            return Ok(f.clone());
+        }
+        Ok(Arc::new(LedgerFacts::from(self.storage.stored_facts(doc)?)))
+    }
+}
+
 /// Projects one stored ledger from scratch: its rows are replaced by what the document holds.
 pub fn project_from_storage(storage: &Storage, doc: &DocumentId) -> Result<(), String> {
     let Some(layout) = storage.load(doc)? else { return Ok(()) };
