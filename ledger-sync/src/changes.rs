@@ -57,7 +57,8 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
             if ops_total > MAX_OPS_PER_MESSAGE {
                 return Err(format!("more than {MAX_OPS_PER_MESSAGE} operations in one message"));
             }
-            if doc.get_change_by_hash(&change.hash()).is_none() {
+            // Metadata only: building the whole change walks the document's operations.
+            if doc.get_change_meta_by_hash(&change.hash()).is_none() {
                 check_op_counter(doc, &change, &in_message)?;
                 in_message.insert(change.hash(), change.max_op());
                 new.push(change);
@@ -76,8 +77,8 @@ fn check_op_counter(doc: &mut AutoCommit, change: &Change, in_message: &HashMap<
     for dep in change.deps() {
         let max_op = match in_message.get(dep) {
             Some(max_op) => *max_op,
-            None => match doc.get_change_by_hash(dep) {
-                Some(d) => d.max_op(),
+            None => match doc.get_change_meta_by_hash(dep) {
+                Some(d) => d.max_op,
                 None => return Ok(()),
             },
         };
@@ -97,13 +98,13 @@ fn gap(hash: &ChangeHash, start_op: u64, max_dep: u64) -> Result<(), String> {
 /// largest counter of its dependencies, as every implementation writes them and as
 /// automerge-js requires to load the document.
 pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<usize, String> {
-    let applied: Vec<(ChangeHash, u64, Vec<ChangeHash>)> =
-        doc.get_changes(before).iter().map(|c| (c.hash(), c.start_op().get(), c.deps().to_vec())).collect();
+    // Metadata only, as above.
+    let applied: Vec<(ChangeHash, u64, Vec<ChangeHash>)> = doc.get_changes_meta(before).into_iter().map(|c| (c.hash, c.start_op, c.deps)).collect();
     for (hash, start_op, deps) in &applied {
         let mut max_dep = 0;
         for dep in deps {
-            let Some(d) = doc.get_change_by_hash(dep) else { return Err(format!("change {hash} applied without its dependency {dep}")) };
-            max_dep = max_dep.max(d.max_op());
+            let Some(d) = doc.get_change_meta_by_hash(dep) else { return Err(format!("change {hash} applied without its dependency {dep}")) };
+            max_dep = max_dep.max(d.max_op);
         }
         gap(hash, *start_op, max_dep)?;
     }

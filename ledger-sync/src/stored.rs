@@ -89,11 +89,22 @@ impl<K: Clone + PartialEq> StoredDocument<K> {
     /// Everything memory holds beyond storage, as one chunk to append; None when storage is
     /// up to date.
     pub fn unsaved(&mut self) -> Option<Vec<u8>> {
+        self.unsaved_changes().map(|changes| changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect())
+    }
+
+    /// The changes [`unsaved`](Self::unsaved) is made of, for a host that also reads them
+    /// (the server's read model): asking Automerge once instead of twice.
+    pub fn unsaved_changes(&mut self) -> Option<Vec<automerge::Change>> {
         let heads = self.doc.get_heads();
         if heads == self.durable && self.exists {
             return None;
         }
-        Some(self.doc.save_after(&self.durable))
+        Some(self.doc.get_changes(&self.durable))
+    }
+
+    /// The heads of what storage holds.
+    pub fn durable(&self) -> &[ChangeHash] {
+        &self.durable
     }
 
     /// The chunk from [`unsaved`](Self::unsaved) committed under `key`.

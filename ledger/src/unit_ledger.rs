@@ -147,7 +147,7 @@ impl UnitLedger {
         }
         let mut skeleton = Self::create(ActorId::from([0u8; 16]));
         let genesis = skeleton.doc.get_changes(&[]).first().map(|c| c.hash()).expect("skeleton has changes");
-        if self.doc.get_change_by_hash(&genesis).is_none() {
+        if self.doc.get_change_meta_by_hash(&genesis).is_none() {
             // Someone else's document: merging our skeleton would only make conflicts.
             return Err(LedgerError::MissingSection("problems"));
         }
@@ -354,7 +354,7 @@ impl UnitLedger {
     /// None when a change names no record (another kind of peer, a schema upgrade): re-read all.
     /// Every change this app makes touches exactly the record its note names.
     pub fn changed_records(&mut self, before: &[ChangeHash]) -> Option<Vec<(Section, RecordId)>> {
-        if before.iter().any(|h| self.doc.get_change_by_hash(h).is_none()) {
+        if before.iter().any(|h| self.doc.get_change_meta_by_hash(h).is_none()) {
             return None;
         }
         let mut out: Vec<(Section, RecordId)> = Vec::new();

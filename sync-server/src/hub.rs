@@ -171,9 +171,9 @@ impl Hub {
             debug_assert_eq!(persist_doc, doc);
             let Slot::Loaded(stored) = &mut *slot else { continue };
             // Everything memory holds beyond storage, not only this message's changes.
-            match stored.unsaved() {
+            match stored.unsaved_changes() {
                 None => self.answer(doc, ticket, conn, &mut slot, &access),
-                Some(bytes) => match self.commit(&doc, &cell, stored, &bytes) {
+                Some(changes) => match self.commit(&doc, &cell, stored, &changes) {
                     Ok(()) => {
                         committed = true;
                         self.answer(doc, ticket, conn, &mut slot, &access);
@@ -234,11 +234,12 @@ impl Hub {
         }
     }
 
-    /// Stores `bytes` (what memory holds beyond storage) and, for a unit ledger, the read
+    /// Stores `unsaved` (what memory holds beyond storage) and, for a unit ledger, the read
     /// model's rows for what they changed, in one transaction.
-    fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, bytes: &[u8]) -> Result<(), String> {
-        let projection = self.projection(doc, cell, stored);
-        let seq = self.storage.append_projected(doc, bytes, projection.as_ref())?;
+    fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Result<(), String> {
+        let bytes: Vec<u8> = unsaved.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
+        let projection = self.projection(doc, cell, stored, unsaved);
+        let seq = self.storage.append_projected(doc, &bytes, projection.as_ref())?;
         stored.saved(seq, bytes.len());
         if let Some(p) = projection {
             *cell.projected() = Some(Some(p.heads.clone()));
@@ -248,8 +249,11 @@ impl Hub {
     }
 
     /// The read-model rows a commit of `doc` brings, if it is a unit ledger: the records the
-    /// changes since the last projection name, read as they are now.
-    fn projection(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>) -> Option<Projection> {
+    /// changes since the last projection name, read as they are now. When the rows are as
+    /// current as storage (the usual case), those changes are `unsaved`, which the commit
+    /// already has: Automerge is not asked for them again (walking the change graph is most of
+    /// a projection's cost on a long history).
+    fn projection(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Option<Projection> {
         self.directory.unit_of(doc)?;
         let mut projected = cell.projected();
         if projected.is_none() {
@@ -265,7 +269,10 @@ impl Hub {
         let since = projected.clone().flatten();
         drop(projected);
         let heads = stored.doc().get_heads();
-        let update = panic::catch_unwind(AssertUnwindSafe(|| UnitLedger::reading(stored.doc(), |l| report::update_since(l, since.as_deref()))));
+        let current = since.as_deref() == Some(stored.durable()) && stored.exists();
+        let update = panic::catch_unwind(AssertUnwindSafe(|| {
+            UnitLedger::reading(stored.doc(), |l| if current { report::update_for(l, unsaved) } else { report::update_since(l, since.as_deref()) })
+        }));
         match update {
             Ok(update) => Some(Projection { update, heads, at: crate::directory::now_secs() }),
             Err(_) => {
@@ -304,9 +311,9 @@ impl Hub {
                 ledger::write_scope::check(stored.doc(), &changes, rights.write)
                     .and_then(|()| self.directory.check_attribution(&principal.device, &changes))
                     .map_err(WriteError::Refused)
-                    .and_then(|()| match stored.unsaved() {
+                    .and_then(|()| match stored.unsaved_changes() {
                         None => Ok(value),
-                        Some(bytes) => self.commit(&doc, &cell, stored, &bytes).map(|()| value).map_err(WriteError::Failed),
+                        Some(unsaved) => self.commit(&doc, &cell, stored, &unsaved).map(|()| value).map_err(WriteError::Failed),
                     })
             }
             Ok(Err(e)) => Err(WriteError::Refused(e.to_string())),

@@ -272,11 +272,17 @@ pub enum Update {
 /// of the records it touches, not of the ledger.
 pub fn update_since(ledger: &mut UnitLedger, projected: Option<&[ChangeHash]>) -> Update {
     let Some(heads) = projected else { return Update::All(read_all(ledger)) };
-    if heads.iter().any(|h| ledger.doc_mut().get_change_by_hash(h).is_none()) {
+    if heads.iter().any(|h| ledger.doc_mut().get_change_meta_by_hash(h).is_none()) {
         return Update::All(read_all(ledger));
     }
     let changes = ledger.doc_mut().get_changes(heads);
-    match touched_records(ledger.doc(), &changes) {
+    update_for(ledger, &changes)
+}
+
+/// What the read model must do for `changes`, already in the ledger and all it lacks since its
+/// last projection (a host that has them at hand, as a commit does, need not ask Automerge).
+pub fn update_for(ledger: &mut UnitLedger, changes: &[automerge::Change]) -> Update {
+    match touched_records(ledger.doc(), changes) {
         None => Update::All(read_all(ledger)),
         Some(ids) => {
             let mut changed = Vec::new();

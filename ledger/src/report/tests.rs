@@ -307,6 +307,7 @@ proptest! {
         let mut phone = server.fork(ActorId::random());
         let mut model = HashMap::new();
         apply(&mut model, update_since(&mut server, None));
+        let mut by_changes = model.clone();
         let mut projected = server.heads();
         let days = ["2026-11-01", "2026-11-09", "2026-11-20"];
         for (i, e) in edits.iter().enumerate() {
@@ -330,14 +331,20 @@ proptest! {
                 Edit::Pledge(public) => { pledge(&mut phone, d, "2026-11-30", *public); }
                 Edit::Merge => { server.merge(&mut phone).unwrap(); phone.merge(&mut server).unwrap(); }
             }
+            // The server's commit hands over the changes it stores instead of the heads.
+            let changes = server.doc_mut().get_changes(&projected);
+            apply(&mut by_changes, update_for(&mut server, &changes));
             apply(&mut model, update_since(&mut server, Some(&projected)));
             projected = server.heads();
         }
         server.merge(&mut phone).unwrap();
+        let changes = server.doc_mut().get_changes(&projected);
+        apply(&mut by_changes, update_for(&mut server, &changes));
         apply(&mut model, update_since(&mut server, Some(&projected)));
         let mut full = HashMap::new();
         apply(&mut full, update_since(&mut server, None));
-        prop_assert_eq!(model, full);
+        prop_assert_eq!(&model, &full);
+        prop_assert_eq!(by_changes, full);
     }
 }
 
