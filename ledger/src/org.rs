@@ -243,9 +243,16 @@ impl Org {
 
     /// A person's rights on a unit's ledger: the widest of every role they hold that reaches
     /// the unit. Admins manage the organisation, not its ledgers, and read none.
+    /// The person's grants: a range of the ordered set (grants sort by person first), so
+    /// rights checked on every sync message cost log(grants), not a walk of all of them.
+    pub fn grants_of<'a>(&'a self, person: &'a str) -> impl Iterator<Item = &'a Grant> + 'a {
+        let first = Grant { person: person.to_string(), unit: String::new(), role: Role::Cadre };
+        self.grants.range(first..).take_while(move |g| g.person == person)
+    }
+
     pub fn ledger_rights(&self, person: &str, unit: &str) -> Rights {
         let mut rights = Rights::NONE;
-        for grant in self.grants.iter().filter(|g| g.person == person) {
+        for grant in self.grants_of(person) {
             match grant.role {
                 Role::Cadre | Role::Secretary if grant.unit == unit => {
                     rights.read = true;
@@ -265,13 +272,13 @@ impl Org {
 
     /// Whether `person` may manage `unit` (an admin at it or above it).
     pub fn may_administer(&self, person: &str, unit: &str) -> bool {
-        self.grants.iter().any(|g| g.person == person && g.role == Role::Admin && self.is_at_or_below(unit, &g.unit))
+        self.grants_of(person).any(|g| g.role == Role::Admin && self.is_at_or_below(unit, &g.unit))
     }
 
     /// Whether `admin` manages `person`: every unit the person holds a role in is within reach
     /// (a person with no role yet is managed by any admin).
     pub fn may_manage_person(&self, admin: &str, person: &str) -> bool {
-        self.grants.iter().filter(|g| g.person == person).all(|g| self.may_administer(admin, &g.unit))
+        self.grants_of(person).all(|g| self.may_administer(admin, &g.unit))
     }
 
     /// The ledgers `person` may read, with the unit and the rights, in tree order by name.
@@ -291,7 +298,7 @@ impl Org {
 
     /// The nodes `person` supervises (督查), highest first: those not below another of theirs.
     pub fn supervised_nodes(&self, person: &str) -> Vec<&Unit> {
-        let nodes: Vec<&str> = self.grants.iter().filter(|g| g.person == person && g.role == Role::Supervisor).map(|g| g.unit.as_str()).collect();
+        let nodes: Vec<&str> = self.grants_of(person).filter(|g| g.role == Role::Supervisor).map(|g| g.unit.as_str()).collect();
         let mut out: Vec<&Unit> = nodes
             .iter()
             .filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other)))
@@ -304,7 +311,7 @@ impl Org {
 
     /// Whether `person` supervises `unit` (it is at or below one of their nodes).
     pub fn supervises(&self, person: &str, unit: &str) -> bool {
-        self.grants.iter().any(|g| g.person == person && g.role == Role::Supervisor && self.is_at_or_below(unit, &g.unit))
+        self.grants_of(person).any(|g| g.role == Role::Supervisor && self.is_at_or_below(unit, &g.unit))
     }
 
     /// Every unit in tree order (parents before children, siblings by name) with its depth.

@@ -47,6 +47,22 @@ fn rights_per_role_and_place_in_the_tree() {
 }
 
 #[test]
+fn a_persons_grants_are_exactly_theirs() {
+    let mut org = org();
+    // Names that sort next to each other, and one that is a prefix of another.
+    org.grants.insert(Grant { person: "cadre2".into(), unit: "c".into(), role: Role::Cadre });
+    org.grants.insert(Grant { person: "cadr".into(), unit: "b".into(), role: Role::Admin });
+    org.grants.insert(Grant { person: "cadre".into(), unit: "A".into(), role: Role::Supervisor });
+    let of = |p: &str| org.grants_of(p).map(|g| (g.unit.as_str(), g.role)).collect::<Vec<_>>();
+    assert_eq!(of("cadre"), [("A", Role::Supervisor), ("a", Role::Cadre)]);
+    assert_eq!(of("cadre2"), [("c", Role::Cadre)]);
+    assert_eq!(of("cadr"), [("b", Role::Admin)]);
+    assert_eq!(of("both"), [("a", Role::Cadre), ("c", Role::Cadre)]);
+    assert_eq!(of("nobody"), []);
+    assert_eq!(of(""), []);
+}
+
+#[test]
 fn a_cadre_holding_a_supervisor_role_too_keeps_a_cadres_write_in_their_own_unit() {
     let mut org = org();
     org.grants.insert(Grant { person: "cadre".into(), unit: "A".into(), role: Role::Supervisor });

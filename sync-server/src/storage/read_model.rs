@@ -18,7 +18,25 @@ pub(super) const SCHEMA: &str = "
         facts BLOB NOT NULL, body TEXT NOT NULL,
         PRIMARY KEY (ledger, section, id)) WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS rm_ledgers (
-        ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL);";
+        ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL) WITHOUT ROWID;";
+
+/// Session 9 made `rm_ledgers` a rowid table: every commit then wrote two pages (the row and
+/// its key's index) where one does. Its rows are copied into the table as it is now.
+pub(super) fn migrate(db: &rusqlite::Connection) -> Result<()> {
+    let sql: String = db.query_row("SELECT sql FROM sqlite_master WHERE name = 'rm_ledgers'", [], |r| r.get(0)).map_err(err)?;
+    if sql.contains("WITHOUT ROWID") {
+        return Ok(());
+    }
+    db.execute_batch(
+        "BEGIN IMMEDIATE;
+         CREATE TABLE rm_ledgers_new (ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL) WITHOUT ROWID;
+         INSERT INTO rm_ledgers_new SELECT ledger, heads, changed_at FROM rm_ledgers;
+         DROP TABLE rm_ledgers;
+         ALTER TABLE rm_ledgers_new RENAME TO rm_ledgers;
+         COMMIT;",
+    )
+    .map_err(err)
+}
 
 /// Rows an export reads from storage at a time.
 pub const BODY_BATCH: usize = 256;
@@ -51,11 +69,10 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
 
 
 /// Writes a projection inside `tx`.
-pub(super) fn write(tx: &Transaction<'_>, doc: &DocumentId, p: &Projection) -> Result<()> {
-    let ledger = doc.to_string();
+pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Result<()> {
     let (changed, gone): (&[Record], &[(Section, RecordId)]) = match &p.update {
         Update::All(records) => {
-            tx.execute("DELETE FROM rm_records WHERE ledger = ?1", [&ledger]).map_err(err)?;
+            tx.execute("DELETE FROM rm_records WHERE ledger = ?1", [ledger]).map_err(err)?;
             (records, &[])
         }
         Update::Records { changed, gone } => (changed, gone),
@@ -75,11 +92,11 @@ pub(super) fn write(tx: &Transaction<'_>, doc: &DocumentId, p: &Projection) -> R
             delete.execute(params![ledger, section.key(), id.as_str()]).map_err(err)?;
         }
     }
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, ?3)
          ON CONFLICT (ledger) DO UPDATE SET heads = excluded.heads, changed_at = MAX(changed_at, excluded.changed_at)",
-        params![ledger, encode_heads(&p.heads), p.at],
     )
+    .and_then(|mut s| s.execute(params![ledger, encode_heads(&p.heads), p.at]))
     .map_err(err)?;
     Ok(())
 }
@@ -97,7 +114,7 @@ impl Storage {
     pub fn project(&self, doc: &DocumentId, projection: &Projection) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
-        write(&tx, doc, projection)?;
+        write(&tx, &doc.to_string(), projection)?;
         tx.commit().map_err(err)
     }
 
