@@ -140,9 +140,9 @@ pub fn overview(hub: &Hub, scope: &Scope, person: &str) -> Result<Value, String>
     let totals = report::roll_up(&scope.org, &scope.node, &own);
     let last_sync = hub.storage.unit_last_sync()?;
     let now = now_secs();
-    let stale_below = |unit: &str| {
-        changed_at.keys().filter(|u| scope.org.is_at_or_below(u, unit)).filter(|u| report::is_stale(last_sync.get(*u).copied(), now)).count()
-    };
+    let units_below = report::count_below(&scope.org, &scope.node, changed_at.keys().map(String::as_str));
+    let stale = changed_at.keys().map(String::as_str).filter(|u| report::is_stale(last_sync.get(*u).copied(), now));
+    let stale_below = report::count_below(&scope.org, &scope.node, stale);
     let rows: Vec<Value> = scope
         .units()
         .into_iter()
@@ -158,8 +158,8 @@ pub fn overview(hub: &Hub, scope: &Scope, person: &str) -> Result<Value, String>
             row["changed_at"] = json!(changed_at.get(&u.id).copied().flatten());
             row["last_sync"] = json!(last_sync.get(&u.id));
             row["stale"] = json!(keeps && report::is_stale(last_sync.get(&u.id).copied(), now));
-            row["stale_below"] = json!(stale_below(&u.id));
-            row["units"] = json!(changed_at.keys().filter(|x| scope.org.is_at_or_below(x, &u.id)).count());
+            row["stale_below"] = json!(stale_below.get(&u.id).copied().unwrap_or(0));
+            row["units"] = json!(units_below.get(&u.id).copied().unwrap_or(0));
             row
         })
         .collect();

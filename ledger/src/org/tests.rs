@@ -53,13 +53,14 @@ fn a_persons_grants_are_exactly_theirs() {
     org.grants.insert(Grant { person: "cadre2".into(), unit: "c".into(), role: Role::Cadre });
     org.grants.insert(Grant { person: "cadr".into(), unit: "b".into(), role: Role::Admin });
     org.grants.insert(Grant { person: "cadre".into(), unit: "A".into(), role: Role::Supervisor });
-    let of = |p: &str| org.grants_of(p).map(|g| (g.unit.as_str(), g.role)).collect::<Vec<_>>();
-    assert_eq!(of("cadre"), [("A", Role::Supervisor), ("a", Role::Cadre)]);
-    assert_eq!(of("cadre2"), [("c", Role::Cadre)]);
-    assert_eq!(of("cadr"), [("b", Role::Admin)]);
-    assert_eq!(of("both"), [("a", Role::Cadre), ("c", Role::Cadre)]);
-    assert_eq!(of("nobody"), []);
-    assert_eq!(of(""), []);
+    let of = |p: &str| org.grants_of(p).map(|g| (g.unit.clone(), g.role)).collect::<Vec<_>>();
+    let grants = |g: &[(&str, Role)]| g.iter().map(|(u, r)| (u.to_string(), *r)).collect::<Vec<_>>();
+    assert_eq!(of("cadre"), grants(&[("A", Role::Supervisor), ("a", Role::Cadre)]));
+    assert_eq!(of("cadre2"), grants(&[("c", Role::Cadre)]));
+    assert_eq!(of("cadr"), grants(&[("b", Role::Admin)]));
+    assert_eq!(of("both"), grants(&[("a", Role::Cadre), ("c", Role::Cadre)]));
+    assert_eq!(of("nobody"), grants(&[]));
+    assert_eq!(of(""), grants(&[]));
 }
 
 #[test]

@@ -246,3 +246,21 @@ pub fn roll_up(org: &crate::org::Org, node: &str, own: &BTreeMap<String, Figures
     }
     totals
 }
+
+/// How many of `units` are at or below each node up to `node` (units outside it are not
+/// counted): each unit's path is walked once, not every unit once per row of the overview.
+pub fn count_below<'a>(org: &crate::org::Org, node: &str, units: impl IntoIterator<Item = &'a str>) -> BTreeMap<String, usize> {
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for unit in units {
+        if !org.is_at_or_below(unit, node) {
+            continue;
+        }
+        for above in org.path(unit) {
+            *counts.entry(above.id.clone()).or_default() += 1;
+            if above.id == node {
+                break;
+            }
+        }
+    }
+    counts
+}

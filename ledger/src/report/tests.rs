@@ -235,6 +235,22 @@ fn totals_add_up_the_tree_and_stop_at_the_node() {
 }
 
 #[test]
+fn units_are_counted_at_every_level_up_to_the_node() {
+    let units = ["village-a", "village-b", "town", "village-c"];
+    let counts = count_below(&org(), "city", units);
+    assert_eq!(counts.get("city"), Some(&4));
+    assert_eq!(counts.get("county"), Some(&3));
+    assert_eq!(counts.get("town"), Some(&3), "the township's own ledger and its two villages");
+    assert_eq!(counts.get("village-a"), Some(&1));
+    assert_eq!(counts.get("other-county"), Some(&1));
+    let counts = count_below(&org(), "county", units);
+    assert_eq!(counts.get("county"), Some(&3));
+    assert_eq!(counts.get("city"), None, "nothing above the node");
+    assert_eq!(counts.get("village-c"), None, "nothing beside it");
+    assert!(count_below(&org(), "county", ["village-a"; 0]).is_empty());
+}
+
+#[test]
 fn lists_of_overdue_problems_sort_three_ways() {
     let l = sample();
     let owned: Vec<(RecordId, ProblemFacts)> = l.problems().records.iter().map(|p| (p.id.clone(), ProblemFacts::of(p))).collect();
