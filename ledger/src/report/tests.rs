@@ -171,6 +171,22 @@ fn a_units_figures_for_a_month() {
     assert_eq!((f.visits(), f.raised, f.overdue, f.pledges, f.survey_satisfied, f.survey_answers), (1, 1, 2, 1, 0, 1));
 }
 
+/// The phone's own problem summary and the desk's figures count one ledger alike (the same
+/// statuses, overdue rule and satisfied verdicts), over a period holding every problem.
+#[test]
+fn the_phones_summary_and_the_desks_figures_agree() {
+    let l = sample();
+    let phone = crate::problem::summarize_problems(&l.problems().records, today());
+    let f = unit_figures(&facts(&l), &Filter::new(Period::parse("2026-01-01..2026-12-31").unwrap()), today());
+    let by = |s: Status| phone.by_status.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
+    assert_eq!(phone.total, f.raised);
+    assert_eq!(by(Status::Pending) + by(Status::InProgress), f.in_hand);
+    assert_eq!(by(Status::Resolved) + by(Status::FollowedUp), f.resolved);
+    assert_eq!(by(Status::Rejected), f.rejected);
+    assert_eq!((phone.overdue, phone.satisfied, phone.followed_up), (f.overdue, f.satisfied, f.followed_up));
+    assert_eq!((f.raised, f.overdue), (5, 2), "the sample's five live problems, two overdue");
+}
+
 #[test]
 fn problem_filters_narrow_every_problem_figure() {
     let l = sample();
