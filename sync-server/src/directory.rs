@@ -17,7 +17,7 @@ use ledger_sync::DocumentId;
 use sha2::{Digest, Sha256};
 use tokio::sync::broadcast;
 
-use crate::storage::{Device, Person, Storage};
+use crate::storage::{Device, NewLedger, Person, Storage};
 
 /// How long an activation code stays usable.
 pub const ACTIVATION_CODE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -242,7 +242,7 @@ impl Directory {
         let mut unit = Unit { id: random_id(), name: name.trim().to_owned(), kind, parent: parent.map(Into::into), ledger: None };
         let mut adopt = self.adoptable_demo_ledger()?;
         let snapshot = self.give_ledger(&mut unit, &mut adopt);
-        self.storage.add_unit(&unit, snapshot.as_deref(), by, now_secs())?;
+        self.storage.add_unit(&unit, snapshot.as_ref(), by, now_secs())?;
         self.reload()?;
         Ok(unit)
     }
@@ -255,7 +255,7 @@ impl Directory {
 
     /// Gives a grass-roots unit its ledger (`adopt`, once, else a new one); the new ledger's
     /// first bytes are returned to be stored with the unit.
-    fn give_ledger(&self, unit: &mut Unit, adopt: &mut Option<DocumentId>) -> Option<Vec<u8>> {
+    fn give_ledger(&self, unit: &mut Unit, adopt: &mut Option<DocumentId>) -> Option<NewLedger> {
         if !unit.kind.keeps_ledger() {
             return None;
         }
@@ -264,7 +264,8 @@ impl Directory {
             return None;
         }
         unit.ledger = Some(DocumentId::random().to_string());
-        Some(UnitLedger::create(ActorId::random()).save())
+        let mut skeleton = UnitLedger::create(ActorId::random());
+        Some(NewLedger { heads: skeleton.heads(), snapshot: skeleton.save() })
     }
 
     /// Imports a table of units and people (see [`ledger::org::import`]): everything or, when

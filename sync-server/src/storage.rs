@@ -12,7 +12,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
 mod read_model;
-pub use accounts::{AuditEntry, Device, Person};
+pub use accounts::{AuditEntry, Device, NewLedger, Person};
 pub use read_model::{Projection, StoredFacts, BODY_BATCH};
 
 pub struct Storage {

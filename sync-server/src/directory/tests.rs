@@ -134,6 +134,31 @@ fn the_first_ledger_unit_adopts_an_older_data_directorys_demo_ledger() {
     assert_ne!(second.ledger, Some(old.to_string()));
 }
 
+/// A new unit's ledger is stored already projected at its skeleton's heads (no rows), by hand
+/// and by import: the read model never has to catch it up.
+#[test]
+fn a_new_ledger_is_projected_when_its_unit_is_made() {
+    let (_dir, d) = directory();
+    let (village, _) = village(&d);
+    let admin = d.add_person("周敏", "zhoumin", None, None).unwrap();
+    d.grant(&admin.id, &d.org().path(&village.id).last().unwrap().id, Role::Admin, None).unwrap();
+    d.import(&admin.id, &rows(&[["示范市/示范县/白河镇", "乡镇", "", "", ""], ["示范市/示范县/白河镇/白河村", "村", "", "", ""]])).unwrap();
+    let org = d.org();
+    let imported = org.units.values().find(|u| u.name == "白河村").unwrap();
+    for unit in [&village, imported] {
+        let ledger = DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap();
+        let layout = d.storage.load(&ledger).unwrap().unwrap();
+        let stored_heads = UnitLedger::load(&layout.concatenated(), ActorId::random()).unwrap().heads();
+        assert_eq!(d.storage.projected_heads(&ledger).unwrap(), Some(stored_heads), "{}", unit.name);
+        let facts = d.storage.stored_facts(&ledger).unwrap();
+        assert!(facts.records.is_empty());
+        assert_eq!(facts.changed_at, None, "no change has reached the server");
+    }
+    // Units without a ledger have no row.
+    let town = org.units.values().find(|u| u.kind == UnitKind::Township).unwrap();
+    assert!(town.ledger.is_none());
+}
+
 fn rows(lines: &[[&str; 5]]) -> Vec<ledger::org::import::Row> {
     lines
         .iter()

@@ -28,6 +28,14 @@ pub(super) const SCHEMA: &str = "
         seq INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, person TEXT,
         action TEXT NOT NULL, detail TEXT NOT NULL);";
 
+/// A new unit's ledger: the skeleton every ledger starts from, and its heads (its read-model
+/// rows, none, are projected at those heads when the unit is stored).
+#[derive(Debug, Clone)]
+pub struct NewLedger {
+    pub snapshot: Vec<u8>,
+    pub heads: Vec<automerge::ChangeHash>,
+}
+
 /// A device as storage holds it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Device {
@@ -100,11 +108,12 @@ impl Storage {
     }
 
     /// Adds a unit and, for kinds that keep one, its ledger document, in one transaction.
-    pub fn add_unit(&self, unit: &Unit, ledger_snapshot: Option<&[u8]>, by: Option<&str>, now: i64) -> Result<()> {
+    pub fn add_unit(&self, unit: &Unit, new_ledger: Option<&NewLedger>, by: Option<&str>, now: i64) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
-        if let (Some(ledger), Some(snapshot)) = (&unit.ledger, ledger_snapshot) {
-            tx.execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![ledger, snapshot]).map_err(err)?;
+        if let (Some(ledger), Some(new)) = (&unit.ledger, new_ledger) {
+            tx.execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![ledger, new.snapshot]).map_err(err)?;
+            super::read_model::projected_empty(&tx, ledger, &new.heads)?;
         }
         tx.execute(
             "INSERT INTO units (id, name, kind, parent, ledger) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -117,15 +126,16 @@ impl Storage {
 
     /// An import's units (with their new ledgers' first bytes), people and roles, in one
     /// transaction: all of them or, if storage fails half way, none.
-    pub fn import(&self, units: &[(Unit, Option<Vec<u8>>)], people: &[Person], grants: &[Grant], by: Option<&str>, now: i64) -> Result<()> {
+    pub fn import(&self, units: &[(Unit, Option<NewLedger>)], people: &[Person], grants: &[Grant], by: Option<&str>, now: i64) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
         {
             let mut document = tx.prepare("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)").map_err(err)?;
             let mut unit_row = tx.prepare("INSERT INTO units (id, name, kind, parent, ledger) VALUES (?1, ?2, ?3, ?4, ?5)").map_err(err)?;
-            for (unit, snapshot) in units {
-                if let (Some(ledger), Some(snapshot)) = (&unit.ledger, snapshot) {
-                    document.execute(params![ledger, snapshot]).map_err(err)?;
+            for (unit, new_ledger) in units {
+                if let (Some(ledger), Some(new)) = (&unit.ledger, new_ledger) {
+                    document.execute(params![ledger, new.snapshot]).map_err(err)?;
+                    super::read_model::projected_empty(&tx, ledger, &new.heads)?;
                 }
                 unit_row.execute(params![unit.id, unit.name, unit.kind.code(), unit.parent, unit.ledger]).map_err(err)?;
             }

@@ -68,6 +68,13 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
 }
 
 
+/// Records that a new ledger, holding no record yet, is projected at `heads` (its skeleton's),
+/// so the read model need not catch it up at the next start. No change has reached the server.
+pub(super) fn projected_empty(tx: &Transaction<'_>, ledger: &str, heads: &[ChangeHash]) -> Result<()> {
+    tx.execute("INSERT OR IGNORE INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, 0)", params![ledger, encode_heads(heads)]).map_err(err)?;
+    Ok(())
+}
+
 /// Writes a projection inside `tx`.
 pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Result<()> {
     let (changed, gone): (&[Record], &[(Section, RecordId)]) = match &p.update {
