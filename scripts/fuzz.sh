@@ -48,7 +48,9 @@ for target in "${TARGETS[@]}"; do
   "$TARGET_DIR/$TARGET_TRIPLE/release/$target" "${OPTIONS[@]}" -rss_limit_mb=4096 -timeout=10 -print_final_stats=1 \
     -artifact_prefix="artifacts/$target/" "corpus/$target" $( [ -d "seeds/$target" ] && echo "seeds/$target" ) 2>&1 | grep -E "^(stat::number_of_executed_units|stat::peak_rss_mb|==|SUMMARY|Done)|panicked|ERROR" || true
   echo "   $(( $(date +%s) - started )) s"
-  if ls "artifacts/$target"/crash-* "artifacts/$target"/oom-* "artifacts/$target"/timeout-* >/dev/null 2>&1; then
+  # Any one kind of failing input fails the run (`ls` of the three globs succeeded only when
+  # all three kinds were there, so a crash alone went unnoticed).
+  if compgen -G "artifacts/$target/crash-*" >/dev/null || compgen -G "artifacts/$target/oom-*" >/dev/null || compgen -G "artifacts/$target/timeout-*" >/dev/null; then
     echo "fuzzing $target found a failing input: fuzz/artifacts/$target/" >&2
     exit 1
   fi

@@ -98,8 +98,12 @@ fn gap(hash: &ChangeHash, start_op: u64, max_dep: u64) -> Result<(), String> {
 /// largest counter of its dependencies, as every implementation writes them and as
 /// automerge-js requires to load the document.
 pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<usize, String> {
-    // Metadata only, as above.
-    let applied: Vec<(ChangeHash, u64, Vec<ChangeHash>)> = doc.get_changes_meta(before).into_iter().map(|c| (c.hash, c.start_op, c.deps)).collect();
+    // Whole changes, not metadata: rebuilding each applied change from the document is what
+    // `save()` will do, and a forged change that cannot be rebuilt must be refused here (the
+    // forged_changes fuzz target found one that metadata let through, whose document then
+    // did not load).
+    let applied: Vec<(ChangeHash, u64, Vec<ChangeHash>)> =
+        doc.get_changes(before).iter().map(|c| (c.hash(), c.start_op().get(), c.deps().to_vec())).collect();
     for (hash, start_op, deps) in &applied {
         let mut max_dep = 0;
         for dep in deps {
