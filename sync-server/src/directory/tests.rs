@@ -154,9 +154,6 @@ fn a_new_ledger_is_projected_when_its_unit_is_made() {
         assert!(facts.records.is_empty());
         assert_eq!(facts.changed_at, None, "no change has reached the server");
     }
-    // Units without a ledger have no row.
-    let town = org.units.values().find(|u| u.kind == UnitKind::Township).unwrap();
-    assert!(town.ledger.is_none());
 }
 
 fn rows(lines: &[[&str; 5]]) -> Vec<ledger::org::import::Row> {
