@@ -96,23 +96,22 @@ fn gap(hash: &ChangeHash, start_op: u64, max_dep: u64) -> Result<(), String> {
 
 /// Checks every change applied since `before`: each starts its op counter right after the
 /// largest counter of its dependencies, as every implementation writes them and as
-/// automerge-js requires to load the document.
-pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<usize, String> {
+/// automerge-js requires to load the document. Returns the applied changes, for storage.
+pub fn check_applied(doc: &mut AutoCommit, before: &[ChangeHash]) -> Result<Vec<Change>, String> {
     // Whole changes, not metadata: rebuilding each applied change from the document is what
     // `save()` will do, and a forged change that cannot be rebuilt must be refused here (the
     // forged_changes fuzz target found one that metadata let through, whose document then
-    // did not load).
-    let applied: Vec<(ChangeHash, u64, Vec<ChangeHash>)> =
-        doc.get_changes(before).iter().map(|c| (c.hash(), c.start_op().get(), c.deps().to_vec())).collect();
-    for (hash, start_op, deps) in &applied {
+    // did not load). The rebuilt changes are what storage appends, so the work is done once.
+    let applied = doc.get_changes(before);
+    for change in &applied {
         let mut max_dep = 0;
-        for dep in deps {
-            let Some(d) = doc.get_change_meta_by_hash(dep) else { return Err(format!("change {hash} applied without its dependency {dep}")) };
+        for dep in change.deps() {
+            let Some(d) = doc.get_change_meta_by_hash(dep) else { return Err(format!("change {} applied without its dependency {dep}", change.hash())) };
             max_dep = max_dep.max(d.max_op);
         }
-        gap(hash, *start_op, max_dep)?;
+        gap(&change.hash(), change.start_op().get(), max_dep)?;
     }
-    Ok(applied.len())
+    Ok(applied)
 }
 
 /// Splits off the first chunk (magic, checksum, type, LEB128 length, data): the chunk, where

@@ -21,7 +21,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use automerge::sync::{self, SyncDoc};
-use automerge::AutoCommit;
+use automerge::{AutoCommit, Change, ChangeHash};
 
 use crate::{DocumentId, Message, PeerMetadata, PROTOCOL_VERSION};
 
@@ -68,7 +68,7 @@ impl DocumentHost for SingleDocument<'_> {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Output {
     /// One binary frame to send.
     Send(Vec<u8>),
@@ -82,13 +82,33 @@ pub enum Output {
     /// `remote_storage` with [`Connection::restore_sync_state`], then starts syncing.
     Connected { remote_peer: String, remote_storage: Option<String> },
     /// Changes received for `doc`, to be made durable; then call [`Connection::persisted`].
-    Persist { doc: DocumentId, changes: Vec<u8>, ticket: u64 },
+    Persist { doc: DocumentId, applied: Applied, ticket: u64 },
     /// The state to keep for (remote storage id, doc), for the next connection.
     SyncState { doc: DocumentId, state: Vec<u8> },
     /// The remote does not have `doc` (or will not share it).
     Unavailable { doc: DocumentId },
     /// The remote reported an error (for the log, or to show).
     RemoteError { message: String },
+}
+
+/// What one received message added to a document (its changes, and any that waited for them).
+/// Handed to the host as built once here: rebuilding changes from the document walks its
+/// operations, and a host that stores them should not have to do it again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    /// The document's heads before the message.
+    pub since: Vec<ChangeHash>,
+    /// Its heads after it.
+    pub heads: Vec<ChangeHash>,
+    /// The changes between the two.
+    pub changes: Vec<Change>,
+}
+
+impl Applied {
+    /// The changes as one chunk to append to storage.
+    pub fn bytes(&self) -> Vec<u8> {
+        self.changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -463,18 +483,18 @@ impl Connection {
         let new_changes = document.get_heads() != heads_before;
         // This remote's waiting changes before and after, for the document-wide count.
         let mut waiting_share = None;
+        let mut applied_changes = None;
         if self.checks_changes && carries_changes {
             // What was applied (this message's changes, and any that waited for them) must be
             // what every implementation writes; a failure closes the connection, and the host
             // sends the document back to what storage holds.
-            let applied = if new_changes {
+            if new_changes {
                 match crate::changes::check_applied(document, &heads_before) {
-                    Ok(n) => n,
+                    Ok(changes) => applied_changes = Some(changes),
                     Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
                 }
-            } else {
-                0
-            };
+            }
+            let applied = applied_changes.as_ref().map_or(0, Vec::len);
             let (new, inflated) = incoming;
             let before = entry.waiting;
             let waiting = &mut entry.waiting;
@@ -491,7 +511,11 @@ impl Connection {
                 return self.fail(format!("refused changes for {doc}: more than {max} changes or {max_bytes} bytes wait for dependencies never sent"));
             }
         }
-        let saved = new_changes.then(|| document.save_after(&heads_before));
+        let saved = new_changes.then(|| Applied {
+            changes: applied_changes.unwrap_or_else(|| document.get_changes(&heads_before)),
+            since: heads_before,
+            heads: document.get_heads(),
+        });
         if let Some((before, now)) = waiting_share {
             if let Some(all) = host.waiting(&doc) {
                 all.changes = (all.changes + now.changes).saturating_sub(before.changes);
@@ -502,12 +526,12 @@ impl Connection {
                 }
             }
         }
-        if let Some(changes) = saved {
+        if let Some(applied) = saved {
             let entry = self.docs.entry(doc).or_default();
             let ticket = self.next_ticket;
             self.next_ticket += 1;
             entry.pending.insert(ticket);
-            self.out.push_back(Output::Persist { doc, changes, ticket });
+            self.out.push_back(Output::Persist { doc, applied, ticket });
         } else {
             self.flush(doc, host);
         }

@@ -16,7 +16,7 @@ mod message;
 pub mod stored;
 
 pub use compaction::{CompactionPolicy, Compactor, Outcome, Plan, Tag};
-pub use connection::{Connection, DocumentHost, LocalPeer, Output, SingleDocument, Waiting};
+pub use connection::{Applied, Connection, DocumentHost, LocalPeer, Output, SingleDocument, Waiting};
 pub use doc_id::{DocumentId, DocumentIdError};
 pub use message::{DecodeError, Message, PeerMetadata, MAX_MESSAGE_BYTES, PROTOCOL_VERSION};
 pub use stored::{Layout, LoadError, StoredDocument};

@@ -102,6 +102,16 @@ impl<K: Clone + PartialEq> StoredDocument<K> {
         Some(self.doc.get_changes(&self.durable))
     }
 
+    /// The same as [`unsaved_changes`](Self::unsaved_changes), taking what a received message
+    /// applied when it is exactly what storage lacks (storage was up to date before it, and
+    /// nothing came after it), instead of rebuilding those changes from the document.
+    pub fn unsaved_changes_after(&mut self, applied: crate::Applied) -> Option<Vec<automerge::Change>> {
+        if applied.since != applied.heads && self.durable == applied.since && self.doc.get_heads() == applied.heads {
+            return Some(applied.changes);
+        }
+        self.unsaved_changes()
+    }
+
     /// The heads of what storage holds.
     pub fn durable(&self) -> &[ChangeHash] {
         &self.durable
@@ -148,6 +158,45 @@ mod tests {
         assert!(missing_dependencies(reloaded.doc()).is_empty());
         assert_eq!(reloaded.doc().get_heads(), stored.doc().get_heads());
         assert_eq!(reloaded.unsaved(), None);
+    }
+
+    fn applied_since(stored: &mut StoredDocument<u32>, since: &[ChangeHash]) -> crate::Applied {
+        let heads = stored.doc().get_heads();
+        crate::Applied { since: since.to_vec(), heads, changes: stored.doc().get_changes(since) }
+    }
+
+    #[test]
+    fn what_a_message_applied_is_stored_only_when_it_is_all_storage_lacks() {
+        let mut stored = StoredDocument::<u32>::new_in_memory(AutoCommit::new(), CompactionPolicy::default());
+        // A document made by the message: everything is the message's.
+        edit(stored.doc(), "c1");
+        let first = applied_since(&mut stored, &[]);
+        assert_eq!(stored.unsaved_changes_after(first.clone()), Some(first.changes.clone()));
+        stored.saved(1, first.bytes().len());
+        let durable = stored.durable().to_vec();
+
+        // The write of c2 failed: the next message's changes alone are not what storage lacks.
+        edit(stored.doc(), "c2");
+        let after_c2 = stored.doc().get_heads();
+        edit(stored.doc(), "c3");
+        let only_c3 = applied_since(&mut stored, &after_c2);
+        let unsaved = stored.unsaved_changes_after(only_c3).unwrap();
+        assert_eq!(unsaved.len(), 2, "c2 and c3 from the document, not the message's c3 alone");
+
+        // More arrived after the message (its applied set is stale): the document is asked.
+        let c4_message = applied_since(&mut stored, &durable);
+        edit(stored.doc(), "c4");
+        assert_eq!(stored.unsaved_changes_after(c4_message).unwrap().len(), 3);
+
+        // Exactly what storage lacks: the message's changes are used as they are.
+        let all = applied_since(&mut stored, &durable);
+        assert_eq!(stored.unsaved_changes_after(all.clone()), Some(all.changes));
+
+        // Nothing applied, storage up to date: nothing to store.
+        stored.saved(2, 0);
+        let heads = stored.doc().get_heads();
+        let nothing = crate::Applied { since: heads.clone(), heads, changes: Vec::new() };
+        assert_eq!(stored.unsaved_changes_after(nothing), None);
     }
 
     #[test]

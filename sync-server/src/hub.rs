@@ -164,14 +164,14 @@ impl Hub {
             *slot = Slot::Unloaded;
         }
         while let Some(output) = conn.poll_output() {
-            let Output::Persist { ticket, doc: persist_doc, .. } = output else {
+            let Output::Persist { ticket, doc: persist_doc, applied } = output else {
                 out.push(output);
                 continue;
             };
             debug_assert_eq!(persist_doc, doc);
             let Slot::Loaded(stored) = &mut *slot else { continue };
             // Everything memory holds beyond storage, not only this message's changes.
-            match stored.unsaved_changes() {
+            match stored.unsaved_changes_after(applied) {
                 None => self.answer(doc, ticket, conn, &mut slot, &access),
                 Some(changes) => match self.commit(&doc, &cell, stored, &changes) {
                     Ok(()) => {

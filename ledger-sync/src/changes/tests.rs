@@ -30,8 +30,9 @@ fn honest_changes_pass_both_checks() {
     let incoming = check_incoming(&mut server, &chunks_of(&changes)).unwrap();
     assert_eq!(incoming.new.len(), 3);
     let heads = server.get_heads();
-    server.apply_changes(changes).unwrap();
-    assert_eq!(check_applied(&mut server, &heads), Ok(3));
+    server.apply_changes(changes.clone()).unwrap();
+    let applied = check_applied(&mut server, &heads).unwrap();
+    assert_eq!(applied.iter().map(Change::hash).collect::<Vec<_>>(), changes.iter().map(Change::hash).collect::<Vec<_>>());
 }
 
 /// A change made by `phone` with its op counter moved by `shift`, re-hashed.

@@ -78,9 +78,10 @@ fn serve(server: &mut Server, conn: &mut Connection, to_phone: &mut VecDeque<Vec
         match o {
             Output::Send(f) => to_phone.push_back(f),
             Output::Load { doc } => conn.process(doc, &mut ServerHost(server)),
-            Output::Persist { ticket, .. } => match server.stored.unsaved() {
+            Output::Persist { ticket, applied, .. } => match server.stored.unsaved_changes_after(applied) {
                 None => conn.persisted(ticket, &mut ServerHost(server)),
-                Some(bytes) if !server.failing => {
+                Some(changes) if !server.failing => {
+                    let bytes: Vec<u8> = changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
                     server.chunks.push(bytes.clone());
                     server.stored.saved(server.chunks.len() as u32, bytes.len());
                     committed = true;

@@ -175,7 +175,8 @@ impl Session {
                     }
                 }
             }
-            Output::Persist { doc, changes, ticket } => {
+            Output::Persist { doc, applied, ticket } => {
+                let changes = applied.bytes();
                 if peer.auto_commit {
                     peer.commit(doc, &changes);
                     conn.persisted(ticket, peer);
