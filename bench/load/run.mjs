@@ -10,7 +10,7 @@
 // Usage (after scripts/build.sh and
 // `cargo build --release -p sync-server --example load --example prepare_load`):
 //   node bench/load/run.mjs [CLIENTS] [EDITS] [SHARED]      (SHAPES=shared: that shape only;
-//   SKIP_REFERENCE=1: not the reference server)
+//   SKIP_REFERENCE=1: not the reference server; BASELINE_FIRST=1: the baseline build first)
 import { execFileSync, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,6 +32,12 @@ async function healthy(url) {
 }
 
 const peakRss = (pid) => Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))[1]) / 1024;
+// The server's CPU time so far (user + system), in seconds: steadier than wall-clock figures on
+// a shared machine, and per confirmed edit it is what each edit costs the server.
+const cpuSeconds = (pid) => {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 
 async function measure(name, command, args, wsUrl, healthUrl, shape, ledgers) {
   const proc = spawn(command, args, { stdio: "ignore", cwd: ROOT });
@@ -41,7 +47,7 @@ async function measure(name, command, args, wsUrl, healthUrl, shape, ledgers) {
     const extra = ledgers ? [ledgers] : [];
     const out = execFileSync(join(ROOT, "target/release/examples/load"), [wsUrl, clients, EDITS, shape, ...extra], { encoding: "utf8", maxBuffer: 1 << 24 });
     const result = JSON.parse(out.trim().split("\n").pop());
-    return { name, ...result, peak_rss_mb: peakRss(proc.pid) };
+    return { name, ...result, peak_rss_mb: peakRss(proc.pid), cpu_ms_per_edit: (cpuSeconds(proc.pid) * 1000) / result.edits };
   } finally {
     proc.kill("SIGKILL");
   }
@@ -55,14 +61,21 @@ try {
     const data = join(dir, `ours-${shape}`);
     const ledgers = join(dir, `ledgers-${shape}.json`);
     execFileSync(join(ROOT, "target/release/examples/prepare_load"), [data, shape === "shared" ? "1" : CLIENTS, ledgers]);
-    const ours = await measure("sync-server (ours, authenticated)", join(ROOT, "target/release/sync-server"),
+    const measureOurs = () => measure("sync-server (ours, authenticated)", join(ROOT, "target/release/sync-server"),
       ["--listen", "127.0.0.1:18180", "--data-dir", data, "--dist", join(ROOT, "dist")],
       "ws://127.0.0.1:18180/sync", "http://127.0.0.1:18180/healthz", shape, ledgers);
-    if (process.env.BASELINE_BIN) {
-      const before = await measure("sync-server before accounts (baseline)", process.env.BASELINE_BIN,
-        ["--listen", "127.0.0.1:18182", "--data-dir", join(dir, `before-${shape}`), "--dist", join(ROOT, "dist")],
-        "ws://127.0.0.1:18182/sync", "http://127.0.0.1:18182/healthz", shape);
+    const measureBaseline = () => measure("sync-server before accounts (baseline)", process.env.BASELINE_BIN,
+      ["--listen", "127.0.0.1:18182", "--data-dir", join(dir, `before-${shape}`), "--dist", join(ROOT, "dist")],
+      "ws://127.0.0.1:18182/sync", "http://127.0.0.1:18182/healthz", shape);
+    // BASELINE_FIRST=1 runs the baseline build first, so repeated runs can alternate the order.
+    let ours;
+    if (process.env.BASELINE_BIN && process.env.BASELINE_FIRST) {
+      const before = await measureBaseline();
+      ours = await measureOurs();
       rows.push([shape, ours, before]);
+    } else {
+      ours = await measureOurs();
+      if (process.env.BASELINE_BIN) rows.push([shape, ours, await measureBaseline()]);
     }
     // SKIP_REFERENCE=1: only our server (and the baseline build), to repeat runs quickly.
     if (process.env.SKIP_REFERENCE) continue;
@@ -72,17 +85,17 @@ try {
     rows.push([shape, ours, ref]);
   }
   // rows: [shape, ours, other]; the other is the reference server or the baseline build.
-  console.log("| shape | server | clients | failed | confirmed edits | lost | edits/s | p50 ms | p99 ms | peak RSS MB |\n|---|---|---|---|---|---|---|---|---|---|");
+  console.log("| shape | server | clients | failed | confirmed edits | lost | edits/s | p50 ms | p99 ms | peak RSS MB | server CPU ms per edit |\n|---|---|---|---|---|---|---|---|---|---|---|");
   const printed = new Set();
   for (const [shape, ...rs] of rows) {
     for (const r of rs) {
       if (printed.has(r)) continue;
       printed.add(r);
-      console.log(`| ${shape} | ${r.name} | ${r.clients} | ${r.failed} | ${r.edits} | ${r.lost} | ${r.edits_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.peak_rss_mb.toFixed(0)} |`);
+      console.log(`| ${shape} | ${r.name} | ${r.clients} | ${r.failed} | ${r.edits} | ${r.lost} | ${r.edits_per_second} | ${r.p50_ms} | ${r.p99_ms} | ${r.peak_rss_mb.toFixed(0)} | ${r.cpu_ms_per_edit.toFixed(2)} |`);
     }
   }
   for (const [shape, ours, other] of rows) {
-    console.log(`\n${shape}, ours vs ${other.name}: throughput ${(ours.edits_per_second / other.edits_per_second).toFixed(2)}x, p99 ${(ours.p99_ms / other.p99_ms).toFixed(2)}x, memory ${(ours.peak_rss_mb / other.peak_rss_mb).toFixed(2)}x`);
+    console.log(`\n${shape}, ours vs ${other.name}: throughput ${(ours.edits_per_second / other.edits_per_second).toFixed(2)}x, p99 ${(ours.p99_ms / other.p99_ms).toFixed(2)}x, memory ${(ours.peak_rss_mb / other.peak_rss_mb).toFixed(2)}x, CPU per edit ${(ours.cpu_ms_per_edit / other.cpu_ms_per_edit).toFixed(2)}x`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });
