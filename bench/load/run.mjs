@@ -43,11 +43,12 @@ async function measure(name, command, args, wsUrl, healthUrl, shape, ledgers) {
   const proc = spawn(command, args, { stdio: "ignore", cwd: ROOT });
   try {
     await healthy(healthUrl);
+    const cpuAtStart = cpuSeconds(proc.pid); // start-up (loading the organisation) is not an edit's cost
     const clients = shape === "shared" ? SHARED : CLIENTS;
     const extra = ledgers ? [ledgers] : [];
     const out = execFileSync(join(ROOT, "target/release/examples/load"), [wsUrl, clients, EDITS, shape, ...extra], { encoding: "utf8", maxBuffer: 1 << 24 });
     const result = JSON.parse(out.trim().split("\n").pop());
-    return { name, ...result, peak_rss_mb: peakRss(proc.pid), cpu_ms_per_edit: (cpuSeconds(proc.pid) * 1000) / result.edits };
+    return { name, ...result, peak_rss_mb: peakRss(proc.pid), cpu_ms_per_edit: ((cpuSeconds(proc.pid) - cpuAtStart) * 1000) / result.edits };
   } finally {
     proc.kill("SIGKILL");
   }

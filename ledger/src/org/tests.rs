@@ -72,6 +72,39 @@ fn a_cadre_holding_a_supervisor_role_too_keeps_a_cadres_write_in_their_own_unit(
 }
 
 #[test]
+fn rights_of_a_person_with_roles_in_many_units_are_those_of_each_unit() {
+    // One person with a role almost everywhere, checked against the rule read off every grant:
+    // the lookup goes by the unit's path, so it must find exactly what a walk of all grants finds.
+    let mut org = org();
+    for (unit, role) in [("a", Role::Cadre), ("b", Role::Secretary), ("B1", Role::Supervisor), ("A", Role::Admin), ("city", Role::Cadre), ("c", Role::Admin)] {
+        org.grants.insert(Grant { person: "many".into(), unit: unit.into(), role });
+    }
+    // A neighbour in the ordered set, so a range that ran past the person would show.
+    org.grants.insert(Grant { person: "manz".into(), unit: "c".into(), role: Role::Secretary });
+    let by_every_grant = |person: &str, unit: &str| {
+        let mut rights = Rights::NONE;
+        for g in org.grants.iter().filter(|g| g.person == person) {
+            let here = g.unit == unit && org.units.contains_key(unit);
+            match g.role {
+                Role::Cadre if here => rights = Rights { read: true, write: rights.write.max(Write::Cadre), ..rights },
+                Role::Secretary if here => rights = Rights { read: true, write: Write::Everything, manage: true },
+                Role::Supervisor if org.is_at_or_below(unit, &g.unit) => rights = Rights { read: true, write: rights.write.max(Write::SupervisionOnly), ..rights },
+                _ => {}
+            }
+        }
+        rights
+    };
+    for person in ["many", "manz", "cadre", "sec", "sup", "admin", "both", "nobody"] {
+        for unit in ["city", "A", "A1", "a", "b", "B", "B1", "c", "gone"] {
+            assert_eq!(org.ledger_rights(person, unit), by_every_grant(person, unit), "{person} in {unit}");
+        }
+    }
+    assert_eq!(org.ledger_rights("many", "c").write, Write::SupervisionOnly, "supervisor above, admin at the unit");
+    assert_eq!(org.ledger_rights("many", "b"), Rights { read: true, write: Write::Everything, manage: true });
+    assert_eq!(org.ledger_rights("many", "A1"), Rights::NONE, "a cadre of the city is no cadre of a township below it");
+}
+
+#[test]
 fn new_units_must_fit_the_tree() {
     let org = org();
     assert_eq!(org.check_new_unit("新村", UnitKind::Village, Some("A1")), Ok(()));
