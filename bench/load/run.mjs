@@ -96,7 +96,7 @@ try {
     }
   }
   for (const [shape, ours, other] of rows) {
-    console.log(`\n${shape}, ours vs ${other.name}: throughput ${(ours.edits_per_second / other.edits_per_second).toFixed(2)}x, p99 ${(ours.p99_ms / other.p99_ms).toFixed(2)}x, memory ${(ours.peak_rss_mb / other.peak_rss_mb).toFixed(2)}x, CPU per edit ${(ours.cpu_ms_per_edit / other.cpu_ms_per_edit).toFixed(2)}x`);
+    console.log(`\n${shape}, ours vs ${other.name}: throughput ${(ours.edits_per_second / other.edits_per_second).toFixed(2)}x, p99 ${(ours.p99_ms / other.p99_ms).toFixed(2)}x, memory ${(ours.peak_rss_mb / other.peak_rss_mb).toFixed(2)}x, CPU per edit ${(ours.cpu_ms_per_edit / other.cpu_ms_per_edit).toFixed(2)}x, frames received per edit ${ours.frames_in_per_edit} vs ${other.frames_in_per_edit}`);
   }
 } finally {
   rmSync(dir, { recursive: true, force: true });

@@ -57,6 +57,10 @@ struct Outcome {
     latencies: Vec<Duration>,
     /// The edits the server confirmed.
     confirmed: Vec<ChangeHash>,
+    /// Frames received from and sent to the server in the timed part: how many sync rounds
+    /// each edit takes, which is most of what an edit costs a server on a shared document.
+    frames_in: usize,
+    frames_out: usize,
 }
 
 /// Runs one client on `doc` (starting from `start_doc`); returns its confirmed edits.
@@ -65,14 +69,17 @@ async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize,
     let (mut tx, mut rx) = ws.split();
     let mut c = Client { id, doc: start_doc.with_actor(ActorId::random()), confirmed_history: HashSet::new() };
     let mut conn = Connection::initiate(LocalPeer { peer_id: format!("load-{}", DocumentId::random()), storage_id: None });
-    let mut out = Outcome { latencies: Vec::with_capacity(edits), confirmed: Vec::with_capacity(edits) };
+    let mut out = Outcome { latencies: Vec::with_capacity(edits), confirmed: Vec::with_capacity(edits), frames_in: 0, frames_out: 0 };
     // The edit waiting for confirmation, and since when.
     let mut waiting: Option<(ChangeHash, Instant)> = None;
     let mut started = false;
     loop {
         while let Some(o) = conn.poll_output() {
             match o {
-                Output::Send(f) => tx.send(Ws::Binary(f.into())).await.map_err(|e| e.to_string())?,
+                Output::Send(f) => {
+                    out.frames_out += usize::from(started);
+                    tx.send(Ws::Binary(f.into())).await.map_err(|e| e.to_string())?
+                }
                 Output::Connected { .. } => conn.sync_document(c.id),
                 Output::Load { doc } => conn.process(doc, &mut c.host()),
                 Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c.host()),
@@ -106,7 +113,10 @@ async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize,
             continue;
         }
         match tokio::time::timeout(Duration::from_secs(60), rx.next()).await {
-            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
+            Ok(Some(Ok(Ws::Binary(f)))) => {
+                out.frames_in += usize::from(started);
+                conn.receive(&f)
+            }
             Ok(Some(Ok(_))) => {}
             other => {
                 let heads = c.doc.get_heads();
@@ -214,15 +224,19 @@ async fn main() {
     } else {
         0
     };
+    let ok = || results.iter().filter_map(|r| r.as_ref().ok());
+    let (frames_in, frames_out): (usize, usize) = (ok().map(|o| o.frames_in).sum(), ok().map(|o| o.frames_out).sum());
     lat.sort();
     let pct = |p: f64| lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1))).copied().unwrap_or_default();
     println!(
-        "{{\"shape\": \"{}\", \"clients\": {clients}, \"failed\": {failed}, \"edits\": {}, \"lost\": {lost}, \"seconds\": {:.3}, \"edits_per_second\": {:.0}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}",
+        "{{\"shape\": \"{}\", \"clients\": {clients}, \"failed\": {failed}, \"edits\": {}, \"lost\": {lost}, \"seconds\": {:.3}, \"edits_per_second\": {:.0}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}, \"frames_in_per_edit\": {:.2}, \"frames_out_per_edit\": {:.2}}}",
         if shared { "shared" } else { "separate" },
         lat.len(),
         wall.as_secs_f64(),
         lat.len() as f64 / wall.as_secs_f64(),
         pct(0.50).as_secs_f64() * 1000.0,
-        pct(0.99).as_secs_f64() * 1000.0
+        pct(0.99).as_secs_f64() * 1000.0,
+        frames_in as f64 / lat.len().max(1) as f64,
+        frames_out as f64 / lat.len().max(1) as f64
     );
 }
