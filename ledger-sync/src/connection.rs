@@ -107,7 +107,7 @@ pub struct Applied {
 impl Applied {
     /// The changes as one chunk to append to storage.
     pub fn bytes(&self) -> Vec<u8> {
-        self.changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect()
+        crate::stored::chunk_of(&self.changes)
     }
 }
 

@@ -53,6 +53,12 @@ pub fn missing_dependencies(doc: &mut AutoCommit) -> Vec<ChangeHash> {
     doc.get_missing_deps(&[])
 }
 
+/// Changes as one chunk to append to storage (their encoded bytes, one after another, as
+/// Automerge loads them).
+pub fn chunk_of(changes: &[automerge::Change]) -> Vec<u8> {
+    changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect()
+}
+
 pub struct StoredDocument<K> {
     doc: AutoCommit,
     /// The heads of what storage holds.
@@ -89,7 +95,7 @@ impl<K: Clone + PartialEq> StoredDocument<K> {
     /// Everything memory holds beyond storage, as one chunk to append; None when storage is
     /// up to date.
     pub fn unsaved(&mut self) -> Option<Vec<u8>> {
-        self.unsaved_changes().map(|changes| changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect())
+        self.unsaved_changes().map(|changes| chunk_of(&changes))
     }
 
     /// The changes [`unsaved`](Self::unsaved) is made of, for a host that also reads them

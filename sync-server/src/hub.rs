@@ -237,7 +237,7 @@ impl Hub {
     /// Stores `unsaved` (what memory holds beyond storage) and, for a unit ledger, the read
     /// model's rows for what they changed, in one transaction.
     fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Result<(), String> {
-        let bytes: Vec<u8> = unsaved.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
+        let bytes = ledger_sync::stored::chunk_of(unsaved);
         let projection = self.projection(doc, cell, stored, unsaved);
         let seq = self.storage.append_projected(doc, &bytes, projection.as_ref())?;
         stored.saved(seq, bytes.len());

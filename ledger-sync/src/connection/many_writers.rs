@@ -81,7 +81,7 @@ fn serve(server: &mut Server, conn: &mut Connection, to_phone: &mut VecDeque<Vec
             Output::Persist { ticket, applied, .. } => match server.stored.unsaved_changes_after(applied) {
                 None => conn.persisted(ticket, &mut ServerHost(server)),
                 Some(changes) if !server.failing => {
-                    let bytes: Vec<u8> = changes.iter().flat_map(|c| c.raw_bytes().iter().copied()).collect();
+                    let bytes = crate::stored::chunk_of(&changes);
                     server.chunks.push(bytes.clone());
                     server.stored.saved(server.chunks.len() as u32, bytes.len());
                     committed = true;
