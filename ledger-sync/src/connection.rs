@@ -532,6 +532,12 @@ impl Connection {
             self.next_ticket += 1;
             entry.pending.insert(ticket);
             self.out.push_back(Output::Persist { doc, applied, ticket });
+        } else if self.docs.get(&doc).is_some_and(|e| !e.inbox.is_empty()) {
+            // A later message from the remote is already here: the one answer to it tells the
+            // remote all an answer to this one would (nothing was applied, so there is nothing
+            // to acknowledge). Under contention a busy document's replies lag, and answering
+            // each stale message made the remote answer again: a round trip each, for nothing.
+            self.docs.entry(doc).or_default().dirty = true;
         } else {
             self.flush(doc, host);
         }

@@ -295,6 +295,86 @@ fn many_documents_share_one_connection_in_a_few_round_trips() {
     assert!(round_trips <= 3, "{round_trips} round trips (handshake included) for 50 documents");
 }
 
+/// A sync frame for `doc` carrying `message`, as the remote's engine would send it.
+fn sync_frame(doc: DocumentId, message: sync::Message) -> Vec<u8> {
+    Message::Sync { sender_id: "phone".into(), target_id: "server".into(), document_id: doc, data: message.encode() }.encode()
+}
+
+/// What `phone` would say about `doc` to a peer it knows nothing of: its heads and a summary
+/// of what it has, no changes.
+fn first_message(phone: &mut Peer, doc: DocumentId) -> sync::Message {
+    phone.live.get_mut(&doc).unwrap().sync().generate_sync_message(&mut sync::State::new()).unwrap()
+}
+
+/// The sync messages among `frames`, decoded.
+fn sync_messages(frames: &VecDeque<Vec<u8>>) -> Vec<sync::Message> {
+    frames
+        .iter()
+        .filter_map(|f| match Message::decode(f).unwrap() {
+            Message::Sync { data, .. } | Message::Request { data, .. } => Some(sync::Message::decode(&data).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn messages_a_later_one_supersedes_get_one_answer() {
+    // Under contention a server's replies lag: by its turn, a phone has answered the last reply
+    // again and again. Answering each stale message made the phone answer each answer: a round
+    // trip apiece, for nothing (the shared-ledger load benchmark's frames per edit, session 12).
+    let (mut phone, mut srv) = (Peer::new("phone", false), server());
+    let doc = phone.create_doc();
+    phone.edit(doc, "visit", "x");
+    let mut s = Session::connect(&mut phone, &mut srv);
+    s.settle(&mut phone, &mut srv);
+    // Another phone's change reaches the server; this phone has not heard of it.
+    srv.edit(doc, "problem", "y");
+    // Three messages from this phone arrive together, none with changes.
+    for _ in 0..3 {
+        let m = first_message(&mut phone, doc);
+        s.to_b.push_back(sync_frame(doc, m));
+    }
+    let frames: Vec<_> = s.to_b.drain(..).collect();
+    for f in frames {
+        s.b.receive(&f);
+    }
+    s.pump(&mut phone, &mut srv);
+    let answers = sync_messages(&s.to_a);
+    assert_eq!(answers.len(), 1, "one answer to three messages");
+    assert_eq!(answers[0].heads, srv.heads(doc));
+    assert_eq!(answers[0].changes.len(), 1, "the answer carries the change the phone lacks");
+    s.settle(&mut phone, &mut srv);
+    assert_eq!(phone.value(doc, "problem").as_deref(), Some("y"));
+    assert_eq!(phone.heads(doc), srv.heads(doc));
+}
+
+#[test]
+fn a_change_is_acknowledged_even_when_messages_follow_it() {
+    // A message with changes is answered (after the write commits) before the next is applied,
+    // whatever follows: the answer is the phone's proof the change is kept.
+    let (mut phone, mut srv) = (Peer::new("phone", false), server());
+    let doc = phone.create_doc();
+    phone.edit(doc, "visit", "x");
+    let mut s = Session::connect(&mut phone, &mut srv);
+    s.settle(&mut phone, &mut srv);
+    let before = phone.heads(doc);
+    phone.edit(doc, "visit", "改过");
+    let edit = phone.heads(doc);
+    let change = phone.live.get_mut(&doc).unwrap().get_changes(&before).into_iter().map(|c| c.raw_bytes().to_vec()).collect::<Vec<_>>();
+    let carrying = sync::Message { heads: edit.clone(), need: vec![], have: vec![], changes: change.into(), flags: None, version: sync::MessageVersion::V1 };
+    // Stale, the change, then a message that already says both sides are at the same heads
+    // (which alone would let Automerge answer nothing).
+    let stale = sync::Message { heads: before.clone(), ..first_message(&mut phone, doc) };
+    let same = sync::Message { heads: edit.clone(), changes: sync::ChunkList::empty(), ..carrying.clone() };
+    for m in [stale, carrying, same] {
+        s.b.receive(&sync_frame(doc, m));
+    }
+    s.pump(&mut phone, &mut srv);
+    assert_eq!(srv.heads(doc), edit);
+    let answers = sync_messages(&s.to_a);
+    assert!(answers.iter().any(|a| a.heads == edit), "the change's acknowledgement was sent: {answers:?}");
+}
+
 #[test]
 fn a_reconnect_with_nothing_new_costs_well_under_a_kilobyte() {
     let (mut phone, mut srv) = (Peer::new("phone", false), server());
