@@ -304,11 +304,13 @@ impl Connection {
         self.drain_inbox(doc, host);
     }
 
-    /// Applies the queued messages for `doc` one at a time, each answered before the next is
-    /// applied, and stops while a received change waits to be made durable: Automerge's sync
-    /// assumes every message received is answered before the next arrives (a message repeating
-    /// our heads marks them as sent), so applying a second message before answering the first
-    /// would swallow the acknowledgement of the first and leave the remote waiting for ever.
+    /// Applies the queued messages for `doc` one at a time, each that applied changes answered
+    /// before the next is applied, and stops while a received change waits to be made durable:
+    /// Automerge's sync assumes every message received is answered before the next arrives (a
+    /// message repeating our heads marks them as sent), so applying a second message before
+    /// answering the first would swallow the acknowledgement of the first and leave the remote
+    /// waiting for ever. A message that applied nothing has nothing to acknowledge: when more
+    /// are queued, the answer to the last stands for it.
     fn drain_inbox(&mut self, doc: DocumentId, host: &mut impl DocumentHost) {
         loop {
             if self.phase == Phase::Closed {
