@@ -169,9 +169,7 @@ pub async fn activate(code: &str, device: &str) -> Result<(), String> {
     let headers = web_sys::Headers::new().map_err(|_| "no headers")?;
     let _ = headers.set("content-type", "application/json");
     init.set_headers(&headers);
-    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init("/api/activate", &init))
-        .await
-        .map_err(|_| "无法连接服务器，请联网后再试".to_owned())?;
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init("/api/activate", &init)).await.map_err(|_| "无法连接服务器，请联网后再试".to_owned())?;
     let response: web_sys::Response = response.dyn_into().map_err(|_| "bad response")?;
     if response.ok() {
         return Ok(());

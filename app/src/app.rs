@@ -1,10 +1,10 @@
 //! The root: shared state in context, the top bar with save state, routes, and the undo toast.
 
+use ledger::org::Write;
+use ledger::{RecordId, Section};
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
-use ledger::org::Write;
-use ledger::{RecordId, Section};
 
 use crate::account::{self, LedgerEntry, Me};
 use crate::browser;
@@ -16,7 +16,11 @@ use crate::pages::problem_detail::ProblemDetail;
 use crate::pages::problem_form::{EditProblem, NewProblem};
 use crate::pages::problem_list::{ProblemList, ProblemListState};
 use crate::pages::surveys::{NewSurvey, SurveyDetail, SurveyList};
-use crate::pages::{visit_detail::VisitDetail, visit_form::{EditVisit, NewVisit}, visit_list::{ListFilter, VisitList}};
+use crate::pages::{
+    visit_detail::VisitDetail,
+    visit_form::{EditVisit, NewVisit},
+    visit_list::{ListFilter, VisitList},
+};
 use crate::service::{LedgerService, Phase, SaveState};
 use crate::sync::{DeviceState, SyncService, SyncStatus};
 use crate::update_banner::UpdateBanner;
@@ -79,7 +83,8 @@ pub fn App() -> impl IntoView {
                 <p>"首次使用需要联网激活本机。请连上网络后重试。"</p>
                 <button class="button" on:click=move |_| activated.update(|n| *n += 1)>"重试"</button>
             </div>
-        }.into_any(),
+        }
+        .into_any(),
         Start::Gone(why) => view! { <div class="alert" role="alert" data-testid="device-gone"><p>{why}</p></div> }.into_any(),
         Start::Ready(me) => match me.selected().cloned() {
             Some(ledger) => view! { <Workspace me=me.clone() ledger/> }.into_any(),
@@ -164,9 +169,12 @@ fn DeviceNotice() -> impl IntoView {
     move || match sync.device.get() {
         DeviceState::Active => None,
         DeviceState::Retired => Some(view! { <p class="alert" role="alert" data-testid="device-notice">"此设备已被停用：正在上传剩余记录，完成后将清除本机数据。"</p> }.into_any()),
-        DeviceState::NotActivated => Some(view! {
-            <p class="alert" role="alert" data-testid="device-notice">"本机激活已失效，暂停同步（记录仍保存在本机）。请向管理员要新的激活码。"</p>
-        }.into_any()),
+        DeviceState::NotActivated => Some(
+            view! {
+                <p class="alert" role="alert" data-testid="device-notice">"本机激活已失效，暂停同步（记录仍保存在本机）。请向管理员要新的激活码。"</p>
+            }
+            .into_any(),
+        ),
         DeviceState::Gone(why) => Some(view! { <div class="alert" role="alert" data-testid="device-gone"><p>{why}</p></div> }.into_any()),
     }
 }
@@ -189,7 +197,11 @@ fn TopBar(me: StoredValue<Me>, unit: String) -> impl IntoView {
             SyncStatus::Syncing => "正在同步…".to_owned(),
             SyncStatus::Synced(at) => format!("已同步 {}", browser::clock(at)),
         };
-        if unsent > 0 { format!("{state} · {unsent} 条未上传") } else { state }
+        if unsent > 0 {
+            format!("{state} · {unsent} 条未上传")
+        } else {
+            state
+        }
     };
     let sync_class = move || match sync.status.get() {
         SyncStatus::Offline => "sync-state offline",
@@ -250,7 +262,11 @@ fn BottomNav() -> impl IntoView {
         move || {
             let path = location.pathname.get();
             let here = if prefix == "/" { path == "/" || path.starts_with("/visits") } else { path.starts_with(prefix) };
-            if here { "page" } else { "false" }
+            if here {
+                "page"
+            } else {
+                "false"
+            }
         }
     };
     view! {

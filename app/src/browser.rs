@@ -7,8 +7,7 @@ use wasm_bindgen_futures::JsFuture;
 /// Today in the phone's own time zone: visits are dated as the cadre sees the calendar.
 pub fn today() -> NaiveDate {
     let d = js_sys::Date::new_0();
-    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date())
-        .unwrap_or(NaiveDate::MIN)
+    NaiveDate::from_ymd_opt(d.get_full_year() as i32, d.get_month() + 1, d.get_date()).unwrap_or(NaiveDate::MIN)
 }
 
 /// The local calendar date of a millisecond timestamp.

@@ -11,17 +11,16 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use automerge::{ActorId, ChangeHash};
-use leptos::prelude::*;
-use ledger_sync::compaction::{CompactionPolicy, Compactor, Outcome};
 use ledger::org::Write;
 use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
+use ledger_sync::compaction::{CompactionPolicy, Compactor, Outcome};
+use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::browser;
 use crate::store::{StorageError, Store, StoredDoc};
 
 mod view;
-
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SaveState {
@@ -144,15 +143,8 @@ impl LedgerService {
                 let cached_heads = stored.view.as_ref().map(|v| v.heads.clone());
                 let mut compactor = Compactor::new(CompactionPolicy::default());
                 compactor.loaded(stored.tag, stored.snapshot.as_ref().map_or(0, Vec::len), stored.chunks.iter().map(|(k, c)| (*k, c.len())));
-                let inner = Rc::new(RefCell::new(Inner {
-                    store,
-                    ledger,
-                    persisted,
-                    shown: Vec::new(),
-                    compactor,
-                    writing: Rc::new(futures_util::lock::Mutex::new(())),
-                    _channel: None,
-                }));
+                let inner =
+                    Rc::new(RefCell::new(Inner { store, ledger, persisted, shown: Vec::new(), compactor, writing: Rc::new(futures_util::lock::Mutex::new(())), _channel: None }));
                 inner.borrow_mut()._channel = self.listen_to_other_tabs();
                 self.inner.set_value(Some(inner));
                 // A cache written at exactly these heads is what reading the document would
@@ -204,8 +196,6 @@ impl LedgerService {
         self.key.get_value()
     }
 
-
-
     pub fn visit(&self, id: &RecordId) -> Option<Visit> {
         self.visits.with(|all| all.iter().find(|v| v.id == *id).cloned())
     }
@@ -215,10 +205,7 @@ impl LedgerService {
     }
 
     /// Applies `change` in memory and makes it durable, rolling memory back if storage fails.
-    pub async fn write(
-        self,
-        change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>,
-    ) -> Result<RecordId, SaveError> {
+    pub async fn write(self, change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>) -> Result<RecordId, SaveError> {
         let inner = self.loaded().await.ok_or(SaveError::NotReady)?;
         let writing = inner.borrow().writing.clone();
         let _turn = writing.lock().await;

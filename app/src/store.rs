@@ -207,11 +207,7 @@ async fn read_chunks(tx: &idb::Transaction, doc: &str) -> Result<Vec<(u64, Vec<u
     let index = tx.object_store(CHUNKS)?.index(CHUNKS_BY_DOC)?;
     let keys = index.get_all_keys(Some(Query::Key(JsValue::from_str(doc))), None)?.await?;
     let values = index.get_all(Some(Query::Key(JsValue::from_str(doc))), None)?.await?;
-    Ok(keys
-        .into_iter()
-        .zip(values)
-        .map(|(k, v)| (key_number(&k), to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED))))
-        .collect())
+    Ok(keys.into_iter().zip(values).map(|(k, v)| (key_number(&k), to_bytes(&Reflect::get(&v, &"bytes".into()).unwrap_or(JsValue::UNDEFINED)))).collect())
 }
 
 /// Waits for the transaction to complete. An abort (quota exceeded shows up this way, after

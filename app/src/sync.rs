@@ -6,8 +6,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use automerge::sync;
-use leptos::prelude::*;
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
+use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
@@ -390,9 +390,7 @@ impl SyncService {
 
     /// While offline: count against what the server had at the last sync.
     async fn refresh_unsent_from_storage(self) {
-        let remembered = local_storage().and_then(|s| {
-            Some((s.get_item(SERVER_STORAGE_KEY).ok()??, s.get_item(LEDGER_ID_KEY).ok()??))
-        });
+        let remembered = local_storage().and_then(|s| Some((s.get_item(SERVER_STORAGE_KEY).ok()??, s.get_item(LEDGER_ID_KEY).ok()??)));
         let mut shared = Vec::new();
         if let (Some((remote, doc)), Some(store)) = (remembered, self.ledger.store()) {
             if let Ok(Some(bytes)) = store.sync_state(&format!("{remote}|{doc}")).await {

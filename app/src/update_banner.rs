@@ -30,10 +30,7 @@ pub fn UpdateBanner() -> impl IntoView {
     }
 }
 
-async fn register(
-    waiting: RwSignal<Option<ServiceWorker>, LocalStorage>,
-    update_requested: RwSignal<bool>,
-) -> Result<(), JsValue> {
+async fn register(waiting: RwSignal<Option<ServiceWorker>, LocalStorage>, update_requested: RwSignal<bool>) -> Result<(), JsValue> {
     let window = web_sys::window().ok_or("no window")?;
     let navigator = window.navigator();
     // Absent on insecure origins and in some embedded browsers: the app still works online.

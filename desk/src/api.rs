@@ -1,9 +1,11 @@
-//! The server's JSON API as the desk uses it: `fetch` with the session cookie, answers parsed
-//! into the types below.
+//! The server's JSON API as the desk uses it: `fetch` with the session cookie, requests built
+//! from and answers parsed into the types of `http_api`, the ones the server writes.
 
-use ledger::org::{Grant, Unit};
+pub use http_api::admin::{AuditEntry, Device, OrgView};
+pub use http_api::desk::{List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView};
+pub use http_api::me::Me;
 use serde::de::DeserializeOwned;
-use serde::Deserialize;
+use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -98,8 +100,9 @@ pub fn forget_kept() {
     }
 }
 
-pub async fn post<T: DeserializeOwned>(url: &str, body: &serde_json::Value) -> Result<T, ApiError> {
-    request(url, "POST", Some(JsValue::from_str(&body.to_string())), Some("application/json")).await
+pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, ApiError> {
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    request(url, "POST", Some(JsValue::from_str(&body)), Some("application/json")).await
 }
 
 /// Posts a file's bytes as they are.
@@ -134,76 +137,6 @@ async fn request<T: DeserializeOwned>(url: &str, method: &str, body: Option<JsVa
     serde_json::from_value(body).map_err(|e| ApiError::Network(e.to_string()))
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Person {
-    pub id: String,
-    pub name: String,
-    pub login: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct RoleHeld {
-    pub unit: String,
-    pub path: String,
-    pub role: String,
-    #[serde(rename = "roleLabel")]
-    pub role_label: String,
-}
-
-/// `/api/me`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Me {
-    pub person: Person,
-    pub roles: Vec<RoleHeld>,
-}
-
-impl Me {
-    pub fn is_admin(&self) -> bool {
-        self.roles.iter().any(|r| r.role == "admin")
-    }
-
-    pub fn is_supervisor(&self) -> bool {
-        self.roles.iter().any(|r| r.role == "supervisor")
-    }
-}
-
-/// `/api/admin/org`: what the admin manages.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-pub struct OrgView {
-    pub units: Vec<Unit>,
-    pub people: Vec<Person>,
-    pub grants: Vec<Grant>,
-}
-
-impl OrgView {
-    pub fn org(&self) -> ledger::org::Org {
-        ledger::org::Org { units: self.units.iter().map(|u| (u.id.clone(), u.clone())).collect(), grants: self.grants.iter().cloned().collect() }
-    }
-
-    pub fn person_name(&self, id: &str) -> String {
-        self.people.iter().find(|p| p.id == id).map(|p| p.name.clone()).unwrap_or_else(|| id.to_owned())
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct Device {
-    pub id: String,
-    pub person: String,
-    pub name: String,
-    pub kind: String,
-    pub status: String,
-    pub last_seen: Option<i64>,
-    pub app_version: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct AuditEntry {
-    pub at: i64,
-    pub person: Option<String>,
-    pub action: String,
-    pub detail: String,
-}
-
 /// A time in seconds since 1970 as local date and time (2026-11-29 14:05).
 pub fn local_time(secs: i64) -> String {
     local_time_ms(secs as f64 * 1000.0)
@@ -212,120 +145,4 @@ pub fn local_time(secs: i64) -> String {
 pub fn local_time_ms(ms: f64) -> String {
     let d = js_sys::Date::new(&JsValue::from_f64(ms));
     format!("{}-{:02}-{:02} {:02}:{:02}", d.get_full_year(), d.get_month() + 1, d.get_date(), d.get_hours(), d.get_minutes())
-}
-
-/// A period as the server names it.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct PeriodView {
-    pub key: String,
-    pub label: String,
-    pub from: String,
-    pub to: String,
-}
-
-/// A unit the supervisor may look at.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct UnitRef {
-    pub unit: String,
-    pub name: String,
-}
-
-/// One row of the overview: a unit, or a node with the sum of the units below it.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct OverviewRow {
-    pub unit: String,
-    pub name: String,
-    pub kind: String,
-    pub depth: usize,
-    pub ledger: bool,
-    pub figures: ledger::report::Figures,
-    pub visits: usize,
-    pub in_time: Option<usize>,
-    pub satisfaction: Option<usize>,
-    pub survey: Option<usize>,
-    pub changed_at: Option<i64>,
-    pub last_sync: Option<i64>,
-    pub stale: bool,
-    pub stale_below: usize,
-    pub units: usize,
-}
-
-/// `/api/desk/overview`.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct Overview {
-    pub node: String,
-    pub period: PeriodView,
-    pub today: String,
-    pub generated_at: i64,
-    pub stale_after_days: i64,
-    pub nodes: Vec<UnitRef>,
-    pub path: Vec<UnitRef>,
-    pub rows: Vec<OverviewRow>,
-    pub series: ledger::report::Series,
-    pub categories: Vec<String>,
-    pub visit_kinds: Vec<String>,
-}
-
-/// One problem in a list across units.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct ProblemRow {
-    pub unit: String,
-    pub unit_path: String,
-    pub ledger: Option<String>,
-    pub id: String,
-    pub title: String,
-    pub category: String,
-    pub urgency: String,
-    pub urgency_code: String,
-    pub status: String,
-    pub responsible: String,
-    pub raised_on: Option<String>,
-    pub deadline: Option<String>,
-    pub resolved_on: Option<String>,
-    pub days_overdue: Option<i64>,
-    pub remarks: usize,
-    pub satisfaction: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct List<T> {
-    pub period: PeriodView,
-    pub today: String,
-    pub total: usize,
-    pub rows: Vec<T>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct PledgeRow {
-    pub unit: String,
-    pub unit_path: String,
-    pub ledger: String,
-    pub id: String,
-    pub content: String,
-    pub by: String,
-    pub public: bool,
-    pub fulfilled: bool,
-    pub due: Option<String>,
-    pub overdue: bool,
-    pub progress: usize,
-    pub evaluations: usize,
-    pub evaluations_good: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct HistoryLine {
-    pub at: i64,
-    pub by: String,
-    pub summary: String,
-}
-
-/// `/api/desk/records/…`: one record as its ledger holds it, with its history.
-#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
-pub struct RecordView {
-    pub section: String,
-    pub unit: String,
-    pub unit_path: String,
-    pub record: serde_json::Value,
-    pub history: Vec<HistoryLine>,
-    pub may_remark: bool,
 }

@@ -98,7 +98,7 @@ pub fn App() -> impl IntoView {
                 Session::Unreachable(why) => view! { <p class="error">{why}</p> }.into_any(),
                 // A supervisor who is also an admin gets the supervisor's desk when the link is
                 // one of its views, the admin pages otherwise.
-                Session::SignedIn(me) if me.is_supervisor() && (!me.is_admin() || crate::route::Route::is_supervisor_hash(&current_hash())) => {
+                Session::SignedIn(me) if me.is_supervisor() && (!me.is_admin() || http_api::route::Route::is_supervisor_hash(&current_hash())) => {
                     view! { <crate::supervise::SupervisorDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any()
                 }
                 Session::SignedIn(me) if me.is_admin() => view! { <AdminDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),

@@ -42,7 +42,7 @@ pub fn Devices(org: OrgView) -> impl IntoView {
             return;
         }
         spawn_local(async move {
-            match api::post::<serde_json::Value>(&format!("/api/admin/devices/{id}/{action}"), &serde_json::json!({})).await {
+            match api::post::<http_api::admin::DeviceStatus>(&format!("/api/admin/devices/{id}/{action}"), &serde_json::json!({})).await {
                 Ok(_) => {
                     message.set(Some(Ok(if action == "retire" { "已停用".into() } else { "已报失".into() })));
                     load();

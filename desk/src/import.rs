@@ -28,16 +28,15 @@ pub fn Import() -> impl IntoView {
         input.set_value("");
         outcome.set(Some(Outcome::Busy));
         spawn_local(async move {
-            let answer = api::post_file::<serde_json::Value>("/api/admin/import", &file).await;
+            let answer = api::post_file::<http_api::admin::Imported>("/api/admin/import", &file).await;
             outcome.set(Some(match answer {
                 Ok(c) => {
                     directory.reload();
-                    Outcome::Done { units: c["units"].as_u64().unwrap_or(0), people: c["people"].as_u64().unwrap_or(0), grants: c["grants"].as_u64().unwrap_or(0) }
+                    Outcome::Done { units: c.units as u64, people: c.people as u64, grants: c.grants as u64 }
                 }
-                Err(ApiError::Refused { message, body }) if body.get("rows").is_some() => Outcome::Rows {
-                    message,
-                    rows: body["rows"].as_array().into_iter().flatten().map(|r| (r["line"].as_u64().unwrap_or(0), r["message"].as_str().unwrap_or_default().to_owned())).collect(),
-                    total: body["total"].as_u64().unwrap_or(0),
+                Err(ApiError::Refused { body, .. }) if body.get("rows").is_some() => match serde_json::from_value::<http_api::admin::ImportRefused>(body) {
+                    Ok(r) => Outcome::Rows { message: r.message, rows: r.rows.into_iter().map(|row| (row.line as u64, row.message)).collect(), total: r.total as u64 },
+                    Err(e) => Outcome::Failed(e.to_string()),
                 },
                 Err(e) => Outcome::Failed(e.message()),
             }));

@@ -4,8 +4,8 @@
 use leptos::prelude::*;
 
 use crate::api::{List, PledgeRow, ProblemRow};
-use crate::route::{Route, View};
 use crate::supervise::{answer, api_url, fetch, Desk};
+use http_api::route::{Route, View};
 
 fn open(desk: Desk, ledger: String, section: &'static str, id: String) {
     let query = desk.route.get_untracked().query;
@@ -62,7 +62,13 @@ pub fn PledgeList() -> impl IntoView {
             .into_iter()
             .map(|p| {
                 let (ledger, id) = (p.ledger.clone(), p.id.clone());
-                let state = if p.fulfilled { "已兑现" } else if p.overdue { "逾期未兑现" } else { "践诺中" };
+                let state = if p.fulfilled {
+                    "已兑现"
+                } else if p.overdue {
+                    "逾期未兑现"
+                } else {
+                    "践诺中"
+                };
                 view! {
                     <tr class="link" class:alert=p.overdue on:click=move |_| open(desk, ledger.clone(), "pledges", id.clone())>
                         <td>{p.unit_path.clone()}</td>

@@ -13,9 +13,9 @@ pub fn Login(on_signed_in: impl Fn() + Copy + Send + Sync + 'static) -> impl Int
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         busy.set(true);
-        let body = serde_json::json!({ "login": login.get_untracked().trim(), "password": password.get_untracked() });
+        let body = http_api::me::Login { login: login.get_untracked().trim().to_owned(), password: password.get_untracked() };
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/login", &body).await {
+            match api::post::<http_api::me::SignedIn>("/api/login", &body).await {
                 Ok(_) => on_signed_in(),
                 Err(api::ApiError::SignedOut) => error.set(Some("登录名或密码不对".into())),
                 Err(e) => error.set(Some(e.message())),

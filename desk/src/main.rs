@@ -16,7 +16,7 @@ mod overview;
 mod people;
 mod record;
 mod report;
-mod route;
+
 mod supervise;
 
 fn main() {

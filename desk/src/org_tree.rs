@@ -26,9 +26,8 @@ pub fn OrgTree(org: OrgView) -> impl IntoView {
     let kind = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
     let message = directory.message;
-    let people_in = |unit: &str| {
-        org.grants.iter().filter(|g| g.unit == unit).map(|g| format!("{}（{}）", org.person_name(&g.person), g.role.label())).collect::<Vec<_>>().join("、")
-    };
+    let people_in =
+        |unit: &str| org.grants.iter().filter(|g| g.unit == unit).map(|g| format!("{}（{}）", org.person_name(&g.person), g.role.label())).collect::<Vec<_>>().join("、");
     let rows: Vec<_> = tree
         .iter()
         .map(|(depth, u)| {
@@ -44,9 +43,9 @@ pub fn OrgTree(org: OrgView) -> impl IntoView {
         .collect();
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "name": name.get_untracked().trim(), "kind": kind.get_untracked(), "parent": parent.get_untracked() });
+        let body = http_api::admin::NewUnit { name: name.get_untracked().trim().to_owned(), kind: kind.get_untracked(), parent: parent.get_untracked() };
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/admin/units", &body).await {
+            match api::post::<ledger::org::Unit>("/api/admin/units", &body).await {
                 Ok(_) => {
                     message.set(Some(Ok(format!("已添加“{}”", name.get_untracked().trim()))));
                     name.set(String::new());

@@ -5,8 +5,8 @@ use ledger::rate::per_cent;
 use leptos::prelude::*;
 
 use crate::api::{local_time, Overview, OverviewRow};
-use crate::route::{Route, View};
 use crate::supervise::{answer, api_url, fetch, Desk};
+use http_api::route::{Route, View};
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {

@@ -1,6 +1,7 @@
 //! People (人员): who holds which role where, adding a person or a role, and one-time
 //! activation codes for phones, shown as text and as a QR code.
 
+use http_api::admin::{ForPerson, IssuedCode, IssuedToken, NewGrant, NewPerson};
 use ledger::org::Role;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -34,25 +35,22 @@ pub fn People(org: OrgView) -> impl IntoView {
     let message = directory.message;
     let issue = move |person: String, name: String| {
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/admin/codes", &serde_json::json!({ "person": person })).await {
-                Ok(answer) => issued.set(Some(Issued::Code {
-                    name,
-                    code: answer["code"].as_str().unwrap_or_default().to_owned(),
-                    days: answer["expiresInDays"].as_u64().unwrap_or(7),
-                })),
+            match api::post::<IssuedCode>("/api/admin/codes", &ForPerson { person, device: String::new() }).await {
+                Ok(answer) => issued.set(Some(Issued::Code { name, code: answer.code, days: answer.expires_in_days })),
                 Err(e) => message.set(Some(Err(e.message()))),
             }
         })
     };
     let issue_token = move |person: String, name: String| {
-        let device = web_sys::window().and_then(|w| w.prompt_with_message("接口令牌用于第三方系统同步（automerge-repo）。请填写使用它的系统名称：").ok().flatten()).unwrap_or_default();
+        let device =
+            web_sys::window().and_then(|w| w.prompt_with_message("接口令牌用于第三方系统同步（automerge-repo）。请填写使用它的系统名称：").ok().flatten()).unwrap_or_default();
         let device = device.trim().to_owned();
         if device.is_empty() {
             return;
         }
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/admin/tokens", &serde_json::json!({ "person": person, "device": device })).await {
-                Ok(answer) => issued.set(Some(Issued::Token { name, device, token: answer["token"].as_str().unwrap_or_default().to_owned() })),
+            match api::post::<IssuedToken>("/api/admin/tokens", &ForPerson { person, device: device.clone() }).await {
+                Ok(answer) => issued.set(Some(Issued::Token { name, device, token: answer.token })),
                 Err(e) => message.set(Some(Err(e.message()))),
             }
         })
@@ -90,12 +88,15 @@ pub fn People(org: OrgView) -> impl IntoView {
     let role = RwSignal::new(Role::Cadre.code().to_owned());
     let add = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({
-            "name": name.get_untracked().trim(), "login": login.get_untracked().trim(), "password": password.get_untracked(),
-            "unit": unit.get_untracked(), "role": role.get_untracked(),
-        });
+        let body = NewPerson {
+            name: name.get_untracked().trim().to_owned(),
+            login: login.get_untracked().trim().to_owned(),
+            password: Some(password.get_untracked()).filter(|p| !p.is_empty()),
+            unit: unit.get_untracked(),
+            role: role.get_untracked(),
+        };
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/admin/people", &body).await {
+            match api::post::<http_api::admin::Person>("/api/admin/people", &body).await {
                 Ok(_) => {
                     message.set(Some(Ok(format!("已添加“{}”", name.get_untracked().trim()))));
                     name.set(String::new());
@@ -113,9 +114,9 @@ pub fn People(org: OrgView) -> impl IntoView {
     let grant_role = RwSignal::new(Role::Cadre.code().to_owned());
     let grant = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = serde_json::json!({ "person": grant_person.get_untracked(), "unit": grant_unit.get_untracked(), "role": grant_role.get_untracked() });
+        let body = NewGrant { person: grant_person.get_untracked(), unit: grant_unit.get_untracked(), role: grant_role.get_untracked() };
         spawn_local(async move {
-            match api::post::<serde_json::Value>("/api/admin/grants", &body).await {
+            match api::post::<http_api::Done>("/api/admin/grants", &body).await {
                 Ok(_) => {
                     message.set(Some(Ok("已添加角色".into())));
                     directory.reload();

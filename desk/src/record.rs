@@ -89,7 +89,9 @@ fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
             ("公开", if v["public"] == true { "公开".into() } else { "内部".into() }),
             ("兑现", if v["fulfilled"] == true { "已兑现".into() } else { "未兑现".into() }),
         ],
-        "visits" => vec![("走访对象", text(&v, "whom")), ("日期", text(&v, "date")), ("地点", text(&v, "place")), ("走访情况", text(&v, "heard")), ("意见建议", text(&v, "opinions"))],
+        "visits" => {
+            vec![("走访对象", text(&v, "whom")), ("日期", text(&v, "date")), ("地点", text(&v, "place")), ("走访情况", text(&v, "heard")), ("意见建议", text(&v, "opinions"))]
+        }
         _ => vec![("名称", text(&v, "title"))],
     };
     let fields = fields.into_iter().filter(|(_, value)| !value.is_empty()).map(|(k, value)| view! { <dt>{k}</dt><dd>{value}</dd> }).collect_view();
@@ -126,10 +128,10 @@ fn RemarkForm(problem: bool, post_url: String) -> impl IntoView {
     let outcome = desk.notice;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = if problem { serde_json::json!({ "text": text.get_untracked() }) } else { serde_json::json!({ "text": text.get_untracked(), "rating": rating.get_untracked() }) };
+        let body = http_api::desk::Remark { text: text.get_untracked(), rating: (!problem).then(|| rating.get_untracked()) };
         let url = post_url.clone();
         spawn_local(async move {
-            match api::post::<Value>(&url, &body).await {
+            match api::post::<http_api::Done>(&url, &body).await {
                 Ok(_) => {
                     text.set(String::new());
                     outcome.set(Some(Ok("已写入该单位台账，单位干部下次同步后即可看到".into())));

@@ -33,7 +33,11 @@ fn Report(overview: Overview) -> impl IntoView {
         f.pledges,
         f.pledges_fulfilled,
         f.pledges_overdue,
-        if top.stale_below > 0 { format!("另有 {} 个单位超过 {} 天没有设备同步，数据可能不全。", top.stale_below, overview.stale_after_days) } else { String::new() },
+        if top.stale_below > 0 {
+            format!("另有 {} 个单位超过 {} 天没有设备同步，数据可能不全。", top.stale_below, overview.stale_after_days)
+        } else {
+            String::new()
+        },
     );
     let rows = overview
         .rows

@@ -1,6 +1,6 @@
 //! The supervisor's desk (督查台): figures of every unit below the supervisor's node, lists
 //! across units, records with their history, 督办. The view and its filters live in the URL's
-//! hash (see [`crate::route`]); every answer is kept in this browser, so without a connection
+//! hash (see `http_api::route`); every answer is kept in this browser, so without a connection
 //! the desk shows the last one it had, marked with its time.
 
 use ledger::problem::{Category, Status, Urgency};
@@ -11,7 +11,7 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
 use crate::api::{self, ApiError, Kept, Me};
-use crate::route::{Query, Route, View};
+use http_api::route::{Query, Route, View};
 
 /// The route, shared by every part of the desk.
 #[derive(Clone, Copy)]
@@ -55,7 +55,9 @@ fn current_hash() -> String {
 
 /// Fetches `url()` whenever it changes (or the desk reloads), keeping the answer with its URL
 /// so a late answer for an older URL is never shown for the current one.
-pub fn fetch<T: DeserializeOwned + Clone + Send + Sync + 'static>(url: impl Fn() -> String + Send + Sync + 'static) -> (Memo<String>, RwSignal<Option<(String, Result<Kept<T>, ApiError>)>>) {
+pub fn fetch<T: DeserializeOwned + Clone + Send + Sync + 'static>(
+    url: impl Fn() -> String + Send + Sync + 'static,
+) -> (Memo<String>, RwSignal<Option<(String, Result<Kept<T>, ApiError>)>>) {
     let desk = expect_context::<Desk>();
     let url = Memo::new(move |_| url());
     let data = RwSignal::new(None);

@@ -7,8 +7,8 @@ use std::collections::HashMap;
 
 use automerge::{ActorId, AutoCommit};
 use chrono::NaiveDate;
-use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
 use ledger::{UnitLedger, VisitDraft};
+use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Output};
 
 #[derive(Default)]
 struct Peer {
@@ -99,7 +99,10 @@ fn main() {
     let (first, _) = session(&mut phone, &mut server, true);
     let (saved, _) = session(&mut phone, &mut server, true);
     let (fresh, _) = session(&mut phone, &mut server, false);
-    println!("5,000-visit ledger: first upload {first} B; reconnect, nothing new: {saved} B with saved sync states, {fresh} B with fresh ones ({:.0}x)", fresh as f64 / saved as f64);
+    println!(
+        "5,000-visit ledger: first upload {first} B; reconnect, nothing new: {saved} B with saved sync states, {fresh} B with fresh ones ({:.0}x)",
+        fresh as f64 / saved as f64
+    );
 
     // 2. Twenty new visits.
     let mut l = UnitLedger::load(&phone.docs.get_mut(&id).unwrap().save(), ActorId::random()).unwrap();

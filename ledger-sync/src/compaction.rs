@@ -36,8 +36,7 @@ impl Default for CompactionPolicy {
 
 impl CompactionPolicy {
     pub fn should_compact(&self, chunk_count: usize, chunk_bytes: usize, snapshot_bytes: usize) -> bool {
-        chunk_count > self.max_chunks
-            || (chunk_bytes >= self.min_chunk_bytes && chunk_bytes * 100 > snapshot_bytes * self.max_chunk_percent)
+        chunk_count > self.max_chunks || (chunk_bytes >= self.min_chunk_bytes && chunk_bytes * 100 > snapshot_bytes * self.max_chunk_percent)
     }
 }
 
@@ -131,10 +130,7 @@ impl<K: Clone + PartialEq> Compactor<K> {
     /// Whether the policy asks for a compaction now (none running, none refused since the last
     /// reload).
     pub fn is_due(&self) -> bool {
-        self.running.is_none()
-            && !self.needs_reload
-            && !self.chunks.is_empty()
-            && self.policy.should_compact(self.chunks.len(), self.chunk_bytes(), self.snapshot_bytes)
+        self.running.is_none() && !self.needs_reload && !self.chunks.is_empty() && self.policy.should_compact(self.chunks.len(), self.chunk_bytes(), self.snapshot_bytes)
     }
 
     /// Starts a compaction if one is due: the plan to carry out. `new_tag` is a fresh random

@@ -115,7 +115,9 @@ impl Applied {
 enum Phase {
     /// Initiator: join sent, waiting for peer. Receiver: waiting for join.
     Handshake,
-    Open { remote_peer: String },
+    Open {
+        remote_peer: String,
+    },
     Closed,
 }
 
@@ -168,11 +170,7 @@ impl Connection {
     /// The side that opened the connection (a phone): sends `join` at once.
     pub fn initiate(local: LocalPeer) -> Self {
         let mut c = Self::new(local, true);
-        let join = Message::Join {
-            sender_id: c.local.peer_id.clone(),
-            supported_protocol_versions: vec![PROTOCOL_VERSION.into()],
-            metadata: Some(c.metadata()),
-        };
+        let join = Message::Join { sender_id: c.local.peer_id.clone(), supported_protocol_versions: vec![PROTOCOL_VERSION.into()], metadata: Some(c.metadata()) };
         c.send(&join);
         c
     }
@@ -183,7 +181,17 @@ impl Connection {
     }
 
     fn new(local: LocalPeer, initiator: bool) -> Self {
-        Self { local, initiator, checks_changes: !initiator, phase: Phase::Handshake, docs: BTreeMap::new(), out: VecDeque::new(), next_ticket: 1, remote_name: None, refusal: None }
+        Self {
+            local,
+            initiator,
+            checks_changes: !initiator,
+            phase: Phase::Handshake,
+            docs: BTreeMap::new(),
+            out: VecDeque::new(),
+            next_ticket: 1,
+            remote_name: None,
+            refusal: None,
+        }
     }
 
     fn metadata(&self) -> PeerMetadata {
@@ -513,11 +521,8 @@ impl Connection {
                 return self.fail(format!("refused changes for {doc}: more than {max} changes or {max_bytes} bytes wait for dependencies never sent"));
             }
         }
-        let saved = new_changes.then(|| Applied {
-            changes: applied_changes.unwrap_or_else(|| document.get_changes(&heads_before)),
-            since: heads_before,
-            heads: document.get_heads(),
-        });
+        let saved =
+            new_changes.then(|| Applied { changes: applied_changes.unwrap_or_else(|| document.get_changes(&heads_before)), since: heads_before, heads: document.get_heads() });
         if let Some((before, now)) = waiting_share {
             if let Some(all) = host.waiting(&doc) {
                 all.changes = (all.changes + now.changes).saturating_sub(before.changes);
@@ -594,6 +599,6 @@ impl Connection {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
 mod many_writers;
+#[cfg(test)]
+mod tests;

@@ -75,8 +75,8 @@ fn leb128_u32(bytes: &[u8]) -> Option<(u32, &[u8])> {
 
 #[cfg(test)]
 mod tests {
-    use automerge::transaction::Transactable;
     use automerge::sync::SyncDoc;
+    use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ROOT};
 
     use super::*;
@@ -141,13 +141,9 @@ mod tests {
 
     #[test]
     fn crafted_bloom_filters_are_refused() {
-        for (entries, bpe, probes, bits, why) in [
-            (1, 10, u32::MAX, 2, "probes"),
-            (1, 10, 5_000_000, 2, "probes"),
-            (1, 10, 0, 2, "probes"),
-            (5, 0, 7, 0, "bits per entry"),
-            (1, 1_000, 7, 125, "bits per entry"),
-        ] {
+        for (entries, bpe, probes, bits, why) in
+            [(1, 10, u32::MAX, 2, "probes"), (1, 10, 5_000_000, 2, "probes"), (1, 10, 0, 2, "probes"), (5, 0, 7, 0, "bits per entry"), (1, 1_000, 7, 125, "bits per entry")]
+        {
             let m = sync::Message::decode(&crafted(entries, bpe, probes, bits)).unwrap();
             let err = check_sync_message(&m).unwrap_err();
             assert!(err.contains(why), "{entries}/{bpe}/{probes}: {err}");

@@ -21,18 +21,61 @@ pub struct PeerMetadata {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
-    Join { sender_id: String, supported_protocol_versions: Vec<String>, metadata: Option<PeerMetadata> },
-    Peer { sender_id: String, target_id: String, selected_protocol_version: String, metadata: Option<PeerMetadata> },
-    Leave { sender_id: String },
+    Join {
+        sender_id: String,
+        supported_protocol_versions: Vec<String>,
+        metadata: Option<PeerMetadata>,
+    },
+    Peer {
+        sender_id: String,
+        target_id: String,
+        selected_protocol_version: String,
+        metadata: Option<PeerMetadata>,
+    },
+    Leave {
+        sender_id: String,
+    },
     /// A sync message that also asks for a `doc-unavailable` answer if the target lacks it.
-    Request { sender_id: String, target_id: String, document_id: DocumentId, data: Vec<u8> },
-    Sync { sender_id: String, target_id: String, document_id: DocumentId, data: Vec<u8> },
-    DocUnavailable { sender_id: String, target_id: String, document_id: DocumentId },
-    Ephemeral { sender_id: String, target_id: String, document_id: DocumentId, count: u64, session_id: String, data: Vec<u8> },
-    Error { message: String },
-    RemoteSubscriptionChange { sender_id: String, target_id: String, add: Vec<String>, remove: Vec<String> },
+    Request {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    },
+    Sync {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        data: Vec<u8>,
+    },
+    DocUnavailable {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+    },
+    Ephemeral {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+        count: u64,
+        session_id: String,
+        data: Vec<u8>,
+    },
+    Error {
+        message: String,
+    },
+    RemoteSubscriptionChange {
+        sender_id: String,
+        target_id: String,
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
     /// Heads gossip; we neither forward nor act on it, so only its routing fields are kept.
-    RemoteHeadsChanged { sender_id: String, target_id: String, document_id: DocumentId },
+    RemoteHeadsChanged {
+        sender_id: String,
+        target_id: String,
+        document_id: DocumentId,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

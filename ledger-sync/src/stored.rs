@@ -43,8 +43,7 @@ pub fn load_document(bytes: &[u8]) -> Result<AutoCommit, LoadError> {
     if bytes.is_empty() {
         return Ok(AutoCommit::new());
     }
-    AutoCommit::load_with_options(bytes, LoadOptions::new().on_partial_load(OnPartialLoad::Ignore))
-        .map_err(|e| LoadError(e.to_string()))
+    AutoCommit::load_with_options(bytes, LoadOptions::new().on_partial_load(OnPartialLoad::Ignore)).map_err(|e| LoadError(e.to_string()))
 }
 
 /// Changes the document depends on but does not hold (its waiting changes are not part of it

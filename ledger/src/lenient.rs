@@ -180,13 +180,7 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
         all.iter()
             .filter(|(k, _, _, conflict)| *conflict && table.iter().any(|f| f.conflicts() && f.key == k.as_str()))
             .filter_map(|(k, _, _, _)| {
-                let values: Vec<String> = self
-                    .doc
-                    .get_all(self.obj, k.as_str())
-                    .ok()?
-                    .into_iter()
-                    .map(|(v, _)| conflict_value(&v))
-                    .collect();
+                let values: Vec<String> = self.doc.get_all(self.obj, k.as_str()).ok()?.into_iter().map(|(v, _)| conflict_value(&v)).collect();
                 (values.len() > 1).then(|| Conflict { field: k.clone(), values })
             })
             .collect()

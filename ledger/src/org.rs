@@ -67,8 +67,7 @@ pub enum UnitKind {
 }
 
 impl UnitKind {
-    pub const ALL: [UnitKind; 7] =
-        [UnitKind::City, UnitKind::County, UnitKind::Township, UnitKind::Village, UnitKind::Community, UnitKind::Enterprise, UnitKind::Department];
+    pub const ALL: [UnitKind; 7] = [UnitKind::City, UnitKind::County, UnitKind::Township, UnitKind::Village, UnitKind::Community, UnitKind::Enterprise, UnitKind::Department];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -295,8 +294,7 @@ impl Org {
 
     /// The ledgers `person` may read, with the unit and the rights, in tree order by name.
     pub fn readable_ledgers(&self, person: &str) -> Vec<(&Unit, Rights)> {
-        let mut out: Vec<(&Unit, Rights)> =
-            self.units.values().filter(|u| u.ledger.is_some()).map(|u| (u, self.ledger_rights(person, &u.id))).filter(|(_, r)| r.read).collect();
+        let mut out: Vec<(&Unit, Rights)> = self.units.values().filter(|u| u.ledger.is_some()).map(|u| (u, self.ledger_rights(person, &u.id))).filter(|(_, r)| r.read).collect();
         out.sort_by(|a, b| self.path_names(&a.0.id).cmp(&self.path_names(&b.0.id)));
         out
     }
@@ -311,11 +309,7 @@ impl Org {
     /// The nodes `person` supervises (督查), highest first: those not below another of theirs.
     pub fn supervised_nodes(&self, person: &str) -> Vec<&Unit> {
         let nodes: Vec<&str> = self.grants_of(person).filter(|g| g.role == Role::Supervisor).map(|g| g.unit.as_str()).collect();
-        let mut out: Vec<&Unit> = nodes
-            .iter()
-            .filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other)))
-            .filter_map(|n| self.units.get(*n))
-            .collect();
+        let mut out: Vec<&Unit> = nodes.iter().filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other))).filter_map(|n| self.units.get(*n)).collect();
         out.sort_by_key(|u| (self.path(&u.id).len(), u.name.clone()));
         out.dedup_by(|a, b| a.id == b.id);
         out

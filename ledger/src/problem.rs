@@ -91,11 +91,18 @@ coded_enum! {
 pub enum Action {
     Start,
     /// 办结, with what was done (办理结果).
-    Resolve { result: String },
+    Resolve {
+        result: String,
+    },
     /// 不予受理, with the reason the residents will be told.
-    Reject { reason: String },
+    Reject {
+        reason: String,
+    },
     /// 回访: the residents' verdict; 不满意 reopens the problem.
-    FollowUp { satisfaction: Satisfaction, comment: String },
+    FollowUp {
+        satisfaction: Satisfaction,
+        comment: String,
+    },
     Reopen,
 }
 
@@ -118,7 +125,11 @@ impl Action {
             Self::Reject { reason } => reason.trim().to_owned(),
             Self::FollowUp { satisfaction, comment } => {
                 let comment = comment.trim();
-                if comment.is_empty() { satisfaction.label().to_owned() } else { format!("{}：{comment}", satisfaction.label()) }
+                if comment.is_empty() {
+                    satisfaction.label().to_owned()
+                } else {
+                    format!("{}：{comment}", satisfaction.label())
+                }
             }
         }
     }

@@ -33,12 +33,7 @@ impl VisitFilter {
                 return false;
             }
         }
-        words.iter().all(|w| {
-            [&v.whom, &v.place, &v.heard, &v.opinions, &v.follow_up]
-                .iter()
-                .any(|field| contains_folded(field, w))
-                || v.kind.label().contains(w.as_str())
-        })
+        words.iter().all(|w| [&v.whom, &v.place, &v.heard, &v.opinions, &v.follow_up].iter().any(|field| contains_folded(field, w)) || v.kind.label().contains(w.as_str()))
     }
 
     fn words(&self) -> Vec<String> {
@@ -122,11 +117,7 @@ mod tests {
         let all = sample();
         let f = VisitFilter { kind: Some(VisitKind::HomeVisit), ..Default::default() };
         assert_eq!(whoms(&filter_visits(&all, &f)), ["张大爷"]);
-        let f = VisitFilter {
-            from: NaiveDate::from_ymd_opt(2026, 11, 2),
-            to: NaiveDate::from_ymd_opt(2026, 11, 20),
-            ..Default::default()
-        };
+        let f = VisitFilter { from: NaiveDate::from_ymd_opt(2026, 11, 2), to: NaiveDate::from_ymd_opt(2026, 11, 20), ..Default::default() };
         assert_eq!(whoms(&filter_visits(&all, &f)), ["李阿姨", "宏达 Textile 公司"]);
     }
 }

@@ -41,13 +41,7 @@ pub fn filter_problems<'a>(problems: &'a [Problem], filter: &ProblemFilter, toda
         .filter(|p| filter.category.is_none_or(|c| c == p.category))
         .filter(|p| !filter.overdue_only || p.is_overdue(today))
         .filter(|p| filter.enterprise.is_none() || filter.enterprise == p.enterprise_id)
-        .filter(|p| {
-            words.is_empty()
-                || all_found(
-                    &[&p.title, &p.description, &p.responsible, &p.result, p.category.label(), p.status.label()],
-                    &words,
-                )
-        })
+        .filter(|p| words.is_empty() || all_found(&[&p.title, &p.description, &p.responsible, &p.result, p.category.label(), p.status.label()], &words))
         .collect();
     out.sort_by_cached_key(|p| (!p.is_overdue(today), std::cmp::Reverse(p.urgency), std::cmp::Reverse(p.created_at)));
     out
@@ -56,10 +50,7 @@ pub fn filter_problems<'a>(problems: &'a [Problem], filter: &ProblemFilter, toda
 /// Enterprises whose name, code, industry or contact match, by name.
 pub fn filter_enterprises<'a>(enterprises: &'a [Enterprise], text: &str) -> Vec<&'a Enterprise> {
     let words = words(text);
-    let mut out: Vec<&Enterprise> = enterprises
-        .iter()
-        .filter(|e| !e.deleted && all_found(&[&e.name, &e.credit_code, &e.industry, &e.contact], &words))
-        .collect();
+    let mut out: Vec<&Enterprise> = enterprises.iter().filter(|e| !e.deleted && all_found(&[&e.name, &e.credit_code, &e.industry, &e.contact], &words)).collect();
     out.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }

@@ -61,12 +61,7 @@ impl ProblemSort {
 
 /// The problems of the units (`(unit, id, facts)`) kept by the filter; only those overdue today
 /// when `overdue_only`, whenever raised; otherwise those raised in the period.
-pub fn problem_lines<'a>(
-    problems: impl IntoIterator<Item = (&'a str, &'a RecordId, &'a ProblemFacts)>,
-    filter: &Filter,
-    overdue_only: bool,
-    today: NaiveDate,
-) -> Vec<ProblemLine> {
+pub fn problem_lines<'a>(problems: impl IntoIterator<Item = (&'a str, &'a RecordId, &'a ProblemFacts)>, filter: &Filter, overdue_only: bool, today: NaiveDate) -> Vec<ProblemLine> {
     problems
         .into_iter()
         .filter(|(_, _, p)| if overdue_only { filter.keeps(p) && p.days_overdue(today).is_some() } else { filter.counts(p) })

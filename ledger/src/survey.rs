@@ -137,8 +137,7 @@ impl SurveyResults {
 /// (a damaged or foreign document) are not counted.
 pub fn survey_results(survey: &Survey) -> SurveyResults {
     let slot = |s: Satisfaction| Satisfaction::ALL.iter().position(|x| *x == s).unwrap_or(2);
-    let mut per_question: Vec<QuestionResult> =
-        survey.questions.iter().map(|q| QuestionResult { question: q.clone(), counts: [0; 3] }).collect();
+    let mut per_question: Vec<QuestionResult> = survey.questions.iter().map(|q| QuestionResult { question: q.clone(), counts: [0; 3] }).collect();
     let mut overall = [0; 3];
     for response in &survey.responses {
         for (qid, answer) in &response.answers {

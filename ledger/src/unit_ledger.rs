@@ -12,7 +12,10 @@
 //! the edit, and undo is just clearing the flag. Every change's message is a [`ChangeNote`]
 //! naming the record and the author, which makes the document's history the audit trail.
 
-use automerge::{transaction::{CommitOptions, Transactable}, ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT};
+use automerge::{
+    transaction::{CommitOptions, Transactable},
+    ActorId, AutoCommit, ChangeHash, ObjId, ObjType, ReadDoc, ScalarValue, Value, ROOT,
+};
 
 use crate::lenient::{map_records, FieldProblem};
 use crate::record::{field_label, ChangeNote, Field, HistoryEntry, Section};
@@ -27,8 +30,8 @@ mod visits;
 
 pub use enterprises::ENTERPRISE_FIELDS;
 pub use pledges::PLEDGE_FIELDS;
-pub use surveys::SURVEY_FIELDS;
 pub use problems::PROBLEM_FIELDS;
+pub use surveys::SURVEY_FIELDS;
 pub use visits::{Visits, VISIT_FIELDS};
 
 pub const SCHEMA_VERSION: u64 = 2;
@@ -310,11 +313,7 @@ impl UnitLedger {
         if changed.is_empty() {
             return;
         }
-        let names: Vec<&str> = changed
-            .iter()
-            .filter(|f| f.as_str() != "updated_at")
-            .map(|f| field_label(table, f))
-            .collect();
+        let names: Vec<&str> = changed.iter().filter(|f| f.as_str() != "updated_at").map(|f| field_label(table, f)).collect();
         self.commit(format!("修改{}：{}", section.noun(), names.join("、")), Some((section, id.clone())), now_ms);
     }
 
@@ -411,9 +410,7 @@ impl UnitLedger {
         set.into_iter()
             .map(|(value, op)| {
                 let by = op
-                    .and_then(|(counter, actor)| {
-                        changes.iter().find(|c| *c.actor == actor && c.start_op <= counter && counter <= c.max_op)
-                    })
+                    .and_then(|(counter, actor)| changes.iter().find(|c| *c.actor == actor && c.start_op <= counter && counter <= c.max_op))
                     .and_then(|c| c.message.as_deref().map(|m| ChangeNote::parse(m).by))
                     .unwrap_or_default();
                 (value, by)
@@ -446,10 +443,10 @@ impl UnitLedger {
 }
 
 #[cfg(test)]
-mod tests;
-#[cfg(test)]
-mod merge_tests;
+mod field_table_tests;
 #[cfg(test)]
 mod merge_props;
 #[cfg(test)]
-mod field_table_tests;
+mod merge_tests;
+#[cfg(test)]
+mod tests;

@@ -51,19 +51,9 @@ impl LedgerView {
         let enterprises = ledger.enterprises();
         let pledges = ledger.pledges();
         let surveys = ledger.surveys();
-        let field_problems = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems]
-            .into_iter()
-            .flatten()
-            .map(ToString::to_string)
-            .collect();
-        Self {
-            visits: visits.visits,
-            problems: problems.records,
-            enterprises: enterprises.records,
-            pledges: pledges.records,
-            surveys: surveys.records,
-            field_problems,
-        }
+        let field_problems =
+            [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems].into_iter().flatten().map(ToString::to_string).collect();
+        Self { visits: visits.visits, problems: problems.records, enterprises: enterprises.records, pledges: pledges.records, surveys: surveys.records, field_problems }
     }
 
     pub fn as_ref(&self) -> LedgerViewRef<'_> {

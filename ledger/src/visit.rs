@@ -6,8 +6,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use crate::validation::EARLIEST_DATE;
 use crate::validation::ValidationErrors;
+pub use crate::validation::EARLIEST_DATE;
 use crate::RecordId;
 
 /// What kind of contact a visit was.
@@ -26,8 +26,7 @@ pub enum VisitKind {
 }
 
 impl VisitKind {
-    pub const ALL: [VisitKind; 5] =
-        [Self::HomeVisit, Self::Petition, Self::EnterpriseVisit, Self::Forum, Self::Other];
+    pub const ALL: [VisitKind; 5] = [Self::HomeVisit, Self::Petition, Self::EnterpriseVisit, Self::Forum, Self::Other];
 
     /// The stable code stored in documents.
     pub fn code(self) -> &'static str {
@@ -231,11 +230,7 @@ mod tests {
     }
 
     fn filled() -> VisitDraft {
-        VisitDraft {
-            whom: "张大爷家".into(),
-            heard: "反映村口路灯坏了".into(),
-            ..VisitDraft::new(today())
-        }
+        VisitDraft { whom: "张大爷家".into(), heard: "反映村口路灯坏了".into(), ..VisitDraft::new(today()) }
     }
 
     #[test]
@@ -257,13 +252,8 @@ mod tests {
 
     #[test]
     fn dates_are_checked() {
-        for (date, expect) in [
-            ("", "请填写走访日期"),
-            ("2026/11/27", "日期格式"),
-            ("2026-02-30", "日期格式"),
-            ("2026-11-28", "不能晚于今天"),
-            ("1999-12-31", "不能早于"),
-        ] {
+        for (date, expect) in [("", "请填写走访日期"), ("2026/11/27", "日期格式"), ("2026-02-30", "日期格式"), ("2026-11-28", "不能晚于今天"), ("1999-12-31", "不能早于")]
+        {
             let d = VisitDraft { date: date.into(), ..filled() };
             let e = d.validate(today()).unwrap_err();
             assert!(e.for_field("date").unwrap().contains(expect), "{date}: {e}");

@@ -96,7 +96,14 @@ fn ledger_of(unit: usize, records: usize, now_ms: i64) -> UnitLedger {
                 }
             }
             _ => {
-                let p = ValidPledge { content: "每周三下午在村委会接待群众".into(), by: format!("干部{}", rng.next(7)), team: false, aims: vec![Aim::ServiceLead], due: date + chrono::Duration::days(90), public: rng.next(2) == 0 };
+                let p = ValidPledge {
+                    content: "每周三下午在村委会接待群众".into(),
+                    by: format!("干部{}", rng.next(7)),
+                    team: false,
+                    aims: vec![Aim::ServiceLead],
+                    due: date + chrono::Duration::days(90),
+                    public: rng.next(2) == 0,
+                };
                 let id = l.add_pledge(&p, at).unwrap();
                 l.add_pledge_progress(&id, "本月接待群众 12 人次", at + 10 * DAY_MS).unwrap();
                 if rng.next(2) == 0 {
@@ -136,7 +143,11 @@ fn prepare(dir: &str, units: usize, records: usize) -> Result<(), String> {
     let generated = started.elapsed();
     let rebuild = Instant::now();
     let n = sync_server::read_model::rebuild(&storage, &directory.org())?;
-    println!("generated {units} units x {records} records in {:.1} s; full rebuild of the read model ({n} ledgers): {:.2} s", generated.as_secs_f64(), rebuild.elapsed().as_secs_f64());
+    println!(
+        "generated {units} units x {records} records in {:.1} s; full rebuild of the read model ({n} ledgers): {:.2} s",
+        generated.as_secs_f64(),
+        rebuild.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 
@@ -154,29 +165,29 @@ fn measure(dir: &str) -> Result<(), String> {
     let year = Ask { period: Some(format!("{}", chrono::Datelike::year(&today))), ..Ask::default() };
     let scope = Scope::of(org.clone(), &person, &year, today).map_err(|e| e.2)?;
     let t = Instant::now();
-    let first = sync_server::desk::overview(&hub, &scope, &person)?;
+    let first = sync_server::desk::answers::overview(&hub, &scope, &person)?;
     let cold = t.elapsed().as_secs_f64() * 1000.0;
     let mut warm = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
-        sync_server::desk::overview(&hub, &scope, &person)?;
+        sync_server::desk::answers::overview(&hub, &scope, &person)?;
         warm.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    let rows = first["rows"].as_array().map_or(0, Vec::len);
+    let rows = first.rows.len();
     let unit = org.units.values().find(|u| u.ledger.is_some()).unwrap().id.clone();
     let one = Scope::of(org.clone(), &person, &Ask { node: Some(unit.clone()), ..year }, today).map_err(|e| e.2)?;
     let mut drill = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
-        sync_server::desk::overview(&hub, &one, &person)?;
+        sync_server::desk::answers::overview(&hub, &one, &person)?;
         drill.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let mut overdue = Vec::new();
     let mut total = 0;
     for _ in 0..5 {
         let t = Instant::now();
-        let list = sync_server::desk::problems(&hub, &scope, true, report::ProblemSort::DaysOverdue)?;
-        total = list["total"].as_u64().unwrap_or(0);
+        let list = sync_server::desk::answers::problems(&hub, &scope, true, report::ProblemSort::DaysOverdue)?;
+        total = list.total as u64;
         overdue.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     println!("overview of the city ({rows} rows): first {cold:.0} ms (read model from storage), then median {:.1} ms", median(warm));
@@ -219,7 +230,7 @@ fn export(dir: &str, county: bool) -> Result<(), String> {
     let path = std::env::temp_dir().join(format!("bench-export-{}.xlsx", std::process::id()));
     let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let written = sync_server::export::write(&hub, &scope, &file)?;
+    let written = sync_server::desk::export::write(&hub, &scope, &file)?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&path);
     println!(

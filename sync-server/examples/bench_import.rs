@@ -113,9 +113,5 @@ fn main() {
     for (name, r) in [("CSV (baseline)", &base), (".xlsx", &x)] {
         println!("{name}: read {:.0} ms, check + store {:.0} ms, total {:.0} ms, peak {:.0} MB", r.read_ms, r.import_ms, r.read_ms + r.import_ms, r.peak_mb);
     }
-    println!(
-        "xlsx / csv: total {:.2}x, peak memory {:.2}x",
-        (x.read_ms + x.import_ms) / (base.read_ms + base.import_ms),
-        x.peak_mb / base.peak_mb
-    );
+    println!("xlsx / csv: total {:.2}x, peak memory {:.2}x", (x.read_ms + x.import_ms) / (base.read_ms + base.import_ms), x.peak_mb / base.peak_mb);
 }

@@ -6,7 +6,7 @@
 //!
 //! cargo run --release -p sync-server --example kill_campaign -- [ITERATIONS] [SERVER_BINARY]
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 
 use std::process::{Child, Command, Stdio};

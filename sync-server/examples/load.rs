@@ -121,7 +121,10 @@ async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize,
             other => {
                 let heads = c.doc.get_heads();
                 let missing = c.doc.get_missing_deps(&[]);
-                return Err(format!("connection ended: {other:?}; waiting for {waiting:?}; heads {heads:?}; shared {shared:?}; missing {missing:?}; pending writes {}", conn.pending_writes()));
+                return Err(format!(
+                    "connection ended: {other:?}; waiting for {waiting:?}; heads {heads:?}; shared {shared:?}; missing {missing:?}; pending writes {}",
+                    conn.pending_writes()
+                ));
             }
         }
     }

@@ -5,9 +5,9 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use http_api::admin::{DeviceStatus, ForPerson, ImportRefused, IssuedCode, IssuedToken, NewGrant, NewPerson, NewUnit, OrgView, RowError};
 use ledger::org::{Role, UnitKind};
-use serde::Deserialize;
-use serde_json::json;
+use serde::Serialize;
 
 use crate::auth::{principal, refusal};
 use crate::directory::{Directory, ImportError, Principal};
@@ -24,7 +24,7 @@ async fn admin(state: &AppState, headers: &HeaderMap) -> Result<Principal, Respo
 }
 
 /// Runs directory work on the blocking pool; a refusal is a 400 with the message.
-async fn run(state: &AppState, f: impl FnOnce(&Directory) -> Result<serde_json::Value, String> + Send + 'static) -> Response {
+async fn run<T: Serialize + Send + 'static>(state: &AppState, f: impl FnOnce(&Directory) -> Result<T, String> + Send + 'static) -> Response {
     let directory = state.hub.directory.clone();
     match tokio::task::spawn_blocking(move || f(&directory)).await {
         Ok(Ok(body)) => Json(body).into_response(),
@@ -34,7 +34,7 @@ async fn run(state: &AppState, f: impl FnOnce(&Directory) -> Result<serde_json::
 }
 
 /// Runs `f` as the admin making the request (a refusal if they are not one).
-async fn as_admin(state: &AppState, headers: &HeaderMap, f: impl FnOnce(&Directory, Principal) -> Result<serde_json::Value, String> + Send + 'static) -> Response {
+async fn as_admin<T: Serialize + Send + 'static>(state: &AppState, headers: &HeaderMap, f: impl FnOnce(&Directory, Principal) -> Result<T, String> + Send + 'static) -> Response {
     match admin(state, headers).await {
         Ok(admin) => run(state, move |d| f(d, admin)).await,
         Err(refused) => refused,
@@ -45,19 +45,12 @@ async fn as_admin(state: &AppState, headers: &HeaderMap, f: impl FnOnce(&Directo
 pub async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
-        let units: Vec<_> = org.units.values().filter(|u| org.may_administer(&admin.person, &u.id)).collect();
-        let people: Vec<_> = d.storage.people()?.into_iter().filter(|p| org.may_manage_person(&admin.person, &p.id)).collect();
-        let grants: Vec<_> = org.grants.iter().filter(|g| org.may_administer(&admin.person, &g.unit)).collect();
-        Ok(json!({ "units": units, "people": people, "grants": grants }))
+        let units = org.units.values().filter(|u| org.may_administer(&admin.person, &u.id)).cloned().collect();
+        let people = d.storage.people()?.into_iter().filter(|p| org.may_manage_person(&admin.person, &p.id)).collect();
+        let grants = org.grants.iter().filter(|g| org.may_administer(&admin.person, &g.unit)).cloned().collect();
+        Ok(OrgView { units, people, grants })
     })
     .await
-}
-
-#[derive(Deserialize)]
-pub struct NewUnit {
-    name: String,
-    kind: String,
-    parent: String,
 }
 
 /// `POST /api/admin/units {name, kind, parent}`.
@@ -68,19 +61,9 @@ pub async fn add_unit(State(state): State<AppState>, headers: HeaderMap, Json(bo
             return Err("只能在自己管理的单位之下添加".into());
         }
         let unit = d.add_unit(&body.name, kind, Some(&body.parent), Some(&admin.person))?;
-        Ok(json!(unit))
+        Ok(unit)
     })
     .await
-}
-
-#[derive(Deserialize)]
-pub struct NewPerson {
-    name: String,
-    login: String,
-    #[serde(default)]
-    password: Option<String>,
-    unit: String,
-    role: String,
 }
 
 /// `POST /api/admin/people {name, login, password?, unit, role}`: a person with a first role.
@@ -93,16 +76,9 @@ pub async fn add_person(State(state): State<AppState>, headers: HeaderMap, Json(
         let password = body.password.filter(|p| !p.is_empty());
         let person = d.add_person(&body.name, &body.login, password.as_deref(), Some(&admin.person))?;
         d.grant(&person.id, &body.unit, role, Some(&admin.person))?;
-        Ok(json!(person))
+        Ok(person)
     })
     .await
-}
-
-#[derive(Deserialize)]
-pub struct NewGrant {
-    person: String,
-    unit: String,
-    role: String,
 }
 
 /// `POST /api/admin/grants {person, unit, role}`.
@@ -114,16 +90,9 @@ pub async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body)
             return Err("只能管理自己单位及以下的人员".into());
         }
         d.grant(&body.person, &body.unit, role, Some(&admin.person))?;
-        Ok(json!({}))
+        Ok(http_api::Done { ok: true })
     })
     .await
-}
-
-#[derive(Deserialize)]
-pub struct ForPerson {
-    person: String,
-    #[serde(default)]
-    device: String,
 }
 
 /// `POST /api/admin/codes {person}`: a one-time activation code for the person's phone.
@@ -133,7 +102,7 @@ pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(
             return Err("只能管理自己单位及以下的人员".into());
         }
         let code = d.issue_activation_code(&body.person, Some(&admin.person))?;
-        Ok(json!({ "code": code, "expiresInDays": crate::directory::ACTIVATION_CODE_TTL.as_secs() / 86_400 }))
+        Ok(IssuedCode { code, expires_in_days: crate::directory::ACTIVATION_CODE_TTL.as_secs() / 86_400 })
     })
     .await
 }
@@ -145,7 +114,7 @@ pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json
             return Err("只能管理自己单位及以下的人员".into());
         }
         let new = d.issue_token(&body.person, &body.device, Some(&admin.person))?;
-        Ok(json!({ "device": new.device.id, "token": new.token }))
+        Ok(IssuedToken { device: new.device.id, token: new.token })
     })
     .await
 }
@@ -155,7 +124,7 @@ pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Respo
     as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
         let devices: Vec<_> = d.storage.devices()?.into_iter().filter(|dev| org.may_manage_person(&admin.person, &dev.person)).collect();
-        Ok(json!(devices))
+        Ok(devices)
     })
     .await
 }
@@ -173,7 +142,7 @@ pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Pa
             return Err("没有这台设备".into());
         }
         d.set_device_status(&id, status, Some(&admin.person))?;
-        Ok(json!({ "device": id, "status": status }))
+        Ok(DeviceStatus { device: id, status: status.to_owned() })
     })
     .await
 }
@@ -189,7 +158,7 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Respons
             None => of_root,
         };
         let entries: Vec<_> = d.storage.audit_log(5_000)?.into_iter().filter(|e| visible(&e.person)).take(500).collect();
-        Ok(json!(entries))
+        Ok(entries)
     })
     .await
 }
@@ -208,10 +177,11 @@ pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: axu
     })
     .await;
     match outcome {
-        Ok(Ok(counts)) => Json(json!(counts)).into_response(),
+        Ok(Ok(counts)) => Json(counts).into_response(),
         Ok(Err(ImportError::Rows(refused))) => {
             let message = format!("有 {} 行有误，未导入任何内容", refused.total);
-            (StatusCode::BAD_REQUEST, Json(json!({ "error": "invalid", "message": message, "rows": refused.errors, "total": refused.total }))).into_response()
+            let rows = refused.errors.into_iter().map(|e| RowError { line: e.line, message: e.message }).collect();
+            (StatusCode::BAD_REQUEST, Json(ImportRefused { error: "invalid".into(), message, rows, total: refused.total })).into_response()
         }
         Ok(Err(ImportError::Failed(message))) => refusal(StatusCode::BAD_REQUEST, "invalid", &message),
         Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
@@ -235,6 +205,7 @@ pub async fn import_template(State(state): State<AppState>, headers: HeaderMap, 
         "template.csv" => (crate::import::template_csv(&root), "text/csv; charset=utf-8"),
         _ => return refusal(StatusCode::NOT_FOUND, "not_found", "没有这个模板"),
     };
-    let disposition = format!("attachment; filename=\"org-template.{}\"; filename*=UTF-8''%E7%BB%84%E7%BB%87%E6%9E%B6%E6%9E%84%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.{}", &file[9..], &file[9..]);
+    let disposition =
+        format!("attachment; filename=\"org-template.{}\"; filename*=UTF-8''%E7%BB%84%E7%BB%87%E6%9E%B6%E6%9E%84%E5%AF%BC%E5%85%A5%E6%A8%A1%E6%9D%BF.{}", &file[9..], &file[9..]);
     ([(axum::http::header::CONTENT_TYPE, mime.to_owned()), (axum::http::header::CONTENT_DISPOSITION, disposition)], bytes).into_response()
 }

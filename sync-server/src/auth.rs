@@ -10,8 +10,8 @@ use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use http_api::me::{DeviceRef, LedgerAccess, Login, Me, Member, PersonRef, RoleHeld, SignedIn};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::directory::{AuthError, NewDevice, Principal, Refused};
 use crate::storage::Device;
@@ -37,7 +37,7 @@ pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 
 /// An answer with a status, a machine-readable code and a message for people.
 pub fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, Json(json!({ "error": code, "message": message }))).into_response()
+    (status, Json(http_api::Refusal { error: code.to_owned(), message: message.to_owned() })).into_response()
 }
 
 fn auth_error(e: AuthError) -> Response {
@@ -89,7 +89,7 @@ fn address(remote: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
     remote.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_else(|| "?".into())
 }
 
-fn with_device(new: NewDevice, headers: &HeaderMap, body: serde_json::Value) -> Response {
+fn with_device(new: NewDevice, headers: &HeaderMap, body: impl serde::Serialize) -> Response {
     let cookie = device_cookie(&new, is_https(headers));
     ([(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())], Json(body)).into_response()
 }
@@ -117,16 +117,10 @@ pub async fn activate(State(state): State<AppState>, headers: HeaderMap, remote:
     match blocking(move || directory.activate(&body.code, &body.device, &addr)).await {
         Ok(new) => {
             let device = new.device.id.clone();
-            with_device(new, &headers, json!({ "device": device }))
+            with_device(new, &headers, SignedIn { device })
         }
         Err(r) => r,
     }
-}
-
-#[derive(Deserialize)]
-pub struct Login {
-    login: String,
-    password: String,
 }
 
 /// `POST /api/login {login, password}`: a desktop session for the working day.
@@ -138,7 +132,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, remote: Op
     match blocking(move || directory.login(&body.login, &body.password, &addr)).await {
         Ok(new) => {
             let device = new.device.id.clone();
-            with_device(new, &headers, json!({ "device": device }))
+            with_device(new, &headers, SignedIn { device })
         }
         Err(r) => r,
     }
@@ -172,7 +166,7 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, remote: Op
         return refusal(StatusCode::BAD_REQUEST, "invalid", "填写的内容过长");
     }
     match blocking(move || directory.setup(&body.code, &body.organisation, &body.name, &body.login, &body.password, &addr)).await {
-        Ok((person, new)) => with_device(new, &headers, json!({ "person": person.id })),
+        Ok((person, new)) => with_device(new, &headers, http_api::me::SetUp { person: person.id }),
         Err(r) => r,
     }
 }
@@ -192,41 +186,55 @@ pub async fn me(State(state): State<AppState>, headers: HeaderMap, Query(q): Que
     };
     let directory = state.hub.directory.clone();
     let version: Option<String> = q.version.map(|v| v.chars().take(40).collect());
-    let built = tokio::task::spawn_blocking(move || -> Result<serde_json::Value, String> {
+    let built = tokio::task::spawn_blocking(move || -> Result<Me, String> {
         let storage = &directory.storage;
         storage.touch_device(&device.id, version.as_deref(), crate::directory::now_secs())?;
         let person = storage.person(&principal.person)?.ok_or("the device's person is gone")?;
         let org = directory.org();
         let people: std::collections::HashMap<String, String> = storage.people()?.into_iter().map(|p| (p.id, p.name)).collect();
-        let roles: Vec<serde_json::Value> = org
+        let roles = org
             .grants
             .iter()
             .filter(|g| g.person == person.id)
-            .filter_map(|g| org.units.get(&g.unit).map(|u| json!({ "unit": u.id, "unitName": u.name, "path": org.path_names(&u.id).join(" / "), "role": g.role.code(), "roleLabel": g.role.label() })))
+            .filter_map(|g| {
+                let u = org.units.get(&g.unit)?;
+                Some(RoleHeld {
+                    unit: u.id.clone(),
+                    unit_name: u.name.clone(),
+                    path: org.path_names(&u.id).join(" / "),
+                    role: g.role.code().to_owned(),
+                    role_label: g.role.label().to_owned(),
+                })
+            })
             .collect();
-        let ledgers: Vec<serde_json::Value> = org
+        let ledgers = org
             .readable_ledgers(&person.id)
             .into_iter()
             .map(|(unit, rights)| {
                 let doc = unit.ledger.clone().unwrap_or_default();
-                let members: Vec<serde_json::Value> = org
+                let members = org
                     .members(&unit.id)
                     .into_iter()
                     .filter(|(_, role)| matches!(role, ledger::org::Role::Cadre | ledger::org::Role::Secretary))
-                    .map(|(p, role)| json!({ "id": p, "name": people.get(p).cloned().unwrap_or_default(), "role": role.code() }))
+                    .map(|(p, role)| Member { id: p.to_owned(), name: people.get(p).cloned().unwrap_or_default(), role: role.code().to_owned() })
                     .collect();
-                json!({
-                    "documentId": doc, "url": format!("automerge:{doc}"), "unit": unit.id, "unitName": unit.name,
-                    "path": org.path_names(&unit.id).join(" / "), "rights": rights, "members": members,
-                })
+                LedgerAccess {
+                    url: format!("automerge:{doc}"),
+                    document_id: doc,
+                    unit: unit.id.clone(),
+                    unit_name: unit.name.clone(),
+                    path: org.path_names(&unit.id).join(" / "),
+                    rights,
+                    members,
+                }
             })
             .collect();
-        Ok(json!({
-            "person": { "id": person.id, "name": person.name, "login": person.login },
-            "device": { "id": device.id, "name": device.name, "kind": device.kind, "status": device.status },
-            "roles": roles,
-            "ledgers": ledgers,
-        }))
+        Ok(Me {
+            person: PersonRef { id: person.id, name: person.name, login: person.login },
+            device: DeviceRef { id: device.id, name: device.name, kind: device.kind, status: device.status },
+            roles,
+            ledgers,
+        })
     })
     .await;
     match built {

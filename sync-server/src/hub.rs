@@ -22,9 +22,9 @@ use ledger::report;
 use ledger::UnitLedger;
 
 use crate::directory::{Directory, Principal};
+use crate::limits::FAULTS;
 use crate::read_model::ReadModel;
 use crate::storage::Projection;
-use crate::limits::FAULTS;
 use crate::storage::Storage;
 
 /// What the server knows of one document.

@@ -6,7 +6,6 @@ mod auth;
 pub mod demo;
 pub mod desk;
 pub mod directory;
-pub mod export;
 pub mod hub;
 pub mod import;
 pub mod limits;

@@ -91,9 +91,7 @@ async fn run(args: Args) -> Result<(), String> {
         return Err(format!("{} has no index.html: build the app first (trunk build)", args.dist.display()));
     }
     let state = sync_server::AppState::open(&args.data_dir)?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{local}");
     let directory = state.hub.directory.clone();
@@ -105,9 +103,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let app = sync_server::router_for(state, args.dist.clone());
     tracing::info!("先锋台账 serving http://{local} (app from {}, data in {})", args.dist.display(), args.data_dir.display());
-    sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

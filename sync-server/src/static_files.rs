@@ -5,11 +5,11 @@
 use std::path::{Path, PathBuf};
 
 use axum::body::Body;
+use axum::http::{header, HeaderValue, Request, Response, StatusCode};
+use axum::response::IntoResponse;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine;
 use sha2::{Digest, Sha256};
-use axum::http::{header, HeaderValue, Request, Response, StatusCode};
-use axum::response::IntoResponse;
 use tower::ServiceExt;
 use tower_http::services::{ServeDir, ServeFile};
 
@@ -135,11 +135,7 @@ mod tests {
     #[test]
     fn the_script_policy_names_each_inline_script_by_its_hash() {
         let dist = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dist.path().join("index.html"),
-            "<html><head><script type=\"module\"></script><script src=\"/app.js\"></script></head></html>",
-        )
-        .unwrap();
+        std::fs::write(dist.path().join("index.html"), "<html><head><script type=\"module\"></script><script src=\"/app.js\"></script></head></html>").unwrap();
         let policy = content_security_policy(dist.path());
         let policy = policy.to_str().unwrap();
         // SHA-256 of the empty text, base64: the one inline script; the external one is not hashed.

@@ -90,10 +90,7 @@ impl Storage {
         read_model::migrate(&db)?;
         // Each snapshot carries the tag of the compaction that wrote it (0 before compaction
         // tags existed): a compaction replaces only the snapshot it started from.
-        let has_tag: bool = db
-            .query_row("SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'tag'", [], |r| r.get::<_, i64>(0))
-            .map_err(err)?
-            > 0;
+        let has_tag: bool = db.query_row("SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'tag'", [], |r| r.get::<_, i64>(0)).map_err(err)? > 0;
         if !has_tag {
             db.execute_batch("ALTER TABLE documents ADD COLUMN tag INTEGER NOT NULL DEFAULT 0").map_err(err)?;
         }
@@ -118,10 +115,7 @@ impl Storage {
 
     /// Creates a document with its first bytes, unless it exists.
     pub fn create(&self, doc: &DocumentId, snapshot: &[u8]) -> Result<bool> {
-        let n = self
-            .db()
-            .execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![doc.to_string(), snapshot])
-            .map_err(err)?;
+        let n = self.db().execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![doc.to_string(), snapshot]).map_err(err)?;
         Ok(n == 1)
     }
 
@@ -130,10 +124,8 @@ impl Storage {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
         let id = doc.to_string();
-        let Some((snapshot, tag)) = tx
-            .query_row("SELECT snapshot, tag FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?)))
-            .optional()
-            .map_err(err)?
+        let Some((snapshot, tag)) =
+            tx.query_row("SELECT snapshot, tag FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))).optional().map_err(err)?
         else {
             return Ok(None);
         };
@@ -222,10 +214,8 @@ impl Storage {
     pub fn layout_sizes(&self, doc: &DocumentId) -> Result<Option<(u64, usize, Vec<(i64, usize)>)>> {
         let db = self.db();
         let id = doc.to_string();
-        let Some((tag, snapshot)) = db
-            .query_row("SELECT tag, LENGTH(snapshot) FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
-            .optional()
-            .map_err(err)?
+        let Some((tag, snapshot)) =
+            db.query_row("SELECT tag, LENGTH(snapshot) FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).optional().map_err(err)?
         else {
             return Ok(None);
         };
@@ -238,9 +228,7 @@ impl Storage {
     pub fn sync_states(&self, storage_id: &str) -> Result<Vec<(DocumentId, Vec<u8>)>> {
         let db = self.db();
         let mut stmt = db.prepare_cached("SELECT doc, state FROM sync_states WHERE storage_id = ?1").map_err(err)?;
-        let rows = stmt
-            .query_map([storage_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
-            .map_err(err)?;
+        let rows = stmt.query_map([storage_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(err)?;
         let mut out = Vec::new();
         for row in rows {
             let (doc, state) = row.map_err(err)?;
@@ -263,17 +251,11 @@ impl Storage {
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.db()
-            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0))
-            .optional()
-            .map_err(err)
+        self.db().query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(err)
     }
 
     pub fn put_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.db()
-            .execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])
-            .map(|_| ())
-            .map_err(err)
+        self.db().execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value]).map(|_| ()).map_err(err)
     }
 }
 

@@ -54,15 +54,13 @@ pub async fn upgrade(
     // a protocol error; anything larger is cut off by the socket itself.
     // Small buffers (tungstenite's default is 128 KiB each way, per connection): most frames
     // are a few hundred bytes, and a thousand idle phones must not cost a quarter gigabyte.
-    ws.read_buffer_size(4 * 1024)
-        .write_buffer_size(4 * 1024)
-        .max_message_size(MAX_MESSAGE_BYTES + 1024)
-        .max_frame_size(MAX_MESSAGE_BYTES + 1024)
-        .on_upgrade(move |socket| async move {
+    ws.read_buffer_size(4 * 1024).write_buffer_size(4 * 1024).max_message_size(MAX_MESSAGE_BYTES + 1024).max_frame_size(MAX_MESSAGE_BYTES + 1024).on_upgrade(
+        move |socket| async move {
             if let Err(e) = run(socket, state, &address, principal).await {
                 tracing::debug!(peer = %address, "sync connection ended: {e}");
             }
-        })
+        },
+    )
 }
 
 /// When the connection ends, however it ends, the changes it left waiting for dependencies

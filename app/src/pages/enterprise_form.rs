@@ -1,9 +1,9 @@
 //! Adding and editing a served enterprise; the credit code is checked as it is typed.
 
+use ledger::{EnterpriseDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use ledger::{EnterpriseDraft, RecordId};
 
 use crate::pages::parts::{route_id, RecordForm, TextField};
 use crate::service::LedgerService;

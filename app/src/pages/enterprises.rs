@@ -1,10 +1,10 @@
 //! Served enterprises (服务企业): the list, and one firm with its visits, difficulties and the
 //! help given.
 
-use leptos::prelude::*;
 use ledger::record_query::{filter_enterprises, filter_problems, ProblemFilter};
 use ledger::unit_ledger::ENTERPRISE_FIELDS;
 use ledger::{Enterprise, Section};
+use leptos::prelude::*;
 
 use crate::browser;
 use crate::pages::parts::{not_found, route_id, ConflictChooser, DeleteButton, History};
@@ -19,9 +19,8 @@ pub fn EnterpriseList() -> impl IntoView {
         let t = text.get();
         service.enterprises.with(|all| filter_enterprises(all, &t).into_iter().cloned().collect::<Vec<Enterprise>>())
     });
-    let open_problems = move |id: &ledger::RecordId| {
-        service.problems.with(|all| all.iter().filter(|p| !p.deleted && p.status.is_open() && p.enterprise_id.as_ref() == Some(id)).count())
-    };
+    let open_problems =
+        move |id: &ledger::RecordId| service.problems.with(|all| all.iter().filter(|p| !p.deleted && p.status.is_open() && p.enterprise_id.as_ref() == Some(id)).count());
     view! {
         <section class="list-page">
             <div class="search">

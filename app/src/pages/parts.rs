@@ -1,8 +1,8 @@
 //! Pieces every record page uses: text fields bound to a draft, one-tap choice chips, the
 //! conflict chooser, a record's log and its change history.
 
-use leptos::prelude::*;
 use ledger::{Conflict, LogEntry, RecordId, Section, ValidationErrors};
+use leptos::prelude::*;
 
 use crate::browser;
 use crate::pages::write_once::WriteOnce;
@@ -242,12 +242,7 @@ pub struct RecordForm {
 impl RecordForm {
     /// Call while building the form's component (it reads the context).
     pub fn new() -> Self {
-        Self {
-            service: expect_context::<LedgerService>(),
-            errors: RwSignal::new(ValidationErrors::default()),
-            failure: RwSignal::new(None),
-            saving: RwSignal::new(false),
-        }
+        Self { service: expect_context::<LedgerService>(), errors: RwSignal::new(ValidationErrors::default()), failure: RwSignal::new(None), saving: RwSignal::new(false) }
     }
 
     /// A valid draft is saved by `save` and the app goes to `page_of` the saved record; an

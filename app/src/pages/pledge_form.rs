@@ -1,10 +1,10 @@
 //! Publishing and editing a pledge.
 
+use ledger::pledge::Aim;
+use ledger::{PledgeDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
-use ledger::pledge::Aim;
-use ledger::{PledgeDraft, RecordId};
 
 use crate::pages::parts::{route_id, FieldError, RecordForm, TextField};
 use crate::service::LedgerService;

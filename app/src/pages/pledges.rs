@@ -1,10 +1,10 @@
 //! Service pledges (服务承诺): the list, and one pledge with its progress and evaluations.
 
-use leptos::prelude::*;
 use ledger::pledge::Evaluator;
 use ledger::record_query::filter_pledges;
 use ledger::unit_ledger::PLEDGE_FIELDS;
 use ledger::{Pledge, RecordId, Satisfaction, Section};
+use leptos::prelude::*;
 
 use crate::browser;
 use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
@@ -20,8 +20,10 @@ pub fn PledgeList() -> impl IntoView {
         let (t, f) = (text.get(), fulfilled.get());
         service.pledges.with(|all| filter_pledges(all, &t, f).into_iter().cloned().collect::<Vec<Pledge>>())
     });
-    let chip = move |label: &'static str, value: Option<bool>| view! {
-        <button class="chip" aria-pressed=move || (fulfilled.get() == value).to_string() on:click=move |_| fulfilled.set(value)>{label}</button>
+    let chip = move |label: &'static str, value: Option<bool>| {
+        view! {
+            <button class="chip" aria-pressed=move || (fulfilled.get() == value).to_string() on:click=move |_| fulfilled.set(value)>{label}</button>
+        }
     };
     view! {
         <section class="list-page">
@@ -75,15 +77,19 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
     let Typing { progress, writes, .. } = Typing::get();
     type Write = Box<dyn FnOnce(&mut ledger::UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>>;
     let run = move |button: &'static str, f: Write, after: Box<dyn Fn()>| {
-        writes.run(button, move || service.write(f), move |result| match result {
-            Ok(_) => {
-                failure.try_set(None);
-                after();
-            }
-            Err(e) => {
-                failure.try_set(Some(e));
-            }
-        });
+        writes.run(
+            button,
+            move || service.write(f),
+            move |result| match result {
+                Ok(_) => {
+                    failure.try_set(None);
+                    after();
+                }
+                Err(e) => {
+                    failure.try_set(Some(e));
+                }
+            },
+        );
     };
     let post = {
         let id = id.clone();

@@ -1,9 +1,9 @@
 //! One problem: its facts, the next steps its status allows, progress, log and history.
 
-use leptos::prelude::*;
 use ledger::problem::{describe_entry, describe_value, Action, ActionKind, Status};
 use ledger::unit_ledger::PROBLEM_FIELDS;
 use ledger::{Problem, RecordId, Satisfaction, Section};
+use leptos::prelude::*;
 
 use crate::browser;
 use crate::pages::parts::{not_found, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
@@ -33,9 +33,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
     let visit_id = problem.visit_id.clone();
     let visit = move || visit_id.as_ref().and_then(|v| service.visit(v));
     let firm = problem.enterprise_id.as_ref().and_then(|f| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == *f).cloned()));
-    let field = |label: &'static str, value: String| {
-        (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
-    };
+    let field = |label: &'static str, value: String| (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> });
     // Two people moved the status differently: both show, and no step is offered until one is kept.
     let status_conflict = problem.status_conflict();
     // A value two people set differently is marked where it shows; the chooser below settles it.
@@ -109,9 +107,13 @@ fn DeletedSourceVisit(visit: ledger::Visit) -> impl IntoView {
     let id = visit.id.clone();
     let restore = move |_| {
         let id = id.clone();
-        writes.run("restore-visit", move || service.set_deleted(Section::Visits, id, false), move |r| {
-            failure.try_set(r.err());
-        });
+        writes.run(
+            "restore-visit",
+            move || service.set_deleted(Section::Visits, id, false),
+            move |r| {
+                failure.try_set(r.err());
+            },
+        );
     };
     view! {
         <div class="notice" data-testid="source-visit-deleted">

@@ -1,10 +1,10 @@
 //! Raising a problem (from a visit, for an enterprise, or on its own) and editing one.
 
+use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
+use ledger::{ProblemDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
-use ledger::{ProblemDraft, RecordId};
 
 use crate::pages::parts::{route_id, Chips, FieldError, RecordForm, TextField};
 use crate::service::LedgerService;

@@ -1,9 +1,9 @@
 //! The problem ledger (突出问题清单): overdue problems first, filter by status, search offline.
 
-use leptos::prelude::*;
 use ledger::problem::{summarize_problems, Category, Status};
 use ledger::record_query::{filter_problems, ProblemFilter};
 use ledger::Problem;
+use leptos::prelude::*;
 
 use crate::browser;
 use crate::service::LedgerService;
@@ -46,10 +46,12 @@ pub fn OverdueNotice() -> impl IntoView {
     let overdue = overdue_count(service);
     move || {
         let n = overdue.get();
-        (n > 0).then(|| view! {
-            <a class="overdue-notice" href="/problems" data-testid="overdue-notice" on:click=move |_| state.show_overdue()>
-                {format!("⚠ {n} 件问题已逾期，点此查看")}
-            </a>
+        (n > 0).then(|| {
+            view! {
+                <a class="overdue-notice" href="/problems" data-testid="overdue-notice" on:click=move |_| state.show_overdue()>
+                    {format!("⚠ {n} 件问题已逾期，点此查看")}
+                </a>
+            }
         })
     }
 }

@@ -1,18 +1,18 @@
 //! Satisfaction surveys (群众满意度测评): the rounds, opening one, and one round's results with
 //! the form to record a resident's answers offline.
 
-use leptos::ev::SubmitEvent;
-use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 use ledger::rate::per_cent;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
 use ledger::{Satisfaction, Section, Survey, SurveyDraft};
+use leptos::ev::SubmitEvent;
+use leptos::prelude::*;
+use leptos_router::hooks::use_navigate;
 
 use crate::browser;
 use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, RecordForm, TextField, Typing};
-use ledger::unit_ledger::SURVEY_FIELDS;
 use crate::service::LedgerService;
+use ledger::unit_ledger::SURVEY_FIELDS;
 
 #[component]
 pub fn SurveyList() -> impl IntoView {
@@ -102,13 +102,16 @@ fn SurveyView(survey: Survey) -> impl IntoView {
         let id = id.clone();
         move |_| {
             let id = id.clone();
-            writes.run("close", move || service.write(move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)), move |r| {
-                failure.try_set(r.err());
-            });
+            writes.run(
+                "close",
+                move || service.write(move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)),
+                move |r| {
+                    failure.try_set(r.err());
+                },
+            );
         }
     };
-    let comments: Vec<(i64, String)> =
-        survey.responses.iter().filter(|r| !r.comment.trim().is_empty()).map(|r| (r.at, r.comment.clone())).collect();
+    let comments: Vec<(i64, String)> = survey.responses.iter().filter(|r| !r.comment.trim().is_empty()).map(|r| (r.at, r.comment.clone())).collect();
     view! {
         <article class="detail" data-testid="survey">
             <a class="back" href="/surveys">"‹ 满意度测评"</a>

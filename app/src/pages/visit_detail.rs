@@ -1,10 +1,10 @@
 //! One visit, with edit and delete.
 
-use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 use ledger::unit_ledger::VISIT_FIELDS;
 use ledger::visit::describe_value;
 use ledger::{RecordId, Section, Visit};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
 
 use crate::browser;
 use crate::service::LedgerService;
@@ -32,9 +32,7 @@ fn VisitView(visit: Visit) -> impl IntoView {
     };
     let today = browser::today();
     let firm = visit.enterprise_id.as_ref().and_then(|f| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == *f).cloned()));
-    let field = |label: &'static str, value: String| {
-        (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> })
-    };
+    let field = |label: &'static str, value: String| (!value.is_empty()).then(|| view! { <div class="field-view"><h3>{label}</h3><p class="pre">{value}</p></div> });
     view! {
         <article class="detail">
             <a class="back" href="/">"‹ 返回"</a>

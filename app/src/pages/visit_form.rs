@@ -1,11 +1,11 @@
 //! The visit form, for a new visit and for editing one. Saving is local and instant; a
 //! storage failure is told in plain words and the typed text stays in the form.
 
+use ledger::problem::{Category, ValidProblem};
+use ledger::{ProblemDraft, RecordId, ValidVisit, ValidationErrors, VisitDraft, VisitKind};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
-use ledger::problem::{Category, ValidProblem};
-use ledger::{ProblemDraft, RecordId, ValidVisit, ValidationErrors, VisitDraft, VisitKind};
 
 use crate::browser;
 use crate::pages::parts::{RecordForm, TextField};
@@ -89,9 +89,7 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
         form.submit(valid, save, navigate.clone(), page_of);
     };
 
-    let error = move |field: &'static str| {
-        move || errors.with(|e| e.for_field(field).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))
-    };
+    let error = move |field: &'static str| move || errors.with(|e| e.for_field(field).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }));
     let invalid = move |field: &'static str| move || errors.with(|e| e.for_field(field).is_some()).to_string();
 
     view! {

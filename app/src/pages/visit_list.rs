@@ -1,8 +1,8 @@
 //! The visit list (走访记录): newest first, searchable and filterable offline.
 
 use chrono::NaiveDate;
-use leptos::prelude::*;
 use ledger::{filter_visits, Visit, VisitFilter, VisitKind};
+use leptos::prelude::*;
 
 use crate::service::LedgerService;
 
@@ -20,12 +20,7 @@ pub struct ListFilter {
 
 impl ListFilter {
     pub fn new() -> Self {
-        Self {
-            text: RwSignal::new(String::new()),
-            kind: RwSignal::new(None),
-            from: RwSignal::new(String::new()),
-            to: RwSignal::new(String::new()),
-        }
+        Self { text: RwSignal::new(String::new()), kind: RwSignal::new(None), from: RwSignal::new(String::new()), to: RwSignal::new(String::new()) }
     }
 
     fn get(&self) -> VisitFilter {

@@ -62,9 +62,7 @@ impl LedgerService {
                 self.enterprises.with_untracked(|enterprises| {
                     self.pledges.with_untracked(|pledges| {
                         self.surveys.with_untracked(|surveys| {
-                            self.field_problems.with_untracked(|field_problems| {
-                                f(LedgerViewRef { visits, problems, enterprises, pledges, surveys, field_problems })
-                            })
+                            self.field_problems.with_untracked(|field_problems| f(LedgerViewRef { visits, problems, enterprises, pledges, surveys, field_problems }))
                         })
                     })
                 })
@@ -120,16 +118,10 @@ impl LedgerService {
     }
 }
 
-fn replace<T: Clone + Send + Sync + 'static>(
-    signal: RwSignal<Vec<T>>,
-    read: Result<T, ledger::LedgerError>,
-    id_of: fn(&T) -> &RecordId,
-    id: &RecordId,
-) {
+fn replace<T: Clone + Send + Sync + 'static>(signal: RwSignal<Vec<T>>, read: Result<T, ledger::LedgerError>, id_of: fn(&T) -> &RecordId, id: &RecordId) {
     let Ok(record) = read else { return };
     signal.update(|all| match all.iter_mut().find(|r| id_of(r) == id) {
         Some(slot) => *slot = record,
         None => all.push(record),
     });
 }
-

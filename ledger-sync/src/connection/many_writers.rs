@@ -182,9 +182,8 @@ fn run_with(phone_count: usize, steps: &[(usize, Step)], reconnect: bool) -> Res
     seed.commit();
     let mut server = Server { stored: StoredDocument::new_in_memory(AutoCommit::new(), CompactionPolicy::default()), chunks: vec![seed.save()], failing: false };
     server.reload();
-    let mut phones: Vec<Phone> = (0..phone_count)
-        .map(|_| Phone { doc: seed.fork().with_actor(ActorId::random()), edits: Vec::new(), confirmed: Vec::new(), state: None, link: None })
-        .collect();
+    let mut phones: Vec<Phone> =
+        (0..phone_count).map(|_| Phone { doc: seed.fork().with_actor(ActorId::random()), edits: Vec::new(), confirmed: Vec::new(), state: None, link: None }).collect();
     for (i, p) in phones.iter_mut().enumerate() {
         connect(p, i);
     }
@@ -325,7 +324,21 @@ proptest! {
 fn a_burst_of_messages_still_gets_each_change_acknowledged() {
     use Step::*;
     for script in [
-        vec![(0, Edit), (1, Edit), (1, ToServer), (1, ToServer), (1, ToPhone), (0, ToServer), (0, ToPhone), (0, ToPhone), (0, Edit), (1, Edit), (1, ToServerAll), (0, ToPhone), (0, ToServerAll)],
+        vec![
+            (0, Edit),
+            (1, Edit),
+            (1, ToServer),
+            (1, ToServer),
+            (1, ToPhone),
+            (0, ToServer),
+            (0, ToPhone),
+            (0, ToPhone),
+            (0, Edit),
+            (1, Edit),
+            (1, ToServerAll),
+            (0, ToPhone),
+            (0, ToServerAll),
+        ],
         vec![(0, Edit), (0, ToServerAll), (0, ToPhone), (1, Edit), (1, ToServerAll), (0, Edit), (0, ToPhone), (0, ToServerAll), (0, ToPhone), (0, ToServerAll)],
     ] {
         run(2, &script).unwrap();
@@ -350,6 +363,23 @@ fn crossing_messages_on_a_live_connection_are_acknowledged() {
 #[test]
 fn a_refused_write_is_never_followed_by_a_stored_orphan() {
     use Step::*;
-    let steps = [(0, Edit), (0, ToServer), (0, ToServer), (0, ToPhone), (0, ToPhone), (0, ToServer), (0, ToPhone), (0, StorageFails), (0, Edit), (0, ToServer), (0, StorageHeals), (0, Edit), (0, ToServer), (0, ToPhone), (0, ToServer), (0, ToPhone)];
+    let steps = [
+        (0, Edit),
+        (0, ToServer),
+        (0, ToServer),
+        (0, ToPhone),
+        (0, ToPhone),
+        (0, ToServer),
+        (0, ToPhone),
+        (0, StorageFails),
+        (0, Edit),
+        (0, ToServer),
+        (0, StorageHeals),
+        (0, Edit),
+        (0, ToServer),
+        (0, ToPhone),
+        (0, ToServer),
+        (0, ToPhone),
+    ];
     run(3, &steps).unwrap();
 }

@@ -280,11 +280,13 @@ fn two_phones_offline_edits_converge_through_the_server() {
 #[test]
 fn many_documents_share_one_connection_in_a_few_round_trips() {
     let (mut phone, mut srv) = (Peer::new("phone", false), server());
-    let docs: Vec<_> = (0..50).map(|i| {
-        let d = phone.create_doc();
-        phone.edit(d, "n", &i.to_string());
-        d
-    }).collect();
+    let docs: Vec<_> = (0..50)
+        .map(|i| {
+            let d = phone.create_doc();
+            phone.edit(d, "n", &i.to_string());
+            d
+        })
+        .collect();
     let mut s = Session::connect(&mut phone, &mut srv);
     let rounds = s.settle(&mut phone, &mut srv);
     for d in &docs {
@@ -449,10 +451,13 @@ fn a_forbidden_document_answers_exactly_like_a_missing_one() {
         s.round(&mut phone, &mut srv); // peer arrives; request goes out
         s.round(&mut phone, &mut srv); // request arrives; the answer goes back
         let frames: Vec<Message> = s.to_a.iter().map(|f| Message::decode(f).unwrap()).collect();
-        frames.into_iter().map(|m| match m {
-            Message::DocUnavailable { document_id, .. } => format!("unavailable {}", document_id == doc),
-            other => other.type_name().to_owned(),
-        }).collect::<Vec<_>>()
+        frames
+            .into_iter()
+            .map(|m| match m {
+                Message::DocUnavailable { document_id, .. } => format!("unavailable {}", document_id == doc),
+                other => other.type_name().to_owned(),
+            })
+            .collect::<Vec<_>>()
     };
     assert_eq!(answer(true), answer(false));
     assert_eq!(answer(false), vec!["unavailable true".to_owned()]);

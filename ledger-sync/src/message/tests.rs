@@ -36,10 +36,7 @@ fn every_message_round_trips() {
 fn decodes_what_automerge_repo_sends() {
     // automerge-repo 2.5's cbor helper (cbor-x) encoding a sync message with an extra field.
     let bytes = hex("b9000664747970656473796e636873656e646572496467706565722d6a73687461726765744964667365727665726a646f63756d656e744964781a3142686833705539674c585a694e444c3650456131477339666864646174614442010203656578747261b90001666e6573746564820182028103");
-    assert_eq!(
-        Message::decode(&bytes),
-        Ok(Message::Sync { sender_id: "peer-js".into(), target_id: "server".into(), document_id: doc(), data: vec![0x42, 1, 2, 3] })
-    );
+    assert_eq!(Message::decode(&bytes), Ok(Message::Sync { sender_id: "peer-js".into(), target_id: "server".into(), document_id: doc(), data: vec![0x42, 1, 2, 3] }));
     let join = hex("b900046474797065646a6f696e6873656e646572496467706565722d6a737819737570706f7274656450726f746f636f6c56657273696f6e73816131686d65746164617461b900026973746f7261676549646473742d316b6973457068656d6572616cf4");
     assert_eq!(
         Message::decode(&join),

@@ -155,7 +155,13 @@ impl<'a> Planner<'a> {
             }
             return Ok(());
         }
-        let role = Role::from_code(&row.role).ok_or_else(|| if row.role.is_empty() { "缺少角色（干部、书记、督查或管理员）".to_owned() } else { format!("未知的角色“{}”", row.role) })?;
+        let role = Role::from_code(&row.role).ok_or_else(|| {
+            if row.role.is_empty() {
+                "缺少角色（干部、书记、督查或管理员）".to_owned()
+            } else {
+                format!("未知的角色“{}”", row.role)
+            }
+        })?;
         if row.login.is_empty() {
             return Err("缺少登录名".into());
         }

@@ -19,7 +19,14 @@ fn org() -> Org {
     ] {
         org.units.insert(u.id.clone(), u);
     }
-    for (person, unit, role) in [("cadre", "a", Role::Cadre), ("sec", "a", Role::Secretary), ("sup", "A", Role::Supervisor), ("admin", "A", Role::Admin), ("both", "a", Role::Cadre), ("both", "c", Role::Cadre)] {
+    for (person, unit, role) in [
+        ("cadre", "a", Role::Cadre),
+        ("sec", "a", Role::Secretary),
+        ("sup", "A", Role::Supervisor),
+        ("admin", "A", Role::Admin),
+        ("both", "a", Role::Cadre),
+        ("both", "c", Role::Cadre),
+    ] {
         org.grants.insert(Grant { person: person.into(), unit: unit.into(), role });
     }
     org
@@ -139,7 +146,12 @@ fn codes_round_trip() {
 #[test]
 fn the_tree_lists_parents_before_children_siblings_by_name() {
     let mut org = Org::default();
-    for (id, name, kind, parent) in [("v2", "二村", UnitKind::Village, Some("t")), ("c", "县", UnitKind::County, Some("not-here")), ("t", "镇", UnitKind::Township, Some("c")), ("v1", "一村", UnitKind::Village, Some("t"))] {
+    for (id, name, kind, parent) in [
+        ("v2", "二村", UnitKind::Village, Some("t")),
+        ("c", "县", UnitKind::County, Some("not-here")),
+        ("t", "镇", UnitKind::Township, Some("c")),
+        ("v1", "一村", UnitKind::Village, Some("t")),
+    ] {
         org.units.insert(id.into(), Unit { id: id.into(), name: name.into(), kind, parent: parent.map(Into::into), ledger: None });
     }
     let order: Vec<(usize, &str)> = org.tree_order().into_iter().map(|(d, u)| (d, u.id.as_str())).collect();

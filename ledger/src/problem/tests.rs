@@ -133,12 +133,7 @@ fn overdue_means_open_and_past_the_deadline() {
 #[test]
 fn summary_counts_statuses_overdue_and_satisfaction() {
     let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
-    let mut list = vec![
-        problem(Status::Pending, today.pred_opt()),
-        problem(Status::InProgress, None),
-        problem(Status::FollowedUp, None),
-        problem(Status::InProgress, None),
-    ];
+    let mut list = vec![problem(Status::Pending, today.pred_opt()), problem(Status::InProgress, None), problem(Status::FollowedUp, None), problem(Status::InProgress, None)];
     list[2].satisfaction = Some(Satisfaction::Basic);
     list[3].satisfaction = Some(Satisfaction::Dissatisfied);
     let mut deleted = problem(Status::Pending, today.pred_opt());

@@ -130,12 +130,9 @@ pub struct ProblemFacts {
 impl ProblemFacts {
     pub fn of(p: &Problem) -> Self {
         let resolved_on = match p.status {
-            Status::Resolved | Status::FollowedUp => p
-                .log
-                .iter()
-                .rev()
-                .find(|e| e.kind == log_kind::STATUS && e.to == Status::Resolved.code())
-                .map_or(day_of(p.updated_at), |e| day_of(e.at)),
+            Status::Resolved | Status::FollowedUp => {
+                p.log.iter().rev().find(|e| e.kind == log_kind::STATUS && e.to == Status::Resolved.code()).map_or(day_of(p.updated_at), |e| day_of(e.at))
+            }
             _ => None,
         };
         Self {
@@ -220,14 +217,7 @@ pub struct SurveyFacts {
 impl SurveyFacts {
     pub fn of(s: &Survey) -> Self {
         let results = survey_results(s);
-        Self {
-            title: cut(&s.title),
-            opened_on: s.opened_on,
-            created_at: s.created_at,
-            responses: results.responses,
-            answers: results.overall,
-            deleted: s.deleted,
-        }
+        Self { title: cut(&s.title), opened_on: s.opened_on, created_at: s.created_at, responses: results.responses, answers: results.overall, deleted: s.deleted }
     }
 }
 

@@ -30,10 +30,7 @@ impl Filter {
 
     /// Category, status and urgency (not the period).
     pub fn keeps(&self, p: &ProblemFacts) -> bool {
-        !p.deleted
-            && self.category.is_none_or(|c| c == p.category)
-            && self.status.is_none_or(|s| s == p.status)
-            && self.urgency.is_none_or(|u| u == p.urgency)
+        !p.deleted && self.category.is_none_or(|c| c == p.category) && self.status.is_none_or(|s| s == p.status) && self.urgency.is_none_or(|u| u == p.urgency)
     }
 
     /// Raised in the period and kept by the filters: the problems the figures count.
@@ -214,15 +211,13 @@ impl Series {
                         }
                     }
                 }
-                Facts::Survey(s) if !s.deleted && s.opened_on.is_some_and(|d| filter.period.contains(d)) => {
-                    match self.rounds.iter_mut().find(|r| r.0 == s.title) {
-                        Some(r) => {
-                            r.1 += s.answers[0] + s.answers[1];
-                            r.2 += s.answers.iter().sum::<usize>();
-                        }
-                        None => self.rounds.push((s.title.clone(), s.answers[0] + s.answers[1], s.answers.iter().sum())),
+                Facts::Survey(s) if !s.deleted && s.opened_on.is_some_and(|d| filter.period.contains(d)) => match self.rounds.iter_mut().find(|r| r.0 == s.title) {
+                    Some(r) => {
+                        r.1 += s.answers[0] + s.answers[1];
+                        r.2 += s.answers.iter().sum::<usize>();
                     }
-                }
+                    None => self.rounds.push((s.title.clone(), s.answers[0] + s.answers[1], s.answers.iter().sum())),
+                },
                 _ => {}
             }
         }

@@ -10,8 +10,8 @@ use automerge::{AutoCommit, ObjId, ScalarValue};
 use super::{LedgerError, Records, UnitLedger};
 use crate::enterprise::{Enterprise, ValidEnterprise};
 use crate::lenient::{FieldProblem, FieldReader};
-use crate::record::{Field, FieldKind as K};
 use crate::record::Section;
+use crate::record::{Field, FieldKind as K};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 

@@ -27,7 +27,13 @@ fn record(l: &mut UnitLedger, section: Section) -> RecordId {
             l.add_visit(&d.validate(today()).unwrap(), 1_000).unwrap()
         }
         Section::Problems => {
-            let d = ProblemDraft { title: "路灯不亮".into(), description: "村口两盏".into(), contact: "张大爷 13800000000".into(), deadline: "2026-12-10".into(), ..Default::default() };
+            let d = ProblemDraft {
+                title: "路灯不亮".into(),
+                description: "村口两盏".into(),
+                contact: "张大爷 13800000000".into(),
+                deadline: "2026-12-10".into(),
+                ..Default::default()
+            };
             let id = l.add_problem(&d.validate().unwrap(), 1_000).unwrap();
             l.change_problem_status(&id, &Action::Start, 1_100).unwrap();
             l.change_problem_status(&id, &Action::Resolve { result: "已修好".into() }, 1_200).unwrap();
@@ -166,12 +172,7 @@ fn every_key_a_writer_stores_is_in_its_field_table() {
         let id = record(&mut l, section);
         let obj = l.record_obj(section, &id).unwrap();
         for key in l.doc.keys(&obj) {
-            assert!(
-                BOOKKEEPING.contains(&key.as_str()) || section.fields().iter().any(|f| f.key == key),
-                "{}.{key} is written but not in the field table",
-                section.key()
-            );
+            assert!(BOOKKEEPING.contains(&key.as_str()) || section.fields().iter().any(|f| f.key == key), "{}.{key} is written but not in the field table", section.key());
         }
     }
 }
-

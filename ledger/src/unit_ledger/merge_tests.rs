@@ -2,7 +2,10 @@
 //! documents: what two people do offline must all survive, and a field both set differently
 //! must show as a conflict until someone chooses.
 
-use automerge::{transaction::{CommitOptions, Transactable}, ActorId, AutoCommit, ObjType, ROOT};
+use automerge::{
+    transaction::{CommitOptions, Transactable},
+    ActorId, AutoCommit, ObjType, ROOT,
+};
 use chrono::NaiveDate;
 
 use super::*;
@@ -225,10 +228,7 @@ fn a_problem_raised_at_a_visit_links_both_ways_and_history_names_who() {
     assert_eq!(from_visit, [id.clone()]);
     let history = a.history(&id);
     let lines: Vec<(String, String, i64)> = history.iter().map(|h| (h.by.clone(), h.summary.clone(), h.at_seconds)).collect();
-    assert_eq!(lines, [
-        ("张三".to_owned(), "提出问题：路灯不亮".to_owned(), 1_000),
-        ("李四".to_owned(), "开始办理：待办 → 办理中".to_owned(), 2_000),
-    ]);
+    assert_eq!(lines, [("张三".to_owned(), "提出问题：路灯不亮".to_owned(), 1_000), ("李四".to_owned(), "开始办理：待办 → 办理中".to_owned(), 2_000),]);
     assert_ne!(history[0].device, history[1].device);
     assert!(a.history(&visit_id).iter().all(|h| h.summary.starts_with("新增走访")));
 }

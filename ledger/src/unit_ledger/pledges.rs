@@ -15,8 +15,8 @@ use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_entries, read_log, FieldProblem, FieldReader};
 use crate::pledge::{check_evaluation, Aim, Evaluation, Evaluator, Pledge, ValidPledge};
-use crate::record::{Field, FieldKind as K};
 use crate::record::{sort_by_time, Section};
+use crate::record::{Field, FieldKind as K};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
@@ -37,7 +37,12 @@ fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     let progress = r.map("progress");
     let evaluations_obj = r.map("evaluations");
     let mut aims: Vec<Aim> = aims_obj
-        .map(|m| doc.map_range(&m, ..).filter(|i| matches!(i.value.clone().into_value(), automerge::Value::Scalar(s) if *s == ScalarValue::Boolean(true))).filter_map(|i| Aim::from_code(&i.key)).collect())
+        .map(|m| {
+            doc.map_range(&m, ..)
+                .filter(|i| matches!(i.value.clone().into_value(), automerge::Value::Scalar(s) if *s == ScalarValue::Boolean(true)))
+                .filter_map(|i| Aim::from_code(&i.key))
+                .collect()
+        })
         .unwrap_or_default();
     aims.sort();
     let mut evaluations = read_entries(doc, evaluations_obj.as_ref(), "evaluation", problems, |er, id| Evaluation {
@@ -136,11 +141,7 @@ impl UnitLedger {
         let comment = check_evaluation(rating, comment).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let obj = self.record_obj(Section::Pledges, id)?;
         let evaluations = self.record_map(&obj, "evaluations")?;
-        self.add_entry(
-            &evaluations,
-            now_ms,
-            &[("evaluator", evaluator.code().into()), ("rating", rating.code().into()), ("comment", comment.into())],
-        )?;
+        self.add_entry(&evaluations, now_ms, &[("evaluator", evaluator.code().into()), ("rating", rating.code().into()), ("comment", comment.into())])?;
         self.commit(format!("{}评议：{}", evaluator.label(), rating.label()), Some((Section::Pledges, id.clone())), now_ms);
         Ok(())
     }

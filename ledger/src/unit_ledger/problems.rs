@@ -19,10 +19,10 @@ use automerge::{transaction::Transactable, AutoCommit, ObjId, ReadDoc, ScalarVal
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
 use crate::lenient::{read_log, FieldProblem, FieldReader};
-use crate::record::LogEntry;
 use crate::problem::{log_kind, Action, Category, Difficulty, Problem, RaisedBy, Status, TransitionError, Urgency, ValidProblem};
-use crate::record::{Field, FieldKind as K};
+use crate::record::LogEntry;
 use crate::record::Section;
+use crate::record::{Field, FieldKind as K};
 use crate::writer::FieldWriter;
 use crate::RecordId;
 
@@ -176,16 +176,7 @@ impl UnitLedger {
             Action::Start | Action::Reopen => {}
         }
         w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
-        self.add_entry(
-            &log,
-            now_ms,
-            &[
-                ("kind", log_kind::STATUS.into()),
-                ("text", action.note().into()),
-                ("from", current.status.code().into()),
-                ("to", next.code().into()),
-            ],
-        )?;
+        self.add_entry(&log, now_ms, &[("kind", log_kind::STATUS.into()), ("text", action.note().into()), ("from", current.status.code().into()), ("to", next.code().into())])?;
         let summary = format!("{}：{} → {}", action.kind().label(), current.status.label(), next.label());
         self.commit(summary, Some((Section::Problems, id.clone())), now_ms);
         Ok(next)

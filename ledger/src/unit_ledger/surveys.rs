@@ -20,21 +20,13 @@ use crate::writer::FieldWriter;
 use crate::RecordId;
 
 /// The fields of a survey round (see [`Field`]).
-pub const SURVEY_FIELDS: &[Field] = &[
-    Field::new("title", "测评名称", K::Scalar),
-    Field::new("opened_on", "开始日期", K::Date),
-    Field::new("closed", "已结束", K::Flag),
-];
+pub const SURVEY_FIELDS: &[Field] = &[Field::new("title", "测评名称", K::Scalar), Field::new("opened_on", "开始日期", K::Date), Field::new("closed", "已结束", K::Flag)];
 
 fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Survey {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
     let questions_obj = r.map("questions");
     let responses_obj = r.map("responses");
-    let mut questions = read_entries(doc, questions_obj.as_ref(), "question", problems, |qr, id| Question {
-        order: qr.millis("order"),
-        text: qr.string("text"),
-        id,
-    });
+    let mut questions = read_entries(doc, questions_obj.as_ref(), "question", problems, |qr, id| Question { order: qr.millis("order"), text: qr.string("text"), id });
     questions.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
     let mut responses = read_entries(doc, responses_obj.as_ref(), "response", problems, |rr, id| Response {
         at: rr.millis("at"),

@@ -9,9 +9,7 @@ fn today() -> NaiveDate {
 }
 
 fn valid(whom: &str, heard: &str) -> ValidVisit {
-    VisitDraft { whom: whom.into(), heard: heard.into(), ..VisitDraft::new(today()) }
-        .validate(today())
-        .unwrap()
+    VisitDraft { whom: whom.into(), heard: heard.into(), ..VisitDraft::new(today()) }.validate(today()).unwrap()
 }
 
 fn ledger() -> UnitLedger {

@@ -11,8 +11,8 @@ use chrono::NaiveDate;
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::lenient::{FieldProblem, FieldReader};
-use crate::record::{Field, FieldKind as K};
 use crate::record::Section;
+use crate::record::{Field, FieldKind as K};
 use crate::visit::{ValidVisit, Visit, VisitKind};
 use crate::writer::FieldWriter;
 use crate::RecordId;

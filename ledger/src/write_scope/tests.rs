@@ -10,7 +10,14 @@ fn ledgers() -> (UnitLedger, UnitLedger, crate::RecordId, crate::RecordId) {
     let mut unit = UnitLedger::create(ActorId::random());
     let draft = ProblemDraft { title: "路灯坏了".into(), ..ProblemDraft::default() };
     let problem = unit.add_problem(&draft.validate().unwrap(), 1_000).unwrap();
-    let pledge = unit.add_pledge(&crate::PledgeDraft { content: "每周接访".into(), team: true, aims: vec![crate::pledge::Aim::ServiceLead], due: "2026-12-31".into(), ..Default::default() }.validate().unwrap(), 1_000).unwrap();
+    let pledge = unit
+        .add_pledge(
+            &crate::PledgeDraft { content: "每周接访".into(), team: true, aims: vec![crate::pledge::Aim::ServiceLead], due: "2026-12-31".into(), ..Default::default() }
+                .validate()
+                .unwrap(),
+            1_000,
+        )
+        .unwrap();
     let mut supervisor = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
     supervisor.set_author("督查员");
     (unit, supervisor, problem, pledge)
@@ -31,7 +38,11 @@ fn remarks_and_evaluations_pass_anything_else_is_refused() {
     assert_eq!(check(unit.doc(), &changes, Write::SupervisionOnly), Ok(()));
 
     for (what, edit) in [
-        ("status", Box::new(|l: &mut UnitLedger, p: &crate::RecordId| l.change_problem_status(p, &crate::problem::Action::Start, 3_000).map(|_| ())) as Box<dyn Fn(&mut UnitLedger, &crate::RecordId) -> Result<(), crate::LedgerError>>),
+        (
+            "status",
+            Box::new(|l: &mut UnitLedger, p: &crate::RecordId| l.change_problem_status(p, &crate::problem::Action::Start, 3_000).map(|_| ()))
+                as Box<dyn Fn(&mut UnitLedger, &crate::RecordId) -> Result<(), crate::LedgerError>>,
+        ),
         ("progress", Box::new(|l: &mut UnitLedger, p: &crate::RecordId| l.add_problem_progress(p, "进展", 3_000))),
         ("delete", Box::new(|l: &mut UnitLedger, p: &crate::RecordId| l.set_deleted(crate::Section::Problems, p, true, 3_000))),
     ] {

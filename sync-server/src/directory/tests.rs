@@ -1,4 +1,8 @@
+use super::credentials::normalise_code;
 use super::*;
+use crate::storage::Person;
+use automerge::Change;
+use ledger::org::{Role, Unit, UnitKind};
 
 fn directory() -> (tempfile::TempDir, Arc<Directory>) {
     let dir = tempfile::tempdir().unwrap();

@@ -76,7 +76,8 @@ fn apply(world: &World, village: usize, e: &Edit) {
     let (doc, principal) = &world.villages[village];
     let result = world.hub.write(*doc, principal, "王芳", |l| match e {
         Edit::Visit(n) => {
-            let draft = VisitDraft { whom: format!("住户{n}"), heard: "路灯坏了".into(), date: day(*n), ..VisitDraft::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()) };
+            let draft =
+                VisitDraft { whom: format!("住户{n}"), heard: "路灯坏了".into(), date: day(*n), ..VisitDraft::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()) };
             l.add_visit(&draft.validate(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).unwrap(), at(*n)).map(|_| ())
         }
         Edit::Problem(n) => {
@@ -199,9 +200,13 @@ fn an_export_reads_every_row_in_batches() {
     let heads = l.heads();
     world.hub.storage.project(&doc, &Projection { update: report::update_since(&mut l, None), heads, at: 1 }).unwrap();
     let mut seen = std::collections::HashSet::new();
-    world.hub.storage.each_body(&[doc], Section::Visits, |_, body| {
-        seen.insert(body.to_owned());
-        Ok(())
-    }).unwrap();
+    world
+        .hub
+        .storage
+        .each_body(&[doc], Section::Visits, |_, body| {
+            seen.insert(body.to_owned());
+            Ok(())
+        })
+        .unwrap();
     assert_eq!(seen.len(), n, "every row once, across batches");
 }

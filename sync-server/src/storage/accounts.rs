@@ -36,36 +36,8 @@ pub struct NewLedger {
     pub heads: Vec<automerge::ChangeHash>,
 }
 
-/// A device as storage holds it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Device {
-    pub id: String,
-    pub person: String,
-    pub name: String,
-    /// "phone" (activated with a code), "session" (a desktop login), "token" (a third-party peer).
-    pub kind: String,
-    /// "active", "retired" (may still upload, then erases) or "lost" (refused).
-    pub status: String,
-    pub created_at: i64,
-    pub last_seen: Option<i64>,
-    pub app_version: Option<String>,
-    pub expires_at: Option<i64>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Person {
-    pub id: String,
-    pub name: String,
-    pub login: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AuditEntry {
-    pub at: i64,
-    pub person: Option<String>,
-    pub action: String,
-    pub detail: String,
-}
+// Storage's rows are what the admin API shows: one type each, shared with the desk.
+pub use http_api::admin::{AuditEntry, Device, Person};
 
 fn device(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {
@@ -89,9 +61,7 @@ impl Storage {
         let db = self.db();
         let mut org = Org::default();
         let mut units = db.prepare("SELECT id, name, kind, parent, ledger FROM units").map_err(err)?;
-        let rows = units
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?)))
-            .map_err(err)?;
+        let rows = units.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))).map_err(err)?;
         for row in rows {
             let (id, name, kind, parent, ledger) = row.map_err(err)?;
             let kind = UnitKind::from_code(&kind).ok_or_else(|| format!("storage: unit {id} has unknown kind {kind}"))?;
@@ -115,11 +85,8 @@ impl Storage {
             tx.execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![ledger, new.snapshot]).map_err(err)?;
             super::read_model::projected_empty(&tx, ledger, &new.heads)?;
         }
-        tx.execute(
-            "INSERT INTO units (id, name, kind, parent, ledger) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![unit.id, unit.name, unit.kind.code(), unit.parent, unit.ledger],
-        )
-        .map_err(err)?;
+        tx.execute("INSERT INTO units (id, name, kind, parent, ledger) VALUES (?1, ?2, ?3, ?4, ?5)", params![unit.id, unit.name, unit.kind.code(), unit.parent, unit.ledger])
+            .map_err(err)?;
         audit(&tx, now, by, "add_unit", &format!("{} {} ({})", unit.id, unit.name, unit.kind.label()))?;
         tx.commit().map_err(err)
     }
@@ -156,9 +123,8 @@ impl Storage {
     pub fn add_person(&self, person: &Person, password: Option<&str>, by: Option<&str>, now: i64) -> Result<()> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
-        let n = tx
-            .execute("INSERT OR IGNORE INTO people (id, name, login, password) VALUES (?1, ?2, ?3, ?4)", params![person.id, person.name, person.login, password])
-            .map_err(err)?;
+        let n =
+            tx.execute("INSERT OR IGNORE INTO people (id, name, login, password) VALUES (?1, ?2, ?3, ?4)", params![person.id, person.name, person.login, password]).map_err(err)?;
         if n == 0 {
             return Err(format!("登录名“{}”已被使用", person.login));
         }
@@ -183,18 +149,13 @@ impl Storage {
     }
 
     pub fn person(&self, id: &str) -> Result<Option<Person>> {
-        self.db()
-            .query_row("SELECT id, name, login FROM people WHERE id = ?1", [id], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? }))
-            .optional()
-            .map_err(err)
+        self.db().query_row("SELECT id, name, login FROM people WHERE id = ?1", [id], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? })).optional().map_err(err)
     }
 
     /// The person with this login and their password hash, if they have one.
     pub fn person_by_login(&self, login: &str) -> Result<Option<(Person, Option<String>)>> {
         self.db()
-            .query_row("SELECT id, name, login, password FROM people WHERE login = ?1", [login], |r| {
-                Ok((Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? }, r.get(3)?))
-            })
+            .query_row("SELECT id, name, login, password FROM people WHERE login = ?1", [login], |r| Ok((Person { id: r.get(0)?, name: r.get(1)?, login: r.get(2)? }, r.get(3)?)))
             .optional()
             .map_err(err)
     }
@@ -225,11 +186,7 @@ impl Storage {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
         let person: Option<Option<String>> = tx
-            .query_row(
-                "SELECT person FROM codes WHERE code = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3",
-                params![code_hash, purpose, now],
-                |r| r.get(0),
-            )
+            .query_row("SELECT person FROM codes WHERE code = ?1 AND purpose = ?2 AND used_at IS NULL AND expires_at > ?3", params![code_hash, purpose, now], |r| r.get(0))
             .optional()
             .map_err(err)?;
         if person.is_some() {
@@ -253,10 +210,7 @@ impl Storage {
     }
 
     pub fn device_by_token(&self, token_hash: &[u8]) -> Result<Option<Device>> {
-        self.db()
-            .query_row(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token = ?1"), [token_hash], device)
-            .optional()
-            .map_err(err)
+        self.db().query_row(&format!("SELECT {DEVICE_COLUMNS} FROM devices WHERE token = ?1"), [token_hash], device).optional().map_err(err)
     }
 
     pub fn device(&self, id: &str) -> Result<Option<Device>> {
@@ -281,10 +235,7 @@ impl Storage {
 
     /// Notes that a device was heard from (and with which app version).
     pub fn touch_device(&self, id: &str, app_version: Option<&str>, now: i64) -> Result<()> {
-        self.db()
-            .execute("UPDATE devices SET last_seen = ?2, app_version = COALESCE(?3, app_version) WHERE id = ?1", params![id, now, app_version])
-            .map(|_| ())
-            .map_err(err)
+        self.db().execute("UPDATE devices SET last_seen = ?2, app_version = COALESCE(?3, app_version) WHERE id = ?1", params![id, now, app_version]).map(|_| ()).map_err(err)
     }
 
     /// Binds an Automerge actor to the device that first sent it; returns the device it is
@@ -309,9 +260,7 @@ impl Storage {
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let db = self.db();
         let mut stmt = db.prepare("SELECT at, person, action, detail FROM audit ORDER BY seq DESC LIMIT ?1").map_err(err)?;
-        let rows = stmt
-            .query_map([limit as i64], |r| Ok(AuditEntry { at: r.get(0)?, person: r.get(1)?, action: r.get(2)?, detail: r.get(3)? }))
-            .map_err(err)?;
+        let rows = stmt.query_map([limit as i64], |r| Ok(AuditEntry { at: r.get(0)?, person: r.get(1)?, action: r.get(2)?, detail: r.get(3)? })).map_err(err)?;
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }
 

@@ -67,7 +67,6 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
     Some(bytes.chunks(32).map(|c| ChangeHash(c.try_into().expect("32 bytes"))).collect())
 }
 
-
 /// Records that a new ledger, holding no record yet, is projected at `heads` (its skeleton's),
 /// so the read model need not catch it up at the next start. No change has reached the server.
 pub(super) fn projected_empty(tx: &Transaction<'_>, ledger: &str, heads: &[ChangeHash]) -> Result<()> {
@@ -111,8 +110,7 @@ pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Resul
 impl Storage {
     /// The heads the ledger's rows were projected at; None when it was never projected.
     pub fn projected_heads(&self, doc: &DocumentId) -> Result<Option<Vec<ChangeHash>>> {
-        let bytes: Option<Vec<u8>> =
-            self.db().query_row("SELECT heads FROM rm_ledgers WHERE ledger = ?1", [doc.to_string()], |r| r.get(0)).optional().map_err(err)?;
+        let bytes: Option<Vec<u8>> = self.db().query_row("SELECT heads FROM rm_ledgers WHERE ledger = ?1", [doc.to_string()], |r| r.get(0)).optional().map_err(err)?;
         // Unreadable heads are treated as none: the next change projects the whole ledger.
         Ok(bytes.and_then(|b| decode_heads(&b)))
     }
@@ -133,9 +131,7 @@ impl Storage {
         // 0: projected by a rebuild, before any change reached this server.
         let changed_at = db.query_row("SELECT changed_at FROM rm_ledgers WHERE ledger = ?1", [&ledger], |r| r.get::<_, i64>(0)).optional().map_err(err)?.filter(|t| *t > 0);
         let mut stmt = db.prepare_cached("SELECT section, id, facts FROM rm_records WHERE ledger = ?1").map_err(err)?;
-        let rows = stmt
-            .query_map([&ledger], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?)))
-            .map_err(err)?;
+        let rows = stmt.query_map([&ledger], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))).map_err(err)?;
         let mut records = Vec::new();
         for row in rows {
             let (section, id, facts) = row.map_err(err)?;
@@ -164,12 +160,8 @@ impl Storage {
             loop {
                 let batch: Vec<(String, String)> = {
                     let db = self.db();
-                    let mut stmt = db
-                        .prepare_cached("SELECT id, body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id > ?3 ORDER BY id LIMIT ?4")
-                        .map_err(err)?;
-                    let rows = stmt
-                        .query_map(params![id, section.key(), after, BODY_BATCH as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                        .map_err(err)?;
+                    let mut stmt = db.prepare_cached("SELECT id, body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id > ?3 ORDER BY id LIMIT ?4").map_err(err)?;
+                    let rows = stmt.query_map(params![id, section.key(), after, BODY_BATCH as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(err)?;
                     rows.collect::<std::result::Result<_, _>>().map_err(err)?
                 };
                 let Some((last, _)) = batch.last() else { break };

@@ -4,7 +4,13 @@ use crate::org::{Grant, Org, Role, Unit, UnitKind};
 /// city名 → A名 (admin "admin" here) → A1名 → a名; city名 → B名 (another county).
 fn org() -> Org {
     let mut org = Org::default();
-    for (id, kind, parent) in [("city", UnitKind::City, None), ("A", UnitKind::County, Some("city")), ("A1", UnitKind::Township, Some("A")), ("a", UnitKind::Village, Some("A1")), ("B", UnitKind::County, Some("city"))] {
+    for (id, kind, parent) in [
+        ("city", UnitKind::City, None),
+        ("A", UnitKind::County, Some("city")),
+        ("A1", UnitKind::Township, Some("A")),
+        ("a", UnitKind::Village, Some("A1")),
+        ("B", UnitKind::County, Some("city")),
+    ] {
         org.units.insert(id.into(), Unit { id: id.into(), name: format!("{id}名"), kind, parent: parent.map(Into::into), ledger: None });
     }
     org.grants.insert(Grant { person: "admin".into(), unit: "A".into(), role: Role::Admin });
@@ -115,7 +121,15 @@ fn columns_missing() -> String {
 
 #[test]
 fn kinds_as_people_write_them() {
-    for (text, kind) in [("县", UnitKind::County), ("区", UnitKind::County), ("街道", UnitKind::Township), ("镇", UnitKind::Township), ("社区", UnitKind::Community), ("企业党支部", UnitKind::Enterprise), ("village", UnitKind::Village)] {
+    for (text, kind) in [
+        ("县", UnitKind::County),
+        ("区", UnitKind::County),
+        ("街道", UnitKind::Township),
+        ("镇", UnitKind::Township),
+        ("社区", UnitKind::Community),
+        ("企业党支部", UnitKind::Enterprise),
+        ("village", UnitKind::Village),
+    ] {
         assert_eq!(parse_kind(text), Some(kind), "{text}");
     }
     assert_eq!(parse_kind("村庄"), None);

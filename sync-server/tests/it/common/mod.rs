@@ -346,7 +346,6 @@ pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str, headers:
     (status, head.to_owned(), body.to_owned())
 }
 
-
 /// A GET whose answer is bytes (a download), chunked or not: (status, head, body).
 pub async fn http_bytes(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> (u16, String, Vec<u8>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -376,4 +375,22 @@ pub async fn http_bytes(addr: std::net::SocketAddr, path: &str, headers: &[(&str
         body = plain;
     }
     (status, head, body)
+}
+
+/// Runs `body` in a process of its own: this test binary again, asked for `test` alone. For a
+/// test whose subject is the whole process (the global log subscriber, the process's memory and
+/// descriptors), which the other tests of this binary running beside it would disturb.
+/// `test` is the name the test harness knows (`module::function`).
+pub fn own_process(test: &str, body: impl std::future::Future<Output = ()>) {
+    const CHILD: &str = "PIONEER_OWN_PROCESS";
+    if std::env::var(CHILD).as_deref() == Ok(test) {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        return runtime.block_on(body);
+    }
+    let out = std::process::Command::new(std::env::current_exe().unwrap()).args([test, "--exact", "--nocapture", "--test-threads=1"]).env(CHILD, test).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    eprintln!("{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "{test} failed in its own process");
+    // A name the harness does not know runs nothing and passes: that must fail here.
+    assert!(stdout.contains("1 passed"), "{test} did not run in its own process");
 }

@@ -3,7 +3,7 @@
 //! change that writes into an object that does not exist. Each gets an error and a close; the
 //! server keeps answering, the document stays as storage holds it, and honest phones carry on.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::Duration;

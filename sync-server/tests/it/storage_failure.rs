@@ -2,7 +2,7 @@
 //! full, writes failing with an I/O error): nothing is acknowledged that is not stored, memory never runs ahead of storage, and
 //! once the failure clears every document loads and every phone's changes arrive.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

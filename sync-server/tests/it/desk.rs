@@ -2,7 +2,7 @@
 //! units in figures, lists and records (one table, each cell the exact set of units), a phone's
 //! sync reaching the figures, a supervision remark reaching the phone, bad requests.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Duration;
@@ -91,6 +91,20 @@ impl World {
         (status, serde_json::from_str(&body).unwrap_or(Value::Null))
     }
 
+    /// The answer's status and its body exactly as sent.
+    async fn raw(&self, who: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+        let auth = format!("Bearer {}", self.tokens.get(who).map(String::as_str).unwrap_or("none"));
+        let (status, _, body) = http(self.server.addr, method, path, &[("Authorization", &auth), ("Content-Type", "application/json")], body).await;
+        (status, body)
+    }
+
+    /// `who`'s answer to `path`, read as exactly a `T` (see `http_api::exactly`).
+    async fn exactly<T: serde::Serialize + serde::de::DeserializeOwned>(&self, who: &str, method: &str, path: &str, body: &str) -> T {
+        let (status, text) = self.raw(who, method, path, body).await;
+        assert!((200..300).contains(&status), "{method} {path} as {who}: {status} {text}");
+        http_api::exactly::<T>(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
     async fn post(&self, who: &str, path: &str, body: &str) -> (u16, Value) {
         let auth = format!("Bearer {}", self.tokens[who]);
         let (status, _, body) = http(self.server.addr, "POST", path, &[("Authorization", &auth), ("Content-Type", "application/json")], body).await;
@@ -117,7 +131,13 @@ impl World {
             "raised" => ("/api/desk/problems".to_owned(), "unit_path"),
             "node=T1" => (format!("/api/desk/overview?node={}", self.unit_id("T1镇")), "name"),
             "node=Y" => (format!("/api/desk/overview?node={}", self.unit_id("Y县")), "name"),
-            record => (self.record_path(match record { "record A" => "A村", _ => "C村" }), "unit_path"),
+            record => (
+                self.record_path(match record {
+                    "record A" => "A村",
+                    _ => "C村",
+                }),
+                "unit_path",
+            ),
         };
         let (status, body) = self.get(who, &path).await;
         if status != 200 {
@@ -292,4 +312,52 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
     let auth = format!("Bearer {}", w.tokens["cadre_a"]);
     let (status, _, _) = common::http_bytes(w.server.addr, "/api/desk/export.xlsx", &[("Authorization", &auth)]).await;
     assert_eq!(status, 403);
+}
+
+/// The desk reads the server's answers with the types the server writes them with
+/// (`http_api`): every answer the desk reads is exactly its type, so a field renamed, added
+/// or dropped on one side fails here, not in a supervisor's browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_the_desk_reads_is_exactly_its_type() {
+    use http_api::{admin, desk, me};
+    let (w, _data) = world().await;
+    let me: me::Me = w.exactly("sup_t1", "GET", "/api/me", "").await;
+    assert!(me.is_supervisor() && !me.is_admin());
+    let overview: desk::Overview = w.exactly("sup_t1", "GET", "/api/desk/overview", "").await;
+    assert_eq!(overview.rows.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), ["T1镇", "A村", "B村"]);
+    let overdue: desk::List<desk::ProblemRow> = w.exactly("sup_t1", "GET", "/api/desk/problems?overdue=1", "").await;
+    assert_eq!(overdue.total, 2);
+    let _: desk::List<desk::ProblemRow> = w.exactly("sup_t1", "GET", "/api/desk/problems?sort=urgency", "").await;
+    let _: desk::List<desk::PledgeRow> = w.exactly("sup_t1", "GET", "/api/desk/pledges", "").await;
+    let record: desk::RecordView = w.exactly("sup_t1", "GET", &w.record_path("A村"), "").await;
+    assert!(record.may_remark && !record.history.is_empty());
+    let remark = serde_json::to_string(&desk::Remark { text: "请本周内办结".into(), rating: None }).unwrap();
+    let done: http_api::Done = w.exactly("sup_t1", "POST", &format!("{}/remarks", w.record_path("A村")), &remark).await;
+    assert!(done.ok);
+
+    let org: admin::OrgView = w.exactly("admin", "GET", "/api/admin/org", "").await;
+    let town = org.units.iter().find(|u| u.name == "T1镇").unwrap().id.clone();
+    fn body(v: &impl serde::Serialize) -> String {
+        serde_json::to_string(v).unwrap()
+    }
+    let unit: ledger::org::Unit = w.exactly("admin", "POST", "/api/admin/units", &body(&admin::NewUnit { name: "D村".into(), kind: "village".into(), parent: town.clone() })).await;
+    assert!(unit.ledger.is_some());
+    let new = admin::NewPerson { name: "新干部".into(), login: "new_cadre".into(), password: None, unit: unit.id.clone(), role: "cadre".into() };
+    let person: admin::Person = w.exactly("admin", "POST", "/api/admin/people", &body(&new)).await;
+    let _: http_api::Done = w.exactly("admin", "POST", "/api/admin/grants", &body(&admin::NewGrant { person: person.id.clone(), unit: town, role: "cadre".into() })).await;
+    let code: admin::IssuedCode = w.exactly("admin", "POST", "/api/admin/codes", &body(&admin::ForPerson { person: person.id.clone(), device: String::new() })).await;
+    assert_eq!(code.expires_in_days, 7);
+    let token: admin::IssuedToken = w.exactly("admin", "POST", "/api/admin/tokens", &body(&admin::ForPerson { person: person.id.clone(), device: "外部系统".into() })).await;
+    let status: admin::DeviceStatus = w.exactly("admin", "POST", &format!("/api/admin/devices/{}/retire", token.device), "{}").await;
+    assert_eq!(status.status, "retired");
+    let devices: Vec<admin::Device> = w.exactly("admin", "GET", "/api/admin/devices", "").await;
+    assert!(devices.iter().any(|d| d.id == token.device && d.status == "retired"));
+    let audit: Vec<admin::AuditEntry> = w.exactly("admin", "GET", "/api/admin/audit", "").await;
+    assert!(!audit.is_empty());
+
+    let (status, text) = w.raw("nobody", "GET", "/api/desk/overview", "").await;
+    assert_eq!(status, 403);
+    let refusal: http_api::Refusal = http_api::exactly(&text).unwrap();
+    assert_eq!(refusal.error, "forbidden");
+    // The import's answers are read exactly in access.rs.
 }

@@ -3,7 +3,7 @@
 //! it may hold (a WebSocket keeps its place until it closes), and half-sent requests at
 //! shutdown. Each used to hold a descriptor for ever.
 
-mod common;
+use crate::common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -149,8 +149,15 @@ fn rss_mb() -> f64 {
 
 /// 5,000 silent sockets and 50 slowloris connections from two addresses, with the limits the
 /// binary runs with: `/healthz` from a third address keeps answering, and memory stays bounded.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering() {
+#[test]
+fn five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering() {
+    common::own_process(
+        "connections::five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering",
+        five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering_alone(),
+    );
+}
+
+async fn five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering_alone() {
     let data = tempfile::tempdir().unwrap();
     let limits = ConnectionLimits::default();
     assert!(limits.max_connections > 2_100, "the descriptor limit is too low for this test: {limits:?}");

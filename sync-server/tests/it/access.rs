@@ -3,7 +3,7 @@
 //! one table), attribution, supervisors' writes, whole-document messages, retired and lost
 //! devices (connected and offline), activation codes and login limits over HTTP, Origin.
 
-mod common;
+use crate::common;
 
 use common::{attempt, http, Answer};
 
@@ -451,16 +451,17 @@ async fn an_admin_manages_only_below_their_node() {
     let units_before = d.org().units.len();
     let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie)], &beyond).await;
     assert_eq!(status, 400, "{body}");
-    let refused: serde_json::Value = serde_json::from_str(&body).unwrap();
-    assert_eq!((refused["total"].as_u64(), refused["rows"][0]["line"].as_u64()), (Some(1), Some(3)), "{body}");
-    assert!(refused["rows"][0]["message"].as_str().unwrap().contains("管理的范围"), "{body}");
+    let refused: http_api::admin::ImportRefused = http_api::exactly(&body).unwrap();
+    assert_eq!((refused.total, refused.rows[0].line), (1, 3), "{body}");
+    assert!(refused.rows[0].message.contains("管理的范围"), "{body}");
     assert_eq!(d.org().units.len(), units_before, "nothing of the table was added");
     assert!(d.storage.person_by_login("importone").unwrap().is_none());
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Authorization", &format!("Bearer {}", w.tokens["cadre"]))], &format!("{header}{within}")).await;
+    let (status, _, body) =
+        http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Authorization", &format!("Bearer {}", w.tokens["cadre"]))], &format!("{header}{within}")).await;
     assert_eq!(status, 403, "{body}");
     let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie)], &format!("{header}{within}")).await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap(), serde_json::json!({ "units": 1, "people": 1, "grants": 1 }));
+    assert_eq!(http_api::exactly::<http_api::admin::Imported>(&body).unwrap(), http_api::admin::Imported { units: 1, people: 1, grants: 1 });
     assert_eq!(oversized_upload(w.server.addr, &cookie).await, 413);
 
     // The audit log each admin reads: the county admin's own actions, not the city's.

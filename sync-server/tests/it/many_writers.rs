@@ -2,14 +2,13 @@
 //! in coverage together) over real WebSockets and real SQLite, while compaction runs; then the
 //! server restarts on the same data directory. Every edit the server confirmed is still there.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
 use automerge::transaction::Transactable;
 use automerge::ROOT;
 use common::{End, Phone, Server};
-
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_and_restart() {

@@ -110,7 +110,11 @@ pub enum View {
     Pledges,
     /// The printable report (通报) for the period.
     Report,
-    Record { ledger: String, section: String, id: String },
+    Record {
+        ledger: String,
+        section: String,
+        id: String,
+    },
 }
 
 impl View {
@@ -184,10 +188,7 @@ mod tests {
 
     #[test]
     fn routes_round_trip_through_the_hash() {
-        let route = Route {
-            view: View::Overdue,
-            query: Query { period: "2026-11-01..2026-11-30".into(), node: "u 1&x".into(), sort: "urgency".into(), ..Query::default() },
-        };
+        let route = Route { view: View::Overdue, query: Query { period: "2026-11-01..2026-11-30".into(), node: "u 1&x".into(), sort: "urgency".into(), ..Query::default() } };
         let hash = route.hash();
         assert_eq!(hash, "#overdue?period=2026-11-01..2026-11-30&node=u%201%26x&sort=urgency");
         assert_eq!(Route::parse(&hash), route);

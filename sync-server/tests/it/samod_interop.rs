@@ -7,7 +7,7 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ReadDoc, ROOT};
 use samod::{BackoffConfig, Repo, Url};
 
-mod common;
+use crate::common;
 
 async fn connected_repo(url: &str) -> (Repo, samod::DialerHandle<std::convert::Infallible>) {
     let repo = Repo::build_tokio().load().await;
@@ -83,10 +83,12 @@ async fn samod_cannot_create_documents_or_find_unknown_ones() {
     let missing = tokio::time::timeout(Duration::from_secs(10), repo.find(unknown)).await.unwrap().unwrap();
     assert!(missing.is_none());
     let mut initial = Automerge::new();
-    initial.transact::<_, _, automerge::AutomergeError>(|tx| {
-        tx.put(ROOT, "visit", "x")?;
-        Ok(())
-    }).unwrap();
+    initial
+        .transact::<_, _, automerge::AutomergeError>(|tx| {
+            tx.put(ROOT, "visit", "x")?;
+            Ok(())
+        })
+        .unwrap();
     let made = repo.create(initial).await.unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
     let id = ledger_sync::DocumentId::parse(&made.document_id().to_string()).unwrap();

@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-mod common;
+use crate::common;
 
 struct Client {
     id: DocumentId,

@@ -1,8 +1,8 @@
 //! The log names the peer and the document of every refusal, and a flood of refusals cannot
 //! fill the disk: at most a budget of lines a minute (a log used to grow 417 bytes per
-//! malformed connection, without bound). Its own test binary: the log subscriber is global.
+//! malformed connection, without bound). Runs in a process of its own: the log subscriber is global.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -39,8 +39,12 @@ async fn refused(url: &str, doc: DocumentId) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn refusals_are_logged_with_peer_and_document_within_a_budget() {
+#[test]
+fn refusals_are_logged_with_peer_and_document_within_a_budget() {
+    common::own_process("logs::refusals_are_logged_with_peer_and_document_within_a_budget", refusals_are_logged_with_peer_and_document_within_a_budget_alone());
+}
+
+async fn refusals_are_logged_with_peer_and_document_within_a_budget_alone() {
     let log = Captured::default();
     let writer = log.clone();
     tracing_subscriber::fmt().with_ansi(false).with_writer(move || writer.clone()).with_max_level(tracing::Level::INFO).init();

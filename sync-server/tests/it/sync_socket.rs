@@ -12,7 +12,7 @@ use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Message, Output};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
-mod common;
+use crate::common;
 
 use common::Server;
 
@@ -98,8 +98,7 @@ async fn a_device_is_told_its_ledgers_and_syncs_them() {
     let data = tempfile::tempdir().unwrap();
     let server = start(data.path()).await;
     let made = server.ledger();
-    let body: serde_json::Value =
-        serde_json::from_str(&http_get(server.addr, "/api/me", &server.tester.token).await).unwrap();
+    let body: serde_json::Value = serde_json::from_str(&http_get(server.addr, "/api/me", &server.tester.token).await).unwrap();
     assert_eq!(body["person"]["name"], "测试员");
     let id = DocumentId::parse(body["ledgers"][0]["documentId"].as_str().unwrap()).unwrap();
     assert_eq!(id, made);
@@ -129,7 +128,9 @@ async fn bad_frames_get_an_error_and_a_close_and_the_server_keeps_serving() {
         m[at..at + 5].copy_from_slice(b"party");
         m
     };
-    for frames in [vec![vec![0xff, 0x13, 0x37]], vec![join.clone(), bad_sync], vec![join.clone(), huge], vec![join.clone(), unknown_type], vec![join, b"{\"type\":\"join\"}".to_vec()]] {
+    for frames in
+        [vec![vec![0xff, 0x13, 0x37]], vec![join.clone(), bad_sync], vec![join.clone(), huge], vec![join.clone(), unknown_type], vec![join, b"{\"type\":\"join\"}".to_vec()]]
+    {
         let (mut ws, _) = tokio_tungstenite::connect_async(server.url()).await.unwrap();
         for f in frames {
             let _ = ws.send(Ws::Binary(f.into())).await;

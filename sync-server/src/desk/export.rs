@@ -16,8 +16,32 @@ use ledger::report::{self, Figures, ProblemFacts};
 use ledger::visit::Visit;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
-use crate::desk::Scope;
+use super::scope::Scope;
 use crate::hub::Hub;
+
+static EXPORTS_RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// One of the [`crate::limits::MAX_CONCURRENT_EXPORTS`] places for an export being written
+/// (an export holds a blocking thread and a temporary file while it is written).
+pub struct Slot;
+
+impl Slot {
+    /// A place, or None when every place is taken (the request is refused, not queued).
+    pub fn take() -> Option<Self> {
+        use std::sync::atomic::Ordering::SeqCst;
+        if EXPORTS_RUNNING.fetch_add(1, SeqCst) >= crate::limits::MAX_CONCURRENT_EXPORTS {
+            EXPORTS_RUNNING.fetch_sub(1, SeqCst);
+            return None;
+        }
+        Some(Slot)
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        EXPORTS_RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
 
 fn xlsx(e: XlsxError) -> String {
     format!("export: {e}")
@@ -83,7 +107,21 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
         header(
             ws,
             "单位汇总",
-            &[("单位", 36.0), ("走访", 8.0), ("登记问题", 10.0), ("办理中", 8.0), ("已办结", 8.0), ("不予受理", 10.0), ("逾期", 8.0), ("按期办结率", 12.0), ("回访满意率", 12.0), ("作出承诺", 10.0), ("已兑现", 8.0), ("逾期承诺", 10.0), ("测评满意率", 12.0)],
+            &[
+                ("单位", 36.0),
+                ("走访", 8.0),
+                ("登记问题", 10.0),
+                ("办理中", 8.0),
+                ("已办结", 8.0),
+                ("不予受理", 10.0),
+                ("逾期", 8.0),
+                ("按期办结率", 12.0),
+                ("回访满意率", 12.0),
+                ("作出承诺", 10.0),
+                ("已兑现", 8.0),
+                ("逾期承诺", 10.0),
+                ("测评满意率", 12.0),
+            ],
             &bold,
         )?;
         for (i, (unit, ledger)) in ledgers.iter().enumerate() {
@@ -118,9 +156,24 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             ws,
             "问题台账",
             &[
-                ("单位", 30.0), ("问题", 30.0), ("类别", 10.0), ("反映人", 8.0), ("紧急程度", 10.0), ("状态", 10.0), ("责任人", 10.0),
-                ("登记日期", 12.0), ("办结时限", 12.0), ("办结日期", 12.0), ("回访日期", 12.0), ("逾期天数", 10.0), ("回访结果", 10.0),
-                ("回访意见", 24.0), ("办理结果", 30.0), ("不予受理理由", 24.0), ("督办意见", 8.0), ("问题描述", 40.0),
+                ("单位", 30.0),
+                ("问题", 30.0),
+                ("类别", 10.0),
+                ("反映人", 8.0),
+                ("紧急程度", 10.0),
+                ("状态", 10.0),
+                ("责任人", 10.0),
+                ("登记日期", 12.0),
+                ("办结时限", 12.0),
+                ("办结日期", 12.0),
+                ("回访日期", 12.0),
+                ("逾期天数", 10.0),
+                ("回访结果", 10.0),
+                ("回访意见", 24.0),
+                ("办理结果", 30.0),
+                ("不予受理理由", 24.0),
+                ("督办意见", 8.0),
+                ("问题描述", 40.0),
             ],
             &bold,
         )?;
@@ -134,10 +187,18 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             row += 1;
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
             let cells = [
-                (0, unit), (1, p.title.clone()), (2, p.category.label().into()), (3, p.raised_by.label().into()),
-                (4, p.urgency.label().into()), (5, p.status.label().into()), (6, p.responsible.clone()),
-                (12, p.satisfaction.map(|s| s.label().to_owned()).unwrap_or_default()), (13, p.satisfaction_comment.clone()),
-                (14, p.result.clone()), (15, p.reject_reason.clone()), (17, p.description.clone()),
+                (0, unit),
+                (1, p.title.clone()),
+                (2, p.category.label().into()),
+                (3, p.raised_by.label().into()),
+                (4, p.urgency.label().into()),
+                (5, p.status.label().into()),
+                (6, p.responsible.clone()),
+                (12, p.satisfaction.map(|s| s.label().to_owned()).unwrap_or_default()),
+                (13, p.satisfaction_comment.clone()),
+                (14, p.result.clone()),
+                (15, p.reject_reason.clone()),
+                (17, p.description.clone()),
             ];
             texts(ws, row, cells)?;
             date_cell(ws, row, 7, facts.raised_on, &day)?;
@@ -184,7 +245,20 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
         header(
             ws,
             "承诺",
-            &[("单位", 30.0), ("承诺内容", 40.0), ("承诺人", 10.0), ("目标", 24.0), ("作出日期", 12.0), ("兑现期限", 12.0), ("公开", 6.0), ("已兑现", 8.0), ("兑现日期", 12.0), ("进展", 6.0), ("评议满意", 10.0), ("评议", 6.0)],
+            &[
+                ("单位", 30.0),
+                ("承诺内容", 40.0),
+                ("承诺人", 10.0),
+                ("目标", 24.0),
+                ("作出日期", 12.0),
+                ("兑现期限", 12.0),
+                ("公开", 6.0),
+                ("已兑现", 8.0),
+                ("兑现日期", 12.0),
+                ("进展", 6.0),
+                ("评议满意", 10.0),
+                ("评议", 6.0),
+            ],
             &bold,
         )?;
         let mut row = 0u32;
@@ -213,4 +287,19 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
     }
     book.save_to_writer(out).map_err(xlsx)?;
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exports_at_once_are_bounded() {
+        let first = Slot::take().expect("a place");
+        let second = Slot::take().expect("a second place");
+        assert!(Slot::take().is_none(), "a third export waits");
+        drop(first);
+        let third = Slot::take().expect("a place again once one ended");
+        drop((second, third));
+    }
 }

@@ -1,0 +1,174 @@
+//! What the desk's routes answer, built from the read model (figures and lists) or from a
+//! ledger (one record with its history), in the types of `http_api::desk`.
+
+use std::collections::BTreeMap;
+
+use http_api::desk::{HistoryLine, List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView, UnitRef};
+use ledger::problem::Category;
+use ledger::record::Section;
+use ledger::report::{self, Facts, Figures, ProblemSort, Series};
+use ledger::{RecordId, UnitLedger};
+use ledger_sync::DocumentId;
+
+use super::scope::Scope;
+use crate::directory::now_secs;
+use crate::hub::Hub;
+
+/// Lists stop at this many rows (the count says how many there were): a page a person reads.
+pub const MAX_LIST_ROWS: usize = 2_000;
+
+/// The overview: one row per unit at or below the node with its figures (a node's are the sum
+/// below it), freshness, and the chart series.
+pub fn overview(hub: &Hub, scope: &Scope, person: &str) -> Result<Overview, String> {
+    let mut own: BTreeMap<String, Figures> = BTreeMap::new();
+    let mut changed_at: BTreeMap<String, Option<i64>> = BTreeMap::new();
+    let mut series = Series::new(&scope.filter);
+    for (unit, ledger) in scope.ledgers() {
+        let facts = hub.read_model.facts(&ledger)?;
+        own.insert(unit.id.clone(), report::unit_figures(facts.facts(), &scope.filter, scope.today));
+        series.count(facts.facts(), &scope.filter);
+        changed_at.insert(unit.id.clone(), facts.changed_at);
+    }
+    let totals = report::roll_up(&scope.org, &scope.node, &own);
+    let last_sync = hub.storage.unit_last_sync()?;
+    let now = now_secs();
+    let units_below = report::count_below(&scope.org, &scope.node, changed_at.keys().map(String::as_str));
+    let stale = changed_at.keys().map(String::as_str).filter(|u| report::is_stale(last_sync.get(*u).copied(), now));
+    let stale_below = report::count_below(&scope.org, &scope.node, stale);
+    let rows = scope
+        .units()
+        .into_iter()
+        .map(|(depth, u)| {
+            let mut row = OverviewRow::new(u, depth, totals.get(&u.id).cloned().unwrap_or_default());
+            row.changed_at = changed_at.get(&u.id).copied().flatten();
+            row.last_sync = last_sync.get(&u.id).copied();
+            row.stale = row.ledger && report::is_stale(row.last_sync, now);
+            row.stale_below = stale_below.get(&u.id).copied().unwrap_or(0);
+            row.units = units_below.get(&u.id).copied().unwrap_or(0);
+            row
+        })
+        .collect();
+    let unit_ref = |u: &ledger::org::Unit| UnitRef { unit: u.id.clone(), name: u.name.clone() };
+    let nodes = scope.org.supervised_nodes(person).into_iter().map(unit_ref).collect();
+    let path = scope.org.path(&scope.node).into_iter().rev().filter(|u| scope.org.supervises(person, &u.id)).map(unit_ref).collect();
+    Ok(Overview {
+        node: scope.node.clone(),
+        period: scope.period_view(),
+        today: scope.today.to_string(),
+        generated_at: now,
+        stale_after_days: report::STALE_AFTER_DAYS,
+        nodes,
+        path,
+        rows,
+        series,
+        categories: Category::ALL.iter().map(|c| c.label().to_owned()).collect(),
+        visit_kinds: ledger::VisitKind::ALL.iter().map(|k| k.label().to_owned()).collect(),
+    })
+}
+
+/// Problems below the node: overdue ones (whenever raised) or those raised in the period.
+pub fn problems(hub: &Hub, scope: &Scope, overdue_only: bool, sort: ProblemSort) -> Result<List<ProblemRow>, String> {
+    let ledgers = scope.ledgers();
+    let mut all = Vec::new();
+    for (unit, ledger) in &ledgers {
+        let facts = hub.read_model.facts(ledger)?;
+        let problems = facts.records.iter().filter_map(|((_, id), f)| match f {
+            Facts::Problem(p) => Some((unit.id.as_str(), id, p)),
+            _ => None,
+        });
+        all.extend(report::problem_lines(problems, &scope.filter, overdue_only, scope.today));
+    }
+    let order: BTreeMap<&str, usize> = scope.units().into_iter().enumerate().map(|(i, (_, u))| (u.id.as_str(), i)).collect();
+    report::sort_problem_lines(&mut all, sort, |u| order.get(u).copied().unwrap_or(usize::MAX));
+    let total = all.len();
+    let ledger_of: BTreeMap<&str, String> = ledgers.iter().map(|(u, l)| (u.id.as_str(), l.to_string())).collect();
+    let rows = all
+        .into_iter()
+        .take(MAX_LIST_ROWS)
+        .map(|l| {
+            let f = &l.facts;
+            ProblemRow {
+                unit_path: scope.path_of(&l.unit),
+                ledger: ledger_of.get(l.unit.as_str()).cloned(),
+                unit: l.unit,
+                id: l.id.to_string(),
+                title: f.title.clone(),
+                category: f.category.label().to_owned(),
+                urgency: f.urgency.label().to_owned(),
+                urgency_code: f.urgency.code().to_owned(),
+                status: f.status.label().to_owned(),
+                responsible: f.responsible.clone(),
+                raised_on: f.raised_on.map(|d| d.to_string()),
+                deadline: f.deadline.map(|d| d.to_string()),
+                resolved_on: f.resolved_on.map(|d| d.to_string()),
+                days_overdue: l.days_overdue,
+                remarks: f.remarks,
+                satisfaction: f.satisfaction.map(|s| s.label().to_owned()),
+            }
+        })
+        .collect();
+    Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
+}
+
+/// Pledges made in the period below the node, with progress and evaluations.
+pub fn pledges(hub: &Hub, scope: &Scope) -> Result<List<PledgeRow>, String> {
+    let mut rows = Vec::new();
+    let mut total = 0;
+    for (unit, ledger) in scope.ledgers() {
+        let facts = hub.read_model.facts(&ledger)?;
+        let mut here: Vec<(&RecordId, &report::facts::PledgeFacts)> = facts
+            .records
+            .iter()
+            .filter_map(|((_, id), f)| match f {
+                Facts::Pledge(p) if !p.deleted && p.made_on.is_some_and(|d| scope.filter.period.contains(d)) => Some((id, p)),
+                _ => None,
+            })
+            .collect();
+        here.sort_by(|a, b| (a.1.due, a.0).cmp(&(b.1.due, b.0)));
+        total += here.len();
+        for (id, p) in here {
+            if rows.len() >= MAX_LIST_ROWS {
+                break;
+            }
+            rows.push(PledgeRow {
+                unit: unit.id.clone(),
+                unit_path: scope.path_of(&unit.id),
+                ledger: ledger.to_string(),
+                id: id.to_string(),
+                content: p.content.clone(),
+                by: p.by.clone(),
+                public: p.public,
+                fulfilled: p.fulfilled,
+                due: p.due.map(|d| d.to_string()),
+                overdue: p.is_overdue(scope.today),
+                progress: p.progress,
+                evaluations: p.evaluations,
+                evaluations_good: p.evaluations_good,
+            });
+        }
+    }
+    Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
+}
+
+/// One record as its document holds it now, with who changed what when. None when the person
+/// does not supervise the unit, or it has no such record (answered alike).
+pub fn record(hub: &Hub, person: &str, doc: &DocumentId, section: Section, id: &RecordId) -> Result<Option<RecordView>, String> {
+    let Some(unit) = hub.directory.unit_of(doc) else { return Ok(None) };
+    if !hub.directory.org().supervises(person, &unit) {
+        return Ok(None);
+    }
+    let Some(layout) = hub.storage.load(doc)? else { return Ok(None) };
+    let mut ledger = UnitLedger::load(&layout.concatenated(), automerge::ActorId::random()).map_err(|e| e.to_string())?;
+    let Some(record) = report::facts::read_record(&ledger, section, id) else { return Ok(None) };
+    let history = ledger.history(id).into_iter().map(|h| HistoryLine { at: h.at_seconds, by: h.by, summary: h.summary }).collect();
+    let org = hub.directory.org();
+    let write = hub.directory.rights(person, doc).write;
+    Ok(Some(RecordView {
+        section: section.key().to_owned(),
+        unit_path: org.path_names(&unit).join(" / "),
+        unit,
+        record: serde_json::to_value(record).map_err(|e| e.to_string())?,
+        history,
+        may_remark: write >= ledger::org::Write::SupervisionOnly,
+    }))
+}
