@@ -9,15 +9,17 @@
 # are read with its corpus, so even a short run from a fresh clone checks accepted documents.
 # With PIONEER_FUZZ_KEEP=DIR, forged_changes writes the documents it accepted to DIR for
 # `node scripts/fuzz_js_check.mjs DIR` (load each in automerge-js).
-# Usage: scripts/fuzz.sh [--fast] [--runs N] [SECONDS] [TARGET...]
+# Usage: scripts/fuzz.sh [--fast] [--build-only] [--runs N] [SECONDS] [TARGET...]
 #        (targets: frame changes forged_changes server_connection)
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 FAST=0
 RUNS=""
+BUILD_ONLY=0
 while [[ "${1:-}" == --* ]]; do
   case "$1" in
     --fast) FAST=1; shift ;;
+    --build-only) BUILD_ONLY=1; shift ;;
     --runs) RUNS=$2; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -40,6 +42,7 @@ if [ -n "$RUNS" ]; then OPTIONS+=(-runs="$RUNS"); else OPTIONS+=(-max_total_time
 # An explicit target keeps the instrumentation off build scripts and proc macros.
 TARGET_TRIPLE=$(rustc -vV | awk '/^host:/ { print $2 }')
 cargo build --release --bins --target "$TARGET_TRIPLE" --target-dir "$TARGET_DIR"
+[ "$BUILD_ONLY" = 0 ] || exit 0
 for target in "${TARGETS[@]}"; do
   mkdir -p "corpus/$target" "artifacts/$target"
   echo "== fuzzing $target (${RUNS:-${SECONDS_EACH}s})"

@@ -1,19 +1,77 @@
 #!/usr/bin/env bash
-# Runs every test: set-up if needed, the release build, native tests of ledger and
-# sync-server, interop with automerge-repo peers, then the browser end-to-end tests against
-# the real server and build.
+# Runs every test: set-up if needed, formatting, the wasm bundles users get, the native tests
+# (ledger, ledger-sync, http-api, sync-server) in the ci profile (release without LTO, with
+# debug assertions and overflow checks), a short fuzzing run, interop with automerge-repo peers,
+# then the browser end-to-end tests against the server binary the native build produced.
+# Prints how long each step took at the end, whether it passed or not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$HOME/.cargo/bin:$PATH"
+
+TIMES=()
+ALL_STARTED=$(date +%s)
+step() { STEP=$1; STEP_STARTED=$(date +%s); echo "== $STEP"; }
+done_step() { TIMES+=("$(printf '%6d s  %s' $(($(date +%s) - STEP_STARTED)) "$STEP")"); }
+report() {
+  local rc=$?
+  echo "== time per step"
+  printf '%s\n' "${TIMES[@]}"
+  printf '%6d s  total (exit %d)\n' $(($(date +%s) - ALL_STARTED)) "$rc"
+}
+trap report EXIT
+
+step "set-up (installs only what is missing)"
 bash scripts/setup.sh
-bash scripts/build.sh
-echo "== native tests (ledger, sync-server)"
-cargo test --release
-echo "== coverage-guided fuzzing, a short run (scripts/fuzz.sh), and the accepted forged documents loaded in automerge-js"
+done_step
+
+step "cargo fmt --check"
+cargo fmt --all --check
+cargo fmt --manifest-path fuzz/Cargo.toml --check
+done_step
+
+# The wasm bundles build beside the native build (their own target directory): the bundles'
+# LTO and wasm-opt run on one core for minutes, the native build fills the other.
+BUNDLES_LOG=$(mktemp)
+BUNDLES_STARTED=$(date +%s)
+bash scripts/bundles.sh >"$BUNDLES_LOG" 2>&1 &
+BUNDLES=$!
+
+step "native build: cargo test --profile ci --no-run (tests, examples, the server binary)"
+cargo test --profile ci --no-run
+done_step
+
+step "fuzz targets build (coverage-instrumented)"
+bash scripts/fuzz.sh --build-only
+done_step
+
+step "wasm bundles (trunk, wasm-release), waited for"
+if ! wait "$BUNDLES"; then
+  cat "$BUNDLES_LOG"
+  echo "the wasm bundles did not build" >&2
+  exit 1
+fi
+tail -n 4 "$BUNDLES_LOG"
+TIMES+=("$(printf '%6d s  %s' $(($(date +%s) - BUNDLES_STARTED)) "  (the bundles' build itself, beside the two above)")")
+done_step
+
+step "native tests (ledger, ledger-sync, http-api, sync-server)"
+cargo test --profile ci
+done_step
+
+step "coverage-guided fuzzing, a short run, and the accepted forged documents loaded in automerge-js"
 accepted=$(mktemp -d)
 PIONEER_FUZZ_KEEP="$accepted" bash scripts/fuzz.sh 20
 node scripts/fuzz_js_check.mjs "$accepted" --at-least 20
 rm -rf "$accepted"
-echo "== interop with automerge-repo (JS) peers"
+done_step
+
+# The browser and interop tests run the server the native build produced (target/ci).
+export SYNC_SERVER_BIN="$PWD/target/ci/sync-server"
+
+step "interop with automerge-repo (JS) peers"
 node --test --test-concurrency=1 --test-timeout=120000 tests/interop/
-echo "== browser end-to-end tests (Chromium)"
-node --test --test-concurrency=1 --test-timeout=180000 tests/e2e/
+done_step
+
+step "browser end-to-end tests (Chromium), two files at a time"
+node --test --test-concurrency=2 --test-timeout=180000 tests/e2e/
+done_step
