@@ -122,7 +122,7 @@ fn prepare(dir: &str, units: usize, records: usize) -> Result<(), String> {
     let city = directory.add_unit("压测市", UnitKind::City, None, None)?;
     let supervisor = directory.add_person("市督查组", "supervisor", Some(PASSWORD), None)?;
     directory.grant(&supervisor.id, &city.id, Role::Supervisor, None)?;
-    let now_ms = sync_server::directory::now_secs() * 1000;
+    let now_ms = sync_server::now_secs() * 1000;
     let mut townships = Vec::new();
     for c in 0..10 {
         let county = directory.add_unit(&format!("第{c}县"), UnitKind::County, Some(&city.id), None)?;
@@ -142,7 +142,7 @@ fn prepare(dir: &str, units: usize, records: usize) -> Result<(), String> {
     }
     let generated = started.elapsed();
     let rebuild = Instant::now();
-    let n = sync_server::read_model::rebuild(&storage, &directory.org())?;
+    let n = sync_server::rebuild_read_model(&storage, &directory.org())?;
     println!(
         "generated {units} units x {records} records in {:.1} s; full rebuild of the read model ({n} ledgers): {:.2} s",
         generated.as_secs_f64(),

@@ -95,7 +95,7 @@ fn run(name: &str, file: &[u8]) -> Run {
     directory.grant(&admin.id, &city.id, Role::Admin, None).unwrap();
     reset_peak();
     let started = Instant::now();
-    let rows = sync_server::import::read_table(file).unwrap();
+    let rows = sync_server::read_import_table(file).unwrap();
     let read_ms = started.elapsed().as_secs_f64() * 1e3;
     let counts = directory.import(&admin.id, &rows).unwrap_or_else(|e| panic!("{name}: {e:?}"));
     let total_ms = started.elapsed().as_secs_f64() * 1e3;

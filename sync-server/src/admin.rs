@@ -42,7 +42,7 @@ async fn as_admin<T: Serialize + Send + 'static>(state: &AppState, headers: &Hea
 }
 
 /// `GET /api/admin/org`: the units, people and roles the admin manages.
-pub async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
         let units = org.units.values().filter(|u| org.may_administer(&admin.person, &u.id)).cloned().collect();
@@ -54,7 +54,7 @@ pub async fn org(State(state): State<AppState>, headers: HeaderMap) -> Response 
 }
 
 /// `POST /api/admin/units {name, kind, parent}`.
-pub async fn add_unit(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewUnit>) -> Response {
+pub(crate) async fn add_unit(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewUnit>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let kind = UnitKind::from_code(&body.kind).ok_or("未知的单位类型")?;
         if !d.org().may_administer(&admin.person, &body.parent) {
@@ -67,7 +67,7 @@ pub async fn add_unit(State(state): State<AppState>, headers: HeaderMap, Json(bo
 }
 
 /// `POST /api/admin/people {name, login, password?, unit, role}`: a person with a first role.
-pub async fn add_person(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewPerson>) -> Response {
+pub(crate) async fn add_person(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewPerson>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let role = Role::from_code(&body.role).ok_or("未知的角色")?;
         if !d.org().may_administer(&admin.person, &body.unit) {
@@ -82,7 +82,7 @@ pub async fn add_person(State(state): State<AppState>, headers: HeaderMap, Json(
 }
 
 /// `POST /api/admin/grants {person, unit, role}`.
-pub async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewGrant>) -> Response {
+pub(crate) async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewGrant>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let role = Role::from_code(&body.role).ok_or("未知的角色")?;
         let org = d.org();
@@ -96,7 +96,7 @@ pub async fn grant(State(state): State<AppState>, headers: HeaderMap, Json(body)
 }
 
 /// `POST /api/admin/codes {person}`: a one-time activation code for the person's phone.
-pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
+pub(crate) async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         if !d.org().may_manage_person(&admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
@@ -108,7 +108,7 @@ pub async fn issue_code(State(state): State<AppState>, headers: HeaderMap, Json(
 }
 
 /// `POST /api/admin/tokens {person, device}`: a token for a third-party automerge-repo peer.
-pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
+pub(crate) async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<ForPerson>) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         if !d.org().may_manage_person(&admin.person, &body.person) {
             return Err("只能管理自己单位及以下的人员".into());
@@ -120,7 +120,7 @@ pub async fn issue_token(State(state): State<AppState>, headers: HeaderMap, Json
 }
 
 /// `GET /api/admin/devices`: the devices of the people the admin manages, with last contact.
-pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, move |d, admin| {
         let org = d.org();
         let devices: Vec<_> = d.storage.devices()?.into_iter().filter(|dev| org.may_manage_person(&admin.person, &dev.person)).collect();
@@ -130,7 +130,7 @@ pub async fn devices(State(state): State<AppState>, headers: HeaderMap) -> Respo
 }
 
 /// `POST /api/admin/devices/{id}/{retire|lose}`.
-pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Path((id, action)): Path<(String, String)>) -> Response {
+pub(crate) async fn device_status(State(state): State<AppState>, headers: HeaderMap, Path((id, action)): Path<(String, String)>) -> Response {
     let status = match action.as_str() {
         "retire" => "retired",
         "lose" => "lost",
@@ -149,7 +149,7 @@ pub async fn device_status(State(state): State<AppState>, headers: HeaderMap, Pa
 
 /// `GET /api/admin/audit`: the latest 500 entries the admin may see: their own and those of
 /// the people they manage; entries of the server itself only for an admin of the whole tree.
-pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, |d, admin| {
         let org = d.org();
         let of_root = org.grants.iter().any(|g| g.person == admin.person && g.role == Role::Admin && org.units.get(&g.unit).is_some_and(|u| u.parent.is_none()));
@@ -165,7 +165,7 @@ pub async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Respons
 
 /// `POST /api/admin/import` with a .xlsx or CSV file as the body: every row imported, or
 /// none with each wrong row's line and reason (`rows`, `total`).
-pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+pub(crate) async fn import(State(state): State<AppState>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let admin = match admin(&state, &headers).await {
         Ok(admin) => admin,
         Err(refused) => return refused,
@@ -190,7 +190,7 @@ pub async fn import(State(state): State<AppState>, headers: HeaderMap, body: axu
 
 /// `GET /api/admin/import/template.{xlsx|csv}`: the table to fill in, its examples placed
 /// under the admin's own node.
-pub async fn import_template(State(state): State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
+pub(crate) async fn import_template(State(state): State<AppState>, headers: HeaderMap, Path(file): Path<String>) -> Response {
     let admin = match admin(&state, &headers).await {
         Ok(admin) => admin,
         Err(refused) => return refused,

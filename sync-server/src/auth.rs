@@ -17,11 +17,11 @@ use crate::directory::{AuthError, NewDevice, Principal, Refused};
 use crate::storage::Device;
 use crate::AppState;
 
-pub const COOKIE: &str = "pl_device";
+pub(crate) const COOKIE: &str = "pl_device";
 
 /// The token a request carries: the cookie, an `Authorization: Bearer` header (tools and
 /// peers that can set headers), then the `token` query parameter.
-pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
+pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
     let from_cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
         let (name, value) = pair.trim().split_once('=')?;
@@ -36,7 +36,7 @@ pub fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 }
 
 /// An answer with a status, a machine-readable code and a message for people.
-pub fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+pub(crate) fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
     (status, Json(http_api::Refusal { error: code.to_owned(), message: message.to_owned() })).into_response()
 }
 
@@ -52,13 +52,13 @@ fn auth_error(e: AuthError) -> Response {
     }
 }
 
-pub fn refused(r: Refused) -> Response {
+pub(crate) fn refused(r: Refused) -> Response {
     let status = if r == Refused::Lost { StatusCode::FORBIDDEN } else { StatusCode::UNAUTHORIZED };
     refusal(status, r.code(), r.message())
 }
 
 /// Authenticates a request; the blocking lookup runs on the blocking pool.
-pub async fn principal(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<(Principal, Device), Response> {
+pub(crate) async fn principal(state: &AppState, headers: &HeaderMap, query: Option<&str>) -> Result<(Principal, Device), Response> {
     let Some(token) = token(headers, query) else { return Err(refused(Refused::Unknown)) };
     let directory = state.hub.directory.clone();
     match tokio::task::spawn_blocking(move || directory.authenticate(&token)).await {
@@ -102,14 +102,14 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T, AuthError> + 
 }
 
 #[derive(Deserialize)]
-pub struct Activation {
+pub(crate) struct Activation {
     code: String,
     #[serde(default)]
     device: String,
 }
 
 /// `POST /api/activate {code, device}`: a phone, once, online.
-pub async fn activate(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Activation>) -> Response {
+pub(crate) async fn activate(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Activation>) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
     if body.code.len() > 64 || body.device.len() > 200 {
         return refusal(StatusCode::BAD_REQUEST, "invalid", "激活码无效");
@@ -124,7 +124,7 @@ pub async fn activate(State(state): State<AppState>, headers: HeaderMap, remote:
 }
 
 /// `POST /api/login {login, password}`: a desktop session for the working day.
-pub async fn login(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Login>) -> Response {
+pub(crate) async fn login(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Login>) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
     if body.login.len() > 100 || body.password.len() > 512 {
         return refusal(StatusCode::UNAUTHORIZED, "wrong", "登录名或密码不对");
@@ -139,7 +139,7 @@ pub async fn login(State(state): State<AppState>, headers: HeaderMap, remote: Op
 }
 
 /// `POST /api/logout`: ends a desktop session (a phone is retired by an admin instead).
-pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+pub(crate) async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     if let Ok((principal, device)) = principal(&state, &headers, None).await {
         if device.kind == "session" {
             let directory = state.hub.directory.clone();
@@ -150,7 +150,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
 }
 
 #[derive(Deserialize)]
-pub struct Setup {
+pub(crate) struct Setup {
     code: String,
     organisation: String,
     name: String,
@@ -160,7 +160,7 @@ pub struct Setup {
 
 /// `POST /api/setup`: the first administrator and the root of the tree, from the one-time link
 /// the server printed on its first start.
-pub async fn setup(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Setup>) -> Response {
+pub(crate) async fn setup(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Setup>) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
     if [&body.code, &body.organisation, &body.name, &body.login, &body.password].iter().any(|f| f.len() > 512) {
         return refusal(StatusCode::BAD_REQUEST, "invalid", "填写的内容过长");
@@ -172,14 +172,14 @@ pub async fn setup(State(state): State<AppState>, headers: HeaderMap, remote: Op
 }
 
 #[derive(Deserialize)]
-pub struct MeQuery {
+pub(crate) struct MeQuery {
     #[serde(default)]
     version: Option<String>,
 }
 
 /// `GET /api/me`: the person, their units and roles, the device, and every ledger they may use
 /// with its rights and the unit's people (what the phone keeps for offline use).
-pub async fn me(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<MeQuery>) -> Response {
+pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<MeQuery>) -> Response {
     let (principal, device) = match principal(&state, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,

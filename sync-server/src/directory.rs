@@ -19,11 +19,9 @@ use ledger::UnitLedger;
 use ledger_sync::DocumentId;
 use tokio::sync::broadcast;
 
-pub use credentials::{
-    check_password, hash_password, hash_secret, AuthError, NewDevice, Refused, ACTIVATION_CODE_TTL, ATTEMPT_WINDOW, MAX_FAILURES_PER_ACCOUNT, MAX_FAILURES_PER_ADDRESS,
-    SESSION_TTL, SETUP_CODE_TTL,
-};
-pub use units::{ImportCounts, ImportError};
+pub use credentials::hash_password;
+pub(crate) use credentials::{AuthError, NewDevice, Refused, ACTIVATION_CODE_TTL};
+pub(crate) use units::ImportError;
 
 use crate::storage::Storage;
 
@@ -65,7 +63,7 @@ fn random_bytes<const N: usize>() -> [u8; N] {
     bytes
 }
 
-pub fn random_id() -> String {
+pub(crate) fn random_id() -> String {
     random_bytes::<12>().iter().map(|b| format!("{b:02x}")).collect()
 }
 

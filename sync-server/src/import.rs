@@ -60,7 +60,7 @@ fn examples(root: &str) -> [[String; 5]; 4] {
 }
 
 /// The .xlsx template: the header row, example rows, and a sheet explaining each column.
-pub fn template_xlsx(root: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn template_xlsx(root: &str) -> Result<Vec<u8>, String> {
     let err = |e: rust_xlsxwriter::XlsxError| e.to_string();
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
@@ -85,7 +85,7 @@ pub fn template_xlsx(root: &str) -> Result<Vec<u8>, String> {
 }
 
 /// The CSV template (UTF-8 with BOM, so Excel shows the Chinese text).
-pub fn template_csv(root: &str) -> Vec<u8> {
+pub(crate) fn template_csv(root: &str) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
     let _ = writer.write_record(HEADERS);
     for row in examples(root) {

@@ -1,18 +1,22 @@
 //! Pioneer Ledger's server as a library, so tests drive the same router the binary serves:
 //! the app's files, the `/sync` WebSocket, and the small JSON API.
 
+// What the binary, the tests and the benchmarks use is public; everything else is the crate's
+// own (`unreachable_pub` keeps it so).
+#![warn(unreachable_pub)]
+
 mod admin;
 mod auth;
 pub mod demo;
 pub mod desk;
-pub mod directory;
-pub mod hub;
-pub mod import;
-pub mod limits;
-pub mod read_model;
+mod directory;
+mod hub;
+mod import;
+mod limits;
+mod read_model;
 mod serve;
 mod static_files;
-pub mod storage;
+mod storage;
 mod sync_socket;
 
 use std::path::PathBuf;
@@ -24,10 +28,11 @@ use axum::Router;
 use ledger_sync::DocumentId;
 use tower_http::compression::CompressionLayer;
 
-pub use directory::Directory;
-
+pub use directory::{hash_password, now_secs, Directory};
 pub use hub::Hub;
-pub use limits::{ConnectionLimits, IDLE_TIMEOUT};
+pub use import::{read_table as read_import_table, MAX_FILE_BYTES as MAX_IMPORT_BYTES};
+pub use limits::{ConnectionLimits, IDLE_TIMEOUT, REFUSALS_PER_MINUTE};
+pub use read_model::{rebuild as rebuild_read_model, ReadModel};
 pub use serve::serve;
 pub use storage::Storage;
 

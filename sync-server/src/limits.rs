@@ -6,8 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-pub use ledger_sync::limits::{MAX_BLOOM_BITS_PER_ENTRY, MAX_BLOOM_PROBES, MAX_DOCUMENTS_PER_CONNECTION, MAX_HAVES};
-pub use ledger_sync::MAX_MESSAGE_BYTES;
+// Named here too, so every bound a peer meets is in this one file.
+#[allow(unused_imports)]
+pub(crate) use ledger_sync::limits::{MAX_BLOOM_BITS_PER_ENTRY, MAX_BLOOM_PROBES, MAX_DOCUMENTS_PER_CONNECTION, MAX_HAVES};
+#[allow(unused_imports)]
+pub(crate) use ledger_sync::MAX_MESSAGE_BYTES;
 
 /// A sync connection that sends nothing, not even a pong to our pings, for this long is
 /// closed: a phone that lost coverage mid-connection, or a socket held open on purpose.
@@ -16,10 +19,10 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// Desk exports being written at once, in all (each reads every record below the node and
 /// writes a workbook: seconds of CPU and a temporary file); more are answered 429.
-pub const MAX_CONCURRENT_EXPORTS: usize = 2;
+pub(crate) const MAX_CONCURRENT_EXPORTS: usize = 2;
 
 /// Most bytes of a request's line and headers (hyper's read buffer).
-pub const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
 
 /// Bounds on connections, before any request is read.
 #[derive(Clone, Debug)]
@@ -77,27 +80,27 @@ fn raise_descriptor_limit() -> u64 {
 /// document), and for failures while working on a document.
 pub const REFUSALS_PER_MINUTE: u64 = 60;
 /// Log lines for refused connections and messages.
-pub static REFUSALS: LogBudget = LogBudget::per_minute(REFUSALS_PER_MINUTE);
+pub(crate) static REFUSALS: LogBudget = LogBudget::per_minute(REFUSALS_PER_MINUTE);
 /// Log lines for failures while working on a document (a panic inside Automerge, a document
 /// that does not load, storage refusing a write): a peer that repeats one cannot flood the log.
-pub static FAULTS: LogBudget = LogBudget::per_minute(REFUSALS_PER_MINUTE);
+pub(crate) static FAULTS: LogBudget = LogBudget::per_minute(REFUSALS_PER_MINUTE);
 
 /// At most so many log lines a minute for one kind of refusal, then one line saying how many
 /// were left out: a flood of bad connections must not fill the disk with the log.
-pub struct LogBudget {
+pub(crate) struct LogBudget {
     per_minute: u64,
     window: Mutex<(Option<Instant>, u64)>,
     dropped: AtomicU64,
 }
 
 impl LogBudget {
-    pub const fn per_minute(per_minute: u64) -> Self {
+    pub(crate) const fn per_minute(per_minute: u64) -> Self {
         Self { per_minute, window: Mutex::new((None, 0)), dropped: AtomicU64::new(0) }
     }
 
     /// Whether a line may be logged now. The first line of a new minute reports how many were
     /// left out in the last one.
-    pub fn allow(&self) -> bool {
+    pub(crate) fn allow(&self) -> bool {
         let mut w = self.window.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if w.0.is_none_or(|start| now.duration_since(start) >= Duration::from_secs(60)) {

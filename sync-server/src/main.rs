@@ -120,7 +120,7 @@ fn issue_token(data_dir: &std::path::Path, login: &str, device: &str) -> Result<
 fn rebuild_read_model(data_dir: &std::path::Path) -> Result<(), String> {
     let storage = sync_server::Storage::open_with(data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?;
     let started = std::time::Instant::now();
-    let n = sync_server::read_model::rebuild(&storage, &storage.org()?)?;
+    let n = sync_server::rebuild_read_model(&storage, &storage.org()?)?;
     println!("read model rebuilt: {n} ledgers in {:.1} s", started.elapsed().as_secs_f64());
     Ok(())
 }

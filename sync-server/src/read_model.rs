@@ -116,7 +116,7 @@ impl ReadModel {
 }
 
 /// Projects one stored ledger from scratch: its rows are replaced by what the document holds.
-pub fn project_from_storage(storage: &Storage, doc: &DocumentId) -> Result<(), String> {
+pub(crate) fn project_from_storage(storage: &Storage, doc: &DocumentId) -> Result<(), String> {
     let Some(layout) = storage.load(doc)? else { return Ok(()) };
     let mut ledger = UnitLedger::load(&layout.concatenated(), automerge::ActorId::random()).map_err(|e| e.to_string())?;
     let heads = ledger.heads();

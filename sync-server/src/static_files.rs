@@ -39,7 +39,7 @@ fn inline_scripts(html: &str) -> impl Iterator<Item = &str> {
     })
 }
 
-pub fn service(dist: PathBuf) -> axum::routing::MethodRouter {
+pub(crate) fn service(dist: PathBuf) -> axum::routing::MethodRouter {
     let app = Bundle { policy: content_security_policy(&dist), dir: dist.clone() };
     let desk = Bundle { policy: content_security_policy(&dist.join(DESK)), dir: dist.join(DESK) };
     axum::routing::get(move |req: Request<Body>| {

@@ -11,15 +11,15 @@ use ledger_sync::{DocumentId, Layout};
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
-mod read_model;
-pub use accounts::{AuditEntry, Device, NewLedger, Person};
-pub use read_model::{Projection, StoredFacts, BODY_BATCH};
+pub(crate) mod read_model;
+pub(crate) use accounts::{Device, NewLedger, Person};
+pub(crate) use read_model::{Projection, StoredFacts};
 
 pub struct Storage {
     db: Mutex<Connection>,
 }
 
-pub type Result<T> = std::result::Result<T, String>;
+pub(crate) type Result<T> = std::result::Result<T, String>;
 
 /// SQLite's `auto_vacuum` value for incremental vacuuming.
 const INCREMENTAL: i64 = 2;

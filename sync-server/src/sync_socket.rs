@@ -30,7 +30,7 @@ fn same_origin(headers: &HeaderMap) -> bool {
 
 /// Authenticates the upgrade before any protocol message: a bad, expired or lost device is
 /// answered with an HTTP error and never reaches the engine.
-pub async fn upgrade(
+pub(crate) async fn upgrade(
     ws: WebSocketUpgrade,
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -14,16 +14,16 @@ use super::{now_secs, random_bytes, random_id, Directory, Principal, Revoked};
 use crate::storage::{Device, Person};
 
 /// How long an activation code stays usable.
-pub const ACTIVATION_CODE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
+pub(crate) const ACTIVATION_CODE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long the first administrator's setup link stays usable.
-pub const SETUP_CODE_TTL: Duration = Duration::from_secs(24 * 3600);
+pub(crate) const SETUP_CODE_TTL: Duration = Duration::from_secs(24 * 3600);
 /// A desktop login lasts the working day.
-pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
+pub(crate) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Failed logins allowed per account, and per address, within [`ATTEMPT_WINDOW`]; activation
 /// attempts per address likewise.
-pub const MAX_FAILURES_PER_ACCOUNT: usize = 5;
-pub const MAX_FAILURES_PER_ADDRESS: usize = 20;
-pub const ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
+pub(crate) const MAX_FAILURES_PER_ACCOUNT: usize = 5;
+pub(crate) const MAX_FAILURES_PER_ADDRESS: usize = 20;
+pub(crate) const ATTEMPT_WINDOW: Duration = Duration::from_secs(15 * 60);
 /// Addresses and accounts whose failures are remembered at once (the oldest are forgotten).
 const MAX_TRACKED: usize = 10_000;
 
@@ -60,7 +60,7 @@ fn new_token() -> String {
     format!("pl_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
-pub fn hash_secret(secret: &str) -> Vec<u8> {
+pub(crate) fn hash_secret(secret: &str) -> Vec<u8> {
     Sha256::digest(secret.trim().as_bytes()).to_vec()
 }
 
@@ -288,7 +288,7 @@ impl Directory {
     }
 }
 
-pub fn check_password(password: &str) -> Result<(), String> {
+pub(crate) fn check_password(password: &str) -> Result<(), String> {
     let n = password.chars().count();
     if !(8..=128).contains(&n) {
         return Err("密码为 8–128 个字符".into());

@@ -1,4 +1,5 @@
-use super::credentials::normalise_code;
+use super::credentials::*;
+use super::units::ImportCounts;
 use super::*;
 use crate::storage::Person;
 use automerge::Change;

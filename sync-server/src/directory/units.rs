@@ -13,7 +13,7 @@ use super::{now_secs, random_id, Directory};
 use crate::storage::{NewLedger, Person};
 
 /// What an import added.
-pub use http_api::admin::Imported as ImportCounts;
+pub(crate) use http_api::admin::Imported as ImportCounts;
 
 /// Why an import added nothing.
 #[derive(Debug)]

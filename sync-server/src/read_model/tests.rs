@@ -192,7 +192,7 @@ fn an_export_reads_every_row_in_batches() {
     let world = world();
     let (doc, _) = world.villages[0].clone();
     let mut l = UnitLedger::create(automerge::ActorId::random());
-    let n = crate::storage::BODY_BATCH * 2 + 7;
+    let n = crate::storage::read_model::BODY_BATCH * 2 + 7;
     for i in 0..n {
         let draft = VisitDraft { whom: format!("住户{i}"), heard: "路灯坏了".into(), ..VisitDraft::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()) };
         l.add_visit(&draft.validate(chrono::NaiveDate::from_ymd_opt(2026, 12, 31).unwrap()).unwrap(), at(1)).unwrap();

@@ -37,7 +37,7 @@ pub struct NewLedger {
 }
 
 // Storage's rows are what the admin API shows: one type each, shared with the desk.
-pub use http_api::admin::{AuditEntry, Device, Person};
+pub(crate) use http_api::admin::{AuditEntry, Device, Person};
 
 fn device(r: &rusqlite::Row<'_>) -> rusqlite::Result<Device> {
     Ok(Device {

@@ -39,7 +39,7 @@ pub(super) fn migrate(db: &rusqlite::Connection) -> Result<()> {
 }
 
 /// Rows an export reads from storage at a time.
-pub const BODY_BATCH: usize = 256;
+pub(crate) const BODY_BATCH: usize = 256;
 
 /// A projection to store: what changed, and the heads it brings the ledger's rows to.
 pub struct Projection {

@@ -339,7 +339,7 @@ async fn logins_are_limited_over_http() {
 async fn admin_session(w: &World) -> String {
     let d = &w.server.state.hub.directory;
     let admin = d.storage.person_by_login("admin").unwrap().unwrap().0;
-    d.storage.set_password(&admin.id, &sync_server::directory::hash_password("admin password").unwrap(), None, 0).unwrap();
+    d.storage.set_password(&admin.id, &sync_server::hash_password("admin password").unwrap(), None, 0).unwrap();
     let (status, head, _) = http(w.server.addr, "POST", "/api/login", &[JSON], r#"{"login":"admin","password":"admin password"}"#).await;
     assert_eq!(status, 200);
     let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap();
@@ -470,7 +470,7 @@ async fn an_admin_manages_only_below_their_node() {
     let actions: Vec<String> = serde_json::from_str::<Vec<serde_json::Value>>(&body).unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect();
     assert!(actions.contains(&"import".to_owned()) && actions.contains(&"add_unit".to_owned()), "{actions:?}");
     let city_admin = d.storage.person_by_login("admin").unwrap().unwrap().0;
-    d.storage.audit(Some(&city_admin.id), "add_unit", "city-level change", sync_server::directory::now_secs()).unwrap();
+    d.storage.audit(Some(&city_admin.id), "add_unit", "city-level change", sync_server::now_secs()).unwrap();
     let (_, _, body) = http(w.server.addr, "GET", "/api/admin/audit", &[("Cookie", &cookie)], "").await;
     assert!(!body.contains("city-level change"), "a county admin reads the city admin's actions");
     let city = admin_session(&w).await;
@@ -484,7 +484,7 @@ async fn oversized_upload(addr: std::net::SocketAddr, cookie: &str) -> u16 {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut read, mut write) = stream.into_split();
-    let size = sync_server::import::MAX_FILE_BYTES + 1;
+    let size = sync_server::MAX_IMPORT_BYTES + 1;
     let head = format!("POST /api/admin/import HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: text/csv\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
     let sender = tokio::spawn(async move {
         write.write_all(head.as_bytes()).await?;

@@ -64,7 +64,7 @@ async fn refusals_are_logged_with_peer_and_document_within_a_budget_alone() {
     assert!(first.contains(&doc.to_string()), "the document is not named: {first}");
     assert!(first.contains("127.0.0.1"), "the peer's address is not named: {first}");
     assert!(first.contains("attacker"), "the peer's id is not named: {first}");
-    let budget = sync_server::limits::REFUSALS_PER_MINUTE as usize;
+    let budget = sync_server::REFUSALS_PER_MINUTE as usize;
     assert!(refusals.len() <= budget, "{} refusal lines for {floods} refusals (budget {budget} a minute)", refusals.len());
     assert!(refusals.len() >= budget.min(floods) / 2, "refusals went unlogged: {}", refusals.len());
     assert!(text.len() < 40 * 1024, "the log grew {} bytes for {floods} refusals", text.len());

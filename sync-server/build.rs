@@ -1,0 +1,10 @@
+//! Tells the crate's tests whether they are built optimised (`cfg(optimized)`): a slow test
+//! runs its full size there and a smaller size in a debug build (`cargo test`), where the same
+//! work takes about ten times as long. Never a skip: the same assertions run in both.
+fn main() {
+    println!("cargo::rustc-check-cfg=cfg(optimized)");
+    println!("cargo::rerun-if-changed=build.rs");
+    if std::env::var("OPT_LEVEL").is_ok_and(|level| level != "0") {
+        println!("cargo::rustc-cfg=optimized");
+    }
+}
