@@ -1,6 +1,7 @@
-//! Tells the crate's tests whether they are built optimised (`cfg(optimized)`): a slow test
-//! runs its full size there and a smaller size in a debug build (`cargo test`), where the same
-//! work takes about ten times as long. Never a skip: the same assertions run in both.
+//! Tells the crate's tests whether they are built optimised (`cfg(optimized)`): a test that
+//! waits for the server to fall quiet waits longer in a debug build (`cargo test`), where the
+//! same work takes about ten times as long. Never a skip: the same sizes and assertions run in
+//! both.
 fn main() {
     println!("cargo::rustc-check-cfg=cfg(optimized)");
     println!("cargo::rerun-if-changed=build.rs");
