@@ -23,15 +23,19 @@ pub(crate) const COOKIE: &str = "pl_device";
 /// peers that can set headers), then the `token` query parameter.
 pub(crate) fn token(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
     let bearer = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(|t| t.trim().to_owned());
-    let from_cookie = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (name, value) = pair.trim().split_once('=')?;
-        (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
-    });
-    from_cookie.or(bearer).or_else(|| {
+    cookie_token(headers).or(bearer).or_else(|| {
         query?.split('&').find_map(|pair| {
             let (name, value) = pair.split_once('=')?;
             (name == "token" && !value.is_empty()).then(|| value.to_owned())
         })
+    })
+}
+
+/// The device token in the `pl_device` cookie, if the request carries one.
+pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (name, value) = pair.trim().split_once('=')?;
+        (name == COOKIE && !value.is_empty()).then(|| value.to_owned())
     })
 }
 

@@ -13,6 +13,7 @@ mod directory;
 mod hub;
 mod import;
 mod limits;
+mod origin;
 mod read_model;
 mod serve;
 mod static_files;
@@ -128,6 +129,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/desk/records/{ledger}/{section}/{id}/remarks", post(desk::remark_route))
         .route("/sync", get(sync_socket::upgrade))
         .fallback_service(static_files::service(dist))
+        .layer(axum::middleware::from_fn(origin::same_origin))
         .layer(CompressionLayer::new())
         .with_state(state)
 }

@@ -145,7 +145,9 @@ export class Server {
 
   /** Calls the admin API as the demo admin. */
   async adminApi(method, path, body) {
-    const headers = { cookie: await this.adminCookie() };
+    // A cookie-carrying request that changes something names the server as its Origin, as a
+    // page of it does (the server refuses it otherwise: cross-site request forgery).
+    const headers = { cookie: await this.adminCookie(), origin: this.url };
     if (body) headers["content-type"] = "application/json";
     const r = await fetch(`${this.url}/api/admin/${path}`, { method, headers, body: body && JSON.stringify(body) });
     const json = await r.json().catch(() => ({}));

@@ -366,7 +366,7 @@ async fn retiring_or_losing_a_device_closes_its_connection_and_decides_what_it_m
             (phone, end, std::time::Instant::now())
         });
         tokio::time::sleep(Duration::from_millis(800)).await;
-        let (code, _, body) = http(addr, "POST", &format!("/api/admin/devices/{}/{action}", device.device.id), &[("Cookie", &admin)], "").await;
+        let (code, _, body) = http(addr, "POST", &format!("/api/admin/devices/{}/{action}", device.device.id), &[("Cookie", &admin), ("Origin", &common::origin(addr))], "").await;
         assert_eq!(code, 200, "{body}");
         let acted = std::time::Instant::now();
         let (mut phone, end, ended) = session.await.unwrap();
@@ -421,19 +421,20 @@ async fn an_admin_manages_only_below_their_node() {
     let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_owned();
     let t1 = org.units.values().find(|u| u.name == "T1镇").unwrap().id.clone();
     let ok = format!(r#"{{"name":"新村","kind":"village","parent":"{t1}"}}"#);
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/units", &[JSON, ("Cookie", &cookie)], &ok).await;
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/units", &[JSON, ("Cookie", &cookie), ("Origin", &common::origin(w.server.addr))], &ok).await;
     assert_eq!(status, 200, "{body}");
     let elsewhere = format!(r#"{{"name":"别县新村","kind":"village","parent":"{t2}"}}"#);
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/units", &[JSON, ("Cookie", &cookie)], &elsewhere).await;
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/units", &[JSON, ("Cookie", &cookie), ("Origin", &common::origin(w.server.addr))], &elsewhere).await;
     assert_eq!(status, 400, "{body}");
     assert!(body.contains("只能在自己管理的单位之下添加"), "{body}");
     // A person added with a role gets a code; the code activates a phone that reads the new unit.
     let new_unit = d.org().units.values().find(|u| u.name == "新村").unwrap().clone();
     let person = format!(r#"{{"name":"新干部","login":"newcadre","unit":"{}","role":"cadre"}}"#, new_unit.id);
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/people", &[JSON, ("Cookie", &cookie)], &person).await;
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/people", &[JSON, ("Cookie", &cookie), ("Origin", &common::origin(w.server.addr))], &person).await;
     assert_eq!(status, 200, "{body}");
     let id = serde_json::from_str::<serde_json::Value>(&body).unwrap()["id"].as_str().unwrap().to_owned();
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/codes", &[JSON, ("Cookie", &cookie)], &format!(r#"{{"person":"{id}"}}"#)).await;
+    let (status, _, body) =
+        http(w.server.addr, "POST", "/api/admin/codes", &[JSON, ("Cookie", &cookie), ("Origin", &common::origin(w.server.addr))], &format!(r#"{{"person":"{id}"}}"#)).await;
     assert_eq!(status, 200, "{body}");
     let code = serde_json::from_str::<serde_json::Value>(&body).unwrap()["code"].as_str().unwrap().to_owned();
     let token = d.activate(&code, "phone", "t").unwrap().token;
@@ -449,7 +450,7 @@ async fn an_admin_manages_only_below_their_node() {
     let beyond = format!("{header}{within}测试市/Y县/T2镇/越界村,村,,,\n");
     let csv = ("Content-Type", "text/csv");
     let units_before = d.org().units.len();
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie)], &beyond).await;
+    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie), ("Origin", &common::origin(w.server.addr))], &beyond).await;
     assert_eq!(status, 400, "{body}");
     let refused: http_api::admin::ImportRefused = http_api::exactly(&body).unwrap();
     assert_eq!((refused.total, refused.rows[0].line), (1, 3), "{body}");
@@ -459,7 +460,8 @@ async fn an_admin_manages_only_below_their_node() {
     let (status, _, body) =
         http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Authorization", &format!("Bearer {}", w.tokens["cadre"]))], &format!("{header}{within}")).await;
     assert_eq!(status, 403, "{body}");
-    let (status, _, body) = http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie)], &format!("{header}{within}")).await;
+    let (status, _, body) =
+        http(w.server.addr, "POST", "/api/admin/import", &[csv, ("Cookie", &cookie), ("Origin", &common::origin(w.server.addr))], &format!("{header}{within}")).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(http_api::exactly::<http_api::admin::Imported>(&body).unwrap(), http_api::admin::Imported { units: 1, people: 1, grants: 1 });
     assert_eq!(oversized_upload(w.server.addr, &cookie).await, 413);
@@ -485,7 +487,7 @@ async fn oversized_upload(addr: std::net::SocketAddr, cookie: &str) -> u16 {
     let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (mut read, mut write) = stream.into_split();
     let size = sync_server::MAX_IMPORT_BYTES + 1;
-    let head = format!("POST /api/admin/import HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\nContent-Type: text/csv\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
+    let head = format!("POST /api/admin/import HTTP/1.1\r\nHost: {addr}\r\nOrigin: http://{addr}\r\nCookie: {cookie}\r\nContent-Type: text/csv\r\nContent-Length: {size}\r\nConnection: close\r\n\r\n");
     let sender = tokio::spawn(async move {
         write.write_all(head.as_bytes()).await?;
         let chunk = vec![b'x'; 64 * 1024];
@@ -499,4 +501,63 @@ async fn oversized_upload(addr: std::net::SocketAddr, cookie: &str) -> u16 {
     sender.abort();
     let answer = String::from_utf8_lossy(&answer);
     answer.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Cross-site request forgery: a page on another port of the same host is the same site, so
+/// the browser sends it the admin's cookie. Every request with the cookie that changes
+/// something (and the sync socket) must name this server as its Origin; nothing else changes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cookie_request_from_another_origin_changes_nothing() {
+    let (w, _data) = world().await;
+    let d = w.server.state.hub.directory.clone();
+    let addr = w.server.addr;
+    let admin = admin_session(&w).await;
+    let cadre = d.storage.person_by_login("cadre").unwrap().unwrap().0;
+    let device = d.issue_token(&cadre.id, "张伟的手机", None).unwrap().device.id;
+    let other_port = format!("http://127.0.0.1:{}", addr.port().wrapping_add(1));
+    let retire = format!("/api/admin/devices/{device}/retire");
+    let form = ("Content-Type", "application/x-www-form-urlencoded");
+    let csv = "单位路径,单位类型,姓名,登录名,角色\n测试市,,王五,wangwu,管理员\n";
+    for (what, origin) in [("another port", Some(other_port.as_str())), ("another site", Some("http://evil.example")), ("no origin", None)] {
+        let with = |extra: (&'static str, &'static str)| {
+            let mut h = vec![("Cookie", admin.clone()), (extra.0, extra.1.to_owned())];
+            if let Some(o) = origin {
+                h.push(("Origin", o.to_owned()));
+            }
+            h
+        };
+        let send = |method: &'static str, path: String, headers: Vec<(&'static str, String)>, body: &'static str| async move {
+            let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            http(addr, method, &path, &headers, body).await
+        };
+        let (status, _, body) = send("POST", retire.clone(), with(form), "").await;
+        assert_eq!(status, 403, "{what}: retire answered {status} {body}");
+        assert_eq!(http_api::exactly::<http_api::Refusal>(&body).unwrap().error, "cross_origin");
+        let (status, _, _) = send("POST", "/api/admin/import".into(), with(("Content-Type", "text/plain")), csv).await;
+        assert_eq!(status, 403, "{what}: import");
+        let (status, _, _) = send("POST", "/api/logout".into(), with(form), "").await;
+        assert_eq!(status, 403, "{what}: logout");
+        // The socket: a page of another origin (or none named) does not open it with the cookie.
+        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(format!("ws://{addr}/sync")).unwrap();
+        request.headers_mut().insert("Cookie", admin.parse().unwrap());
+        if let Some(o) = origin {
+            request.headers_mut().insert("Origin", o.parse().unwrap());
+        }
+        let refused = tokio_tungstenite::connect_async(request).await.err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(refused.contains("403"), "{what}: the socket opened: {refused}");
+    }
+    assert_eq!(d.storage.device(&device).unwrap().unwrap().status, "active", "the device was not retired");
+    assert!(d.storage.person_by_login("wangwu").unwrap().is_none(), "nothing was imported");
+    let (status, _, _) = http(addr, "GET", "/api/admin/audit", &[("Cookie", &admin)], "").await;
+    assert_eq!(status, 200, "the session was not ended");
+
+    // The same requests from the server's own page do what they say; a token in a header is no
+    // cookie a page could borrow, and needs no Origin.
+    let (status, _, body) = http(addr, "POST", &retire, &[("Cookie", &admin), ("Origin", &common::origin(addr))], "").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(d.storage.device(&device).unwrap().unwrap().status, "retired");
+    let admin_person = d.storage.person_by_login("admin").unwrap().unwrap().0;
+    let token = d.issue_token(&admin_person.id, "脚本", None).unwrap().token;
+    let (status, _, body) = http(addr, "POST", "/api/admin/codes", &[JSON, ("Authorization", &format!("Bearer {token}"))], &format!(r#"{{"person":"{}"}}"#, cadre.id)).await;
+    assert_eq!(status, 200, "{body}");
 }

@@ -394,3 +394,9 @@ pub fn own_process(test: &str, body: impl std::future::Future<Output = ()>) {
     // A name the harness does not know runs nothing and passes: that must fail here.
     assert!(stdout.contains("1 passed"), "{test} did not run in its own process");
 }
+
+/// The `Origin` a page of the server at `addr` sends (what a cookie-carrying request that
+/// changes something must name).
+pub fn origin(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}")
+}
