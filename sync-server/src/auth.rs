@@ -48,6 +48,7 @@ fn auth_error(e: AuthError) -> Response {
     match e {
         AuthError::Wrong(message) => refusal(StatusCode::UNAUTHORIZED, "wrong", message),
         AuthError::TooMany => refusal(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "尝试次数过多，请 15 分钟后再试"),
+        AuthError::Busy => refusal(StatusCode::SERVICE_UNAVAILABLE, "busy", "登录的人较多，请稍后再试"),
         AuthError::Invalid(message) => refusal(StatusCode::BAD_REQUEST, "invalid", &message),
         AuthError::Storage(e) => {
             tracing::error!("directory: {e}");

@@ -51,6 +51,7 @@ pub struct Directory {
     skeleton: Vec<automerge::ChangeHash>,
     pub revoked: broadcast::Sender<Revoked>,
     failures: Mutex<credentials::Failures>,
+    hash_places: credentials::HashPlaces,
 }
 
 pub fn now_secs() -> i64 {
@@ -79,6 +80,7 @@ impl Directory {
             skeleton: UnitLedger::skeleton_hashes(),
             revoked,
             failures: Mutex::new(credentials::Failures::default()),
+            hash_places: credentials::HashPlaces::default(),
         }))
     }
 

@@ -202,3 +202,18 @@ fn an_import_adds_everything_or_nothing() {
     assert!(d.activate(&code, "陈一的手机", "10.0.0.9").is_ok());
     assert!(d.storage.audit_log(10).unwrap().iter().any(|e| e.action == "import"));
 }
+
+#[test]
+fn a_password_is_checked_in_the_places_memory_and_only_against_our_parameters() {
+    let hash = hash_password("correct horse").unwrap();
+    let mut memory = Vec::new();
+    assert!(password_matches("correct horse", &hash, &mut memory));
+    assert!(!password_matches("correct horsf", &hash, &mut memory));
+    assert_eq!(memory.len(), argon2::Params::DEFAULT.block_count(), "the memory is kept for the next check");
+    assert!(password_matches("correct horse", &hash, &mut memory), "and reused");
+    // A hash asking for more memory than this server's parameters is refused, not obeyed.
+    let greedy = hash.replace("m=19456", "m=1048576");
+    assert_ne!(greedy, hash);
+    assert!(!password_matches("correct horse", &greedy, &mut memory));
+    assert!(!password_matches("correct horse", "not a hash", &mut memory));
+}

@@ -561,3 +561,86 @@ async fn a_cookie_request_from_another_origin_changes_nothing() {
     let (status, _, body) = http(addr, "POST", "/api/admin/codes", &[JSON, ("Authorization", &format!("Bearer {token}"))], &format!(r#"{{"person":"{}"}}"#, cadre.id)).await;
     assert_eq!(status, 200, "{body}");
 }
+
+/// A login from `source` (any 127.x.y.z is this machine's loopback): the answer's status.
+async fn login_from(source: [u8; 4], server: std::net::SocketAddr, login: String, password: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(std::net::SocketAddr::from((source, 0))).unwrap();
+    let Ok(mut stream) = socket.connect(server).await else { return 0 };
+    let body = format!(r#"{{"login":"{login}","password":"{password}"}}"#);
+    let request = format!("POST /api/login HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}", body.len());
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return 0;
+    }
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
+}
+
+/// Resident memory of this process (server and clients together), in MB.
+fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+}
+
+/// Password floods: the attempt is counted before the hash, so 60 concurrent wrong passwords
+/// for one account get at most 5 checks (the rest are refused unchecked), and at most a few
+/// Argon2 checks run at once, so 500 concurrent logins from 100 addresses leave memory bounded.
+/// Its own process: it measures the process's memory.
+#[test]
+fn a_login_flood_checks_few_passwords_and_leaves_memory_bounded() {
+    common::own_process("access::a_login_flood_checks_few_passwords_and_leaves_memory_bounded", login_flood());
+}
+
+async fn login_flood() {
+    let (w, _data) = world().await;
+    let addr = w.server.addr;
+    w.server.state.hub.directory.add_person("孙丽", "sunli", Some("right password"), None).unwrap();
+    let before = rss_mb();
+
+    let guesses: Vec<_> = (0..60).map(|i| tokio::spawn(login_from([127, 0, 1, 1 + (i % 3) as u8], addr, "sunli".into(), "wrong guess"))).collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for g in guesses {
+        *statuses.entry(g.await.unwrap()).or_insert(0) += 1;
+    }
+    let checked = statuses.get(&401).copied().unwrap_or(0);
+    assert!(checked <= 5, "{checked} of 60 concurrent guesses were checked (limit 5): {statuses:?}");
+    assert_eq!(statuses.values().sum::<i32>(), 60);
+    assert!(statuses.keys().all(|s| [401, 429, 503].contains(s)), "{statuses:?}");
+
+    let flood: Vec<_> = (0..500).map(|i| tokio::spawn(login_from([127, 0, 2, 1 + (i % 100) as u8], addr, format!("nobody{i}"), "x"))).collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for f in flood {
+        *statuses.entry(f.await.unwrap()).or_insert(0) += 1;
+    }
+    let grown = rss_mb() - before;
+    eprintln!("560 concurrent logins: {statuses:?}, memory +{grown:.0} MB");
+    assert!(statuses.keys().all(|s| [401, 503].contains(s)), "{statuses:?}");
+    assert!(statuses.get(&503).copied().unwrap_or(0) > 0, "the flood never found the checks busy: {statuses:?}");
+    // Four places' Argon2 memory (19 MiB each, kept) and the requests': about 100 MB here
+    // (5 GB for 200 concurrent logins before the places).
+    assert!(grown < 150.0, "memory grew {grown:.0} MB under 560 concurrent logins");
+    // Guesses refused as busy were never checked and do not count: the owner is locked out
+    // only if five guesses were checked.
+    let expected = if checked == 5 { 429 } else { 200 };
+    assert_eq!(login_from([127, 0, 3, 1], addr, "sunli".into(), "right password").await, expected, "{checked} guesses checked");
+}
+
+/// Activation codes: 300 concurrent guesses from one address are counted before any is looked
+/// up, so at most the address's 20 are (181 were before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_activation_guesses_are_counted_before_they_are_looked_up() {
+    let (w, _data) = world().await;
+    let addr = w.server.addr;
+    let guesses: Vec<_> =
+        (0..300).map(|i| tokio::spawn(async move { http(addr, "POST", "/api/activate", &[JSON], &format!(r#"{{"code":"WRONG-{i:04}-XX","device":"x"}}"#)).await.0 })).collect();
+    let mut statuses = std::collections::BTreeMap::new();
+    for g in guesses {
+        *statuses.entry(g.await.unwrap()).or_insert(0) += 1;
+    }
+    assert_eq!(statuses.get(&401).copied().unwrap_or(0), 20, "{statuses:?}");
+    assert_eq!(statuses.get(&429).copied().unwrap_or(0), 280, "{statuses:?}");
+    let refused = w.server.state.hub.directory.storage.audit_log(1_000).unwrap().iter().filter(|e| e.action == "activate_refused").count();
+    assert_eq!(refused, 20, "only the counted guesses were looked up");
+}
