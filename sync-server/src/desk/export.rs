@@ -56,11 +56,28 @@ fn date_cell(ws: &mut Worksheet, row: u32, col: u16, day: Option<chrono::NaiveDa
     Ok(())
 }
 
+/// A cell holds at most this many characters (Excel's limit; rust_xlsxwriter refuses more).
+pub const MAX_CELL_CHARS: usize = 32_767;
+
+/// `text` as a cell can hold it: a longer text (a ledger field can be longer than a cell, if a
+/// peer wrote it so) is cut, and says so at its end, so one field never fails a whole export.
+pub fn cell_text(text: &str) -> std::borrow::Cow<'_, str> {
+    let chars = text.chars().count();
+    if chars <= MAX_CELL_CHARS {
+        return text.into();
+    }
+    let marker = format!("……（原文 {chars} 字，超出表格单元格上限，已截断）");
+    let keep = MAX_CELL_CHARS - marker.chars().count();
+    let mut cut: String = text.chars().take(keep).collect();
+    cut.push_str(&marker);
+    cut.into()
+}
+
 /// Writes the texts of a row that are not empty, each in its column.
 fn texts(ws: &mut Worksheet, row: u32, cells: impl IntoIterator<Item = (u16, String)>) -> Result<(), String> {
     for (col, text) in cells {
         if !text.is_empty() {
-            ws.write_string(row, col, text).map_err(xlsx)?;
+            ws.write_string(row, col, cell_text(&text)).map_err(xlsx)?;
         }
     }
     Ok(())
@@ -128,7 +145,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             let facts = hub.read_model.facts_passing(ledger)?;
             let f: Figures = report::unit_figures(facts.facts(), &scope.filter, scope.today);
             let row = i as u32 + 1;
-            ws.write_string(row, 0, scope.org.path_names(&unit.id).join(" / ")).map_err(xlsx)?;
+            ws.write_string(row, 0, cell_text(&scope.org.path_names(&unit.id).join(" / "))).map_err(xlsx)?;
             let counts = [f.visits(), f.raised, f.in_hand, f.resolved, f.rejected, f.overdue];
             for (c, n) in counts.iter().enumerate() {
                 ws.write_number(row, c as u16 + 1, *n as f64).map_err(xlsx)?;
@@ -292,6 +309,16 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_longer_than_a_cell_is_cut_and_says_so() {
+        assert_eq!(cell_text("路灯不亮"), "路灯不亮");
+        let exact = "长".repeat(MAX_CELL_CHARS);
+        assert_eq!(cell_text(&exact), exact.as_str());
+        let cut = cell_text(&"长".repeat(40_000)).into_owned();
+        assert_eq!(cut.chars().count(), MAX_CELL_CHARS);
+        assert!(cut.starts_with("长长长") && cut.ends_with("……（原文 40000 字，超出表格单元格上限，已截断）"), "{}", &cut[cut.len() - 80..]);
+    }
 
     #[test]
     fn exports_at_once_are_bounded() {

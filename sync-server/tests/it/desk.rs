@@ -314,6 +314,50 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
     assert_eq!(status, 403);
 }
 
+/// A field longer than a spreadsheet cell (a peer may write one: 40,000 characters of a
+/// problem's description) is cut with a visible marker; the export of every node above it
+/// still succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_over_long_field_is_cut_with_a_marker_and_the_export_still_succeeds() {
+    use automerge::transaction::Transactable;
+    use automerge::ReadDoc;
+    use calamine::Reader;
+    let (w, _data) = world().await;
+    let doc = w.ledgers["A村"];
+    let (problem, mut local) = w.phone_raises("cadre_a", doc, "超长描述的问题").await;
+    let problems = local.get(automerge::ROOT, "problems").unwrap().unwrap().1;
+    let record = local.get(&problems, problem.as_str()).unwrap().unwrap().1;
+    let long = "长".repeat(40_000);
+    match local.get(&record, "description").unwrap() {
+        Some((automerge::Value::Object(automerge::ObjType::Text), text)) => local.splice_text(&text, 0, 0, &long).unwrap(),
+        _ => local.put(&record, "description", long.as_str()).unwrap(),
+    }
+    let (answer, _) = attempt(&w.server.url_with(&w.tokens["cadre_a"]), doc, local).await;
+    assert_eq!(answer, Answer::Data);
+    // The server stores it (a debug build takes a while over 40,000 operations).
+    let path = format!("/api/desk/records/{doc}/problems/{problem}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, record) = w.get("sup_t1", &path).await;
+        if record["record"]["description"].as_str().is_some_and(|d| d.chars().count() == 40_000) {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the long description never arrived: {}", &record.to_string()[..200.min(record.to_string().len())]);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let year = chrono::Datelike::year(&today());
+    for who in ["sup_t1", "sup_x", "sup_city"] {
+        let auth = format!("Bearer {}", w.tokens[who]);
+        let (status, head, bytes) = common::http_bytes(w.server.addr, &format!("/api/desk/export.xlsx?period={year}"), &[("Authorization", &auth)]).await;
+        assert_eq!(status, 200, "{who}: {head}");
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        let rows = book.worksheet_range("问题台账").unwrap();
+        let cell = rows.rows().skip(1).find(|r| r[1].to_string() == "超长描述的问题").map(|r| r[17].to_string()).expect("the problem is exported");
+        assert_eq!(cell.chars().count(), 32_767, "{who}");
+        assert!(cell.starts_with("长长长") && cell.ends_with("超出表格单元格上限，已截断）"), "{who}");
+    }
+}
+
 /// The desk reads the server's answers with the types the server writes them with
 /// (`http_api`): every answer the desk reads is exactly its type, so a field renamed, added
 /// or dropped on one side fails here, not in a supervisor's browser.
