@@ -99,8 +99,17 @@ pub async fn record_route(State(state): State<AppState>, headers: HeaderMap, Pat
         Err(r) => return r,
     };
     let Some((doc, section, id)) = parse_target(&ledger, &section, &id) else { return refusal(StatusCode::NOT_FOUND, "not_found", "没有这条记录") };
+    // The record view loads the whole ledger: at most a few at once.
+    let Some(place) = crate::limits::RECORD_LOADS.take() else {
+        return refusal(StatusCode::TOO_MANY_REQUESTS, "busy", "正在打开的记录较多，请稍后再试");
+    };
     let hub = state.hub.clone();
-    match tokio::task::spawn_blocking(move || answers::record(&hub, &p.person, &doc, section, &id)).await {
+    match tokio::task::spawn_blocking(move || {
+        let _place = place;
+        answers::record(&hub, &p.person, &doc, section, &id)
+    })
+    .await
+    {
         Ok(Ok(Some(body))) => fresh(body),
         Ok(Ok(None)) => refusal(StatusCode::NOT_FOUND, "not_found", "没有这条记录"),
         Ok(Err(e)) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e),
@@ -154,7 +163,7 @@ pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Que
         Ok(p) => p,
         Err(r) => return r,
     };
-    let Some(slot) = export::Slot::take() else {
+    let Some(slot) = crate::limits::EXPORTS.take() else {
         return refusal(StatusCode::TOO_MANY_REQUESTS, "busy", "正在导出的文件较多，请稍后再试");
     };
     let hub = state.hub.clone();

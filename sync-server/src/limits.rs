@@ -2,7 +2,7 @@
 //! bounds (message size, Bloom filter parameters, documents per connection) are in
 //! [`ledger_sync::limits`] and [`ledger_sync::MAX_MESSAGE_BYTES`], shared with the app.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -20,6 +20,42 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// Desk exports being written at once, in all (each reads every record below the node and
 /// writes a workbook: seconds of CPU and a temporary file); more are answered 429.
 pub(crate) const MAX_CONCURRENT_EXPORTS: usize = 2;
+pub(crate) static EXPORTS: Places = Places::new(MAX_CONCURRENT_EXPORTS);
+
+/// Whole ledgers loaded at once for the desk's record view (a ledger of a few thousand records
+/// is tens of MB and a tenth of a second of CPU to load); more are answered 429.
+pub(crate) const MAX_CONCURRENT_RECORD_LOADS: usize = 4;
+pub(crate) static RECORD_LOADS: Places = Places::new(MAX_CONCURRENT_RECORD_LOADS);
+
+/// At most `max` of one costly thing at once, in all: a place is taken or refused at once
+/// (never queued: a queue would hold the requests' memory instead), and given back when the
+/// [`Place`] is dropped.
+pub(crate) struct Places {
+    taken: AtomicUsize,
+    max: usize,
+}
+
+pub(crate) struct Place(&'static Places);
+
+impl Places {
+    pub(crate) const fn new(max: usize) -> Self {
+        Self { taken: AtomicUsize::new(0), max }
+    }
+
+    pub(crate) fn take(&'static self) -> Option<Place> {
+        if self.taken.fetch_add(1, Ordering::SeqCst) >= self.max {
+            self.taken.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Place(self))
+    }
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.taken.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Most bytes of a request's line and headers (hyper's read buffer).
 pub(crate) const MAX_REQUEST_HEAD_BYTES: usize = 64 * 1024;
@@ -117,5 +153,22 @@ impl LogBudget {
             self.dropped.fetch_add(1, Ordering::Relaxed);
             false
         }
+    }
+}
+
+#[cfg(test)]
+mod places_tests {
+    use super::*;
+
+    #[test]
+    fn places_are_bounded_and_given_back() {
+        static TWO: Places = Places::new(2);
+        let first = TWO.take().expect("a place");
+        let second = TWO.take().expect("a second place");
+        assert!(TWO.take().is_none(), "a third is refused");
+        drop(first);
+        let third = TWO.take().expect("a place again once one ended");
+        drop((second, third));
+        assert_eq!(TWO.taken.load(Ordering::SeqCst), 0);
     }
 }

@@ -19,30 +19,6 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 use super::scope::Scope;
 use crate::hub::Hub;
 
-static EXPORTS_RUNNING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// One of the [`crate::limits::MAX_CONCURRENT_EXPORTS`] places for an export being written
-/// (an export holds a blocking thread and a temporary file while it is written).
-pub struct Slot;
-
-impl Slot {
-    /// A place, or None when every place is taken (the request is refused, not queued).
-    pub fn take() -> Option<Self> {
-        use std::sync::atomic::Ordering::SeqCst;
-        if EXPORTS_RUNNING.fetch_add(1, SeqCst) >= crate::limits::MAX_CONCURRENT_EXPORTS {
-            EXPORTS_RUNNING.fetch_sub(1, SeqCst);
-            return None;
-        }
-        Some(Slot)
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        EXPORTS_RUNNING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-    }
-}
-
 fn xlsx(e: XlsxError) -> String {
     format!("export: {e}")
 }
@@ -318,15 +294,5 @@ mod tests {
         let cut = cell_text(&"长".repeat(40_000)).into_owned();
         assert_eq!(cut.chars().count(), MAX_CELL_CHARS);
         assert!(cut.starts_with("长长长") && cut.ends_with("……（原文 40000 字，超出表格单元格上限，已截断）"), "{}", &cut[cut.len() - 80..]);
-    }
-
-    #[test]
-    fn exports_at_once_are_bounded() {
-        let first = Slot::take().expect("a place");
-        let second = Slot::take().expect("a second place");
-        assert!(Slot::take().is_none(), "a third export waits");
-        drop(first);
-        let third = Slot::take().expect("a place again once one ended");
-        drop((second, third));
     }
 }

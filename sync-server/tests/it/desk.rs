@@ -405,3 +405,32 @@ async fn every_answer_the_desk_reads_is_exactly_its_type() {
     assert_eq!(refusal.error, "forbidden");
     // The import's answers are read exactly in access.rs.
 }
+
+/// The record view loads a whole ledger: at most a few at once, the rest refused at once
+/// (429, busy) rather than queued; every answer is either the record or that refusal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_views_at_once_are_bounded() {
+    let (w, _data) = world().await;
+    let path = w.record_path("A村");
+    let w = std::sync::Arc::new(w);
+    let asks: Vec<_> = (0..24)
+        .map(|_| {
+            let (w, path) = (w.clone(), path.clone());
+            tokio::spawn(async move { w.raw("sup_t1", "GET", &path, "").await })
+        })
+        .collect();
+    let mut shown = 0;
+    for ask in asks {
+        let (status, body) = ask.await.unwrap();
+        match status {
+            200 => {
+                let record: http_api::desk::RecordView = http_api::exactly(&body).unwrap();
+                assert_eq!(record.unit_path, "测试市 / X县 / T1镇 / A村");
+                shown += 1;
+            }
+            429 => assert_eq!(http_api::exactly::<http_api::Refusal>(&body).unwrap().error, "busy"),
+            other => panic!("{other}: {body}"),
+        }
+    }
+    assert!(shown >= 1, "no record view was answered");
+}
