@@ -4,11 +4,23 @@
 use std::io::Cursor;
 
 use calamine::{Reader, Xlsx};
-use ledger::org::import::{columns, Row, HEADERS};
+use ledger::org::import::{columns, Row, HEADERS, MAX_ROWS};
 use rust_xlsxwriter::{Format, Workbook};
 
 /// Largest file accepted (a 20,000-person organisation is about 1 MB as .xlsx).
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Largest .xlsx unpacked, all its parts together, as its zip directory declares them (a
+/// workbook is XML that compresses about tenfold; a zip bomb declares far more).
+pub(crate) const MAX_UNPACKED_BYTES: u64 = 96 * 1024 * 1024;
+
+/// Lines read at most: the header, the most rows an import takes, and one more so the import
+/// says there were too many (a file's rows beyond it are never read).
+const MAX_LINES: usize = MAX_ROWS + 2;
+
+/// Columns read at most (the template has five; cells further right are not read, so a cell
+/// at XFD1048576 asks for nothing).
+const MAX_COLUMNS: usize = 32;
 
 /// The rows of an uploaded table: .xlsx (first sheet) when the bytes are a zip, CSV otherwise
 /// (UTF-8, with or without BOM, or GB18030, which is how Excel in China saves CSV).
@@ -20,12 +32,45 @@ pub fn read_table(bytes: &[u8]) -> Result<Vec<Row>, String> {
     Ok(lines.enumerate().map(|(i, cells)| Row::from_cells(i + 2, &cells, &columns)).collect())
 }
 
+/// The first sheet's rows, streamed cell by cell (calamine's range reader would allocate the
+/// whole rectangle the sheet declares: 512 GiB for cells at A1 and XFD1048576). Rows count
+/// from the sheet's first used row; at most [`MAX_LINES`] rows of [`MAX_COLUMNS`] cells.
 fn xlsx_lines(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
-    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| format!("不是可读的 .xlsx 文件：{e}"))?;
-    let sheet = book.worksheet_range_at(0).ok_or("文件中没有工作表")?.map_err(|e| format!("工作表读不出：{e}"))?;
-    // Rows are numbered from the sheet's first used row; a sheet starting lower is rare
-    // enough that line numbers count from it.
-    Ok(sheet.rows().map(|row| row.iter().map(|cell| cell.to_string()).collect()).collect())
+    let not_xlsx = |e: &dyn std::fmt::Display| format!("不是可读的 .xlsx 文件：{e}");
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| not_xlsx(&e))?;
+    let mut unpacked = 0u64;
+    for i in 0..zip.len() {
+        unpacked = unpacked.saturating_add(zip.by_index_raw(i).map_err(|e| not_xlsx(&e))?.size());
+    }
+    if unpacked > MAX_UNPACKED_BYTES {
+        return Err(format!("文件解压后超过 {} MB，不像是组织架构表", MAX_UNPACKED_BYTES / 1024 / 1024));
+    }
+    let mut book: Xlsx<_> = calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| not_xlsx(&e))?;
+    let first = book.sheet_names().first().cloned().ok_or("文件中没有工作表")?;
+    let mut cells = book.worksheet_cells_reader(&first).map_err(|e| format!("工作表读不出：{e}"))?;
+    let mut lines: Vec<Vec<String>> = Vec::new();
+    let mut first_row = None;
+    while let Some(cell) = cells.next_cell().map_err(|e| format!("工作表读不出：{e}"))? {
+        let (row, col) = cell.get_position();
+        let first = *first_row.get_or_insert(row);
+        let Some(line) = row.checked_sub(first).map(|r| r as usize) else { continue };
+        if line >= MAX_LINES {
+            break;
+        }
+        let col = col as usize;
+        if col >= MAX_COLUMNS {
+            continue;
+        }
+        if lines.len() <= line {
+            lines.resize_with(line + 1, Vec::new);
+        }
+        let cells = &mut lines[line];
+        if cells.len() <= col {
+            cells.resize(col + 1, String::new());
+        }
+        cells[col] = calamine::Data::from(cell.get_value().clone()).to_string();
+    }
+    Ok(lines)
 }
 
 fn csv_lines(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
@@ -41,7 +86,7 @@ fn csv_lines(bytes: &[u8]) -> Result<Vec<Vec<String>>, String> {
     };
     let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(text.as_bytes());
     let mut lines = Vec::new();
-    for (i, record) in reader.records().enumerate() {
+    for (i, record) in reader.records().take(MAX_LINES).enumerate() {
         let record = record.map_err(|e| format!("第 {} 行不是有效的 CSV：{e}", i + 1))?;
         lines.push(record.iter().map(str::to_owned).collect());
     }

@@ -106,7 +106,8 @@ pub fn plan(org: &Org, admin: &str, logins: &HashMap<String, String>, rows: &[Ro
     for row in rows.iter().filter(|r| !r.is_blank()) {
         rows_seen += 1;
         if rows_seen > MAX_ROWS {
-            errors.push(RowError { line: row.line, message: format!("一次最多导入 {MAX_ROWS} 行") });
+            // First, so the reason the whole table is refused is the first thing said.
+            errors.insert(0, RowError { line: row.line, message: format!("一次最多导入 {MAX_ROWS} 行") });
             break;
         }
         if let Err(message) = planner.row(row, new_id) {

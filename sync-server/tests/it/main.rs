@@ -7,6 +7,7 @@ mod common;
 
 mod access;
 mod connections;
+mod crafted_files;
 mod desk;
 mod hostile;
 mod kill_durability;
