@@ -32,8 +32,8 @@ pub(crate) async fn upgrade(
     // A page of another site must not open a socket with our cookie (cross-site WebSocket
     // hijacking): `origin::same_origin` refused it before this handler; a token peer (not a
     // browser) names no Origin.
-    let principal = match crate::auth::principal(&state, &headers, query.as_deref()).await {
-        Ok((principal, _)) => principal,
+    let (principal, expires_at) = match crate::auth::principal(&state, &headers, query.as_deref()).await {
+        Ok((principal, device)) => (principal, device.expires_at),
         Err(refused) => return refused,
     };
     {
@@ -47,7 +47,7 @@ pub(crate) async fn upgrade(
     // are a few hundred bytes, and a thousand idle phones must not cost a quarter gigabyte.
     ws.read_buffer_size(4 * 1024).write_buffer_size(4 * 1024).max_message_size(MAX_MESSAGE_BYTES + 1024).max_frame_size(MAX_MESSAGE_BYTES + 1024).on_upgrade(
         move |socket| async move {
-            if let Err(e) = run(socket, state, &address, principal).await {
+            if let Err(e) = run(socket, state, &address, principal, expires_at).await {
                 tracing::debug!(peer = %address, "sync connection ended: {e}");
             }
         },
@@ -73,7 +73,22 @@ impl Drop for ReleaseWaiting {
     }
 }
 
-async fn run(socket: WebSocket, state: AppState, address: &str, principal: Principal) -> Result<(), String> {
+/// When a device's session (or a retired device's upload window) ends, in tokio's clock.
+fn deadline_of(expires_at: Option<i64>) -> tokio::time::Instant {
+    let now = crate::directory::now_secs();
+    let left = match expires_at {
+        Some(at) => std::time::Duration::from_secs(at.saturating_sub(now).max(0) as u64),
+        // Never, in practice: a century.
+        None => std::time::Duration::from_secs(100 * 365 * 24 * 3600),
+    };
+    tokio::time::Instant::now() + left
+}
+
+async fn run(socket: WebSocket, state: AppState, address: &str, principal: Principal, expires_at: Option<i64>) -> Result<(), String> {
+    // The socket ends when the session that opened it does (a desktop session's 12 hours, a
+    // retired device's upload window), not only at its next attempt.
+    let expiry = tokio::time::sleep_until(deadline_of(expires_at));
+    tokio::pin!(expiry);
     let hub = state.hub.clone();
     let mut revoked = hub.directory.revoked.subscribe();
     let (mut tx, mut rx) = socket.split();
@@ -126,6 +141,11 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
                     }
                 }
             },
+            _ = &mut expiry => {
+                let frame = CloseFrame { code: 4001, reason: "session expired".into() };
+                let _ = tokio::time::timeout(state.idle_timeout / 3, tx.send(WsMessage::Close(Some(frame)))).await;
+                return Ok(());
+            },
             news = revoked.recv() => {
                 // A device retired or reported lost is cut off at once; its next attempt is
                 // refused (lost) or told to finish and erase (retired).
@@ -152,8 +172,12 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
                 let mut change = change;
                 loop {
                     match change {
+                        // A retired device uploads what it holds; others' new changes are not
+                        // offered to it.
+                        Ok(_) if principal.retired => {}
                         Ok(doc) if conn.syncs(&doc) => conn.sync_document(doc),
                         Ok(_) => {}
+                        Err(RecvError::Lagged(_)) if principal.retired => {}
                         Err(RecvError::Lagged(_)) => {
                             for doc in conn.synced_documents() {
                                 conn.sync_document(doc);

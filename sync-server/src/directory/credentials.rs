@@ -19,6 +19,9 @@ use crate::storage::{Device, Person};
 pub(crate) const ACTIVATION_CODE_TTL: Duration = Duration::from_secs(7 * 24 * 3600);
 /// How long the first administrator's setup link stays usable.
 pub(crate) const SETUP_CODE_TTL: Duration = Duration::from_secs(24 * 3600);
+/// A retired device may still upload what it holds for this long (a phone comes back into
+/// coverage within a day), then it is refused like any unknown device.
+pub(crate) const RETIRED_UPLOAD_WINDOW: Duration = Duration::from_secs(24 * 3600);
 /// A desktop login lasts the working day.
 pub(crate) const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 /// Failed logins allowed per account, and per address, within [`ATTEMPT_WINDOW`]; activation
@@ -35,6 +38,8 @@ pub enum Refused {
     Unknown,
     Expired,
     Lost,
+    /// Retired, and its upload window is over.
+    Retired,
 }
 
 impl Refused {
@@ -43,6 +48,7 @@ impl Refused {
             Refused::Unknown => "unknown_device",
             Refused::Expired => "session_expired",
             Refused::Lost => "device_lost",
+            Refused::Retired => "device_retired",
         }
     }
 
@@ -51,6 +57,7 @@ impl Refused {
             Refused::Unknown => "此设备尚未激活，或激活已失效，请用激活码重新激活",
             Refused::Expired => "登录已过期，请重新登录",
             Refused::Lost => "此设备已被报告丢失，不再同步；本机数据已清除",
+            Refused::Retired => "此设备已停用，不再同步",
         }
     }
 }
@@ -354,7 +361,8 @@ impl Directory {
         Ok(NewDevice { device, token })
     }
 
-    /// The person and device behind a token; retired devices still pass (flagged).
+    /// The person and device behind a token; retired devices still pass (flagged) within
+    /// their [`RETIRED_UPLOAD_WINDOW`].
     pub fn authenticate(&self, token: &str) -> Result<(Principal, Device), Result<Refused, String>> {
         let device = self.storage.device_by_token(&hash_secret(token)).map_err(Err)?.ok_or(Ok(Refused::Unknown))?;
         match device.status.as_str() {
@@ -363,7 +371,7 @@ impl Directory {
             _ => return Err(Ok(Refused::Unknown)),
         }
         if device.expires_at.is_some_and(|t| t <= now_secs()) {
-            return Err(Ok(Refused::Expired));
+            return Err(Ok(if device.status == "retired" { Refused::Retired } else { Refused::Expired }));
         }
         Ok((Principal { person: device.person.clone(), device: device.id.clone(), retired: device.status == "retired" }, device))
     }
@@ -374,7 +382,9 @@ impl Directory {
         if !matches!(status, "retired" | "lost") {
             return Err("未知的设备状态".into());
         }
-        if !self.storage.set_device_status(device, status, by, now_secs())? {
+        let now = now_secs();
+        let expires_by = (status == "retired").then(|| now + RETIRED_UPLOAD_WINDOW.as_secs() as i64);
+        if !self.storage.set_device_status(device, status, expires_by, by, now)? {
             return Err("没有这台设备".into());
         }
         let _ = self.revoked.send(Revoked { device: device.into(), status: status.into() });

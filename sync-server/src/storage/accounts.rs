@@ -224,13 +224,24 @@ impl Storage {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
     }
 
-    pub fn set_device_status(&self, id: &str, status: &str, by: Option<&str>, now: i64) -> Result<bool> {
+    /// Sets a device's status and, with `expires_by`, makes it expire no later than then.
+    pub fn set_device_status(&self, id: &str, status: &str, expires_by: Option<i64>, by: Option<&str>, now: i64) -> Result<bool> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
-        let n = tx.execute("UPDATE devices SET status = ?2 WHERE id = ?1", params![id, status]).map_err(err)?;
+        let n = tx
+            .execute(
+                "UPDATE devices SET status = ?2, expires_at = CASE WHEN ?3 IS NULL THEN expires_at WHEN expires_at IS NULL OR expires_at > ?3 THEN ?3 ELSE expires_at END WHERE id = ?1",
+                params![id, status, expires_by],
+            )
+            .map_err(err)?;
         audit(&tx, now, by, &format!("device_{status}"), id)?;
         tx.commit().map_err(err)?;
         Ok(n == 1)
+    }
+
+    /// Makes a device expire at `at` (seconds since 1970).
+    pub fn set_device_expiry(&self, id: &str, at: i64) -> Result<()> {
+        self.db().execute("UPDATE devices SET expires_at = ?2 WHERE id = ?1", params![id, at]).map(|_| ()).map_err(err)
     }
 
     /// Notes that a device was heard from (and with which app version).

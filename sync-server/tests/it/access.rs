@@ -644,3 +644,47 @@ async fn concurrent_activation_guesses_are_counted_before_they_are_looked_up() {
     let refused = w.server.state.hub.directory.storage.audit_log(1_000).unwrap().iter().filter(|e| e.action == "activate_refused").count();
     assert_eq!(refused, 20, "only the counted guesses were looked up");
 }
+
+/// A retired device uploads what it holds within its window (a day), then is refused; an open
+/// socket closes within a second or two of its device's expiry (a retired device's window, a
+/// desktop session's day), not at its next attempt.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_device_uploads_within_its_window_then_is_refused_and_its_socket_closes() {
+    let (w, _data) = world().await;
+    let a = w.ledgers["A"];
+    let d = w.server.state.hub.directory.clone();
+    let cadre = d.storage.person_by_login("cadre").unwrap().unwrap().0;
+    let device = d.issue_token(&cadre.id, "旧手机", None).unwrap();
+    d.set_device_status(&device.device.id, "retired", None).unwrap();
+    let expires = d.storage.device(&device.device.id).unwrap().unwrap().expires_at.expect("retiring sets an end");
+    let day = 24 * 3600;
+    assert!((expires - sync_server::now_secs() - day).abs() <= 5, "the window is a day: {expires}");
+
+    // Within the window: what the phone holds is uploaded.
+    let mut phone = common::Phone::new("old phone", a);
+    phone.edit("written before it was retired", 1);
+    let held = *phone.edits.last().unwrap();
+    assert_eq!(phone.sync(&w.server.url_with(&device.token), Duration::from_secs(10)).await, common::End::Quiet);
+    assert!(w.stored(&a, &held), "the retired phone's edit was not accepted within its window");
+
+    // The window ends while the phone is connected: the socket closes at its end.
+    let end = sync_server::now_secs() + 2;
+    d.storage.set_device_expiry(&device.device.id, end).unwrap();
+    let url = w.server.url_with(&device.token);
+    let session = tokio::spawn(async move {
+        let ended = phone.session(&url, Duration::from_secs(20), Duration::from_secs(15), 0, Duration::ZERO).await;
+        (phone, ended, sync_server::now_secs(), std::time::SystemTime::now())
+    });
+    let (mut phone, ended, at, _) = session.await.unwrap();
+    assert_eq!(ended, common::End::Closed, "the socket outlived the window");
+    assert!(at <= end + 1, "the socket closed {} s after the window ended", at - end);
+    // Then it is refused, before any protocol message, and told why.
+    phone.edit("written after the window", 2);
+    let late = *phone.edits.last().unwrap();
+    let refused = tokio_tungstenite::connect_async(w.server.url_with(&device.token)).await.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(refused.contains("401"), "{refused}");
+    assert!(!w.stored(&a, &late));
+    let (code, _, me) = http(w.server.addr, "GET", "/api/me", &[("Authorization", &format!("Bearer {}", device.token))], "").await;
+    assert_eq!(code, 401);
+    assert_eq!(http_api::exactly::<http_api::Refusal>(&me).unwrap().error, "device_retired");
+}
