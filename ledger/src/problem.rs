@@ -162,6 +162,20 @@ impl Status {
         }
     }
 
+    /// Whether one step of the machine leads from `from` to this status (or it stays).
+    pub fn follows(self, from: Status) -> bool {
+        use ActionKind::*;
+        self == from
+            || from.actions().iter().any(|a| match a {
+                Start => self == Self::InProgress,
+                Resolve => self == Self::Resolved,
+                Reject => self == Self::Rejected,
+                // A dissatisfied follow-up reopens the problem as in progress.
+                FollowUp => matches!(self, Self::FollowedUp | Self::InProgress),
+                Reopen => self == Self::Pending,
+            })
+    }
+
     /// Still someone's work to do: the statuses a deadline applies to.
     pub fn is_open(self) -> bool {
         matches!(self, Self::Pending | Self::InProgress)

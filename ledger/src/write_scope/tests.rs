@@ -182,3 +182,92 @@ fn a_cadre_may_not_assign_a_raised_problem_or_close_one() {
         assert_eq!(check(unit.doc(), &changes, Write::Everything), Ok(()), "{what}: a secretary may");
     }
 }
+
+/// The problem's record object in `l`.
+fn problem_obj(l: &UnitLedger, problem: &crate::RecordId) -> automerge::ObjId {
+    let problems = l.doc().get(ROOT, "problems").unwrap().unwrap().1;
+    l.doc().get(&problems, problem.as_str()).unwrap().unwrap().1
+}
+
+#[test]
+fn a_status_is_a_code_string_that_moves_only_along_the_machine() {
+    use crate::problem::Action;
+    // The app's own steps pass, for the secretary and (short of closing) for a cadre, and a
+    // phone checking its own changes after making them reaches the same verdict.
+    let (unit, mut secretary, problem, _) = ledgers();
+    secretary.change_problem_status(&problem, &Action::Start, 2_000).unwrap();
+    secretary.change_problem_status(&problem, &Action::Resolve { result: "修好了".into() }, 3_000).unwrap();
+    secretary.change_problem_status(&problem, &Action::FollowUp { satisfaction: Satisfaction::Dissatisfied, comment: "还是不亮".into() }, 4_000).unwrap();
+    secretary.change_problem_status(&problem, &Action::Reject { reason: "不归本村".into() }, 5_000).unwrap();
+    secretary.change_problem_status(&problem, &Action::Reopen, 6_000).unwrap();
+    let changes = new_changes(&mut secretary, &unit);
+    assert_eq!(check(unit.doc(), &changes, Write::Everything), Ok(()));
+    assert_eq!(check(secretary.doc(), &changes, Write::Everything), Ok(()), "checked after they were made");
+    let draft = ProblemDraft { title: "新问题".into(), ..ProblemDraft::default() };
+    let (unit, mut cadre, _, _) = ledgers();
+    let raised = cadre.add_problem(&draft.validate().unwrap(), 2_000).unwrap();
+    cadre.change_problem_status(&raised, &Action::Start, 2_500).unwrap();
+    let changes = new_changes(&mut cadre, &unit);
+    assert_eq!(check(unit.doc(), &changes, Write::Cadre), Ok(()));
+
+    // Crafted: Text holding "resolved", a number, a code not on the list, a step the machine
+    // has not (待办 → 已回访), a deleted status. Refused for every role that writes.
+    for (what, craft) in [
+        (
+            "text",
+            Box::new(|d: &mut AutoCommit, obj: &automerge::ObjId| {
+                let text = d.put_object(obj, "status", ObjType::Text).unwrap();
+                d.splice_text(&text, 0, 0, "resolved").unwrap();
+            }) as Box<dyn Fn(&mut AutoCommit, &automerge::ObjId)>,
+        ),
+        ("number", Box::new(|d: &mut AutoCommit, obj: &automerge::ObjId| d.put(obj, "status", 3).unwrap())),
+        ("unknown code", Box::new(|d: &mut AutoCommit, obj: &automerge::ObjId| d.put(obj, "status", "done").unwrap())),
+        ("pending to followed_up", Box::new(|d: &mut AutoCommit, obj: &automerge::ObjId| d.put(obj, "status", "followed_up").unwrap())),
+        ("deleted", Box::new(|d: &mut AutoCommit, obj: &automerge::ObjId| d.delete(obj, "status").unwrap())),
+    ] {
+        let (unit, mut attacker, problem, _) = ledgers();
+        let obj = problem_obj(&attacker, &problem);
+        craft(attacker.doc_mut(), &obj);
+        attacker.doc_mut().commit();
+        let changes = new_changes(&mut attacker, &unit);
+        for write in [Write::Everything, Write::Cadre] {
+            let refused = check(unit.doc(), &changes, write);
+            assert!(refused.as_ref().is_err_and(|e| e.starts_with("办理状态")), "{what} as {write:?}: {refused:?}");
+        }
+    }
+    // A status put on an existing problem as if new (overwriting nothing) is refused too.
+    let (unit, _, problem, _) = ledgers();
+    let mut lone = AutoCommit::new().with_actor(ActorId::random());
+    let problems = lone.put_object(ROOT, "problems", ObjType::Map).unwrap();
+    let record = lone.put_object(&problems, problem.as_str(), ObjType::Map).unwrap();
+    lone.put(&record, "status", "resolved").unwrap();
+    lone.commit();
+    let changes = lone.get_changes(&[]);
+    assert!(check(unit.doc(), &changes, Write::Everything).is_err());
+}
+
+#[test]
+fn a_step_taken_offline_is_judged_from_what_its_author_saw() {
+    use crate::problem::Action;
+    // The secretary resolves; a cadre offline starts the same problem from 待办. When the
+    // cadre's change arrives, the server's document says 已办结, but the cadre overwrote 待办:
+    // 待办 → 办理中 is a step of the machine, so it passes (and the two are a conflict a
+    // person settles).
+    let (mut server, mut cadre, problem, _) = ledgers();
+    let before = cadre.save();
+    let mut secretary = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+    secretary.change_problem_status(&problem, &Action::Resolve { result: "修好了".into() }, 2_000).unwrap();
+    let resolved = new_changes(&mut secretary, &server);
+    server.doc_mut().apply_changes(resolved).unwrap();
+    cadre.change_problem_status(&problem, &Action::Start, 2_500).unwrap();
+    let started = new_changes(&mut cadre, &server);
+    let started: Vec<Change> = started.into_iter().filter(|c| c.actor_id() == cadre.doc().get_actor()).collect();
+    assert_eq!(check(server.doc(), &started, Write::Cadre), Ok(()));
+    // The cadre's 已回访 from the same 待办 is no step of the machine, whatever the server holds.
+    let mut cadre2 = UnitLedger::load(&before, ActorId::random()).unwrap();
+    let obj = problem_obj(&cadre2, &problem);
+    cadre2.doc_mut().put(&obj, "status", "followed_up").unwrap();
+    cadre2.doc_mut().commit();
+    let jumped: Vec<Change> = cadre2.doc_mut().get_changes(&[]).into_iter().filter(|c| c.actor_id() == cadre2.doc().get_actor()).collect();
+    assert!(check(server.doc(), &jumped, Write::Cadre).is_err());
+}

@@ -688,3 +688,37 @@ async fn a_retired_device_uploads_within_its_window_then_is_refused_and_its_sock
     assert_eq!(code, 401);
     assert_eq!(http_api::exactly::<http_api::Refusal>(&me).unwrap().error, "device_retired");
 }
+
+/// A crafted status, over the real socket: Text holding "resolved" (the desk would count it
+/// resolved) and a jump from 待办 to 已回访, from a cadre and from the secretary: each refused
+/// whole with the reason, nothing stored, the desk's figures untouched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crafted_status_is_refused_from_every_role() {
+    let (w, _data) = world().await;
+    let a = w.ledgers["A"];
+    let problem = w.problems[&a].1.clone();
+    for who in ["cadre", "secretary"] {
+        for craft in ["text", "jump"] {
+            let mut local = w.local_copy(a);
+            let before = local.heads();
+            let problems = local.doc().get(ROOT, "problems").unwrap().unwrap().1;
+            let record = local.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
+            let doc = local.doc_mut();
+            match craft {
+                "text" => {
+                    let text = doc.put_object(&record, "status", automerge::ObjType::Text).unwrap();
+                    doc.splice_text(&text, 0, 0, "resolved").unwrap();
+                }
+                _ => doc.put(&record, "status", "followed_up").unwrap(),
+            }
+            doc.commit();
+            let changes: Vec<Vec<u8>> = local.doc_mut().get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
+            let heads = local.heads();
+            let why = send_raw(&w.server.url_with(&w.tokens[who]), a, raw_message(heads.clone(), changes)).await.unwrap_or_default();
+            assert!(why.contains("办理状态"), "{who}, {craft}: {why}");
+            assert!(!w.stored(&a, &heads[0]), "{who}, {craft}: stored");
+        }
+    }
+    let status = w.server.state.hub.storage.load(&a).unwrap().map(|l| ledger::UnitLedger::load(&l.concatenated(), ActorId::random()).unwrap().problem(&problem).unwrap().status);
+    assert_eq!(status, Some(ledger::problem::Status::Pending));
+}

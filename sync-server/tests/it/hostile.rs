@@ -401,7 +401,7 @@ async fn hold(addr: SocketAddr, doc: DocumentId, messages: Vec<Vec<u8>>) -> Resu
         let sync = Message::Sync { sender_id: "attacker".into(), target_id: "server".into(), document_id: doc, data };
         ws.send(Ws::Binary(sync.encode().into())).await.unwrap();
         loop {
-            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await.expect("no answer") {
+            match tokio::time::timeout(ANSWER_WITHIN, ws.next()).await.expect("no answer") {
                 Some(Ok(Ws::Binary(f))) => match Message::decode(&f) {
                     Ok(Message::Error { message }) => return Err(message),
                     Ok(Message::Sync { .. }) => break,
@@ -414,6 +414,10 @@ async fn hold(addr: SocketAddr, doc: DocumentId, messages: Vec<Vec<u8>>) -> Resu
     }
     Ok(ws)
 }
+
+/// How long [`hold`] waits for each answer: the server checks and holds changes of up to a few
+/// MB, which a debug build (`cargo test`) on a busy machine takes several times longer to do.
+const ANSWER_WITHIN: Duration = if cfg!(optimized) { Duration::from_secs(10) } else { Duration::from_secs(60) };
 
 type WebSocket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
