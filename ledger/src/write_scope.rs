@@ -141,6 +141,9 @@ impl StatusSteps {
         }
         let to = match op.action {
             OpType::Put(automerge::ScalarValue::Str(s)) => Status::from_code(s).ok_or_else(|| format!("{STATUS_NOT_A_CODE}（“{s}”）"))?,
+            // Automerge settles a conflict on a value already there by deleting the others:
+            // allowed while a value the op leaves stays.
+            OpType::Delete if status_left_after(doc, record, &op.pred, op.deps) => return Ok(()),
             OpType::Delete => return Err(STATUS_NOT_DELETED.into()),
             _ => return Err(STATUS_NOT_A_CODE.into()),
         };
@@ -149,13 +152,12 @@ impl StatusSteps {
                 return Err(STATUS_NOT_ALONG_THE_MACHINE.into());
             }
         }
-        for pred in &op.pred {
-            let from = match self.seen.get(pred) {
-                Some(s) => Some(*s),
-                None => status_of_op(doc, record, pred, op.deps),
-            };
-            // A value that was never a status (an older or broken record) may be set right.
-            if let Some(from) = from {
+        let from: Vec<Option<Status>> = op.pred.iter().map(|pred| self.seen.get(pred).copied().or_else(|| status_of_op(doc, record, pred, op.deps))).collect();
+        // Choosing one of the values it overwrites settles a conflict (two phones stepped
+        // differently offline): no step is taken. Otherwise each value it overwrites must lead
+        // to it; a value that was never a status (an older or broken record) may be set right.
+        if !from.contains(&Some(to)) {
+            for from in from.into_iter().flatten() {
                 if !to.follows(from) {
                     return Err(format!("{STATUS_NOT_ALONG_THE_MACHINE}（{} → {}）", from.label(), to.label()));
                 }
@@ -206,6 +208,17 @@ fn status_of_op(doc: &AutoCommit, record: &str, op: &str, deps: &[automerge::Cha
         };
     }
     None
+}
+
+/// Whether the problem `record` still has a status once the ops `deleted` are gone, as the
+/// deleting change's author saw it (`deps`).
+fn status_left_after(doc: &AutoCommit, record: &str, deleted: &[String], deps: &[automerge::ChangeHash]) -> bool {
+    let values = (|| {
+        let (_, problems) = doc.get_at(automerge::ROOT, "problems", deps).ok()??;
+        let (_, obj) = doc.get_at(&problems, record, deps).ok()??;
+        doc.get_all_at(&obj, "status", deps).ok()
+    })();
+    values.is_some_and(|values| values.iter().any(|(_, id)| !deleted.contains(&id.to_string())))
 }
 
 pub const STATUS_NOT_A_CODE: &str = "办理状态必须是待办、办理中、已办结、已回访或不予受理之一";

@@ -271,3 +271,32 @@ fn a_step_taken_offline_is_judged_from_what_its_author_saw() {
     let jumped: Vec<Change> = cadre2.doc_mut().get_changes(&[]).into_iter().filter(|c| c.actor_id() == cadre2.doc().get_actor()).collect();
     assert!(check(server.doc(), &jumped, Write::Cadre).is_err());
 }
+
+#[test]
+fn settling_a_status_conflict_picks_a_side_and_is_no_step() {
+    use crate::problem::Action;
+    // Two follow-ups offline on one resolved problem: satisfied (已回访) on one phone,
+    // dissatisfied (back to 办理中) on the other. Settling on either side passes, though
+    // 办理中 → 已回访 is no step of the machine.
+    let (mut server, mut first, problem, _) = ledgers();
+    first.change_problem_status(&problem, &Action::Start, 2_000).unwrap();
+    first.change_problem_status(&problem, &Action::Resolve { result: "修好了".into() }, 2_100).unwrap();
+    let resolved = new_changes(&mut first, &server);
+    server.doc_mut().apply_changes(resolved).unwrap();
+    let mut second = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+    let mut first = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+    first.change_problem_status(&problem, &Action::FollowUp { satisfaction: Satisfaction::Satisfied, comment: String::new() }, 3_000).unwrap();
+    second.change_problem_status(&problem, &Action::FollowUp { satisfaction: Satisfaction::Dissatisfied, comment: "还是不亮".into() }, 3_000).unwrap();
+    for phone in [&mut first, &mut second] {
+        let changes = new_changes(phone, &server);
+        assert_eq!(check(server.doc(), &changes, Write::Everything), Ok(()));
+        server.doc_mut().apply_changes(changes).unwrap();
+    }
+    assert!(server.problem(&problem).unwrap().status_conflict().is_some(), "the two follow-ups are a conflict");
+    for (side, label) in [(crate::problem::Status::FollowedUp, "已回访"), (crate::problem::Status::InProgress, "办理中")] {
+        let mut settler = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+        settler.resolve_conflict(crate::Section::Problems, &problem, "status", side.code(), 4_000).unwrap();
+        let changes = new_changes(&mut settler, &server);
+        assert_eq!(check(server.doc(), &changes, Write::Everything), Ok(()), "settled on {label}");
+    }
+}
