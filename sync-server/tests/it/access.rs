@@ -578,12 +578,6 @@ async fn login_from(source: [u8; 4], server: std::net::SocketAddr, login: String
     String::from_utf8_lossy(&out).split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0)
 }
 
-/// Resident memory of this process (server and clients together), in MB.
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
-}
-
 /// Password floods: the attempt is counted before the hash, so 60 concurrent wrong passwords
 /// for one account get at most 5 checks (the rest are refused unchecked), and at most a few
 /// Argon2 checks run at once, so 500 concurrent logins from 100 addresses leave memory bounded.
@@ -597,7 +591,7 @@ async fn login_flood() {
     let (w, _data) = world().await;
     let addr = w.server.addr;
     w.server.state.hub.directory.add_person("孙丽", "sunli", Some("right password"), None).unwrap();
-    let before = rss_mb();
+    let before = common::rss_mb();
 
     let guesses: Vec<_> = (0..60).map(|i| tokio::spawn(login_from([127, 0, 1, 1 + (i % 3) as u8], addr, "sunli".into(), "wrong guess"))).collect();
     let mut statuses = std::collections::BTreeMap::new();
@@ -614,7 +608,7 @@ async fn login_flood() {
     for f in flood {
         *statuses.entry(f.await.unwrap()).or_insert(0) += 1;
     }
-    let grown = rss_mb() - before;
+    let grown = common::rss_mb() - before;
     eprintln!("560 concurrent logins: {statuses:?}, memory +{grown:.0} MB");
     assert!(statuses.keys().all(|s| [401, 503].contains(s)), "{statuses:?}");
     assert!(statuses.get(&503).copied().unwrap_or(0) > 0, "the flood never found the checks busy: {statuses:?}");

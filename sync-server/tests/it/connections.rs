@@ -141,12 +141,6 @@ async fn half_sent_requests_hold_a_shutdown_at_most_its_grace() {
     assert!(started.elapsed() < Duration::from_secs(5), "shutdown took {:?} with a 1 s grace", started.elapsed());
 }
 
-/// Resident memory of this process (server and clients together), in MB.
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
-}
-
 /// 5,000 silent sockets and 50 slowloris connections from two addresses, with the limits the
 /// binary runs with: `/healthz` from a third address keeps answering, and memory stays bounded.
 #[test]
@@ -162,7 +156,7 @@ async fn five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering
     let limits = ConnectionLimits::default();
     assert!(limits.max_connections > 2_100, "the descriptor limit is too low for this test: {limits:?}");
     let server = Server::start_with(data.path(), Duration::from_secs(5), limits).await;
-    let before = rss_mb();
+    let before = common::rss_mb();
 
     let mut silent = Vec::new();
     for _ in 0..5_000 {
@@ -189,7 +183,7 @@ async fn five_thousand_silent_sockets_and_a_slowloris_leave_the_server_answering
             let _ = s.write_all(b"a").await;
         }
     }
-    let grown = rss_mb() - before;
+    let grown = common::rss_mb() - before;
     eprintln!("5,050 hostile sockets: slowest /healthz {worst:?}, memory +{grown:.0} MB");
     assert!(grown < 256.0, "memory grew {grown:.0} MB");
 }

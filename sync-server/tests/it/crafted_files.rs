@@ -28,11 +28,6 @@ async fn import(addr: std::net::SocketAddr, token: &str, body: &[u8]) -> (u16, S
     (head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0), body.to_owned())
 }
 
-fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
-}
-
 /// A workbook: the template's header row, then `cells` ((row, column), text).
 fn workbook(cells: &[((u32, u16), &str)]) -> Vec<u8> {
     let mut book = rust_xlsxwriter::Workbook::new();
@@ -84,7 +79,7 @@ async fn crafted_imports() {
     assert!(million.len() < sync_server::MAX_IMPORT_BYTES, "the table fits the upload limit: {}", million.len());
     eprintln!("files: dense {} B, wide {} B, bomb {} B, million {} B", dense.len(), wide.len(), bomb.len(), million.len());
 
-    let before = rss_mb();
+    let before = common::rss_mb();
     let (status, body) = import(server.addr, &token, &dense).await;
     assert_eq!(status, 400, "dense grid: {body}");
     assert!(body.contains("表中没有数据行"), "dense grid: {body}");
@@ -100,7 +95,7 @@ async fn crafted_imports() {
     let refused: http_api::admin::ImportRefused = http_api::exactly(&body).unwrap();
     assert!(refused.rows[0].message.contains("一次最多导入"), "{:?}", &refused.rows[..3.min(refused.rows.len())]);
     assert_eq!((refused.rows[0].line, refused.total), (100_002, 100_001), "the rows past the limit were never read");
-    let grown = rss_mb() - before;
+    let grown = common::rss_mb() - before;
     eprintln!("four crafted imports: memory +{grown:.0} MB");
     // About 25 MB here; the dense grid alone asked calamine for 512 GiB before.
     assert!(grown < 100.0, "memory grew {grown:.0} MB");

@@ -400,3 +400,9 @@ pub fn own_process(test: &str, body: impl std::future::Future<Output = ()>) {
 pub fn origin(addr: std::net::SocketAddr) -> String {
     format!("http://{addr}")
 }
+
+/// Resident memory of this process (server and clients together), in MB.
+pub fn rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status.lines().find_map(|l| l.strip_prefix("VmRSS:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0) / 1024.0
+}
