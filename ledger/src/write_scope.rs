@@ -17,7 +17,7 @@ use crate::org::Write;
 use crate::problem::Status;
 
 /// One step of a path in the document: a map key, or a position in a list or text.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Step {
     Key(String),
     Element,
@@ -28,19 +28,27 @@ enum Step {
 pub fn check(doc: &AutoCommit, changes: &[Change], write: Write) -> Result<(), String> {
     match write {
         Write::Nothing => Err("没有写入这本台账的权限".into()),
-        Write::SupervisionOnly => walk(doc, changes, |op, _| supervision_only(op.path, op.action)),
-        // Only an op on a `responsible` or `status` key can break these rules: changes with
-        // none (nearly all a phone sends) skip locating every op in the document.
-        _ if !changes.iter().any(touches_secretary_keys) => Ok(()),
+        Write::SupervisionOnly => walk(doc, changes, |op, made| {
+            supervision_only(op.path, op.action)?;
+            records_and_entries_stay(op, made)
+        }),
+        // Only an op that makes or deletes something, or writes a key these rules name, can
+        // break them: changes with none (a text typed into a field, a scalar edited) skip
+        // locating every op in the document.
+        _ if !changes.iter().any(may_break_the_rules) => Ok(()),
         Write::Everything => {
             let mut statuses = StatusSteps::default();
-            walk(doc, changes, |op, new_records| statuses.check(doc, op, new_records))
+            walk(doc, changes, |op, made| {
+                records_and_entries_stay(op, made)?;
+                statuses.check(doc, op, &made.records)
+            })
         }
         Write::Cadre => {
             let mut statuses = StatusSteps::default();
-            walk(doc, changes, |op, new_records| {
-                cadre(op.path, op.action, new_records)?;
-                statuses.check(doc, op, new_records)
+            walk(doc, changes, |op, made| {
+                records_and_entries_stay(op, made)?;
+                cadre(op.path, op.action, &made.records)?;
+                statuses.check(doc, op, &made.records)
             })
         }
     }
@@ -57,12 +65,18 @@ struct OpView<'a> {
     deps: &'a [automerge::ChangeHash],
 }
 
-/// Calls `rule` with each operation and the records made in these changes.
-fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&OpView<'_>, &HashSet<(String, String)>) -> Result<(), String>) -> Result<(), String> {
+/// What these changes made so far: records (section, id), and every object by its path.
+#[derive(Default)]
+struct Made {
+    records: HashSet<(String, String)>,
+    paths: HashSet<Vec<Step>>,
+}
+
+/// Calls `rule` with each operation and what these changes made before it.
+fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&OpView<'_>, &Made) -> Result<(), String>) -> Result<(), String> {
+    let mut made_here = Made::default();
     // Objects' paths: those made in these changes, and those located in the document once.
     let mut made: HashMap<String, Vec<Step>> = HashMap::new();
-    // (section, record id) of the records these changes make.
-    let mut new_records: HashSet<(String, String)> = HashSet::new();
     for change in changes {
         for (i, op) in change.decode().operations.iter().enumerate() {
             let object = match &op.obj {
@@ -86,12 +100,13 @@ fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&OpView<'_>, 
                 automerge::legacy::Key::Seq(_) => Step::Element,
             });
             if let (OpType::Make(_), [Step::Key(section), Step::Key(record)]) = (&op.action, path.as_slice()) {
-                new_records.insert((section.clone(), record.clone()));
+                made_here.records.insert((section.clone(), record.clone()));
             }
             let id = format!("{}@{}", change.start_op().get() + i as u64, change.actor_id());
             let pred = op.pred.iter().map(|p| p.to_string()).collect();
-            rule(&OpView { path: &path, action: &op.action, id: id.clone(), pred, deps: change.deps() }, &new_records)?;
+            rule(&OpView { path: &path, action: &op.action, id: id.clone(), pred, deps: change.deps() }, &made_here)?;
             if let OpType::Make(_) = op.action {
+                made_here.paths.insert(path.clone());
                 made.insert(id, path);
             }
         }
@@ -117,9 +132,46 @@ fn cadre(path: &[Step], action: &OpType, new_records: &HashSet<(String, String)>
     }
 }
 
-fn touches_secretary_keys(change: &Change) -> bool {
-    change.decode().operations.iter().any(|op| matches!(&op.key, automerge::legacy::Key::Map(k) if k == "responsible" || k == "status"))
+/// Whether a change has an op the rules could refuse: one that makes or deletes an object or a
+/// key, or writes a key the rules name (a status, who is responsible, a field of an entry, an
+/// id-shaped key). Typing into a Text field and editing a record's own scalars have none.
+fn may_break_the_rules(change: &Change) -> bool {
+    change.decode().operations.iter().any(|op| match (&op.action, &op.key) {
+        (OpType::Make(_), _) => true,
+        (OpType::Delete, automerge::legacy::Key::Map(_)) => true,
+        (_, automerge::legacy::Key::Map(k)) => k == "responsible" || k == "status" || ENTRY_FIELDS.contains(&k.as_str()) || crate::RecordId::parse(k).is_some(),
+        _ => false,
+    })
 }
+
+/// The maps of a record that grow by entries (a log, 督办意见, evaluations, progress, survey
+/// responses), each entry keyed by a random id, written once.
+const ENTRY_MAPS: [&str; 5] = ["log", "supervision", "evaluations", "progress", "responses"];
+/// The fields an entry holds.
+const ENTRY_FIELDS: [&str; 10] = ["at", "by", "kind", "text", "from", "to", "evaluator", "rating", "comment", "answers"];
+
+/// Records and entries are only added, for every role: a record, an entry map or an entry is
+/// made over nothing (an op that overwrites one replaces it: "the whole record map replaced"),
+/// none of them is deleted (a record is marked deleted instead), and an entry's fields are
+/// written only in the changes that make the entry (a remark's text, an evaluation's rating,
+/// a log's `by` stay as written).
+fn records_and_entries_stay(op: &OpView<'_>, made: &Made) -> Result<(), String> {
+    let keys: Vec<&str> = op.path.iter().map(|s| if let Step::Key(k) = s { k.as_str() } else { "#" }).collect();
+    let overwrites = !op.pred.is_empty();
+    let entry_map = keys.get(2).is_some_and(|m| ENTRY_MAPS.contains(m));
+    match (keys.len(), op.action) {
+        (2, OpType::Make(_)) if overwrites => Err(RECORD_NOT_REPLACED.into()),
+        (2, OpType::Delete) => Err(RECORD_NOT_DELETED.into()),
+        (3 | 4, OpType::Make(ObjType::Map)) if entry_map && !overwrites => Ok(()),
+        (3 | 4, _) if entry_map => Err(format!("{ENTRY_ONLY_ADDED}（{}）", keys.join("/"))),
+        (n, _) if n >= 5 && entry_map && !made.paths.contains(&op.path[..4]) => Err(format!("{ENTRY_ONLY_ADDED}（{}）", keys[..4].join("/"))),
+        _ => Ok(()),
+    }
+}
+
+pub const RECORD_NOT_REPLACED: &str = "不能替换已有的记录";
+pub const RECORD_NOT_DELETED: &str = "记录不能删除，只能标记为已删除";
+pub const ENTRY_ONLY_ADDED: &str = "办理记录、督办意见和评议只能新增，不能修改或删除";
 
 /// A problem's status is a plain string from its code list, and moves only along the machine
 /// of [`crate::problem::Status`]: from the value each status op overwrites (its `pred`, found

@@ -300,3 +300,113 @@ fn settling_a_status_conflict_picks_a_side_and_is_no_step() {
         assert_eq!(check(server.doc(), &changes, Write::Everything), Ok(()), "settled on {label}");
     }
 }
+
+/// The object of `path` (map keys from the root) in `l`.
+fn obj_at(l: &UnitLedger, path: &[&str]) -> automerge::ObjId {
+    let mut obj = ROOT;
+    for key in path {
+        obj = l.doc().get(&obj, *key).unwrap().unwrap().1;
+    }
+    obj
+}
+
+#[test]
+fn records_and_entries_are_only_added_for_every_role() {
+    // The app's own work passes: a remark and an evaluation by the supervisor, progress and
+    // steps by the unit (entries added), a record marked deleted.
+    let (unit, mut sup, problem, pledge) = ledgers();
+    sup.add_supervision_remark(&problem, "请本周内办结", 2_000).unwrap();
+    sup.add_evaluation(&pledge, Evaluator::Supervisor, Satisfaction::Dissatisfied, "进度慢", 2_000).unwrap();
+    let remarks = new_changes(&mut sup, &unit);
+    assert_eq!(check(unit.doc(), &remarks, Write::SupervisionOnly), Ok(()));
+    let mut unit = unit;
+    unit.doc_mut().apply_changes(remarks).unwrap();
+    let mut cadre = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+    cadre.add_problem_progress(&problem, "已联系供电所", 3_000).unwrap();
+    cadre.set_deleted(crate::Section::Pledges, &pledge, true, 3_000).unwrap();
+    let work = new_changes(&mut cadre, &unit);
+    assert_eq!(check(unit.doc(), &work, Write::Cadre), Ok(()));
+
+    let remark = |l: &UnitLedger| l.doc().keys(obj_at(l, &["problems", problem.as_str(), "supervision"])).next().unwrap();
+    let evaluation = |l: &UnitLedger| l.doc().keys(obj_at(l, &["pledges", pledge.as_str(), "evaluations"])).next().unwrap();
+    let raised = |l: &UnitLedger| l.doc().keys(obj_at(l, &["problems", problem.as_str(), "log"])).next().unwrap();
+    type Craft<'a> = Box<dyn Fn(&mut UnitLedger) + 'a>;
+    let crafts: Vec<(&str, Craft<'_>, Vec<Write>)> = vec![
+        (
+            "a replaced record",
+            Box::new(|l| {
+                let problems = obj_at(l, &["problems"]);
+                let record = l.doc_mut().put_object(&problems, problem.as_str(), ObjType::Map).unwrap();
+                l.doc_mut().put(&record, "title", "换掉的问题").unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "a deleted record",
+            Box::new(|l| {
+                let problems = obj_at(l, &["problems"]);
+                l.doc_mut().delete(&problems, problem.as_str()).unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "a remark's text rewritten",
+            Box::new(|l| {
+                let entry = obj_at(l, &["problems", problem.as_str(), "supervision", &remark(l)]);
+                l.doc_mut().put(&entry, "text", "已办结，无需督办").unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "a remark's author rewritten",
+            Box::new(|l| {
+                let entry = obj_at(l, &["problems", problem.as_str(), "supervision", &remark(l)]);
+                l.doc_mut().put(&entry, "by", "书记").unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "a remark deleted",
+            Box::new(|l| {
+                let map = obj_at(l, &["problems", problem.as_str(), "supervision"]);
+                let key = remark(l);
+                l.doc_mut().delete(&map, key.as_str()).unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "the remarks wiped",
+            Box::new(|l| {
+                let record = obj_at(l, &["problems", problem.as_str()]);
+                l.doc_mut().put_object(&record, "supervision", ObjType::Map).unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "an evaluation turned",
+            Box::new(|l| {
+                let entry = obj_at(l, &["pledges", pledge.as_str(), "evaluations", &evaluation(l)]);
+                l.doc_mut().put(&entry, "rating", "satisfied").unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything, Write::SupervisionOnly],
+        ),
+        (
+            "a log entry's author forged",
+            Box::new(|l| {
+                let entry = obj_at(l, &["problems", problem.as_str(), "log", &raised(l)]);
+                l.doc_mut().put(&entry, "by", "书记").unwrap();
+            }),
+            vec![Write::Cadre, Write::Everything],
+        ),
+    ];
+    for (what, craft, roles) in crafts {
+        let mut attacker = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+        craft(&mut attacker);
+        attacker.doc_mut().commit();
+        let changes = new_changes(&mut attacker, &unit);
+        assert!(!changes.is_empty(), "{what}: no change");
+        for write in roles {
+            assert!(check(unit.doc(), &changes, write).is_err(), "{what} passed as {write:?}");
+        }
+    }
+}

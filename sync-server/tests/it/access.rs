@@ -716,3 +716,49 @@ async fn a_crafted_status_is_refused_from_every_role() {
     let status = w.server.state.hub.storage.load(&a).unwrap().map(|l| ledger::UnitLedger::load(&l.concatenated(), ActorId::random()).unwrap().problem(&problem).unwrap().status);
     assert_eq!(status, Some(ledger::problem::Status::Pending));
 }
+
+/// Records and entries are only added, over the real socket: a supervisor rewriting the text
+/// of a 督办意见 already there, a cadre deleting it, a cadre replacing a whole problem record.
+/// Each refused whole with the reason; nothing stored; the remark reads as it was written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remarks_and_records_are_never_rewritten_replaced_or_deleted() {
+    let (w, _data) = world().await;
+    let a = w.ledgers["A"];
+    let problem = w.problems[&a].1.clone();
+    let stored = |w: &World| UnitLedger::load(&w.server.state.hub.storage.load(&a).unwrap().unwrap().concatenated(), ActorId::random()).unwrap();
+    let mut first = stored(&w);
+    first.set_author("督查员");
+    first.add_supervision_remark(&problem, "请本周内办结", 2_000).unwrap();
+    let written = first.heads()[0];
+    let (answer, _) = attempt(&w.server.url_with(&w.tokens["supervisor"]), a, first.doc().clone()).await;
+    assert_eq!(answer, Answer::Data);
+    assert!(w.stored(&a, &written));
+    for (who, craft) in [("supervisor", "rewrite"), ("cadre", "delete"), ("cadre", "replace")] {
+        let mut local = stored(&w);
+        let before = local.heads();
+        let problems = local.doc().get(ROOT, "problems").unwrap().unwrap().1;
+        let record = local.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
+        let remarks = local.doc().get(&record, "supervision").unwrap().unwrap().1;
+        let remark = local.doc().keys(&remarks).next().unwrap();
+        let doc = local.doc_mut();
+        match craft {
+            "rewrite" => {
+                let entry = doc.get(&remarks, &remark).unwrap().unwrap().1;
+                doc.put(&entry, "text", "无需督办").unwrap();
+            }
+            "delete" => doc.delete(&remarks, &remark).unwrap(),
+            _ => {
+                let replaced = doc.put_object(&problems, problem.as_str(), automerge::ObjType::Map).unwrap();
+                doc.put(&replaced, "title", "换掉的问题").unwrap();
+            }
+        }
+        doc.commit();
+        let changes: Vec<Vec<u8>> = local.doc_mut().get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
+        let heads = local.heads();
+        let why = send_raw(&w.server.url_with(&w.tokens[who]), a, raw_message(heads.clone(), changes)).await.unwrap_or_default();
+        assert!(why.contains("只能新增") || why.contains("不能替换"), "{who}, {craft}: {why}");
+        assert!(!w.stored(&a, &heads[0]), "{who}, {craft}: stored");
+    }
+    let problem = stored(&w).problem(&problem).unwrap();
+    assert_eq!(problem.supervision.iter().map(|r| r.text.as_str()).collect::<Vec<_>>(), ["请本周内办结"]);
+}
