@@ -221,16 +221,16 @@ impl LedgerService {
                     return Err(SaveError::Ledger(e.to_string()));
                 }
             };
+            // The server's own check, so the phone never keeps a change the server refuses.
             let write = self.write.get_value();
-            if write != Write::Everything {
-                let changes = i.ledger.doc_mut().get_changes(&before);
-                if let Err(why) = ledger::write_scope::check(i.ledger.doc(), &changes, write) {
-                    if let Err(broken) = i.ledger.rollback_to(&before) {
-                        self.phase.set(Phase::Broken(broken.to_string()));
-                    }
-                    let message = if write == Write::Cadre { format!("{why}，这项修改没有保存。") } else { READ_ONLY.into() };
-                    return Err(SaveError::Ledger(message));
+            let changes = i.ledger.doc_mut().get_changes(&before);
+            let author = self.author.get_untracked();
+            if let Err(why) = ledger::write_scope::check(i.ledger.doc(), &changes, ledger::write_scope::Sender { write, name: &author }) {
+                if let Err(broken) = i.ledger.rollback_to(&before) {
+                    self.phase.set(Phase::Broken(broken.to_string()));
                 }
+                let message = if write == Write::Nothing { READ_ONLY.into() } else { format!("{why}，这项修改没有保存。") };
+                return Err(SaveError::Ledger(message));
             }
             let persisted = i.persisted.clone();
             let chunk = i.ledger.save_after(&persisted);

@@ -14,7 +14,17 @@ use automerge::legacy::OpType;
 use automerge::{AutoCommit, Change, ObjType, Prop, ReadDoc};
 
 use crate::org::Write;
-use crate::problem::Status;
+use crate::record::ChangeNote;
+
+mod schema;
+mod status;
+
+pub use schema::{
+    NOTE_NOT_THE_RECORD, NOT_DELETED, NOT_IN_SCHEMA, NOT_ITS_KIND, NOT_THE_SENDER, REMARKS_ARE_SUPERVISORS, SECRETARY_ONLY_ASSIGN, STRUCTURE_FIXED, SUPERVISORS_ONLY_REMARK,
+    WRITTEN_WITH_THE_RECORD,
+};
+use status::StatusSteps;
+pub use status::{SECRETARY_ONLY_CLOSE, STATUS_NOT_ALONG_THE_MACHINE, STATUS_NOT_A_CODE, STATUS_NOT_DELETED};
 
 /// One step of a path in the document: a map key, or a position in a list or text.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -23,35 +33,44 @@ enum Step {
     Element,
 }
 
-/// Checks that `changes`, applied to `doc` in order, stay within `write`. `doc` may already
-/// hold the changes (the phone checks its own after making them); the verdict is the same.
-pub fn check(doc: &AutoCommit, changes: &[Change], write: Write) -> Result<(), String> {
-    match write {
-        Write::Nothing => Err("没有写入这本台账的权限".into()),
-        Write::SupervisionOnly => walk(doc, changes, |op, made| {
-            supervision_only(op.path, op.action)?;
-            records_and_entries_stay(op, made)
-        }),
-        // Only an op that makes or deletes something, or writes a key these rules name, can
-        // break them: changes with none (a text typed into a field, a scalar edited) skip
-        // locating every op in the document.
-        _ if !changes.iter().any(may_break_the_rules) => Ok(()),
-        Write::Everything => {
-            let mut statuses = StatusSteps::default();
-            walk(doc, changes, |op, made| {
-                records_and_entries_stay(op, made)?;
-                statuses.check(doc, op, &made.records)
-            })
-        }
-        Write::Cadre => {
-            let mut statuses = StatusSteps::default();
-            walk(doc, changes, |op, made| {
-                records_and_entries_stay(op, made)?;
-                cadre(op.path, op.action, &made.records)?;
-                statuses.check(doc, op, &made.records)
-            })
-        }
+/// Who sends a set of changes: what they may write, and the name their entries and change
+/// notes must carry (the person whose device sent them).
+#[derive(Debug, Clone, Copy)]
+pub struct Sender<'a> {
+    pub write: Write,
+    pub name: &'a str,
+}
+
+/// Checks that `changes`, applied to `doc` in order, fit the ledger's schema and stay within
+/// what `sender` may write. `doc` may already hold the changes (the phone checks its own after
+/// making them); the verdict is the same.
+pub fn check(doc: &AutoCommit, changes: &[Change], sender: Sender<'_>) -> Result<(), String> {
+    if sender.write == Write::Nothing {
+        return Err("没有写入这本台账的权限".into());
     }
+    let skeleton = skeleton();
+    let changes: Vec<&Change> = changes.iter().filter(|c| !skeleton.contains(&c.hash())).collect();
+    let name = sender.name.trim();
+    let mut statuses = StatusSteps::default();
+    walk(doc, &changes, |op, made| {
+        if op.note.by != name {
+            return Err(format!("{NOT_THE_SENDER}（修改记录署名“{}”）", op.note.by));
+        }
+        if let (Some((section, record)), [Step::Key(s), Step::Key(r), ..]) = (&op.note.record, op.path) {
+            if section.key() != s || record.as_str() != r {
+                return Err(format!("{NOTE_NOT_THE_RECORD}（{}）", schema::shown(op.path)));
+            }
+        }
+        schema::fits(doc, op, made, sender.write, name)?;
+        records_and_entries_stay(op, made)?;
+        statuses.check(doc, op, &made.records, sender.write)
+    })
+}
+
+/// The changes every ledger starts from (written by no device), computed once.
+fn skeleton() -> &'static [automerge::ChangeHash] {
+    static SKELETON: std::sync::OnceLock<Vec<automerge::ChangeHash>> = std::sync::OnceLock::new();
+    SKELETON.get_or_init(crate::UnitLedger::skeleton_hashes)
 }
 
 /// One operation as the rules see it.
@@ -63,6 +82,8 @@ struct OpView<'a> {
     pred: Vec<String>,
     /// The heads the op's change was made on: what its author saw.
     deps: &'a [automerge::ChangeHash],
+    /// The note of the op's change: who wrote it, and which record it names.
+    note: &'a ChangeNote,
 }
 
 /// What these changes made so far: records (section, id), and every object by its path.
@@ -73,11 +94,12 @@ struct Made {
 }
 
 /// Calls `rule` with each operation and what these changes made before it.
-fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&OpView<'_>, &Made) -> Result<(), String>) -> Result<(), String> {
+fn walk(doc: &AutoCommit, changes: &[&Change], mut rule: impl FnMut(&OpView<'_>, &Made) -> Result<(), String>) -> Result<(), String> {
     let mut made_here = Made::default();
     // Objects' paths: those made in these changes, and those located in the document once.
     let mut made: HashMap<String, Vec<Step>> = HashMap::new();
     for change in changes {
+        let note = ChangeNote::parse(change.message().as_deref().unwrap_or_default());
         for (i, op) in change.decode().operations.iter().enumerate() {
             let object = match &op.obj {
                 automerge::legacy::ObjectId::Root => Vec::new(),
@@ -104,7 +126,7 @@ fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&OpView<'_>, 
             }
             let id = format!("{}@{}", change.start_op().get() + i as u64, change.actor_id());
             let pred = op.pred.iter().map(|p| p.to_string()).collect();
-            rule(&OpView { path: &path, action: &op.action, id: id.clone(), pred, deps: change.deps() }, &made_here)?;
+            rule(&OpView { path: &path, action: &op.action, id: id.clone(), pred, deps: change.deps(), note: &note }, &made_here)?;
             if let OpType::Make(_) = op.action {
                 made_here.paths.insert(path.clone());
                 made.insert(id, path);
@@ -114,41 +136,21 @@ fn walk(doc: &AutoCommit, changes: &[Change], mut rule: impl FnMut(&OpView<'_>, 
     Ok(())
 }
 
-/// A cadre (干部) writes everything but what is the secretary's (书记): naming or changing who is
-/// responsible for a problem already raised (指派), and closing one (办结, 不予受理). Naming
-/// someone while raising a problem is the cadre's own report, and is allowed.
-fn cadre(path: &[Step], action: &OpType, new_records: &HashSet<(String, String)>) -> Result<(), String> {
-    let [Step::Key(section), Step::Key(record), Step::Key(field)] = path else { return Ok(()) };
-    if section != "problems" {
-        return Ok(());
-    }
-    match field.as_str() {
-        "responsible" if !new_records.contains(&(section.clone(), record.clone())) => Err(SECRETARY_ONLY_ASSIGN.into()),
-        "status" => match action {
-            OpType::Put(automerge::ScalarValue::Str(s)) if CLOSED.contains(&s.as_str()) => Err(SECRETARY_ONLY_CLOSE.into()),
-            _ => Ok(()),
-        },
-        _ => Ok(()),
-    }
-}
-
-/// Whether a change has an op the rules could refuse: one that makes or deletes an object or a
-/// key, or writes a key the rules name (a status, who is responsible, a field of an entry, an
-/// id-shaped key). Typing into a Text field and editing a record's own scalars have none.
-fn may_break_the_rules(change: &Change) -> bool {
-    change.decode().operations.iter().any(|op| match (&op.action, &op.key) {
-        (OpType::Make(_), _) => true,
-        (OpType::Delete, automerge::legacy::Key::Map(_)) => true,
-        (_, automerge::legacy::Key::Map(k)) => k == "responsible" || k == "status" || ENTRY_FIELDS.contains(&k.as_str()) || crate::RecordId::parse(k).is_some(),
-        _ => false,
-    })
+/// Whether the field at `path` (section, record, field) still holds a value once the ops
+/// `deleted` are gone, as the deleting change's author saw it (`deps`).
+fn value_left_after(doc: &AutoCommit, path: &[Step], deleted: &[String], deps: &[automerge::ChangeHash]) -> bool {
+    let [Step::Key(section), Step::Key(record), Step::Key(field)] = path else { return false };
+    let values = (|| {
+        let (_, records) = doc.get_at(automerge::ROOT, section.as_str(), deps).ok()??;
+        let (_, obj) = doc.get_at(&records, record.as_str(), deps).ok()??;
+        doc.get_all_at(&obj, field.as_str(), deps).ok()
+    })();
+    values.is_some_and(|values| values.iter().any(|(_, id)| !deleted.contains(&id.to_string())))
 }
 
 /// The maps of a record that grow by entries (a log, 督办意见, evaluations, progress, survey
 /// responses), each entry keyed by a random id, written once.
-const ENTRY_MAPS: [&str; 5] = ["log", "supervision", "evaluations", "progress", "responses"];
-/// The fields an entry holds.
-const ENTRY_FIELDS: [&str; 10] = ["at", "by", "kind", "text", "from", "to", "evaluator", "rating", "comment", "answers"];
+const ENTRY_MAPS: [&str; 6] = ["log", "supervision", "evaluations", "progress", "responses", "questions"];
 
 /// Records and entries are only added, for every role: a record, an entry map or an entry is
 /// made over nothing (an op that overwrites one replaces it: "the whole record map replaced"),
@@ -173,115 +175,6 @@ pub const RECORD_NOT_REPLACED: &str = "不能替换已有的记录";
 pub const RECORD_NOT_DELETED: &str = "记录不能删除，只能标记为已删除";
 pub const ENTRY_ONLY_ADDED: &str = "办理记录、督办意见和评议只能新增，不能修改或删除";
 
-/// A problem's status is a plain string from its code list, and moves only along the machine
-/// of [`crate::problem::Status`]: from the value each status op overwrites (its `pred`, found
-/// in the document, in these changes, or in the document's history when another phone has
-/// overwritten it since) to its own. A new status (nothing overwritten) only on a problem
-/// made in these changes, as 待办. Text holding "resolved" is not a status the app would write,
-/// and the desk would count it: refused.
-#[derive(Default)]
-struct StatusSteps {
-    /// Status ops of these changes: op id → status.
-    seen: HashMap<String, Status>,
-}
-
-impl StatusSteps {
-    fn check(&mut self, doc: &AutoCommit, op: &OpView<'_>, new_records: &HashSet<(String, String)>) -> Result<(), String> {
-        let [Step::Key(section), Step::Key(record), Step::Key(field)] = op.path else { return Ok(()) };
-        if section != "problems" || field != "status" {
-            return Ok(());
-        }
-        let to = match op.action {
-            OpType::Put(automerge::ScalarValue::Str(s)) => Status::from_code(s).ok_or_else(|| format!("{STATUS_NOT_A_CODE}（“{s}”）"))?,
-            // Automerge settles a conflict on a value already there by deleting the others:
-            // allowed while a value the op leaves stays.
-            OpType::Delete if status_left_after(doc, record, &op.pred, op.deps) => return Ok(()),
-            OpType::Delete => return Err(STATUS_NOT_DELETED.into()),
-            _ => return Err(STATUS_NOT_A_CODE.into()),
-        };
-        if op.pred.is_empty() {
-            if !new_records.contains(&(section.clone(), record.clone())) || to != Status::Pending {
-                return Err(STATUS_NOT_ALONG_THE_MACHINE.into());
-            }
-        }
-        let from: Vec<Option<Status>> = op.pred.iter().map(|pred| self.seen.get(pred).copied().or_else(|| status_of_op(doc, record, pred, op.deps))).collect();
-        // Choosing one of the values it overwrites settles a conflict (two phones stepped
-        // differently offline): no step is taken. Otherwise each value it overwrites must lead
-        // to it; a value that was never a status (an older or broken record) may be set right.
-        if !from.contains(&Some(to)) {
-            for from in from.into_iter().flatten() {
-                if !to.follows(from) {
-                    return Err(format!("{STATUS_NOT_ALONG_THE_MACHINE}（{} → {}）", from.label(), to.label()));
-                }
-            }
-        }
-        self.seen.insert(op.id.clone(), to);
-        Ok(())
-    }
-}
-
-/// The status an op (`counter@actor`) put on the problem `record`: as the document was when
-/// the overwriting change was made (`deps`: what its author saw), else as it is now, else from
-/// its history (rare: a change whose dependencies are not in the document yet). None when it
-/// was no status.
-fn status_of_op(doc: &AutoCommit, record: &str, op: &str, deps: &[automerge::ChangeHash]) -> Option<Status> {
-    let found = |values: Vec<(automerge::Value<'_>, automerge::ObjId)>| values.iter().find(|(_, id)| id.to_string() == op).map(|(v, _)| v.as_str().and_then(Status::from_code));
-    let at = |heads: Option<&[automerge::ChangeHash]>| -> Option<Option<Status>> {
-        let problems = match heads {
-            Some(h) => doc.get_at(automerge::ROOT, "problems", h),
-            None => doc.get(automerge::ROOT, "problems"),
-        };
-        let (_, problems) = problems.ok()??;
-        let record = match heads {
-            Some(h) => doc.get_at(&problems, record, h),
-            None => doc.get(&problems, record),
-        };
-        let (_, obj) = record.ok()??;
-        match heads {
-            Some(h) => found(doc.get_all_at(&obj, "status", h).ok()?),
-            None => found(doc.get_all(&obj, "status").ok()?),
-        }
-    };
-    if let Some(status) = at(Some(deps)).or_else(|| at(None)) {
-        return status;
-    }
-    let (counter, actor) = op.split_once('@')?;
-    let counter: u64 = counter.parse().ok()?;
-    let mut history = doc.clone();
-    for change in history.get_changes(&[]) {
-        let start = change.start_op().get();
-        if change.actor_id().to_hex_string() != actor || counter < start || counter >= start + change.len() as u64 {
-            continue;
-        }
-        let decoded = change.decode();
-        return match &decoded.operations.get((counter - start) as usize)?.action {
-            OpType::Put(automerge::ScalarValue::Str(s)) => Status::from_code(s),
-            _ => None,
-        };
-    }
-    None
-}
-
-/// Whether the problem `record` still has a status once the ops `deleted` are gone, as the
-/// deleting change's author saw it (`deps`).
-fn status_left_after(doc: &AutoCommit, record: &str, deleted: &[String], deps: &[automerge::ChangeHash]) -> bool {
-    let values = (|| {
-        let (_, problems) = doc.get_at(automerge::ROOT, "problems", deps).ok()??;
-        let (_, obj) = doc.get_at(&problems, record, deps).ok()??;
-        doc.get_all_at(&obj, "status", deps).ok()
-    })();
-    values.is_some_and(|values| values.iter().any(|(_, id)| !deleted.contains(&id.to_string())))
-}
-
-pub const STATUS_NOT_A_CODE: &str = "办理状态必须是待办、办理中、已办结、已回访或不予受理之一";
-pub const STATUS_NOT_DELETED: &str = "办理状态不能删除";
-pub const STATUS_NOT_ALONG_THE_MACHINE: &str = "办理状态只能按办理流程一步步改变";
-
-/// The statuses only a secretary sets: 已办结 and 不予受理.
-const CLOSED: [&str; 2] = ["resolved", "rejected"];
-pub const SECRETARY_ONLY_ASSIGN: &str = "只有书记可以指派或改派问题的责任人";
-pub const SECRETARY_ONLY_CLOSE: &str = "只有书记可以办结问题或不予受理";
-
 /// The path of an object (`counter@actor`) in the document.
 fn path_of(doc: &AutoCommit, id: &str) -> Result<Vec<Step>, String> {
     let obj = doc.import_obj(id).map_err(|_| format!("修改了台账中不存在的对象 {id}"))?;
@@ -296,26 +189,7 @@ fn path_of(doc: &AutoCommit, id: &str) -> Result<Vec<Step>, String> {
     Ok(path)
 }
 
-/// The parts a supervisor writes: `problems/<id>/supervision/<remark>/…` and
-/// `pledges/<id>/evaluations/<evaluation>/…`. The map itself may only be made (never
-/// overwritten or deleted) and a remark only added, not removed.
-fn supervision_only(path: &[Step], action: &OpType) -> Result<(), String> {
-    let key = |i: usize| match path.get(i) {
-        Some(Step::Key(k)) => Some(k.as_str()),
-        _ => None,
-    };
-    let allowed = matches!((key(0), key(2)), (Some("problems"), Some("supervision")) | (Some("pledges"), Some("evaluations"))) && key(1).is_some();
-    let ok = allowed
-        && match path.len() {
-            3 | 4 => matches!(action, OpType::Make(ObjType::Map)),
-            _ => !matches!(action, OpType::Delete) || path.len() > 5,
-        };
-    if ok {
-        return Ok(());
-    }
-    let shown: Vec<&str> = path.iter().map(|s| if let Step::Key(k) = s { k.as_str() } else { "#" }).collect();
-    Err(format!("督查只能写督办意见和评议，不能修改 {}", shown.join("/")))
-}
-
+#[cfg(test)]
+mod schema_tests;
 #[cfg(test)]
 mod tests;

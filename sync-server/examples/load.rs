@@ -16,12 +16,22 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ChangeHash, ROOT};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio::sync::Mutex;
 use tokio_tungstenite::tungstenite::Message as Ws;
+
+#[path = "../tests/it/common/mod.rs"]
+mod common;
+
+/// The name edits are signed with: the device's person (from `LEDGERS.json`); our server
+/// refuses changes signed by anyone else.
+static SIGNER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+fn signer() -> &'static str {
+    SIGNER.get().map(String::as_str).unwrap_or_default()
+}
 
 struct Client {
     id: DocumentId,
@@ -106,8 +116,10 @@ async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize,
             if out.confirmed.len() == edits {
                 return Ok(out);
             }
-            c.doc.put(ROOT, format!("c{name}-{}", out.confirmed.len() % 8), out.confirmed.len() as i64).unwrap();
-            c.doc.commit();
+            // Eight visits per client, each edited in turn: a cadre's day of notes.
+            let key = format!("c{name}-{}", out.confirmed.len() % 8);
+            common::put_visit(&mut c.doc, &key, &out.confirmed.len().to_string());
+            common::commit_signed(&mut c.doc, signer(), Some(&key));
             waiting = Some((c.doc.get_heads()[0], Instant::now()));
             conn.sync_document(c.id);
             continue;
@@ -167,6 +179,7 @@ async fn main() {
         Some(path) => {
             let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("LEDGERS.json")).expect("LEDGERS.json");
             let ledgers: Vec<DocumentId> = json["ledgers"].as_array().expect("ledgers").iter().map(|l| DocumentId::parse(l.as_str().unwrap()).unwrap()).collect();
+            let _ = SIGNER.set(json["name"].as_str().unwrap_or_default().to_owned());
             (format!("{url}?token={}", json["token"].as_str().expect("token")), ledgers)
         }
         None => (url, Vec::new()),
@@ -175,9 +188,9 @@ async fn main() {
     // The shared ledger is uploaded once, then every client starts from it. It starts from the
     // skeleton every unit ledger has (the one the organisation wrote when it made the unit), so
     // a server that makes the ledgers and one that takes any document sync the same bytes.
-    let mut seed = ledger::UnitLedger::create(ActorId::random()).doc().clone();
-    seed.put(ROOT, "title", "走访记录").unwrap();
-    seed.commit();
+    let mut seed = common::skeleton();
+    common::put_visit(&mut seed, "title", "走访记录");
+    common::commit_signed(&mut seed, signer(), Some("title"));
     let shared_id = ledgers.first().copied().unwrap_or_else(DocumentId::random);
     if shared {
         let start = Arc::new(tokio::sync::Barrier::new(1));

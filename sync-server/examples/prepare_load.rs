@@ -1,6 +1,6 @@
 //! Prepares a data directory for the load benchmark: an organisation of `UNITS` villages under
 //! one township, one cadre in all of them with a device token, written to `OUT` as
-//! `{"token": "...", "ledgers": ["<id>", ...]}` for `examples/load`.
+//! `{"token": "...", "name": "...", "ledgers": ["<id>", ...]}` for `examples/load`.
 //!
 //! cargo run --release -p sync-server --example prepare_load -- DATA_DIR UNITS OUT.json
 
@@ -26,6 +26,6 @@ fn main() -> Result<(), String> {
         ledgers.push(unit.ledger.expect("a village keeps a ledger"));
     }
     let token = directory.issue_token(&person.id, "load generator", None)?.token;
-    let json = serde_json::json!({ "token": token, "ledgers": ledgers });
+    let json = serde_json::json!({ "token": token, "name": person.name, "ledgers": ledgers });
     std::fs::write(&out, json.to_string()).map_err(|e| e.to_string())
 }

@@ -140,9 +140,8 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
         if !hub.directory.unit_of(&doc).is_some_and(|unit| hub.directory.org().supervises(&p.person, &unit)) {
             return Err(WriteError::Refused("没有这条记录".into()));
         }
-        let name = hub.storage.person(&p.person).map_err(WriteError::Failed)?.map(|x| x.name).unwrap_or_default();
         let now_ms = now_secs() * 1_000;
-        hub.write(doc, &p, &name, |l| match rating {
+        hub.write(doc, &p, |l| match rating {
             None => l.add_supervision_remark(&id, &body.text, now_ms),
             Some(rating) => l.add_evaluation(&id, ledger::pledge::Evaluator::Supervisor, rating, &body.text, now_ms),
         })

@@ -29,6 +29,8 @@ use crate::storage::Storage;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub person: String,
+    /// The person's name: what their entries and change notes must carry.
+    pub name: String,
     pub device: String,
     /// Retired: may upload what it has not sent, then erases its data.
     pub retired: bool,

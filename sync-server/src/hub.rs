@@ -131,7 +131,7 @@ impl Hub {
             conn.process(doc, &mut Forbidden);
             return std::iter::from_fn(|| conn.poll_output()).collect();
         }
-        let access = Access { directory: &self.directory, device: &principal.device, write: rights.write };
+        let access = Access { directory: &self.directory, device: &principal.device, name: &principal.name, write: rights.write };
         let cell = self.cell(&doc);
         let mut slot = cell.lock();
         if let Slot::Unloaded = &*slot {
@@ -286,7 +286,7 @@ impl Hub {
     /// under the document's lock, checked by the same rules as a peer's change (write scope,
     /// attribution to the principal's device), stored with its read-model rows, then announced.
     /// Nothing of a refused or failed change stays in memory.
-    pub fn write<R>(&self, doc: DocumentId, principal: &Principal, author: &str, edit: impl FnOnce(&mut UnitLedger) -> Result<R, ledger::LedgerError>) -> Result<R, WriteError> {
+    pub fn write<R>(&self, doc: DocumentId, principal: &Principal, edit: impl FnOnce(&mut UnitLedger) -> Result<R, ledger::LedgerError>) -> Result<R, WriteError> {
         let rights = self.directory.rights(&principal.person, &doc);
         if !rights.read || rights.write == ledger::org::Write::Nothing {
             return Err(WriteError::Refused("没有写这本台账的权限".into()));
@@ -301,14 +301,14 @@ impl Hub {
         stored.doc().set_actor(ActorId::random());
         let edited = panic::catch_unwind(AssertUnwindSafe(|| {
             UnitLedger::reading(stored.doc(), |l| {
-                l.set_author(author);
+                l.set_author(&principal.name);
                 edit(l)
             })
         }));
         let outcome = match edited {
             Ok(Ok(value)) => {
                 let changes: Vec<automerge::Change> = stored.doc().get_changes(&before);
-                ledger::write_scope::check(stored.doc(), &changes, rights.write)
+                ledger::write_scope::check(stored.doc(), &changes, ledger::write_scope::Sender { write: rights.write, name: &principal.name })
                     .and_then(|()| self.directory.check_attribution(&principal.device, &changes))
                     .map_err(WriteError::Refused)
                     .and_then(|()| match stored.unsaved_changes() {
@@ -441,6 +441,8 @@ pub enum WriteError {
 struct Access<'a> {
     directory: &'a Directory,
     device: &'a str,
+    /// The name the sender's entries and change notes must carry.
+    name: &'a str,
     write: ledger::org::Write,
 }
 
@@ -484,7 +486,7 @@ impl DocumentHost for SlotHost<'_> {
             return Err("not this document".into());
         }
         let Slot::Loaded(stored) = self.slot else { return Err("not loaded".into()) };
-        ledger::write_scope::check(stored.doc(), changes, self.access.write)?;
+        ledger::write_scope::check(stored.doc(), changes, ledger::write_scope::Sender { write: self.access.write, name: self.access.name })?;
         self.access.directory.check_attribution(self.access.device, changes)
     }
 
@@ -509,7 +511,7 @@ mod tests {
         let unit = directory.add_unit("部门", ledger::org::UnitKind::Department, Some(&city.id), None).unwrap();
         let person = directory.add_person("张伟", "zw", None, None).unwrap();
         directory.grant(&person.id, &unit.id, ledger::org::Role::Cadre, None).unwrap();
-        let principal = Principal { person: person.id, device: "d".into(), retired: false };
+        let principal = Principal { person: person.id, name: person.name, device: "d".into(), retired: false };
         let doc = DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap();
         let mut d = AutoCommit::load(&storage.load(&doc).unwrap().unwrap().concatenated()).unwrap();
 

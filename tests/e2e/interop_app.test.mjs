@@ -1,10 +1,11 @@
 // Our app and a peer written elsewhere (the JS automerge-repo) share one ledger through our
-// server: each sees the other's visits. JS automerge writes every string as Text and numbers
-// as floats; the app must read them all the same.
+// server: each sees the other's visits. The JS peer writes in the ledger's schema, signed with
+// its person's name (ledger_peer.mjs): the server takes nothing else.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { recordId, signed, visit } from "./ledger_peer.mjs";
 import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir } from "./harness.mjs";
 
 let server;
@@ -42,22 +43,10 @@ test("the app shows a visit a JS peer wrote, and the JS peer sees the app's", as
   repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
   const [{ url }] = await server.ledgersOf("张伟");
   const handle = await repo.find(url);
-  const now = Date.now();
+  const id = recordId();
   handle.change((d) => {
-    d.visits["0123456789abcdef0123456789abcdef"] = {
-      date: "2026-11-20",
-      kind: "petition",
-      whom: "来自JS的走访",
-      place: "南街社区",
-      heard: "JS 写入的走访情况",
-      opinions: "",
-      follow_up_needed: false,
-      follow_up: "",
-      created_at: now,
-      updated_at: now,
-      deleted: false,
-    };
-  });
+    d.visits[id] = visit({ whom: "来自JS的走访", place: "南街社区", heard: "JS 写入的走访情况", kind: "petition" });
+  }, signed("接口测试", "visits", id, "新增走访"));
 
   // Pushed to the open app without a reload.
   await page.getByText("来自JS的走访").waitFor({ timeout: 30_000 });

@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
 import WebSocket from "ws";
 import { Server } from "../e2e/harness.mjs";
 
@@ -70,23 +71,24 @@ test("a JS peer's edit of its unit's ledger reaches another JS peer through our 
   const [{ url }] = await server.ledgersOf("李娜");
   const a = repo();
   const handle = await a.find(url);
+  const [v1, v2] = [recordId(), recordId()];
   handle.change((d) => {
-    d.visits.v1 = { whom: "张大爷家", heard: "路灯坏了" };
-  });
+    d.visits[v1] = visit({ whom: "张大爷家", heard: "路灯坏了" });
+  }, signed("李娜", "visits", v1));
   const other = await findWhenUploaded(handle.url);
-  const seen = await until(other, (d) => d.visits?.v1?.whom === "张大爷家");
-  assert.equal(seen.visits.v1.heard, "路灯坏了");
+  const seen = await until(other, (d) => String(d.visits?.[v1]?.whom) === "张大爷家");
+  assert.equal(seen.visits[v1].heard, "路灯坏了");
 
   other.change((d) => {
-    d.visits.v2 = { whom: "李阿姨", heard: "低保" };
-  });
-  await until(handle, (d) => d.visits?.v2?.whom === "李阿姨");
+    d.visits[v2] = visit({ whom: "李阿姨", heard: "低保" });
+  }, signed("李娜", "visits", v2));
+  await until(handle, (d) => String(d.visits?.[v2]?.whom) === "李阿姨");
 
   // A peer that connects later gets everything from the server's storage.
   await server.restart();
   const late = await findWhenUploaded(handle.url);
   const all = await until(late, (d) => Object.keys(d.visits ?? {}).length === 2);
-  assert.deepEqual(Object.keys(all.visits).sort(), ["v1", "v2"]);
+  assert.deepEqual(Object.keys(all.visits).sort(), [v1, v2].sort());
 });
 
 test("a unit's new ledger is readable by a JS peer, with our schema", async () => {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
+import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
 import { Server } from "../e2e/harness.mjs";
 
 let server;
@@ -54,7 +55,9 @@ async function findWhenUploaded(url, ms = 20_000) {
 
 const PEERS = 10;
 const EDITS = 30;
-const count = (doc) => Object.keys(doc?.edits ?? {}).length;
+// Each edit is a visit of its own, its place naming the peer and edit.
+const count = (doc) => Object.values(doc?.visits ?? {}).filter((v) => String(v.place).startsWith("edit ")).length;
+const notes = (doc) => Object.values(doc?.visits ?? {}).filter((v) => String(v.place).startsWith("note ")).length;
 
 test("ten JS peers writing one document at once lose nothing across a stop and a kill", async () => {
   // A ledger with some history already, so snapshots are not trivial.
@@ -63,20 +66,20 @@ test("ten JS peers writing one document at once lose nothing across a stop and a
   const [{ url }] = await server.ledgersOf("陈杰");
   const first = repo();
   const handle = await first.find(url);
+  // Five hundred visits in one change: its note names no single record.
   handle.change((d) => {
-    d.edits = {};
-    d.notes = {};
-    for (let i = 0; i < 500; i++) d.notes[`n${i}`] = `走访记录 ${i}：张大爷家路灯不亮，已联系供电所`;
-  });
+    for (let i = 0; i < 500; i++) d.visits[recordId()] = visit({ whom: `走访记录 ${i}`, place: `note ${i}`, heard: "张大爷家路灯不亮，已联系供电所" });
+  }, { message: "导入走访\nby=陈杰" });
   const handles = [handle];
   for (let p = 1; p < PEERS; p++) handles.push(await findWhenUploaded(handle.url));
 
   await Promise.all(
     handles.map(async (h, p) => {
       for (let e = 0; e < EDITS; e++) {
+        const id = recordId();
         h.change((d) => {
-          d.edits[`p${p}-e${e}`] = { by: p, at: e };
-        });
+          d.visits[id] = visit({ whom: `p${p}`, place: `edit p${p}-e${e}` });
+        }, signed("陈杰", "visits", id));
         await sleep(5 + ((p * 7 + e * 3) % 21));
       }
     }),
@@ -96,6 +99,6 @@ test("ten JS peers writing one document at once lose nothing across a stop and a
     await until(`a fresh peer to read every edit after the ${stop}`, () => count(fresh.doc()) === PEERS * EDITS, 30_000).catch((e) => {
       throw new Error(`${e.message}: it has ${count(fresh.doc())} of ${PEERS * EDITS}`);
     });
-    assert.equal(Object.keys(fresh.doc().notes).length, 500);
+    assert.equal(notes(fresh.doc()), 500);
   }
 });

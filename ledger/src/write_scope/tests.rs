@@ -1,13 +1,33 @@
-use automerge::transaction::Transactable;
+use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Change, ObjType, ROOT};
 
 use super::*;
 use crate::pledge::Evaluator;
 use crate::{ProblemDraft, Satisfaction, UnitLedger};
 
+/// The person every test ledger writes as, and the server checks them as.
+const NAME: &str = "王芳";
+
+fn check(doc: &AutoCommit, changes: &[Change], write: Write) -> Result<(), String> {
+    super::check(doc, changes, Sender { write, name: NAME })
+}
+
+/// A copy of a saved ledger, writing as [`NAME`] from a new device.
+fn load(bytes: &[u8]) -> UnitLedger {
+    let mut l = UnitLedger::load(bytes, ActorId::random()).unwrap();
+    l.set_author(NAME);
+    l
+}
+
+/// Commits a crafted change with a note signed as [`NAME`], as a forger who knows the rules would.
+fn commit_signed(d: &mut AutoCommit) {
+    d.commit_with(CommitOptions::default().with_message(format!("crafted\nby={NAME}")));
+}
+
 /// A ledger with one problem and one pledge, and a supervisor's copy of it.
 fn ledgers() -> (UnitLedger, UnitLedger, crate::RecordId, crate::RecordId) {
     let mut unit = UnitLedger::create(ActorId::random());
+    unit.set_author(NAME);
     let draft = ProblemDraft { title: "路灯坏了".into(), ..ProblemDraft::default() };
     let problem = unit.add_problem(&draft.validate().unwrap(), 1_000).unwrap();
     let pledge = unit
@@ -18,8 +38,7 @@ fn ledgers() -> (UnitLedger, UnitLedger, crate::RecordId, crate::RecordId) {
             1_000,
         )
         .unwrap();
-    let mut supervisor = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
-    supervisor.set_author("督查员");
+    let supervisor = load(&unit.save());
     (unit, supervisor, problem, pledge)
 }
 
@@ -62,7 +81,7 @@ fn a_remark_smuggled_beside_a_forbidden_op_in_one_change_is_refused_whole() {
     sup.add_supervision_remark(&problem, "督办", 2_000).unwrap();
     let doc = sup.doc_mut();
     doc.put(ROOT, "schema", 99u64).unwrap();
-    doc.commit();
+    commit_signed(doc);
     let changes = new_changes(&mut sup, &unit);
     assert!(check(unit.doc(), &changes, Write::SupervisionOnly).is_err());
 }
@@ -75,19 +94,19 @@ fn overwriting_or_deleting_the_remarks_map_or_a_remark_is_refused() {
     let sup_changes = new_changes(&mut sup, &unit);
     unit.doc_mut().apply_changes(sup_changes).unwrap();
 
-    let mut attack = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+    let mut attack = load(&unit.save());
     let problems = attack.doc().get(ROOT, "problems").unwrap().unwrap().1;
     let record = attack.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
     let remarks = attack.doc().get(&record, "supervision").unwrap().unwrap().1;
     let remark = attack.doc().keys(&remarks).next().unwrap();
     attack.doc_mut().delete(&remarks, remark.as_str()).unwrap();
-    attack.doc_mut().commit();
+    commit_signed(attack.doc_mut());
     assert!(check(unit.doc(), &new_changes(&mut attack, &unit), Write::SupervisionOnly).is_err(), "a remark removed");
 
-    let mut attack = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+    let mut attack = load(&unit.save());
     attack.doc_mut().put_object(&record, "supervision", ObjType::Map).unwrap();
     attack.doc_mut().put(&record, "supervision", "gone").unwrap();
-    attack.doc_mut().commit();
+    commit_signed(attack.doc_mut());
     assert!(check(unit.doc(), &new_changes(&mut attack, &unit), Write::SupervisionOnly).is_err(), "the map overwritten by a value");
 }
 
@@ -95,6 +114,7 @@ fn overwriting_or_deleting_the_remarks_map_or_a_remark_is_refused() {
 fn changes_to_objects_the_document_lacks_are_refused() {
     let (unit, _, _, _) = ledgers();
     let mut other = UnitLedger::create(ActorId::random());
+    other.set_author(NAME);
     let draft = ProblemDraft { title: "别处的问题".into(), ..ProblemDraft::default() };
     let elsewhere = other.add_problem(&draft.validate().unwrap(), 1_000).unwrap();
     let before = other.heads();
@@ -111,9 +131,9 @@ fn remarks_two_supervisors_make_on_an_older_problem_offline_both_survive() {
     let problems = unit.doc().get(ROOT, "problems").unwrap().unwrap().1;
     let record = unit.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
     unit.doc_mut().delete(&record, "supervision").unwrap();
-    unit.doc_mut().commit();
-    let mut one = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
-    let mut two = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+    commit_signed(unit.doc_mut());
+    let mut one = load(&unit.save());
+    let mut two = load(&unit.save());
     one.add_supervision_remark(&problem, "一", 2_000).unwrap();
     two.add_supervision_remark(&problem, "二", 3_000).unwrap();
     for sup in [&mut one, &mut two] {
@@ -173,7 +193,7 @@ fn a_cadre_may_not_assign_a_raised_problem_or_close_one() {
                 let obj = cadre.doc().get(ROOT, "problems").unwrap().unwrap().1;
                 let record = cadre.doc().get(&obj, problem.as_str()).unwrap().unwrap().1;
                 cadre.doc_mut().put(&record, "responsible", "刘洋").unwrap();
-                cadre.doc_mut().commit();
+                commit_signed(cadre.doc_mut());
             }
         }
         let changes = new_changes(&mut cadre, &unit);
@@ -228,7 +248,7 @@ fn a_status_is_a_code_string_that_moves_only_along_the_machine() {
         let (unit, mut attacker, problem, _) = ledgers();
         let obj = problem_obj(&attacker, &problem);
         craft(attacker.doc_mut(), &obj);
-        attacker.doc_mut().commit();
+        commit_signed(attacker.doc_mut());
         let changes = new_changes(&mut attacker, &unit);
         for write in [Write::Everything, Write::Cadre] {
             let refused = check(unit.doc(), &changes, write);
@@ -241,7 +261,7 @@ fn a_status_is_a_code_string_that_moves_only_along_the_machine() {
     let problems = lone.put_object(ROOT, "problems", ObjType::Map).unwrap();
     let record = lone.put_object(&problems, problem.as_str(), ObjType::Map).unwrap();
     lone.put(&record, "status", "resolved").unwrap();
-    lone.commit();
+    commit_signed(&mut lone);
     let changes = lone.get_changes(&[]);
     assert!(check(unit.doc(), &changes, Write::Everything).is_err());
 }
@@ -255,7 +275,7 @@ fn a_step_taken_offline_is_judged_from_what_its_author_saw() {
     // person settles).
     let (mut server, mut cadre, problem, _) = ledgers();
     let before = cadre.save();
-    let mut secretary = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+    let mut secretary = load(&server.save());
     secretary.change_problem_status(&problem, &Action::Resolve { result: "修好了".into() }, 2_000).unwrap();
     let resolved = new_changes(&mut secretary, &server);
     server.doc_mut().apply_changes(resolved).unwrap();
@@ -264,10 +284,10 @@ fn a_step_taken_offline_is_judged_from_what_its_author_saw() {
     let started: Vec<Change> = started.into_iter().filter(|c| c.actor_id() == cadre.doc().get_actor()).collect();
     assert_eq!(check(server.doc(), &started, Write::Cadre), Ok(()));
     // The cadre's 已回访 from the same 待办 is no step of the machine, whatever the server holds.
-    let mut cadre2 = UnitLedger::load(&before, ActorId::random()).unwrap();
+    let mut cadre2 = load(&before);
     let obj = problem_obj(&cadre2, &problem);
     cadre2.doc_mut().put(&obj, "status", "followed_up").unwrap();
-    cadre2.doc_mut().commit();
+    commit_signed(cadre2.doc_mut());
     let jumped: Vec<Change> = cadre2.doc_mut().get_changes(&[]).into_iter().filter(|c| c.actor_id() == cadre2.doc().get_actor()).collect();
     assert!(check(server.doc(), &jumped, Write::Cadre).is_err());
 }
@@ -283,8 +303,8 @@ fn settling_a_status_conflict_picks_a_side_and_is_no_step() {
     first.change_problem_status(&problem, &Action::Resolve { result: "修好了".into() }, 2_100).unwrap();
     let resolved = new_changes(&mut first, &server);
     server.doc_mut().apply_changes(resolved).unwrap();
-    let mut second = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
-    let mut first = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+    let mut second = load(&server.save());
+    let mut first = load(&server.save());
     first.change_problem_status(&problem, &Action::FollowUp { satisfaction: Satisfaction::Satisfied, comment: String::new() }, 3_000).unwrap();
     second.change_problem_status(&problem, &Action::FollowUp { satisfaction: Satisfaction::Dissatisfied, comment: "还是不亮".into() }, 3_000).unwrap();
     for phone in [&mut first, &mut second] {
@@ -294,7 +314,7 @@ fn settling_a_status_conflict_picks_a_side_and_is_no_step() {
     }
     assert!(server.problem(&problem).unwrap().status_conflict().is_some(), "the two follow-ups are a conflict");
     for (side, label) in [(crate::problem::Status::FollowedUp, "已回访"), (crate::problem::Status::InProgress, "办理中")] {
-        let mut settler = UnitLedger::load(&server.save(), ActorId::random()).unwrap();
+        let mut settler = load(&server.save());
         settler.resolve_conflict(crate::Section::Problems, &problem, "status", side.code(), 4_000).unwrap();
         let changes = new_changes(&mut settler, &server);
         assert_eq!(check(server.doc(), &changes, Write::Everything), Ok(()), "settled on {label}");
@@ -321,7 +341,7 @@ fn records_and_entries_are_only_added_for_every_role() {
     assert_eq!(check(unit.doc(), &remarks, Write::SupervisionOnly), Ok(()));
     let mut unit = unit;
     unit.doc_mut().apply_changes(remarks).unwrap();
-    let mut cadre = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+    let mut cadre = load(&unit.save());
     cadre.add_problem_progress(&problem, "已联系供电所", 3_000).unwrap();
     cadre.set_deleted(crate::Section::Pledges, &pledge, true, 3_000).unwrap();
     let work = new_changes(&mut cadre, &unit);
@@ -400,9 +420,9 @@ fn records_and_entries_are_only_added_for_every_role() {
         ),
     ];
     for (what, craft, roles) in crafts {
-        let mut attacker = UnitLedger::load(&unit.save(), ActorId::random()).unwrap();
+        let mut attacker = load(&unit.save());
         craft(&mut attacker);
-        attacker.doc_mut().commit();
+        commit_signed(attacker.doc_mut());
         let changes = new_changes(&mut attacker, &unit);
         assert!(!changes.is_empty(), "{what}: no change");
         for write in roles {

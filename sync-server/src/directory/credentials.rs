@@ -373,7 +373,8 @@ impl Directory {
         if device.expires_at.is_some_and(|t| t <= now_secs()) {
             return Err(Ok(if device.status == "retired" { Refused::Retired } else { Refused::Expired }));
         }
-        Ok((Principal { person: device.person.clone(), device: device.id.clone(), retired: device.status == "retired" }, device))
+        let name = self.storage.person(&device.person).map_err(Err)?.map(|p| p.name).unwrap_or_default();
+        Ok((Principal { person: device.person.clone(), name, device: device.id.clone(), retired: device.status == "retired" }, device))
     }
 
     /// Retires a device ("retired": it may upload, then erases) or reports it lost ("lost").

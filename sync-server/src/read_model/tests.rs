@@ -35,11 +35,12 @@ fn world() -> World {
     for (i, name) in ["青石村", "河口村", "柳林社区"].iter().enumerate() {
         let kind = if i == 2 { UnitKind::Community } else { UnitKind::Village };
         let unit = directory.add_unit(name, kind, Some(&town.id), None).unwrap();
-        let person = directory.add_person(&format!("书记{i}"), &format!("sec{i}"), None, None).unwrap();
+        let name = format!("书记{i}");
+        let person = directory.add_person(&name, &format!("sec{i}"), None, None).unwrap();
         directory.grant(&person.id, &unit.id, Role::Secretary, None).unwrap();
         let device = directory.issue_token(&person.id, "phone", None).unwrap().device;
         let doc = DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap();
-        villages.push((doc, Principal { person: person.id, device: device.id, retired: false }));
+        villages.push((doc, Principal { person: person.id, name, device: device.id, retired: false }));
     }
     World { _dir: dir, hub: Hub::new(storage, directory), villages }
 }
@@ -74,7 +75,7 @@ fn edit() -> impl Strategy<Value = (usize, Edit)> {
 
 fn apply(world: &World, village: usize, e: &Edit) {
     let (doc, principal) = &world.villages[village];
-    let result = world.hub.write(*doc, principal, "王芳", |l| match e {
+    let result = world.hub.write(*doc, principal, |l| match e {
         Edit::Visit(n) => {
             let draft =
                 VisitDraft { whom: format!("住户{n}"), heard: "路灯坏了".into(), date: day(*n), ..VisitDraft::new(chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()) };
@@ -171,16 +172,16 @@ fn a_refused_change_leaves_no_rows_and_nothing_in_memory() {
     let (doc, secretary) = world.villages[0].clone();
     // The secretary of another village may not write here at all.
     let (_, stranger) = world.villages[1].clone();
-    let refused = world.hub.write(doc, &stranger, "李四", |l| {
+    let refused = world.hub.write(doc, &stranger, |l| {
         let draft = ProblemDraft { title: "不该有".into(), ..ProblemDraft::default() };
         l.add_problem(&draft.validate().unwrap(), at(1)).map(|_| ())
     });
     assert!(matches!(refused, Err(crate::hub::WriteError::Refused(_))), "{refused:?}");
     // An invalid edit (a step not open) is refused by the ledger and stores nothing.
     let draft = ProblemDraft { title: "路灯".into(), ..ProblemDraft::default() };
-    let id = world.hub.write(doc, &secretary, "王芳", |l| l.add_problem(&draft.validate().unwrap(), at(1))).unwrap();
+    let id = world.hub.write(doc, &secretary, |l| l.add_problem(&draft.validate().unwrap(), at(1))).unwrap();
     let heads = world.hub.storage.projected_heads(&doc).unwrap();
-    let refused = world.hub.write(doc, &secretary, "王芳", |l| l.change_problem_status(&id, &Action::Reopen, at(2)).map(|_| ()));
+    let refused = world.hub.write(doc, &secretary, |l| l.change_problem_status(&id, &Action::Reopen, at(2)).map(|_| ()));
     assert!(matches!(refused, Err(crate::hub::WriteError::Refused(_))));
     assert_eq!(world.hub.storage.projected_heads(&doc).unwrap(), heads, "nothing projected");
     assert_eq!(world.hub.read_model.facts(&doc).unwrap().records.len(), 1);

@@ -15,7 +15,7 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ChangeHash, ReadDoc, ROOT};
 use futures_util::{SinkExt, StreamExt};
 use ledger::org::{Role, UnitKind};
-use ledger::{ProblemDraft, RecordId, UnitLedger};
+use ledger::{ProblemDraft, RecordId, UnitLedger, VisitDraft};
 use ledger_sync::{DocumentId, Message};
 use tokio_tungstenite::tungstenite::Message as Ws;
 
@@ -108,22 +108,38 @@ impl World {
         local.set_author(who);
         match action {
             "write" => {
-                local.doc_mut().put(ROOT, "note", who).unwrap();
-                local.doc_mut().commit();
+                let visit = VisitDraft { whom: "张大爷".into(), heard: format!("{who} 记的走访"), ..VisitDraft::new(today()) };
+                local.add_visit(&visit.validate(today()).unwrap(), 2_000).unwrap();
             }
-            "remark" | "assign" | "close" => {
+            "remark" | "assign" | "close" | "forged" | "crafted" => {
                 let problem = match self.problems.get(&doc) {
                     Some((_, p)) => p.clone(),
                     None => local.add_problem(&ProblemDraft { title: "无中生有".into(), ..ProblemDraft::default() }.validate().unwrap(), 1_000).unwrap(),
                 };
                 match action {
                     "remark" => local.add_supervision_remark(&problem, "请抓紧办理", 2_000).unwrap(),
+                    // The remark signed with another person's name.
+                    "forged" => {
+                        local.set_author("secretary");
+                        if who == "secretary" {
+                            local.set_author("cadre");
+                        }
+                        local.add_supervision_remark(&problem, "请抓紧办理", 2_000).unwrap()
+                    }
+                    // The title (a plain string) written as Text, signed right.
+                    "crafted" => {
+                        let problems = local.doc().get(ROOT, "problems").unwrap().unwrap().1;
+                        let record = local.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
+                        let text = local.doc_mut().put_object(&record, "title", automerge::ObjType::Text).unwrap();
+                        local.doc_mut().splice_text(&text, 0, 0, "已办结").unwrap();
+                        commit_as(local.doc_mut(), who);
+                    }
                     "assign" => {
                         // 指派: who is responsible for a problem already raised.
                         let problems = local.doc().get(ROOT, "problems").unwrap().unwrap().1;
                         let record = local.doc().get(&problems, problem.as_str()).unwrap().unwrap().1;
                         local.doc_mut().put(&record, "responsible", who).unwrap();
-                        local.doc_mut().commit();
+                        commit_as(local.doc_mut(), who);
                     }
                     _ => {
                         local.change_problem_status(&problem, &ledger::problem::Action::Resolve { result: "已办好".into() }, 2_000).unwrap();
@@ -145,40 +161,45 @@ impl World {
     }
 }
 
+fn today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 12, 4).unwrap()
+}
+
 /// Every role × document relation × action, from one table. Relations: A is the cadre's and the
 /// secretary's own unit and below the supervisor's township; B another unit of the township;
 /// E a unit above the township (under the county); C another county's; and an id nobody made.
 /// Assign (指派: who is responsible for a problem already raised) and close (办结) are the
-/// secretary's.
+/// secretary's; a remark (督办意见) is a supervisor's (or the secretary's). Forged (a remark signed with another person's name) and crafted (a plain
+/// string written as Text) are refused from everyone who may write at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_access_matrix() {
     let (w, _data) = world().await;
     let unknown = DocumentId::random();
     #[rustfmt::skip]
-    let table: &[(&str, &str, [&str; 5])] = &[
-        //  who           ledger     read           write          remark         assign         close
-        ("cadre",      "A",       ["data",        "ok",          "ok",          "refused",     "refused"]),
-        ("cadre",      "B",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("cadre",      "E",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("cadre",      "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("cadre",      "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("secretary",  "A",       ["data",        "ok",          "ok",          "ok",          "ok"]),
-        ("secretary",  "B",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("secretary",  "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("supervisor", "A",       ["data",        "refused",     "ok",          "refused",     "refused"]),
-        ("supervisor", "B",       ["data",        "refused",     "ok",          "refused",     "refused"]),
-        ("supervisor", "E",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("supervisor", "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("supervisor", "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("admin",      "A",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("admin",      "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("stranger",   "A",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
-        ("stranger",   "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+    let table: &[(&str, &str, [&str; 7])] = &[
+        //  who           ledger     read           write          remark         assign         close          forged         crafted
+        ("cadre",      "A",       ["data",        "ok",          "refused",     "refused",     "refused",     "refused",     "refused"]),
+        ("cadre",      "B",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "E",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("cadre",      "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("secretary",  "A",       ["data",        "ok",          "ok",          "ok",          "ok",          "refused",     "refused"]),
+        ("secretary",  "B",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("secretary",  "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "A",       ["data",        "refused",     "ok",          "refused",     "refused",     "refused",     "refused"]),
+        ("supervisor", "B",       ["data",        "refused",     "ok",          "refused",     "refused",     "refused",     "refused"]),
+        ("supervisor", "E",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("supervisor", "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("admin",      "A",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("admin",      "C",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("stranger",   "A",       ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
+        ("stranger",   "unknown", ["unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable", "unavailable"]),
     ];
     let mut wrong = Vec::new();
     for (who, ledger, expected) in table {
         let doc = if *ledger == "unknown" { unknown } else { w.ledgers[ledger] };
-        for (action, want) in ["read", "write", "remark", "assign", "close"].iter().zip(expected) {
+        for (action, want) in ["read", "write", "remark", "assign", "close", "forged", "crafted"].iter().zip(expected) {
             let got = w.cell(who, doc, action).await;
             if got != *want {
                 wrong.push(format!("{who} {action} {ledger}: expected {want}, got {got}"));
@@ -188,6 +209,13 @@ async fn the_access_matrix() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     // Create: nobody made a document by syncing an id.
     assert!(w.server.state.hub.storage.load(&unknown).unwrap().is_none(), "a made-up id was stored");
+}
+
+/// Commits a crafted change signed as `who` (each test person's name is their login), as a
+/// forger who knows the rules would sign it.
+fn commit_as(doc: &mut AutoCommit, who: &str) {
+    let note = ledger::record::ChangeNote { summary: "crafted".into(), record: None, by: who.into() };
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_message(note.encode()));
 }
 
 /// A sync message for `doc` carrying raw `chunks` (V1), heads as given.
@@ -222,6 +250,7 @@ async fn supervisor_writes_beyond_remarks_are_refused_in_changes_and_in_whole_do
     let url = w.server.url_with(&w.tokens["supervisor"]);
     // A remark and a status change in one message: the whole message is refused.
     let mut local = w.local_copy(a);
+    local.set_author("supervisor");
     let before = local.heads();
     let problem = w.problems[&a].1.clone();
     local.add_supervision_remark(&problem, "督办", 2_000).unwrap();
@@ -252,12 +281,12 @@ async fn an_actor_belongs_to_the_device_that_sent_it_first() {
     let actor = ActorId::random();
     let mut local = w.local_copy(a);
     local.doc_mut().set_actor(actor.clone());
-    local.doc_mut().put(ROOT, "first", 1).unwrap();
-    local.doc_mut().commit();
+    common::put_visit(local.doc_mut(), "first", "1");
+    common::commit_signed(local.doc_mut(), "cadre", Some("first"));
     assert_eq!(w.cell_with(&w.tokens["cadre"], a, local.doc().clone()).await, Answer::Data);
     // Another device (same person, even) sends a new change by actor X: refused, not stored.
-    local.doc_mut().put(ROOT, "second", 2).unwrap();
-    local.doc_mut().commit();
+    common::put_visit(local.doc_mut(), "second", "2");
+    common::commit_signed(local.doc_mut(), "cadre", Some("second"));
     let forged = local.heads()[0];
     let answer = w.cell_with(&second, a, local.doc().clone()).await;
     assert!(matches!(&answer, Answer::Refused(r) if r.contains("belongs to another device")), "{answer:?}");
@@ -359,6 +388,7 @@ async fn retiring_or_losing_a_device_closes_its_connection_and_decides_what_it_m
         let device = d.issue_token(&cadre.id, action, None).unwrap();
         // Connected: a phone idles on the socket; the admin acts; the socket closes at once.
         let mut phone = common::Phone::new("phone", a);
+        phone.signer = "cadre".into();
         phone.edit(&format!("before {action}"), 1);
         let url = w.server.url_with(&device.token);
         let session = tokio::spawn(async move {
@@ -656,6 +686,7 @@ async fn a_retired_device_uploads_within_its_window_then_is_refused_and_its_sock
 
     // Within the window: what the phone holds is uploaded.
     let mut phone = common::Phone::new("old phone", a);
+    phone.signer = "cadre".into();
     phone.edit("written before it was retired", 1);
     let held = *phone.edits.last().unwrap();
     assert_eq!(phone.sync(&w.server.url_with(&device.token), Duration::from_secs(10)).await, common::End::Quiet);
@@ -705,7 +736,7 @@ async fn a_crafted_status_is_refused_from_every_role() {
                 }
                 _ => doc.put(&record, "status", "followed_up").unwrap(),
             }
-            doc.commit();
+            commit_as(doc, who);
             let changes: Vec<Vec<u8>> = local.doc_mut().get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
             let heads = local.heads();
             let why = send_raw(&w.server.url_with(&w.tokens[who]), a, raw_message(heads.clone(), changes)).await.unwrap_or_default();
@@ -727,7 +758,7 @@ async fn remarks_and_records_are_never_rewritten_replaced_or_deleted() {
     let problem = w.problems[&a].1.clone();
     let stored = |w: &World| UnitLedger::load(&w.server.state.hub.storage.load(&a).unwrap().unwrap().concatenated(), ActorId::random()).unwrap();
     let mut first = stored(&w);
-    first.set_author("督查员");
+    first.set_author("supervisor");
     first.add_supervision_remark(&problem, "请本周内办结", 2_000).unwrap();
     let written = first.heads()[0];
     let (answer, _) = attempt(&w.server.url_with(&w.tokens["supervisor"]), a, first.doc().clone()).await;
@@ -752,11 +783,12 @@ async fn remarks_and_records_are_never_rewritten_replaced_or_deleted() {
                 doc.put(&replaced, "title", "换掉的问题").unwrap();
             }
         }
-        doc.commit();
+        commit_as(doc, who);
         let changes: Vec<Vec<u8>> = local.doc_mut().get_changes(&before).iter().map(|c| c.raw_bytes().to_vec()).collect();
         let heads = local.heads();
         let why = send_raw(&w.server.url_with(&w.tokens[who]), a, raw_message(heads.clone(), changes)).await.unwrap_or_default();
-        assert!(why.contains("只能新增") || why.contains("不能替换"), "{who}, {craft}: {why}");
+        // A cadre touching a remark at all is refused for the remark's sake first.
+        assert!(why.contains("只能新增") || why.contains("不能替换") || why.contains("督办意见只能由督查写"), "{who}, {craft}: {why}");
         assert!(!w.stored(&a, &heads[0]), "{who}, {craft}: stored");
     }
     let problem = stored(&w).problem(&problem).unwrap();

@@ -73,7 +73,7 @@ impl World {
     /// A cadre's phone raises an overdue problem and logs a visit offline, then syncs.
     async fn phone_raises(&self, who: &str, doc: DocumentId, title: &str) -> (RecordId, AutoCommit) {
         let mut l = UnitLedger::create(ActorId::random());
-        l.set_author(who);
+        l.set_author(&format!("{who}名"));
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
         let overdue = today() - chrono::Duration::days(3);
         let draft = ProblemDraft { title: title.into(), deadline: overdue.to_string(), ..ProblemDraft::default() };
@@ -332,6 +332,8 @@ async fn an_over_long_field_is_cut_with_a_marker_and_the_export_still_succeeds()
         Some((automerge::Value::Object(automerge::ObjType::Text), text)) => local.splice_text(&text, 0, 0, &long).unwrap(),
         _ => local.put(&record, "description", long.as_str()).unwrap(),
     }
+    let note = ledger::record::ChangeNote { summary: "修改问题".into(), record: Some((ledger::Section::Problems, problem.clone())), by: "cadre_a名".into() };
+    local.commit_with(automerge::transaction::CommitOptions::default().with_message(note.encode()));
     let (answer, _) = attempt(&w.server.url_with(&w.tokens["cadre_a"]), doc, local).await;
     assert_eq!(answer, Answer::Data);
     // The server stores it (a debug build takes a while over 40,000 operations).

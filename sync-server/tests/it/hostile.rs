@@ -381,12 +381,12 @@ async fn a_gap_in_the_op_counter_is_refused_and_never_stored() {
 /// each change carries `bytes` of a value that compresses to almost nothing.
 fn orphans(phone: &mut Phone, n: usize, bytes: usize) -> Vec<u8> {
     let mut forged = phone.doc.fork().with_actor(ActorId::random());
-    forged.put(ROOT, "withheld", 0).unwrap();
-    forged.commit();
+    common::put_visit(&mut forged, "withheld", "0");
+    common::commit_signed(&mut forged, common::TESTER, Some("withheld"));
     let withheld = forged.get_heads();
     for i in 0..n {
-        forged.put(ROOT, "orphan", format!("{i}{}", "a".repeat(bytes))).unwrap();
-        forged.commit();
+        common::put_visit(&mut forged, "orphan", &format!("{i}{}", "a".repeat(bytes)));
+        common::commit_signed(&mut forged, common::TESTER, Some("orphan"));
     }
     changes_message(&mut forged.get_changes(&withheld))
 }

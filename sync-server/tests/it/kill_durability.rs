@@ -6,8 +6,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use automerge::transaction::Transactable;
-use automerge::{sync, ActorId, AutoCommit, ChangeHash, ROOT};
+use automerge::{sync, AutoCommit, ChangeHash};
 use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentId, LocalPeer, Output, SingleDocument};
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -97,15 +96,16 @@ async fn confirmed_changes_survive_kill_9() {
         let tester = common::seed(&directory);
         (tester.token.clone(), common::add_ledger(&directory, &tester))
     };
-    let mut client = Client { id: ledger, doc: AutoCommit::new().with_actor(ActorId::random()) };
+    let mut client = Client { id: ledger, doc: common::skeleton() };
     let mut confirmed: Vec<ChangeHash> = Vec::new();
 
     for round in 0..8u64 {
         let mut server = spawn(data.path(), dist.path(), port);
         wait_healthy(port).await;
         for i in 0..20 {
-            client.doc.put(ROOT, format!("k{round}-{i}"), i).unwrap();
-            client.doc.commit();
+            let key = format!("k{round}-{i}");
+            common::put_visit(&mut client.doc, &key, &i.to_string());
+            common::commit_signed(&mut client.doc, common::TESTER, Some(&key));
         }
         // Kill at a different moment each round: from mid-handshake to after quiet.
         let budget = Duration::from_millis(5 + round * 40);

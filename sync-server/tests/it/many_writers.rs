@@ -6,8 +6,6 @@ use crate::common;
 
 use std::time::Duration;
 
-use automerge::transaction::Transactable;
-use automerge::ROOT;
 use common::{End, Phone, Server};
 
 /// How long a phone hears nothing before it takes its session as over. In a debug build
@@ -25,12 +23,12 @@ async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_an
     // The unit's ledger already holds a few thousand records, so compactions take a while.
     let mut first = Phone::new("p0", id);
     for i in 0..3_000 {
-        first.doc.put(ROOT, format!("record-{i}"), format!("走访记录 {i} 张大爷家 路灯不亮 已联系供电所")).unwrap();
+        common::put_visit(&mut first.doc, &format!("record-{i}"), &format!("走访记录 {i} 张大爷家 路灯不亮 已联系供电所"));
         if i % 100 == 99 {
-            first.doc.commit();
+            common::commit_signed(&mut first.doc, common::TESTER, None);
         }
     }
-    first.doc.commit();
+    common::commit_signed(&mut first.doc, common::TESTER, None);
     assert_eq!(first.sync(&server.url(), Duration::from_secs(20)).await, End::Quiet);
     let base = first.doc.clone();
 

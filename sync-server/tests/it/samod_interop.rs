@@ -17,7 +17,34 @@ async fn connected_repo(url: &str) -> (Repo, samod::DialerHandle<std::convert::I
 }
 
 fn read(doc: &Automerge, key: &str) -> Option<String> {
-    doc.get(ROOT, key).unwrap().map(|(v, _)| v.to_string().trim_matches('"').to_owned())
+    common::visit_value(doc, key)
+}
+
+/// A samod peer records `value` in the visit under `key`, as the tester, in one change the
+/// ledger's schema allows (see `common::put_visit`).
+fn write_visit(doc: &mut Automerge, key: &str, value: &str) {
+    use automerge::{ObjType, ScalarValue};
+    let id = common::visit_id(key);
+    let note = ledger::record::ChangeNote { summary: "samod 修改".into(), record: Some((ledger::Section::Visits, id.clone())), by: common::TESTER.into() };
+    doc.transact_with::<_, _, automerge::AutomergeError, _>(
+        |_| automerge::transaction::CommitOptions::default().with_message(note.encode()),
+        |tx| {
+            let visits = tx.get(ROOT, "visits")?.expect("a ledger skeleton").1;
+            let record = match tx.get(&visits, id.as_str())? {
+                Some((_, record)) => record,
+                None => {
+                    let record = tx.put_object(&visits, id.as_str(), ObjType::Map)?;
+                    tx.put(&record, "created_at", ScalarValue::Timestamp(1_000))?;
+                    tx.put(&record, "deleted", false)?;
+                    tx.put(&record, "place", key)?;
+                    record
+                }
+            };
+            tx.put(&record, "whom", value)?;
+            Ok(())
+        },
+    )
+    .unwrap();
 }
 
 /// Polls until `f` holds or ten seconds pass.
@@ -42,13 +69,7 @@ async fn samod_peers_with_issued_tokens_sync_a_unit_ledger_through_our_server() 
     let (alice, alice_dial) = connected_repo(&server.url()).await;
     let handle = tokio::time::timeout(Duration::from_secs(10), alice.find(id.clone())).await.unwrap().unwrap().expect("alice could not find the ledger");
     assert!(handle.with_document(|d| d.get(ROOT, "visits").unwrap().is_some()), "the unit's ledger skeleton");
-    handle.with_document(|d| {
-        d.transact::<_, _, automerge::AutomergeError>(|tx| {
-            tx.put(ROOT, "visit", "张大爷家")?;
-            Ok(())
-        })
-        .unwrap();
-    });
+    handle.with_document(|d| write_visit(d, "visit", "张大爷家"));
     let conn = alice_dial.connection_id().unwrap();
     tokio::time::timeout(Duration::from_secs(10), handle.they_have_our_changes(conn)).await.expect("server never confirmed alice's edit");
 
@@ -59,13 +80,7 @@ async fn samod_peers_with_issued_tokens_sync_a_unit_ledger_through_our_server() 
     assert_eq!(found.with_document(|d| read(d, "visit")).as_deref(), Some("张大爷家"));
 
     // Bob edits; Alice sees it.
-    found.with_document(|d| {
-        d.transact::<_, _, automerge::AutomergeError>(|tx| {
-            tx.put(ROOT, "follow_up", "联系电工")?;
-            Ok(())
-        })
-        .unwrap();
-    });
+    found.with_document(|d| write_visit(d, "follow_up", "联系电工"));
     assert!(eventually(|| handle.with_document(|d| read(d, "follow_up")).as_deref() == Some("联系电工")).await, "alice never saw bob's edit");
     assert_eq!(ledger_sync::DocumentId::parse(&handle.document_id().to_string()).unwrap(), ledger_id);
     alice.stop().await;

@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use automerge::transaction::Transactable;
-use automerge::{ActorId, AutoCommit, ReadDoc, ROOT};
+use automerge::{ActorId, AutoCommit};
 use futures_util::{SinkExt, StreamExt};
 use ledger_sync::{Connection, DocumentHost, DocumentId, LocalPeer, Message, Output};
 use tokio_tungstenite::tungstenite::Message as Ws;
@@ -64,15 +63,16 @@ async fn sync_once(server: &Server, client: &mut Client, docs: &[DocumentId]) ->
     }
 }
 
+/// A ledger holding one visit recorded under `key` that says `value`, signed by the tester.
 fn doc_with(key: &str, value: &str) -> AutoCommit {
-    let mut d = AutoCommit::new().with_actor(ActorId::random());
-    d.put(ROOT, key, value).unwrap();
-    d.commit();
+    let mut d = common::skeleton();
+    common::put_visit(&mut d, key, value);
+    common::commit_signed(&mut d, common::TESTER, Some(key));
     d
 }
 
 fn value(d: &AutoCommit, key: &str) -> Option<String> {
-    d.get(ROOT, key).unwrap().map(|(v, _)| v.to_string().trim_matches('"').to_owned())
+    common::visit_value(d, key)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

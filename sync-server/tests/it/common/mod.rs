@@ -15,6 +15,8 @@ pub struct Phone {
     pub id: DocumentId,
     pub doc: AutoCommit,
     pub name: String,
+    /// The name its changes are signed with: the person whose token it syncs with.
+    pub signer: String,
     /// The server's storage id and the sync state kept for it, as the app keeps them.
     pub storage_id: Option<String>,
     pub saved_state: Option<Vec<u8>>,
@@ -41,12 +43,65 @@ pub enum End {
     NoConnection,
 }
 
+/// The seeded tester's name (see [`seed`]): what the tests' phones sign with.
+pub const TESTER: &str = "测试员";
+
+/// A new document holding the skeleton every unit ledger starts from, with its own actor.
+pub fn skeleton() -> AutoCommit {
+    ledger::UnitLedger::create(ActorId::random()).doc().clone().with_actor(ActorId::random())
+}
+
+/// The id of the visit the tests record under `key` (the same on every phone).
+pub fn visit_id(key: &str) -> ledger::RecordId {
+    use std::hash::{Hash, Hasher};
+    let half = |salt: u8| {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (salt, key).hash(&mut h);
+        h.finish()
+    };
+    ledger::RecordId::parse(&format!("{:016x}{:016x}", half(1), half(2))).unwrap()
+}
+
+/// Writes `value` into the visit recorded under `key` (its `whom`), making the visit if this
+/// document has none: a change the ledger's schema allows a cadre. Not committed.
+pub fn put_visit(doc: &mut AutoCommit, key: &str, value: &str) {
+    use automerge::{ReadDoc, ScalarValue};
+    let visits = doc.get(ROOT, "visits").unwrap().expect("a ledger skeleton").1;
+    let id = visit_id(key);
+    let record = match doc.get(&visits, id.as_str()).unwrap() {
+        Some((_, record)) => record,
+        None => {
+            let record = doc.put_object(&visits, id.as_str(), automerge::ObjType::Map).unwrap();
+            doc.put(&record, "created_at", ScalarValue::Timestamp(1_000)).unwrap();
+            doc.put(&record, "deleted", false).unwrap();
+            doc.put(&record, "place", key).unwrap();
+            record
+        }
+    };
+    doc.put(&record, "whom", value).unwrap();
+    doc.put(&record, "updated_at", ScalarValue::Timestamp(2_000)).unwrap();
+}
+
+/// Commits with a change note signed by `signer`, naming the visit of `key` (None: several).
+pub fn commit_signed(doc: &mut AutoCommit, signer: &str, key: Option<&str>) {
+    let note = ledger::record::ChangeNote { summary: "测试修改".into(), record: key.map(|k| (ledger::Section::Visits, visit_id(k))), by: signer.into() };
+    doc.commit_with(automerge::transaction::CommitOptions::default().with_message(note.encode()));
+}
+
+/// What the visit recorded under `key` says in `doc`.
+pub fn visit_value(doc: &impl automerge::ReadDoc, key: &str) -> Option<String> {
+    let visits = doc.get(ROOT, "visits").ok()??.1;
+    let record = doc.get(&visits, visit_id(key).as_str()).ok()??.1;
+    doc.get(&record, "whom").ok()?.map(|(v, _)| v.to_string().trim_matches('"').to_owned())
+}
+
 impl Phone {
     pub fn new(name: &str, id: DocumentId) -> Self {
         Self {
             id,
-            doc: AutoCommit::new().with_actor(ActorId::random()),
+            doc: skeleton(),
             name: name.into(),
+            signer: TESTER.into(),
             storage_id: Some(format!("{name}-storage")),
             saved_state: None,
             confirmed: Vec::new(),
@@ -63,17 +118,18 @@ impl Phone {
         p
     }
 
+    /// One edit, one change: the visit recorded under `key` now says `value`.
     pub fn edit(&mut self, key: &str, value: i64) {
-        self.doc.put(ROOT, key, value).unwrap();
-        self.doc.commit();
+        put_visit(&mut self.doc, key, &value.to_string());
+        commit_signed(&mut self.doc, &self.signer, Some(key));
         self.edits.extend(self.doc.get_heads());
     }
 
     /// An edit carrying `bytes` of text (a long visit note, a photo caption pasted twice).
     pub fn edit_long(&mut self, key: &str, bytes: usize) {
         let text: String = (0..bytes).map(|i| char::from(b'a' + (i * 7 % 26) as u8)).collect();
-        self.doc.put(ROOT, key, text).unwrap();
-        self.doc.commit();
+        put_visit(&mut self.doc, key, &text);
+        commit_signed(&mut self.doc, &self.signer, Some(key));
         self.edits.extend(self.doc.get_heads());
     }
 
@@ -215,7 +271,7 @@ pub fn seed(directory: &sync_server::Directory) -> Tester {
     };
     let person = match directory.storage.person_by_login("tester").unwrap() {
         Some((p, _)) => p,
-        None => directory.add_person("测试员", "tester", None, None).unwrap(),
+        None => directory.add_person(TESTER, "tester", None, None).unwrap(),
     };
     let new = directory.issue_token(&person.id, "test device", None).unwrap();
     Tester { person: person.id, township, token: new.token, device: new.device.id }

@@ -1,0 +1,344 @@
+//! The ledger's schema as the write checks read it: for every place in a unit ledger, what
+//! may be written there and by whom. One table for the phone (which checks its own changes
+//! before saving them) and the server (which checks every peer's), so the phone never makes a
+//! change the server refuses.
+//!
+//! Record fields come from each section's field table (`unit_ledger/*.rs`), which the readers
+//! and writers use too; what those tables do not hold (timestamps, the deleted flag, the maps
+//! of entries) is listed here.
+
+use automerge::legacy::OpType;
+use automerge::{AutoCommit, ObjType, ScalarValue};
+
+use crate::codes::Satisfaction;
+use crate::org::Write;
+use crate::pledge::{Aim, Evaluator};
+use crate::problem::{log_kind, Category, Difficulty, RaisedBy, Status, Urgency};
+use crate::record::{FieldKind, Section};
+use crate::visit::VisitKind;
+use crate::RecordId;
+
+use super::{Made, OpView, Step};
+
+/// What a value must be.
+#[derive(Clone, Copy)]
+pub(super) enum Kind {
+    /// Automerge Text, made by `Make(Text)`; its characters are strings put and deleted.
+    Text,
+    /// A plain string.
+    Str,
+    /// A string from a code list; `optional` codes may also be "" (none chosen).
+    Code {
+        valid: fn(&str) -> bool,
+        optional: bool,
+    },
+    /// "" or "YYYY-MM-DD".
+    Date,
+    Flag,
+    /// "" or a record id.
+    Link,
+    /// Milliseconds, as an Automerge timestamp.
+    Time,
+    Int,
+    /// The name of the person whose device sent the change (an entry's author).
+    Sender,
+    /// A map of flags whose keys come from a code list (a pledge's aims).
+    Flags(fn(&str) -> bool),
+    /// A map of entries keyed by random ids (a log, 督办意见), each a map of these fields,
+    /// added by `adders`.
+    Entries {
+        fields: &'static [Slot],
+        adders: Who,
+    },
+    /// A survey response's answers: question id → a satisfaction code.
+    Answers,
+}
+
+/// Who may write a place once the record holding it exists. In the changes that make a
+/// record, whoever may make it writes all of it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(super) enum Who {
+    /// Cadres and the secretary (干部, 书记).
+    Unit,
+    /// The secretary only (书记).
+    Secretary,
+    /// Supervisors and the secretary (督查, 书记).
+    Supervision,
+    /// Everyone who writes the ledger: the unit and its supervisors.
+    Everyone,
+    /// Nobody: written only with the record.
+    Maker,
+}
+
+impl Who {
+    fn allows(self, write: Write) -> bool {
+        match self {
+            Who::Unit => matches!(write, Write::Cadre | Write::Everything),
+            Who::Secretary => write == Write::Everything,
+            Who::Supervision => matches!(write, Write::SupervisionOnly | Write::Everything),
+            Who::Everyone => write != Write::Nothing,
+            Who::Maker => false,
+        }
+    }
+}
+
+/// One named place: a record's field or an entry's.
+#[derive(Clone, Copy)]
+pub(super) struct Slot {
+    pub key: &'static str,
+    pub kind: Kind,
+    pub who: Who,
+}
+
+const fn slot(key: &'static str, kind: Kind, who: Who) -> Slot {
+    Slot { key, kind, who }
+}
+
+const fn code(valid: fn(&str) -> bool) -> Kind {
+    Kind::Code { valid, optional: false }
+}
+
+const fn optional_code(valid: fn(&str) -> bool) -> Kind {
+    Kind::Code { valid, optional: true }
+}
+
+fn status(s: &str) -> bool {
+    Status::from_code(s).is_some()
+}
+
+fn satisfaction(s: &str) -> bool {
+    Satisfaction::from_code(s).is_some()
+}
+
+/// Log entries of a problem: raised, status steps, progress.
+const LOG: &[Slot] = &[
+    slot("at", Kind::Time, Who::Unit),
+    slot("by", Kind::Sender, Who::Unit),
+    slot("kind", code(|k| [log_kind::RAISED, log_kind::STATUS, log_kind::PROGRESS].contains(&k)), Who::Unit),
+    slot("text", Kind::Str, Who::Unit),
+    slot("from", code(status), Who::Unit),
+    slot("to", code(status), Who::Unit),
+];
+/// 督办意见.
+const SUPERVISION: &[Slot] = &[
+    slot("at", Kind::Time, Who::Supervision),
+    slot("by", Kind::Sender, Who::Supervision),
+    slot("kind", code(|k| k == log_kind::SUPERVISION), Who::Supervision),
+    slot("text", Kind::Str, Who::Supervision),
+];
+/// A pledge's progress posts.
+const PROGRESS: &[Slot] =
+    &[slot("at", Kind::Time, Who::Unit), slot("by", Kind::Sender, Who::Unit), slot("kind", code(|k| k == log_kind::PROGRESS), Who::Unit), slot("text", Kind::Str, Who::Unit)];
+/// A pledge's evaluations (评议), by residents (recorded by the unit) or supervisors.
+const EVALUATIONS: &[Slot] = &[
+    slot("at", Kind::Time, Who::Everyone),
+    slot("by", Kind::Sender, Who::Everyone),
+    slot("evaluator", code(|e| Evaluator::from_code(e).is_some()), Who::Everyone),
+    slot("rating", code(satisfaction), Who::Everyone),
+    slot("comment", Kind::Str, Who::Everyone),
+];
+/// A survey round's questions, fixed when it opens.
+const QUESTIONS: &[Slot] = &[slot("order", Kind::Int, Who::Maker), slot("text", Kind::Str, Who::Maker)];
+/// Answers to a survey round.
+const RESPONSES: &[Slot] =
+    &[slot("at", Kind::Time, Who::Unit), slot("by", Kind::Sender, Who::Unit), slot("comment", Kind::Str, Who::Unit), slot("answers", Kind::Answers, Who::Unit)];
+
+/// Places every record has besides its field table.
+const EVERY_RECORD: &[Slot] = &[slot("created_at", Kind::Time, Who::Maker), slot("updated_at", Kind::Time, Who::Unit), slot("deleted", Kind::Flag, Who::Unit)];
+
+const PROBLEM_PLACES: &[Slot] = &[
+    slot("log", Kind::Entries { fields: LOG, adders: Who::Unit }, Who::Maker),
+    // Older problems have no map yet: a supervisor's first remark makes it.
+    slot("supervision", Kind::Entries { fields: SUPERVISION, adders: Who::Supervision }, Who::Everyone),
+];
+const PLEDGE_PLACES: &[Slot] = &[
+    slot("progress", Kind::Entries { fields: PROGRESS, adders: Who::Unit }, Who::Maker),
+    slot("evaluations", Kind::Entries { fields: EVALUATIONS, adders: Who::Everyone }, Who::Maker),
+    slot("fulfilled_at", Kind::Time, Who::Unit),
+];
+const SURVEY_PLACES: &[Slot] = &[
+    slot("questions", Kind::Entries { fields: QUESTIONS, adders: Who::Maker }, Who::Maker),
+    slot("responses", Kind::Entries { fields: RESPONSES, adders: Who::Unit }, Who::Maker),
+];
+
+/// Places of a section's records besides its field table.
+fn extra_places(section: Section) -> &'static [Slot] {
+    match section {
+        Section::Problems => PROBLEM_PLACES,
+        Section::Pledges => PLEDGE_PLACES,
+        Section::Surveys => SURVEY_PLACES,
+        Section::Visits | Section::Enterprises => &[],
+    }
+}
+
+/// The code list of a record field of kind [`FieldKind::Code`]: (valid, may be "").
+fn code_list(section: Section, key: &str) -> Option<Kind> {
+    Some(match (section, key) {
+        (Section::Visits, "kind") => code(|c| VisitKind::from_code(c).is_some()),
+        (Section::Problems, "category") => code(|c| Category::from_code(c).is_some()),
+        (Section::Problems, "raised_by") => code(|c| RaisedBy::from_code(c).is_some()),
+        (Section::Problems, "urgency") => code(|c| Urgency::from_code(c).is_some()),
+        (Section::Problems, "status") => code(status),
+        (Section::Problems, "difficulty") => optional_code(|c| Difficulty::from_code(c).is_some()),
+        (Section::Problems, "satisfaction") => optional_code(satisfaction),
+        _ => return None,
+    })
+}
+
+/// The place `key` of a record in `section`, if the schema has one.
+pub(super) fn record_place(section: Section, key: &str) -> Option<Slot> {
+    if let Some(place) = EVERY_RECORD.iter().chain(extra_places(section)).find(|s| s.key == key) {
+        return Some(*place);
+    }
+    let field = section.fields().iter().find(|f| f.key == key)?;
+    let kind = match field.kind {
+        FieldKind::Text => Kind::Text,
+        FieldKind::Scalar => Kind::Str,
+        FieldKind::Code => code_list(section, key)?,
+        FieldKind::Date => Kind::Date,
+        FieldKind::Flag => Kind::Flag,
+        FieldKind::Link => Kind::Link,
+        FieldKind::Flags => Kind::Flags(|a| Aim::from_code(a).is_some()),
+    };
+    // Naming or changing who is responsible for a problem already raised is the secretary's
+    // (指派); naming someone while raising it is the cadre's own report.
+    let who = if (section, key) == (Section::Problems, "responsible") { Who::Secretary } else { Who::Unit };
+    Some(slot(field.key, kind, who))
+}
+
+/// The reason a change is refused: what it tried, where.
+fn refused(what: &str, path: &[Step]) -> String {
+    format!("{what}（{}）", shown(path))
+}
+
+pub(super) fn shown(path: &[Step]) -> String {
+    let keys: Vec<&str> = path.iter().map(|s| if let Step::Key(k) = s { k.as_str() } else { "#" }).collect();
+    keys.join("/")
+}
+
+/// Whether `op` writes a place the schema has, a value of that place's kind, as someone the
+/// place allows.
+pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write, sender: &str) -> Result<(), String> {
+    let path = op.path;
+    let keys: Vec<Option<&str>> = path.iter().map(|s| if let Step::Key(k) = s { Some(k.as_str()) } else { None }).collect();
+    let Some(Some(section_key)) = keys.first() else { return Err(refused(NOT_IN_SCHEMA, path)) };
+    let Some(section) = Section::from_key(section_key) else {
+        return Err(refused(if path.len() == 1 { STRUCTURE_FIXED } else { NOT_IN_SCHEMA }, path));
+    };
+    if path.len() == 1 {
+        return Err(refused(STRUCTURE_FIXED, path));
+    }
+    let Some(record) = keys[1].filter(|k| RecordId::parse(k).is_some()) else { return Err(refused(NOT_IN_SCHEMA, path)) };
+    let new_record = made.records.contains(&(section_key.to_string(), record.to_string()));
+    if path.len() == 2 {
+        // A record: made (over nothing, see `records_and_entries_stay`) by the unit.
+        return match op.action {
+            OpType::Make(ObjType::Map) if Who::Unit.allows(write) => Ok(()),
+            OpType::Make(ObjType::Map) => Err(refused(SUPERVISORS_ONLY_REMARK, path)),
+            _ => Err(refused(NOT_ITS_KIND, path)),
+        };
+    }
+    let Some(field) = keys[2].and_then(|k| record_place(section, k)) else { return Err(refused(NOT_IN_SCHEMA, path)) };
+    // In the changes that make a record, the unit writes all of it but supervisors' places.
+    let may = |who: Who| who.allows(write) || new_record && who != Who::Supervision && Who::Unit.allows(write);
+    let denied = |who: Who| {
+        Err(match (who, write) {
+            (_, Write::SupervisionOnly) => refused(SUPERVISORS_ONLY_REMARK, path),
+            (Who::Secretary, _) => SECRETARY_ONLY_ASSIGN.to_owned(),
+            (Who::Supervision, _) => refused(REMARKS_ARE_SUPERVISORS, path),
+            _ => refused(WRITTEN_WITH_THE_RECORD, path),
+        })
+    };
+    match (&path[3..], field.kind) {
+        ([], kind) => {
+            if !may(field.who) {
+                return denied(field.who);
+            }
+            match op.action {
+                // Its values and steps are judged by `StatusSteps`, with reasons of their own.
+                _ if (section, field.key) == (Section::Problems, "status") => Ok(()),
+                // Automerge settles a conflict on a value already there by deleting the
+                // others: allowed while a value the op leaves stays.
+                OpType::Delete if super::value_left_after(doc, path, &op.pred, op.deps) => Ok(()),
+                OpType::Delete => Err(refused(NOT_DELETED, path)),
+                _ => value_fits(kind, op, sender, path),
+            }
+        }
+        // A character of a text.
+        ([Step::Element], Kind::Text) => match op.action {
+            _ if !may(field.who) => denied(field.who),
+            OpType::Put(ScalarValue::Str(_)) | OpType::Delete => Ok(()),
+            _ => Err(refused(NOT_ITS_KIND, path)),
+        },
+        ([Step::Key(flag)], Kind::Flags(valid)) => match op.action {
+            _ if !may(field.who) => denied(field.who),
+            OpType::Put(ScalarValue::Boolean(_)) if valid(flag) => Ok(()),
+            _ => Err(refused(NOT_ITS_KIND, path)),
+        },
+        ([Step::Key(entry), rest @ ..], Kind::Entries { fields, adders }) => {
+            if RecordId::parse(entry).is_none() {
+                return Err(refused(NOT_IN_SCHEMA, path));
+            }
+            if !may(adders) {
+                return denied(adders);
+            }
+            match rest {
+                [] => match op.action {
+                    OpType::Make(ObjType::Map) => Ok(()),
+                    _ => Err(refused(NOT_ITS_KIND, path)),
+                },
+                [Step::Key(key), inner @ ..] => {
+                    let Some(place) = fields.iter().find(|s| s.key == key) else { return Err(refused(NOT_IN_SCHEMA, path)) };
+                    match (inner, place.kind) {
+                        ([], kind) => value_fits(kind, op, sender, path),
+                        ([Step::Key(question)], Kind::Answers) => match op.action {
+                            OpType::Put(ScalarValue::Str(s)) if RecordId::parse(question).is_some() && satisfaction(s) => Ok(()),
+                            _ => Err(refused(NOT_ITS_KIND, path)),
+                        },
+                        _ => Err(refused(NOT_IN_SCHEMA, path)),
+                    }
+                }
+                _ => Err(refused(NOT_IN_SCHEMA, path)),
+            }
+        }
+        _ => Err(refused(NOT_IN_SCHEMA, path)),
+    }
+}
+
+/// Whether `op` sets a place of `kind` to a value of that kind.
+fn value_fits(kind: Kind, op: &OpView<'_>, sender: &str, path: &[Step]) -> Result<(), String> {
+    let ok = match (kind, op.action) {
+        (Kind::Text, OpType::Make(ObjType::Text)) => true,
+        (Kind::Str, OpType::Put(ScalarValue::Str(_))) => true,
+        (Kind::Code { valid, optional }, OpType::Put(ScalarValue::Str(s))) => valid(s) || optional && s.is_empty(),
+        (Kind::Date, OpType::Put(ScalarValue::Str(s))) => s.is_empty() || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+        (Kind::Flag, OpType::Put(ScalarValue::Boolean(_))) => true,
+        (Kind::Link, OpType::Put(ScalarValue::Str(s))) => s.is_empty() || RecordId::parse(s).is_some(),
+        (Kind::Time, OpType::Put(ScalarValue::Timestamp(_))) => true,
+        (Kind::Int, OpType::Put(ScalarValue::Int(_))) => true,
+        (Kind::Sender, OpType::Put(ScalarValue::Str(s))) => {
+            if s.as_str() != sender {
+                return Err(format!("{NOT_THE_SENDER}（{}：“{s}”）", shown(path)));
+            }
+            true
+        }
+        (Kind::Flags(_) | Kind::Entries { .. } | Kind::Answers, OpType::Make(ObjType::Map)) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refused(NOT_ITS_KIND, path))
+    }
+}
+
+pub const STRUCTURE_FIXED: &str = "台账的结构不能修改";
+pub const NOT_IN_SCHEMA: &str = "台账中没有这一项";
+pub const NOT_ITS_KIND: &str = "写入的内容与这一项的类型不符";
+pub const SUPERVISORS_ONLY_REMARK: &str = "督查只能写督办意见和评议，不能修改";
+pub const REMARKS_ARE_SUPERVISORS: &str = "督办意见只能由督查写";
+pub const WRITTEN_WITH_THE_RECORD: &str = "这一项只在新建记录时写入，之后不能修改";
+pub const NOT_DELETED: &str = "这一项不能删除";
+pub const NOT_THE_SENDER: &str = "署名必须是发送修改的本人";
+pub const SECRETARY_ONLY_ASSIGN: &str = "只有书记可以指派或改派问题的责任人";
+pub const NOTE_NOT_THE_RECORD: &str = "一项修改只能改动它所记的那条记录";
