@@ -10,7 +10,7 @@
 # With PIONEER_FUZZ_KEEP=DIR, forged_changes writes the documents it accepted to DIR for
 # `node scripts/fuzz_js_check.mjs DIR` (load each in automerge-js).
 # Usage: scripts/fuzz.sh [--fast] [--build-only] [--runs N] [SECONDS] [TARGET...]
-#        (targets: frame changes forged_changes server_connection)
+#        (targets: frame changes forged_changes forged_ledger_changes server_connection)
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 FAST=0
@@ -27,7 +27,7 @@ done
 SECONDS_EACH=20
 if [[ "${1:-}" =~ ^[0-9]+$ ]]; then SECONDS_EACH=$1; shift; fi
 TARGETS=("$@")
-[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame changes forged_changes server_connection)
+[ ${#TARGETS[@]} -gt 0 ] || TARGETS=(frame changes forged_changes forged_ledger_changes server_connection)
 RUSTFLAGS="-Cpasses=sancov-module -Cllvm-args=-sanitizer-coverage-level=4 -Cllvm-args=-sanitizer-coverage-inline-8bit-counters -Cllvm-args=-sanitizer-coverage-pc-table --cfg fuzzing"
 TARGET_DIR=target
 OPTIONS=()
