@@ -51,9 +51,11 @@ pub fn check(doc: &AutoCommit, changes: &[Change], sender: Sender<'_>) -> Result
     let skeleton = skeleton();
     let changes: Vec<&Change> = changes.iter().filter(|c| !skeleton.contains(&c.hash())).collect();
     let name = sender.name.trim();
+    // A note is one line per item: the name is written there with its line breaks as spaces.
+    let note_name = name.replace('\n', " ");
     let mut statuses = StatusSteps::default();
     walk(doc, &changes, |op, made| {
-        if op.note.by != name {
+        if op.note.by != note_name {
             return Err(format!("{NOT_THE_SENDER}（修改记录署名“{}”）", op.note.by));
         }
         if let (Some((section, record)), [Step::Key(s), Step::Key(r), ..]) = (&op.note.record, op.path) {
