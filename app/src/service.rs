@@ -229,7 +229,7 @@ impl LedgerService {
                 if let Err(broken) = i.ledger.rollback_to(&before) {
                     self.phase.set(Phase::Broken(broken.to_string()));
                 }
-                let message = if write == Write::Nothing { READ_ONLY.into() } else { format!("{why}，这项修改没有保存。") };
+                let message = if matches!(write, Write::Nothing | Write::SupervisionOnly) { READ_ONLY.into() } else { format!("{why}，这项修改没有保存。") };
                 return Err(SaveError::Ledger(message));
             }
             let persisted = i.persisted.clone();
