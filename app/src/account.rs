@@ -149,12 +149,34 @@ pub fn switch_to(document_id: &str) {
     browser::reload();
 }
 
-/// Erases everything this phone holds (a retired or lost device): IndexedDB and every setting.
-pub async fn erase_everything() {
+/// Where the reason a device erased itself is kept, so the page says it after a reload.
+const GONE_KEY: &str = "pioneer.device_gone";
+
+/// Erases everything this phone holds (a retired or lost device): IndexedDB and every setting,
+/// keeping only `why`, shown above the activation form until the phone is activated anew.
+pub async fn erase_everything(why: &str) {
     if let Some(storage) = browser::local_storage() {
         let _ = storage.clear();
     }
     crate::store::delete_all().await;
+    browser::set_local_setting(GONE_KEY, why);
+}
+
+/// Set once this phone learns it was retired, so a reload before its last upload is done still
+/// takes no new writes.
+const RETIRED_KEY: &str = "pioneer.device_retired";
+
+pub fn mark_retired() {
+    browser::set_local_setting(RETIRED_KEY, "1");
+}
+
+pub fn known_retired() -> bool {
+    browser::local_setting(RETIRED_KEY).is_some()
+}
+
+/// Why this phone erased itself, if it did and was not activated since.
+pub fn gone_reason() -> Option<String> {
+    browser::local_setting(GONE_KEY)
 }
 
 /// `POST /api/activate`: the server sets the device cookie. Err: the message to show.
@@ -198,7 +220,12 @@ pub fn Activation(activated: WriteSignal<u32>) -> impl IntoView {
             let agent = web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default();
             let device: String = agent.chars().take(120).collect();
             match activate(&code.get_untracked(), &device).await {
-                Ok(()) => activated.update(|n| *n += 1),
+                Ok(()) => {
+                    if let Some(storage) = browser::local_storage() {
+                        let _ = storage.remove_item(GONE_KEY);
+                    }
+                    activated.update(|n| *n += 1)
+                }
                 Err(e) => error.set(Some(e)),
             }
             busy.set(false);
@@ -206,6 +233,7 @@ pub fn Activation(activated: WriteSignal<u32>) -> impl IntoView {
     };
     view! {
         <form class="activation" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            {gone_reason().map(|why| view! { <p class="alert" role="alert" data-testid="device-gone">{why}</p> })}
             <h1>"激活本机"</h1>
             <p>"请输入管理员给您的激活码（只需一次，需要联网）。激活后离线也能使用。"</p>
             <label for="activation-code">"激活码"</label>

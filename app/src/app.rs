@@ -68,7 +68,7 @@ pub fn App() -> impl IntoView {
                 },
                 account::Answer::NotActivated => Start::Activate,
                 account::Answer::Lost => {
-                    account::erase_everything().await;
+                    account::erase_everything(crate::sync::LOST_MESSAGE).await;
                     Start::Gone(crate::sync::LOST_MESSAGE)
                 }
                 account::Answer::Unreachable => Start::NeedsNetwork,
@@ -100,7 +100,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let service = LedgerService::new(account::storage_key(&ledger.document_id), me.name.clone(), write);
     provide_context(write);
     provide_context(service);
-    let sync = SyncService::start(service, me.device_status == "retired");
+    let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired());
     provide_context(sync);
     provide_context(Members(StoredValue::new(ledger.members.clone())));
     provide_context(Undo(RwSignal::new(None)));
@@ -119,6 +119,10 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
             })}
             <main class:read-only=write <= Write::SupervisionOnly>
                 {move || match service.phase.get() {
+                    // Erased: nothing of the ledger is shown any more (the notice above says why).
+                    _ if matches!(sync.device.get(), DeviceState::Gone(_)) => view! {
+                        <button class="button" on:click=|_| browser::reload()>"用新的激活码激活本机"</button>
+                    }.into_any(),
                     Phase::Opening => view! { <p class="muted center">"正在打开台账…"</p> }.into_any(),
                     Phase::Broken(why) => view! {
                         <div class="alert" role="alert">

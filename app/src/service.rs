@@ -79,6 +79,8 @@ pub struct LedgerService {
     /// the server applies (`ledger::write_scope`) before it is saved: a change the server would
     /// refuse is never kept, so it can never hold up the sync of everything after it.
     write: StoredValue<Write>,
+    /// Why this device takes no more writes (it was retired or lost), once it knows.
+    stopped: StoredValue<Option<&'static str>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +121,7 @@ impl LedgerService {
             view_generation: StoredValue::new(0),
             on_local_change: StoredValue::new_local(None),
             write: StoredValue::new(write),
+            stopped: StoredValue::new(None),
         };
         leptos::task::spawn_local(async move { service.open().await });
         service
@@ -204,8 +207,17 @@ impl LedgerService {
         self.write(move |l, now| l.set_deleted(section, &id, deleted, now).map(|()| id)).await
     }
 
+    /// Takes no more writes from now on, saying `why`: the device was retired (what it holds
+    /// is still uploaded) or lost. Nothing written before is touched.
+    pub fn stop_writes(self, why: &'static str) {
+        self.stopped.set_value(Some(why));
+    }
+
     /// Applies `change` in memory and makes it durable, rolling memory back if storage fails.
     pub async fn write(self, change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>) -> Result<RecordId, SaveError> {
+        if let Some(why) = self.stopped.get_value() {
+            return Err(SaveError::Ledger(why.into()));
+        }
         let inner = self.loaded().await.ok_or(SaveError::NotReady)?;
         let writing = inner.borrow().writing.clone();
         let _turn = writing.lock().await;

@@ -46,6 +46,8 @@ pub enum DeviceState {
 }
 
 pub const RETIRED_MESSAGE: &str = "此设备已停用：未上传的记录已全部上传，本机数据已清除。";
+/// What a save says once the device knows it is retired, before its last upload is done.
+pub const RETIRED_NO_WRITES: &str = "此设备已停用，不能再记录新内容。之前保存的记录正在上传，上传完成后本机数据将被清除。";
 pub const LOST_MESSAGE: &str = "此设备已被报告丢失，不再同步；本机数据已清除。";
 
 /// The sync state shown in the top bar.
@@ -85,6 +87,9 @@ fn storage_id() -> String {
 
 impl SyncService {
     pub fn start(ledger: LedgerService, retired: bool) -> Self {
+        if retired {
+            ledger.stop_writes(RETIRED_NO_WRITES);
+        }
         let service = Self {
             status: RwSignal::new(SyncStatus::Offline),
             device: RwSignal::new(if retired { DeviceState::Retired } else { DeviceState::Active }),
@@ -144,6 +149,10 @@ impl SyncService {
             crate::account::Answer::Me(json) => {
                 if let Some(me) = crate::account::remember(&json) {
                     if me.device_status == "retired" && self.device.get_untracked() == DeviceState::Active {
+                        // From now on nothing new is taken (after a reload too): what was saved is
+                        // uploaded, then erased.
+                        crate::account::mark_retired();
+                        self.ledger.stop_writes(RETIRED_NO_WRITES);
                         self.device.try_set(DeviceState::Retired);
                         self.settle_later();
                     }
@@ -153,7 +162,8 @@ impl SyncService {
                 self.device.try_set(DeviceState::NotActivated);
             }
             crate::account::Answer::Lost => {
-                crate::account::erase_everything().await;
+                self.ledger.stop_writes(LOST_MESSAGE);
+                crate::account::erase_everything(LOST_MESSAGE).await;
                 self.device.try_set(DeviceState::Gone(LOST_MESSAGE));
             }
             crate::account::Answer::Unreachable => {}
@@ -369,7 +379,7 @@ impl SyncService {
                 // A retired device has uploaded everything: now it erases.
                 if self.device.get_untracked() == DeviceState::Retired {
                     let _ = live.borrow().socket.close();
-                    crate::account::erase_everything().await;
+                    crate::account::erase_everything(RETIRED_MESSAGE).await;
                     self.device.try_set(DeviceState::Gone(RETIRED_MESSAGE));
                 }
             }
