@@ -90,15 +90,15 @@ pub fn Rounds(series: Series) -> impl IntoView {
         .rounds
         .iter()
         .enumerate()
-        .map(|(i, (title, good, all))| {
+        .map(|(i, round)| {
             let y = 4.0 + i as f64 * row_h;
-            let rate = ledger::rate::per_mille(*good, *all);
+            let rate = ledger::rate::per_mille(round.satisfied, round.answers);
             let bw = rate.unwrap_or(0) as f64 / 1000.0 * (w - label_w - 60.0);
             view! {
                 <g>
-                    <text x="0" y=y + 15.0 font-size="13">{title.clone()}</text>
+                    <text x="0" y=y + 15.0 font-size="13">{round.title.clone()}</text>
                     <rect x=label_w y=y + 3.0 width=bw height=row_h - 6.0 fill=RESOLVED/>
-                    <text x=label_w + bw + 4.0 y=y + 15.0 font-size="12">{format!("{}（{} 份）", ledger::rate::per_cent(rate), all)}</text>
+                    <text x=label_w + bw + 4.0 y=y + 15.0 font-size="12">{format!("{}（{} 份答卷，{} 个回答）", ledger::rate::per_cent(rate), round.sheets, round.answers)}</text>
                 </g>
             }
         })

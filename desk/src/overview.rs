@@ -70,7 +70,8 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                     <td style=format!("padding-left:{}em", 0.5 + r.depth as f32 * 1.2)><a href="#" on:click=drill>{r.name.clone()}</a>" "<span class="muted small">{r.kind.clone()}</span></td>
                     <td class="num" title=kinds data-col="visits">{r.visits}</td>
                     <td class="num" data-col="raised">{f.raised}</td>
-                    <td class="num" data-col="in_hand">{f.in_hand}</td>
+                    <td class="num" data-col="pending">{f.pending}</td>
+                    <td class="num" data-col="in_progress">{f.in_progress}</td>
                     <td class="num" data-col="resolved">{f.resolved}</td>
                     <td class="num" class:alert={f.overdue > 0} data-col="overdue">{f.overdue}</td>
                     <td class="num" data-col="in_time">{per_cent(r.in_time)}</td>
@@ -94,7 +95,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             <h2>{overview.period.label.clone()}" · 各单位情况"</h2>
             <p class="muted small">"登记、办理、办结、按期办结率、回访满意率按本期登记的问题计；逾期为当前仍未办结且已过时限的问题（"<a href="#" on:click=to_overdue>"逾期清单"</a>"）；承诺为本期作出的承诺（公开 / 已兑现 / 逾期）；测评为各单位截至期末最近一轮。超过 "{stale_days}" 天没有设备同步的单位标为“数据滞后”。"</p>
             <table class="grid overview" data-testid="overview">
-                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"办理中"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺"</th><th>"测评满意率"</th><th>"数据"</th></tr></thead>
+                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"待办"</th><th>"办理中"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺"</th><th>"测评满意率"</th><th>"数据"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </section>

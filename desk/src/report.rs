@@ -20,13 +20,14 @@ fn Report(overview: Overview) -> impl IntoView {
     let Some(top) = overview.rows.first().cloned() else { return view! { <p class="muted">"没有单位"</p> }.into_any() };
     let f = &top.figures;
     let summary = format!(
-        "{}，{}共走访 {} 次，登记问题 {} 个，已办结 {} 个、办理中 {} 个，按期办结率 {}，回访满意率 {}；当前逾期问题 {} 个。作出承诺 {} 项，已兑现 {} 项，逾期未兑现 {} 项。{}",
+        "{}，{}共走访 {} 次，登记问题 {} 个，已办结 {} 个、办理中 {} 个、待办 {} 个，按期办结率 {}，回访满意率 {}；当前逾期问题 {} 个。作出承诺 {} 项，已兑现 {} 项，逾期未兑现 {} 项。{}",
         overview.period.label,
         top.name,
         top.visits,
         f.raised,
         f.resolved,
-        f.in_hand,
+        f.in_progress,
+        f.pending,
         per_cent(top.in_time),
         per_cent(top.satisfaction),
         f.overdue,

@@ -2,10 +2,50 @@
 // at 360x740.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addVisit, launchPersistent, openApp, serveForTests, signIn, tempDir, waitSynced } from "./harness.mjs";
+import { addVisit, launchBrowser, launchPersistent, openApp, serveForTests, signIn, tempDir, waitSynced } from "./harness.mjs";
 
 const served = serveForTests();
 const PHONE = { viewport: { width: 360, height: 740 } };
+const DESK = { viewport: { width: 1366, height: 768 } };
+
+/** A phone of `name`, a new secretary of `unit`, at 360x740. */
+async function phoneOf(name, unit) {
+  await served.server.person(name, unit);
+  const context = await launchPersistent(tempDir(`phone-${name}`), { activated: false, ...PHONE });
+  await signIn(context, served.server, name);
+  const page = context.pages()[0];
+  await openApp(page, served.server.url);
+  return { context, page };
+}
+
+/** The county supervisor (孙丽, 示范县) on a 1366x768 desk. */
+async function countyDesk() {
+  const server = served.server;
+  const browser = await launchBrowser();
+  const desk = await (await browser.newContext(DESK)).newPage();
+  await desk.goto(`${server.url}/desk/`);
+  await desk.getByLabel("登录名").fill("sunli");
+  await desk.getByLabel("密码").fill((await server.account("sunli")).secret);
+  await desk.getByRole("button", { name: "登录" }).click();
+  await desk.getByTestId("who").filter({ hasText: "督查" }).waitFor();
+  return desk;
+}
+
+/** Raises a problem and takes `steps` (data-action codes) on it. */
+async function problemThrough(page, title, steps) {
+  await page.goto(`${served.server.url}/problems/new`);
+  await page.locator('input[name="title"]').fill(title);
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("problem-status").filter({ hasText: "待办" }).waitFor();
+  for (const step of steps) {
+    await page.locator(`button[data-action="${step}"]`).click();
+    if (step === "resolve") {
+      await page.locator('textarea[name="step-note"]').fill("已办好");
+      await page.getByTestId("confirm-step").click();
+    }
+    await page.getByTestId("problem-status").filter({ hasText: step === "start" ? "办理中" : "已办结" }).waitFor();
+  }
+}
 
 test("a phone that learns it is retired takes no new record, says so across a reload, and erases only after its upload", async () => {
   const server = served.server;
@@ -60,4 +100,47 @@ test("a phone that learns it is retired takes no new record, says so across a re
   await page.getByTestId("device-gone").filter({ hasText: "此设备已停用" }).waitFor();
   assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
   await phone.close();
+});
+
+test("the desk's figures say exactly what they count: 待办 apart from 办理中, answer sheets apart from answers", async () => {
+  const server = served.server;
+  // 柳河村's secretary makes, and counts as made: three problems (one left 待办, one started, one
+  // resolved) and a round of three questions answered by three people (two 满意 throughout,
+  // one 不满意 throughout): 3 sheets, 9 answers, 6 satisfied.
+  const { context, page } = await phoneOf("钱进", "柳河村");
+  const made = { raised: 3, pending: 1, inProgress: 1, resolved: 1, sheets: 3, answers: 9, satisfied: 6 };
+  await problemThrough(page, "待办的问题", []);
+  await problemThrough(page, "办理中的问题", ["start"]);
+  await problemThrough(page, "办结的问题", ["start", "resolve"]);
+  await page.goto(`${server.url}/surveys/new`);
+  await page.locator('input[name="title"]').fill("柳河村测评");
+  await page.locator('textarea[name="questions"]').fill("服务态度\n办事效率\n廉洁自律");
+  await page.getByRole("button", { name: "开启测评" }).click();
+  for (const answer of ["满意", "满意", "不满意"]) {
+    for (const q of ["服务态度", "办事效率", "廉洁自律"]) {
+      await page.getByRole("group", { name: q }).getByRole("button", { name: answer, exact: true }).click();
+    }
+    await page.getByTestId("save-response").click();
+    await page.getByTestId("save-response").filter({ hasText: "保存答卷" }).waitFor();
+  }
+  await page.getByTestId("survey-summary").filter({ hasText: `${made.sheets} 份答卷` }).waitFor();
+  await waitSynced(page);
+
+  const desk = await countyDesk();
+  const row = desk.getByTestId("overview").locator('tr[data-unit="柳河村"]');
+  await row.waitFor();
+  const cell = async (col) => (await row.locator(`[data-col="${col}"]`).textContent()).trim();
+  assert.equal(await cell("raised"), String(made.raised));
+  assert.equal(await cell("pending"), String(made.pending), "待办 counted on its own");
+  assert.equal(await cell("in_progress"), String(made.inProgress), "办理中 counts only started problems");
+  assert.equal(await cell("resolved"), String(made.resolved));
+  const pct = (good, all) => `${((1000 * good) / all / 10).toFixed(1)}%`;
+  await desk.getByTestId("chart-rounds").getByText(`${pct(made.satisfied, made.answers)}（${made.sheets} 份答卷，${made.answers} 个回答）`).waitFor();
+  // The 通报 says the same.
+  await desk.locator('button[data-tab="report"]').click();
+  const summary = desk.getByTestId("summary");
+  await summary.waitFor();
+  assert.match(await summary.textContent(), new RegExp(`登记问题 ${made.raised} 个，已办结 ${made.resolved} 个、办理中 ${made.inProgress} 个、待办 ${made.pending} 个`));
+  await context.close();
+  await desk.context().browser().close();
 });

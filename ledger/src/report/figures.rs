@@ -47,8 +47,10 @@ pub struct Figures {
     pub visits_by_kind: [usize; 5],
     /// Problems raised in the period (登记), then what became of them.
     pub raised: usize,
-    /// 待办 or 办理中.
-    pub in_hand: usize,
+    /// 待办: not started.
+    pub pending: usize,
+    /// 办理中: started, not closed.
+    pub in_progress: usize,
     /// 已办结 or 已回访.
     pub resolved: usize,
     pub rejected: usize,
@@ -82,7 +84,8 @@ impl Figures {
             *a += b;
         }
         self.raised += o.raised;
-        self.in_hand += o.in_hand;
+        self.pending += o.pending;
+        self.in_progress += o.in_progress;
         self.resolved += o.resolved;
         self.rejected += o.rejected;
         self.resolved_in_time += o.resolved_in_time;
@@ -133,7 +136,8 @@ pub fn unit_figures<'a>(facts: impl IntoIterator<Item = &'a Facts>, filter: &Fil
                 }
                 f.raised += 1;
                 match p.status {
-                    Status::Pending | Status::InProgress => f.in_hand += 1,
+                    Status::Pending => f.pending += 1,
+                    Status::InProgress => f.in_progress += 1,
                     Status::Resolved | Status::FollowedUp => f.resolved += 1,
                     Status::Rejected => f.rejected += 1,
                 }
@@ -182,9 +186,21 @@ pub struct Series {
     pub months: Vec<Month>,
     /// Problems raised in the period, per category in [`Category::ALL`] order.
     pub by_category: Vec<usize>,
-    /// Survey rounds opened in the period, by title, with their answers summed over units:
-    /// (title, 满意 + 基本满意, all answers), by the day the first unit opened it.
-    pub rounds: Vec<(String, usize, usize)>,
+    /// Survey rounds opened in the period, by title, summed over units, by the day the first
+    /// unit opened it.
+    pub rounds: Vec<Round>,
+}
+
+/// One survey round's answers, summed over units.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Round {
+    pub title: String,
+    /// 答卷: one per person who answered.
+    pub sheets: usize,
+    /// 满意 + 基本满意, over every question of every sheet.
+    pub satisfied: usize,
+    /// Every answer: each sheet answers each question of the round.
+    pub answers: usize,
 }
 
 impl Series {
@@ -211,13 +227,18 @@ impl Series {
                         }
                     }
                 }
-                Facts::Survey(s) if !s.deleted && s.opened_on.is_some_and(|d| filter.period.contains(d)) => match self.rounds.iter_mut().find(|r| r.0 == s.title) {
-                    Some(r) => {
-                        r.1 += s.answers[0] + s.answers[1];
-                        r.2 += s.answers.iter().sum::<usize>();
-                    }
-                    None => self.rounds.push((s.title.clone(), s.answers[0] + s.answers[1], s.answers.iter().sum())),
-                },
+                Facts::Survey(s) if !s.deleted && s.opened_on.is_some_and(|d| filter.period.contains(d)) => {
+                    let round = match self.rounds.iter().position(|r| r.title == s.title) {
+                        Some(i) => &mut self.rounds[i],
+                        None => {
+                            self.rounds.push(Round { title: s.title.clone(), ..Round::default() });
+                            self.rounds.last_mut().expect("just pushed")
+                        }
+                    };
+                    round.sheets += s.responses;
+                    round.satisfied += s.answers[0] + s.answers[1];
+                    round.answers += s.answers.iter().sum::<usize>();
+                }
                 _ => {}
             }
         }

@@ -148,7 +148,9 @@ fn a_units_figures_for_a_month() {
     let expected = Figures {
         visits_by_kind: [2, 1, 0, 0, 0],
         raised: 4,
-        in_hand: 1,
+        // The one still open was never started: 待办, not 办理中.
+        pending: 1,
+        in_progress: 0,
         resolved: 2,
         rejected: 1,
         resolved_in_time: 1,
@@ -180,7 +182,7 @@ fn the_phones_summary_and_the_desks_figures_agree() {
     let f = unit_figures(&facts(&l), &Filter::new(Period::parse("2026-01-01..2026-12-31").unwrap()), today());
     let by = |s: Status| phone.by_status.iter().find(|(x, _)| *x == s).map_or(0, |(_, n)| *n);
     assert_eq!(phone.total, f.raised);
-    assert_eq!(by(Status::Pending) + by(Status::InProgress), f.in_hand);
+    assert_eq!((by(Status::Pending), by(Status::InProgress)), (f.pending, f.in_progress));
     assert_eq!(by(Status::Resolved) + by(Status::FollowedUp), f.resolved);
     assert_eq!(by(Status::Rejected), f.rejected);
     assert_eq!((phone.overdue, phone.satisfied, phone.followed_up), (f.overdue, f.satisfied, f.followed_up));
@@ -192,7 +194,7 @@ fn problem_filters_narrow_every_problem_figure() {
     let l = sample();
     let period = Period::parse("2026-Q4").unwrap();
     let f = unit_figures(&facts(&l), &Filter { category: Some(Category::Infrastructure), ..Filter::new(period) }, today());
-    assert_eq!((f.raised, f.in_hand, f.resolved, f.overdue, f.visits()), (2, 1, 1, 1, 4), "visits are not problems: unfiltered");
+    assert_eq!((f.raised, f.pending + f.in_progress, f.resolved, f.overdue, f.visits()), (2, 1, 1, 1, 4), "visits are not problems: unfiltered");
     let f = unit_figures(&facts(&l), &Filter { urgency: Some(Urgency::Critical), ..Filter::new(period) }, today());
     assert_eq!((f.raised, f.overdue), (1, 1));
     let f = unit_figures(&facts(&l), &Filter { status: Some(Status::Rejected), ..Filter::new(period) }, today());
@@ -211,7 +213,24 @@ fn series_per_month_category_and_round() {
     let infrastructure = Category::ALL.iter().position(|c| *c == Category::Infrastructure).unwrap();
     assert_eq!(s.by_category[infrastructure], 4);
     assert_eq!(s.by_category.iter().sum::<usize>(), 10);
-    assert_eq!(s.rounds, vec![("四季度测评".to_owned(), 6, 8)]);
+    assert_eq!(s.rounds, vec![Round { title: "四季度测评".to_owned(), sheets: 8, satisfied: 6, answers: 8 }]);
+}
+
+/// Three people answer a round of three questions: 3 sheets (份答卷), 9 answers.
+#[test]
+fn a_round_counts_sheets_apart_from_answers() {
+    let mut l = UnitLedger::create(ActorId::random());
+    let round = ValidSurvey { title: "测评".into(), questions: vec!["服务态度".into(), "办事效率".into(), "廉洁".into()], opened_on: day("2026-11-01") };
+    let id = l.add_survey(&round, at("2026-11-01")).unwrap();
+    let questions: Vec<RecordId> = l.survey(&id).unwrap().questions.iter().map(|q| q.id.clone()).collect();
+    for rating in [Satisfaction::Satisfied, Satisfaction::Satisfied, Satisfaction::Dissatisfied] {
+        let answers: Vec<(RecordId, Satisfaction)> = questions.iter().map(|q| (q.clone(), rating)).collect();
+        l.add_survey_response(&id, &answers, "", at("2026-11-02")).unwrap();
+    }
+    let filter = Filter::new(Period::parse("2026-11").unwrap());
+    let mut s = Series::new(&filter);
+    s.count(&facts(&l), &filter);
+    assert_eq!(s.rounds, vec![Round { title: "测评".to_owned(), sheets: 3, satisfied: 6, answers: 9 }]);
 }
 
 fn unit(id: &str, kind: UnitKind, parent: Option<&str>, ledger: bool) -> Unit {

@@ -104,6 +104,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 ("单位", 36.0),
                 ("走访", 8.0),
                 ("登记问题", 10.0),
+                ("待办", 8.0),
                 ("办理中", 8.0),
                 ("已办结", 8.0),
                 ("不予受理", 10.0),
@@ -122,7 +123,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             let f: Figures = report::unit_figures(facts.facts(), &scope.filter, scope.today);
             let row = i as u32 + 1;
             ws.write_string(row, 0, cell_text(&scope.org.path_names(&unit.id).join(" / "))).map_err(xlsx)?;
-            let counts = [f.visits(), f.raised, f.in_hand, f.resolved, f.rejected, f.overdue];
+            let counts = [f.visits(), f.raised, f.pending, f.in_progress, f.resolved, f.rejected, f.overdue];
             for (c, n) in counts.iter().enumerate() {
                 ws.write_number(row, c as u16 + 1, *n as f64).map_err(xlsx)?;
             }
@@ -132,12 +133,12 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 }
                 Ok(())
             };
-            rate(ws, 7, f.in_time_per_mille())?;
-            rate(ws, 8, f.satisfaction_per_mille())?;
+            rate(ws, 8, f.in_time_per_mille())?;
+            rate(ws, 9, f.satisfaction_per_mille())?;
             for (c, n) in [f.pledges, f.pledges_fulfilled, f.pledges_overdue].iter().enumerate() {
-                ws.write_number(row, c as u16 + 9, *n as f64).map_err(xlsx)?;
+                ws.write_number(row, c as u16 + 10, *n as f64).map_err(xlsx)?;
             }
-            rate(ws, 12, f.survey_per_mille())?;
+            rate(ws, 13, f.survey_per_mille())?;
             written.units += 1;
         }
     }
