@@ -132,8 +132,8 @@ pub async fn show_first_error() {
     let target = if first.matches(r#"[aria-invalid="true"]"#).unwrap_or(false) {
         Some(first)
     } else {
-        // A message under a row of chips: the row's first chip.
-        first.closest(".choice").ok().flatten().and_then(|c| c.query_selector("button, input, textarea, select").ok().flatten())
+        // A message under a row of chips (a `.choice`, or a field holding one): its first chip.
+        first.closest(".choice, .field").ok().flatten().and_then(|c| c.query_selector("button, input, textarea, select").ok().flatten())
     };
     let Some(target) = target else { return };
     let call = |name: &str, options: &js_sys::Object| {

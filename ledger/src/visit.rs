@@ -17,24 +17,38 @@ pub enum VisitKind {
     HomeVisit,
     /// 接访
     Petition,
+    /// 下访: going down to where people are, to hear them.
+    DownVisit,
     /// 企业走访
     EnterpriseVisit,
     /// 座谈
     Forum,
-    /// 其他
+    /// 征求意见
+    Consultation,
+    /// 矛盾排查: screening for disputes before they grow.
+    DisputeScreening,
+    /// 政策宣讲: explaining policy to residents.
+    PolicyTalk,
+    /// 其他 (always last: figures count unknown kinds here)
     Other,
 }
 
 impl VisitKind {
-    pub const ALL: [VisitKind; 5] = [Self::HomeVisit, Self::Petition, Self::EnterpriseVisit, Self::Forum, Self::Other];
+    pub const ALL: [VisitKind; Self::COUNT] =
+        [Self::HomeVisit, Self::Petition, Self::DownVisit, Self::EnterpriseVisit, Self::Forum, Self::Consultation, Self::DisputeScreening, Self::PolicyTalk, Self::Other];
+    pub const COUNT: usize = 9;
 
     /// The stable code stored in documents.
     pub fn code(self) -> &'static str {
         match self {
             Self::HomeVisit => "home",
             Self::Petition => "petition",
+            Self::DownVisit => "down",
             Self::EnterpriseVisit => "enterprise",
             Self::Forum => "forum",
+            Self::Consultation => "consultation",
+            Self::DisputeScreening => "disputes",
+            Self::PolicyTalk => "policy",
             Self::Other => "other",
         }
     }
@@ -47,8 +61,12 @@ impl VisitKind {
         match self {
             Self::HomeVisit => "入户走访",
             Self::Petition => "接访",
+            Self::DownVisit => "下访",
             Self::EnterpriseVisit => "企业走访",
             Self::Forum => "座谈",
+            Self::Consultation => "征求意见",
+            Self::DisputeScreening => "矛盾排查",
+            Self::PolicyTalk => "政策宣讲",
             Self::Other => "其他",
         }
     }

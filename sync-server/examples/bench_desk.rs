@@ -57,7 +57,7 @@ fn ledger_of(unit: usize, records: usize, now_ms: i64) -> UnitLedger {
             0..=8 => {
                 let v = ValidVisit {
                     date,
-                    kind: VisitKind::ALL[rng.next(5) as usize],
+                    kind: VisitKind::ALL[rng.next(VisitKind::COUNT as u64) as usize],
                     whom: format!("住户{}", rng.next(500)),
                     place: "村委会".into(),
                     heard: "反映村道路灯不亮，夜间出行不便，希望尽快修复。".into(),

@@ -144,3 +144,69 @@ test("the desk's figures say exactly what they count: 待办 apart from 办理�
   await context.close();
   await desk.context().browser().close();
 });
+
+test("on a 360 px phone two people's long values in conflict wrap, and no page is wider than the phone", async () => {
+  const server = served.server;
+  const a = await phoneOf("冯一", "青石村");
+  await a.page.goto(`${server.url}/problems/new`);
+  await a.page.locator('input[name="title"]').fill("排水沟堵塞");
+  await a.page.getByRole("button", { name: "保存" }).click();
+  await a.page.getByTestId("problem-status").waitFor();
+  const problemUrl = a.page.url();
+  await waitSynced(a.page);
+  const b = await phoneOf("褚二", "青石村");
+  await b.page.goto(problemUrl);
+  await b.page.getByTestId("problem-status").waitFor({ timeout: 30_000 });
+  await Promise.all([a.context.setOffline(true), b.context.setOffline(true)]);
+  for (const [page, value] of [[a.page, "村口排水沟堵塞，雨天积水漫进三户人家的院子，需要尽快疏通"], [b.page, "排水沟堵塞导致东头低洼处积水，涉及十二户村民出行困难"]]) {
+    await page.getByRole("link", { name: "编辑" }).click();
+    await page.locator('input[name="title"]').fill(value);
+    await page.getByRole("button", { name: "保存" }).click();
+    await page.getByTestId("problem-status").waitFor();
+  }
+  await Promise.all([a.context.setOffline(false), b.context.setOffline(false)]);
+  for (const { page } of [a, b]) {
+    await page.getByTestId("conflicts").waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: /保留“村口排水沟/ }).filter({ hasText: "冯一 所填" }).waitFor();
+    const width = await page.evaluate(() => document.documentElement.scrollWidth);
+    const wide = await page.evaluate(() => [...document.querySelectorAll("body *")].filter((e) => e.getBoundingClientRect().right > 361).slice(0, 5).map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`).join("; "));
+    assert.ok(width <= 360, `the page is ${width} px wide on a 360 px phone: ${wide}`);
+  }
+  await Promise.all([a.context.close(), b.context.close()]);
+});
+
+test("a form marks what it requires and takes the person to the first field in error", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("卫三", "青石村");
+  await page.goto(`${server.url}/pledges/new`);
+  const aims = page.locator(".field").filter({ has: page.getByRole("group", { name: "服务目标" }) });
+  await aims.getByText("必填").waitFor();
+  await page.locator("label.field").filter({ hasText: "兑现期限" }).getByText("必填").waitFor();
+  await page.locator('textarea[name="content"]').fill("每周二上午在村部接待群众");
+  await page.locator('input[name="team"]').check();
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("save-error").filter({ hasText: "请先改正标红的项目" }).waitFor();
+  // The first field in error (the aims, below the fold at the top of the page) has the focus, in view.
+  await page.waitForFunction(() => document.activeElement?.closest('[role="group"]')?.getAttribute("aria-label") === "服务目标");
+  const inView = await page.evaluate(() => {
+    const r = document.activeElement.getBoundingClientRect();
+    const bar = document.querySelector(".sticky-actions").getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= bar.top;
+  });
+  assert.ok(inView, "the first field in error is out of view");
+  await context.close();
+});
+
+test("the campaign's own kinds of visit: 下访, 征求意见, 矛盾排查, 政策宣讲, recorded and filtered", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("蒋四", "青石村");
+  await addVisit(page, { whom: "东头三户邻里纠纷", heard: "宅基地边界有争议，已调解", kind: "矛盾排查" });
+  for (const kind of ["下访", "征求意见", "矛盾排查", "政策宣讲"]) {
+    await page.locator('[aria-label="按类型筛选"], .chips').getByRole("button", { name: kind, exact: true }).first().waitFor();
+  }
+  await page.getByRole("button", { name: "矛盾排查", exact: true }).first().click();
+  await page.getByText("东头三户邻里纠纷").waitFor();
+  assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
+  await context.close();
+});

@@ -45,7 +45,7 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
             <a class="back" href=back>"‹ 返回"</a>
             <h2>{if is_edit { "修改企业信息" } else { "添加服务企业" }}</h2>
             <TextField label="企业名称" name="name" required=true max=ledger::enterprise::MAX_NAME draft errors get=|d: &EnterpriseDraft| &d.name set=|d: &mut EnterpriseDraft, v| d.name = v/>
-            <TextField label="统一社会信用代码" name="credit_code" placeholder="营业执照上的 18 位代码" draft errors
+            <TextField label="统一社会信用代码" name="credit_code" required=true placeholder="营业执照上的 18 位代码" draft errors
                 get=|d: &EnterpriseDraft| &d.credit_code set=|d: &mut EnterpriseDraft, v| d.credit_code = v/>
             <TextField label="所属行业" name="industry" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.industry set=|d: &mut EnterpriseDraft, v| d.industry = v/>
             <TextField label="联系人" name="contact" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.contact set=|d: &mut EnterpriseDraft, v| d.contact = v/>

@@ -54,9 +54,9 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
                 <input type="checkbox" name="team" prop:checked=move || draft.with(|d| d.team) on:change=move |ev| draft.update(|d| d.team = event_target_checked(&ev))/>
                 "班子承诺"
             </label>
-            <TextField label="承诺人" name="by" draft errors get=|d: &PledgeDraft| &d.by set=|d: &mut PledgeDraft, v| d.by = v/>
+            <TextField label="承诺人（不是班子承诺时必填）" name="by" draft errors get=|d: &PledgeDraft| &d.by set=|d: &mut PledgeDraft, v| d.by = v/>
             <div class="field">
-                <span>"服务目标（四争先 / 四领先）"</span>
+                <span>"服务目标（四争先 / 四领先）"</span> <span class="req">"必填"</span>
                 <div class="chips" role="group" aria-label="服务目标">
                     {Aim::ALL.iter().copied().map(|a| view! {
                         <button type="button" class="chip" aria-pressed=move || draft.with(|d| d.aims.contains(&a)).to_string() on:click=toggle(a)>{a.label()}</button>
@@ -64,7 +64,7 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
                 </div>
                 <FieldError errors name="aims"/>
             </div>
-            <TextField label="兑现期限" name="due" input_type="date" draft errors get=|d: &PledgeDraft| &d.due set=|d: &mut PledgeDraft, v| d.due = v/>
+            <TextField label="兑现期限" name="due" input_type="date" required=true draft errors get=|d: &PledgeDraft| &d.due set=|d: &mut PledgeDraft, v| d.due = v/>
             <label class="check">
                 <input type="checkbox" name="public" prop:checked=move || draft.with(|d| d.public) on:change=move |ev| draft.update(|d| d.public = event_target_checked(&ev))/>
                 "向群众公开"

@@ -44,7 +44,7 @@ impl Filter {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     /// Visits dated in the period, per kind in [`VisitKind::ALL`] order.
-    pub visits_by_kind: [usize; 5],
+    pub visits_by_kind: [usize; VisitKind::COUNT],
     /// Problems raised in the period (登记), then what became of them.
     pub raised: usize,
     /// 待办: not started.
@@ -124,7 +124,7 @@ pub fn unit_figures<'a>(facts: impl IntoIterator<Item = &'a Facts>, filter: &Fil
     for fact in facts {
         match fact {
             Facts::Visit(v) if !v.deleted && v.date.is_some_and(|d| filter.period.contains(d)) => {
-                let slot = VisitKind::ALL.iter().position(|k| *k == v.kind).unwrap_or(4);
+                let slot = VisitKind::ALL.iter().position(|k| *k == v.kind).unwrap_or(VisitKind::COUNT - 1);
                 f.visits_by_kind[slot] += 1;
             }
             Facts::Problem(p) => {

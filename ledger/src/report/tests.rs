@@ -146,7 +146,7 @@ fn a_units_figures_for_a_month() {
     let l = sample();
     let f = unit_figures(&facts(&l), &Filter::new(Period::parse("2026-11").unwrap()), today());
     let expected = Figures {
-        visits_by_kind: [2, 1, 0, 0, 0],
+        visits_by_kind: [2, 1, 0, 0, 0, 0, 0, 0, 0],
         raised: 4,
         // The one still open was never started: 待办, not 办理中.
         pending: 1,
@@ -255,7 +255,7 @@ fn org() -> Org {
 
 #[test]
 fn totals_add_up_the_tree_and_stop_at_the_node() {
-    let one = |raised| Figures { raised, visits_by_kind: [1, 0, 0, 0, 0], ..Figures::default() };
+    let one = |raised| Figures { raised, visits_by_kind: [1, 0, 0, 0, 0, 0, 0, 0, 0], ..Figures::default() };
     let own: BTreeMap<String, Figures> = [("town", 1), ("village-a", 2), ("village-b", 4), ("village-c", 8)].into_iter().map(|(u, n)| (u.to_owned(), one(n))).collect();
     let totals = roll_up(&org(), "city", &own);
     let raised = |t: &BTreeMap<String, Figures>, u: &str| t.get(u).map(|f| (f.raised, f.visits()));
@@ -364,7 +364,7 @@ proptest! {
         for (i, e) in edits.iter().enumerate() {
             let d = days[i % 3];
             match e {
-                Edit::Visit(k) => { visit(&mut server, d, VisitKind::ALL[*k as usize % 5]); }
+                Edit::Visit(k) => { visit(&mut server, d, VisitKind::ALL[*k as usize % VisitKind::COUNT]); }
                 Edit::Problem(c) => { problem(&mut phone, d, "2026-11-15", Category::ALL[*c as usize % Category::ALL.len()], Urgency::Normal); }
                 Edit::Step(which, a) => {
                     let problems = phone.problems().records;
