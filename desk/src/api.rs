@@ -16,8 +16,12 @@ pub enum ApiError {
     SignedOut,
     /// The server refused, with its message and the whole answer (import row problems).
     Refused { message: String, body: serde_json::Value },
-    /// No connection, or an answer that is not ours.
+    /// No connection (the request never reached the server).
     Network(String),
+    /// No connection, and this page was never opened here before, so nothing is kept of it.
+    NotKept,
+    /// An answer the desk cannot read (a proxy's error page, a server of another version).
+    Unreadable(String),
 }
 
 impl ApiError {
@@ -25,7 +29,10 @@ impl ApiError {
         match self {
             ApiError::SignedOut => "登录已失效，请重新登录".into(),
             ApiError::Refused { message, .. } => message.clone(),
-            ApiError::Network(e) => format!("连不上服务器：{e}"),
+            // What went wrong in the browser is for the console, not for the person.
+            ApiError::Network(_) => "连不上服务器：请检查网络后重试。".into(),
+            ApiError::NotKept => "离线，此页尚未缓存：本机没有保存过这一页，请联网后再打开。已打开过的页面离线时仍可查看。".into(),
+            ApiError::Unreadable(_) => "服务器的回答无法读取，请稍后重试；如仍不行，请联系管理员。".into(),
         }
     }
 }
@@ -57,16 +64,17 @@ pub async fn get_kept<T: DeserializeOwned>(url: &str) -> Result<Kept<T>, ApiErro
     match request::<serde_json::Value>(url, "GET", None, None).await {
         Ok(body) => {
             keep(&key, &body);
-            serde_json::from_value(body).map(|value| Kept { value, from: None }).map_err(|e| ApiError::Network(e.to_string()))
+            serde_json::from_value(body).map(|value| Kept { value, from: None }).map_err(|e| ApiError::Unreadable(e.to_string()))
         }
         Err(ApiError::Network(why)) => {
+            web_sys::console::warn_1(&format!("{url}: {why}").into());
             let kept = local_storage().and_then(|s| s.get_item(&key).ok().flatten()).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
             match kept {
                 Some(k) => {
-                    let value = serde_json::from_value(k["body"].clone()).map_err(|e| ApiError::Network(e.to_string()))?;
+                    let value = serde_json::from_value(k["body"].clone()).map_err(|e| ApiError::Unreadable(e.to_string()))?;
                     Ok(Kept { value, from: k["at"].as_f64() })
                 }
-                None => Err(ApiError::Network(why)),
+                None => Err(ApiError::NotKept),
             }
         }
         Err(e) => Err(e),
@@ -101,7 +109,7 @@ pub fn forget_kept() {
 }
 
 pub async fn post<T: DeserializeOwned>(url: &str, body: &impl Serialize) -> Result<T, ApiError> {
-    let body = serde_json::to_string(body).map_err(|e| ApiError::Network(e.to_string()))?;
+    let body = serde_json::to_string(body).map_err(|e| ApiError::Unreadable(e.to_string()))?;
     request(url, "POST", Some(JsValue::from_str(&body)), Some("application/json")).await
 }
 
@@ -129,12 +137,12 @@ async fn request<T: DeserializeOwned>(url: &str, method: &str, body: Option<JsVa
     if status == 401 {
         return Err(ApiError::SignedOut);
     }
-    let body: serde_json::Value = serde_json::from_str(&text).map_err(|_| ApiError::Network(format!("HTTP {status}")))?;
+    let body: serde_json::Value = serde_json::from_str(&text).map_err(|_| ApiError::Unreadable(format!("HTTP {status}")))?;
     if !(200..300).contains(&status) {
         let message = body.get("message").and_then(|m| m.as_str()).unwrap_or("请求被拒绝").to_owned();
         return Err(ApiError::Refused { message, body });
     }
-    serde_json::from_value(body).map_err(|e| ApiError::Network(e.to_string()))
+    serde_json::from_value(body).map_err(|e| ApiError::Unreadable(e.to_string()))
 }
 
 /// A time in seconds since 1970 as local date and time (2026-11-29 14:05).

@@ -20,8 +20,10 @@ pub fn OverviewPage() -> impl IntoView {
 pub fn Breadcrumbs(overview: Overview) -> impl IntoView {
     let desk = expect_context::<Desk>();
     let go = move |unit: String| desk.set("node", &unit);
+    let up = (overview.path.len() > 1).then(|| overview.path[overview.path.len() - 2].clone());
     view! {
         <p class="crumbs" data-testid="crumbs">
+            {up.map(|u| { let unit = u.unit.clone(); view! { <a href="#" class="up" data-testid="up" on:click=move |ev| { ev.prevent_default(); go(unit.clone()) }>{format!("‹ 返回{}", u.name)}</a>"　" } })}
             {overview.path.iter().enumerate().map(|(i, u)| {
                 let unit = u.unit.clone();
                 view! { {(i > 0).then_some(" › ")}<a href="#" on:click=move |ev| { ev.prevent_default(); go(unit.clone()) }>{u.name.clone()}</a> }
@@ -59,9 +61,29 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         .iter()
         .map(|r| {
             let unit = r.unit.clone();
-            let drill = move |ev: leptos::ev::MouseEvent| {
-                ev.prevent_default();
-                desk.set("node", &unit);
+            // A unit with a ledger opens its problems; a node opens the units below it.
+            let is_ledger = r.ledger;
+            let drill = {
+                let unit = unit.clone();
+                move |ev: leptos::ev::MouseEvent| {
+                    ev.prevent_default();
+                    if is_ledger {
+                        desk.go(Route { view: View::Problems, query: desk.route.get_untracked().query.with("node", &unit) });
+                    } else {
+                        desk.set("node", &unit);
+                    }
+                }
+            };
+            // Each figure opens the list it counts: the problems of that unit with that status.
+            let figure = |n: usize, view: View, status: &'static str, col: &'static str| {
+                let unit = unit.clone();
+                let open = move |ev: leptos::ev::MouseEvent| {
+                    ev.prevent_default();
+                    let query = desk.route.get_untracked().query.with("node", &unit);
+                    let query = if status.is_empty() { query } else { query.with("status", status) };
+                    desk.go(Route { view: view.clone(), query });
+                };
+                view! { <td class="num" class:alert={col == "overdue" && n > 0} data-col=col><a href="#" on:click=open>{n}</a></td> }
             };
             let f = &r.figures;
             let kinds = overview.visit_kinds.iter().zip(f.visits_by_kind).filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join("，");
@@ -69,11 +91,11 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                 <tr class:node=!r.ledger class:stale=r.stale data-unit=r.name.clone()>
                     <td style=format!("padding-left:{}em", 0.5 + r.depth as f32 * 1.2)><a href="#" on:click=drill>{r.name.clone()}</a>" "<span class="muted small">{r.kind.clone()}</span></td>
                     <td class="num" title=kinds data-col="visits">{r.visits}</td>
-                    <td class="num" data-col="raised">{f.raised}</td>
-                    <td class="num" data-col="pending">{f.pending}</td>
-                    <td class="num" data-col="in_progress">{f.in_progress}</td>
-                    <td class="num" data-col="resolved">{f.resolved}</td>
-                    <td class="num" class:alert={f.overdue > 0} data-col="overdue">{f.overdue}</td>
+                    {figure(f.raised, View::Problems, "", "raised")}
+                    {figure(f.pending, View::Problems, "pending", "pending")}
+                    {figure(f.in_progress, View::Problems, "in_progress", "in_progress")}
+                    {figure(f.resolved, View::Problems, ledger::report::StatusFilter::CLOSED, "resolved")}
+                    {figure(f.overdue, View::Overdue, "", "overdue")}
                     <td class="num" data-col="in_time">{per_cent(r.in_time)}</td>
                     <td class="num" data-col="satisfaction">{per_cent(r.satisfaction)}</td>
                     <td class="num" data-col="pledges">{format!("{} / {} / {}", f.pledges_public, f.pledges_fulfilled, f.pledges_overdue)}</td>

@@ -12,7 +12,7 @@ use crate::supervise::{answer, api_url, fetch, Desk};
 pub fn ReportPage() -> impl IntoView {
     let desk = expect_context::<Desk>();
     let (url, data) = fetch::<Overview>(move || api_url("overview", &desk.query(), ""));
-    answer(url, data, |o: Overview| view! { <Report overview=o/> })
+    answer(url, data, |o: Overview| view! { <div class="noprint"><crate::overview::Breadcrumbs overview=o.clone()/></div><Report overview=o/> })
 }
 
 #[component]
@@ -40,16 +40,20 @@ fn Report(overview: Overview) -> impl IntoView {
             String::new()
         },
     );
+    // The units below the node; a unit with none below it is its own row.
+    let below = usize::from(overview.rows.len() > 1);
     let rows = overview
         .rows
         .iter()
-        .skip(1)
+        .skip(below)
         .map(|r| {
             view! {
                 <tr class:node=!r.ledger>
                     <td style=format!("padding-left:{}em", r.depth as f32 * 1.2)>{r.name.clone()}{r.stale.then_some("（数据滞后）")}</td>
                     <td class="num">{r.visits}</td>
                     <td class="num">{r.figures.raised}</td>
+                    <td class="num">{r.figures.pending}</td>
+                    <td class="num">{r.figures.in_progress}</td>
                     <td class="num">{r.figures.resolved}</td>
                     <td class="num">{r.figures.overdue}</td>
                     <td class="num">{per_cent(r.in_time)}</td>
@@ -72,7 +76,7 @@ fn Report(overview: Overview) -> impl IntoView {
             <p class="muted">{format!("统计期间：{}（{} 至 {}）　生成时间：{}", overview.period.label, overview.period.from, overview.period.to, local_time(overview.generated_at))}</p>
             <p class="summary" data-testid="summary">{summary}</p>
             <table class="grid">
-                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺兑现"</th></tr></thead>
+                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"待办"</th><th>"办理中"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺兑现"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
             <crate::charts::Monthly series=series.clone()/>

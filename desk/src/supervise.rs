@@ -213,7 +213,8 @@ fn Filters(show_sort: bool) -> impl IntoView {
         }
     };
     let categories: Vec<_> = Category::ALL.iter().map(|c| (c.code(), c.label())).collect();
-    let statuses: Vec<_> = Status::ALL.iter().map(|s| (s.code(), s.label())).collect();
+    let mut statuses: Vec<_> = Status::ALL.iter().map(|s| (s.code(), s.label())).collect();
+    statuses.push((ledger::report::StatusFilter::CLOSED, "已办结（含已回访）"));
     let urgencies: Vec<_> = Urgency::ALL.iter().map(|u| (u.code(), u.label())).collect();
     view! {
         <form class="card inline filters" on:submit=|ev| ev.prevent_default()>

@@ -210,3 +210,48 @@ test("the campaign's own kinds of visit: 下访, 征求意见, 矛盾排查, 政
   assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
   await context.close();
 });
+
+test("every figure on the desk opens the list it counts; a village's 通报 has its row and a way back up", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("韩五", "东风社区");
+  await problemThrough(page, "东风待办的问题", []);
+  await problemThrough(page, "东风办结的问题", ["start", "resolve"]);
+  await waitSynced(page);
+  await context.close();
+
+  const desk = await countyDesk();
+  const overview = desk.getByTestId("overview");
+  const row = overview.locator('tr[data-unit="东风社区"]');
+  const problems = desk.getByTestId("problems").locator("tbody tr");
+  const listed = async () => (await problems.evaluateAll((rows) => rows.map((r) => r.dataset.problem))).sort();
+  for (const [col, expected] of [["pending", ["东风待办的问题"]], ["resolved", ["东风办结的问题"]], ["raised", ["东风办结的问题", "东风待办的问题"]]]) {
+    await row.locator(`[data-col="${col}"] a`).click();
+    await problems.first().waitFor();
+    await desk.waitForFunction((n) => document.querySelectorAll('[data-testid="problems"] tbody tr').length === n, expected.length);
+    assert.deepEqual(await listed(), expected, `the ${col} figure's list`);
+    assert.equal(Number(await desk.goBack().then(() => row.locator(`[data-col="${col}"]`).textContent())), expected.length);
+  }
+  // The village's name opens its problems, not the same single row again.
+  await row.locator("td").first().getByRole("link").click();
+  await desk.waitForFunction(() => document.querySelectorAll('[data-testid="problems"] tbody tr').length === 2);
+  // Its 通报 has its own row, and a way back up the tree.
+  await desk.locator('button[data-tab="report"]').click();
+  const report = desk.getByTestId("report");
+  await report.locator("tbody tr").filter({ hasText: "东风社区" }).waitFor();
+  await desk.getByTestId("up").click();
+  await report.locator("tbody tr").filter({ hasText: "东风社区" }).waitFor();
+  assert.ok((await report.locator("tbody tr").count()) > 1, "the township's 通报 lists its units");
+  await desk.context().browser().close();
+});
+
+test("offline, the desk says in plain words that a page it never opened is not kept", async () => {
+  const desk = await countyDesk();
+  await desk.getByTestId("overview").waitFor();
+  await desk.context().setOffline(true);
+  await desk.locator('button[data-tab="pledges"]').click();
+  const shown = desk.getByText("离线，此页尚未缓存");
+  await shown.waitFor();
+  const text = await desk.locator("body").innerText();
+  assert.ok(!/JsValue|wasm-function|TypeError/.test(text), `a raw error reached the page: ${text.slice(0, 300)}`);
+  await desk.context().browser().close();
+});

@@ -50,7 +50,7 @@ test("a phone's offline work reaches the supervisor's desk, and the supervisor's
   await desk.getByTestId("chart-monthly").locator("rect").first().waitFor();
 
   // Drill down to the township: the URL keeps it; back returns to the county.
-  await overview.locator('tr[data-unit="青石镇"] a').click();
+  await overview.locator('tr[data-unit="青石镇"] td').first().getByRole("link").click();
   await desk.waitForFunction(() => location.hash.includes("node="));
   await overview.locator('tr[data-unit="柳河村"]').waitFor({ state: "detached" });
   assert.ok(await village.isVisible());

@@ -19,8 +19,35 @@ use crate::visit::VisitKind;
 pub struct Filter {
     pub period: Period,
     pub category: Option<Category>,
-    pub status: Option<Status>,
+    pub status: Option<StatusFilter>,
     pub urgency: Option<Urgency>,
+}
+
+/// The problems a status filter keeps: one status, or 已办结 as the figures count it
+/// (办结 or 已回访), so the list behind the 已办结 figure holds exactly what it counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StatusFilter {
+    Is(Status),
+    Closed,
+}
+
+impl StatusFilter {
+    /// The code in the desk's URL: a status's code, or `closed`.
+    pub const CLOSED: &'static str = "closed";
+
+    pub fn from_code(code: &str) -> Option<Self> {
+        if code == Self::CLOSED {
+            return Some(Self::Closed);
+        }
+        Status::from_code(code).map(Self::Is)
+    }
+
+    pub fn keeps(self, status: Status) -> bool {
+        match self {
+            Self::Is(s) => s == status,
+            Self::Closed => matches!(status, Status::Resolved | Status::FollowedUp),
+        }
+    }
 }
 
 impl Filter {
@@ -30,7 +57,7 @@ impl Filter {
 
     /// Category, status and urgency (not the period).
     pub fn keeps(&self, p: &ProblemFacts) -> bool {
-        !p.deleted && self.category.is_none_or(|c| c == p.category) && self.status.is_none_or(|s| s == p.status) && self.urgency.is_none_or(|u| u == p.urgency)
+        !p.deleted && self.category.is_none_or(|c| c == p.category) && self.status.is_none_or(|s| s.keeps(p.status)) && self.urgency.is_none_or(|u| u == p.urgency)
     }
 
     /// Raised in the period and kept by the filters: the problems the figures count.

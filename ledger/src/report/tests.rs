@@ -197,7 +197,7 @@ fn problem_filters_narrow_every_problem_figure() {
     assert_eq!((f.raised, f.pending + f.in_progress, f.resolved, f.overdue, f.visits()), (2, 1, 1, 1, 4), "visits are not problems: unfiltered");
     let f = unit_figures(&facts(&l), &Filter { urgency: Some(Urgency::Critical), ..Filter::new(period) }, today());
     assert_eq!((f.raised, f.overdue), (1, 1));
-    let f = unit_figures(&facts(&l), &Filter { status: Some(Status::Rejected), ..Filter::new(period) }, today());
+    let f = unit_figures(&facts(&l), &Filter { status: Some(StatusFilter::Is(Status::Rejected)), ..Filter::new(period) }, today());
     assert_eq!((f.raised, f.rejected, f.overdue), (1, 1, 0));
 }
 

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use chrono::NaiveDate;
 use http_api::desk::PeriodView;
 use ledger::org::{Org, Unit};
-use ledger::problem::{Category, Status, Urgency};
+use ledger::problem::{Category, Urgency};
 use ledger::report::{self, Filter, Period};
 use ledger_sync::DocumentId;
 use serde::Deserialize;
@@ -73,7 +73,7 @@ impl Scope {
         let filter = Filter {
             period,
             category: coded(&ask.category, Category::from_code, "问题类别")?,
-            status: coded(&ask.status, Status::from_code, "办理状态")?,
+            status: coded(&ask.status, ledger::report::StatusFilter::from_code, "办理状态")?,
             urgency: coded(&ask.urgency, Urgency::from_code, "紧急程度")?,
         };
         drop(nodes);
