@@ -106,6 +106,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
     provide_context(ProblemListState::new());
+    provide_context(crate::pages::new_remarks::RemarksSeen::new(&account::storage_key(&ledger.document_id)));
     let me = StoredValue::new(me);
     let unit = ledger.unit_name.clone();
 
@@ -262,6 +263,7 @@ fn UndoToast() -> impl IntoView {
 fn BottomNav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let overdue = crate::pages::problem_list::overdue_count(expect_context::<LedgerService>());
+    let remarks = crate::pages::new_remarks::new_count(expect_context::<LedgerService>(), expect_context::<crate::pages::new_remarks::RemarksSeen>());
     let current = move |prefix: &'static str| {
         move || {
             let path = location.pathname.get();
@@ -279,6 +281,7 @@ fn BottomNav() -> impl IntoView {
             <a href="/problems" aria-current=current("/problems") data-testid="problems-tab">
                 "问题"
                 {move || (overdue.get() > 0).then(|| view! { <span class="badge" aria-label=format!("{} 件逾期", overdue.get())>{overdue.get()}</span> })}
+                {move || (remarks.get() > 0).then(|| view! { <span class="badge remark" data-testid="new-remarks-badge" aria-label=format!("{} 件新督办", remarks.get())>{format!("督{}", remarks.get())}</span> })}
             </a>
             <a href="/enterprises" aria-current=current("/enterprises")>"企业"</a>
             <a href="/pledges" aria-current=current("/pledges")>"承诺"</a>

@@ -255,3 +255,40 @@ test("offline, the desk says in plain words that a page it never opened is not k
   assert.ok(!/JsValue|wasm-function|TypeError/.test(text), `a raw error reached the page: ${text.slice(0, 300)}`);
   await desk.context().browser().close();
 });
+
+test("a new 督办意见 shows where a cadre looks first, until the problem is opened", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("杨六", "东风社区");
+  await problemThrough(page, "东风路面塌陷", []);
+  await waitSynced(page);
+  // Not looking at it when the remark comes (a problem open on screen shows it: seen).
+  await page.goto(`${server.url}/enterprises`);
+  const desk = await countyDesk();
+  await desk.getByTestId("overview").locator('tr[data-unit="东风社区"] [data-col="raised"] a').click();
+  await desk.locator('tr[data-problem="东风路面塌陷"]').click();
+  await desk.locator('textarea[name="remark"]').fill("请本周内设置警示并修复");
+  await desk.getByRole("button", { name: "提交" }).click();
+  await desk.getByRole("status").filter({ hasText: "已写入该单位台账" }).waitFor();
+  await desk.context().browser().close();
+
+  // The phone's first screen, its 问题 tab and the problem's card say so, before it is opened.
+  await page.goto(server.url);
+  await page.getByTestId("new-remarks-notice").filter({ hasText: "1 件问题收到新的督办意见" }).waitFor({ timeout: 30_000 });
+  await page.getByTestId("new-remarks-badge").waitFor();
+  await page.getByTestId("problems-tab").click();
+  const card = page.locator(".card").filter({ hasText: "东风路面塌陷" });
+  await card.getByTestId("new-remark").waitFor();
+  assert.equal(await page.locator('[data-testid="new-remark"]').count(), 1, "only the problem with the remark is flagged");
+  // Opened: seen, everywhere, and still after a reload.
+  await card.click();
+  await page.getByTestId("supervision").filter({ hasText: "请本周内设置警示并修复" }).waitFor();
+  await page.goto(`${server.url}/problems`);
+  await page.locator(".card").filter({ hasText: "东风路面塌陷" }).waitFor();
+  assert.equal(await page.getByTestId("new-remark").count(), 0);
+  assert.equal(await page.getByTestId("new-remarks-badge").count(), 0);
+  await page.reload();
+  await page.locator(".card").filter({ hasText: "东风路面塌陷" }).waitFor();
+  assert.equal(await page.getByTestId("new-remark").count(), 0, "seen is forgotten on reload");
+  assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
+  await context.close();
+});

@@ -2,6 +2,7 @@
 
 pub mod enterprise_form;
 pub mod enterprises;
+pub mod new_remarks;
 pub mod parts;
 pub mod pledge_form;
 pub mod pledges;

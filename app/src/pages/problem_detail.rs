@@ -24,6 +24,11 @@ pub fn ProblemDetail() -> impl IntoView {
 #[component]
 fn ProblemView(problem: Problem) -> impl IntoView {
     let service = expect_context::<LedgerService>();
+    // Opened: its 督办意见 are seen, on the list and the tab too.
+    if let Some(seen) = use_context::<crate::pages::new_remarks::RemarksSeen>() {
+        let shown = problem.clone();
+        Effect::new(move |_| seen.saw(&shown));
+    }
     let today = browser::today();
     let overdue = problem.is_overdue(today);
     let id = problem.id.clone();

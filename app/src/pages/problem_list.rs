@@ -130,6 +130,7 @@ pub fn ProblemList() -> impl IntoView {
 #[component]
 pub fn ProblemCard(problem: Problem, today: chrono::NaiveDate) -> impl IntoView {
     let overdue = problem.is_overdue(today);
+    let new_remark = use_context::<crate::pages::new_remarks::RemarksSeen>().is_some_and(|seen| seen.is_new(&problem));
     view! {
         <li>
             <a class=if overdue { "card overdue" } else { "card" } href=format!("/problems/{}", problem.id)>
@@ -137,6 +138,7 @@ pub fn ProblemCard(problem: Problem, today: chrono::NaiveDate) -> impl IntoView 
                     <span class=format!("status status-{}", problem.status.code())>{problem.status.label()}</span>
                     {overdue.then(|| view! { <span class="tag danger">"逾期"</span> })}
                     {(!problem.conflicts.is_empty()).then(|| view! { <span class="tag">"有冲突"</span> })}
+                    {new_remark.then(|| view! { <span class="tag remark" data-testid="new-remark">"新督办意见"</span> })}
                     <span class="muted small">{problem.category.label()}</span>
                 </div>
                 <div class="whom">{problem.title.clone()}</div>

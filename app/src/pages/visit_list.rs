@@ -49,6 +49,7 @@ pub fn VisitList() -> impl IntoView {
     view! {
         <section class="list-page">
             <crate::pages::problem_list::OverdueNotice/>
+            <crate::pages::new_remarks::NewRemarksNotice/>
             <div class="search">
                 <input type="search" placeholder="搜索走访对象、地点、内容…" aria-label="搜索"
                     prop:value=move || filter.text.get()
