@@ -71,6 +71,7 @@ pub fn NewRemarksNotice() -> impl IntoView {
     let count = new_count(service, seen);
     move || {
         let n = count.get();
-        (n > 0).then(|| view! { <a class="overdue-notice remark-notice" href="/problems" data-testid="new-remarks-notice">{format!("📌 {n} 件问题收到新的督办意见，点此查看")}</a> })
+        (n > 0)
+            .then(|| view! { <a class="overdue-notice remark-notice" href="/problems" data-testid="new-remarks-notice">{format!("📌 {n} 件问题收到新的督办意见，点此查看")}</a> })
     }
 }
