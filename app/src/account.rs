@@ -174,6 +174,14 @@ pub fn known_retired() -> bool {
     browser::local_setting(RETIRED_KEY).is_some()
 }
 
+/// The activation code in the address (`/#activate=CODE`, what the QR code holds).
+fn code_from_address() -> Option<String> {
+    let hash = web_sys::window()?.location().hash().ok()?;
+    let code = hash.strip_prefix("#activate=")?;
+    let code: String = code.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(20).collect();
+    (!code.is_empty()).then_some(code)
+}
+
 /// Why this phone erased itself, if it did and was not activated since.
 pub fn gone_reason() -> Option<String> {
     browser::local_setting(GONE_KEY)
@@ -207,11 +215,16 @@ pub async fn activate(code: &str, device: &str) -> Result<(), String> {
 /// The code screen of a phone not yet activated: one field, one button.
 #[component]
 pub fn Activation(activated: WriteSignal<u32>) -> impl IntoView {
-    let code = RwSignal::new(String::new());
+    // Opened from the QR code the admin showed: the code is in the address, filled in here.
+    let code = RwSignal::new(code_from_address().unwrap_or_default());
     let error = RwSignal::new(None::<String>);
     let busy = RwSignal::new(false);
     let submit = move || {
         if busy.get_untracked() {
+            return;
+        }
+        if code.get_untracked().trim().is_empty() {
+            error.set(Some("请输入激活码（管理员给您的 XXXX-XXXX-XX）".into()));
             return;
         }
         busy.set(true);
@@ -223,6 +236,10 @@ pub fn Activation(activated: WriteSignal<u32>) -> impl IntoView {
                 Ok(()) => {
                     if let Some(storage) = browser::local_storage() {
                         let _ = storage.remove_item(GONE_KEY);
+                    }
+                    // The code is used: it leaves the address (and the history's entry).
+                    if let Some(w) = web_sys::window() {
+                        let _ = w.history().and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/")));
                     }
                     activated.update(|n| *n += 1)
                 }

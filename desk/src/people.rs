@@ -18,9 +18,17 @@ enum Issued {
     Token { name: String, device: String, token: String },
 }
 
-/// The code as a QR code, drawn as SVG (the phone's camera reads it; the person may also type it).
+/// The address a phone's camera opens from the QR code: the app, with the code filled in (in
+/// the fragment, which never reaches a server's logs).
+pub fn activation_link(code: &str) -> String {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    format!("{origin}/#activate={code}")
+}
+
+/// The activation address as a QR code, drawn as SVG (the phone's camera opens it; the person
+/// may also type the code).
 fn qr_svg(code: &str) -> String {
-    match qrcode::QrCode::new(code.as_bytes()) {
+    match qrcode::QrCode::new(activation_link(code).as_bytes()) {
         Ok(qr) => qr.render::<qrcode::render::svg::Color>().min_dimensions(180, 180).quiet_zone(true).build(),
         Err(_) => String::new(),
     }
@@ -134,8 +142,8 @@ pub fn People(org: OrgView) -> impl IntoView {
                 <section class="card code" data-testid="activation-code">
                     <h2>{format!("{name}的激活码")}</h2>
                     <p class="code-text" data-testid="code-text">{code.clone()}</p>
-                    <div class="qr" inner_html=qr_svg(&code)></div>
-                    <p class="muted">{format!("仅可使用一次，{days} 天内有效。请当面交给本人，在手机上输入或扫码激活。")}</p>
+                    <div class="qr" data-testid="activation-qr" data-link=activation_link(&code) inner_html=qr_svg(&code)></div>
+                    <p class="muted">{format!("仅可使用一次，{days} 天内有效。请当面交给本人：用手机相机扫码，打开后点“激活”；也可在手机上打开本系统，输入激活码。")}</p>
                     <button class="plain" on:click=move |_| issued.set(None)>"关闭"</button>
                 </section>
             }.into_any(),

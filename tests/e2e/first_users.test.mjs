@@ -292,3 +292,45 @@ test("a new 督办意见 shows where a cadre looks first, until the problem is o
   assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
   await context.close();
 });
+
+test("the activation QR code opens the app with the code filled in; an empty code is asked for", async () => {
+  const server = served.server;
+  const browser = await launchBrowser();
+  const admin = await (await browser.newContext(DESK)).newPage();
+  await admin.goto(`${server.url}/desk/`);
+  await admin.getByLabel("登录名").fill("admin");
+  await admin.getByLabel("密码").fill((await server.account("admin")).secret);
+  await admin.getByRole("button", { name: "登录" }).click();
+  await admin.getByRole("button", { name: "人员与激活码" }).click();
+  const addPerson = admin.getByTestId("add-person");
+  await addPerson.locator('input[name="name"]').fill("许七");
+  await addPerson.locator('input[name="login"]').fill("xuqi");
+  await addPerson.locator('select[name="unit"]').selectOption({ label: "　　　青石村" });
+  await addPerson.getByRole("button", { name: "添加" }).click();
+  await admin.locator('tr[data-person="许七"]').getByTestId("issue-code").click();
+  const code = (await admin.getByTestId("code-text").textContent()).trim();
+  const qr = admin.getByTestId("activation-qr");
+  const link = await qr.getAttribute("data-link");
+  assert.equal(link, `${server.url}/#activate=${code}`, "the QR code holds the app's address with the code");
+  assert.equal(await qr.locator("svg").count(), 1);
+  await browser.close();
+
+  // A new phone: typing nothing asks for the code; opening the link fills it in.
+  const phone = await launchPersistent(tempDir("qr-phone"), { activated: false, ...PHONE });
+  const page = phone.pages()[0];
+  await page.goto(server.url);
+  await page.getByRole("heading", { name: "激活本机" }).waitFor();
+  await page.getByRole("button", { name: "激活" }).click();
+  await page.getByRole("alert").filter({ hasText: "请输入激活码" }).waitFor();
+  const left = await page.locator("#activation-code").evaluate((f) => f.getBoundingClientRect().left);
+  assert.ok(left >= 8, `the activation form touches the screen's edge (${left} px)`);
+  // The camera opens the link in a new page.
+  const opened = await phone.newPage();
+  await opened.goto(link);
+  await opened.getByRole("heading", { name: "激活本机" }).waitFor();
+  assert.equal(await opened.locator("#activation-code").inputValue(), code);
+  await opened.getByRole("button", { name: "激活" }).click();
+  await opened.getByTestId("author").filter({ hasText: "许七" }).waitFor({ timeout: 30_000 });
+  assert.ok(!opened.url().includes(code), "the used code stays in the address");
+  await phone.close();
+});
