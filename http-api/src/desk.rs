@@ -154,6 +154,9 @@ pub struct RecordView {
     pub record: serde_json::Value,
     pub history: Vec<HistoryLine>,
     pub may_remark: bool,
+    /// The enterprise a problem is a difficulty of (企业困难), by name.
+    #[serde(default)]
+    pub enterprise: Option<String>,
 }
 
 /// `POST /api/desk/records/{ledger}/{problems|pledges}/{id}/remarks`: a supervision remark

@@ -334,3 +334,29 @@ test("the activation QR code opens the app with the code filled in; an empty cod
   assert.ok(!opened.url().includes(code), "the used code stays in the address");
   await phone.close();
 });
+
+test("the desk's record of an enterprise difficulty names the enterprise and the kind of difficulty", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("秦八", "东风社区");
+  await page.goto(`${server.url}/enterprises/new`);
+  await page.locator('input[name="name"]').fill("东风纺织有限公司");
+  await page.locator('input[name="credit_code"]').fill("91350100M000100Y43");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByRole("link", { name: "登记企业困难" }).click();
+  await page.getByRole("group", { name: "困难类型" }).getByRole("button", { name: "融资" }).click();
+  await page.locator('input[name="title"]').fill("流动资金缺口两百万");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("problem-status").waitFor();
+  await waitSynced(page);
+  await context.close();
+
+  const desk = await countyDesk();
+  await desk.getByTestId("overview").locator('tr[data-unit="东风社区"] [data-col="raised"] a').click();
+  await desk.locator('tr[data-problem="流动资金缺口两百万"]').click();
+  const record = desk.getByTestId("record");
+  await record.waitFor();
+  const field = async (name) => (await record.locator("dt").filter({ hasText: new RegExp(`^${name}$`) }).locator("+ dd").textContent()).trim();
+  assert.equal(await field("企业"), "东风纺织有限公司");
+  assert.equal(await field("困难类型"), "融资");
+  await desk.context().browser().close();
+});

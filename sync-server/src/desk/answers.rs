@@ -163,6 +163,10 @@ pub fn record(hub: &Hub, person: &str, doc: &DocumentId, section: Section, id: &
     let history = ledger.history(id).into_iter().map(|h| HistoryLine { at: h.at_seconds, by: h.by, summary: h.summary }).collect();
     let org = hub.directory.org();
     let write = hub.directory.rights(person, doc).write;
+    let enterprise = match &record {
+        report::Record::Problem(p) => p.enterprise_id.as_ref().and_then(|e| ledger.enterprise(e).ok()).map(|e| e.name),
+        _ => None,
+    };
     Ok(Some(RecordView {
         section: section.key().to_owned(),
         unit_path: org.path_names(&unit).join(" / "),
@@ -170,5 +174,6 @@ pub fn record(hub: &Hub, person: &str, doc: &DocumentId, section: Section, id: &
         record: serde_json::to_value(record).map_err(|e| e.to_string())?,
         history,
         may_remark: write >= ledger::org::Write::SupervisionOnly,
+        enterprise,
     }))
 }

@@ -1,6 +1,6 @@
 //! The desk's export (导出): for the node, period and filters, a summary per unit, the problem
 //! ledger across units (every field, status dates, days overdue, the follow-up verdict), visits
-//! and pledges, as a real .xlsx. Records are read from the read model one row at a time and
+//! pledges and survey rounds, as a real .xlsx. Records are read from the read model one row at a time and
 //! the record sheets are written in rust_xlsxwriter's constant-memory mode (each row goes to a
 //! temporary file as it is written), so an export holds one row in memory, not the sheet.
 //! Residents' contact details (反映人联系方式) are left out: a supervisor's report does not need
@@ -69,6 +69,11 @@ fn header(ws: &mut Worksheet, name: &str, columns: &[(&str, f64)], bold: &Format
     Ok(())
 }
 
+/// A problem's 督办意见, one per line: when, who, what.
+fn remarks(p: &Problem) -> String {
+    p.supervision.iter().map(|r| format!("{} {}：{}", report::day_of(r.at).map(|d| d.to_string()).unwrap_or_default(), r.by, r.text)).collect::<Vec<_>>().join("\n")
+}
+
 /// The day of the last status step into `to` (办结, 回访).
 fn stepped_on(p: &Problem, to: &[Status]) -> Option<chrono::NaiveDate> {
     p.log.iter().rev().find(|e| e.kind == log_kind::STATUS && to.iter().any(|s| s.code() == e.to)).and_then(|e| report::day_of(e.at))
@@ -81,6 +86,7 @@ pub struct Written {
     pub problems: usize,
     pub visits: usize,
     pub pledges: usize,
+    pub surveys: usize,
 }
 
 /// Writes the export for `scope` to `out`.
@@ -166,8 +172,9 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 ("回访意见", 24.0),
                 ("办理结果", 30.0),
                 ("不予受理理由", 24.0),
-                ("督办意见", 8.0),
+                ("督办意见", 40.0),
                 ("问题描述", 40.0),
+                ("困难类型", 10.0),
             ],
             &bold,
         )?;
@@ -192,7 +199,9 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 (13, p.satisfaction_comment.clone()),
                 (14, p.result.clone()),
                 (15, p.reject_reason.clone()),
+                (16, remarks(&p)),
                 (17, p.description.clone()),
+                (18, p.difficulty.map(|d| d.label().to_owned()).unwrap_or_default()),
             ];
             texts(ws, row, cells)?;
             date_cell(ws, row, 7, facts.raised_on, &day)?;
@@ -202,7 +211,6 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             if let Some(d) = facts.days_overdue(scope.today) {
                 ws.write_number(row, 11, d as f64).map_err(xlsx)?;
             }
-            ws.write_number(row, 16, p.supervision.len() as f64).map_err(xlsx)?;
             Ok(())
         })?;
         written.problems = row as usize;
@@ -278,6 +286,51 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             Ok(())
         })?;
         written.pledges = row as usize;
+    }
+
+    // 测评: each round opened in the period, per unit.
+    {
+        let ws = book.add_worksheet_with_constant_memory();
+        header(
+            ws,
+            "测评",
+            &[
+                ("单位", 30.0),
+                ("测评名称", 30.0),
+                ("开始日期", 12.0),
+                ("已结束", 8.0),
+                ("问题数", 8.0),
+                ("答卷", 8.0),
+                ("回答", 8.0),
+                ("满意", 8.0),
+                ("基本满意", 10.0),
+                ("不满意", 8.0),
+                ("满意率", 10.0),
+            ],
+            &bold,
+        )?;
+        let mut row = 0u32;
+        hub.storage.each_body(&docs, Section::Surveys, |ledger, body| {
+            let Ok(s) = serde_json::from_str::<ledger::survey::Survey>(body) else { return Ok(()) };
+            if s.deleted || !s.opened_on.is_some_and(|d| scope.filter.period.contains(d)) {
+                return Ok(());
+            }
+            row += 1;
+            let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
+            let results = ledger::survey::survey_results(&s);
+            texts(ws, row, [(0, unit), (1, s.title.clone())])?;
+            date_cell(ws, row, 2, s.opened_on, &day)?;
+            ws.write_string(row, 3, if s.closed { "是" } else { "否" }).map_err(xlsx)?;
+            let answers: usize = results.overall.iter().sum();
+            for (col, n) in [(4, s.questions.len()), (5, results.responses), (6, answers), (7, results.overall[0]), (8, results.overall[1]), (9, results.overall[2])] {
+                ws.write_number(row, col, n as f64).map_err(xlsx)?;
+            }
+            if let Some(rate) = results.satisfied_per_mille() {
+                ws.write_number_with_format(row, 10, rate as f64 / 1000.0, &per_cent).map_err(xlsx)?;
+            }
+            Ok(())
+        })?;
+        written.surveys = row as usize;
     }
     book.save_to_writer(out).map_err(xlsx)?;
     Ok(written)

@@ -278,12 +278,15 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
     use calamine::{Data, Reader};
     let (w, _data) = world().await;
     let year = chrono::Datelike::year(&today());
+    // A 督办意见 on A村's problem: the export carries its words, not a count.
+    let (status, body) = w.post("sup_t1", &format!("{}/remarks", w.record_path("A村")), r#"{"text":"请三天内修好"}"#).await;
+    assert_eq!(status, 200, "{body}");
     let auth = format!("Bearer {}", w.tokens["sup_t1"]);
     let (status, head, bytes) = common::http_bytes(w.server.addr, &format!("/api/desk/export.xlsx?period={year}"), &[("Authorization", &auth)]).await;
     assert_eq!(status, 200, "{head}");
     assert!(head.contains("spreadsheetml") && head.contains("filename*=UTF-8''"), "{head}");
     let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(book.sheet_names(), ["单位汇总", "问题台账", "走访记录", "承诺"]);
+    assert_eq!(book.sheet_names(), ["单位汇总", "问题台账", "走访记录", "承诺", "测评"]);
     let summary = book.worksheet_range("单位汇总").unwrap();
     let units: Vec<String> = summary.rows().skip(1).map(|r| r[0].to_string()).collect();
     assert_eq!(units, ["测试市 / X县 / T1镇 / A村", "测试市 / X县 / T1镇 / B村"]);
@@ -301,6 +304,10 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
         assert_eq!(r[11], Data::Float(3.0), "three days overdue");
         assert_eq!(r[5].to_string(), "待办");
     }
+    let remark = rows.iter().find(|r| r[1].to_string() == "A村路灯不亮").unwrap()[16].to_string();
+    assert!(remark.ends_with("sup_t1名：请三天内修好"), "{remark}");
+    assert_eq!(rows.iter().find(|r| r[1].to_string() == "B村路灯不亮").unwrap()[16], Data::Empty);
+    assert_eq!(book.worksheet_range("测评").unwrap().rows().count(), 1, "header only: no round opened");
     assert_eq!(book.worksheet_range("走访记录").unwrap().rows().count(), 3, "header + one visit per village");
     assert_eq!(book.worksheet_range("承诺").unwrap().rows().count(), 1, "header only");
     // Another county's supervisor gets theirs only; a cadre gets nothing.
