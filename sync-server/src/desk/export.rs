@@ -1,5 +1,5 @@
 //! The desk's export (导出): for the node, period and filters, a summary per unit, the problem
-//! ledger across units (every field, status dates, days overdue, the follow-up verdict), visits
+//! ledger across units (every field, status dates, days overdue, the follow-up verdict), visits,
 //! pledges and survey rounds, as a real .xlsx. Records are read from the read model one row at a time and
 //! the record sheets are written in rust_xlsxwriter's constant-memory mode (each row goes to a
 //! temporary file as it is written), so an export holds one row in memory, not the sheet.
