@@ -42,7 +42,7 @@ pub fn Monthly(series: Series) -> impl IntoView {
         .collect_view();
     view! {
         <figure class="chart" data-testid="chart-monthly">
-            <figcaption>"问题登记与办结（按月）"<span class="key" style=format!("background:{RAISED}")></span>"登记"<span class="key" style=format!("background:{RESOLVED}")></span>"办结"</figcaption>
+            <figcaption>"问题登记与办结（按月）"<span class="key raised"></span>"登记"<span class="key resolved"></span>"办结"</figcaption>
             <svg viewBox=format!("0 0 {w} {h}") role="img" aria-label="问题登记与办结（按月）">
                 <line x1=pad y1=h - pad x2=w y2=h - pad stroke="#999"/>
                 {columns}

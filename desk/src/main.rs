@@ -19,6 +19,13 @@ mod report;
 
 mod supervise;
 
+/// The class that indents a unit `depth` levels below the node shown (`depth-0` … `depth-8`).
+/// A class, not a `style` attribute: the server's CSP (`style-src 'self'`) drops inline styles,
+/// which left every tree flat.
+pub fn depth_class(depth: usize) -> String {
+    format!("depth-{}", depth.min(8))
+}
+
 fn main() {
     console_error_panic_hook::set_once();
     leptos::mount::mount_to_body(app::App);

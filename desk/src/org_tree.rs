@@ -33,7 +33,7 @@ pub fn OrgTree(org: OrgView) -> impl IntoView {
         .map(|(depth, u)| {
             view! {
                 <tr data-unit=u.name.clone()>
-                    <td style=format!("padding-left:{}em", 0.5 + *depth as f32 * 1.5)>{u.name.clone()}</td>
+                    <td class=crate::depth_class(*depth)>{u.name.clone()}</td>
                     <td>{u.kind.label()}</td>
                     <td>{if u.ledger.is_some() { "有台账" } else { "" }}</td>
                     <td class="people">{people_in(&u.id)}</td>

@@ -89,7 +89,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             let kinds = overview.visit_kinds.iter().zip(f.visits_by_kind).filter(|(_, n)| *n > 0).map(|(k, n)| format!("{k} {n}")).collect::<Vec<_>>().join("，");
             view! {
                 <tr class:node=!r.ledger class:stale=r.stale data-unit=r.name.clone()>
-                    <td style=format!("padding-left:{}em", 0.5 + r.depth as f32 * 1.2)><a href="#" on:click=drill>{r.name.clone()}</a>" "<span class="muted small">{r.kind.clone()}</span></td>
+                    <td class=crate::depth_class(r.depth)><a href="#" on:click=drill>{r.name.clone()}</a>" "<span class="muted small">{r.kind.clone()}</span></td>
                     <td class="num" title=kinds data-col="visits">{r.visits}</td>
                     {figure(f.raised, View::Problems, "", "raised")}
                     {figure(f.pending, View::Problems, "pending", "pending")}

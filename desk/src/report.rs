@@ -49,7 +49,7 @@ fn Report(overview: Overview) -> impl IntoView {
         .map(|r| {
             view! {
                 <tr class:node=!r.ledger>
-                    <td style=format!("padding-left:{}em", r.depth as f32 * 1.2)>{r.name.clone()}{r.stale.then_some("（数据滞后）")}</td>
+                    <td class=crate::depth_class(r.depth)>{r.name.clone()}{r.stale.then_some("（数据滞后）")}</td>
                     <td class="num">{r.visits}</td>
                     <td class="num">{r.figures.raised}</td>
                     <td class="num">{r.figures.pending}</td>

@@ -360,3 +360,37 @@ test("the desk's record of an enterprise difficulty names the enterprise and the
   assert.equal(await field("困难类型"), "融资");
   await desk.context().browser().close();
 });
+
+test("smaller things: a firm's open difficulties are not cut off, history names people not sessions, trees are indented", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("郑九", "东风社区");
+  await page.goto(`${server.url}/enterprises/new`);
+  await page.locator('input[name="name"]').fill("东风食品有限公司");
+  await page.locator('input[name="credit_code"]').fill("91440300708461136T");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByRole("link", { name: "登记企业困难" }).click();
+  await page.getByRole("group", { name: "困难类型" }).getByRole("button", { name: "用工" }).click();
+  await page.locator('input[name="title"]').fill("缺熟练工二十人");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("problem-status").waitFor();
+  assert.equal(await page.getByText(/设备会话/).count(), 0, "history shows a page-load code");
+  await page.goto(`${server.url}/enterprises`);
+  const tag = page.locator(".card").filter({ hasText: "东风食品有限公司" }).getByTestId("open-difficulties");
+  await tag.waitFor();
+  const box = await tag.evaluate((t) => ({ right: t.getBoundingClientRect().right, clipped: t.closest(".snippet") !== null }));
+  assert.ok(box.right <= 360 && !box.clipped, `the tag is cut off: ${JSON.stringify(box)}`);
+  await context.close();
+
+  const browser = await launchBrowser();
+  const admin = await (await browser.newContext(DESK)).newPage();
+  await admin.goto(`${server.url}/desk/`);
+  await admin.getByLabel("登录名").fill("admin");
+  await admin.getByLabel("密码").fill((await server.account("admin")).secret);
+  await admin.getByRole("button", { name: "登录" }).click();
+  const tree = admin.getByTestId("org-tree");
+  const indent = (unit) => tree.locator(`tr[data-unit="${unit}"] td`).first().evaluate((td) => parseFloat(getComputedStyle(td).paddingLeft));
+  await tree.locator('tr[data-unit="青石村"]').waitFor();
+  const [city, county, village] = [await indent("示范市"), await indent("示范县"), await indent("青石村")];
+  assert.ok(city < county && county < village, `the tree is flat: ${city}, ${county}, ${village}`);
+  await browser.close();
+});

@@ -33,9 +33,9 @@ pub fn EnterpriseList() -> impl IntoView {
                     <li>
                         <a class="card" href=format!("/enterprises/{}", firm.id)>
                             <div class="whom">{firm.name.clone()}</div>
-                            <div class="snippet">{firm.industry.clone()} " " {firm.credit_code.clone()}
-                                {let id = firm.id.clone(); move || { let n = open_problems(&id); (n > 0).then(|| view! { <span class="tag">{format!("{n} 项困难待解决")}</span> }) }}
-                            </div>
+                            // On a line of its own: in the snippet line it was cut off behind the code.
+                            {let id = firm.id.clone(); move || { let n = open_problems(&id); (n > 0).then(|| view! { <div class="card-head"><span class="tag" data-testid="open-difficulties">{format!("{n} 项困难待解决")}</span></div> }) }}
+                            <div class="snippet">{firm.industry.clone()} " " {firm.credit_code.clone()}</div>
                         </a>
                     </li>
                 </For>

@@ -179,7 +179,7 @@ pub fn History(id: RecordId) -> impl IntoView {
             <ol class="log" data-testid="history">
                 {move || lines.get().unwrap_or_default().into_iter().map(|h| view! {
                     <li>
-                        <span class="muted small">{browser::date_time(h.at_seconds * 1000)} " · " {if h.by.is_empty() { "未署名".to_owned() } else { h.by }} " · 设备会话 " {h.device}</span>
+                        <span class="muted small">{browser::date_time(h.at_seconds * 1000)} " · " {if h.by.is_empty() { format!("未署名（设备 {}）", h.device) } else { h.by }}</span>
                         <p>{h.summary}</p>
                     </li>
                 }).collect_view()}
