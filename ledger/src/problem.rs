@@ -211,6 +211,8 @@ pub mod log_kind {
     pub const RAISED: &str = "raised";
     pub const STATUS: &str = "status";
     pub const PROGRESS: &str = "progress";
+    /// 指派: who is responsible now (the text), written whenever it changes after raising.
+    pub const ASSIGNED: &str = "assigned";
     /// A supervision remark (督办意见), in the `supervision` map.
     pub const SUPERVISION: &str = "supervision";
 }
@@ -440,6 +442,8 @@ pub fn describe_entry(e: &LogEntry) -> String {
         log_kind::RAISED => "登记问题".to_owned(),
         log_kind::STATUS if e.text.is_empty() => format!("{} → {}", status(&e.from), status(&e.to)),
         log_kind::STATUS => format!("{} → {}：{}", status(&e.from), status(&e.to), e.text),
+        log_kind::ASSIGNED if e.text.is_empty() => "取消指派".to_owned(),
+        log_kind::ASSIGNED => format!("指派给 {}", e.text),
         _ => e.text.clone(),
     }
 }

@@ -394,3 +394,20 @@ test("smaller things: a firm's open difficulties are not cut off, history names 
   assert.ok(city < county && county < village, `the tree is flat: ${city}, ${county}, ${village}`);
   await browser.close();
 });
+
+test("the secretary assigns a problem on its page, and the 办理记录 says so", async () => {
+  const server = served.server;
+  const { context, page } = await phoneOf("何十", "东风社区");
+  await problemThrough(page, "东风垃圾清运不及时", []);
+  const assign = page.getByTestId("assign");
+  await assign.locator('input[name="assign"]').fill("李娜");
+  await assign.getByRole("button", { name: "指派" }).click();
+  await page.getByTestId("log").locator("li").filter({ hasText: "指派给 李娜" }).waitFor();
+  await page.getByText("责任人：李娜").waitFor();
+  // The same name again changes nothing, and says so.
+  await assign.getByRole("button", { name: "指派" }).click();
+  await assign.getByRole("alert").filter({ hasText: "责任人没有变化" }).waitFor();
+  assert.equal(await page.getByTestId("log").locator("li").filter({ hasText: "指派给" }).count(), 1);
+  await waitSynced(page);
+  await context.close();
+});

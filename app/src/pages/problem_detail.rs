@@ -90,6 +90,7 @@ fn ProblemView(problem: Problem) -> impl IntoView {
                 Some(_) => view! { <p class="notice" data-testid="steps-blocked">"办理状态有两个值：请先在上方选定一个，再办理下一步。"</p> }.into_any(),
                 None => view! { <StepPanel id=id.clone() status=problem.status for_firm contact=problem.contact.clone()/> }.into_any(),
             }}
+            {(expect_context::<ledger::org::Write>() == ledger::org::Write::Everything).then(|| view! { <AssignBox id=id.clone() current=problem.responsible.clone()/> })}
             <ProgressBox id=id.clone() for_firm/>
             <h3>"办理记录"</h3>
             <LogList entries=problem.log.clone() show=describe_entry/>
@@ -254,6 +255,38 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
             </label>
             {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
             <button type="button" class="button secondary" data-testid="post-progress" disabled=move || writes.busy() on:click=post>{move || writes.label("progress", label)}</button>
+        </div>
+    }
+}
+
+/// 指派: the secretary names who is responsible, on the problem's page (not only in 编辑); the
+/// log records it.
+#[component]
+fn AssignBox(id: RecordId, current: String) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let writes = Typing::get().writes;
+    let members = expect_context::<crate::app::Members>().0.get_value();
+    let name = RwSignal::new(current);
+    let failure = RwSignal::new(None::<String>);
+    let assign = move |_| {
+        let id = id.clone();
+        let who = name.get_untracked();
+        writes.run(
+            "assign",
+            move || service.write(move |l, now| l.assign_problem(&id, &who, now).map(|()| id)),
+            move |result| {
+                failure.try_set(result.err());
+            },
+        );
+    };
+    view! {
+        <div class="assign-box" data-testid="assign">
+            <label class="field">"责任人（指派）"
+                <input name="assign" list="assign-members" placeholder="从本单位人员中选，或填写姓名" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+            </label>
+            <datalist id="assign-members">{members.into_iter().map(|m| view! { <option value=m/> }).collect_view()}</datalist>
+            {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
+            <button type="button" class="button secondary" disabled=move || writes.busy() on:click=assign>{move || writes.label("assign", "指派")}</button>
         </div>
     }
 }

@@ -143,12 +143,17 @@ impl UnitLedger {
         Ok(id)
     }
 
-    /// Edits a problem's description fields (not its status, which moves only by steps).
+    /// Edits a problem's description fields (not its status, which moves only by steps). A
+    /// new person responsible is written to the log too, as [`UnitLedger::assign_problem`] does.
     pub fn update_problem(&mut self, id: &RecordId, problem: &ValidProblem, now_ms: i64) -> Result<(), LedgerError> {
         let obj = self.record_obj(Section::Problems, id)?;
         let changed = write_problem(&mut self.doc, obj.clone(), problem)?;
         if !changed.is_empty() {
             self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
+        }
+        if changed.iter().any(|f| f == "responsible") {
+            let log = self.record_map(&obj, "log")?;
+            self.add_entry(&log, now_ms, &[("kind", log_kind::ASSIGNED.into()), ("text", problem.responsible.as_str().into())])?;
         }
         self.commit_edit(Section::Problems, id, &changed, PROBLEM_FIELDS, now_ms);
         Ok(())
@@ -180,6 +185,27 @@ impl UnitLedger {
         let summary = format!("{}：{} → {}", action.kind().label(), current.status.label(), next.label());
         self.commit(summary, Some((Section::Problems, id.clone())), now_ms);
         Ok(next)
+    }
+
+    /// Names who is responsible for a problem already raised (指派, the secretary's), in the
+    /// record and its log.
+    pub fn assign_problem(&mut self, id: &RecordId, responsible: &str, now_ms: i64) -> Result<(), LedgerError> {
+        let responsible = responsible.trim();
+        let max = crate::problem::MAX_PERSON;
+        if responsible.chars().count() > max {
+            return Err(LedgerError::Invalid(format!("责任人最多 {max} 字")));
+        }
+        if self.problem(id)?.responsible == responsible {
+            return Err(LedgerError::Invalid("责任人没有变化".into()));
+        }
+        let obj = self.record_obj(Section::Problems, id)?;
+        let log = self.record_map(&obj, "log")?;
+        self.doc.put(&obj, "responsible", responsible)?;
+        self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
+        self.add_entry(&log, now_ms, &[("kind", log_kind::ASSIGNED.into()), ("text", responsible.into())])?;
+        let summary = if responsible.is_empty() { "取消指派".to_owned() } else { format!("指派：{responsible}") };
+        self.commit(summary, Some((Section::Problems, id.clone())), now_ms);
+        Ok(())
     }
 
     /// Posts progress (办理进展, or help given to an enterprise) to a problem's log.

@@ -114,7 +114,7 @@ fn satisfaction(s: &str) -> bool {
 const LOG: &[Slot] = &[
     slot("at", Kind::Time, Who::Unit),
     slot("by", Kind::Sender, Who::Unit),
-    slot("kind", code(|k| [log_kind::RAISED, log_kind::STATUS, log_kind::PROGRESS].contains(&k)), Who::Unit),
+    slot("kind", code(|k| [log_kind::RAISED, log_kind::STATUS, log_kind::PROGRESS, log_kind::ASSIGNED].contains(&k)), Who::Unit),
     slot("text", Kind::Str, Who::Unit),
     slot("from", code(status), Who::Unit),
     slot("to", code(status), Who::Unit),

@@ -116,6 +116,10 @@ fn every_write_the_app_makes_passes_as_its_role() {
             let draft = ProblemDraft { title: "路灯坏了".into(), responsible: "刘洋".into(), visit_id: Some(w.visit.clone()), ..ProblemDraft::default() };
             l.update_problem(&w.problem, &draft.validate().unwrap(), 2_000).unwrap()
         }),
+        ("assign on the problem's page", Write::Everything, |l, w| {
+            l.assign_problem(&w.problem, "刘洋", 2_000).unwrap();
+            l.assign_problem(&w.problem, "", 2_100).unwrap();
+        }),
         ("resolve, follow up, reopen, reject", Write::Everything, |l, w| {
             l.change_problem_status(&w.problem, &Action::Start, 2_000).unwrap();
             l.change_problem_status(&w.problem, &Action::Resolve { result: "修好了".into() }, 2_100).unwrap();
@@ -179,6 +183,27 @@ fn every_write_the_app_makes_passes_as_its_role() {
             assert_eq!(check(w.server.doc(), &changes, as_(Write::Everything)), Ok(()), "{what}: the secretary may too");
         }
     }
+}
+
+/// Assigning (指派) writes who is responsible and a log entry that says so; a cadre's is refused.
+#[test]
+fn assigning_is_logged_and_the_secretarys() {
+    let mut w = world();
+    let mut l = phone(&mut w);
+    l.assign_problem(&w.problem, " 刘洋 ", 2_000).unwrap();
+    let p = l.problem(&w.problem).unwrap();
+    assert_eq!(p.responsible, "刘洋");
+    let last = p.log.last().unwrap();
+    assert_eq!((last.kind.as_str(), crate::problem::describe_entry(last), last.by.as_str()), (crate::problem::log_kind::ASSIGNED, "指派给 刘洋".to_owned(), NAME));
+    assert!(l.assign_problem(&w.problem, "刘洋", 2_100).is_err(), "no change, no entry");
+    let changes = new_changes(&mut l, &w.server);
+    assert_eq!(check(w.server.doc(), &changes, as_(Write::Everything)), Ok(()));
+    assert_eq!(check(w.server.doc(), &changes, as_(Write::Cadre)), Err(super::SECRETARY_ONLY_ASSIGN.to_owned()));
+    // Through the edit form too.
+    let mut l = phone(&mut w);
+    let draft = ProblemDraft { title: "路灯坏了".into(), responsible: "赵强".into(), visit_id: Some(w.visit.clone()), ..ProblemDraft::default() };
+    l.update_problem(&w.problem, &draft.validate().unwrap(), 3_000).unwrap();
+    assert_eq!(crate::problem::describe_entry(l.problem(&w.problem).unwrap().log.last().unwrap()), "指派给 赵强");
 }
 
 /// Two phones set one field differently; settling it (the app's 选定) passes.
