@@ -45,6 +45,21 @@ impl Section {
         }
     }
 
+    /// A stored value of one of this record type's fields as a person reads it: codes by
+    /// their labels, flags as 是 / 否, an empty value as （空）.
+    pub fn describe_value(self, field: &str, value: &str) -> String {
+        match self {
+            Self::Problems => crate::problem::describe_value(field, value),
+            Self::Visits => crate::visit::describe_value(field, value),
+            _ => match value {
+                "true" => "是".to_owned(),
+                "false" => "否".to_owned(),
+                "" => "（空）".to_owned(),
+                other => other.to_owned(),
+            },
+        }
+    }
+
     /// The record noun, as in "修改问题".
     pub fn noun(self) -> &'static str {
         match self {

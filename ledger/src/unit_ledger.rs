@@ -18,8 +18,8 @@ use automerge::{
 };
 
 use crate::lenient::{map_records, FieldProblem};
-use crate::record::{field_label, ChangeNote, Field, HistoryEntry, Section};
-use crate::writer::FieldWriter;
+use crate::record::{field_label, ChangeNote, Field, FieldKind, HistoryEntry, Section};
+use crate::writer::{Change, FieldWriter};
 use crate::RecordId;
 
 mod enterprises;
@@ -309,12 +309,12 @@ impl UnitLedger {
 
     /// Commits an edit of a record, naming the fields that changed; an edit that changed
     /// nothing commits nothing.
-    fn commit_edit(&mut self, section: Section, id: &RecordId, changed: &[String], table: &[Field], now_ms: i64) {
+    fn commit_edit(&mut self, section: Section, id: &RecordId, changed: &[Change], table: &[Field], now_ms: i64) {
         if changed.is_empty() {
             return;
         }
-        let names: Vec<&str> = changed.iter().filter(|f| f.as_str() != "updated_at").map(|f| field_label(table, f)).collect();
-        self.commit(format!("修改{}：{}", section.noun(), names.join("、")), Some((section, id.clone())), now_ms);
+        let parts: Vec<String> = changed.iter().filter(|c| c.field != "updated_at").map(|c| describe_change(section, table, c)).collect();
+        self.commit(format!("修改{}：{}", section.noun(), parts.join("；")), Some((section, id.clone())), now_ms);
     }
 
     /// Marks a record deleted (or restores it, for undo).
@@ -343,7 +343,8 @@ impl UnitLedger {
             .ok_or_else(|| LedgerError::Invalid("这个值已不在冲突之中，请刷新后再选".into()))?;
         self.doc.put(&obj, field, chosen)?;
         self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
-        self.commit(format!("选定{}的{}：{value}", section.noun(), field_label(section.fields(), field)), Some((section, id.clone())), now_ms);
+        let label = field_label(section.fields(), field);
+        self.commit(format!("两人同时改了{label}，选定「{}」", note_value(&section.describe_value(field, value))), Some((section, id.clone())), now_ms);
         Ok(())
     }
 
@@ -441,6 +442,32 @@ impl UnitLedger {
         out
     }
 }
+
+/// One field of an edit as its history line reads: "问题标题「旧」→「新」". Links and flag maps
+/// name the field only (an id, or a set of flags, says nothing to a person).
+fn describe_change(section: Section, table: &[Field], change: &Change) -> String {
+    let label = field_label(table, &change.field);
+    let kind = table.iter().find(|f| f.key == change.field).map(|f| f.kind);
+    if matches!(kind, Some(FieldKind::Link | FieldKind::Flags)) {
+        return label.to_owned();
+    }
+    let shown = |v: &str| note_value(&section.describe_value(&change.field, v));
+    format!("{label}「{}」→「{}」", shown(&change.before), shown(&change.after))
+}
+
+/// A value as a change note quotes it: one line, at most [`NOTE_VALUE_CHARS`] characters. The
+/// note is a line of history, not a copy of the record: the record holds the whole text.
+fn note_value(value: &str) -> String {
+    let line: String = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    if line.chars().count() <= NOTE_VALUE_CHARS {
+        return line;
+    }
+    let mut cut: String = line.chars().take(NOTE_VALUE_CHARS).collect();
+    cut.push('…');
+    cut
+}
+
+const NOTE_VALUE_CHARS: usize = 24;
 
 #[cfg(test)]
 mod field_table_tests;

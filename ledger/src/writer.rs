@@ -11,7 +11,31 @@ pub struct FieldWriter<'a> {
     doc: &'a mut AutoCommit,
     obj: ObjId,
     /// The fields this writer actually changed, for the change note.
-    pub changed: Vec<String>,
+    pub changed: Vec<Change>,
+}
+
+/// A field an edit changed, with what it held before and holds now as stored (codes for coded
+/// fields), so the record's history can say "问题标题「旧」→「新」".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub field: String,
+    pub before: String,
+    pub after: String,
+}
+
+impl Change {
+    pub fn new(field: &str, before: String, after: String) -> Self {
+        Self { field: field.to_owned(), before, after }
+    }
+}
+
+/// A scalar as its change note shows it: strings without quotes, flags as true/false.
+fn stored(value: &ScalarValue) -> String {
+    match value {
+        ScalarValue::Str(s) => s.to_string(),
+        ScalarValue::Boolean(b) => b.to_string(),
+        other => other.to_string(),
+    }
 }
 
 impl<'a> FieldWriter<'a> {
@@ -26,8 +50,14 @@ impl<'a> FieldWriter<'a> {
         let current = self.doc.get_all(&self.obj, field)?;
         let unchanged = matches!(current.as_slice(), [(Value::Scalar(s), _)] if s.as_ref() == &value);
         if !unchanged {
+            // A conflicted field shows the value Automerge shows first, as the record does.
+            let before = match current.last() {
+                Some((Value::Scalar(s), _)) => stored(s),
+                _ => String::new(),
+            };
+            let after = stored(&value);
             self.doc.put(&self.obj, field, value)?;
-            self.changed.push(field.to_owned());
+            self.changed.push(Change::new(field, before, after));
         }
         Ok(())
     }
@@ -38,15 +68,20 @@ impl<'a> FieldWriter<'a> {
     pub fn text(&mut self, field: &str, value: &str) -> Result<(), AutomergeError> {
         match self.doc.get(&self.obj, field)? {
             Some((Value::Object(ObjType::Text), text)) => {
-                if self.doc.text(&text)? != value {
+                let before = self.doc.text(&text)?;
+                if before != value {
                     self.doc.update_text(&text, value)?;
-                    self.changed.push(field.to_owned());
+                    self.changed.push(Change::new(field, before, value.to_owned()));
                 }
             }
-            _ => {
+            other => {
+                let before = match other {
+                    Some((Value::Scalar(s), _)) => stored(&s),
+                    _ => String::new(),
+                };
                 let text = self.doc.put_object(&self.obj, field, ObjType::Text)?;
                 self.doc.splice_text(&text, 0, 0, value)?;
-                self.changed.push(field.to_owned());
+                self.changed.push(Change::new(field, before, value.to_owned()));
             }
         }
         Ok(())

@@ -44,7 +44,7 @@ fn read_enterprise(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut V
     enterprise
 }
 
-fn write_enterprise(doc: &mut AutoCommit, obj: ObjId, e: &ValidEnterprise, now_ms: i64) -> Result<Vec<String>, automerge::AutomergeError> {
+fn write_enterprise(doc: &mut AutoCommit, obj: ObjId, e: &ValidEnterprise, now_ms: i64) -> Result<Vec<crate::writer::Change>, automerge::AutomergeError> {
     let mut w = FieldWriter::new(doc, obj);
     w.scalar("name", e.name.as_str())?;
     w.scalar("credit_code", e.credit_code.as_str())?;

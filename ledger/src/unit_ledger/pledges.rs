@@ -75,7 +75,7 @@ fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     pledge
 }
 
-fn write_pledge(doc: &mut AutoCommit, obj: ObjId, p: &ValidPledge, aims: &ObjId) -> Result<Vec<String>, automerge::AutomergeError> {
+fn write_pledge(doc: &mut AutoCommit, obj: ObjId, p: &ValidPledge, aims: &ObjId) -> Result<Vec<crate::writer::Change>, automerge::AutomergeError> {
     let mut w = FieldWriter::new(doc, obj);
     w.text("content", &p.content)?;
     w.scalar("by", p.by.as_str())?;
@@ -88,7 +88,7 @@ fn write_pledge(doc: &mut AutoCommit, obj: ObjId, p: &ValidPledge, aims: &ObjId)
         aims_w.scalar(aim.code(), p.aims.contains(aim))?;
     }
     if !aims_w.changed.is_empty() {
-        changed.push("aims".into());
+        changed.push(crate::writer::Change::new("aims", String::new(), String::new()));
     }
     Ok(changed)
 }

@@ -78,7 +78,7 @@ fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<
     problem
 }
 
-fn write_problem(doc: &mut AutoCommit, obj: ObjId, p: &ValidProblem) -> Result<Vec<String>, automerge::AutomergeError> {
+fn write_problem(doc: &mut AutoCommit, obj: ObjId, p: &ValidProblem) -> Result<Vec<crate::writer::Change>, automerge::AutomergeError> {
     let mut w = FieldWriter::new(doc, obj);
     w.scalar("title", p.title.as_str())?;
     w.text("description", &p.description)?;
@@ -151,7 +151,7 @@ impl UnitLedger {
         if !changed.is_empty() {
             self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
         }
-        if changed.iter().any(|f| f == "responsible") {
+        if changed.iter().any(|c| c.field == "responsible") {
             let log = self.record_map(&obj, "log")?;
             self.add_entry(&log, now_ms, &[("kind", log_kind::ASSIGNED.into()), ("text", problem.responsible.as_str().into())])?;
         }

@@ -232,3 +232,22 @@ fn save_after_holds_exactly_the_new_changes() {
     copy.load_incremental(&l.save_after(&heads)).unwrap();
     assert_eq!(copy.heads(), l.heads());
 }
+
+/// History says what an edit changed from and to, codes by their labels, long texts cut.
+#[test]
+fn an_edit_names_each_field_with_its_old_and_new_value() {
+    let mut l = ledger();
+    let id = l.add_visit(&valid("张大爷家", "路灯坏了"), 1_000).unwrap();
+    let mut edited = valid("张大爷一家", "村口的路灯坏了两盏，晚上出行很不方便，老人孩子容易摔倒，希望尽快修好");
+    edited.kind = VisitKind::Petition;
+    l.update_visit(&id, &edited, 2_000).unwrap();
+    let last = l.history(&id).pop().unwrap();
+    assert_eq!(
+        last.summary,
+        format!(
+            "修改走访：类型「{}」→「{}」；走访对象「张大爷家」→「张大爷一家」；走访情况「路灯坏了」→「村口的路灯坏了两盏，晚上出行很不方便，老人孩子容…」",
+            VisitKind::HomeVisit.label(),
+            VisitKind::Petition.label()
+        )
+    );
+}

@@ -62,7 +62,7 @@ fn read_visit(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<Fi
 }
 
 /// Writes a validated visit's fields; unchanged fields add no operation.
-fn write_visit(doc: &mut AutoCommit, obj: ObjId, v: &ValidVisit, now_ms: i64) -> Result<Vec<String>, automerge::AutomergeError> {
+fn write_visit(doc: &mut AutoCommit, obj: ObjId, v: &ValidVisit, now_ms: i64) -> Result<Vec<crate::writer::Change>, automerge::AutomergeError> {
     let mut w = FieldWriter::new(doc, obj);
     w.scalar("date", v.date.to_string())?;
     w.scalar("kind", v.kind.code())?;
