@@ -67,11 +67,12 @@ pub fn Devices(org: OrgView) -> impl IntoView {
                                 let person = org.person_name(&d.person);
                                 let active = d.status == "active";
                                 let (id1, id2) = (d.id.clone(), d.id.clone());
-                                let (q1, q2) = (format!("停用{person}的“{}”？", d.name), format!("报告{person}的“{}”丢失？它将不能再同步。", d.name));
+                                let shown = d.readable_name();
+                                let (q1, q2) = (format!("停用{person}的“{shown}”？"), format!("报告{person}的“{shown}”丢失？它将不能再同步。"));
                                 view! {
                                     <tr data-device=d.name.clone() data-status=d.status.clone()>
                                         <td>{person.clone()}</td>
-                                        <td>{d.name.clone()}</td>
+                                        <td title=d.name.clone()>{shown}</td>
                                         <td>{kind_label(&d.kind)}</td>
                                         <td class=format!("status-{}", d.status)>{status_label(&d.status)}</td>
                                         <td>{d.last_seen.map(local_time).unwrap_or_else(|| "从未".into())}</td>

@@ -99,6 +99,68 @@ pub struct Device {
     pub expires_at: Option<i64>,
 }
 
+impl Device {
+    /// What the admin reads for this device: a phone names itself by its browser's
+    /// user-agent string, shown as the kind of device and browser ("安卓手机 · 微信").
+    pub fn readable_name(&self) -> String {
+        readable_device_name(&self.name)
+    }
+}
+
+/// A device's name as a person reads it. A user-agent string ("Mozilla/5.0 (Linux; Android 14;
+/// …) … MicroMessenger/8.0") becomes its system and browser; any other name is kept as given.
+/// Hand-written rather than a user-agent parsing crate: the admin needs only these two facts,
+/// and the desk's bundle would carry a crate's whole rule table.
+pub fn readable_device_name(name: &str) -> String {
+    if !name.starts_with("Mozilla/") {
+        return name.to_owned();
+    }
+    let has = |s: &str| name.contains(s);
+    let system = if has("HarmonyOS") || has("OpenHarmony") {
+        "鸿蒙手机"
+    } else if has("iPhone") {
+        "iPhone"
+    } else if has("iPad") {
+        "iPad"
+    } else if has("Android") {
+        if has("Mobile") {
+            "安卓手机"
+        } else {
+            "安卓平板"
+        }
+    } else if has("Windows") {
+        "Windows 电脑"
+    } else if has("Macintosh") || has("Mac OS X") {
+        "Mac 电脑"
+    } else if has("CrOS") {
+        "Chromebook"
+    } else if has("Linux") {
+        "Linux 电脑"
+    } else {
+        "未知设备"
+    };
+    // The most specific first: in-app browsers and Chinese browsers also say Chrome and Safari.
+    const BROWSERS: [(&str, &str); 12] = [
+        ("MicroMessenger", "微信"),
+        ("DingTalk", "钉钉"),
+        ("HuaweiBrowser", "华为浏览器"),
+        ("MiuiBrowser", "小米浏览器"),
+        ("HeyTapBrowser", "OPPO 浏览器"),
+        ("VivoBrowser", "vivo 浏览器"),
+        ("UCBrowser", "UC 浏览器"),
+        ("QQBrowser", "QQ 浏览器"),
+        ("Edg", "Edge"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome", "Chrome（无界面）"),
+        ("Chrome/", "Chrome"),
+    ];
+    let browser = BROWSERS.iter().find(|(mark, _)| has(mark)).map(|(_, label)| *label).or_else(|| has("Safari/").then_some("Safari"));
+    match browser {
+        Some(b) => format!("{system} · {b}"),
+        None => system.to_owned(),
+    }
+}
+
 /// `POST /api/admin/devices/{id}/{retire|lose}`' answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeviceStatus {
@@ -139,4 +201,31 @@ pub struct ImportRefused {
     pub message: String,
     pub rows: Vec<RowError>,
     pub total: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_device_name;
+
+    #[test]
+    fn a_user_agent_reads_as_system_and_browser_and_other_names_stay() {
+        let cases = [
+            ("Mozilla/5.0 (Linux; Android 14; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36", "安卓手机 · Chrome"),
+            (
+                "Mozilla/5.0 (Linux; Android 12; V2106A Build/SP1A; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/86.0.4240.99 XWEB/4317 MMWEBSDK/20220903 Mobile Safari/537.36 MMWEBID/6294 MicroMessenger/8.0.28.2240(0x28001C35) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64",
+                "安卓手机 · 微信",
+            ),
+            ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1", "iPhone · Safari"),
+            ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0", "Windows 电脑 · Edge"),
+            ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36", "Linux 电脑 · Chrome（无界面）"),
+            ("Mozilla/5.0 (Linux; Android 12; HarmonyOS; NOH-AL00) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/99.0 HuaweiBrowser/14.0 Mobile Safari/537.36", "鸿蒙手机 · 华为浏览器"),
+            ("Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:126.0) Gecko/20100101 Firefox/126.0", "Mac 电脑 · Firefox"),
+            ("Mozilla/5.0", "未知设备"),
+            ("钱进的手机", "钱进的手机"),
+            ("村务系统", "村务系统"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(readable_device_name(name), want, "{name}");
+        }
+    }
 }

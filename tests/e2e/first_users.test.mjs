@@ -7,6 +7,8 @@ import { addVisit, launchBrowser, launchPersistent, openApp, serveForTests, sign
 const served = serveForTests();
 const PHONE = { viewport: { width: 360, height: 740 } };
 const DESK = { viewport: { width: 1366, height: 768 } };
+const WECHAT_ON_ANDROID =
+  "Mozilla/5.0 (Linux; Android 12; V2106A Build/SP1A; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/86.0.4240.99 XWEB/4317 MMWEBSDK/20220903 Mobile Safari/537.36 MMWEBID/6294 MicroMessenger/8.0.28.2240(0x28001C35) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64";
 
 /** A phone of `name`, a new secretary of `unit`, at 360x740. */
 async function phoneOf(name, unit) {
@@ -313,10 +315,9 @@ test("the activation QR code opens the app with the code filled in; an empty cod
   const link = await qr.getAttribute("data-link");
   assert.equal(link, `${server.url}/#activate=${code}`, "the QR code holds the app's address with the code");
   assert.equal(await qr.locator("svg").count(), 1);
-  await browser.close();
 
-  // A new phone: typing nothing asks for the code; opening the link fills it in.
-  const phone = await launchPersistent(tempDir("qr-phone"), { activated: false, ...PHONE });
+  // A new phone (WeChat's browser on Android): typing nothing asks for the code; opening the link fills it in.
+  const phone = await launchPersistent(tempDir("qr-phone"), { activated: false, ...PHONE, userAgent: WECHAT_ON_ANDROID });
   const page = phone.pages()[0];
   await page.goto(server.url);
   await page.getByRole("heading", { name: "激活本机" }).waitFor();
@@ -333,6 +334,14 @@ test("the activation QR code opens the app with the code filled in; an empty cod
   await opened.getByTestId("author").filter({ hasText: "许七" }).waitFor({ timeout: 30_000 });
   assert.ok(!opened.url().includes(code), "the used code stays in the address");
   await phone.close();
+
+  // The admin reads the phone as a kind of phone and browser, not as its user-agent string.
+  await admin.getByRole("button", { name: "设备" }).click();
+  const row = admin.getByTestId("devices").locator("tbody tr").filter({ hasText: "许七" });
+  await row.waitFor();
+  assert.equal((await row.locator("td").nth(1).textContent()).trim(), "安卓手机 · 微信");
+  assert.doesNotMatch(await admin.getByTestId("devices").textContent(), /Mozilla/);
+  await browser.close();
 });
 
 test("the desk's record of an enterprise difficulty names the enterprise and the kind of difficulty", async () => {
@@ -361,7 +370,7 @@ test("the desk's record of an enterprise difficulty names the enterprise and the
   await desk.context().browser().close();
 });
 
-test("smaller things: a firm's open difficulties are not cut off, history names people not sessions, trees are indented", async () => {
+test("smaller things: a firm's open difficulties are not cut off, history names people and old and new values, trees are indented", async () => {
   const server = served.server;
   const { context, page } = await phoneOf("郑九", "东风社区");
   await page.goto(`${server.url}/enterprises/new`);
@@ -374,6 +383,13 @@ test("smaller things: a firm's open difficulties are not cut off, history names 
   await page.getByRole("button", { name: "保存" }).click();
   await page.getByTestId("problem-status").waitFor();
   assert.equal(await page.getByText(/设备会话/).count(), 0, "history shows a page-load code");
+  // An edit's history line says what the field was and what it became.
+  await page.getByRole("link", { name: "编辑" }).click();
+  await page.locator('input[name="title"]').fill("缺熟练工三十人");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("problem-status").waitFor();
+  await page.getByText("修改记录").click();
+  await page.getByTestId("history").getByText("修改问题：问题标题「缺熟练工二十人」→「缺熟练工三十人」").waitFor();
   await page.goto(`${server.url}/enterprises`);
   const tag = page.locator(".card").filter({ hasText: "东风食品有限公司" }).getByTestId("open-difficulties");
   await tag.waitFor();
