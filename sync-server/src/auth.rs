@@ -116,7 +116,7 @@ pub(crate) struct Activation {
 /// `POST /api/activate {code, device}`: a phone, once, online.
 pub(crate) async fn activate(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Activation>) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
-    if body.code.len() > 64 || body.device.len() > 200 {
+    if body.code.len() > 64 || body.device.len() > 1024 {
         return refusal(StatusCode::BAD_REQUEST, "invalid", "激活码无效");
     }
     match blocking(move || directory.activate(&body.code, &body.device, &addr)).await {

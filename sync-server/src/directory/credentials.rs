@@ -288,7 +288,9 @@ impl Directory {
             return Err(AuthError::Wrong("激活码无效、已使用或已过期"));
         };
         self.take_back(&keys);
-        Ok(self.new_device(&person, device_name, "phone", None)?)
+        // Read before the name is cut to length: the browser's mark comes late in a user agent.
+        let agent: String = device_name.chars().take(512).collect();
+        Ok(self.new_device(&person, &http_api::admin::readable_device_name(&agent), "phone", None)?)
     }
 
     /// The first administrator, with the root of the tree, from the setup code.
