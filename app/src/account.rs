@@ -7,12 +7,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::browser;
-
-const ME_KEY: &str = "pioneer.me";
-/// The ledger this phone works in now (one of the person's).
-pub const SELECTED_KEY: &str = "pioneer.ledger-id";
-/// The first ledger this phone ever opened: its data lives under the original storage key.
-const HOME_KEY: &str = "pioneer.home-ledger";
+use crate::settings::{self, DEVICE_GONE, DEVICE_RETIRED, HOME_LEDGER, ME, SELECTED_LEDGER};
 
 /// One ledger the person may use.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,7 +69,7 @@ impl Me {
 
     /// The ledger this phone works in: the one chosen before if still the person's, else the first.
     pub fn selected(&self) -> Option<&LedgerEntry> {
-        let chosen = browser::local_setting(SELECTED_KEY);
+        let chosen = SELECTED_LEDGER.get();
         self.ledgers.iter().find(|l| Some(&l.document_id) == chosen.as_ref()).or(self.ledgers.first())
     }
 }
@@ -114,7 +109,7 @@ pub fn parse(json: &str) -> Option<Me> {
 }
 
 pub fn cached() -> Option<Me> {
-    browser::local_setting(ME_KEY).and_then(|json| Me::parse(&json))
+    ME.get().and_then(|json| Me::parse(&json))
 }
 
 /// Keeps what the server said (and the first ledger as this phone's home). Only an active
@@ -124,12 +119,12 @@ pub fn remember(json: &str) -> Option<Me> {
     if me.device_status != "active" {
         return Some(me);
     }
-    browser::set_local_setting(ME_KEY, json);
+    ME.set(&json.to_owned());
     if let Some(selected) = me.selected() {
-        if browser::local_setting(HOME_KEY).is_none() {
-            browser::set_local_setting(HOME_KEY, &selected.document_id);
+        if HOME_LEDGER.get().is_none() {
+            HOME_LEDGER.set(&selected.document_id);
         }
-        browser::set_local_setting(SELECTED_KEY, &selected.document_id);
+        SELECTED_LEDGER.set(&selected.document_id);
     }
     Some(me)
 }
@@ -137,7 +132,7 @@ pub fn remember(json: &str) -> Option<Me> {
 /// Where a ledger's data lives in IndexedDB: the first ledger this phone opened keeps the
 /// original key (so nothing stored before accounts existed moves), every other its own.
 pub fn storage_key(document_id: &str) -> String {
-    match browser::local_setting(HOME_KEY) {
+    match HOME_LEDGER.get() {
         Some(home) if home == document_id => "unit-ledger".into(),
         _ => format!("ledger:{document_id}"),
     }
@@ -145,33 +140,24 @@ pub fn storage_key(document_id: &str) -> String {
 
 /// Switches to another of the person's ledgers (the page reloads into it).
 pub fn switch_to(document_id: &str) {
-    browser::set_local_setting(SELECTED_KEY, document_id);
+    SELECTED_LEDGER.set(&document_id.to_owned());
     browser::reload();
 }
-
-/// Where the reason a device erased itself is kept, so the page says it after a reload.
-const GONE_KEY: &str = "pioneer.device_gone";
 
 /// Erases everything this phone holds (a retired or lost device): IndexedDB and every setting,
 /// keeping only `why`, shown above the activation form until the phone is activated anew.
 pub async fn erase_everything(why: &str) {
-    if let Some(storage) = browser::local_storage() {
-        let _ = storage.clear();
-    }
+    settings::clear_all();
     crate::store::delete_all().await;
-    browser::set_local_setting(GONE_KEY, why);
+    DEVICE_GONE.set(&why.to_owned());
 }
 
-/// Set once this phone learns it was retired, so a reload before its last upload is done still
-/// takes no new writes.
-const RETIRED_KEY: &str = "pioneer.device_retired";
-
 pub fn mark_retired() {
-    browser::set_local_setting(RETIRED_KEY, "1");
+    DEVICE_RETIRED.set(&true);
 }
 
 pub fn known_retired() -> bool {
-    browser::local_setting(RETIRED_KEY).is_some()
+    DEVICE_RETIRED.get() == Some(true)
 }
 
 /// The activation code in the address (`/#activate=CODE`, what the QR code holds).
@@ -184,7 +170,7 @@ fn code_from_address() -> Option<String> {
 
 /// Why this phone erased itself, if it did and was not activated since.
 pub fn gone_reason() -> Option<String> {
-    browser::local_setting(GONE_KEY)
+    DEVICE_GONE.get()
 }
 
 /// `POST /api/activate`: the server sets the device cookie. Err: the message to show.
@@ -231,12 +217,11 @@ pub fn Activation(activated: WriteSignal<u32>) -> impl IntoView {
         error.set(None);
         leptos::task::spawn_local(async move {
             let agent = web_sys::window().and_then(|w| w.navigator().user_agent().ok()).unwrap_or_default();
-            let device: String = agent.chars().take(120).collect();
+            // Whole: the server reads it as 安卓手机 · 微信, and the browser comes last in it.
+            let device: String = agent.chars().take(400).collect();
             match activate(&code.get_untracked(), &device).await {
                 Ok(()) => {
-                    if let Some(storage) = browser::local_storage() {
-                        let _ = storage.remove_item(GONE_KEY);
-                    }
+                    DEVICE_GONE.remove();
                     // The code is used: it leaves the address (and the history's entry).
                     if let Some(w) = web_sys::window() {
                         let _ = w.history().and_then(|h| h.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some("/")));

@@ -32,33 +32,17 @@ pub fn date_time(ms: i64) -> String {
     format!("{}-{:02}-{:02} {}", d.get_full_year(), d.get_month() + 1, d.get_date(), clock(ms))
 }
 
-pub fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
-}
-
-/// A small setting kept on this device (never records: those live in IndexedDB).
-pub fn local_setting(key: &str) -> Option<String> {
-    local_storage()?.get_item(key).ok().flatten()
-}
-
-pub fn set_local_setting(key: &str, value: &str) {
-    if let Some(ls) = local_storage() {
-        let _ = ls.set_item(key, value);
-    }
-}
-
 /// Asks the browser not to evict our data under storage pressure, once, after the first real
 /// save (asking earlier, with nothing saved, is refused by most browsers).
 pub async fn request_persistence_once() {
-    const KEY: &str = "pioneer.persist-requested";
-    let Some(ls) = local_storage() else { return };
-    if ls.get_item(KEY).ok().flatten().is_some() {
+    use crate::settings::PERSISTENCE;
+    if PERSISTENCE.get().is_some() {
         return;
     }
     let Some(storage) = web_sys::window().map(|w| w.navigator().storage()) else { return };
     if let Ok(promise) = storage.persist() {
         let granted = JsFuture::from(promise).await.ok().and_then(|v| v.as_bool()).unwrap_or(false);
-        let _ = ls.set_item(KEY, if granted { "granted" } else { "denied" });
+        PERSISTENCE.set(&(if granted { "granted" } else { "denied" }).to_owned());
     }
 }
 

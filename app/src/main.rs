@@ -7,11 +7,13 @@ mod browser;
 mod pages;
 mod panic_page;
 mod service;
+mod settings;
 mod store;
 mod sync;
 mod update_banner;
 
 fn main() {
     panic_page::install();
+    settings::upgrade_stored_format();
     leptos::mount::mount_to_body(app::App);
 }

@@ -12,15 +12,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{BinaryType, MessageEvent, WebSocket};
 
-use crate::browser::{self, local_storage};
+use crate::browser;
 use crate::service::LedgerService;
+use crate::settings::{SELECTED_LEDGER, SERVER_STORAGE, STORAGE_ID};
 
-use crate::account::SELECTED_KEY as LEDGER_ID_KEY;
-const STORAGE_ID_KEY: &str = "pioneer.storage-id";
 /// How long a connection may stay half-open before it is given up and tried again.
 const CONNECT_TIMEOUT_MS: u32 = 10_000;
-/// The server's storage id, so the unsent count can be worked out offline.
-const SERVER_STORAGE_KEY: &str = "pioneer.server-storage";
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum SyncStatus {
@@ -74,14 +71,11 @@ struct Live {
 
 /// This browser's storage id: sync states saved under it survive reloads.
 fn storage_id() -> String {
-    let ls = local_storage();
-    if let Some(id) = ls.as_ref().and_then(|s| s.get_item(STORAGE_ID_KEY).ok().flatten()) {
+    if let Some(id) = STORAGE_ID.get() {
         return id;
     }
     let id = format!("browser-{}", DocumentId::random());
-    if let Some(ls) = ls {
-        let _ = ls.set_item(STORAGE_ID_KEY, &id);
-    }
+    STORAGE_ID.set(&id);
     id
 }
 
@@ -138,7 +132,7 @@ impl SyncService {
 
     /// The ledger's document id, as the account chose it.
     fn ledger_id(&self) -> Option<DocumentId> {
-        let id = local_storage().and_then(|s| s.get_item(LEDGER_ID_KEY).ok().flatten())?;
+        let id = SELECTED_LEDGER.get()?;
         DocumentId::parse(&id).ok()
     }
 
@@ -319,8 +313,8 @@ impl SyncService {
                     leptos::task::spawn_local(self.check_device());
                     self.status.set(SyncStatus::Syncing);
                     live.borrow_mut().remote_storage = remote_storage.clone();
-                    if let (Some(ls), Some(remote)) = (local_storage(), &remote_storage) {
-                        let _ = ls.set_item(SERVER_STORAGE_KEY, remote);
+                    if let Some(remote) = &remote_storage {
+                        SERVER_STORAGE.set(remote);
                     }
                     let live = live.clone();
                     leptos::task::spawn_local(async move {
@@ -400,7 +394,7 @@ impl SyncService {
 
     /// While offline: count against what the server had at the last sync.
     async fn refresh_unsent_from_storage(self) {
-        let remembered = local_storage().and_then(|s| Some((s.get_item(SERVER_STORAGE_KEY).ok()??, s.get_item(LEDGER_ID_KEY).ok()??)));
+        let remembered = SERVER_STORAGE.get().zip(SELECTED_LEDGER.get());
         let mut shared = Vec::new();
         if let (Some((remote, doc)), Some(store)) = (remembered, self.ledger.store()) {
             if let Ok(Some(bytes)) = store.sync_state(&format!("{remote}|{doc}")).await {

@@ -1,11 +1,12 @@
 //! The server's JSON API as the desk uses it: `fetch` with the session cookie, requests built
 //! from and answers parsed into the types of `http_api`, the ones the server writes.
 
+use gloo_storage::{LocalStorage, Storage};
 pub use http_api::admin::{AuditEntry, Device, OrgView};
 pub use http_api::desk::{List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView};
 pub use http_api::me::Me;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -53,8 +54,16 @@ const KEPT_PREFIX: &str = "desk-kept:";
 /// The answers kept: the latest views a supervisor opened, enough for a meeting room.
 const KEPT_MAX: usize = 40;
 
-fn local_storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
+/// One kept answer, stored as JSON under its URL's key.
+#[derive(Serialize, Deserialize)]
+struct KeptAnswer {
+    /// ms since 1970 when it was fetched.
+    at: f64,
+    body: serde_json::Value,
+}
+
+fn kept_index_key() -> String {
+    format!("{KEPT_PREFIX}index")
 }
 
 /// A GET whose answer the desk keeps (in this browser, by URL), so without a connection it
@@ -68,13 +77,12 @@ pub async fn get_kept<T: DeserializeOwned>(url: &str) -> Result<Kept<T>, ApiErro
         }
         Err(ApiError::Network(why)) => {
             web_sys::console::warn_1(&format!("{url}: {why}").into());
-            let kept = local_storage().and_then(|s| s.get_item(&key).ok().flatten()).and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok());
-            match kept {
-                Some(k) => {
-                    let value = serde_json::from_value(k["body"].clone()).map_err(|e| ApiError::Unreadable(e.to_string()))?;
-                    Ok(Kept { value, from: k["at"].as_f64() })
+            match LocalStorage::get::<KeptAnswer>(&key) {
+                Ok(k) => {
+                    let value = serde_json::from_value(k.body).map_err(|e| ApiError::Unreadable(e.to_string()))?;
+                    Ok(Kept { value, from: Some(k.at) })
                 }
-                None => Err(ApiError::NotKept),
+                Err(_) => Err(ApiError::NotKept),
             }
         }
         Err(e) => Err(e),
@@ -83,28 +91,25 @@ pub async fn get_kept<T: DeserializeOwned>(url: &str) -> Result<Kept<T>, ApiErro
 
 /// Keeps an answer, dropping the oldest beyond [`KEPT_MAX`] (and any when storage is full).
 fn keep(key: &str, body: &serde_json::Value) {
-    let Some(storage) = local_storage() else { return };
-    let index_key = format!("{KEPT_PREFIX}index");
-    let mut index: Vec<String> = storage.get_item(&index_key).ok().flatten().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default();
+    let mut index: Vec<String> = LocalStorage::get(kept_index_key()).unwrap_or_default();
     index.retain(|k| k != key);
     index.push(key.to_owned());
     while index.len() > KEPT_MAX {
-        let _ = storage.remove_item(&index.remove(0));
+        LocalStorage::delete(index.remove(0));
     }
-    let entry = serde_json::json!({ "at": js_sys::Date::now(), "body": body }).to_string();
-    while storage.set_item(key, &entry).is_err() && index.len() > 1 {
-        let _ = storage.remove_item(&index.remove(0));
+    let entry = KeptAnswer { at: js_sys::Date::now(), body: body.clone() };
+    while LocalStorage::set(key, &entry).is_err() && index.len() > 1 {
+        LocalStorage::delete(index.remove(0));
     }
-    let _ = storage.set_item(&index_key, &serde_json::to_string(&index).unwrap_or_default());
+    let _ = LocalStorage::set(kept_index_key(), &index);
 }
 
 /// Forgets every kept answer (signing out: the next person at this desk must not read them).
 pub fn forget_kept() {
-    let Some(storage) = local_storage() else { return };
-    let n = storage.length().unwrap_or(0);
-    let keys: Vec<String> = (0..n).filter_map(|i| storage.key(i).ok().flatten()).filter(|k| k.starts_with(KEPT_PREFIX)).collect();
+    let raw = LocalStorage::raw();
+    let keys: Vec<String> = (0..raw.length().unwrap_or(0)).filter_map(|i| raw.key(i).ok().flatten()).filter(|k| k.starts_with(KEPT_PREFIX)).collect();
     for k in keys {
-        let _ = storage.remove_item(&k);
+        LocalStorage::delete(k);
     }
 }
 

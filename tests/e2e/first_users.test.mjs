@@ -2,7 +2,7 @@
 // at 360x740.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addVisit, launchBrowser, launchPersistent, openApp, serveForTests, signIn, tempDir, waitSynced } from "./harness.mjs";
+import { addVisit, launchBrowser, launchPersistent, openApp, serveForTests, signIn, tempDir, visitCount, waitForServiceWorker, waitSynced } from "./harness.mjs";
 
 const served = serveForTests();
 const PHONE = { viewport: { width: 360, height: 740 } };
@@ -425,5 +425,35 @@ test("the secretary assigns a problem on its page, and the 办理记录 says so"
   await assign.getByRole("alert").filter({ hasText: "责任人没有变化" }).waitFor();
   assert.equal(await page.getByTestId("log").locator("li").filter({ hasText: "指派给" }).count(), 1);
   await waitSynced(page);
+  await context.close();
+});
+
+test("a phone whose settings were kept as plain strings, before this update, opens offline as its person with its records", async () => {
+  const { context, page } = await phoneOf("吴八", "东风社区");
+  await waitForServiceWorker(page);
+  await addVisit(page, { whom: "吴大爷", heard: "路灯坏了" });
+  await waitSynced(page);
+  // What an older app left: every setting a plain string, no format mark.
+  const before = await page.evaluate(() => {
+    localStorage.removeItem("pioneer.settings-format");
+    for (const key of Object.keys(localStorage).filter((k) => k.startsWith("pioneer."))) {
+      const value = JSON.parse(localStorage.getItem(key));
+      if (typeof value === "string") localStorage.setItem(key, value);
+      else if (key.startsWith("pioneer.remarks_seen:")) localStorage.setItem(key, Object.entries(value).map(([id, at]) => `${id}=${at}`).join(";"));
+      else if (key === "pioneer.device_retired") localStorage.setItem(key, "1");
+    }
+    return localStorage.getItem("pioneer.me");
+  });
+  assert.ok(before.startsWith("{"), `pioneer.me is the plain JSON text of /api/me: ${before}`);
+
+  // The update opens with no connection: who it works for can only come from what it kept.
+  await context.setOffline(true);
+  await page.reload();
+  await page.locator('[data-testid="visit-count"][data-live="true"]').waitFor();
+  await page.getByTestId("author").filter({ hasText: "吴八" }).waitFor();
+  assert.equal(await visitCount(page), 1);
+  const after = await page.evaluate(() => ({ me: localStorage.getItem("pioneer.me"), format: localStorage.getItem("pioneer.settings-format") }));
+  assert.equal(after.format, "2");
+  assert.equal(JSON.parse(after.me), before, "the kept /api/me is now a JSON string of the same text");
   await context.close();
 });

@@ -3,19 +3,20 @@
 //! problem is opened on this phone.
 //!
 //! What was seen is the time of the newest remark shown, per problem, kept as a small setting
-//! ("id=ms;id=ms") beside the ledger: one line, no parser needed in the phone's bundle.
+//! beside the ledger.
 
 use std::collections::HashMap;
 
 use ledger::Problem;
 use leptos::prelude::*;
 
-use crate::browser;
 use crate::service::LedgerService;
+use crate::settings::{remarks_seen, Setting};
 
 #[derive(Clone, Copy)]
 pub struct RemarksSeen {
-    key: StoredValue<String>,
+    /// The storage key of the ledger the remarks are of.
+    ledger_key: StoredValue<String>,
     seen: RwSignal<HashMap<String, i64>>,
 }
 
@@ -26,16 +27,8 @@ fn newest(problem: &Problem) -> Option<i64> {
 impl RemarksSeen {
     /// For the ledger stored under `ledger_key`.
     pub fn new(ledger_key: &str) -> Self {
-        let key = format!("pioneer.remarks_seen:{ledger_key}");
-        let seen = browser::local_setting(&key)
-            .unwrap_or_default()
-            .split(';')
-            .filter_map(|item| {
-                let (id, at) = item.split_once('=')?;
-                Some((id.to_owned(), at.parse().ok()?))
-            })
-            .collect();
-        Self { key: StoredValue::new(key), seen: RwSignal::new(seen) }
+        let seen = remarks_seen(ledger_key).get().unwrap_or_default();
+        Self { ledger_key: StoredValue::new(ledger_key.to_owned()), seen: RwSignal::new(seen) }
     }
 
     /// Whether `problem` holds a remark newer than any shown on this phone.
@@ -53,8 +46,8 @@ impl RemarksSeen {
         self.seen.update(|seen| {
             seen.insert(problem.id.to_string(), newest);
         });
-        let line: Vec<String> = self.seen.with_untracked(|seen| seen.iter().map(|(id, at)| format!("{id}={at}")).collect());
-        browser::set_local_setting(&self.key.get_value(), &line.join(";"));
+        let setting: Setting<HashMap<String, i64>> = remarks_seen(&self.ledger_key.get_value());
+        self.seen.with_untracked(|seen| setting.set(seen));
     }
 }
 
