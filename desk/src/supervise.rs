@@ -230,7 +230,7 @@ fn Filters(show_sort: bool) -> impl IntoView {
             {select("category", "问题类别", categories)}
             {select("status", "办理状态", statuses)}
             {select("urgency", "紧急程度", urgencies)}
-            <a class="button" data-testid="export" href=move || api_url("export.xlsx", &desk.query(), "") download="" title="按当前的期间和筛选导出问题台账、走访记录、承诺和单位汇总">"导出 Excel"</a>
+            <a class="button" data-testid="export" href=move || api_url("export.xlsx", &desk.query(), "") download="" title="按当前的期间和筛选导出单位汇总、问题台账、走访记录、承诺、测评和服务企业">"导出 Excel"</a>
             {show_sort.then(|| view! {
                 <label>"排序"
                     <select name="sort" prop:value=move || desk.query().sort on:change=move |ev| desk.set("sort", &event_target_value(&ev))>

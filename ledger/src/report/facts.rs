@@ -7,6 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::Satisfaction;
+use crate::enterprise::Enterprise;
 use crate::pledge::Pledge;
 use crate::problem::{log_kind, Category, Problem, Status, Urgency};
 use crate::record::Section;
@@ -26,8 +27,8 @@ pub fn day_of(ms: i64) -> Option<NaiveDate> {
     chrono::DateTime::from_timestamp_millis(ms + CHINA_OFFSET_MS).map(|t| t.date_naive())
 }
 
-/// A record of a section the supervisor's desk counts, as read from the ledger. Serialized as
-/// the record itself (the read model's body, the desk's record view).
+/// A record of a section the read model keeps, as read from the ledger. Serialized as the
+/// record itself (the read model's body, the desk's record view, the export).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum Record {
@@ -35,6 +36,8 @@ pub enum Record {
     Problem(Problem),
     Pledge(Pledge),
     Survey(Survey),
+    /// Served enterprises: listed in the export, never counted in a figure.
+    Enterprise(Enterprise),
 }
 
 impl Record {
@@ -44,6 +47,7 @@ impl Record {
             Self::Problem(r) => &r.id,
             Self::Pledge(r) => &r.id,
             Self::Survey(r) => &r.id,
+            Self::Enterprise(r) => &r.id,
         }
     }
 
@@ -53,6 +57,7 @@ impl Record {
             Self::Problem(_) => Section::Problems,
             Self::Pledge(_) => Section::Pledges,
             Self::Survey(_) => Section::Surveys,
+            Self::Enterprise(_) => Section::Enterprises,
         }
     }
 
@@ -62,6 +67,7 @@ impl Record {
             Self::Problem(p) => Facts::Problem(ProblemFacts::of(p)),
             Self::Pledge(p) => Facts::Pledge(PledgeFacts::of(p)),
             Self::Survey(s) => Facts::Survey(SurveyFacts::of(s)),
+            Self::Enterprise(e) => Facts::Enterprise(EnterpriseFacts { name: cut(&e.name), deleted: e.deleted }),
         }
     }
 }
@@ -72,6 +78,8 @@ pub enum Facts {
     Problem(ProblemFacts),
     Pledge(PledgeFacts),
     Survey(SurveyFacts),
+    /// Last, so facts stored before it still decode.
+    Enterprise(EnterpriseFacts),
 }
 
 impl Facts {
@@ -81,6 +89,7 @@ impl Facts {
             Self::Problem(f) => f.deleted,
             Self::Pledge(f) => f.deleted,
             Self::Survey(f) => f.deleted,
+            Self::Enterprise(f) => f.deleted,
         }
     }
 
@@ -92,6 +101,12 @@ impl Facts {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         postcard::from_bytes(bytes).ok()
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnterpriseFacts {
+    pub name: String,
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -221,27 +236,24 @@ impl SurveyFacts {
     }
 }
 
-/// The sections the desk counts (served enterprises are not counted).
-pub const COUNTED: [Section; 4] = [Section::Visits, Section::Problems, Section::Pledges, Section::Surveys];
-
-/// One record as it stands in the ledger; None for a section not counted or a record the
-/// ledger does not have.
+/// One record as it stands in the ledger; None for a record the ledger does not have.
 pub fn read_record(ledger: &UnitLedger, section: Section, id: &RecordId) -> Option<Record> {
     match section {
         Section::Visits => ledger.visit(id).ok().map(Record::Visit),
         Section::Problems => ledger.problem(id).ok().map(Record::Problem),
         Section::Pledges => ledger.pledge(id).ok().map(Record::Pledge),
         Section::Surveys => ledger.survey(id).ok().map(Record::Survey),
-        Section::Enterprises => None,
+        Section::Enterprises => ledger.enterprise(id).ok().map(Record::Enterprise),
     }
 }
 
-/// Every counted record of the ledger, deleted ones included (their facts say so).
+/// Every record of the ledger, deleted ones included (their facts say so).
 pub fn read_all(ledger: &UnitLedger) -> Vec<Record> {
     let mut out: Vec<Record> = ledger.visits().visits.into_iter().map(Record::Visit).collect();
     out.extend(ledger.problems().records.into_iter().map(Record::Problem));
     out.extend(ledger.pledges().records.into_iter().map(Record::Pledge));
     out.extend(ledger.surveys().records.into_iter().map(Record::Survey));
+    out.extend(ledger.enterprises().records.into_iter().map(Record::Enterprise));
     out
 }
 
@@ -277,7 +289,7 @@ pub fn update_for(ledger: &mut UnitLedger, changes: &[automerge::Change]) -> Upd
         Some(ids) => {
             let mut changed = Vec::new();
             let mut gone = Vec::new();
-            for (section, id) in ids.into_iter().filter(|(s, _)| COUNTED.contains(s)) {
+            for (section, id) in ids {
                 match read_record(ledger, section, &id) {
                     Some(record) => changed.push(record),
                     None => gone.push((section, id)),

@@ -1,12 +1,13 @@
 //! The desk's export (导出): for the node, period and filters, a summary per unit, the problem
 //! ledger across units (every field, status dates, days overdue, the follow-up verdict), visits,
-//! pledges and survey rounds, as a real .xlsx. Records are read from the read model one row at a time and
+//! pledges, survey rounds and the enterprises served, as a real .xlsx. Records are read from the read model one row at a time and
 //! the record sheets are written in rust_xlsxwriter's constant-memory mode (each row goes to a
 //! temporary file as it is written), so an export holds one row in memory, not the sheet.
 //! Residents' contact details (反映人联系方式) are left out: a supervisor's report does not need
-//! them (PIPL: no more personal data than the purpose).
+//! them (PIPL: no more personal data than the purpose), nor an enterprise's contact person and
+//! phone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{Seek, Write};
 
 use ledger::pledge::Pledge;
@@ -14,6 +15,7 @@ use ledger::problem::{log_kind, Problem, Status};
 use ledger::record::Section;
 use ledger::report::{self, Figures, ProblemFacts};
 use ledger::visit::Visit;
+use ledger::RecordId;
 use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet, XlsxError};
 
 use super::scope::Scope;
@@ -87,6 +89,15 @@ pub struct Written {
     pub visits: usize,
     pub pledges: usize,
     pub surveys: usize,
+    pub enterprises: usize,
+}
+
+/// What the problem and visit sheets hold of one served enterprise.
+#[derive(Default)]
+struct FirmCounts {
+    difficulties: usize,
+    open: usize,
+    visits: usize,
 }
 
 /// Writes the export for `scope` to `out`.
@@ -99,6 +110,8 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
     let path_of: BTreeMap<String, String> = ledgers.iter().map(|(u, l)| (l.to_string(), scope.org.path_names(&u.id).join(" / "))).collect();
     let docs: Vec<ledger_sync::DocumentId> = ledgers.iter().map(|(_, l)| *l).collect();
     let mut written = Written::default();
+    // By ledger and enterprise: one small entry per firm the exported records name.
+    let mut firms: HashMap<(String, RecordId), FirmCounts> = HashMap::new();
 
     // 单位汇总: one row per unit that keeps a ledger.
     {
@@ -186,6 +199,11 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 return Ok(());
             }
             row += 1;
+            if let Some(firm) = &p.enterprise_id {
+                let counts = firms.entry((ledger.to_string(), firm.clone())).or_default();
+                counts.difficulties += 1;
+                counts.open += usize::from(p.status.is_open());
+            }
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
             let cells = [
                 (0, unit),
@@ -232,6 +250,9 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 return Ok(());
             }
             row += 1;
+            if let Some(firm) = &v.enterprise_id {
+                firms.entry((ledger.to_string(), firm.clone())).or_default().visits += 1;
+            }
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
             texts(ws, row, [(0, unit), (2, v.kind.label().into()), (3, v.whom), (4, v.place), (5, v.heard), (6, v.opinions), (8, v.follow_up)])?;
             date_cell(ws, row, 1, v.date, &day)?;
@@ -331,6 +352,34 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             Ok(())
         })?;
         written.surveys = row as usize;
+    }
+
+    // 服务企业: every enterprise the units serve (a register, not bound to the period), with
+    // its difficulties and visits as the sheets above count them.
+    {
+        let ws = book.add_worksheet_with_constant_memory();
+        header(
+            ws,
+            "服务企业",
+            &[("单位", 30.0), ("企业名称", 30.0), ("统一社会信用代码", 22.0), ("所属行业", 14.0), ("地址", 30.0), ("困难", 8.0), ("未解决困难", 12.0), ("走访", 8.0)],
+            &bold,
+        )?;
+        let mut row = 0u32;
+        hub.storage.each_body(&docs, Section::Enterprises, |ledger, body| {
+            let Ok(e) = serde_json::from_str::<ledger::enterprise::Enterprise>(body) else { return Ok(()) };
+            if e.deleted {
+                return Ok(());
+            }
+            row += 1;
+            let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
+            let counts = firms.remove(&(ledger.to_string(), e.id.clone())).unwrap_or_default();
+            texts(ws, row, [(0, unit), (1, e.name), (2, e.credit_code), (3, e.industry), (4, e.address)])?;
+            for (col, n) in [(5, counts.difficulties), (6, counts.open), (7, counts.visits)] {
+                ws.write_number(row, col, n as f64).map_err(xlsx)?;
+            }
+            Ok(())
+        })?;
+        written.enterprises = row as usize;
     }
     book.save_to_writer(out).map_err(xlsx)?;
     Ok(written)

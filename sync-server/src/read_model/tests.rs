@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ledger::codes::Satisfaction;
+use ledger::enterprise::EnterpriseDraft;
 use ledger::org::{Role, UnitKind};
 use ledger::problem::{Action, Category, ProblemDraft};
 use ledger::record::Section;
@@ -60,6 +61,8 @@ enum Edit {
     Step(u8, u8),
     Delete(u8),
     Remark(u8),
+    /// Registers the firm, or renames it once registered.
+    Enterprise(u8),
 }
 
 fn edit() -> impl Strategy<Value = (usize, Edit)> {
@@ -69,6 +72,7 @@ fn edit() -> impl Strategy<Value = (usize, Edit)> {
         (any::<u8>(), any::<u8>()).prop_map(|(a, b)| Edit::Step(a, b)),
         any::<u8>().prop_map(Edit::Delete),
         any::<u8>().prop_map(Edit::Remark),
+        any::<u8>().prop_map(Edit::Enterprise),
     ];
     (0..3usize, e)
 }
@@ -107,6 +111,13 @@ fn apply(world: &World, village: usize, e: &Edit) {
             let Some(p) = problems.get(*which as usize % problems.len().max(1)) else { return Ok(()) };
             l.add_supervision_remark(&p.id, "请按期办结", at(*which))
         }
+        Edit::Enterprise(n) => {
+            let firm = EnterpriseDraft { name: format!("闽兴机械{n}"), credit_code: "91350100M000100Y43".into(), ..Default::default() }.validate().unwrap();
+            match l.enterprises().records.first() {
+                Some(e) => l.update_enterprise(&e.id, &firm, at(*n)),
+                None => l.add_enterprise(&firm, at(*n)).map(|_| ()),
+            }
+        }
     });
     result.unwrap();
 }
@@ -122,7 +133,7 @@ fn from_scratch(storage: &Storage, doc: &DocumentId) -> LedgerFacts {
 
 fn rows(storage: &Storage, doc: &DocumentId) -> Vec<(String, String)> {
     let mut out = Vec::new();
-    for section in report::facts::COUNTED {
+    for section in ledger::record::Section::ALL {
         storage
             .each_body(&[*doc], section, |_, body| {
                 out.push((section.key().to_owned(), body.to_owned()));
@@ -210,4 +221,32 @@ fn an_export_reads_every_row_in_batches() {
         })
         .unwrap();
     assert_eq!(seen.len(), n, "every row once, across batches");
+}
+
+#[test]
+fn a_store_projected_before_enterprises_were_kept_is_projected_again_once_at_the_next_start() {
+    let world = world();
+    let (doc, _) = world.villages[0].clone();
+    apply(&world, 0, &Edit::Visit(1));
+    apply(&world, 0, &Edit::Enterprise(2));
+    let before = world.hub.storage.stored_facts(&doc).unwrap();
+    assert!(before.changed_at.is_some());
+    assert!(before.records.iter().any(|(s, _, f)| *s == Section::Enterprises && matches!(f, report::Facts::Enterprise(e) if e.name == "闽兴机械2")));
+    // As the version before left the store: no enterprise rows, no version mark.
+    let file = rusqlite::Connection::open(world._dir.path().join("ledger.sqlite3")).unwrap();
+    file.execute_batch("DELETE FROM rm_records WHERE section = 'enterprises'; DELETE FROM settings WHERE key = 'read_model_version';").unwrap();
+
+    let storage = Arc::new(Storage::open(world._dir.path()).unwrap());
+    assert_eq!(storage.projected_heads(&doc).unwrap(), None, "marked for projection");
+    let hub = Hub::new(storage.clone(), Directory::open(storage.clone()).unwrap());
+    assert!(hub.catch_up(doc).unwrap());
+    let after = storage.stored_facts(&doc).unwrap();
+    assert_eq!(after.changed_at, before.changed_at, "the time the last change arrived is kept");
+    assert_eq!(LedgerFacts::from(after).records, LedgerFacts::from(before).records);
+    assert_eq!(rows(&storage, &doc).iter().filter(|(s, _)| s == "enterprises").count(), 1);
+
+    // Once: the next start finds it current.
+    drop(hub);
+    let storage = Storage::open(world._dir.path()).unwrap();
+    assert!(storage.projected_heads(&doc).unwrap().is_some());
 }

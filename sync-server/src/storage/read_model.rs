@@ -20,9 +20,35 @@ pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS rm_ledgers (
         ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL) WITHOUT ROWID;";
 
+/// What the rows hold: 2 added served enterprises (for the export). Ledgers projected by an
+/// older version are projected again at the next start.
+const PROJECTION_VERSION: i64 = 2;
+
+pub(super) fn migrate(db: &rusqlite::Connection) -> Result<()> {
+    without_rowid(db)?;
+    let version: i64 = db
+        .query_row("SELECT value FROM settings WHERE key = 'read_model_version'", [], |r| r.get::<_, String>(0))
+        .optional()
+        .map_err(err)?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    if version >= PROJECTION_VERSION {
+        return Ok(());
+    }
+    // Heads that cannot be decoded read as "never projected": the start's catch-up projects
+    // each ledger whole, and keeps the time its last change arrived.
+    db.execute_batch(&format!(
+        "BEGIN IMMEDIATE;
+         UPDATE rm_ledgers SET heads = X'00';
+         INSERT OR REPLACE INTO settings (key, value) VALUES ('read_model_version', '{PROJECTION_VERSION}');
+         COMMIT;"
+    ))
+    .map_err(err)
+}
+
 /// Session 9 made `rm_ledgers` a rowid table: every commit then wrote two pages (the row and
 /// its key's index) where one does. Its rows are copied into the table as it is now.
-pub(super) fn migrate(db: &rusqlite::Connection) -> Result<()> {
+fn without_rowid(db: &rusqlite::Connection) -> Result<()> {
     let sql: String = db.query_row("SELECT sql FROM sqlite_master WHERE name = 'rm_ledgers'", [], |r| r.get(0)).map_err(err)?;
     if sql.contains("WITHOUT ROWID") {
         return Ok(());

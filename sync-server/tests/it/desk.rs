@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use automerge::{ActorId, AutoCommit};
 use common::{attempt, http, Answer};
+use ledger::enterprise::EnterpriseDraft;
 use ledger::org::{Role, UnitKind};
 use ledger::{ProblemDraft, RecordId, UnitLedger, VisitDraft};
 use ledger_sync::DocumentId;
@@ -278,6 +279,24 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
     use calamine::{Data, Reader};
     let (w, _data) = world().await;
     let year = chrono::Datelike::year(&today());
+    // A村 serves a firm: one difficulty of it, one visit to it; another firm was deleted.
+    {
+        let mut l = UnitLedger::create(ActorId::random());
+        l.set_author("cadre_a名");
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let firm = EnterpriseDraft { name: "闽兴机械".into(), credit_code: "91350100M000100Y43".into(), industry: "机械制造".into(), ..Default::default() };
+        let firm = l.add_enterprise(&firm.validate().unwrap(), now).unwrap();
+        let gone = EnterpriseDraft { name: "已注销的厂".into(), credit_code: "91110000100000000R".into(), ..Default::default() };
+        let gone = l.add_enterprise(&gone.validate().unwrap(), now).unwrap();
+        l.set_deleted(ledger::record::Section::Enterprises, &gone, true, now).unwrap();
+        let draft =
+            ProblemDraft { title: "缺熟练工".into(), enterprise_id: Some(firm.clone()), difficulty: Some(ledger::problem::Difficulty::ALL[0]), ..ProblemDraft::default() };
+        l.add_problem(&draft.validate().unwrap(), now).unwrap();
+        let visit = VisitDraft { whom: "闽兴机械".into(), heard: "用工紧".into(), enterprise_id: Some(firm), ..VisitDraft::new(today()) };
+        l.add_visit(&visit.validate(today()).unwrap(), now).unwrap();
+        let (answer, _) = attempt(&w.server.url_with(&w.tokens["cadre_a"]), w.ledgers["A村"], l.doc().clone()).await;
+        assert_eq!(answer, Answer::Data);
+    }
     // A 督办意见 on A村's problem: the export carries its words, not a count.
     let (status, body) = w.post("sup_t1", &format!("{}/remarks", w.record_path("A村")), r#"{"text":"请三天内修好"}"#).await;
     assert_eq!(status, 200, "{body}");
@@ -286,19 +305,19 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
     assert_eq!(status, 200, "{head}");
     assert!(head.contains("spreadsheetml") && head.contains("filename*=UTF-8''"), "{head}");
     let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
-    assert_eq!(book.sheet_names(), ["单位汇总", "问题台账", "走访记录", "承诺", "测评"]);
+    assert_eq!(book.sheet_names(), ["单位汇总", "问题台账", "走访记录", "承诺", "测评", "服务企业"]);
     let summary = book.worksheet_range("单位汇总").unwrap();
     let units: Vec<String> = summary.rows().skip(1).map(|r| r[0].to_string()).collect();
     assert_eq!(units, ["测试市 / X县 / T1镇 / A村", "测试市 / X县 / T1镇 / B村"]);
-    assert_eq!(summary.rows().nth(1).unwrap()[2], Data::Float(1.0), "A村 raised one problem");
+    assert_eq!(summary.rows().nth(1).unwrap()[2], Data::Float(2.0), "A村 raised two problems, one a firm's difficulty");
     let problems = book.worksheet_range("问题台账").unwrap();
     let head: Vec<String> = problems.rows().next().unwrap().iter().map(|c| c.to_string()).collect();
     assert_eq!(&head[..9], ["单位", "问题", "类别", "反映人", "紧急程度", "状态", "责任人", "登记日期", "办结时限"]);
     let rows: Vec<&[Data]> = problems.rows().skip(1).collect();
     let mut titles: Vec<String> = rows.iter().map(|r| r[1].to_string()).collect();
     titles.sort();
-    assert_eq!(titles, ["A村路灯不亮", "B村路灯不亮"]);
-    for r in &rows {
+    assert_eq!(titles, ["A村路灯不亮", "B村路灯不亮", "缺熟练工"]);
+    for r in rows.iter().filter(|r| r[1].to_string() != "缺熟练工") {
         assert!(matches!(r[7], Data::DateTime(_)), "登记日期 is a date: {:?}", r[7]);
         assert!(matches!(r[8], Data::DateTime(_)), "办结时限 is a date: {:?}", r[8]);
         assert_eq!(r[11], Data::Float(3.0), "three days overdue");
@@ -308,7 +327,12 @@ async fn the_export_is_a_real_workbook_of_exactly_the_supervisors_units() {
     assert!(remark.ends_with("sup_t1名：请三天内修好"), "{remark}");
     assert_eq!(rows.iter().find(|r| r[1].to_string() == "B村路灯不亮").unwrap()[16], Data::Empty);
     assert_eq!(book.worksheet_range("测评").unwrap().rows().count(), 1, "header only: no round opened");
-    assert_eq!(book.worksheet_range("走访记录").unwrap().rows().count(), 3, "header + one visit per village");
+    assert_eq!(book.worksheet_range("走访记录").unwrap().rows().count(), 4, "header + one visit per village + the firm's");
+    // The firms served: the deleted one left out, the other's difficulty and visit counted.
+    let firms = book.worksheet_range("服务企业").unwrap();
+    let firms: Vec<Vec<String>> = firms.rows().map(|r| r.iter().map(|c| c.to_string()).collect()).collect();
+    assert_eq!(firms[0], ["单位", "企业名称", "统一社会信用代码", "所属行业", "地址", "困难", "未解决困难", "走访"]);
+    assert_eq!(firms[1..], [vec!["测试市 / X县 / T1镇 / A村", "闽兴机械", "91350100M000100Y43", "机械制造", "", "1", "1", "1"]]);
     assert_eq!(book.worksheet_range("承诺").unwrap().rows().count(), 1, "header only");
     // Another county's supervisor gets theirs only; a cadre gets nothing.
     let auth = format!("Bearer {}", w.tokens["sup_y"]);
