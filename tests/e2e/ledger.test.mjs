@@ -209,6 +209,15 @@ test("an enterprise's credit code is checked, and its difficulty becomes a linke
   await page.getByText("了解用工缺口和招聘进展").click();
   await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
   await page.getByTestId("enterprise").getByText("了解用工缺口和招聘进展").waitFor();
+  // From the plain visit form: choosing the firm fills 走访对象; a name typed by hand stays.
+  await page.goto(`${server.url}/visits/new`);
+  await page.locator('select[name="kind"]').selectOption({ label: "企业走访" });
+  await page.locator('select[name="enterprise"]').selectOption({ label: "闽兴机械有限公司" });
+  assert.equal(await page.locator('input[name="whom"]').inputValue(), "闽兴机械有限公司");
+  await page.locator('select[name="enterprise"]').selectOption({ label: "（不在服务企业名单中）" });
+  await page.locator('input[name="whom"]').fill("闽兴机械 王经理");
+  await page.locator('select[name="enterprise"]').selectOption({ label: "闽兴机械有限公司" });
+  assert.equal(await page.locator('input[name="whom"]').inputValue(), "闽兴机械 王经理");
   await context.close();
 });
 

@@ -186,10 +186,14 @@ fn EnterprisePicker(draft: RwSignal<VisitDraft>) -> impl IntoView {
             <label class="field">"服务企业"
                 <select name="enterprise" on:change=move |ev| {
                     let id = RecordId::parse(&event_target_value(&ev));
-                    let name = id.as_ref().and_then(|id| firms().into_iter().find(|(f, _)| f == id).map(|(_, n)| n));
+                    let name_of = |id: &Option<RecordId>| id.as_ref().and_then(|id| firms().into_iter().find(|(f, _)| f == id).map(|(_, n)| n));
+                    let name = name_of(&id);
                     draft.update(|d| {
+                        // The firm's name goes in 走访对象 unless the cadre wrote someone there
+                        // (a name the picker put there before is replaced).
+                        let written_by_hand = !d.whom.trim().is_empty() && name_of(&d.enterprise_id).as_deref() != Some(d.whom.trim());
                         d.enterprise_id = id;
-                        if let (Some(name), true) = (name, d.whom.trim().is_empty()) {
+                        if let (Some(name), false) = (name, written_by_hand) {
                             d.whom = name;
                         }
                     });
