@@ -12,7 +12,7 @@ use std::rc::Rc;
 
 use automerge::{ActorId, ChangeHash};
 use ledger::org::Write;
-use ledger::{Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
+use ledger::{Command, Enterprise, Pledge, Problem, RecordId, Section, Survey, UnitLedger, Visit};
 use ledger_sync::compaction::{CompactionPolicy, Compactor, Outcome};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
@@ -204,7 +204,12 @@ impl LedgerService {
     }
 
     pub async fn set_deleted(self, section: Section, id: RecordId, deleted: bool) -> Result<RecordId, SaveError> {
-        self.write(move |l, now| l.set_deleted(section, &id, deleted, now).map(|()| id)).await
+        self.apply(Command::SetDeleted { section, id, deleted }).await
+    }
+
+    /// Applies a person's change (a form saved, a button pressed) and makes it durable.
+    pub async fn apply(self, command: Command) -> Result<RecordId, SaveError> {
+        self.write(move |l, now| command.apply(l, now, browser::today())).await
     }
 
     /// Takes no more writes from now on, saying `why`: the device was retired (what it holds
@@ -214,7 +219,7 @@ impl LedgerService {
     }
 
     /// Applies `change` in memory and makes it durable, rolling memory back if storage fails.
-    pub async fn write(self, change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>) -> Result<RecordId, SaveError> {
+    async fn write(self, change: impl FnOnce(&mut UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>) -> Result<RecordId, SaveError> {
         if let Some(why) = self.stopped.get_value() {
             return Err(SaveError::Ledger(why.into()));
         }

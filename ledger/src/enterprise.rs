@@ -94,7 +94,7 @@ impl Enterprise {
 }
 
 /// What an enterprise form holds, unvalidated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnterpriseDraft {
     pub name: String,
     pub credit_code: String,

@@ -6,6 +6,7 @@
 //! It compiles natively (tested with `cargo test`) and to wasm32 (used by `app`).
 
 pub mod codes;
+pub mod command;
 pub mod enterprise;
 pub mod id;
 pub mod lenient;
@@ -26,6 +27,7 @@ pub mod write_scope;
 mod writer;
 
 pub use codes::Satisfaction;
+pub use command::Command;
 pub use enterprise::{Enterprise, EnterpriseDraft};
 pub use id::RecordId;
 pub use lenient::FieldProblem;

@@ -95,7 +95,7 @@ pub struct Evaluation {
     pub comment: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PledgeDraft {
     pub content: String,
     pub by: String,

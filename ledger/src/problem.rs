@@ -87,7 +87,7 @@ coded_enum! {
 }
 
 /// A status change with what it requires.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
     Start,
     /// 办结, with what was done (办理结果).
@@ -298,7 +298,7 @@ impl Problem {
 }
 
 /// What a problem form holds, unvalidated.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProblemDraft {
     pub title: String,
     pub description: String,

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use crate::RecordId;
 
 /// The record maps at the root of a unit ledger.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Section {
     Visits,
     Problems,

@@ -50,7 +50,7 @@ pub struct Survey {
     pub deleted: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SurveyDraft {
     pub title: String,
     /// One question per line.

@@ -1,6 +1,6 @@
 //! Adding and editing a served enterprise; the credit code is checked as it is typed.
 
-use ledger::{EnterpriseDraft, RecordId};
+use ledger::{Command, EnterpriseDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -33,12 +33,13 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
     let is_edit = editing.is_some();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let editing = editing.clone();
-        let save = move |l: &mut ledger::UnitLedger, now, valid| match editing {
-            Some(id) => l.update_enterprise(&id, &valid, now).map(|()| id),
-            None => l.add_enterprise(&valid, now),
+        let enterprise = draft.get_untracked();
+        let checked = enterprise.validate().map(|_| ());
+        let command = match editing.clone() {
+            Some(id) => Command::UpdateEnterprise { id, enterprise },
+            None => Command::AddEnterprise { enterprise },
         };
-        form.submit(draft.get_untracked().validate(), save, navigate.clone(), |id| format!("/enterprises/{id}"));
+        form.submit(checked, command, navigate.clone(), |id| format!("/enterprises/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>

@@ -131,7 +131,7 @@ pub fn ConflictChooser(
                             let (id, field, value) = (id.clone(), field.clone(), value.clone());
                             writes.run(
                                 "conflict",
-                                move || service.write(move |l, now| l.resolve_conflict(section, &id, &field, &value, now).map(|()| id)),
+                                move || service.apply(ledger::Command::ResolveConflict { section, id, field, value }),
                                 move |result| {
                                     failure.try_set(result.err());
                                 },
@@ -245,32 +245,30 @@ impl RecordForm {
         Self { service: expect_context::<LedgerService>(), errors: RwSignal::new(ValidationErrors::default()), failure: RwSignal::new(None), saving: RwSignal::new(false) }
     }
 
-    /// A valid draft is saved by `save` and the app goes to `page_of` the saved record; an
-    /// invalid one marks its fields and saves nothing. A save already running is not repeated.
-    pub fn submit<V: 'static>(
+    /// When the form's draft is valid (`checked`), `command` saves it and the app goes to
+    /// `page_of` the saved record; an invalid draft marks its fields and saves nothing. A save
+    /// already running is not repeated.
+    pub fn submit(
         self,
-        valid: Result<V, ValidationErrors>,
-        save: impl FnOnce(&mut ledger::UnitLedger, i64, V) -> Result<RecordId, ledger::LedgerError> + 'static,
+        checked: Result<(), ValidationErrors>,
+        command: ledger::Command,
         navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
         page_of: impl FnOnce(&RecordId) -> String + 'static,
     ) {
         if self.saving.get_untracked() {
             return;
         }
-        let valid = match valid {
-            Ok(v) => v,
-            Err(e) => {
-                self.errors.set(e);
-                self.failure.set(Some("请先改正标红的项目。".into()));
-                leptos::task::spawn_local(browser::show_first_error());
-                return;
-            }
-        };
+        if let Err(e) = checked {
+            self.errors.set(e);
+            self.failure.set(Some("请先改正标红的项目。".into()));
+            leptos::task::spawn_local(browser::show_first_error());
+            return;
+        }
         self.errors.set(ValidationErrors::default());
         self.failure.set(None);
         self.saving.set(true);
         leptos::task::spawn_local(async move {
-            let result = self.service.write(move |l, now| save(l, now, valid)).await;
+            let result = self.service.apply(command).await;
             self.saving.try_set(false);
             match result {
                 Ok(id) => navigate(&page_of(&id), Default::default()),

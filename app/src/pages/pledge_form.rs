@@ -1,7 +1,7 @@
 //! Publishing and editing a pledge.
 
 use ledger::pledge::Aim;
-use ledger::{PledgeDraft, RecordId};
+use ledger::{Command, PledgeDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -36,12 +36,13 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
     let is_edit = editing.is_some();
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let editing = editing.clone();
-        let save = move |l: &mut ledger::UnitLedger, now, valid| match editing {
-            Some(id) => l.update_pledge(&id, &valid, now).map(|()| id),
-            None => l.add_pledge(&valid, now),
+        let pledge = draft.get_untracked();
+        let checked = pledge.validate().map(|_| ());
+        let command = match editing.clone() {
+            Some(id) => Command::UpdatePledge { id, pledge },
+            None => Command::AddPledge { pledge },
         };
-        form.submit(draft.get_untracked().validate(), save, navigate.clone(), |id| format!("/pledges/{id}"));
+        form.submit(checked, command, navigate.clone(), |id| format!("/pledges/{id}"));
     };
     let toggle = |aim: Aim| move |_| draft.update(|d| if d.aims.contains(&aim) { d.aims.retain(|a| *a != aim) } else { d.aims.push(aim) });
     view! {

@@ -3,6 +3,7 @@
 use ledger::pledge::Evaluator;
 use ledger::record_query::filter_pledges;
 use ledger::unit_ledger::PLEDGE_FIELDS;
+use ledger::Command;
 use ledger::{Pledge, RecordId, Satisfaction, Section};
 use leptos::prelude::*;
 
@@ -75,11 +76,10 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
     let id = pledge.id.clone();
     let failure = RwSignal::new(None::<String>);
     let Typing { progress, writes, .. } = Typing::get();
-    type Write = Box<dyn FnOnce(&mut ledger::UnitLedger, i64) -> Result<RecordId, ledger::LedgerError>>;
-    let run = move |button: &'static str, f: Write, after: Box<dyn Fn()>| {
+    let run = move |button: &'static str, command: Command, after: Box<dyn Fn()>| {
         writes.run(
             button,
-            move || service.write(f),
+            move || service.apply(command),
             move |result| match result {
                 Ok(_) => {
                     failure.try_set(None);
@@ -95,14 +95,14 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
         let id = id.clone();
         move |_| {
             let (id, words) = (id.clone(), progress.get_untracked());
-            run("progress", Box::new(move |l, now| l.add_pledge_progress(&id, &words, now).map(|()| id)), Box::new(move || progress.set(String::new())));
+            run("progress", Command::PledgeProgress { id, text: words }, Box::new(move || progress.set(String::new())));
         }
     };
     let fulfil = {
         let (id, done) = (id.clone(), pledge.fulfilled);
         move |_| {
             let id = id.clone();
-            run("fulfil", Box::new(move |l, now| l.set_pledge_fulfilled(&id, !done, now).map(|()| id)), Box::new(|| ()));
+            run("fulfil", Command::SetPledgeFulfilled { id, fulfilled: !done }, Box::new(|| ()));
         }
     };
     let (good, total) = pledge.rating();
@@ -159,7 +159,7 @@ fn EvaluationForm(id: RecordId) -> impl IntoView {
         let c = comment.get_untracked();
         writes.run(
             "evaluate",
-            move || service.write(move |l, now| l.add_evaluation(&id, who, r, &c, now).map(|()| id)),
+            move || service.apply(Command::EvaluatePledge { id, evaluator: who, rating: r, comment: c }),
             move |result| match result {
                 Ok(_) => {
                     // The next evaluator chooses afresh: nothing carries over.

@@ -2,6 +2,7 @@
 
 use ledger::problem::{describe_entry, describe_value, Action, ActionKind, Status};
 use ledger::unit_ledger::PROBLEM_FIELDS;
+use ledger::Command;
 use ledger::{Problem, RecordId, Satisfaction, Section};
 use leptos::prelude::*;
 
@@ -155,7 +156,7 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool, contact: String) -> i
         let id = id.clone();
         writes.run(
             kind.code(),
-            move || service.write(move |l, now| l.change_problem_status(&id, &action, now).map(|_| id)),
+            move || service.apply(Command::StepProblem { id, action }),
             move |result| match result {
                 Ok(_) => {
                     open.try_set(None);
@@ -235,7 +236,7 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
         let words = text.get_untracked();
         writes.run(
             "progress",
-            move || service.write(move |l, now| l.add_problem_progress(&id, &words, now).map(|()| id)),
+            move || service.apply(Command::ProblemProgress { id, text: words }),
             move |result| match result {
                 Ok(_) => {
                     text.try_set(String::new());
@@ -273,7 +274,7 @@ fn AssignBox(id: RecordId, current: String) -> impl IntoView {
         let who = name.get_untracked();
         writes.run(
             "assign",
-            move || service.write(move |l, now| l.assign_problem(&id, &who, now).map(|()| id)),
+            move || service.apply(Command::AssignProblem { id, responsible: who }),
             move |result| {
                 failure.try_set(result.err());
             },

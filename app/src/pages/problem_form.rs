@@ -1,7 +1,7 @@
 //! Raising a problem (from a visit, for an enterprise, or on its own) and editing one.
 
 use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
-use ledger::{ProblemDraft, RecordId};
+use ledger::{Command, ProblemDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
@@ -60,12 +60,13 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
     };
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let editing = editing.clone();
-        let save = move |l: &mut ledger::UnitLedger, now, valid| match editing {
-            Some(id) => l.update_problem(&id, &valid, now).map(|()| id),
-            None => l.add_problem(&valid, now),
+        let problem = draft.get_untracked();
+        let checked = problem.validate().map(|_| ());
+        let command = match editing.clone() {
+            Some(id) => Command::UpdateProblem { id, problem },
+            None => Command::AddProblem { problem },
         };
-        form.submit(draft.get_untracked().validate(), save, navigate.clone(), |id| format!("/problems/{id}"));
+        form.submit(checked, command, navigate.clone(), |id| format!("/problems/{id}"));
     };
 
     view! {

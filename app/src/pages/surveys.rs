@@ -4,6 +4,7 @@
 use ledger::rate::per_cent;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
+use ledger::Command;
 use ledger::{Satisfaction, Section, Survey, SurveyDraft};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
@@ -58,8 +59,9 @@ pub fn NewSurvey() -> impl IntoView {
     let errors = form.errors;
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let valid = draft.get_untracked().validate(browser::today());
-        form.submit(valid, |l: &mut ledger::UnitLedger, now, valid| l.add_survey(&valid, now), navigate.clone(), |id| format!("/surveys/{id}"));
+        let survey = draft.get_untracked();
+        let checked = survey.validate(browser::today()).map(|_| ());
+        form.submit(checked, Command::AddSurvey { survey }, navigate.clone(), |id| format!("/surveys/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>
@@ -104,7 +106,7 @@ fn SurveyView(survey: Survey) -> impl IntoView {
             let id = id.clone();
             writes.run(
                 "close",
-                move || service.write(move |l, now| l.set_survey_closed(&id, !closed, now).map(|()| id)),
+                move || service.apply(Command::SetSurveyClosed { id, closed: !closed }),
                 move |r| {
                     failure.try_set(r.err());
                 },
@@ -157,7 +159,7 @@ fn ResponseForm(survey: Survey) -> impl IntoView {
         let (id, a, c) = (id.clone(), answers.get_untracked(), comment.get_untracked());
         writes.run(
             "response",
-            move || service.write(move |l, now| l.add_survey_response(&id, &a, &c, now).map(|()| id)),
+            move || service.apply(Command::AnswerSurvey { id, answers: a, comment: c }),
             move |result| match result {
                 Ok(_) => {
                     answers.try_set(Vec::new());

@@ -1,8 +1,8 @@
 //! The visit form, for a new visit and for editing one. Saving is local and instant; a
 //! storage failure is told in plain words and the typed text stays in the form.
 
-use ledger::problem::{Category, ValidProblem};
-use ledger::{ProblemDraft, RecordId, ValidVisit, ValidationErrors, VisitDraft, VisitKind};
+use ledger::problem::Category;
+use ledger::{Command, ProblemDraft, RecordId, ValidationErrors, VisitDraft, VisitKind};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
@@ -57,11 +57,10 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
 
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        let visit = draft.get_untracked().validate(browser::today());
-        let found = problem.get_untracked().map(|p| p.validate());
+        let (visit, found) = (draft.get_untracked(), problem.get_untracked());
         let with_problem = found.is_some();
-        let valid = match (visit, found.transpose()) {
-            (Ok(v), Ok(p)) => Ok((v, p)),
+        let checked = match (visit.validate(browser::today()), found.as_ref().map(ProblemDraft::validate).transpose()) {
+            (Ok(_), Ok(_)) => Ok(()),
             (v, p) => {
                 let mut all = v.err().unwrap_or_default();
                 if let Err(pe) = p {
@@ -70,23 +69,18 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
                 Err(all)
             }
         };
-        let editing = editing.clone();
         let is_edit = editing.is_some();
-        // A visit with a problem is one write: one IndexedDB transaction, neither saved alone.
-        let save = move |l: &mut ledger::UnitLedger, now, (visit, problem): (ValidVisit, Option<ValidProblem>)| match (editing, problem) {
-            (Some(id), _) => l.update_visit(&id, &visit, now).map(|()| id),
-            (None, None) => l.add_visit(&visit, now),
-            (None, Some(mut problem)) => {
-                problem.visit_id = Some(l.add_visit(&visit, now)?);
-                l.add_problem(&problem, now)
-            }
+        // A visit with a problem is one command: one IndexedDB transaction, neither saved alone.
+        let command = match editing.clone() {
+            Some(id) => Command::UpdateVisit { id, visit },
+            None => Command::AddVisit { visit, problem: found },
         };
         let page_of = move |id: &RecordId| match (is_edit, with_problem) {
             (true, _) => format!("/visits/{id}"),
             (false, true) => format!("/problems/{id}"),
             (false, false) => "/".to_owned(),
         };
-        form.submit(valid, save, navigate.clone(), page_of);
+        form.submit(checked, command, navigate.clone(), page_of);
     };
 
     let error = move |field: &'static str| move || errors.with(|e| e.for_field(field).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }));

@@ -1,0 +1,171 @@
+//! Every change a person makes to a ledger, as plain data (命令): what the form held or the
+//! button meant, never a closure. The page builds a command and whoever owns the ledger applies
+//! it: today the page itself, and once the ledger moves into a Web Worker (issue 28), the
+//! worker, with the command sent across as a message. A form's draft is validated again where
+//! it is applied, so a command can never write what its form would refuse.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::codes::Satisfaction;
+use crate::pledge::Evaluator;
+use crate::problem::Action;
+use crate::validation::ValidationErrors;
+use crate::{EnterpriseDraft, LedgerError, PledgeDraft, ProblemDraft, RecordId, Section, SurveyDraft, UnitLedger, VisitDraft};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Command {
+    /// A visit, and the problem found on it if any: one change, neither kept alone.
+    AddVisit {
+        visit: VisitDraft,
+        problem: Option<ProblemDraft>,
+    },
+    UpdateVisit {
+        id: RecordId,
+        visit: VisitDraft,
+    },
+    AddProblem {
+        problem: ProblemDraft,
+    },
+    UpdateProblem {
+        id: RecordId,
+        problem: ProblemDraft,
+    },
+    /// A step of the problem's course (受理, 办结, 回访…).
+    StepProblem {
+        id: RecordId,
+        action: Action,
+    },
+    /// 指派: who is responsible now.
+    AssignProblem {
+        id: RecordId,
+        responsible: String,
+    },
+    /// 办理进展 (or 帮扶措施 for an enterprise's difficulty).
+    ProblemProgress {
+        id: RecordId,
+        text: String,
+    },
+    AddEnterprise {
+        enterprise: EnterpriseDraft,
+    },
+    UpdateEnterprise {
+        id: RecordId,
+        enterprise: EnterpriseDraft,
+    },
+    AddPledge {
+        pledge: PledgeDraft,
+    },
+    UpdatePledge {
+        id: RecordId,
+        pledge: PledgeDraft,
+    },
+    PledgeProgress {
+        id: RecordId,
+        text: String,
+    },
+    SetPledgeFulfilled {
+        id: RecordId,
+        fulfilled: bool,
+    },
+    /// 评议 of a pledge.
+    EvaluatePledge {
+        id: RecordId,
+        evaluator: Evaluator,
+        rating: Satisfaction,
+        comment: String,
+    },
+    AddSurvey {
+        survey: SurveyDraft,
+    },
+    SetSurveyClosed {
+        id: RecordId,
+        closed: bool,
+    },
+    /// One resident's answer sheet (答卷).
+    AnswerSurvey {
+        id: RecordId,
+        answers: Vec<(RecordId, Satisfaction)>,
+        comment: String,
+    },
+    SetDeleted {
+        section: Section,
+        id: RecordId,
+        deleted: bool,
+    },
+    /// Settles a field two people changed at once with the value chosen.
+    ResolveConflict {
+        section: Section,
+        id: RecordId,
+        field: String,
+        value: String,
+    },
+}
+
+impl Command {
+    /// Applies the command at `now_ms` (`today` is the phone's calendar day, for the checks
+    /// of dates). Returns the record it is about: a new record's id, or the problem a visit
+    /// raised. A refused command (a draft that does not validate, a step not open from the
+    /// status) says why and leaves the ledger as it was, even when it had written part of
+    /// itself (the visit of a visit with a problem).
+    pub fn apply(&self, ledger: &mut UnitLedger, now_ms: i64, today: NaiveDate) -> Result<RecordId, LedgerError> {
+        let before = ledger.heads();
+        let result = self.apply_to(ledger, now_ms, today);
+        if result.is_err() {
+            // Operations not yet committed go first: reading the heads would commit them.
+            ledger.doc_mut().rollback();
+            if ledger.heads() != before {
+                ledger.rollback_to(&before)?;
+            }
+        }
+        result
+    }
+
+    fn apply_to(&self, ledger: &mut UnitLedger, now_ms: i64, today: NaiveDate) -> Result<RecordId, LedgerError> {
+        match self {
+            Self::AddVisit { visit, problem } => {
+                let visit = visit.validate(today).map_err(refused)?;
+                let problem = problem.as_ref().map(ProblemDraft::validate).transpose().map_err(refused)?;
+                let visit_id = ledger.add_visit(&visit, now_ms)?;
+                match problem {
+                    Some(mut problem) => {
+                        problem.visit_id = Some(visit_id);
+                        ledger.add_problem(&problem, now_ms)
+                    }
+                    None => Ok(visit_id),
+                }
+            }
+            Self::UpdateVisit { id, visit } => ledger.update_visit(id, &visit.validate(today).map_err(refused)?, now_ms).map(done(id)),
+            Self::AddProblem { problem } => ledger.add_problem(&problem.validate().map_err(refused)?, now_ms),
+            Self::UpdateProblem { id, problem } => ledger.update_problem(id, &problem.validate().map_err(refused)?, now_ms).map(done(id)),
+            Self::StepProblem { id, action } => ledger.change_problem_status(id, action, now_ms).map(|_| id.clone()),
+            Self::AssignProblem { id, responsible } => ledger.assign_problem(id, responsible, now_ms).map(done(id)),
+            Self::ProblemProgress { id, text } => ledger.add_problem_progress(id, text, now_ms).map(done(id)),
+            Self::AddEnterprise { enterprise } => ledger.add_enterprise(&enterprise.validate().map_err(refused)?, now_ms),
+            Self::UpdateEnterprise { id, enterprise } => ledger.update_enterprise(id, &enterprise.validate().map_err(refused)?, now_ms).map(done(id)),
+            Self::AddPledge { pledge } => ledger.add_pledge(&pledge.validate().map_err(refused)?, now_ms),
+            Self::UpdatePledge { id, pledge } => ledger.update_pledge(id, &pledge.validate().map_err(refused)?, now_ms).map(done(id)),
+            Self::PledgeProgress { id, text } => ledger.add_pledge_progress(id, text, now_ms).map(done(id)),
+            Self::SetPledgeFulfilled { id, fulfilled } => ledger.set_pledge_fulfilled(id, *fulfilled, now_ms).map(done(id)),
+            Self::EvaluatePledge { id, evaluator, rating, comment } => ledger.add_evaluation(id, *evaluator, *rating, comment, now_ms).map(done(id)),
+            Self::AddSurvey { survey } => ledger.add_survey(&survey.validate(today).map_err(refused)?, now_ms),
+            Self::SetSurveyClosed { id, closed } => ledger.set_survey_closed(id, *closed, now_ms).map(done(id)),
+            Self::AnswerSurvey { id, answers, comment } => ledger.add_survey_response(id, answers, comment, now_ms).map(done(id)),
+            Self::SetDeleted { section, id, deleted } => ledger.set_deleted(*section, id, *deleted, now_ms).map(done(id)),
+            Self::ResolveConflict { section, id, field, value } => ledger.resolve_conflict(*section, id, field, value, now_ms).map(done(id)),
+        }
+    }
+}
+
+/// The record a change that returns nothing was about.
+fn done(id: &RecordId) -> impl FnOnce(()) -> RecordId + '_ {
+    move |()| id.clone()
+}
+
+/// A draft's messages as one refusal (the form showed them field by field already).
+fn refused(errors: ValidationErrors) -> LedgerError {
+    LedgerError::Invalid(errors.0.into_iter().map(|(_, message)| message).collect::<Vec<_>>().join("；"))
+}
+
+#[cfg(test)]
+mod tests;
