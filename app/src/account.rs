@@ -144,11 +144,11 @@ pub fn switch_to(document_id: &str) {
     browser::reload();
 }
 
-/// Erases everything this phone holds (a retired or lost device): IndexedDB and every setting,
-/// keeping only `why`, shown above the activation form until the phone is activated anew.
-pub async fn erase_everything(why: &str) {
+/// Erases every setting this phone holds (a retired or lost device; its ledgers are erased by
+/// the worker, or with the database before one started), keeping only `why`, shown above the
+/// activation form until the phone is activated anew.
+pub fn erase_settings(why: &str) {
     settings::clear_all();
-    crate::store::delete_all().await;
     DEVICE_GONE.set(&why.to_owned());
 }
 

@@ -68,7 +68,8 @@ pub fn App() -> impl IntoView {
                 },
                 account::Answer::NotActivated => Start::Activate,
                 account::Answer::Lost => {
-                    account::erase_everything(crate::sync::LOST_MESSAGE).await;
+                    crate::cached_view::delete_database().await;
+                    account::erase_settings(crate::sync::LOST_MESSAGE);
                     Start::Gone(crate::sync::LOST_MESSAGE)
                 }
                 account::Answer::Unreachable => Start::NeedsNetwork,
@@ -97,7 +98,16 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let write = ledger.write;
-    let service = LedgerService::new(account::storage_key(&ledger.document_id), me.name.clone(), write);
+    let service = LedgerService::new(ledger::worker_protocol::OpenLedger {
+        key: account::storage_key(&ledger.document_id),
+        document: ledger.document_id.clone(),
+        author: me.name.clone(),
+        write,
+        shown_heads: None,
+        storage_id: crate::sync::storage_id(),
+        server_storage: crate::settings::SERVER_STORAGE.get(),
+        sync_url: crate::sync::sync_url(),
+    });
     provide_context(write);
     provide_context(service);
     let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired());

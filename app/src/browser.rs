@@ -46,11 +46,6 @@ pub async fn request_persistence_once() {
     }
 }
 
-/// A channel other tabs of this app listen on, so an edit in one tab shows in the others.
-pub fn tabs_channel() -> Option<web_sys::BroadcastChannel> {
-    web_sys::BroadcastChannel::new("pioneer-ledger").ok()
-}
-
 pub fn reload() {
     if let Some(w) = web_sys::window() {
         let _ = w.location().reload();

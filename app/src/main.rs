@@ -4,13 +4,14 @@
 mod account;
 mod app;
 mod browser;
+mod cached_view;
 mod pages;
 mod panic_page;
 mod service;
 mod settings;
-mod store;
 mod sync;
 mod update_banner;
+mod worker;
 
 fn main() {
     panic_page::install();

@@ -23,6 +23,7 @@ pub mod unit_ledger;
 pub mod validation;
 pub mod view_cache;
 pub mod visit;
+pub mod worker_protocol;
 pub mod write_scope;
 mod writer;
 

@@ -202,7 +202,7 @@ impl ChangeNote {
 }
 
 /// One line of a record's history (修改记录): who changed what, when, from which device.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// Seconds since the epoch, as the change recorded it.
     pub at_seconds: i64,

@@ -113,6 +113,10 @@ fn cache_policy(path: &str) -> &'static str {
         REVALIDATE
     } else if is_hashed(path) {
         IMMUTABLE
+    } else if path.ends_with(".js") || path.ends_with(".wasm") {
+        // The worker's files: Trunk names a worker's bundle without a hash (the page names it
+        // when it starts it), and a page must never meet a worker of another build.
+        REVALIDATE
     } else {
         SHORT
     }
@@ -152,5 +156,9 @@ mod tests {
         assert_eq!(cache_policy("/index.html"), REVALIDATE);
         assert_eq!(cache_policy("/app-555f2284e97743ce_bg.wasm"), IMMUTABLE);
         assert_eq!(cache_policy("/icons/icon-192.png"), SHORT);
+        // The worker's bundle keeps its name across builds: always revalidated.
+        for worker in ["/app-worker.js", "/app-worker_bg.wasm", "/app-worker_loader.js"] {
+            assert_eq!(cache_policy(worker), REVALIDATE, "{worker}");
+        }
     }
 }

@@ -123,11 +123,12 @@ test("a form with mistakes says what is wrong and saves nothing", async () => {
 });
 
 test("when storage is full the person is told, and the typed text stays in the form", async () => {
-  // Chromium enforces a quota override only when it is set after a database is opened and
-  // before that database's first write, so it is set right after the app opens (a fresh
-  // install writes nothing before the first save). Even so, about one run in fifteen under
-  // load the override does not take and the big visit simply saves; then the attempt is made
-  // again in a fresh profile. An app that never reported a full disk fails every attempt.
+  // Chromium enforces a quota override only when it is set after the origin's storage exists
+  // and before the app's database is first written, so a probe database is opened first and
+  // the quota set before the app starts (its worker syncs, and so writes, at once). Even so,
+  // now and then under load the override does not take and the big visit simply saves; then
+  // the attempt is made again in a fresh profile. An app that never reported a full disk
+  // fails every attempt.
   for (let attempt = 1; ; attempt++) {
     const outcome = await saveOverQuota(tempDir(`profile-quota-${attempt}`));
     if (outcome === "refused") break;
@@ -137,22 +138,33 @@ test("when storage is full the person is told, and the typed text stays in the f
 
 /** Saves a big visit with the origin's quota set to 64 KB; checks what the person sees. */
 async function saveOverQuota(profile) {
+  // A server of its own: what an attempt whose big visit saved uploads must not fill the next
+  // attempt's quota.
+  const own = await Server.start();
   // Service worker off: its cache counts against the quota too.
   const context = await launchPersistent(profile, { serviceWorkers: "block" });
   try {
     const page = context.pages()[0] ?? (await context.newPage());
-    // No sync either: its first writes would come before the quota is set.
-    await page.routeWebSocket("**/sync", () => {});
-    await openApp(page, server.url);
+    await page.goto(`${own.url}/healthz`);
+    await page.evaluate(() => new Promise((ok, fail) => {
+      const probe = indexedDB.open("quota-probe");
+      probe.onsuccess = () => { probe.result.close(); ok(); };
+      probe.onerror = () => fail(probe.error);
+    }));
     const cdp = await context.newCDPSession(page);
-    const origin = new URL(server.url).origin;
+    const origin = new URL(own.url).origin;
     await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 64 * 1024 });
+    await openApp(page, own.url);
+    await page.getByText(/已同步/).waitFor();
 
     await page.getByRole("link", { name: "＋ 记走访" }).click();
     await page.locator('input[name="whom"]').fill("赵家");
-    // 19,000 random characters: far more than 64 KB once stored, and incompressible.
-    const note = Array.from({ length: 19_000 }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919) % 20_000))).join("");
+    // 29,000 random characters: far more than 64 KB once stored, and incompressible.
+    const text = (n, seed) => Array.from({ length: n }, (_, i) => String.fromCharCode(0x4e00 + ((i * 7919 + seed) % 20_000))).join("");
+    const note = text(19_000, 0);
+    const opinions = text(10_000, 11);
     await page.locator('textarea[name="heard"]').fill(note);
+    await page.locator('textarea[name="opinions"]').fill(opinions);
     await page.getByRole("button", { name: "保存" }).click();
     const error = page.getByTestId("save-error");
     const saved = page.locator('[data-testid="visit-count"]');
@@ -164,11 +176,12 @@ async function saveOverQuota(profile) {
     }
     assert.match(await error.textContent(), /存储空间不足/);
     assert.equal(await page.locator('textarea[name="heard"]').inputValue(), note);
+    assert.equal(await page.locator('textarea[name="opinions"]').inputValue(), opinions);
     assert.equal(await page.locator('input[name="whom"]').inputValue(), "赵家");
     await page.getByText("保存失败").waitFor();
 
     // Nothing was half-saved: the list, and the ledger after a reload, are still empty.
-    await page.goto(server.url);
+    await page.goto(own.url);
     await waitLive(page);
     assert.equal(await visitCount(page), 0);
 
@@ -180,5 +193,8 @@ async function saveOverQuota(profile) {
     return "refused";
   } finally {
     await context.close();
+    await own.stop();
+    own.cleanup();
+    Server.current = server;
   }
 }

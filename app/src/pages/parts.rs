@@ -118,15 +118,24 @@ pub fn ConflictChooser(
             .into_iter()
             .map(|c| {
                 let field_label = ledger::record::field_label(labels, &c.field).to_owned();
-                let authors = service.with_ledger(|l| l.conflict_authors(section, &id, &c.field)).unwrap_or_default();
+                // Who wrote which value: asked of the worker, shown once it answers.
+                let authors = RwSignal::new(Vec::<(String, String)>::new());
+                let (asked_id, asked_field) = (id.clone(), c.field.clone());
+                leptos::task::spawn_local(async move {
+                    let found = service.conflict_authors(section, asked_id, asked_field).await;
+                    authors.try_set(found);
+                });
                 let buttons = c
                     .values
                     .iter()
                     .map(|value| {
                         let (id, field, value) = (id.clone(), c.field.clone(), value.clone());
-                        let by = authors.iter().find(|(v, _)| *v == value).map(|(_, by)| by.clone()).unwrap_or_default();
                         let text = show(&field, &value);
-                        let by = (!by.is_empty()).then(|| view! { <span class="by">{format!("（{by} 所填）")}</span> });
+                        let written_by = value.clone();
+                        let by = move || {
+                            let by = authors.with(|a| a.iter().find(|(v, _)| *v == written_by).map(|(_, by)| by.clone())).unwrap_or_default();
+                            (!by.is_empty()).then(|| view! { <span class="by">{format!("（{by} 所填）")}</span> })
+                        };
                         let pick = move |_| {
                             let (id, field, value) = (id.clone(), field.clone(), value.clone());
                             writes.run(
@@ -172,7 +181,13 @@ pub fn LogList(entries: Vec<LogEntry>, show: fn(&LogEntry) -> String) -> impl In
 pub fn History(id: RecordId) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let lines = RwSignal::new(None::<Vec<ledger::HistoryEntry>>);
-    let load = move |_| lines.set(service.with_ledger(|l| l.history(&id)));
+    let load = move |_| {
+        let id = id.clone();
+        leptos::task::spawn_local(async move {
+            let history = service.history(id).await;
+            lines.try_set(Some(history));
+        });
+    };
     view! {
         <details class="history" on:toggle=load>
             <summary>"修改记录"</summary>

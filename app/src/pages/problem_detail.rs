@@ -107,9 +107,13 @@ fn DeletedSourceVisit(visit: ledger::Visit) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let writes = Typing::get().writes;
     let failure = RwSignal::new(None::<String>);
-    let who = service.with_ledger(|l| l.deletion(Section::Visits, &visit.id)).flatten().map_or_else(String::new, |h| {
-        let by = if h.by.is_empty() { "未署名".to_owned() } else { h.by };
-        format!("（{by} 于 {} 删除）", browser::date_time(h.at_seconds * 1000))
+    let who = RwSignal::new(String::new());
+    let asked = visit.id.clone();
+    leptos::task::spawn_local(async move {
+        if let Some(h) = service.deletion(Section::Visits, asked).await {
+            let by = if h.by.is_empty() { "未署名".to_owned() } else { h.by };
+            who.try_set(format!("（{by} 于 {} 删除）", browser::date_time(h.at_seconds * 1000)));
+        }
     });
     let id = visit.id.clone();
     let restore = move |_| {
@@ -124,7 +128,7 @@ fn DeletedSourceVisit(visit: ledger::Visit) -> impl IntoView {
     };
     view! {
         <div class="notice" data-testid="source-visit-deleted">
-            <p>{format!("来源走访“{}”已删除{who}。", visit.whom)}</p>
+            <p>{format!("来源走访“{}”已删除", visit.whom)}{who}"。"</p>
             <button type="button" class="button secondary" disabled=move || writes.busy() on:click=restore>{move || writes.label("restore-visit", "恢复这条走访")}</button>
             {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
         </div>

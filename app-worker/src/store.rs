@@ -28,10 +28,16 @@ pub enum StorageError {
 
 impl std::fmt::Display for StorageError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Full => f.write_str("手机存储空间不足，这次没有保存。请清理手机空间后再点保存，已填写的内容还在。"),
-            Self::Unavailable(why) => write!(f, "浏览器不允许本应用保存数据（{why}）。请退出无痕模式或允许本站存储后再试，已填写的内容还在。"),
-            Self::Failed(why) => write!(f, "保存失败（{why}），已填写的内容还在，请稍后再点保存。"),
+        ledger::worker_protocol::StorageFailure::from(self.clone()).fmt(f)
+    }
+}
+
+impl From<StorageError> for ledger::worker_protocol::StorageFailure {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Full => Self::Full,
+            StorageError::Unavailable(why) => Self::Unavailable(why),
+            StorageError::Failed(why) => Self::Failed(why),
         }
     }
 }
@@ -225,11 +231,4 @@ async fn commit(tx: idb::Transaction) -> Result<(), StorageError> {
 
 fn to_bytes(v: &JsValue) -> Vec<u8> {
     v.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default()
-}
-
-/// Erases every ledger, view and sync state on this device.
-pub async fn delete_all() {
-    if let Ok(store) = Store::open().await {
-        let _ = store.clear_all().await;
-    }
 }

@@ -1,0 +1,211 @@
+//! What the phone's page and its worker say to each other (页面与后台线程之间的消息).
+//!
+//! The page holds only what it shows; a dedicated Web Worker holds the Automerge document,
+//! IndexedDB, compaction and sync, so loading a large ledger or applying a large sync never
+//! freezes a tap. Everything that crosses is plain data, encoded with postcard and moved as
+//! bytes: a person's change is a [`Command`], and the worker answers with the records that
+//! changed. This module has no IO; the page (`app`) and the worker (`app-worker`) move the bytes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::org::Write;
+use crate::view_cache::LedgerView;
+use crate::{Command, Enterprise, HistoryEntry, Pledge, Problem, RecordId, Section, Survey, Visit};
+
+/// Bumped whenever a message changes shape. The page and the worker come from one build and
+/// one precache, so a mismatch means a half-updated cache: the page asks for a reload.
+pub const VERSION: u32 = 1;
+
+/// From the page to the worker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum ToWorker {
+    /// The first message: which ledger to open, and as whom.
+    Open(OpenLedger),
+    /// A person's change (a form saved, a button pressed), answered once it is durable.
+    Apply { request: u32, command: Command },
+    /// A read the lists on screen do not hold (history, who wrote a conflicting value).
+    Ask { request: u32, question: Question },
+    /// Take no more changes from now on, saying why (the device was retired or lost).
+    StopWrites { why: String },
+    /// The network came back or the app came to the foreground: connect now if not connected.
+    Reconnect,
+    /// The browser says it is offline: close the connection.
+    Offline,
+    /// Stop syncing and erase everything this device stores, then answer [`Answer::Erased`].
+    Erase { request: u32 },
+}
+
+/// Which ledger the page shows, and what the worker needs to keep and sync it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OpenLedger {
+    /// Where the ledger lives in IndexedDB.
+    pub key: String,
+    /// The ledger's document id on the server.
+    pub document: String,
+    /// Who writes: the name in logs and change notes.
+    pub author: String,
+    pub write: Write,
+    /// The heads of the cached lists the page already shows (None: it shows none).
+    pub shown_heads: Option<String>,
+    /// This browser's storage id, so the server keeps sync states across reloads.
+    pub storage_id: String,
+    /// The server's storage id as last seen, to count unsent records while offline.
+    pub server_storage: Option<String>,
+    /// Where to sync (`wss://host/sync`); None: do not sync (the device may not).
+    pub sync_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Question {
+    History(RecordId),
+    /// Who wrote each of the values of a field in conflict.
+    ConflictAuthors {
+        section: Section,
+        id: RecordId,
+        field: String,
+    },
+    /// Who deleted a record, and when.
+    Deletion {
+        section: Section,
+        id: RecordId,
+    },
+}
+
+/// From the worker to the page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum FromWorker {
+    /// The worker runs and takes messages; sent once, before anything else.
+    Hello {
+        version: u32,
+    },
+    /// The document has loaded: the lists now show the document itself.
+    Live,
+    /// The ledger could not be opened; nothing is written.
+    Broken(String),
+    /// Every record, replacing the lists (opening without a current cache, or a large change).
+    View(LedgerView),
+    /// Records that changed, each replacing the one with its id or added.
+    Records(Vec<RecordUpdate>),
+    Answer {
+        request: u32,
+        answer: Answer,
+    },
+    /// Where sync stands (this tab's worker syncs, or another tab's does and this one follows).
+    Sync(SyncReport),
+    /// The connection ended or a ledger was refused: the page asks the server who this device
+    /// is now (the account lives with the page).
+    CheckDevice,
+    /// The server's storage id, for the page to remember.
+    ServerStorage(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum RecordUpdate {
+    Visit(Visit),
+    Problem(Problem),
+    Enterprise(Enterprise),
+    Pledge(Pledge),
+    Survey(Survey),
+}
+
+impl RecordUpdate {
+    pub fn id(&self) -> &RecordId {
+        match self {
+            Self::Visit(r) => &r.id,
+            Self::Problem(r) => &r.id,
+            Self::Enterprise(r) => &r.id,
+            Self::Pledge(r) => &r.id,
+            Self::Survey(r) => &r.id,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Answer {
+    /// Durable: the IndexedDB transaction has committed.
+    Saved(RecordId),
+    /// Refused before anything was written (invalid, or not this person's to write).
+    Refused(String),
+    /// Storage failed; memory was rolled back to what storage holds.
+    StorageFailed(StorageFailure),
+    /// The ledger is not open (it broke); nothing was written.
+    NotOpen,
+    History(Vec<HistoryEntry>),
+    /// (value, who wrote it) for each value of the field.
+    ConflictAuthors(Vec<(String, String)>),
+    Deletion(Option<HistoryEntry>),
+    Erased,
+}
+
+/// Why a write to the browser's storage failed, in words a cadre can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum StorageFailure {
+    /// The browser refused to store more (QuotaExceededError).
+    Full,
+    /// IndexedDB is missing or blocked (private mode, disabled by policy, another tab upgrading).
+    Unavailable(String),
+    Failed(String),
+}
+
+impl std::fmt::Display for StorageFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Full => f.write_str("手机存储空间不足，这次没有保存。请清理手机空间后再点保存，已填写的内容还在。"),
+            Self::Unavailable(why) => write!(f, "浏览器不允许本应用保存数据（{why}）。请退出无痕模式或允许本站存储后再试，已填写的内容还在。"),
+            Self::Failed(why) => write!(f, "保存失败（{why}），已填写的内容还在，请稍后再点保存。"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub status: SyncStatus,
+    /// Records changed here that the server is not known to have.
+    pub unsent: usize,
+    /// Whether this tab's worker holds the connection (one tab of a phone syncs at a time).
+    pub owner: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SyncStatus {
+    /// No network, or the server cannot be reached.
+    Offline,
+    Connecting,
+    Syncing,
+    /// In step with the server as of this time (ms), with nothing left to send.
+    Synced(i64),
+}
+
+/// Puts `record` in place of the one with its id, or adds it at the end.
+pub fn put<T>(all: &mut Vec<T>, record: T, id_of: fn(&T) -> &RecordId) {
+    match all.iter_mut().find(|r| id_of(r) == id_of(&record)) {
+        Some(slot) => *slot = record,
+        None => all.push(record),
+    }
+}
+
+impl LedgerView {
+    /// Takes in a record that changed.
+    pub fn apply(&mut self, update: RecordUpdate) {
+        match update {
+            RecordUpdate::Visit(r) => put(&mut self.visits, r, |r| &r.id),
+            RecordUpdate::Problem(r) => put(&mut self.problems, r, |r| &r.id),
+            RecordUpdate::Enterprise(r) => put(&mut self.enterprises, r, |r| &r.id),
+            RecordUpdate::Pledge(r) => put(&mut self.pledges, r, |r| &r.id),
+            RecordUpdate::Survey(r) => put(&mut self.surveys, r, |r| &r.id),
+        }
+    }
+}
+
+/// Encodes a message for the other side.
+pub fn encode<T: Serialize>(message: &T) -> Vec<u8> {
+    postcard::to_allocvec(message).expect("messages are plain data")
+}
+
+/// Decodes a message; None for bytes that are not one (a half-updated cache: see [`VERSION`]).
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Option<T> {
+    postcard::from_bytes(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests;

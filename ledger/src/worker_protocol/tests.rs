@@ -1,0 +1,104 @@
+use automerge::ActorId;
+use chrono::NaiveDate;
+
+use super::*;
+use crate::{ProblemDraft, UnitLedger, VisitDraft};
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 12, 5).unwrap()
+}
+
+fn ledger_with_records() -> UnitLedger {
+    let mut l = UnitLedger::create(ActorId::random());
+    for i in 0..3 {
+        let d = VisitDraft { whom: format!("户{i}"), heard: "反映路灯不亮".into(), ..VisitDraft::new(today()) };
+        l.add_visit(&d.validate(today()).unwrap(), i).unwrap();
+    }
+    let p = ProblemDraft { title: "路灯".into(), ..Default::default() };
+    l.add_problem(&p.validate().unwrap(), 9).unwrap();
+    l
+}
+
+#[test]
+fn every_message_the_page_sends_round_trips() {
+    let visit = VisitDraft { whom: "张大爷".into(), heard: "内容".into(), ..VisitDraft::new(today()) };
+    let messages = [
+        ToWorker::Open(OpenLedger {
+            key: "unit-ledger".into(),
+            document: "2b7c".into(),
+            author: "李书记".into(),
+            write: Write::Everything,
+            shown_heads: Some("ab,cd".into()),
+            storage_id: "browser-1".into(),
+            server_storage: None,
+            sync_url: Some("wss://example.org/sync".into()),
+        }),
+        ToWorker::Apply { request: 7, command: Command::AddVisit { visit, problem: None } },
+        ToWorker::Ask { request: 8, question: Question::ConflictAuthors { section: Section::Problems, id: RecordId::random(), field: "title".into() } },
+        ToWorker::StopWrites { why: "此设备已停用".into() },
+        ToWorker::Reconnect,
+        ToWorker::Offline,
+        ToWorker::Erase { request: u32::MAX },
+    ];
+    for message in messages {
+        assert_eq!(decode::<ToWorker>(&encode(&message)), Some(message));
+    }
+}
+
+#[test]
+fn records_and_views_from_the_worker_round_trip() {
+    let l = ledger_with_records();
+    let view = LedgerView::read(&l);
+    let updates: Vec<RecordUpdate> = view.visits.iter().cloned().map(RecordUpdate::Visit).chain(view.problems.iter().cloned().map(RecordUpdate::Problem)).collect();
+    assert_eq!(updates[3].id(), &view.problems[0].id);
+    let messages = [
+        FromWorker::Hello { version: VERSION },
+        FromWorker::View(view),
+        FromWorker::Records(updates),
+        FromWorker::Answer { request: 1, answer: Answer::StorageFailed(StorageFailure::Full) },
+        FromWorker::Answer { request: 2, answer: Answer::ConflictAuthors(vec![("甲".into(), "张三".into())]) },
+        FromWorker::Sync(SyncReport { status: SyncStatus::Synced(1_764_900_000_000), unsent: 0, owner: false }),
+    ];
+    for message in messages {
+        assert_eq!(decode::<FromWorker>(&encode(&message)), Some(message));
+    }
+}
+
+#[test]
+fn bytes_that_are_no_message_are_refused_not_misread() {
+    assert_eq!(decode::<ToWorker>(&[]), None);
+    assert_eq!(decode::<ToWorker>(&[200, 1, 2]), None);
+    assert_eq!(decode::<FromWorker>(b"\xff\xff\xff\xff\xff"), None);
+    // A page's message is not a worker's: an Open read as FromWorker fails or differs.
+    let open = encode(&ToWorker::Reconnect);
+    assert_ne!(decode::<FromWorker>(&open), Some(FromWorker::Live));
+}
+
+#[test]
+fn storage_failures_say_what_to_do_and_that_the_form_is_kept() {
+    for failure in [StorageFailure::Full, StorageFailure::Unavailable("InvalidStateError".into()), StorageFailure::Failed("AbortError".into())] {
+        let text = failure.to_string();
+        assert!(text.contains("已填写的内容还在"), "{text}");
+    }
+    assert!(StorageFailure::Unavailable("InvalidStateError".into()).to_string().contains("InvalidStateError"));
+}
+
+#[test]
+fn a_changed_record_replaces_its_old_self_and_a_new_one_is_added() {
+    let mut l = ledger_with_records();
+    let mut view = LedgerView::read(&l);
+    let first = view.visits[0].id.clone();
+    let edited = VisitDraft { whom: "王大娘".into(), heard: "路灯已修好".into(), ..VisitDraft::new(today()) };
+    l.update_visit(&first, &edited.validate(today()).unwrap(), 20).unwrap();
+    let added = VisitDraft { whom: "新户".into(), heard: "反映排水".into(), ..VisitDraft::new(today()) };
+    let new_id = l.add_visit(&added.validate(today()).unwrap(), 21).unwrap();
+    view.apply(RecordUpdate::Visit(l.visit(&first).unwrap()));
+    view.apply(RecordUpdate::Visit(l.visit(&new_id).unwrap()));
+    assert_eq!(view.visits.len(), 4);
+    assert_eq!(view.visits[0].whom, "王大娘");
+    assert_eq!(view.visits[3].id, new_id);
+    let mut reread = LedgerView::read(&l);
+    reread.visits.sort_by(|a, b| a.id.cmp(&b.id));
+    view.visits.sort_by(|a, b| a.id.cmp(&b.id));
+    assert_eq!(view, reread);
+}
