@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { get } from "node:http";
 import { join } from "node:path";
-import { ROOT, Server, addVisit, launchPersistent, openApp, tempDir, waitForServiceWorker } from "../tests/e2e/harness.mjs";
+import { ROOT, Server, addVisit, launchPersistent, openApp, seedLedger, tempDir, waitForServiceWorker } from "../tests/e2e/harness.mjs";
 
 const THROTTLE = 4;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -56,23 +56,6 @@ async function shellSize(server) {
   let raw = 0;
   for (const url of list) raw += readFileSync(join(server.dist, url)).byteLength;
   row("app shell transferred (wasm+js+css+html), gzip", `${(sizes.gzip / 1024).toFixed(0)} KB`, `${(raw / 1024).toFixed(0)} KB uncompressed; brotli ${(sizes.br / 1024).toFixed(0)} KB`, "≤ 400 KB");
-}
-
-async function seedLedger(page, bytes) {
-  await page.evaluate(async (b64) => {
-    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-    const db = await new Promise((ok, fail) => {
-      const r = indexedDB.open("pioneer-ledger");
-      r.onsuccess = () => ok(r.result);
-      r.onerror = () => fail(r.error);
-    });
-    const tx = db.transaction(["snapshots", "chunks", "views"], "readwrite");
-    tx.objectStore("snapshots").put(bytes, "unit-ledger");
-    tx.objectStore("chunks").clear();
-    tx.objectStore("views").clear();
-    await new Promise((ok, fail) => { tx.oncomplete = ok; tx.onerror = () => fail(tx.error); });
-    db.close();
-  }, Buffer.from(bytes).toString("base64"));
 }
 
 // 2 and 4. Warm start from the service worker cache, empty and with a large ledger.

@@ -291,6 +291,39 @@ export function serveForTests() {
   return state;
 }
 
+/**
+ * Puts a ledger document (Automerge bytes) in the phone's IndexedDB as its home ledger's
+ * snapshot, with no chunks and no cached lists. Close the tab that seeds it afterwards: its
+ * worker holds the ledger it had, and would write its own cache over the seeded one.
+ */
+export async function seedLedger(page, bytes) {
+  await page.evaluate(async (b64) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const db = await new Promise((ok, fail) => {
+      const r = indexedDB.open("pioneer-ledger");
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    const tx = db.transaction(["snapshots", "chunks", "views"], "readwrite");
+    tx.objectStore("snapshots").put(bytes, "unit-ledger");
+    tx.objectStore("chunks").clear();
+    tx.objectStore("views").clear();
+    await new Promise((ok, fail) => { tx.oncomplete = ok; tx.onerror = () => fail(tx.error); });
+    db.close();
+  }, Buffer.from(bytes).toString("base64"));
+}
+
+/** Whether the phone has cached lists of its home ledger (written a few seconds after a load). */
+export const hasCachedLists = (page) =>
+  page.evaluate(() => new Promise((ok) => {
+    const r = indexedDB.open("pioneer-ledger");
+    r.onsuccess = () => {
+      const tx = r.result.transaction(["views"], "readonly");
+      const got = tx.objectStore("views").count("unit-ledger");
+      tx.oncomplete = () => { r.result.close(); ok(got.result > 0); };
+    };
+  }));
+
 /** Waits until the sync status line says everything is synced. */
 export async function waitSynced(page) {
   await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
