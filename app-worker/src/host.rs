@@ -421,6 +421,9 @@ impl Host {
         if let Ok(store) = Store::open().await {
             let _ = store.clear_all().await;
         }
+        // Nothing held in memory may be written back after this (a save from the server queued
+        // behind the erasing).
+        *self.0.loaded.borrow_mut() = None;
     }
 }
 

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { recordId, signed, visit } from "./ledger_peer.mjs";
+import { peerWritesVisits } from "./ledger_peer.mjs";
 import { ROOT, Server, closeBrowsers, hasCachedLists, launchPersistent, openApp, seedLedger, tempDir, waitForServiceWorker, waitLive, waitSynced } from "./harness.mjs";
 
 let server;
@@ -120,16 +120,8 @@ test("a tap and typing take effect while a large sync is applied", async () => {
 
   // While the phone is away, a colleague's tool writes many visits to the unit's ledger, one
   // change each (a peer with a token, writing in the ledger's schema).
-  const token = await server.tokenFor("批量录入", "js peer");
-  repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
-  const [{ url }] = await server.ledgersOf("张伟");
-  const handle = await repo.find(url);
-  for (let i = 0; i < CHANGES; i++) {
-    const id = recordId();
-    handle.change((d) => {
-      d.visits[id] = visit({ whom: `批量走访${i}`, heard: "批量录入的走访情况" });
-    }, signed("批量录入", "visits", id, "新增走访"));
-  }
+  let url, token;
+  ({ repo, url, token } = await peerWritesVisits(server, "张伟", CHANGES));
   // The server has them all when a second peer reads them there.
   const check = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
   for (let i = 0; ; i++) {

@@ -1,0 +1,224 @@
+// Issue 28's figures: the phone with its ledger in a Web Worker, in Debian's Chromium against the
+// real server, at 4x CPU throttling of the page (Chromium throttles the page's thread; the
+// worker runs at the machine's speed, as a phone's second core would).
+//
+// Usage: node bench/worker.mjs   (after scripts/bundles.sh and a release build of the server)
+//   BENCH_BASELINE_DIST=DIR  a dist/ of the build before, measured in the same run, interleaved
+//   BENCH_RUNS=N             runs per figure (default 5)
+//
+// Prints Markdown tables: the shell's bytes per bundle; warm starts and saves of this build and
+// the baseline as ratios; the longest main-thread task and tap-to-response while a full ledger
+// loads and while a sync of 1,000 changes is applied, against the same tap when idle.
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { brotliCompressSync, constants, gzipSync } from "node:zlib";
+import { peerWritesVisits } from "../tests/e2e/ledger_peer.mjs";
+import { ROOT, Server, addVisit, launchPersistent, openApp, seedLedger, tempDir, waitForServiceWorker, waitSynced, hasCachedLists } from "../tests/e2e/harness.mjs";
+
+const THROTTLE = 4;
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
+const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : "—");
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+
+async function throttle(context, page) {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: THROTTLE });
+}
+
+async function markTime(page, name) {
+  await page.waitForFunction((n) => performance.getEntriesByName(n).length > 0, name, { timeout: 120_000 });
+  return page.evaluate((n) => performance.getEntriesByName(n)[0].startTime, name);
+}
+
+/** Every long task (≥ 50 ms) of the page's main thread, from the page's start. */
+const WATCH_TASKS = () => {
+  window.__tasks = [];
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) window.__tasks.push({ start: e.startTime, duration: e.duration });
+  }).observe({ type: "longtask", buffered: true });
+};
+
+/** Taps a bottom tab and times it until the page it opens shows its count. */
+const tap = (page, tab, shown) =>
+  page.evaluate(
+    ([tab, shown]) =>
+      new Promise((ok) => {
+        const link = [...document.querySelectorAll(".bottom-nav a")].find((a) => a.textContent.startsWith(tab));
+        const t0 = performance.now();
+        const done = () => ok({ at: t0, took: performance.now() - t0 });
+        new MutationObserver((_, o) => {
+          if (document.querySelector(`[data-testid="${shown}"]`)) {
+            o.disconnect();
+            requestAnimationFrame(done);
+          }
+        }).observe(document.body, { subtree: true, childList: true });
+        link.click();
+      }),
+    [tab, shown],
+  );
+
+// 1. The shell as browsers receive it, per bundle, every file counted once.
+function shellBytes(dist) {
+  const sw = readFileSync(join(dist, "sw.js"), "utf8");
+  const urls = JSON.parse(/const PRECACHE = (\[[\s\S]*?\]);/.exec(sw)[1]);
+  const size = (url) => {
+    const data = readFileSync(join(dist, url));
+    const compressible = /\.(wasm|js|css|html|webmanifest|svg|json)$/.test(url);
+    return {
+      raw: data.byteLength,
+      br: compressible ? brotliCompressSync(data, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).byteLength : data.byteLength,
+      gz: compressible ? gzipSync(data, { level: 9 }).byteLength : data.byteLength,
+    };
+  };
+  const sum = (list) => list.map(size).reduce((a, b) => ({ raw: a.raw + b.raw, br: a.br + b.br, gz: a.gz + b.gz }), { raw: 0, br: 0, gz: 0 });
+  const worker = urls.filter((u) => u.startsWith("/app-worker"));
+  const page = urls.filter((u) => /\.(wasm|js|css|html)$/.test(u) && !u.startsWith("/app-worker"));
+  return { page: sum(page), worker: sum(worker), all: sum(urls.concat("/sw.js")), files: urls.length + 1 };
+}
+
+/** A phone with the app installed, then offline with `bytes` as its ledger, its lists cached. */
+async function phoneWithLedger(server, bytes) {
+  const context = await launchPersistent(tempDir("bench-worker"));
+  const page = context.pages()[0];
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  if (bytes) {
+    await seedLedger(page, bytes);
+    await page.close();
+    const first = await context.newPage();
+    await first.goto(server.url);
+    await first.locator('[data-testid="visit-count"][data-live="true"]').waitFor({ timeout: 120_000 });
+    while (!(await hasCachedLists(first))) await new Promise((r) => setTimeout(r, 200));
+    await first.close();
+  } else {
+    await page.close();
+  }
+  return context;
+}
+
+/** Warm start to the list (median of RUNS) and, with a ledger, a tap and long tasks meanwhile. */
+async function warmStart(context, server, { path = "/", ready = "pioneer:list-ready", probe = false } = {}) {
+  const lists = [], opens = [], longest = [], taps = [];
+  for (let i = 0; i < RUNS; i++) {
+    const p = await context.newPage();
+    await throttle(context, p);
+    await p.addInitScript(WATCH_TASKS);
+    await p.goto(server.url + path);
+    const list = await markTime(p, ready);
+    if (probe) {
+      const t = await tap(p, "走访", "visit-count");
+      const loaded = await p.evaluate(() => performance.getEntriesByName("pioneer:ledger-open")[0]?.startTime ?? Infinity);
+      if (t.at < loaded) taps.push(t.took);
+    }
+    const open = await markTime(p, "pioneer:ledger-open");
+    lists.push(list);
+    opens.push(open);
+    const tasks = await p.evaluate(() => window.__tasks);
+    longest.push(Math.max(0, ...tasks.filter((t) => t.start + t.duration >= list && t.start <= open).map((t) => t.duration)));
+    await p.close();
+  }
+  return { list: median(lists), open: median(opens), longest: Math.max(...longest), tap: taps.length ? median(taps) : NaN, tapped: taps.length };
+}
+
+/** Saving a visit until IndexedDB committed: p95 of 30. */
+async function saves(server) {
+  const context = await launchPersistent(tempDir("bench-worker-save"));
+  const page = context.pages()[0];
+  await openApp(page, server.url);
+  await throttle(context, page);
+  for (let i = 0; i < 30; i++) await addVisit(page, { whom: `测试户${i}`, heard: "反映村口路灯坏了两盏，晚上出行不便，希望尽快修好。" });
+  const times = await page.evaluate(() => performance.getEntriesByName("pioneer:save").map((e) => e.duration));
+  await context.close();
+  return p95(times);
+}
+
+/** A sync of `changes` visits written by a peer while the phone was offline. */
+async function duringSync(server, changes) {
+  const context = await launchPersistent(tempDir("bench-worker-sync"));
+  const page = context.pages()[0];
+  await page.addInitScript(WATCH_TASKS);
+  await openApp(page, server.url);
+  await waitSynced(page);
+  const idle = [];
+  for (let i = 0; i < RUNS; i++) {
+    await throttle(context, page);
+    idle.push((await tap(page, "问题", "problem-count")).took);
+    idle.push((await tap(page, "走访", "visit-count")).took);
+  }
+  await context.setOffline(true);
+  await page.getByText("离线").waitFor();
+  const { repo } = await peerWritesVisits(server, "张伟", changes);
+  await new Promise((r) => setTimeout(r, 3_000));
+  await repo.shutdown().catch(() => {});
+  const from = await page.evaluate(() => performance.now());
+  await context.setOffline(false);
+  await page.getByText("正在同步").waitFor({ timeout: 30_000 });
+  const during = [];
+  for (let i = 0; i < 3; i++) {
+    const synced = await page.evaluate(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]').textContent));
+    if (synced) break;
+    during.push((await tap(page, "问题", "problem-count")).took);
+    during.push((await tap(page, "走访", "visit-count")).took);
+  }
+  await waitSynced(page);
+  const to = await page.evaluate(() => performance.now());
+  const tasks = await page.evaluate(() => window.__tasks);
+  const longest = Math.max(0, ...tasks.filter((t) => t.start + t.duration >= from && t.start <= to).map((t) => t.duration));
+  await context.close();
+  return { idle: median(idle), during: during.length ? median(during) : NaN, taps: during.length, longest, took: to - from };
+}
+
+function fullLedgerBytes() {
+  const path = join(tempDir("bench-worker-ledger"), "ledger.automerge");
+  const maker = join(ROOT, "target/release/examples/make_ledger");
+  if (!existsSync(maker)) execFileSync("cargo", ["build", "--quiet", "--release", "-p", "ledger", "--example", "make_ledger"], { cwd: ROOT });
+  execFileSync(maker, ["5000", path, "2000", "500"]);
+  return readFileSync(path);
+}
+
+const baselineDist = process.env.BENCH_BASELINE_DIST;
+const bytes = fullLedgerBytes();
+const builds = [{ name: "this build", dist: join(ROOT, "dist") }];
+if (baselineDist) builds.push({ name: "baseline", dist: baselineDist });
+const results = new Map();
+for (const build of builds) {
+  const server = await Server.start({ dist: build.dist });
+  try {
+    const empty = await phoneWithLedger(server, null);
+    const emptyStart = await warmStart(empty, server);
+    await empty.close();
+    const full = await phoneWithLedger(server, bytes);
+    const fullStart = await warmStart(full, server, { path: "/problems", ready: "pioneer:problems-ready", probe: true });
+    await full.close();
+    const save = await saves(server);
+    const sync = build.name === "this build" ? await duringSync(server, 1_000) : null;
+    results.set(build.name, { shell: shellBytes(server.dist), emptyStart, fullStart, save, sync });
+  } finally {
+    await server.stop();
+    server.cleanup();
+  }
+}
+
+const now = results.get("this build");
+const before = results.get("baseline");
+const ratio = (a, b) => (b ? ` (${(a / b).toFixed(2)}x the baseline's ${ms(b)})` : "");
+console.log(`Chromium ${execFileSync("/usr/bin/chromium", ["--version"], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()}, ${THROTTLE}x CPU throttling of the page, median of ${RUNS} runs unless said.\n`);
+console.log("| bundle | files | brotli | gzip | uncompressed | budget |\n|---|---|---|---|---|---|");
+const s = now.shell;
+console.log(`| page (index.html, app js+wasm, css) | | ${kb(s.page.br)} | ${kb(s.page.gz)} | ${kb(s.page.raw)} | ≤ 350 KB brotli |`);
+console.log(`| worker (loader, js, wasm) | | ${kb(s.worker.br)} | ${kb(s.worker.gz)} | ${kb(s.worker.raw)} | — |`);
+console.log(`| everything precached (and sw.js) | ${s.files} | ${kb(s.all.br)} | ${kb(s.all.gz)} | ${kb(s.all.raw)} | ≤ 600 KB brotli |`);
+if (before) console.log(`| baseline: everything precached | ${before.shell.files} | ${kb(before.shell.all.br)} | ${kb(before.shell.all.gz)} | ${kb(before.shell.all.raw)} | |`);
+console.log("\n| what | figure | compared in the same run | target |\n|---|---|---|---|");
+console.log(`| warm start to the visit list, empty ledger | ${ms(now.emptyStart.list)} | ${ratio(now.emptyStart.list, before?.emptyStart.list).trim() || "—"} | no worse |`);
+console.log(`| warm start to the problem list, ledger of 5,000 visits, 2,000 problems, 500 pledges | ${ms(now.fullStart.list)} | ${ratio(now.fullStart.list, before?.fullStart.list).trim() || "—"}; document loaded at ${ms(now.fullStart.open)} | no worse |`);
+console.log(`| saving a visit until IndexedDB committed, p95 of 30 | ${ms(now.save)} | ${ratio(now.save, before?.save).trim() || "—"} | no worse |`);
+console.log(`| longest main-thread task from the first list until the document has loaded (full ledger) | ${ms(now.fullStart.longest)} | baseline ${ms(before?.fullStart.longest)} | < 50 ms |`);
+console.log(`| tap on 走访 to the list shown, while the document loads (${now.fullStart.tapped} of ${RUNS} taps landed before it loaded) | ${ms(now.fullStart.tap)} | baseline ${ms(before?.fullStart.tap)} | < 100 ms |`);
+console.log(`| tap on a tab to its page shown, during a sync of 1,000 changes (${now.sync.taps} taps; the sync took ${ms(now.sync.took)}) | ${ms(now.sync.during)} | the same taps when idle ${ms(now.sync.idle)} (${(now.sync.during / now.sync.idle).toFixed(2)}x) | < 100 ms |`);
+console.log(`| longest main-thread task while those 1,000 changes sync | ${ms(now.sync.longest)} | — | < 50 ms |`);
+process.exit(0);
