@@ -10,7 +10,7 @@
 // the baseline as ratios; the longest main-thread task and tap-to-response while a full ledger
 // loads and while a sync of 1,000 changes is applied, against the same tap when idle.
 import { execFileSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { peerWritesVisits } from "../tests/e2e/ledger_peer.mjs";
@@ -33,12 +33,22 @@ async function markTime(page, name) {
   return page.evaluate((n) => performance.getEntriesByName(n)[0].startTime, name);
 }
 
-/** Every long task (≥ 50 ms) of the page's main thread, from the page's start. */
+/**
+ * Every long task (≥ 50 ms) of the page's main thread, from the page's start; and when the first
+ * list was on screen: painted, the frame after its ready mark (the first layout of a page of
+ * Chinese text is itself a long task, the start's, not the loading's).
+ */
 const WATCH_TASKS = () => {
   window.__tasks = [];
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) window.__tasks.push({ start: e.startTime, duration: e.duration });
   }).observe({ type: "longtask", buffered: true });
+  new PerformanceObserver((list) => {
+    if (window.__painted === undefined && list.getEntries().some((e) => /^pioneer:(list|problems)-ready$/.test(e.name))) {
+      window.__painted = null;
+      requestAnimationFrame(() => setTimeout(() => (window.__painted = performance.now())));
+    }
+  }).observe({ type: "mark", buffered: true });
 };
 
 /** Taps a bottom tab and times it until the page it opens shows its count. */
@@ -100,28 +110,52 @@ async function phoneWithLedger(server, bytes) {
   return context;
 }
 
-/** Warm start to the list (median of RUNS) and, with a ledger, a tap and long tasks meanwhile. */
+/**
+ * Warm start to the list (median of RUNS) and the longest main-thread task until the document
+ * has loaded; with `probe`, as many runs again that tap 走访 while the document loads, and the
+ * same tap once it has loaded.
+ */
 async function warmStart(context, server, { path = "/", ready = "pioneer:list-ready", probe = false } = {}) {
-  const lists = [], opens = [], longest = [], taps = [];
+  const lists = [], opens = [], longest = [], taps = [], idle = [];
   for (let i = 0; i < RUNS; i++) {
     const p = await context.newPage();
     await throttle(context, p);
     await p.addInitScript(WATCH_TASKS);
     await p.goto(server.url + path);
     const list = await markTime(p, ready);
-    if (probe) {
-      const t = await tap(p, "走访", "visit-count");
-      const loaded = await p.evaluate(() => performance.getEntriesByName("pioneer:ledger-open")[0]?.startTime ?? Infinity);
-      if (t.at < loaded) taps.push(t.took);
-    }
     const open = await markTime(p, "pioneer:ledger-open");
     lists.push(list);
     opens.push(open);
+    await new Promise((r) => setTimeout(r, 300));
     const tasks = await p.evaluate(() => window.__tasks);
-    longest.push(Math.max(0, ...tasks.filter((t) => t.start + t.duration >= list && t.start <= open).map((t) => t.duration)));
+    if (process.env.BENCH_DETAIL) console.error(JSON.stringify(tasks), await p.evaluate(() => performance.getEntriesByType("mark").map((m) => `${m.name} ${m.startTime.toFixed(0)}`).join(", ")));
+    // Tasks that began once the list was on screen, until the document had loaded. A build
+    // that blocks its thread paints only after the load: then from the list's mark.
+    const painted = Math.min(await p.evaluate(() => window.__painted ?? Infinity), open);
+    const from = painted < open ? painted : list;
+    longest.push(Math.max(0, ...tasks.filter((t) => t.start + t.duration > from && t.start <= open).map((t) => (t.start < from ? t.start + t.duration - from : t.duration))));
     await p.close();
   }
-  return { list: median(lists), open: median(opens), longest: Math.max(...longest), tap: taps.length ? median(taps) : NaN, tapped: taps.length };
+  for (let i = 0; probe && i < RUNS; i++) {
+    const p = await context.newPage();
+    await throttle(context, p);
+    await p.goto(server.url + path);
+    await markTime(p, ready);
+    const t = await tap(p, "走访", "visit-count");
+    const loaded = await markTime(p, "pioneer:ledger-open");
+    if (t.at < loaded) taps.push(t.took);
+    await p.close();
+    // The same first tap once the document has loaded: the page's first drawing of a list
+    // costs the same either way (its code is not yet optimised), so this is the fair baseline.
+    const q = await context.newPage();
+    await throttle(context, q);
+    await q.goto(server.url + path);
+    await markTime(q, "pioneer:ledger-open");
+    await new Promise((r) => setTimeout(r, 300));
+    idle.push((await tap(q, "走访", "visit-count")).took);
+    await q.close();
+  }
+  return { list: median(lists), open: median(opens), longest: Math.max(...longest), tap: taps.length ? median(taps) : NaN, tapped: taps.length, idle: median(idle) };
 }
 
 /** Saving a visit until IndexedDB committed: p95 of 30. */
@@ -186,7 +220,10 @@ const builds = [{ name: "this build", dist: join(ROOT, "dist") }];
 if (baselineDist) builds.push({ name: "baseline", dist: baselineDist });
 const results = new Map();
 for (const build of builds) {
-  const server = await Server.start({ dist: build.dist });
+  // A copy: the server's clean-up removes its dist.
+  const dist = tempDir("bench-dist");
+  cpSync(build.dist, dist, { recursive: true });
+  const server = await Server.start({ dist });
   try {
     const empty = await phoneWithLedger(server, null);
     const emptyStart = await warmStart(empty, server);
@@ -218,7 +255,7 @@ console.log(`| warm start to the visit list, empty ledger | ${ms(now.emptyStart.
 console.log(`| warm start to the problem list, ledger of 5,000 visits, 2,000 problems, 500 pledges | ${ms(now.fullStart.list)} | ${ratio(now.fullStart.list, before?.fullStart.list).trim() || "—"}; document loaded at ${ms(now.fullStart.open)} | no worse |`);
 console.log(`| saving a visit until IndexedDB committed, p95 of 30 | ${ms(now.save)} | ${ratio(now.save, before?.save).trim() || "—"} | no worse |`);
 console.log(`| longest main-thread task from the first list until the document has loaded (full ledger) | ${ms(now.fullStart.longest)} | baseline ${ms(before?.fullStart.longest)} | < 50 ms |`);
-console.log(`| tap on 走访 to the list shown, while the document loads (${now.fullStart.tapped} of ${RUNS} taps landed before it loaded) | ${ms(now.fullStart.tap)} | baseline ${ms(before?.fullStart.tap)} | < 100 ms |`);
+console.log(`| tap on 走访 to the list shown, while the document loads (${now.fullStart.tapped} of ${RUNS} taps landed before it loaded) | ${ms(now.fullStart.tap)} | the same first tap once loaded ${ms(now.fullStart.idle)}; baseline while loading ${ms(before?.fullStart.tap)} (${before?.fullStart.tapped ?? 0} landed before it loaded), once loaded ${ms(before?.fullStart.idle)} | < 100 ms |`);
 console.log(`| tap on a tab to its page shown, during a sync of 1,000 changes (${now.sync.taps} taps; the sync took ${ms(now.sync.took)}) | ${ms(now.sync.during)} | the same taps when idle ${ms(now.sync.idle)} (${(now.sync.during / now.sync.idle).toFixed(2)}x) | < 100 ms |`);
 console.log(`| longest main-thread task while those 1,000 changes sync | ${ms(now.sync.longest)} | — | < 50 ms |`);
 process.exit(0);

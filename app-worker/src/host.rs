@@ -28,6 +28,8 @@ use crate::store::{StorageError, Store, StoredDoc};
 const READ_ONLY: &str = "督查账号在手机上只能查看这本台账，这项修改没有保存。";
 /// Past this many changed records one full read is cheaper than many single ones.
 const MAX_SINGLE: usize = 2_000;
+/// Records per message to the page.
+const RECORDS_PER_MESSAGE: usize = 100;
 
 struct Loaded {
     store: Store,
@@ -379,7 +381,7 @@ impl Host {
         let updates: Vec<RecordUpdate> = self
             .with_loaded(|i| {
                 let l = &i.ledger;
-                records
+                let updates: Vec<RecordUpdate> = records
                     .iter()
                     .filter_map(|(section, id)| match section {
                         Section::Visits => l.visit(id).ok().map(RecordUpdate::Visit),
@@ -388,13 +390,16 @@ impl Host {
                         Section::Pledges => l.pledge(id).ok().map(RecordUpdate::Pledge),
                         Section::Surveys => l.survey(id).ok().map(RecordUpdate::Survey),
                     })
-                    .collect::<Vec<_>>()
-                    .into_iter()
-                    .inspect(|u| i.view.apply(u.clone()))
-                    .collect()
+                    .collect();
+                i.view.apply(updates.clone());
+                updates
             })
             .unwrap_or_default();
-        post(&FromWorker::Records(updates));
+        // In batches: the page takes each in a task of its own, so a sync of thousands of
+        // records never holds a tap up for long.
+        for batch in updates.chunks(RECORDS_PER_MESSAGE) {
+            post(&FromWorker::Records(batch.to_vec()));
+        }
     }
 
     /// Refreshes the cached lists `delay_ms` from now, unless another change comes first: the

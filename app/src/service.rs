@@ -127,8 +127,12 @@ impl LedgerService {
             FromWorker::View(view) => {
                 self.set_view(view);
                 self.ready();
+                browser::mark("pioneer:view-replaced");
             }
-            FromWorker::Records(updates) => self.apply_updates(updates),
+            FromWorker::Records(updates) => {
+                self.apply_updates(updates);
+                browser::mark("pioneer:records-shown");
+            }
             other => {
                 if let Some(listener) = self.on_sync.try_get_value().flatten() {
                     listener(other);

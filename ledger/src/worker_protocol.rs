@@ -176,24 +176,66 @@ pub enum SyncStatus {
     Synced(i64),
 }
 
-/// Puts `record` in place of the one with its id, or adds it at the end.
-pub fn put<T>(all: &mut Vec<T>, record: T, id_of: fn(&T) -> &RecordId) {
-    match all.iter_mut().find(|r| id_of(r) == id_of(&record)) {
-        Some(slot) => *slot = record,
-        None => all.push(record),
+/// Puts each of `records` in place of the one with its id, or adds it at the end. One pass
+/// over `all` however many records changed (a sync may bring thousands).
+pub fn put_all<T>(all: &mut Vec<T>, records: Vec<T>, id_of: fn(&T) -> &RecordId) {
+    if records.len() < 8 {
+        for record in records {
+            match all.iter_mut().find(|r| id_of(r) == id_of(&record)) {
+                Some(slot) => *slot = record,
+                None => all.push(record),
+            }
+        }
+        return;
+    }
+    let at: std::collections::HashMap<RecordId, usize> = all.iter().enumerate().map(|(i, r)| (id_of(r).clone(), i)).collect();
+    let mut added: std::collections::HashMap<RecordId, usize> = std::collections::HashMap::new();
+    for record in records {
+        match at.get(id_of(&record)).or_else(|| added.get(id_of(&record))) {
+            Some(&i) => all[i] = record,
+            None => {
+                added.insert(id_of(&record).clone(), all.len());
+                all.push(record);
+            }
+        }
     }
 }
 
 impl LedgerView {
-    /// Takes in a record that changed.
-    pub fn apply(&mut self, update: RecordUpdate) {
-        match update {
-            RecordUpdate::Visit(r) => put(&mut self.visits, r, |r| &r.id),
-            RecordUpdate::Problem(r) => put(&mut self.problems, r, |r| &r.id),
-            RecordUpdate::Enterprise(r) => put(&mut self.enterprises, r, |r| &r.id),
-            RecordUpdate::Pledge(r) => put(&mut self.pledges, r, |r| &r.id),
-            RecordUpdate::Survey(r) => put(&mut self.surveys, r, |r| &r.id),
+    /// Takes in records that changed.
+    pub fn apply(&mut self, updates: Vec<RecordUpdate>) {
+        let changed = Changed::sort(updates);
+        put_all(&mut self.visits, changed.visits, |r| &r.id);
+        put_all(&mut self.problems, changed.problems, |r| &r.id);
+        put_all(&mut self.enterprises, changed.enterprises, |r| &r.id);
+        put_all(&mut self.pledges, changed.pledges, |r| &r.id);
+        put_all(&mut self.surveys, changed.surveys, |r| &r.id);
+    }
+}
+
+/// Changed records sorted by section, for the lists that show them.
+#[derive(Default)]
+pub struct Changed {
+    pub visits: Vec<Visit>,
+    pub problems: Vec<Problem>,
+    pub enterprises: Vec<Enterprise>,
+    pub pledges: Vec<Pledge>,
+    pub surveys: Vec<Survey>,
+}
+
+impl Changed {
+    pub fn sort(updates: Vec<RecordUpdate>) -> Self {
+        let mut changed = Self::default();
+        for update in updates {
+            match update {
+                RecordUpdate::Visit(r) => changed.visits.push(r),
+                RecordUpdate::Problem(r) => changed.problems.push(r),
+                RecordUpdate::Enterprise(r) => changed.enterprises.push(r),
+                RecordUpdate::Pledge(r) => changed.pledges.push(r),
+                RecordUpdate::Survey(r) => changed.surveys.push(r),
+            }
         }
+        changed
     }
 }
 

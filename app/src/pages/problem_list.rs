@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use crate::browser;
 use crate::service::LedgerService;
 
-const PAGE: usize = 50;
+/// Cards rendered at once: a phone's screen shows six to eight, and twenty render within a
+/// tap's time on a cheap phone however large the ledger; more on request (显示更多).
+const PAGE: usize = 20;
 
 /// Which problems the list shows; kept at the root so it survives opening one and coming back.
 #[derive(Clone, Copy)]

@@ -92,8 +92,7 @@ fn a_changed_record_replaces_its_old_self_and_a_new_one_is_added() {
     l.update_visit(&first, &edited.validate(today()).unwrap(), 20).unwrap();
     let added = VisitDraft { whom: "新户".into(), heard: "反映排水".into(), ..VisitDraft::new(today()) };
     let new_id = l.add_visit(&added.validate(today()).unwrap(), 21).unwrap();
-    view.apply(RecordUpdate::Visit(l.visit(&first).unwrap()));
-    view.apply(RecordUpdate::Visit(l.visit(&new_id).unwrap()));
+    view.apply(vec![RecordUpdate::Visit(l.visit(&first).unwrap()), RecordUpdate::Visit(l.visit(&new_id).unwrap())]);
     assert_eq!(view.visits.len(), 4);
     assert_eq!(view.visits[0].whom, "王大娘");
     assert_eq!(view.visits[3].id, new_id);
@@ -101,4 +100,31 @@ fn a_changed_record_replaces_its_old_self_and_a_new_one_is_added() {
     reread.visits.sort_by(|a, b| a.id.cmp(&b.id));
     view.visits.sort_by(|a, b| a.id.cmp(&b.id));
     assert_eq!(view, reread);
+}
+
+#[test]
+fn many_changed_records_are_put_in_place_once_each() {
+    let mut l = UnitLedger::create(ActorId::random());
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let d = VisitDraft { whom: format!("户{i}"), heard: "内容".into(), ..VisitDraft::new(today()) };
+        ids.push(l.add_visit(&d.validate(today()).unwrap(), i).unwrap());
+    }
+    let mut view = LedgerView::read(&l);
+    view.visits.retain(|v| ids[..10].contains(&v.id));
+    // Twenty edited (ten shown, ten not yet), one of them twice: the later copy wins.
+    let mut updates = Vec::new();
+    for (i, id) in ids.iter().enumerate().take(20) {
+        let d = VisitDraft { whom: format!("改{i}"), heard: "内容".into(), ..VisitDraft::new(today()) };
+        l.update_visit(id, &d.validate(today()).unwrap(), 100).unwrap();
+        updates.push(RecordUpdate::Visit(l.visit(id).unwrap()));
+    }
+    let mut again = l.visit(&ids[15]).unwrap();
+    again.whom = "再改".into();
+    updates.push(RecordUpdate::Visit(again));
+    view.apply(updates);
+    assert_eq!(view.visits.len(), 20);
+    assert_eq!(view.visits.iter().filter(|v| v.id == ids[15]).count(), 1);
+    assert_eq!(view.visits.iter().find(|v| v.id == ids[15]).unwrap().whom, "再改");
+    assert!(view.visits.iter().all(|v| v.whom.starts_with('改') || v.whom == "再改"), "{:?}", view.visits);
 }
