@@ -9,6 +9,7 @@ use ledger::{Command, Enterprise, HistoryEntry, Pledge, Problem, RecordId, Secti
 use leptos::prelude::*;
 
 use crate::browser;
+use crate::cached_view::Start;
 use crate::worker::WorkerLink;
 
 mod view;
@@ -98,17 +99,24 @@ impl LedgerService {
     }
 
     async fn open(self, mut open: OpenLedger) {
-        let cached = crate::cached_view::read(&open.key).await;
+        let start = crate::cached_view::read(&open.key).await;
         browser::mark("pioneer:storage-read");
-        // With the cached lists on screen the person can start at once: the lists say they are
-        // still loading, and a save is applied as soon as the worker has the document. Without
-        // them (a first start), the pages wait for the worker's first word: a record's page
-        // opened by its address must find its record.
-        if let Some(cached) = cached {
-            open.shown_heads = Some(cached.heads);
-            self.set_view(cached.view);
-            self.ready();
-            browser::mark("pioneer:view-shown");
+        // With the cached lists on screen (or none to show) the person can start at once: the
+        // lists say they are still loading, and a save is applied as soon as the worker has the
+        // document. Otherwise the pages wait for the worker's first word: a record's page opened
+        // by its address must find its record.
+        match start {
+            Start::Cached(cached) => {
+                open.shown_heads = Some(cached.heads);
+                self.set_view(cached.view);
+                self.ready();
+                browser::mark("pioneer:view-shown");
+            }
+            Start::Empty => {
+                open.shown_heads = Some(String::new());
+                self.ready();
+            }
+            Start::Unknown => {}
         }
         self.send(&ToWorker::Open(open));
     }
