@@ -25,14 +25,23 @@ struct Link {
     pending: RefCell<HashMap<u32, oneshot::Sender<Answer>>>,
     next: Cell<u32>,
     _on_message: RefCell<Option<Closure<dyn FnMut(MessageEvent)>>>,
+    _on_error: RefCell<Option<Closure<dyn FnMut(JsValue)>>>,
 }
 
 impl WorkerLink {
     /// Starts the worker; `on_message` gets everything it says except answers to requests.
     pub fn start(on_message: impl Fn(FromWorker) + 'static) -> Result<Self, String> {
+        let on_message = Rc::new(on_message);
+        let on_failure = on_message.clone();
         let worker = web_sys::Worker::new(WORKER_URL).map_err(|e| format!("{e:?}"))?;
-        let link =
-            Self(Rc::new(Link { worker, queue: RefCell::new(Some(Vec::new())), pending: RefCell::new(HashMap::new()), next: Cell::new(1), _on_message: RefCell::new(None) }));
+        let link = Self(Rc::new(Link {
+            worker,
+            queue: RefCell::new(Some(Vec::new())),
+            pending: RefCell::new(HashMap::new()),
+            next: Cell::new(1),
+            _on_message: RefCell::new(None),
+            _on_error: RefCell::new(None),
+        }));
         let weak = Rc::downgrade(&link.0);
         let handler = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some(link) = weak.upgrade().map(WorkerLink) else { return };
@@ -53,7 +62,17 @@ impl WorkerLink {
             }
         });
         link.0.worker.set_onmessage(Some(handler.as_ref().unchecked_ref()));
+        // The worker failed (it could not load, or its code stopped on an error): nothing more
+        // will be answered. Every waiting save is told (its form stays), and the page says so.
+        let weak = Rc::downgrade(&link.0);
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            let Some(link) = weak.upgrade() else { return };
+            link.pending.borrow_mut().clear();
+            on_failure(FromWorker::Broken("后台线程出错，台账暂停保存。请刷新页面；已保存的记录不受影响。".into()));
+        });
+        link.0.worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         *link.0._on_message.borrow_mut() = Some(handler);
+        *link.0._on_error.borrow_mut() = Some(on_error);
         Ok(link)
     }
 

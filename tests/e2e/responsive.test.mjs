@@ -160,3 +160,13 @@ test("a tap and typing take effect while a large sync is applied", async () => {
   await waitSynced(page);
   await phone.close();
 });
+
+test("a worker that cannot start is said so, with a way to reload", async () => {
+  const phone = await launchPersistent(tempDir("responsive-broken"), { serviceWorkers: "block" });
+  const page = phone.pages()[0];
+  await page.route("**/app-worker*", (route) => route.fulfill({ status: 500, body: "" }));
+  await page.goto(server.url);
+  await page.getByRole("alert").filter({ hasText: "后台线程出错" }).waitFor();
+  await page.getByRole("button", { name: "刷新" }).waitFor();
+  await phone.close();
+});
