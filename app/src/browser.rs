@@ -103,9 +103,16 @@ pub async fn next_paint() {
 }
 
 /// Brings the first field in error into view, centred (clear of the top bar and the sticky
-/// save bar), and focuses it, once the messages are on screen.
+/// save bar), and focuses it, once the messages are on screen, unless the person has moved to a
+/// field meanwhile.
 pub async fn show_first_error() {
+    let focused = || web_sys::window().and_then(|w| w.document()).and_then(|d| d.active_element());
+    let before = focused();
     next_paint().await;
+    // The person has already moved on (tapped into a field): their focus stays where it is.
+    if focused() != before {
+        return;
+    }
     let Some(document) = web_sys::window().and_then(|w| w.document()) else { return };
     let Ok(Some(first)) = document.query_selector(r#"form [aria-invalid="true"], form .field-error"#) else { return };
     let target = if first.matches(r#"[aria-invalid="true"]"#).unwrap_or(false) {

@@ -65,8 +65,17 @@ impl WorkerLink {
         // The worker failed (it could not load, or its code stopped on an error): nothing more
         // will be answered. Every waiting save is told (its form stays), and the page says so.
         let weak = Rc::downgrade(&link.0);
-        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+        let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
             let Some(link) = weak.upgrade() else { return };
+            let message = js_sys::Reflect::get(&event, &"message".into()).ok().and_then(|m| m.as_string()).unwrap_or_default();
+            // Fatal: the worker never started, or its code trapped (a Rust panic aborts as
+            // `unreachable`, and the instance is unusable after). Anything else was one event's
+            // handler failing; the worker goes on.
+            let started = link.queue.borrow().is_none();
+            if started && !message.contains("RuntimeError") && !message.contains("unreachable") {
+                web_sys::console::warn_1(&format!("后台线程：{message}").into());
+                return;
+            }
             link.pending.borrow_mut().clear();
             on_failure(FromWorker::Broken("后台线程出错，台账暂停保存。请刷新页面；已保存的记录不受影响。".into()));
         });
