@@ -45,6 +45,8 @@ struct Loaded {
 
 struct Shared {
     open: OpenLedger,
+    /// The ledger the page shows; the person's other ledgers are kept and synced quietly.
+    on_screen: bool,
     loaded: RefCell<Option<Loaded>>,
     /// Held by every write to storage (and by the opening), so writes take turns and
     /// `persisted` moves in order.
@@ -63,12 +65,14 @@ struct Shared {
 pub struct Host(Rc<Shared>);
 
 impl Host {
-    /// Starts opening the ledger; every write and question waits until it is open.
-    pub fn open(open: OpenLedger) -> Self {
+    /// Starts opening the ledger; every write and question waits until it is open. Only the
+    /// ledger `on_screen` tells the page about its records.
+    pub fn open(open: OpenLedger, on_screen: bool) -> Self {
         let writing = Arc::new(Mutex::new(()));
         let turn = writing.try_lock_owned().expect("a new lock is free");
         let host = Self(Rc::new(Shared {
             open,
+            on_screen,
             loaded: RefCell::new(None),
             writing,
             stopped: RefCell::new(None),
@@ -94,7 +98,7 @@ impl Host {
         .await;
         let (store, stored, mut ledger, persisted) = match result {
             Ok(opened) => opened,
-            Err(why) => return post(&FromWorker::Broken(why)),
+            Err(why) => return self.tell_page(FromWorker::Broken(why)),
         };
         let mut compactor = Compactor::new(CompactionPolicy::default());
         compactor.loaded(stored.tag, stored.snapshot.as_ref().map_or(0, Vec::len), stored.chunks.iter().map(|(k, c)| (*k, c.len())));
@@ -113,7 +117,7 @@ impl Host {
         if !page_current {
             self.show_what_changed_since(self.0.open.shown_heads.as_deref());
         }
-        post(&FromWorker::Live);
+        self.tell_page(FromWorker::Live);
         drop(turn);
         // An empty ledger has nothing to show faster, and a fresh install then writes nothing
         // to storage before the person's first save. Not at once: the first seconds belong to
@@ -121,6 +125,16 @@ impl Host {
         let empty = self.with_loaded(|l| l.view.as_ref().is_empty()).unwrap_or(true);
         if !cache_current && !empty {
             self.schedule_view_write(3_000);
+        }
+    }
+
+    /// Tells the page about the ledger it shows. A kept ledger that cannot open stays closed
+    /// (it does not sync) and says why in the console; the page finds out when it shows it.
+    fn tell_page(&self, message: FromWorker) {
+        if self.0.on_screen {
+            post(&message);
+        } else if let FromWorker::Broken(why) = message {
+            web_sys::console::warn_1(&format!("台账 {}：{why}", self.0.open.document).into());
         }
     }
 
@@ -132,7 +146,7 @@ impl Host {
             Some(records) if records.len() <= MAX_SINGLE => self.send_records(&records),
             _ => {
                 if let Some(view) = self.with_loaded(|l| l.view.clone()) {
-                    post(&FromWorker::View(view));
+                    self.tell_page(FromWorker::View(view));
                 }
             }
         }
@@ -151,6 +165,11 @@ impl Host {
     pub async fn loaded(&self) -> bool {
         drop(self.0.writing.clone().lock_owned().await);
         self.0.loaded.borrow().is_some()
+    }
+
+    /// The ledger's document id on the server.
+    pub fn document(&self) -> &str {
+        &self.0.open.document
     }
 
     pub fn store(&self) -> Option<Store> {
@@ -206,7 +225,7 @@ impl Host {
             let changes = i.ledger.doc_mut().get_changes(&before);
             if let Err(why) = ledger::write_scope::check(i.ledger.doc(), &changes, ledger::write_scope::Sender { write, name: &self.0.open.author }) {
                 if let Err(broken) = i.ledger.rollback_to(&before) {
-                    post(&FromWorker::Broken(broken.to_string()));
+                    self.tell_page(FromWorker::Broken(broken.to_string()));
                 }
                 return Err(if matches!(write, Write::Nothing | Write::SupervisionOnly) { READ_ONLY.into() } else { format!("{why}，这项修改没有保存。") });
             }
@@ -237,7 +256,7 @@ impl Host {
             }
             Err(e) => {
                 if let Some(Err(why)) = self.with_loaded(|i| i.ledger.rollback_to(&before)) {
-                    post(&FromWorker::Broken(why.to_string()));
+                    self.tell_page(FromWorker::Broken(why.to_string()));
                 }
                 self.refresh_changed();
                 Answer::StorageFailed(e.into())
@@ -367,7 +386,7 @@ impl Host {
                 }) else {
                     return;
                 };
-                post(&FromWorker::View(view));
+                self.tell_page(FromWorker::View(view));
             }
         }
         self.0.view_generation.set(self.0.view_generation.get() + 1);
@@ -398,7 +417,7 @@ impl Host {
         // In batches: the page takes each in a task of its own, so a sync of thousands of
         // records never holds a tap up for long.
         for batch in updates.chunks(RECORDS_PER_MESSAGE) {
-            post(&FromWorker::Records(batch.to_vec()));
+            self.tell_page(FromWorker::Records(batch.to_vec()));
         }
     }
 

@@ -25,6 +25,8 @@ const ASK_STATUS: &str = "status?";
 
 struct State {
     host: Host,
+    /// The document as the page names it, in reports.
+    document: String,
     doc: Option<DocumentId>,
     url: Option<String>,
     storage_id: String,
@@ -56,6 +58,7 @@ impl Sync {
     pub fn start(host: Host, open: &OpenLedger) -> Self {
         let sync = Self(Rc::new(State {
             host: host.clone(),
+            document: open.document.clone(),
             doc: DocumentId::parse(&open.document).ok(),
             url: open.sync_url.clone(),
             storage_id: open.storage_id.clone(),
@@ -103,11 +106,15 @@ impl Sync {
         if !self.0.owner.get() {
             return;
         }
-        post(&FromWorker::Sync(report));
+        self.tell_page(report);
         if let Some((channel, _)) = &*self.0.status_channel.borrow() {
             let bytes = worker_protocol::encode(&report);
             let _ = channel.post_message(&js_sys::Uint8Array::from(&bytes[..]));
         }
+    }
+
+    fn tell_page(&self, report: SyncReport) {
+        post(&FromWorker::Sync { document: self.0.document.clone(), report });
     }
 
     fn set_unsent(&self, unsent: usize) {
@@ -134,7 +141,7 @@ impl Sync {
             }
             let bytes = event.data().dyn_ref::<js_sys::Uint8Array>().map(js_sys::Uint8Array::to_vec).unwrap_or_default();
             if let Some(report) = worker_protocol::decode::<SyncReport>(&bytes) {
-                post(&FromWorker::Sync(SyncReport { owner: false, ..report }));
+                sync.tell_page(SyncReport { owner: false, ..report });
             }
         });
         channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));

@@ -98,19 +98,15 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let write = ledger.write;
-    let service = LedgerService::new(ledger::worker_protocol::OpenLedger {
-        key: account::storage_key(&ledger.document_id),
-        document: ledger.document_id.clone(),
-        author: me.name.clone(),
-        write,
-        shown_heads: None,
-        storage_id: crate::sync::storage_id(),
-        server_storage: crate::settings::SERVER_STORAGE.get(),
-        sync_url: crate::sync::sync_url(),
-    });
+    // The person's other ledgers they write in (a cadre in two units) are kept current and
+    // uploaded by the worker whichever one is shown. Ledgers they only read open when shown:
+    // a county supervisor may read dozens, and there is nothing of theirs to upload.
+    let kept: Vec<LedgerEntry> = me.ledgers.iter().filter(|l| l.document_id != ledger.document_id && l.write > Write::SupervisionOnly).cloned().collect();
+    let service = LedgerService::new(open_ledger(&me, &ledger), kept.iter().map(|l| open_ledger(&me, l)).collect());
     provide_context(write);
     provide_context(service);
-    let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired());
+    let kept_documents: Vec<String> = kept.iter().map(|l| l.document_id.clone()).collect();
+    let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired(), &ledger.document_id, &kept_documents);
     provide_context(sync);
     provide_context(Members(StoredValue::new(ledger.members.clone())));
     provide_context(Undo(RwSignal::new(None)));
@@ -170,6 +166,20 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
             <UndoToast/>
             <BottomNav/>
         </Router>
+    }
+}
+
+/// What the worker needs to open `ledger` for `me`, before any cached list is shown.
+fn open_ledger(me: &Me, ledger: &LedgerEntry) -> ledger::worker_protocol::OpenLedger {
+    ledger::worker_protocol::OpenLedger {
+        key: account::storage_key(&ledger.document_id),
+        document: ledger.document_id.clone(),
+        author: me.name.clone(),
+        write: ledger.write,
+        shown_heads: None,
+        storage_id: crate::sync::storage_id(),
+        server_storage: crate::settings::SERVER_STORAGE.get(),
+        sync_url: crate::sync::sync_url(),
     }
 }
 
@@ -307,13 +317,20 @@ fn Identity(me: StoredValue<Me>, unit: String) -> impl IntoView {
     let name = me.with_value(|m| m.name.clone());
     let ledgers = me.with_value(|m| m.ledgers.clone());
     let chosen = me.with_value(|m| m.selected().map(|l| l.document_id.clone()).unwrap_or_default());
+    let sync = expect_context::<SyncService>();
     let switcher = (ledgers.len() > 1).then(|| {
         view! {
             <select class="unit-switch" aria-label="切换单位" data-testid="unit-switch"
                 on:change=move |ev| account::switch_to(&event_target_value(&ev))>
                 {ledgers.into_iter().map(|l| {
                     let selected = l.document_id == chosen;
-                    view! { <option value=l.document_id.clone() selected=selected>{l.unit_name}</option> }
+                    // What a kept ledger has not uploaded yet shows beside its name.
+                    let document = l.document_id.clone();
+                    let label = move || match sync.kept_unsent.with(|k| k.get(&document).copied().unwrap_or(0)) {
+                        0 => l.unit_name.clone(),
+                        n => format!("{}（{n} 条未上传）", l.unit_name),
+                    };
+                    view! { <option value=l.document_id.clone() selected=selected>{label}</option> }
                 }).collect_view()}
             </select>
         }

@@ -72,8 +72,9 @@ impl std::fmt::Display for SaveError {
 }
 
 impl LedgerService {
-    /// Shows the cached lists at once and starts the worker, which opens `open`.
-    pub fn new(open: OpenLedger) -> Self {
+    /// Shows the cached lists at once and starts the worker, which opens `open` and then keeps
+    /// `kept` (the person's other ledgers) current and uploaded in the background.
+    pub fn new(open: OpenLedger, kept: Vec<OpenLedger>) -> Self {
         let service = Self {
             worker: StoredValue::new_local(None),
             phase: RwSignal::new(Phase::Opening),
@@ -94,11 +95,11 @@ impl LedgerService {
             Ok(link) => service.worker.set_value(Some(link)),
             Err(why) => service.phase.set(Phase::Broken(format!("浏览器无法启动后台线程（{why}）"))),
         }
-        leptos::task::spawn_local(async move { service.open(open).await });
+        leptos::task::spawn_local(async move { service.open(open, kept).await });
         service
     }
 
-    async fn open(self, mut open: OpenLedger) {
+    async fn open(self, mut open: OpenLedger, kept: Vec<OpenLedger>) {
         let start = crate::cached_view::read(&open.key).await;
         browser::mark("pioneer:storage-read");
         // With the cached lists on screen (or none to show) the person can start at once: the
@@ -119,6 +120,9 @@ impl LedgerService {
             Start::Unknown => {}
         }
         self.send(&ToWorker::Open(open));
+        if !kept.is_empty() {
+            self.send(&ToWorker::Keep(kept));
+        }
     }
 
     /// What the worker said.

@@ -3,7 +3,9 @@
 //! device is when the worker says a connection ended (the account lives with the page).
 
 pub use ledger::worker_protocol::SyncStatus;
-use ledger::worker_protocol::{FromWorker, SyncReport, ToWorker};
+use std::collections::BTreeMap;
+
+use ledger::worker_protocol::{FromWorker, SyncBoard, ToWorker};
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -36,11 +38,17 @@ pub struct SyncService {
     pub device: RwSignal<DeviceState>,
     /// Local changes the server is not known to have.
     pub unsent: RwSignal<usize>,
+    /// The same for each of the person's other ledgers the worker keeps, by document.
+    pub kept_unsent: RwSignal<BTreeMap<String, usize>>,
+    /// Where every ledger the phone keeps stands: a retired phone erases once all are uploaded.
+    board: StoredValue<SyncBoard>,
+    shown: StoredValue<String>,
     ledger: LedgerService,
 }
 
 impl SyncService {
-    pub fn start(ledger: LedgerService, retired: bool) -> Self {
+    /// Sync of the ledger `shown` and of the ledgers `kept` in the background.
+    pub fn start(ledger: LedgerService, retired: bool, shown: &str, kept: &[String]) -> Self {
         if retired {
             ledger.stop_writes(RETIRED_NO_WRITES);
         }
@@ -48,6 +56,9 @@ impl SyncService {
             status: RwSignal::new(SyncStatus::Offline),
             device: RwSignal::new(if retired { DeviceState::Retired } else { DeviceState::Active }),
             unsent: RwSignal::new(0),
+            kept_unsent: RwSignal::new(BTreeMap::new()),
+            board: StoredValue::new(SyncBoard::new(std::iter::once(shown).chain(kept.iter().map(String::as_str)))),
+            shown: StoredValue::new(shown.to_owned()),
             ledger,
         };
         ledger.set_sync_listener(move |message| service.heard(message));
@@ -57,11 +68,16 @@ impl SyncService {
 
     fn heard(self, message: FromWorker) {
         match message {
-            FromWorker::Sync(SyncReport { status, unsent, .. }) => {
-                self.status.try_set(status);
-                self.unsent.try_set(unsent);
-                // A retired device has uploaded everything: now it erases.
-                if matches!(status, SyncStatus::Synced(_)) && unsent == 0 && self.device.get_untracked() == DeviceState::Retired {
+            FromWorker::Sync { document, report } => {
+                self.board.update_value(|b| b.heard(&document, report));
+                if self.shown.with_value(|s| *s == document) {
+                    self.status.try_set(report.status);
+                    self.unsent.try_set(report.unsent);
+                } else {
+                    self.kept_unsent.try_update(|k| k.insert(document, report.unsent));
+                }
+                // A retired device has uploaded everything, from every ledger: now it erases.
+                if self.board.with_value(SyncBoard::all_uploaded) && self.device.get_untracked() == DeviceState::Retired {
                     leptos::task::spawn_local(async move {
                         self.ledger.erase().await;
                         crate::account::erase_settings(RETIRED_MESSAGE);

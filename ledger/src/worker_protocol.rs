@@ -14,13 +14,16 @@ use crate::{Command, Enterprise, HistoryEntry, Pledge, Problem, RecordId, Sectio
 
 /// Bumped whenever a message changes shape. The page and the worker come from one build and
 /// one precache, so a mismatch means a half-updated cache: the page asks for a reload.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 
 /// From the page to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum ToWorker {
     /// The first message: which ledger to open, and as whom.
     Open(OpenLedger),
+    /// The person's other ledgers (a cadre in two units): kept and synced in the background
+    /// once the one shown is open, so each is current and uploaded whichever the page shows.
+    Keep(Vec<OpenLedger>),
     /// A person's change (a form saved, a button pressed), answered once it is durable.
     Apply { request: u32, command: Command },
     /// A read the lists on screen do not hold (history, who wrote a conflicting value).
@@ -90,8 +93,9 @@ pub enum FromWorker {
         request: u32,
         answer: Answer,
     },
-    /// Where sync stands (this tab's worker syncs, or another tab's does and this one follows).
-    Sync(SyncReport),
+    /// Where the sync of `document` stands (this tab's worker syncs it, or another tab's does
+    /// and this one follows); for the ledger shown and for each one kept.
+    Sync { document: String, report: SyncReport },
     /// The connection ended or a ledger was refused: the page asks the server who this device
     /// is now (the account lives with the page).
     CheckDevice,
@@ -174,6 +178,41 @@ pub enum SyncStatus {
     Syncing,
     /// In step with the server as of this time (ms), with nothing left to send.
     Synced(i64),
+}
+
+/// Where each of the phone's ledgers stands with the server: the one shown and those kept in
+/// the background. A retired phone erases only once every one of them has uploaded everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncBoard {
+    reports: std::collections::BTreeMap<String, Option<SyncReport>>,
+}
+
+impl SyncBoard {
+    /// The documents this phone keeps; reports of others are ignored.
+    pub fn new<'a>(documents: impl IntoIterator<Item = &'a str>) -> Self {
+        Self { reports: documents.into_iter().map(|d| (d.to_owned(), None)).collect() }
+    }
+
+    pub fn heard(&mut self, document: &str, report: SyncReport) {
+        if let Some(slot) = self.reports.get_mut(document) {
+            *slot = Some(report);
+        }
+    }
+
+    pub fn report(&self, document: &str) -> Option<SyncReport> {
+        self.reports.get(document).copied().flatten()
+    }
+
+    /// Every ledger is in step with the server with nothing left to send. A ledger not heard
+    /// from yet (still loading) may hold unsent records: not uploaded.
+    pub fn all_uploaded(&self) -> bool {
+        self.reports.values().all(|r| matches!(r, Some(SyncReport { status: SyncStatus::Synced(_), unsent: 0, .. })))
+    }
+
+    /// Records not yet uploaded in `document`, as last reported.
+    pub fn unsent(&self, document: &str) -> usize {
+        self.report(document).map_or(0, |r| r.unsent)
+    }
 }
 
 /// Puts each of `records` in place of the one with its id, or adds it at the end. One pass

@@ -3,7 +3,7 @@
 // an admin retires uploads what it had, then erases and says why; a lost one erases at once.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addVisit, launchPersistent, openApp, serveForTests, signIn, tempDir, visitCount, waitForServiceWorker, waitLive, waitSynced } from "./harness.mjs";
+import { addVisit, launchPersistent, openApp, Server, serveForTests, signIn, tempDir, visitCount, waitForServiceWorker, waitLive, waitSynced } from "./harness.mjs";
 
 const served = serveForTests();
 
@@ -85,6 +85,63 @@ test("a phone activated with a demo code works offline and syncs; another unit n
   await waitSynced(o);
   assert.equal(await o.getByText("督查不该写的走访").count(), 0);
   await Promise.all([phone.close(), other.close(), supervisor.close()]);
+});
+
+test("a cadre in two units: the ledger not shown still uploads what was saved offline, and takes in colleagues' work", async () => {
+  // A server of its own: this test stops and restarts it. Phones of the tests after it are
+  // activated on the shared server again.
+  const shared = Server.current;
+  const server = await Server.start();
+  try {
+    const person = await server.person("两村干部", "青石村");
+    const org = await server.adminApi("GET", "org");
+    const dongfeng = org.units.find((u) => u.name === "东风社区").id;
+    await server.adminApi("POST", "grants", { person, unit: dongfeng, role: "cadre" });
+    const phone = await launchPersistent(tempDir("two-units"), { activated: false });
+    await signIn(phone, server, "两村干部");
+    const page = phone.pages()[0];
+    await openApp(page, server.url);
+    const switcher = page.getByTestId("unit-switch");
+    await switcher.selectOption({ label: "东风社区" });
+    await waitLive(page);
+    await waitSynced(page);
+
+    // The server goes away; a visit is saved in 东风社区, then the cadre turns to 青石村.
+    await server.stop();
+    await addVisit(page, { whom: "东风社区离线走访", heard: "楼道积水" });
+    await switcher.selectOption({ label: "青石村" });
+    await waitLive(page);
+    // The ledger not shown says what it holds unsent.
+    const dongfengOption = switcher.locator("option").filter({ hasText: "东风社区" });
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="unit-switch"] option')].some((o) => o.textContent.includes("东风社区（1 条未上传）")), null, { timeout: 30_000 });
+
+    // The server is back: 东风社区's visit is uploaded while the phone shows 青石村.
+    await server.restart();
+    await waitSynced(page);
+    await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="unit-switch"] option')].every((o) => !o.textContent.includes("未上传")), null, { timeout: 60_000 });
+    assert.equal(await dongfengOption.textContent(), "东风社区");
+    const colleague = await launchPersistent(tempDir("two-units-colleague"), { activated: false });
+    await signIn(colleague, server, "李娜");
+    const c = colleague.pages()[0];
+    await openApp(c, server.url);
+    await c.getByText("东风社区离线走访").waitFor({ timeout: 30_000 });
+
+    // The colleague's visit reaches the phone's 东风社区 ledger while it shows 青石村: with the
+    // server gone again, switching shows it from the phone alone.
+    await addVisit(c, { whom: "李娜的新走访", heard: "路灯修好了" });
+    await waitSynced(c);
+    await new Promise((r) => setTimeout(r, 3_000));
+    await server.stop();
+    await switcher.selectOption({ label: "东风社区" });
+    await waitLive(page);
+    await page.getByText("李娜的新走访").waitFor({ timeout: 10_000 });
+    assert.equal(await page.getByText("东风社区离线走访").count(), 1);
+    await Promise.all([phone.close(), colleague.close()]);
+  } finally {
+    await server.stop();
+    server.cleanup();
+    Server.current = shared;
+  }
 });
 
 test("a phone an admin retires uploads what it had, then erases and says why; a lost one is cut off", async () => {

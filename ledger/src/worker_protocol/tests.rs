@@ -19,20 +19,25 @@ fn ledger_with_records() -> UnitLedger {
     l
 }
 
+fn open(document: &str) -> OpenLedger {
+    OpenLedger {
+        key: format!("unit-{document}"),
+        document: document.into(),
+        author: "李书记".into(),
+        write: Write::Everything,
+        shown_heads: Some("ab,cd".into()),
+        storage_id: "browser-1".into(),
+        server_storage: None,
+        sync_url: Some("wss://example.org/sync".into()),
+    }
+}
+
 #[test]
 fn every_message_the_page_sends_round_trips() {
     let visit = VisitDraft { whom: "张大爷".into(), heard: "内容".into(), ..VisitDraft::new(today()) };
     let messages = [
-        ToWorker::Open(OpenLedger {
-            key: "unit-ledger".into(),
-            document: "2b7c".into(),
-            author: "李书记".into(),
-            write: Write::Everything,
-            shown_heads: Some("ab,cd".into()),
-            storage_id: "browser-1".into(),
-            server_storage: None,
-            sync_url: Some("wss://example.org/sync".into()),
-        }),
+        ToWorker::Open(open("2b7c")),
+        ToWorker::Keep(vec![open("9d1e"), OpenLedger { shown_heads: None, write: Write::SupervisionOnly, ..open("77aa") }]),
         ToWorker::Apply { request: 7, command: Command::AddVisit { visit, problem: None } },
         ToWorker::Ask { request: 8, question: Question::ConflictAuthors { section: Section::Problems, id: RecordId::random(), field: "title".into() } },
         ToWorker::StopWrites { why: "此设备已停用".into() },
@@ -57,11 +62,41 @@ fn records_and_views_from_the_worker_round_trip() {
         FromWorker::Records(updates),
         FromWorker::Answer { request: 1, answer: Answer::StorageFailed(StorageFailure::Full) },
         FromWorker::Answer { request: 2, answer: Answer::ConflictAuthors(vec![("甲".into(), "张三".into())]) },
-        FromWorker::Sync(SyncReport { status: SyncStatus::Synced(1_764_900_000_000), unsent: 0, owner: false }),
+        FromWorker::Sync { document: "2b7c".into(), report: SyncReport { status: SyncStatus::Synced(1_764_900_000_000), unsent: 0, owner: false } },
     ];
     for message in messages {
         assert_eq!(decode::<FromWorker>(&encode(&message)), Some(message));
     }
+}
+
+fn report(status: SyncStatus, unsent: usize) -> SyncReport {
+    SyncReport { status, unsent, owner: true }
+}
+
+#[test]
+fn a_retired_phone_has_uploaded_everything_only_when_every_ledger_it_keeps_has() {
+    let mut board = SyncBoard::new(["shown", "kept"]);
+    // Nothing heard yet: a ledger still loading may hold unsent records.
+    assert!(!board.all_uploaded());
+    board.heard("shown", report(SyncStatus::Synced(1), 0));
+    assert!(!board.all_uploaded(), "the kept ledger has not reported");
+    board.heard("kept", report(SyncStatus::Syncing, 3));
+    assert!(!board.all_uploaded());
+    assert_eq!(board.unsent("kept"), 3);
+    // In step but with records left (the server has not acknowledged them): not yet.
+    board.heard("kept", report(SyncStatus::Synced(2), 1));
+    assert!(!board.all_uploaded());
+    board.heard("kept", report(SyncStatus::Synced(3), 0));
+    assert!(board.all_uploaded());
+    // A later local change there (another tab) takes it back.
+    board.heard("kept", report(SyncStatus::Offline, 1));
+    assert!(!board.all_uploaded());
+    // A document the phone does not keep changes nothing.
+    board.heard("kept", report(SyncStatus::Synced(4), 0));
+    board.heard("stranger", report(SyncStatus::Offline, 9));
+    assert!(board.all_uploaded());
+    assert_eq!(board.unsent("stranger"), 0);
+    assert_eq!(board.report("stranger"), None);
 }
 
 #[test]
