@@ -5,6 +5,7 @@
 // Usage: node bench/worker.mjs   (after scripts/bundles.sh and a release build of the server)
 //   BENCH_BASELINE_DIST=DIR  a dist/ of the build before, measured in the same run, interleaved
 //   BENCH_RUNS=N             runs per figure (default 5)
+//   BENCH_ONLY=full,sync     only these parts (empty, full, save, sync); BENCH_DETAIL=1 prints each
 //
 // Prints Markdown tables: the shell's bytes per bundle; warm starts and saves of this build and
 // the baseline as ratios; the longest main-thread task and tap-to-response while a full ledger
@@ -18,6 +19,8 @@ import { ROOT, Server, addVisit, launchPersistent, openApp, seedLedger, tempDir,
 
 const THROTTLE = 4;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+/** Only these parts (comma-separated: empty, full, save, sync), for a quick look; all by default. */
+const ONLY = process.env.BENCH_ONLY?.split(",");
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const p95 = (xs) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(xs.length * 0.95) - 1)];
 const ms = (x) => (Number.isFinite(x) ? `${x.toFixed(0)} ms` : "—");
@@ -58,11 +61,11 @@ const tap = (page, tab, shown) =>
       new Promise((ok) => {
         const link = [...document.querySelectorAll(".bottom-nav a")].find((a) => a.textContent.startsWith(tab));
         const t0 = performance.now();
-        const done = () => ok({ at: t0, took: performance.now() - t0 });
         new MutationObserver((_, o) => {
           if (document.querySelector(`[data-testid="${shown}"]`)) {
             o.disconnect();
-            requestAnimationFrame(done);
+            const built = performance.now() - t0;
+            requestAnimationFrame(() => ok({ at: t0, built, took: performance.now() - t0 }));
           }
         }).observe(document.body, { subtree: true, childList: true });
         link.click();
@@ -143,6 +146,7 @@ async function warmStart(context, server, { path = "/", ready = "pioneer:list-re
     await markTime(p, ready);
     const t = await tap(p, "走访", "visit-count");
     const loaded = await markTime(p, "pioneer:ledger-open");
+    if (process.env.BENCH_DETAIL) console.error(`tap at ${t.at.toFixed(0)}: built ${t.built.toFixed(0)} ms, frame ${t.took.toFixed(0)} ms; loaded at ${loaded.toFixed(0)}`);
     if (t.at < loaded) taps.push(t.took);
     await p.close();
     // The same first tap once the document has loaded: the page's first drawing of a list
@@ -226,13 +230,13 @@ for (const build of builds) {
   const server = await Server.start({ dist });
   try {
     const empty = await phoneWithLedger(server, null);
-    const emptyStart = await warmStart(empty, server);
+    const emptyStart = ONLY && !ONLY.includes("empty") ? {} : await warmStart(empty, server);
     await empty.close();
     const full = await phoneWithLedger(server, bytes);
-    const fullStart = await warmStart(full, server, { path: "/problems", ready: "pioneer:problems-ready", probe: true });
+    const fullStart = ONLY && !ONLY.includes("full") ? {} : await warmStart(full, server, { path: "/problems", ready: "pioneer:problems-ready", probe: true });
     await full.close();
-    const save = await saves(server);
-    const sync = build.name === "this build" ? await duringSync(server, 1_000) : null;
+    const save = ONLY && !ONLY.includes("save") ? NaN : await saves(server);
+    const sync = build.name === "this build" && (!ONLY || ONLY.includes("sync")) ? await duringSync(server, 1_000) : {};
     results.set(build.name, { shell: shellBytes(server.dist), emptyStart, fullStart, save, sync });
   } finally {
     await server.stop();

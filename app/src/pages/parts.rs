@@ -353,3 +353,19 @@ impl Typing {
         });
     }
 }
+
+/// Cards in a list's first frame: what a phone's screen shows. The rest of its page follows
+/// right after that frame is painted, so a tap on a tab answers without drawing cards nobody
+/// sees yet.
+const FIRST_SCREEN: usize = 8;
+
+/// How many cards a list shows, starting with one screen and growing to `page` after the
+/// first paint (and by `page` at each "显示更多").
+pub fn card_limit(page: usize) -> RwSignal<usize> {
+    let limit = RwSignal::new(FIRST_SCREEN.min(page));
+    leptos::task::spawn_local(async move {
+        crate::browser::next_paint().await;
+        limit.try_update(|n| *n = (*n).max(page));
+    });
+    limit
+}

@@ -62,7 +62,7 @@ pub fn OverdueNotice() -> impl IntoView {
 pub fn ProblemList() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let state = expect_context::<ProblemListState>();
-    let limit = RwSignal::new(PAGE);
+    let limit = crate::pages::parts::card_limit(PAGE);
     let today = browser::today();
     let shown = Memo::new(move |_| {
         let filter = ProblemFilter {
@@ -121,7 +121,7 @@ pub fn ProblemList() -> impl IntoView {
             <Show when=move || shown.with(|(n, _)| *n == 0)>
                 <p class="empty">"没有符合条件的问题。"</p>
             </Show>
-            <Show when=move || shown.with(|(n, _)| *n > limit.get())>
+            <Show when=move || { shown.with(|(n, _)| *n > limit.get()) && limit.get() >= PAGE }>
                 <button class="button secondary wide" on:click=move |_| limit.update(|n| *n += PAGE)>"显示更多"</button>
             </Show>
             <a class="fab" href="/problems/new">"＋ 登记问题"</a>

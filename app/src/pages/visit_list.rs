@@ -34,7 +34,7 @@ impl ListFilter {
 pub fn VisitList() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let filter = expect_context::<ListFilter>();
-    let limit = RwSignal::new(PAGE);
+    let limit = crate::pages::parts::card_limit(PAGE);
     let shown = Memo::new(move |_| {
         let f = filter.get();
         let n = limit.get();
@@ -81,7 +81,7 @@ pub fn VisitList() -> impl IntoView {
             <Show when=move || { total() == 0 }>
                 <p class="empty">{move || if service.visits.with(|v| v.iter().all(|v| v.deleted)) { "还没有走访记录。点右下角“记走访”开始。" } else { "没有符合条件的记录。" }}</p>
             </Show>
-            <Show when=move || { total() > limit.get() }>
+            <Show when=move || { total() > limit.get() && limit.get() >= PAGE }>
                 <button class="button secondary wide" on:click=move |_| limit.update(|n| *n += PAGE)>"显示更多"</button>
             </Show>
             <a class="fab" href="/visits/new">"＋ 记走访"</a>
