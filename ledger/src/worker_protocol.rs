@@ -95,7 +95,10 @@ pub enum FromWorker {
     },
     /// Where the sync of `document` stands (this tab's worker syncs it, or another tab's does
     /// and this one follows); for the ledger shown and for each one kept.
-    Sync { document: String, report: SyncReport },
+    Sync {
+        document: String,
+        report: SyncReport,
+    },
     /// The connection ended or a ledger was refused: the page asks the server who this device
     /// is now (the account lives with the page).
     CheckDevice,
