@@ -14,6 +14,7 @@ mod kill_durability;
 mod logs;
 mod many_writers;
 mod samod_interop;
+mod schema_fixtures;
 mod static_files;
 mod storage_failure;
 mod sync_socket;
