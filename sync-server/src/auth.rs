@@ -41,6 +41,7 @@ pub(crate) fn cookie_token(headers: &HeaderMap) -> Option<String> {
 
 /// An answer with a status, a machine-readable code and a message for people.
 pub(crate) fn refusal(status: StatusCode, code: &str, message: &str) -> Response {
+    crate::metrics::refused(code);
     (status, Json(http_api::Refusal { error: code.to_owned(), message: message.to_owned() })).into_response()
 }
 

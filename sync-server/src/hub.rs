@@ -128,6 +128,7 @@ impl Hub {
         // loaded: nobody learns that it exists, and no made-up id reaches storage.
         let rights = self.directory.rights(&principal.person, &doc);
         if !rights.read {
+            crate::metrics::refused("not_readable");
             conn.process(doc, &mut Forbidden);
             return std::iter::from_fn(|| conn.poll_output()).collect();
         }
@@ -239,7 +240,9 @@ impl Hub {
     fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Result<(), String> {
         let bytes = ledger_sync::stored::chunk_of(unsaved);
         let projection = self.projection(doc, cell, stored, unsaved);
+        let started = std::time::Instant::now();
         let seq = self.storage.append_projected(doc, &bytes, projection.as_ref())?;
+        crate::metrics::persisted(started);
         stored.saved(seq, bytes.len());
         if let Some(p) = projection {
             *cell.projected() = Some(Some(p.heads.clone()));
@@ -394,6 +397,11 @@ impl Hub {
             tracing::warn!(document = %doc, "compaction failed (nothing lost): {e}");
             Outcome::Failed
         });
+        crate::metrics::compacted(match outcome {
+            Outcome::Replaced { .. } => "replaced",
+            Outcome::Stale => "stale",
+            Outcome::Failed => "failed",
+        });
         let mut slot = cell.lock();
         if let Slot::Loaded(stored) = &mut *slot {
             stored.compactor.finished(plan.id, outcome);
@@ -486,8 +494,12 @@ impl DocumentHost for SlotHost<'_> {
             return Err("not this document".into());
         }
         let Slot::Loaded(stored) = self.slot else { return Err("not loaded".into()) };
-        ledger::write_scope::check(stored.doc(), changes, ledger::write_scope::Sender { write: self.access.write, name: self.access.name })?;
-        self.access.directory.check_attribution(self.access.device, changes)
+        let verdict = ledger::write_scope::check(stored.doc(), changes, ledger::write_scope::Sender { write: self.access.write, name: self.access.name })
+            .and_then(|()| self.access.directory.check_attribution(self.access.device, changes));
+        if verdict.is_err() {
+            crate::metrics::refused("write_scope");
+        }
+        verdict
     }
 
     fn waiting(&mut self, doc: &DocumentId) -> Option<&mut Waiting> {

@@ -7,12 +7,15 @@
 
 mod admin;
 mod auth;
+pub mod backup;
+pub mod data_check;
 pub mod demo;
 pub mod desk;
 mod directory;
 mod hub;
 mod import;
 mod limits;
+mod metrics;
 mod origin;
 mod read_model;
 mod serve;
@@ -35,7 +38,7 @@ pub use import::{read_table as read_import_table, MAX_FILE_BYTES as MAX_IMPORT_B
 pub use limits::{ConnectionLimits, IDLE_TIMEOUT, REFUSALS_PER_MINUTE};
 pub use read_model::{rebuild as rebuild_read_model, ReadModel};
 pub use serve::serve;
-pub use storage::Storage;
+pub use storage::{Storage, DATABASE, SCHEMA_VERSION};
 
 pub struct Config {
     /// The built app (Trunk's `dist/`).
@@ -55,6 +58,9 @@ pub struct AppState {
     pub storage_id: String,
     /// [`limits::IDLE_TIMEOUT`], shorter in tests.
     pub idle_timeout: Duration,
+    /// The bearer token `/metrics` wants on the public listener; None: it does not exist there.
+    pub metrics_token: Option<Arc<str>>,
+    health: Arc<tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>>,
 }
 
 impl AppState {
@@ -74,7 +80,7 @@ impl AppState {
         };
         let directory = Directory::open(storage.clone())?;
         let hub = Hub::new(storage, directory);
-        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, idle_timeout: IDLE_TIMEOUT })
+        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, idle_timeout: IDLE_TIMEOUT, metrics_token: None, health: Arc::default() })
     }
 }
 
@@ -103,7 +109,8 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         }
     });
     Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::with_token))
         .route("/api/me", get(auth::me))
         .route("/api/activate", post(auth::activate))
         .route("/api/login", post(auth::login))
@@ -138,4 +145,39 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
 /// A page of its own, not part of the phone's shell.
 async fn setup_page() -> axum::response::Html<&'static str> {
     axum::response::Html(include_str!("setup.html"))
+}
+
+/// How long one proof that storage takes writes stands for: a flood of health checks costs one
+/// synced write per period, not one each.
+const HEALTH_PROBE_PERIOD: Duration = Duration::from_secs(5);
+
+/// `/healthz`: 200 once storage has accepted a write within the probe period, else 503 naming
+/// why (a full disk, a database locked by another process).
+async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let mut last = state.health.lock().await;
+    let fresh = last.as_ref().filter(|(at, _)| at.elapsed() < HEALTH_PROBE_PERIOD).map(|(_, r)| r.clone());
+    let verdict = match fresh {
+        Some(r) => r,
+        None => {
+            let storage = state.hub.storage.clone();
+            let r = tokio::task::spawn_blocking(move || storage.probe_write(directory::now_secs())).await.unwrap_or_else(|e| Err(e.to_string()));
+            *last = Some((std::time::Instant::now(), r.clone()));
+            r
+        }
+    };
+    match verdict {
+        Ok(()) => "ok".into_response(),
+        Err(e) => (axum::http::StatusCode::SERVICE_UNAVAILABLE, format!("storage does not accept writes: {e}")).into_response(),
+    }
+}
+
+/// Tells `/metrics` where the scheduled backups are, for their age.
+pub fn watch_backups(dir: PathBuf) {
+    metrics::watch_backups(dir);
+}
+
+/// The internal listener's router (`--metrics-listen`): `/metrics` for whoever reaches it.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new().route("/metrics", get(metrics::internal)).with_state(state)
 }

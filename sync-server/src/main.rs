@@ -8,7 +8,7 @@ use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
-#[command(name = "sync-server", about = "先锋台账服务器：提供应用、同步台账、持久保存")]
+#[command(name = "sync-server", version, about = "先锋台账服务器：提供应用、同步台账、持久保存")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -36,6 +36,30 @@ enum Command {
         #[arg(long, default_value = "./data")]
         data_dir: PathBuf,
     },
+    /// Writes a consistent copy of the data directory to FILE, while the server runs or not.
+    Backup {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// The backup file to write (it must not exist).
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Restores a backup into the data directory (the server must be stopped). The backup is
+    /// checked first; what the directory held is moved aside, not deleted.
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+    },
+    /// Proves a data directory (or, with --file, a backup) whole: exits 1 naming every problem.
+    Check {
+        #[arg(long, default_value = "./data")]
+        data_dir: PathBuf,
+        /// A backup file to check instead of the data directory.
+        #[arg(long)]
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -53,6 +77,23 @@ struct Args {
     /// with a fresh password or activation code.
     #[arg(long)]
     demo: bool,
+    /// Backs the data directory up this often while serving (`6h`, `1d`); off when not given.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    backup_every: Option<std::time::Duration>,
+    /// How many scheduled backups to keep; older ones are deleted.
+    #[arg(long, default_value_t = 14)]
+    backup_keep: usize,
+    /// Where scheduled backups go (default: `backups` in the data directory; a different disk
+    /// is better).
+    #[arg(long)]
+    backup_dir: Option<PathBuf>,
+    /// Serves `/metrics` (Prometheus) on this address only, with no token: keep it internal.
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+    /// A file holding a token: `/metrics` on the main address then answers requests bearing it
+    /// (`Authorization: Bearer …`).
+    #[arg(long)]
+    metrics_token_file: Option<PathBuf>,
 }
 
 /// `RUST_LOG`, or info. Automerge opens an info-level span for every batch of changes it loads
@@ -75,6 +116,16 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::IssueToken { data_dir, account, device }) => issue_token(&data_dir, &account, &device),
         Some(Command::RebuildReadModel { data_dir }) => rebuild_read_model(&data_dir),
+        Some(Command::Backup { data_dir, to }) => sync_server::backup::backup(&data_dir, &to).map(|b| {
+            println!("backed up {} to {} ({} bytes in {:.1} s)", data_dir.display(), b.path.display(), b.bytes, b.took.as_secs_f64());
+        }),
+        Some(Command::Restore { from, data_dir }) => sync_server::backup::restore(&from, &data_dir).map(|r| {
+            println!("restored {} into {}: {}", from.display(), data_dir.display(), r.report.summary());
+            if let Some(kept) = r.kept {
+                println!("what the directory held before is kept in {}", kept.display());
+            }
+        }),
+        Some(Command::Check { data_dir, file }) => check(&file.unwrap_or_else(|| data_dir.join(sync_server::DATABASE))),
         None => run(cli.serve).await,
     };
     match result {
@@ -90,7 +141,29 @@ async fn run(args: Args) -> Result<(), String> {
     if !args.dist.join("index.html").is_file() {
         return Err(format!("{} has no index.html: build the app first (trunk build)", args.dist.display()));
     }
-    let state = sync_server::AppState::open(&args.data_dir)?;
+    // One server per data directory; restore waits for it to stop.
+    let _lock = sync_server::backup::DataDirLock::take(&args.data_dir)?;
+    let mut state = sync_server::AppState::open(&args.data_dir)?;
+    if let Some(file) = &args.metrics_token_file {
+        let token = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        let token = token.trim();
+        if token.len() < 16 {
+            return Err(format!("the metrics token in {} is shorter than 16 characters", file.display()));
+        }
+        state.metrics_token = Some(token.into());
+    }
+    let backup_dir = args.backup_dir.clone().unwrap_or_else(|| args.data_dir.join(sync_server::backup::DIR));
+    if let Some(every) = args.backup_every {
+        sync_server::backup::schedule(args.data_dir.clone(), backup_dir.clone(), every, args.backup_keep);
+        tracing::info!("backing up every {} into {}, keeping {}", humantime::format_duration(every), backup_dir.display(), args.backup_keep);
+    }
+    if let Some(addr) = args.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let router = sync_server::metrics_router(state.clone());
+        tracing::info!("metrics on http://{}/metrics", listener.local_addr().map_err(|e| e.to_string())?);
+        tokio::spawn(async move { axum::serve(listener, router).await });
+    }
+    sync_server::watch_backups(backup_dir);
     let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let base = format!("http://{local}");
@@ -115,6 +188,21 @@ fn issue_token(data_dir: &std::path::Path, login: &str, device: &str) -> Result<
     let new = directory.issue_token(&person.id, device, None)?;
     println!("{}", new.token);
     Ok(())
+}
+
+fn check(file: &std::path::Path) -> Result<(), String> {
+    let report = sync_server::data_check::check_file(file)?;
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if report.is_whole() {
+        println!("{} is whole: {}", file.display(), report.summary());
+        return Ok(());
+    }
+    for problem in &report.problems {
+        println!("problem: {problem}");
+    }
+    Err(format!("{} is not whole: {} problem(s)", file.display(), report.problems.len()))
 }
 
 fn rebuild_read_model(data_dir: &std::path::Path) -> Result<(), String> {

@@ -38,6 +38,7 @@ struct Admission {
 
 impl Drop for Admission {
     fn drop(&mut self) {
+        crate::metrics::connection_closed();
         let mut c = self.counts.lock().unwrap_or_else(|e| e.into_inner());
         c.total -= 1;
         if let Some(n) = c.by_address.get_mut(&self.address) {
@@ -60,6 +61,7 @@ fn admit(counts: &Arc<Mutex<Counts>>, address: IpAddr, limits: &ConnectionLimits
     }
     *mine += 1;
     c.total += 1;
+    crate::metrics::connection_opened();
     Ok(Admission { counts: counts.clone(), address })
 }
 
@@ -121,6 +123,7 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
         let admission = match admit(&counts, remote.ip(), &limits) {
             Ok(a) => a,
             Err(which) => {
+                crate::metrics::refused(if which.contains("per-address") { "per_address_limit" } else { "connection_limit" });
                 if refusals.allow() {
                     tracing::warn!(peer = %remote, "connection refused: {which}");
                 }

@@ -12,14 +12,21 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
 pub(crate) mod read_model;
+pub(crate) mod schema;
 pub(crate) use accounts::{Device, NewLedger, Person};
 pub(crate) use read_model::{Projection, StoredFacts};
+pub use schema::SCHEMA_VERSION;
 
 pub struct Storage {
     db: Mutex<Connection>,
+    /// The data directory.
+    dir: std::path::PathBuf,
 }
 
 pub(crate) type Result<T> = std::result::Result<T, String>;
+
+/// The database's file in a data directory.
+pub const DATABASE: &str = "ledger.sqlite3";
 
 /// SQLite's `auto_vacuum` value for incremental vacuuming.
 const INCREMENTAL: i64 = 2;
@@ -46,55 +53,30 @@ impl Storage {
     /// database before it fails (and nothing is acknowledged).
     pub fn open_with(dir: &Path, busy: Duration) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-        let db = Connection::open(dir.join("ledger.sqlite3")).map_err(err)?;
+        let db = Connection::open(dir.join(DATABASE)).map_err(err)?;
         db.busy_timeout(busy).map_err(err)?;
+        let version = schema::version(&db)?;
+        if version > SCHEMA_VERSION {
+            return Err(format!(
+                "{} was written by a newer version of the server (schema {version}; this one knows up to {SCHEMA_VERSION}): run that version, or restore a backup made by this one",
+                dir.display()
+            ));
+        }
+        let pending: Vec<_> = schema::pending(version).collect();
+        if !pending.is_empty() && schema::has_tables(&db)? {
+            let backup = crate::backup::path_in(&dir.join(crate::backup::DIR), &format!("before-schema-{SCHEMA_VERSION}"));
+            crate::backup::vacuum_into(&db, &backup)?;
+            tracing::info!("schema {version} → {SCHEMA_VERSION}: backed up to {} first", backup.display());
+        }
+        for m in pending {
+            schema::run(&db, m)?;
+        }
         // WAL: readers never block the writer. synchronous=FULL: a commit survives power loss,
-        // not only a killed process, before anything is acknowledged.
-        // Pages freed by a compaction go back to the disk (`incremental_vacuum` after each).
-        // The mode must be chosen before the first table exists; a database made before it is
-        // converted once with VACUUM.
-        let auto_vacuum: i64 = db.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).map_err(err)?;
-        let has_tables: bool = db.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(err)? > 0;
-        if auto_vacuum != INCREMENTAL {
-            db.execute_batch("PRAGMA auto_vacuum = INCREMENTAL").map_err(err)?;
-            if has_tables {
-                db.execute_batch("VACUUM").map_err(err)?;
-            }
-        }
-        db.execute_batch(
-            "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = FULL;
-             PRAGMA foreign_keys = ON;
-             CREATE TABLE IF NOT EXISTS documents (
-                 id TEXT PRIMARY KEY,
-                 snapshot BLOB NOT NULL,
-                 created_at INTEGER NOT NULL DEFAULT (unixepoch())
-             );
-             CREATE TABLE IF NOT EXISTS chunks (
-                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
-                 doc TEXT NOT NULL REFERENCES documents(id),
-                 bytes BLOB NOT NULL
-             );
-             CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc, seq);
-             CREATE TABLE IF NOT EXISTS sync_states (
-                 storage_id TEXT NOT NULL,
-                 doc TEXT NOT NULL,
-                 state BLOB NOT NULL,
-                 PRIMARY KEY (storage_id, doc)
-             );
-             CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-        )
-        .map_err(err)?;
-        db.execute_batch(accounts::SCHEMA).map_err(err)?;
-        db.execute_batch(read_model::SCHEMA).map_err(err)?;
+        // not only a killed process, before anything is acknowledged. (After the migrations:
+        // the first one may convert a database with VACUUM, which needs its own journal.)
+        db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(err)?;
         read_model::migrate(&db)?;
-        // Each snapshot carries the tag of the compaction that wrote it (0 before compaction
-        // tags existed): a compaction replaces only the snapshot it started from.
-        let has_tag: bool = db.query_row("SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'tag'", [], |r| r.get::<_, i64>(0)).map_err(err)? > 0;
-        if !has_tag {
-            db.execute_batch("ALTER TABLE documents ADD COLUMN tag INTEGER NOT NULL DEFAULT 0").map_err(err)?;
-        }
-        Ok(Self { db: Mutex::new(db) })
+        Ok(Self { db: Mutex::new(db), dir: dir.to_owned() })
     }
 
     /// Caps the database at `pages` pages (SQLite's `max_page_count`): past it every write fails
@@ -106,6 +88,21 @@ impl Storage {
     /// Pages the database uses now.
     pub fn page_count(&self) -> Result<u64> {
         self.db().query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(err)
+    }
+
+    /// The data directory this storage lives in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Bytes the database takes on the disk, its write-ahead log included.
+    pub fn bytes_on_disk(&self) -> u64 {
+        ["", "-wal"].iter().filter_map(|side| std::fs::metadata(self.dir.join(format!("{DATABASE}{side}"))).ok()).map(|m| m.len()).sum()
+    }
+
+    /// Proves storage accepts a write now: one small committed (and synced) transaction.
+    pub fn probe_write(&self, now: i64) -> Result<()> {
+        self.put_setting("health_probe", &now.to_string())
     }
 
     fn db(&self) -> std::sync::MutexGuard<'_, Connection> {

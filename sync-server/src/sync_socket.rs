@@ -87,6 +87,7 @@ fn deadline_of(expires_at: Option<i64>) -> tokio::time::Instant {
 async fn run(socket: WebSocket, state: AppState, address: &str, principal: Principal, expires_at: Option<i64>) -> Result<(), String> {
     // The socket ends when the session that opened it does (a desktop session's 12 hours, a
     // retired device's upload window), not only at its next attempt.
+    let _session = crate::metrics::SyncSession::open();
     let expiry = tokio::time::sleep_until(deadline_of(expires_at));
     tokio::pin!(expiry);
     let hub = state.hub.clone();
@@ -125,7 +126,10 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
                 let mut incoming = incoming;
                 loop {
                     match incoming {
-                        Some(Ok(WsMessage::Binary(frame))) => conn.receive(&frame),
+                        Some(Ok(WsMessage::Binary(frame))) => {
+                            crate::metrics::received(frame.len());
+                            conn.receive(&frame)
+                        }
                         Some(Ok(WsMessage::Text(_))) => conn.abort("text frames are not part of the protocol"),
                         Some(Ok(WsMessage::Close(_))) | None => return Ok(()),
                         Some(Ok(_)) => {} // ping, pong
@@ -200,12 +204,16 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
             match output {
                 // A peer that stops reading cannot hold this task: a send waits at most the idle
                 // timeout.
-                Output::Send(frame) => match tokio::time::timeout(state.idle_timeout, tx.send(WsMessage::Binary(frame.into()))).await {
+                Output::Send(frame) => match {
+                    crate::metrics::sent(frame.len());
+                    tokio::time::timeout(state.idle_timeout, tx.send(WsMessage::Binary(frame.into()))).await
+                } {
                     Ok(sent) => sent.map_err(|e| e.to_string())?,
                     Err(_) => return Err("peer stopped reading".into()),
                 },
                 Output::Close { reason } => {
                     if let Some(refusal) = conn.refusal() {
+                        crate::metrics::refused("sync_protocol");
                         if REFUSALS.allow() {
                             tracing::info!(peer = %address, peer_id = conn.remote_name().unwrap_or("?"), "refused: {refusal}");
                         }

@@ -6,6 +6,7 @@
 mod common;
 
 mod access;
+mod backups;
 mod connections;
 mod crafted_files;
 mod desk;
@@ -13,6 +14,7 @@ mod hostile;
 mod kill_durability;
 mod logs;
 mod many_writers;
+mod monitoring;
 mod samod_interop;
 mod schema_fixtures;
 mod static_files;

@@ -22,6 +22,8 @@ pub struct Phone {
     pub saved_state: Option<Vec<u8>>,
     /// The heads the server confirmed last (its reply came after its commit).
     pub confirmed: Vec<ChangeHash>,
+    /// Every confirmation heard, with when it was heard.
+    pub confirmations: Vec<(Instant, Vec<ChangeHash>)>,
     /// Edits made so far (each one change), in order.
     pub edits: Vec<ChangeHash>,
     /// Why the last connection ended, when the server closed it.
@@ -105,6 +107,7 @@ impl Phone {
             storage_id: Some(format!("{name}-storage")),
             saved_state: None,
             confirmed: Vec::new(),
+            confirmations: Vec::new(),
             edits: Vec::new(),
             closed: None,
             errors: Vec::new(),
@@ -140,10 +143,21 @@ impl Phone {
     /// Edits the server confirmed: every edit that is an ancestor of (or equal to) the
     /// confirmed heads.
     pub fn confirmed_edits(&mut self) -> Vec<ChangeHash> {
-        if self.confirmed.is_empty() {
+        let confirmed = self.confirmed.clone();
+        self.edits_within(&confirmed)
+    }
+
+    /// Edits the server had confirmed before `moment`.
+    pub fn confirmed_before(&mut self, moment: Instant) -> Vec<ChangeHash> {
+        let Some((_, heads)) = self.confirmations.iter().rev().find(|(at, _)| *at < moment).cloned() else { return Vec::new() };
+        self.edits_within(&heads)
+    }
+
+    fn edits_within(&mut self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        if heads.is_empty() {
             return Vec::new();
         }
-        let newer: std::collections::HashSet<ChangeHash> = self.doc.get_changes(&self.confirmed).iter().map(|c| c.hash()).collect();
+        let newer: std::collections::HashSet<ChangeHash> = self.doc.get_changes(heads).iter().map(|c| c.hash()).collect();
         self.edits.iter().copied().filter(|h| !newer.contains(h)).collect()
     }
 
@@ -182,6 +196,7 @@ impl Phone {
                     Output::Persist { ticket, .. } => conn.persisted(ticket, &mut self.host()),
                     Output::SyncState { state, .. } => {
                         self.confirmed = sync::State::decode(&state).unwrap().shared_heads;
+                        self.confirmations.push((Instant::now(), self.confirmed.clone()));
                         self.saved_state = Some(state);
                     }
                     Output::Close { reason } => {
@@ -194,8 +209,9 @@ impl Phone {
             // Without storage of our own the engine keeps no states: confirmed is what the
             // connection shares.
             if let Some(h) = conn.shared_heads(&self.id) {
-                if self.storage_id.is_none() {
+                if self.storage_id.is_none() && self.confirmed != h {
                     self.confirmed = h.to_vec();
+                    self.confirmations.push((Instant::now(), self.confirmed.clone()));
                 }
             }
             let now = Instant::now();

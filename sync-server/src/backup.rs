@@ -1,0 +1,209 @@
+//! Backups and restores of a data directory. A backup is one SQLite file made with `VACUUM
+//! INTO` on a connection of its own: one read transaction, so every document and the directory
+//! are as they were at one moment, while the server goes on writing (WAL lets readers and the
+//! writer pass). It is written beside its name, checked, synced and only then renamed, so a
+//! backup file that exists is whole. A restore checks the backup first and keeps whatever the
+//! data directory held before.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::data_check::{self, Report};
+use crate::storage::DATABASE;
+
+/// Where a data directory's own backups go: the scheduled ones and those made before a migration.
+pub const DIR: &str = "backups";
+/// The scheduled backups' names start with this; only these are pruned.
+const SCHEDULED: &str = "pioneer";
+
+/// A new file name in `dir`: `prefix-20261205T120000Z.sqlite3` (UTC), never one that exists.
+pub fn path_in(dir: &Path, prefix: &str) -> PathBuf {
+    let stamp = stamp();
+    let mut path = dir.join(format!("{prefix}-{stamp}.sqlite3"));
+    let mut n = 1;
+    while path.exists() {
+        path = dir.join(format!("{prefix}-{stamp}-{n}.sqlite3"));
+        n += 1;
+    }
+    path
+}
+
+/// Now, in UTC, as file names carry it.
+fn stamp() -> String {
+    let now = chrono::DateTime::from_timestamp(crate::directory::now_secs(), 0).unwrap_or_default();
+    now.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+fn io<'a>(what: &str, path: &'a Path) -> impl FnOnce(std::io::Error) -> String + 'a {
+    let what = what.to_owned();
+    move |e| format!("cannot {what} {}: {e}", path.display())
+}
+
+/// Writes a consistent copy of `db`'s database to `to` (which must not exist): to a partial
+/// file first, checked by SQLite and synced to the disk, then renamed.
+pub(crate) fn vacuum_into(db: &Connection, to: &Path) -> Result<(), String> {
+    if to.exists() {
+        return Err(format!("{} exists already; a backup never overwrites", to.display()));
+    }
+    let dir = to.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+    let partial = to.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    let path = partial.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", partial.display()))?;
+    let result = (|| {
+        db.execute("VACUUM INTO ?1", [path]).map_err(|e| format!("backup: {e}"))?;
+        let copy = Connection::open_with_flags(&partial, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("backup: {e}"))?;
+        let verdict: String = copy.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| format!("backup: {e}"))?;
+        if verdict != "ok" {
+            return Err(format!("backup: the copy is damaged: {verdict}"));
+        }
+        drop(copy);
+        File::open(&partial).and_then(|f| f.sync_all()).map_err(io("sync", &partial))?;
+        std::fs::rename(&partial, to).map_err(io("rename", &partial))?;
+        File::open(dir).and_then(|f| f.sync_all()).map_err(io("sync", dir))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// What a backup wrote.
+#[derive(Debug)]
+pub struct Backup {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub took: Duration,
+}
+
+/// Backs up the data directory `data_dir` to `to`, whether a server runs on it or not.
+pub fn backup(data_dir: &Path, to: &Path) -> Result<Backup, String> {
+    let started = std::time::Instant::now();
+    let source = data_dir.join(DATABASE);
+    if !source.is_file() {
+        return Err(format!("{} holds no data ({DATABASE} is missing)", data_dir.display()));
+    }
+    let db = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_WRITE).map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+    db.busy_timeout(crate::STORAGE_BUSY_TIMEOUT).map_err(|e| e.to_string())?;
+    vacuum_into(&db, to)?;
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    Ok(Backup { path: to.to_owned(), bytes, took: started.elapsed() })
+}
+
+/// The data directory held by one process: a server while it runs, or a restore. Released when
+/// dropped (or when the process ends, however it ends).
+pub struct DataDirLock {
+    _file: File,
+}
+
+impl DataDirLock {
+    pub fn take(data_dir: &Path) -> Result<Self, String> {
+        use std::os::fd::AsRawFd;
+        std::fs::create_dir_all(data_dir).map_err(io("create", data_dir))?;
+        let path = data_dir.join("server.lock");
+        let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io("open", &path))?;
+        // SAFETY: flock on a descriptor this function owns; no memory is involved.
+        let held = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+        if held != 0 {
+            return Err(format!("another sync-server uses {} (stop it first)", data_dir.display()));
+        }
+        Ok(Self { _file: file })
+    }
+}
+
+/// What a restore did.
+#[derive(Debug)]
+pub struct Restored {
+    pub report: Report,
+    /// Where the data the directory held before now lies.
+    pub kept: Option<PathBuf>,
+}
+
+/// Restores `from` into `data_dir` (no server may run on it). The backup is checked first and
+/// refused, with what is wrong, unless whole. What the directory held is moved aside, not deleted.
+pub fn restore(from: &Path, data_dir: &Path) -> Result<Restored, String> {
+    let _lock = DataDirLock::take(data_dir)?;
+    let report = data_check::check_file(from)?;
+    if !report.is_whole() {
+        return Err(format!("{} is not whole; nothing was restored:\n  {}", from.display(), report.problems.join("\n  ")));
+    }
+    let target = data_dir.join(DATABASE);
+    let incoming = data_dir.join(format!("{DATABASE}.restoring"));
+    std::fs::copy(from, &incoming).map_err(io("copy to", &incoming))?;
+    File::open(&incoming).and_then(|f| f.sync_all()).map_err(io("sync", &incoming))?;
+    let mut kept = None;
+    if target.exists() {
+        let aside = data_dir.join(format!("{DATABASE}.before-restore-{}", stamp()));
+        std::fs::rename(&target, &aside).map_err(io("move aside", &target))?;
+        for side in ["-wal", "-shm"] {
+            let file = data_dir.join(format!("{DATABASE}{side}"));
+            if file.exists() {
+                let to = PathBuf::from(format!("{}{side}", aside.display()));
+                std::fs::rename(&file, &to).map_err(io("move aside", &file))?;
+            }
+        }
+        kept = Some(aside);
+    }
+    std::fs::rename(&incoming, &target).map_err(io("rename", &incoming))?;
+    File::open(data_dir).and_then(|f| f.sync_all()).map_err(io("sync", data_dir))?;
+    Ok(Restored { report, kept })
+}
+
+/// The scheduled backups in `dir`, oldest first.
+fn scheduled(dir: &Path) -> Vec<(SystemTime, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    let mut found: Vec<(SystemTime, PathBuf)> = entries
+        .flatten()
+        .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(&format!("{SCHEDULED}-")) && n.ends_with(".sqlite3")))
+        .filter_map(|e| Some((e.metadata().ok()?.modified().ok()?, e.path())))
+        .collect();
+    found.sort();
+    found
+}
+
+/// Makes one scheduled backup in `dir` and deletes the oldest beyond `keep`.
+pub fn scheduled_backup(data_dir: &Path, dir: &Path, keep: usize) -> Result<Backup, String> {
+    let done = backup(data_dir, &path_in(dir, SCHEDULED))?;
+    let all = scheduled(dir);
+    for (_, old) in all.iter().take(all.len().saturating_sub(keep.max(1))) {
+        if let Err(e) = std::fs::remove_file(old) {
+            tracing::warn!("cannot delete the old backup {}: {e}", old.display());
+        }
+    }
+    Ok(done)
+}
+
+/// When the newest scheduled backup in `dir` was made.
+pub fn newest(dir: &Path) -> Option<SystemTime> {
+    scheduled(dir).last().map(|(t, _)| *t)
+}
+
+/// Backs the data directory up every `every` into `dir`, keeping `keep`, for as long as the
+/// server runs. The first is due `every` after the newest one already there (at once if none).
+pub fn schedule(data_dir: PathBuf, dir: PathBuf, every: Duration, keep: usize) {
+    tokio::spawn(async move {
+        loop {
+            let since = newest(&dir).and_then(|t| t.elapsed().ok());
+            if let Some(since) = since.filter(|s| *s < every) {
+                tokio::time::sleep(every - since).await;
+            }
+            let (d, b) = (data_dir.clone(), dir.clone());
+            match tokio::task::spawn_blocking(move || scheduled_backup(&d, &b, keep)).await {
+                Ok(Ok(done)) => {
+                    crate::metrics::backup_done(&done);
+                    tracing::info!("backed up to {} ({} bytes in {:.1} s)", done.path.display(), done.bytes, done.took.as_secs_f64());
+                }
+                Ok(Err(e)) => {
+                    crate::metrics::backup_failed();
+                    tracing::error!("the scheduled backup failed: {e}");
+                    // Try again sooner than a whole period, but not in a loop.
+                    tokio::time::sleep(every.min(Duration::from_secs(600))).await;
+                }
+                Err(e) => tracing::error!("the scheduled backup panicked: {e}"),
+            }
+        }
+    });
+}

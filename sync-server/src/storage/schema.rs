@@ -1,0 +1,86 @@
+//! The database's layout version (SQLite's `user_version`) and the numbered migrations that
+//! bring an older data directory to it. Each runs at the start, in order, after an automatic
+//! backup; a data directory from a newer version is refused rather than guessed at. Every
+//! earlier layout has a fixture in `tests/fixtures/schema-N/` that the tests migrate.
+
+use rusqlite::Connection;
+
+use super::{accounts, err, read_model, Result, INCREMENTAL};
+
+/// The layout this build writes. 0 is every database from before versions (0.1.0).
+pub const SCHEMA_VERSION: i64 = 1;
+
+pub(super) struct Migration {
+    /// The version the database has once it ran.
+    pub to: i64,
+    pub what: &'static str,
+    run: fn(&Connection) -> Result<()>,
+}
+
+/// In order; a new one goes at the end with the next number, and a fixture of the layout it
+/// leaves behind is added to the tests when it is released.
+pub(super) const MIGRATIONS: &[Migration] = &[Migration { to: 1, what: "the layout of 0.1.0, made whole and numbered", run: to_1 }];
+
+pub(super) fn version(db: &Connection) -> Result<i64> {
+    db.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)
+}
+
+pub(super) fn has_tables(db: &Connection) -> Result<bool> {
+    Ok(db.query_row("SELECT COUNT(*) FROM sqlite_master", [], |r| r.get::<_, i64>(0)).map_err(err)? > 0)
+}
+
+/// The migrations a database at `version` still needs.
+pub(super) fn pending(version: i64) -> impl Iterator<Item = &'static Migration> {
+    MIGRATIONS.iter().filter(move |m| m.to > version)
+}
+
+/// Runs one migration and records its number (the number only once it has run whole).
+pub(super) fn run(db: &Connection, m: &Migration) -> Result<()> {
+    (m.run)(db).map_err(|e| format!("migration {} ({}): {e}", m.to, m.what))?;
+    db.execute_batch(&format!("PRAGMA user_version = {}", m.to)).map_err(err)
+}
+
+/// 0 → 1: what every start of 0.1.0 did to whatever it found (each step a no-op where done):
+/// incremental vacuum, the tables, the read model's layout, the compaction tag.
+fn to_1(db: &Connection) -> Result<()> {
+    let auto_vacuum: i64 = db.query_row("PRAGMA auto_vacuum", [], |r| r.get(0)).map_err(err)?;
+    if auto_vacuum != INCREMENTAL {
+        // The mode must be chosen before the first table exists; a database made before it is
+        // converted with VACUUM.
+        db.execute_batch("PRAGMA auto_vacuum = INCREMENTAL").map_err(err)?;
+        if has_tables(db)? {
+            db.execute_batch("VACUUM").map_err(err)?;
+        }
+    }
+    db.execute_batch(
+        "CREATE TABLE IF NOT EXISTS documents (
+             id TEXT PRIMARY KEY,
+             snapshot BLOB NOT NULL,
+             created_at INTEGER NOT NULL DEFAULT (unixepoch())
+         );
+         CREATE TABLE IF NOT EXISTS chunks (
+             seq INTEGER PRIMARY KEY AUTOINCREMENT,
+             doc TEXT NOT NULL REFERENCES documents(id),
+             bytes BLOB NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc, seq);
+         CREATE TABLE IF NOT EXISTS sync_states (
+             storage_id TEXT NOT NULL,
+             doc TEXT NOT NULL,
+             state BLOB NOT NULL,
+             PRIMARY KEY (storage_id, doc)
+         );
+         CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+    )
+    .map_err(err)?;
+    db.execute_batch(accounts::SCHEMA).map_err(err)?;
+    db.execute_batch(read_model::SCHEMA).map_err(err)?;
+    read_model::migrate(db)?;
+    // Each snapshot carries the tag of the compaction that wrote it (0 before compaction tags
+    // existed): a compaction replaces only the snapshot it started from.
+    let has_tag: bool = db.query_row("SELECT COUNT(*) FROM pragma_table_info('documents') WHERE name = 'tag'", [], |r| r.get::<_, i64>(0)).map_err(err)? > 0;
+    if !has_tag {
+        db.execute_batch("ALTER TABLE documents ADD COLUMN tag INTEGER NOT NULL DEFAULT 0").map_err(err)?;
+    }
+    Ok(())
+}
