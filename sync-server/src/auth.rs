@@ -86,17 +86,18 @@ fn device_cookie(new: &NewDevice, secure: bool) -> String {
     format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={age}{secure}", new.token)
 }
 
-/// Whether the request reached us over HTTPS (directly, or through a proxy that says so).
-fn is_https(headers: &HeaderMap) -> bool {
-    headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.eq_ignore_ascii_case("https"))
+/// Whether the request reached us over HTTPS: over the server's own TLS, or through a trusted
+/// proxy that says so (never because a client's header says so).
+fn is_https(client: &Option<Extension<crate::Client>>) -> bool {
+    client.as_ref().is_some_and(|Extension(c)| c.https)
 }
 
 fn address(remote: Option<Extension<ConnectInfo<SocketAddr>>>) -> String {
     remote.map(|Extension(ConnectInfo(a))| a.ip().to_string()).unwrap_or_else(|| "?".into())
 }
 
-fn with_device(new: NewDevice, headers: &HeaderMap, body: impl serde::Serialize) -> Response {
-    let cookie = device_cookie(&new, is_https(headers));
+fn with_device(new: NewDevice, client: &Option<Extension<crate::Client>>, body: impl serde::Serialize) -> Response {
+    let cookie = device_cookie(&new, is_https(client));
     ([(header::SET_COOKIE, cookie), (header::CACHE_CONTROL, "no-store".into())], Json(body)).into_response()
 }
 
@@ -115,7 +116,12 @@ pub(crate) struct Activation {
 }
 
 /// `POST /api/activate {code, device}`: a phone, once, online.
-pub(crate) async fn activate(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Activation>) -> Response {
+pub(crate) async fn activate(
+    State(state): State<AppState>,
+    client: Option<Extension<crate::Client>>,
+    remote: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(body): Json<Activation>,
+) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
     if body.code.len() > 64 || body.device.len() > 1024 {
         return refusal(StatusCode::BAD_REQUEST, "invalid", "激活码无效");
@@ -123,14 +129,19 @@ pub(crate) async fn activate(State(state): State<AppState>, headers: HeaderMap, 
     match blocking(move || directory.activate(&body.code, &body.device, &addr)).await {
         Ok(new) => {
             let device = new.device.id.clone();
-            with_device(new, &headers, SignedIn { device })
+            with_device(new, &client, SignedIn { device })
         }
         Err(r) => r,
     }
 }
 
 /// `POST /api/login {login, password}`: a desktop session for the working day.
-pub(crate) async fn login(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Login>) -> Response {
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    client: Option<Extension<crate::Client>>,
+    remote: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(body): Json<Login>,
+) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
     if body.login.len() > 100 || body.password.len() > 512 {
         return refusal(StatusCode::UNAUTHORIZED, "wrong", "登录名或密码不对");
@@ -138,7 +149,7 @@ pub(crate) async fn login(State(state): State<AppState>, headers: HeaderMap, rem
     match blocking(move || directory.login(&body.login, &body.password, &addr)).await {
         Ok(new) => {
             let device = new.device.id.clone();
-            with_device(new, &headers, SignedIn { device })
+            with_device(new, &client, SignedIn { device })
         }
         Err(r) => r,
     }
@@ -166,13 +177,18 @@ pub(crate) struct Setup {
 
 /// `POST /api/setup`: the first administrator and the root of the tree, from the one-time link
 /// the server printed on its first start.
-pub(crate) async fn setup(State(state): State<AppState>, headers: HeaderMap, remote: Option<Extension<ConnectInfo<SocketAddr>>>, Json(body): Json<Setup>) -> Response {
+pub(crate) async fn setup(
+    State(state): State<AppState>,
+    client: Option<Extension<crate::Client>>,
+    remote: Option<Extension<ConnectInfo<SocketAddr>>>,
+    Json(body): Json<Setup>,
+) -> Response {
     let (directory, addr) = (state.hub.directory.clone(), address(remote));
     if [&body.code, &body.organisation, &body.name, &body.login, &body.password].iter().any(|f| f.len() > 512) {
         return refusal(StatusCode::BAD_REQUEST, "invalid", "填写的内容过长");
     }
     match blocking(move || directory.setup(&body.code, &body.organisation, &body.name, &body.login, &body.password, &addr)).await {
-        Ok((person, new)) => with_device(new, &headers, http_api::me::SetUp { person: person.id }),
+        Ok((person, new)) => with_device(new, &client, http_api::me::SetUp { person: person.id }),
         Err(r) => r,
     }
 }

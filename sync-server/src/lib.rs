@@ -22,6 +22,7 @@ mod serve;
 mod static_files;
 mod storage;
 mod sync_socket;
+pub mod tls;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,7 +38,7 @@ pub use hub::Hub;
 pub use import::{read_table as read_import_table, MAX_FILE_BYTES as MAX_IMPORT_BYTES};
 pub use limits::{ConnectionLimits, IDLE_TIMEOUT, REFUSALS_PER_MINUTE};
 pub use read_model::{rebuild as rebuild_read_model, ReadModel};
-pub use serve::serve;
+pub use serve::{serve, serve_with, Client, Transport};
 pub use storage::{Storage, DATABASE, SCHEMA_VERSION};
 
 pub struct Config {
@@ -180,4 +181,42 @@ pub fn watch_backups(dir: PathBuf) {
 /// The internal listener's router (`--metrics-listen`): `/metrics` for whoever reaches it.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new().route("/metrics", get(metrics::internal)).with_state(state)
+}
+
+/// The plain-HTTP listener beside HTTPS: it only sends every request to the same path over
+/// HTTPS (308, so a POST stays a POST), except the local authority's certificate, which a phone
+/// must fetch before it can trust anything over HTTPS (`--lan` only; it is public).
+pub fn redirect_router(https_port: u16, local_authority: Option<PathBuf>) -> Router {
+    use axum::http::{header, StatusCode, Uri};
+    use axum::response::IntoResponse;
+    let redirect = move |headers: axum::http::HeaderMap, uri: Uri| async move {
+        let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()).and_then(|h| h.parse::<axum::http::uri::Authority>().ok()) else {
+            return (StatusCode::BAD_REQUEST, "no Host").into_response();
+        };
+        let port = if https_port == 443 { String::new() } else { format!(":{https_port}") };
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        (StatusCode::PERMANENT_REDIRECT, [(header::LOCATION, format!("https://{}{port}{path}", host.host()))]).into_response()
+    };
+    let mut router = Router::new();
+    if let Some(ca) = local_authority {
+        router = router.route(
+            "/ca.crt",
+            get(move || async move {
+                match tokio::fs::read(&ca).await {
+                    Ok(pem) => ([(header::CONTENT_TYPE, "application/x-x509-ca-cert"), (header::CONTENT_DISPOSITION, "attachment; filename=\"pioneer-ledger-ca.crt\"")], pem)
+                        .into_response(),
+                    Err(_) => StatusCode::NOT_FOUND.into_response(),
+                }
+            }),
+        );
+    }
+    router.fallback(redirect)
+}
+
+/// Tells browsers to come back over HTTPS only, for a year (on the server's own TLS).
+pub fn with_hsts(app: Router) -> Router {
+    app.layer(tower_http::set_header::SetResponseHeaderLayer::if_not_present(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    ))
 }

@@ -64,9 +64,31 @@ enum Command {
 
 #[derive(clap::Args, Debug)]
 struct Args {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
+    /// Address to listen on [default: 127.0.0.1:8080; with --lan 0.0.0.0:8443].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Serves HTTPS with this certificate chain (PEM); read again when the file changes or on
+    /// SIGHUP. Needs --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Tries it on phones on this LAN: HTTPS with a certificate for this machine's LAN
+    /// addresses from a local authority kept in the data directory (install its certificate on
+    /// the phones once: see README).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    lan: bool,
+    /// More names the --lan certificate is for (a DNS name on the LAN).
+    #[arg(long = "lan-name", requires = "lan")]
+    lan_names: Vec<String>,
+    /// Plain HTTP on this address only redirects to HTTPS [default with --lan: 0.0.0.0:8080].
+    #[arg(long)]
+    http_listen: Option<SocketAddr>,
+    /// A reverse proxy in front of the server (one or more addresses): only requests from it
+    /// have their X-Forwarded-For and X-Forwarded-Proto believed.
+    #[arg(long = "trusted-proxy", num_args = 1..)]
+    trusted_proxies: Vec<std::net::IpAddr>,
     /// Where documents and accounts are stored.
     #[arg(long, default_value = "./data")]
     data_dir: PathBuf,
@@ -164,9 +186,30 @@ async fn run(args: Args) -> Result<(), String> {
         tokio::spawn(async move { axum::serve(listener, router).await });
     }
     sync_server::watch_backups(backup_dir);
-    let listener = tokio::net::TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let listen = args.listen.unwrap_or(if args.lan { ([0, 0, 0, 0], 8443).into() } else { ([127, 0, 0, 1], 8080).into() });
+    let http_listen = args.http_listen.or(args.lan.then(|| ([0, 0, 0, 0], 8080).into()));
+    let mut lan_hosts = Vec::new();
+    let certificates = if args.lan {
+        let authority = sync_server::tls::LocalAuthority::in_data_dir(&args.data_dir);
+        let issued = authority.issue(&sync_server::tls::lan_names(&args.lan_names))?;
+        lan_hosts = issued.names.clone();
+        tracing::info!("certificate from the local authority for {}", issued.names.join(", "));
+        Some(sync_server::tls::Certificates::open(&issued.cert, &issued.key)?)
+    } else if let (Some(cert), Some(key)) = (&args.tls_cert, &args.tls_key) {
+        Some(sync_server::tls::Certificates::open(cert, key)?)
+    } else {
+        None
+    };
+    if let Some(c) = &certificates {
+        c.watch();
+    }
+    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    let base = format!("http://{local}");
+    let scheme = if certificates.is_some() { "https" } else { "http" };
+    let base = match lan_hosts.first() {
+        Some(host) if local.ip().is_unspecified() => format!("{scheme}://{}:{}", host, local.port()),
+        _ => format!("{scheme}://{local}"),
+    };
     let directory = state.hub.directory.clone();
     if args.demo {
         let accounts = tokio::task::spawn_blocking(move || sync_server::demo::seed(&directory)).await.map_err(|e| e.to_string())??;
@@ -174,9 +217,25 @@ async fn run(args: Args) -> Result<(), String> {
     } else if let Some(code) = tokio::task::spawn_blocking(move || directory.issue_setup_code()).await.map_err(|e| e.to_string())?? {
         println!("首次启动：请在浏览器打开 {base}/setup#{code} 创建第一个管理员（24 小时内有效，只能使用一次）。");
     }
-    let app = sync_server::router_for(state, args.dist.clone());
-    tracing::info!("先锋台账 serving http://{local} (app from {}, data in {})", args.dist.display(), args.data_dir.display());
-    sync_server::serve(listener, app, sync_server::ConnectionLimits::default(), shutdown_signal()).await.map_err(|e| e.to_string())?;
+    let mut app = sync_server::router_for(state, args.dist.clone());
+    if certificates.is_some() {
+        app = sync_server::with_hsts(app);
+    }
+    let transport = sync_server::Transport { tls: certificates.as_ref().map(|c| c.acceptor()), trusted_proxies: args.trusted_proxies.clone().into() };
+    if let Some(addr) = http_listen {
+        if certificates.is_none() {
+            return Err("--http-listen redirects to HTTPS: give --tls-cert and --tls-key, or --lan".into());
+        }
+        let plain = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let ca = args.lan.then(|| sync_server::tls::LocalAuthority::in_data_dir(&args.data_dir).ca_path());
+        if let (Some(host), true) = (lan_hosts.first(), ca.is_some()) {
+            println!("手机上先打开 http://{host}:{}/ca.crt 安装本地证书（见 README），再打开 {base}", addr.port());
+        }
+        let redirect = sync_server::redirect_router(local.port(), ca);
+        tokio::spawn(sync_server::serve(plain, redirect, sync_server::ConnectionLimits::default(), std::future::pending()));
+    }
+    tracing::info!("先锋台账 serving {base} (app from {}, data in {})", args.dist.display(), args.data_dir.display());
+    sync_server::serve_with(listener, app, sync_server::ConnectionLimits::default(), transport, shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -50,13 +50,13 @@ impl Drop for Admission {
     }
 }
 
-fn admit(counts: &Arc<Mutex<Counts>>, address: IpAddr, limits: &ConnectionLimits) -> Result<Admission, &'static str> {
+fn admit(counts: &Arc<Mutex<Counts>>, address: IpAddr, limits: &ConnectionLimits, proxy: bool) -> Result<Admission, &'static str> {
     let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
     if c.total >= limits.max_connections {
         return Err("the server's connection limit");
     }
     let mine = c.by_address.entry(address).or_insert(0);
-    if *mine >= limits.max_connections_per_address {
+    if *mine >= limits.max_connections_per_address && !proxy {
         return Err("the per-address connection limit");
     }
     *mine += 1;
@@ -95,10 +95,48 @@ impl AsyncWrite for Admitted {
     }
 }
 
+/// How a listener meets its clients: over its own TLS or plain, and which peers are proxies
+/// whose `X-Forwarded-For` and `-Proto` it believes.
+#[derive(Clone, Default)]
+pub struct Transport {
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub trusted_proxies: Arc<[IpAddr]>,
+}
+
+/// Who a request came from, as the handlers see it (an extension of every request): the
+/// client's address (behind a trusted proxy, the one it names) and whether the request reached
+/// the server, or the trusted proxy, over HTTPS. Never taken from a header a client sends
+/// straight to us.
+#[derive(Clone, Copy, Debug)]
+pub struct Client {
+    pub address: SocketAddr,
+    pub https: bool,
+}
+
+impl Client {
+    fn of(request: &axum::http::request::Parts, remote: SocketAddr, tls: bool, proxies: &[IpAddr]) -> Self {
+        if !proxies.contains(&remote.ip()) {
+            return Self { address: remote, https: tls };
+        }
+        // The nearest address not a proxy of ours, reading X-Forwarded-For from its end (what a
+        // client wrote at its start is not to be believed).
+        let forwarded: Vec<IpAddr> =
+            request.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).filter_map(|a| a.trim().parse().ok()).collect();
+        let client = forwarded.iter().rev().find(|a| !proxies.contains(a)).or(forwarded.first()).copied().unwrap_or(remote.ip());
+        let https = tls || request.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|p| p.trim().eq_ignore_ascii_case("https"));
+        Self { address: SocketAddr::new(client, 0), https }
+    }
+}
+
 /// Serves `app` on `listener` until `shutdown` completes; then stops accepting, lets requests
 /// in progress finish for at most `limits.shutdown_grace`, and returns. Open WebSockets are
 /// the sync engine's: it has committed everything it acknowledged, so they end with the process.
 pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits, shutdown: impl Future<Output = ()>) -> io::Result<()> {
+    serve_with(listener, app, limits, Transport::default(), shutdown).await
+}
+
+/// [`serve`] over TLS, or behind trusted proxies.
+pub async fn serve_with(listener: TcpListener, app: Router, limits: ConnectionLimits, transport: Transport, shutdown: impl Future<Output = ()>) -> io::Result<()> {
     let counts = Arc::new(Mutex::new(Counts { total: 0, by_address: HashMap::new() }));
     let (stop_tx, stop_rx) = watch::channel(false);
     // Tells when every HTTP connection task has ended (each holds a clone).
@@ -120,7 +158,8 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
                 }
             },
         };
-        let admission = match admit(&counts, remote.ip(), &limits) {
+        // A proxy of ours carries many clients: only the total bounds it.
+        let admission = match admit(&counts, remote.ip(), &limits, transport.trusted_proxies.contains(&remote.ip())) {
             Ok(a) => a,
             Err(which) => {
                 crate::metrics::refused(if which.contains("per-address") { "per_address_limit" } else { "connection_limit" });
@@ -132,7 +171,20 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
             }
         };
         let _ = stream.set_nodelay(true);
-        tokio::spawn(connection(Admitted { stream, _admission: admission }, remote, app.clone(), limits.clone(), stop_rx.clone(), done_tx.clone()));
+        let stream = Admitted { stream, _admission: admission };
+        let (app, limits, stop, done, transport) = (app.clone(), limits.clone(), stop_rx.clone(), done_tx.clone(), transport.clone());
+        tokio::spawn(async move {
+            let Some(tls) = transport.tls.clone() else {
+                return connection(stream, remote, false, app, limits, transport.trusted_proxies, stop, done).await;
+            };
+            // The handshake too must finish within the header timeout: a socket that opens and
+            // says nothing is closed as on plain HTTP.
+            match tokio::time::timeout(limits.header_read_timeout, tls.accept(stream)).await {
+                Ok(Ok(stream)) => connection(stream, remote, true, app, limits, transport.trusted_proxies, stop, done).await,
+                Ok(Err(e)) => tracing::debug!(peer = %remote, "TLS handshake failed: {e}"),
+                Err(_) => tracing::debug!(peer = %remote, "TLS handshake timed out"),
+            }
+        });
     }
     drop(listener);
     let _ = stop_tx.send(true);
@@ -144,7 +196,19 @@ pub async fn serve(listener: TcpListener, app: Router, limits: ConnectionLimits,
     Ok(())
 }
 
-async fn connection(stream: Admitted, remote: SocketAddr, app: Router, limits: ConnectionLimits, mut stop: watch::Receiver<bool>, _done: tokio::sync::mpsc::Sender<()>) {
+#[allow(clippy::too_many_arguments)]
+async fn connection<S>(
+    stream: S,
+    remote: SocketAddr,
+    tls: bool,
+    app: Router,
+    limits: ConnectionLimits,
+    proxies: Arc<[IpAddr]>,
+    mut stop: watch::Receiver<bool>,
+    _done: tokio::sync::mpsc::Sender<()>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut builder = hyper::server::conn::http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -152,10 +216,14 @@ async fn connection(stream: Admitted, remote: SocketAddr, app: Router, limits: C
         // requests on a kept-alive one: a silent socket or a slowloris is closed.
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(limits::MAX_REQUEST_HEAD_BYTES);
-    // Handlers see who is on the other end (`Extension<ConnectInfo<SocketAddr>>`), for logs.
-    let app = tower::ServiceExt::map_request(app, move |mut request: axum::extract::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(axum::extract::ConnectInfo(remote));
-        request
+    // Handlers see who is on the other end (`Extension<ConnectInfo<SocketAddr>>`, for logs
+    // and rate limits; behind a trusted proxy the client it names) and how it reached us.
+    let app = tower::ServiceExt::map_request(app, move |request: axum::extract::Request<hyper::body::Incoming>| {
+        let (mut parts, body) = request.into_parts();
+        let client = Client::of(&parts, remote, tls, &proxies);
+        parts.extensions.insert(axum::extract::ConnectInfo(client.address));
+        parts.extensions.insert(client);
+        axum::extract::Request::from_parts(parts, body)
     });
     let conn = builder.serve_connection(TokioIo::new(stream), TowerToHyperService::new(app)).with_upgrades();
     tokio::pin!(conn);

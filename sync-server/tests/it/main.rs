@@ -11,6 +11,7 @@ mod connections;
 mod crafted_files;
 mod desk;
 mod hostile;
+mod https;
 mod kill_durability;
 mod logs;
 mod many_writers;
