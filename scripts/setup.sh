@@ -30,10 +30,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
 fi
 
 # Debian packages: Chromium for the browser tests; OpenSSL headers for the samod interop peer
-# (its WebSocket client links native-tls).
+# (its WebSocket client links native-tls); NSS's certutil, with which the HTTPS browser test
+# installs the local certificate authority as a phone's owner would.
 APT_NEEDED=""
 { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || APT_NEEDED="$APT_NEEDED chromium chromium-driver"
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || APT_NEEDED="$APT_NEEDED pkg-config libssl-dev"
+command -v certutil >/dev/null || APT_NEEDED="$APT_NEEDED libnss3-tools"
 if [ -n "$APT_NEEDED" ]; then
   say "installing Debian packages:$APT_NEEDED"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
