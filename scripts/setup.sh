@@ -44,6 +44,16 @@ if [ -n "$APT_NEEDED" ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq $APT_NEEDED
 fi
 
+# Debian's nginx, unpacked (not installed as a service): the reverse-proxy test runs the
+# configuration in deploy/nginx/ in front of a real server.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ ! -x target/tools/nginx/usr/sbin/nginx ]; then
+  say "unpacking Debian's nginx for the reverse-proxy test"
+  mkdir -p target/tools
+  ( cd target/tools && rm -f nginx_*.deb \
+    && { apt-get download nginx 2>/dev/null || { apt-get update -qq && apt-get download nginx; }; } \
+    && dpkg -x nginx_*.deb nginx && rm -f nginx_*.deb )
+fi
+
 if [ ! -x node_modules/.bin/wasm-opt ] || [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/@automerge/automerge-repo ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (binaryen for wasm-opt, playwright-core, automerge-repo for interop tests)"

@@ -27,9 +27,12 @@ async fn start(data: &std::path::Path, transport: sync_server::Transport, limits
     addr
 }
 
-/// One request over TLS to `addr` as `name`, trusting only `ca`: (the server's certificate,
-/// the whole response).
-async fn https(addr: SocketAddr, name: &str, ca: &std::path::Path, request: &str) -> Result<(Vec<u8>, String), String> {
+/// A TLS connection to `addr` as `name`, trusting only `ca`.
+pub(crate) async fn connect(addr: SocketAddr, name: &str, ca: &std::path::Path) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    try_connect(addr, name, ca).await.unwrap()
+}
+
+async fn try_connect(addr: SocketAddr, name: &str, ca: &std::path::Path) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
     use rustls::pki_types::pem::PemObject;
     let mut roots = rustls::RootCertStore::empty();
     for cert in rustls::pki_types::CertificateDer::pem_file_iter(ca).unwrap() {
@@ -40,7 +43,13 @@ async fn https(addr: SocketAddr, name: &str, ca: &std::path::Path, request: &str
     let config = rustls::ClientConfig::builder_with_provider(provider).with_safe_default_protocol_versions().unwrap().with_root_certificates(roots).with_no_client_auth();
     let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
     let tcp = tokio::net::TcpStream::connect(addr).await.map_err(|e| e.to_string())?;
-    let mut tls = connector.connect(rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap(), tcp).await.map_err(|e| e.to_string())?;
+    connector.connect(rustls::pki_types::ServerName::try_from(name.to_owned()).unwrap(), tcp).await.map_err(|e| e.to_string())
+}
+
+/// One request over TLS to `addr` as `name`, trusting only `ca`: (the server's certificate,
+/// the whole response).
+pub(crate) async fn https(addr: SocketAddr, name: &str, ca: &std::path::Path, request: &str) -> Result<(Vec<u8>, String), String> {
+    let mut tls = try_connect(addr, name, ca).await?;
     let served = tls.get_ref().1.peer_certificates().unwrap()[0].to_vec();
     tls.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
     let mut out = Vec::new();

@@ -16,6 +16,7 @@ mod kill_durability;
 mod logs;
 mod many_writers;
 mod monitoring;
+mod proxy;
 mod samod_interop;
 mod schema_fixtures;
 mod static_files;
