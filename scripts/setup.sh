@@ -29,6 +29,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# PIONEER_SETUP=build (the container's build stage): only what building needs, nothing the
+# tests need.
+BUILD_ONLY=""; [ "${PIONEER_SETUP:-}" = build ] && BUILD_ONLY=1
+
 # Debian packages: Chromium for the browser tests; OpenSSL headers for the samod interop peer
 # (its WebSocket client links native-tls); NSS's certutil, with which the HTTPS browser test
 # installs the local certificate authority as a phone's owner would.
@@ -36,7 +40,7 @@ APT_NEEDED=""
 { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || APT_NEEDED="$APT_NEEDED chromium chromium-driver"
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || APT_NEEDED="$APT_NEEDED pkg-config libssl-dev"
 command -v certutil >/dev/null || APT_NEEDED="$APT_NEEDED libnss3-tools"
-if [ -n "$APT_NEEDED" ]; then
+if [ -n "$APT_NEEDED" ] && [ -z "$BUILD_ONLY" ]; then
   say "installing Debian packages:$APT_NEEDED"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
@@ -46,7 +50,7 @@ fi
 
 # Debian's nginx, unpacked (not installed as a service): the reverse-proxy test runs the
 # configuration in deploy/nginx/ in front of a real server.
-if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ ! -x target/tools/nginx/usr/sbin/nginx ]; then
+if [ -z "$BUILD_ONLY" ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ ! -x target/tools/nginx/usr/sbin/nginx ]; then
   say "unpacking Debian's nginx for the reverse-proxy test"
   mkdir -p target/tools
   ( cd target/tools && rm -f nginx_*.deb \

@@ -178,9 +178,10 @@ pub fn watch_backups(dir: PathBuf) {
     metrics::watch_backups(dir);
 }
 
-/// The internal listener's router (`--metrics-listen`): `/metrics` for whoever reaches it.
+/// The internal listener's router (`--metrics-listen`): `/metrics` for whoever reaches it, and
+/// `/healthz` (what a container's health check asks, with `sync-server health`).
 pub fn metrics_router(state: AppState) -> Router {
-    Router::new().route("/metrics", get(metrics::internal)).with_state(state)
+    Router::new().route("/metrics", get(metrics::internal)).route("/healthz", get(healthz)).with_state(state)
 }
 
 /// The plain-HTTP listener beside HTTPS: it only sends every request to the same path over

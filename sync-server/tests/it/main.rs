@@ -9,6 +9,7 @@ mod access;
 mod backups;
 mod connections;
 mod crafted_files;
+mod deploy;
 mod desk;
 mod hostile;
 mod https;
