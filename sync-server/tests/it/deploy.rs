@@ -115,6 +115,16 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A plain GET's body.
+fn get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(address).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    out.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+}
+
 struct Running(std::process::Child);
 
 impl Drop for Running {
@@ -148,6 +158,7 @@ fn an_operator_asks_its_version_and_health_backs_it_up_while_it_runs_and_checks_
                 dist.path().to_str().unwrap(),
                 "--demo",
             ])
+            .args(["--backup-every", "1s", "--backup-keep", "2"])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -158,6 +169,25 @@ fn an_operator_asks_its_version_and_health_backs_it_up_while_it_runs_and_checks_
     while !run(&["health", "--address", &address]).status.success() {
         assert!(Instant::now() < deadline, "the server never became healthy");
         std::thread::sleep(Duration::from_millis(100));
+    }
+    // Scheduled backups come and the oldest go; their age is in the metrics.
+    let scheduled = || -> Vec<PathBuf> { std::fs::read_dir(data.path().join("backups")).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default() };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let metrics = loop {
+        let m = get(&address, "/metrics");
+        let done: f64 = m.lines().find_map(|l| l.strip_prefix("pioneer_backups_total{outcome=\"done\"} ")).and_then(|v| v.parse().ok()).unwrap_or(0.0);
+        if done >= 3.0 {
+            break m;
+        }
+        assert!(Instant::now() < deadline, "three scheduled backups were not made: {m}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let age: f64 = metrics.lines().find_map(|l| l.strip_prefix("pioneer_backup_age_seconds ")).unwrap().parse().unwrap();
+    assert!((0.0..10.0).contains(&age), "{metrics}");
+    let kept = scheduled();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    for f in &kept {
+        assert!(text(&run(&["check", "--file", f.to_str().unwrap()])).contains("is whole"));
     }
     // A second server on the same data directory is refused.
     let second = run(&["--listen", &format!("127.0.0.1:{}", free_port()), "--data-dir", d, "--dist", dist.path().to_str().unwrap()]);
