@@ -141,7 +141,8 @@ fn directory(db: &Connection, report: &mut Report) -> Result<Org, String> {
     report.people = db.query_row("SELECT COUNT(*) FROM people", [], |r| r.get::<_, i64>(0)).map_err(sql)? as usize;
     let storage_id: Option<String> = db.query_row("SELECT value FROM settings WHERE key = 'storage_id'", [], |r| r.get(0)).optional().map_err(sql)?;
     if storage_id.is_none() && report.units > 0 {
-        report.problems.push("the server's storage id is missing (phones would resend everything)".into());
+        // Not damage: the next start makes one; phones then offer everything again once.
+        report.notes.push("no storage id yet: the server makes one when it starts".into());
     }
     Ok(org)
 }
