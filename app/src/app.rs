@@ -324,9 +324,10 @@ fn Identity(me: StoredValue<Me>, unit: String) -> impl IntoView {
                 on:change=move |ev| account::switch_to(&event_target_value(&ev))>
                 {ledgers.into_iter().map(|l| {
                     let selected = l.document_id == chosen;
-                    // What a kept ledger has not uploaded yet shows beside its name.
+                    // What a kept ledger has not uploaded yet shows beside its name (the shown
+                    // one's is in the sync bar).
                     let document = l.document_id.clone();
-                    let label = move || match sync.kept_unsent.with(|k| k.get(&document).copied().unwrap_or(0)) {
+                    let label = move || match if selected { 0 } else { sync.board.with(|b| b.unsent(&document)) } {
                         0 => l.unit_name.clone(),
                         n => format!("{}（{n} 条未上传）", l.unit_name),
                     };

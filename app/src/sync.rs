@@ -3,7 +3,6 @@
 //! device is when the worker says a connection ended (the account lives with the page).
 
 pub use ledger::worker_protocol::SyncStatus;
-use std::collections::BTreeMap;
 
 use ledger::worker_protocol::{FromWorker, SyncBoard, ToWorker};
 use leptos::prelude::*;
@@ -38,10 +37,9 @@ pub struct SyncService {
     pub device: RwSignal<DeviceState>,
     /// Local changes the server is not known to have.
     pub unsent: RwSignal<usize>,
-    /// The same for each of the person's other ledgers the worker keeps, by document.
-    pub kept_unsent: RwSignal<BTreeMap<String, usize>>,
-    /// Where every ledger the phone keeps stands: a retired phone erases once all are uploaded.
-    board: StoredValue<SyncBoard>,
+    /// Where every ledger the phone keeps stands: the unit switcher shows each one's records not
+    /// yet uploaded, and a retired phone erases once all are uploaded.
+    pub board: RwSignal<SyncBoard>,
     shown: StoredValue<String>,
     ledger: LedgerService,
 }
@@ -56,8 +54,7 @@ impl SyncService {
             status: RwSignal::new(SyncStatus::Offline),
             device: RwSignal::new(if retired { DeviceState::Retired } else { DeviceState::Active }),
             unsent: RwSignal::new(0),
-            kept_unsent: RwSignal::new(BTreeMap::new()),
-            board: StoredValue::new(SyncBoard::new(std::iter::once(shown).chain(kept.iter().map(String::as_str)))),
+            board: RwSignal::new(SyncBoard::new(std::iter::once(shown).chain(kept.iter().map(String::as_str)))),
             shown: StoredValue::new(shown.to_owned()),
             ledger,
         };
@@ -69,15 +66,13 @@ impl SyncService {
     fn heard(self, message: FromWorker) {
         match message {
             FromWorker::Sync { document, report } => {
-                self.board.update_value(|b| b.heard(&document, report));
+                self.board.try_update(|b| b.heard(&document, report));
                 if self.shown.with_value(|s| *s == document) {
                     self.status.try_set(report.status);
                     self.unsent.try_set(report.unsent);
-                } else {
-                    self.kept_unsent.try_update(|k| k.insert(document, report.unsent));
                 }
                 // A retired device has uploaded everything, from every ledger: now it erases.
-                if self.board.with_value(SyncBoard::all_uploaded) && self.device.get_untracked() == DeviceState::Retired {
+                if self.board.with_untracked(SyncBoard::all_uploaded) && self.device.get_untracked() == DeviceState::Retired {
                     leptos::task::spawn_local(async move {
                         self.ledger.erase().await;
                         crate::account::erase_settings(RETIRED_MESSAGE);
