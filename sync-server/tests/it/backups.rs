@@ -29,17 +29,7 @@ async fn a_backup_taken_while_twelve_phones_write_restores_whole_with_every_edit
     assert_eq!(first.sync(&server.url(), Duration::from_secs(20)).await, End::Quiet);
     let base = first.doc.clone();
 
-    let mut tasks = Vec::new();
-    for n in 0..12 {
-        let mut phone = Phone::new(&format!("p{n}"), id);
-        phone.doc = base.clone().with_actor(automerge::ActorId::random());
-        let url = server.url();
-        tasks.push(tokio::spawn(async move {
-            let interval = Duration::from_millis(10 + (n as u64 * 7) % 21);
-            let end = phone.session(&url, Duration::from_secs(120), QUIET, 40, interval).await;
-            (phone, end)
-        }));
-    }
+    let tasks = common::twelve_writers(&server.url(), id, &base, 40, 10, QUIET);
     // Half way through the writing, a backup, as `sync-server backup` makes it from outside.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let backups = tempfile::tempdir().unwrap();
@@ -48,12 +38,7 @@ async fn a_backup_taken_while_twelve_phones_write_restores_whole_with_every_edit
     let (d, f) = (data.path().to_owned(), file.clone());
     let made = tokio::task::spawn_blocking(move || backup::backup(&d, &f)).await.unwrap().unwrap();
     assert!(made.bytes > 0);
-    let mut phones = Vec::new();
-    for t in tasks {
-        let (phone, end) = t.await.unwrap();
-        assert_eq!(end, End::Quiet, "{} did not finish: {:?}", phone.name, phone.closed);
-        phones.push(phone);
-    }
+    let mut phones = common::all_quiet(tasks).await;
     server.stop().await;
     let before: usize = phones.iter_mut().map(|p| p.confirmed_before(began).len()).sum();
     let all: usize = phones.iter_mut().map(|p| p.confirmed_edits().len()).sum();

@@ -33,23 +33,8 @@ async fn twelve_phones_on_one_ledger_lose_no_confirmed_edit_across_compaction_an
     let base = first.doc.clone();
 
     // Twelve phones start from the ledger and write at once: 40 edits each, 5 to 25 ms apart.
-    let mut tasks = Vec::new();
-    for n in 0..12 {
-        let mut phone = Phone::new(&format!("p{n}"), id);
-        phone.doc = base.clone().with_actor(automerge::ActorId::random());
-        let url = server.url();
-        tasks.push(tokio::spawn(async move {
-            let interval = Duration::from_millis(5 + (n as u64 * 7) % 21);
-            let end = phone.session(&url, Duration::from_secs(120), QUIET, 40, interval).await;
-            (phone, end)
-        }));
-    }
-    let mut phones = Vec::new();
-    for t in tasks {
-        let (phone, end) = t.await.unwrap();
-        assert_eq!(end, End::Quiet, "{} did not finish: {:?}", phone.name, phone.closed);
-        phones.push(phone);
-    }
+    let tasks = common::twelve_writers(&server.url(), id, &base, 40, 5, QUIET);
+    let mut phones = common::all_quiet(tasks).await;
     let confirmed: usize = phones.iter_mut().map(|p| p.confirmed_edits().len()).sum();
     assert_eq!(confirmed, 12 * 40, "every edit was confirmed while the server stayed up");
     let sizes = server.state.hub.storage.layout_sizes(&id).unwrap().unwrap();

@@ -264,6 +264,34 @@ impl Phone {
     }
 }
 
+/// Twelve phones of one unit starting from `base` and writing to it at once: `edits` each,
+/// `min_gap` to `min_gap` + 20 ms apart, each syncing until `quiet`. Await [`all_quiet`].
+pub fn twelve_writers(url: &str, id: DocumentId, base: &AutoCommit, edits: usize, min_gap: u64, quiet: Duration) -> Vec<tokio::task::JoinHandle<(Phone, End)>> {
+    (0..12)
+        .map(|n| {
+            let mut phone = Phone::new(&format!("p{n}"), id);
+            phone.doc = base.clone().with_actor(ActorId::random());
+            let url = url.to_owned();
+            tokio::spawn(async move {
+                let interval = Duration::from_millis(min_gap + (n as u64 * 7) % 21);
+                let end = phone.session(&url, Duration::from_secs(120), quiet, edits, interval).await;
+                (phone, end)
+            })
+        })
+        .collect()
+}
+
+/// The phones, once every one has finished quietly.
+pub async fn all_quiet(tasks: Vec<tokio::task::JoinHandle<(Phone, End)>>) -> Vec<Phone> {
+    let mut phones = Vec::new();
+    for t in tasks {
+        let (phone, end) = t.await.unwrap();
+        assert_eq!(end, End::Quiet, "{} did not finish: {:?}", phone.name, phone.closed);
+        phones.push(phone);
+    }
+    phones
+}
+
 /// The organisation every server test starts with: city → county → township, and a tester
 /// who is a cadre of every ledger a test makes, with one device.
 pub struct Tester {
