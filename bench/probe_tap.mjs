@@ -3,25 +3,14 @@
 import { execFileSync } from "node:child_process";
 import { cpSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, Server, launchPersistent, openApp, seedLedger, tempDir, waitForServiceWorker, hasCachedLists } from "../tests/e2e/harness.mjs";
+import { ROOT, Server, phoneWithLedger, tempDir } from "../tests/e2e/harness.mjs";
 
 const path = join(tempDir("probe-ledger"), "ledger.automerge");
 execFileSync(join(ROOT, "target/release/examples/make_ledger"), ["5000", path, "2000", "500"]);
 const dist = tempDir("probe-dist");
 cpSync(join(ROOT, "dist"), dist, { recursive: true });
 const server = await Server.start({ dist });
-const context = await launchPersistent(tempDir("probe"));
-const page = context.pages()[0];
-await openApp(page, server.url);
-await waitForServiceWorker(page);
-await context.setOffline(true);
-await seedLedger(page, readFileSync(path));
-await page.close();
-const first = await context.newPage();
-await first.goto(server.url);
-await first.locator('[data-testid="visit-count"][data-live="true"]').waitFor({ timeout: 120_000 });
-while (!(await hasCachedLists(first))) await new Promise((r) => setTimeout(r, 200));
-await first.close();
+const context = await phoneWithLedger(server, readFileSync(path));
 for (let run = 0; run < 2; run++) {
   const p = await context.newPage();
   const cdp = await context.newCDPSession(p);

@@ -15,7 +15,7 @@ import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { peerWritesVisits } from "../tests/e2e/ledger_peer.mjs";
-import { ROOT, Server, addVisit, launchPersistent, openApp, seedLedger, tempDir, waitForServiceWorker, waitSynced, hasCachedLists } from "../tests/e2e/harness.mjs";
+import { ROOT, Server, addVisit, launchPersistent, openApp, phoneWithLedger, tempDir, waitSynced } from "../tests/e2e/harness.mjs";
 
 const THROTTLE = 4;
 const RUNS = Number(process.env.BENCH_RUNS ?? 5);
@@ -92,26 +92,6 @@ function shellBytes(dist) {
   return { page: sum(page), worker: sum(worker), all: sum(urls.concat("/sw.js")), files: urls.length + 1 };
 }
 
-/** A phone with the app installed, then offline with `bytes` as its ledger, its lists cached. */
-async function phoneWithLedger(server, bytes) {
-  const context = await launchPersistent(tempDir("bench-worker"));
-  const page = context.pages()[0];
-  await openApp(page, server.url);
-  await waitForServiceWorker(page);
-  await context.setOffline(true);
-  if (bytes) {
-    await seedLedger(page, bytes);
-    await page.close();
-    const first = await context.newPage();
-    await first.goto(server.url);
-    await first.locator('[data-testid="visit-count"][data-live="true"]').waitFor({ timeout: 120_000 });
-    while (!(await hasCachedLists(first))) await new Promise((r) => setTimeout(r, 200));
-    await first.close();
-  } else {
-    await page.close();
-  }
-  return context;
-}
 
 /**
  * Warm start to the list (median of RUNS) and the longest main-thread task until the document

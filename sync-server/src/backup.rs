@@ -101,16 +101,14 @@ pub struct DataDirLock {
 
 impl DataDirLock {
     pub fn take(data_dir: &Path) -> Result<Self, String> {
-        use std::os::fd::AsRawFd;
         std::fs::create_dir_all(data_dir).map_err(io("create", data_dir))?;
         let path = data_dir.join("server.lock");
         let file = File::options().create(true).truncate(false).write(true).open(&path).map_err(io("open", &path))?;
-        // SAFETY: flock on a descriptor this function owns; no memory is involved.
-        let held = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if held != 0 {
-            return Err(format!("another sync-server uses {} (stop it first)", data_dir.display()));
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(format!("another sync-server uses {} (stop it first)", data_dir.display())),
+            Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
         }
-        Ok(Self { _file: file })
     }
 }
 
@@ -193,7 +191,7 @@ pub fn schedule(data_dir: PathBuf, dir: PathBuf, every: Duration, keep: usize) {
             let (d, b) = (data_dir.clone(), dir.clone());
             match tokio::task::spawn_blocking(move || scheduled_backup(&d, &b, keep)).await {
                 Ok(Ok(done)) => {
-                    crate::metrics::backup_done(&done);
+                    crate::metrics::backup_done();
                     tracing::info!("backed up to {} ({} bytes in {:.1} s)", done.path.display(), done.bytes, done.took.as_secs_f64());
                 }
                 Ok(Err(e)) => {

@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use automerge::ChangeHash;
 use ledger::org::{Org, Role, Unit, UnitKind};
 use ledger::report::{self, Update};
 use ledger::UnitLedger;
@@ -15,6 +14,7 @@ use ledger_sync::stored::missing_dependencies;
 use ledger_sync::DocumentId;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 
+use crate::storage::read_model::{decode_heads, row};
 use crate::storage::SCHEMA_VERSION;
 
 /// What a check found.
@@ -227,11 +227,10 @@ fn load(db: &Connection, id: &str, report: &mut Report) -> Result<Option<UnitLed
 fn read_model(db: &Connection, id: &str, unit: &Unit, mut ledger: UnitLedger, report: &mut Report) -> Result<(), String> {
     report.ledgers += 1;
     let heads: Option<Vec<u8>> = db.query_row("SELECT heads FROM rm_ledgers WHERE ledger = ?1", [id], |r| r.get(0)).optional().map_err(sql)?;
-    let Some(heads) = heads.filter(|h| h.len() % 32 == 0) else {
+    let Some(mut projected) = heads.as_deref().and_then(decode_heads) else {
         report.notes.push(format!("{}'s ledger is not projected yet: the server projects it when it starts", unit.name));
         return Ok(());
     };
-    let mut projected: Vec<ChangeHash> = heads.chunks(32).map(|c| ChangeHash(c.try_into().expect("32 bytes"))).collect();
     let mut actual = ledger.heads();
     projected.sort();
     actual.sort();
@@ -240,8 +239,13 @@ fn read_model(db: &Connection, id: &str, unit: &Unit, mut ledger: UnitLedger, re
         return Ok(());
     }
     let Update::All(records) = report::update_since(&mut ledger, None) else { unreachable!("a projection from nothing is whole") };
-    let want: BTreeMap<(String, String), (Vec<u8>, String)> =
-        records.iter().map(|r| ((r.section().key().to_owned(), r.id().as_str().to_owned()), (r.facts().encode(), serde_json::to_string(r).expect("records serialize")))).collect();
+    let want: BTreeMap<(String, String), (Vec<u8>, String)> = records
+        .iter()
+        .map(|r| {
+            let (section, id, facts, body) = row(r);
+            ((section.to_owned(), id), (facts, body))
+        })
+        .collect();
     let mut stmt = db.prepare_cached("SELECT section, id, facts, body FROM rm_records WHERE ledger = ?1").map_err(sql)?;
     let rows = stmt.query_map([id], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), (r.get::<_, Vec<u8>>(2)?, r.get::<_, String>(3)?)))).map_err(sql)?;
     let have: BTreeMap<(String, String), (Vec<u8>, String)> = rows.collect::<Result<_, _>>().map_err(sql)?;

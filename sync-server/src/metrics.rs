@@ -140,7 +140,7 @@ pub(crate) fn compacted(outcome: &'static str) {
     METRICS.compactions.get_or_create(&Outcome { outcome }).inc();
 }
 
-pub(crate) fn backup_done(_: &crate::backup::Backup) {
+pub(crate) fn backup_done() {
     METRICS.backups.get_or_create(&Outcome { outcome: "done" }).inc();
 }
 

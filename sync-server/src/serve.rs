@@ -50,14 +50,17 @@ impl Drop for Admission {
     }
 }
 
-fn admit(counts: &Arc<Mutex<Counts>>, address: IpAddr, limits: &ConnectionLimits, proxy: bool) -> Result<Admission, &'static str> {
+/// Why a connection was refused: (the metric's reason code, words for the log).
+type Refusal = (&'static str, &'static str);
+
+fn admit(counts: &Arc<Mutex<Counts>>, address: IpAddr, limits: &ConnectionLimits, proxy: bool) -> Result<Admission, Refusal> {
     let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
     if c.total >= limits.max_connections {
-        return Err("the server's connection limit");
+        return Err(("connection_limit", "the server's connection limit"));
     }
     let mine = c.by_address.entry(address).or_insert(0);
     if *mine >= limits.max_connections_per_address && !proxy {
-        return Err("the per-address connection limit");
+        return Err(("per_address_limit", "the per-address connection limit"));
     }
     *mine += 1;
     c.total += 1;
@@ -161,8 +164,8 @@ pub async fn serve_with(listener: TcpListener, app: Router, limits: ConnectionLi
         // A proxy of ours carries many clients: only the total bounds it.
         let admission = match admit(&counts, remote.ip(), &limits, transport.trusted_proxies.contains(&remote.ip())) {
             Ok(a) => a,
-            Err(which) => {
-                crate::metrics::refused(if which.contains("per-address") { "per_address_limit" } else { "connection_limit" });
+            Err((code, which)) => {
+                crate::metrics::refused(code);
                 if refusals.allow() {
                     tracing::warn!(peer = %remote, "connection refused: {which}");
                 }

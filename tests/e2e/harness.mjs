@@ -363,3 +363,25 @@ export async function offlinePhone(url, name, options = {}) {
   });
   return { context, page };
 }
+
+/** A phone with the app installed, then offline with `bytes` as its ledger, its lists cached
+ * (the benchmarks' full phone). */
+export async function phoneWithLedger(server, bytes) {
+  const context = await launchPersistent(tempDir("phone-ledger"));
+  const page = context.pages()[0];
+  await openApp(page, server.url);
+  await waitForServiceWorker(page);
+  await context.setOffline(true);
+  if (bytes) {
+    await seedLedger(page, bytes);
+    await page.close();
+    const first = await context.newPage();
+    await first.goto(server.url);
+    await first.locator('[data-testid="visit-count"][data-live="true"]').waitFor({ timeout: 120_000 });
+    while (!(await hasCachedLists(first))) await new Promise((r) => setTimeout(r, 200));
+    await first.close();
+  } else {
+    await page.close();
+  }
+  return context;
+}

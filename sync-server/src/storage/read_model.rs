@@ -86,7 +86,7 @@ fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()
 }
 
-fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
+pub(crate) fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
     if bytes.len() % 32 != 0 {
         return None;
     }
@@ -98,6 +98,11 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
 pub(super) fn projected_empty(tx: &Transaction<'_>, ledger: &str, heads: &[ChangeHash]) -> Result<()> {
     tx.execute("INSERT OR IGNORE INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, 0)", params![ledger, encode_heads(heads)]).map_err(err)?;
     Ok(())
+}
+
+/// A record's row as stored: (section, id, facts, body). `check` compares stored rows with these.
+pub(crate) fn row(r: &Record) -> (&'static str, String, Vec<u8>, String) {
+    (r.section().key(), r.id().as_str().to_owned(), r.facts().encode(), serde_json::to_string(r).expect("records serialize"))
 }
 
 /// Writes a projection inside `tx`.
@@ -117,7 +122,8 @@ pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Resul
             )
             .map_err(err)?;
         for r in changed {
-            put.execute(params![ledger, r.section().key(), r.id().as_str(), r.facts().encode(), serde_json::to_string(r).expect("records serialize")]).map_err(err)?;
+            let (section, id, facts, body) = row(r);
+            put.execute(params![ledger, section, id, facts, body]).map_err(err)?;
         }
         let mut delete = tx.prepare_cached("DELETE FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3").map_err(err)?;
         for (section, id) in gone {
