@@ -170,6 +170,9 @@ async fn run(args: Args) -> Result<(), String> {
     if !args.dist.join("index.html").is_file() {
         return Err(format!("{} has no index.html: build the app first (trunk build)", args.dist.display()));
     }
+    if args.http_listen.is_some() && !args.lan && args.tls_cert.is_none() {
+        return Err("--http-listen redirects to HTTPS: give --tls-cert and --tls-key, or --lan".into());
+    }
     // One server per data directory; restore waits for it to stop.
     let _lock = sync_server::backup::DataDirLock::take(&args.data_dir)?;
     let mut state = sync_server::AppState::open(&args.data_dir)?;
@@ -190,7 +193,9 @@ async fn run(args: Args) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let router = sync_server::metrics_router(state.clone());
         tracing::info!("metrics on http://{}/metrics", listener.local_addr().map_err(|e| e.to_string())?);
-        tokio::spawn(async move { axum::serve(listener, router).await });
+        // The same bounded accept loop as the main address (header timeout, connection caps):
+        // an internal address is still one a stuck scraper or a scan can hold sockets on.
+        tokio::spawn(sync_server::serve(listener, router, sync_server::ConnectionLimits::default(), std::future::pending()));
     }
     sync_server::watch_backups(backup_dir);
     let listen = args.listen.unwrap_or(if args.lan { ([0, 0, 0, 0], 8443).into() } else { ([127, 0, 0, 1], 8080).into() });
@@ -230,9 +235,6 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let transport = sync_server::Transport { tls: certificates.as_ref().map(|c| c.acceptor()), trusted_proxies: args.trusted_proxies.clone().into() };
     if let Some(addr) = http_listen {
-        if certificates.is_none() {
-            return Err("--http-listen redirects to HTTPS: give --tls-cert and --tls-key, or --lan".into());
-        }
         let plain = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let ca = args.lan.then(|| sync_server::tls::LocalAuthority::in_data_dir(&args.data_dir).ca_path());
         if let (Some(host), true) = (lan_hosts.first(), ca.is_some()) {

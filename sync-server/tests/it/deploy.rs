@@ -143,6 +143,11 @@ fn an_operator_asks_its_version_and_health_backs_it_up_while_it_runs_and_checks_
     let data = tempfile::tempdir().unwrap();
     let dist = tempfile::tempdir().unwrap();
     std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    // A redirect to HTTPS with no HTTPS is refused before anything is opened or printed.
+    let nowhere = tempfile::tempdir().unwrap();
+    let refused = run(&["--http-listen", "127.0.0.1:0", "--data-dir", nowhere.path().to_str().unwrap(), "--dist", dist.path().to_str().unwrap(), "--demo"]);
+    assert!(!refused.status.success() && text(&refused).contains("--http-listen redirects to HTTPS"), "{}", text(&refused));
+    assert!(!text(&refused).contains("DEMO") && std::fs::read_dir(nowhere.path()).unwrap().next().is_none(), "{}", text(&refused));
     let (port, internal) = (free_port(), free_port());
     let d = data.path().to_str().unwrap();
     let server = Running(

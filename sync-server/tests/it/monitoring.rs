@@ -61,7 +61,7 @@ async fn metrics_are_served_to_the_token_or_the_internal_address_only_and_count_
     // The internal listener answers without a token.
     let internal = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let internal_addr = internal.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(internal, sync_server::metrics_router(state)).await });
+    tokio::spawn(sync_server::serve(internal, sync_server::metrics_router(state), sync_server::ConnectionLimits::default(), std::future::pending()));
     let (status, _, text) = common::http(internal_addr, "GET", "/metrics", &[], "").await;
     assert_eq!(status, 200);
     assert!(value(&text, "pioneer_sync_messages_received_total").unwrap() >= 1.0);
