@@ -46,6 +46,30 @@ impl Satisfaction {
     }
 }
 
+coded_enum! {
+    /// 好差评: a resident's verdict on a post, a pledge or one piece of work, in the five levels
+    /// of the government-service rating scheme. Nothing is pre-selected on the board.
+    pub enum Verdict {
+        VerySatisfied = ("very_satisfied", "非常满意"),
+        Satisfied = ("satisfied", "满意"),
+        Basic = ("basic", "基本满意"),
+        Dissatisfied = ("dissatisfied", "不满意"),
+        VeryDissatisfied = ("very_dissatisfied", "非常不满意"),
+    }
+}
+
+impl Verdict {
+    /// A 差评: it opens a case the unit must answer.
+    pub fn is_bad(self) -> bool {
+        matches!(self, Self::Dissatisfied | Self::VeryDissatisfied)
+    }
+
+    /// Counted as satisfied in a satisfaction rate, like [`Satisfaction::counts_as_satisfied`].
+    pub fn counts_as_satisfied(self) -> bool {
+        !self.is_bad()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

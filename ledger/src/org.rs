@@ -138,6 +138,10 @@ pub struct Grant {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Write {
+    /// The public board (先锋广场) as the server writes for residents: their ratings, their
+    /// 留言 as problems, their recheck of an answer; nothing else. Never a person's right, and
+    /// first in the order so that no comparison of rights takes it for more than nothing.
+    Board,
     Nothing,
     /// Only supervision remarks on problems and evaluations of pledges (督查).
     SupervisionOnly,

@@ -49,6 +49,9 @@ pub struct Pledge {
     pub due: Option<NaiveDate>,
     /// 公开承诺: shown to the public; otherwise internal.
     pub public: bool,
+    /// Published on the board (先锋广场) by the secretary; shown there only if `public` too.
+    #[serde(default)]
+    pub published: bool,
     pub fulfilled: bool,
     pub fulfilled_at: i64,
     /// Progress posts, oldest first.
@@ -61,6 +64,11 @@ pub struct Pledge {
 }
 
 impl Pledge {
+    /// Shown on the public board.
+    pub fn is_on_board(&self) -> bool {
+        self.public && self.published && !self.deleted
+    }
+
     pub fn is_overdue(&self, today: NaiveDate) -> bool {
         !self.fulfilled && self.due.is_some_and(|d| d < today)
     }

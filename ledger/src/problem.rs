@@ -39,6 +39,9 @@ coded_enum! {
         Resident = ("resident", "群众"),
         Enterprise = ("enterprise", "企业"),
         Cadre = ("cadre", "干部"),
+        /// A resident's question or complaint on the public board; its 办结 result (or its
+        /// 不予受理 reason) is the answer the board publishes.
+        Message = ("message", "群众留言"),
     }
 }
 

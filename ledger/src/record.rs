@@ -13,10 +13,14 @@ pub enum Section {
     Enterprises,
     Pledges,
     Surveys,
+    /// 岗位 (schema version 3).
+    Posts,
+    /// 好差评 from the public board (schema version 3).
+    Ratings,
 }
 
 impl Section {
-    pub const ALL: [Section; 5] = [Self::Visits, Self::Problems, Self::Enterprises, Self::Pledges, Self::Surveys];
+    pub const ALL: [Section; 7] = [Self::Visits, Self::Problems, Self::Enterprises, Self::Pledges, Self::Surveys, Self::Posts, Self::Ratings];
 
     /// The key of the section's map in the document.
     pub fn key(self) -> &'static str {
@@ -26,6 +30,8 @@ impl Section {
             Self::Enterprises => "enterprises",
             Self::Pledges => "pledges",
             Self::Surveys => "surveys",
+            Self::Posts => "posts",
+            Self::Ratings => "ratings",
         }
     }
 
@@ -35,13 +41,15 @@ impl Section {
 
     /// The record type's field table.
     pub fn fields(self) -> &'static [Field] {
-        use crate::unit_ledger::{ENTERPRISE_FIELDS, PLEDGE_FIELDS, PROBLEM_FIELDS, SURVEY_FIELDS, VISIT_FIELDS};
+        use crate::unit_ledger::{ENTERPRISE_FIELDS, PLEDGE_FIELDS, POST_FIELDS, PROBLEM_FIELDS, RATING_FIELDS, SURVEY_FIELDS, VISIT_FIELDS};
         match self {
             Self::Visits => VISIT_FIELDS,
             Self::Problems => PROBLEM_FIELDS,
             Self::Enterprises => ENTERPRISE_FIELDS,
             Self::Pledges => PLEDGE_FIELDS,
             Self::Surveys => SURVEY_FIELDS,
+            Self::Posts => POST_FIELDS,
+            Self::Ratings => RATING_FIELDS,
         }
     }
 
@@ -68,6 +76,8 @@ impl Section {
             Self::Enterprises => "企业",
             Self::Pledges => "承诺",
             Self::Surveys => "测评",
+            Self::Posts => "岗位",
+            Self::Ratings => "评价",
         }
     }
 }

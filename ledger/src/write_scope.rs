@@ -20,8 +20,8 @@ mod schema;
 mod status;
 
 pub use schema::{
-    NOTE_NOT_THE_RECORD, NOT_DELETED, NOT_IN_SCHEMA, NOT_ITS_KIND, NOT_THE_SENDER, REMARKS_ARE_SUPERVISORS, SECRETARY_ONLY_ASSIGN, STRUCTURE_FIXED, SUPERVISORS_ONLY_REMARK,
-    WRITTEN_WITH_THE_RECORD,
+    BOARD_ONLY_RESIDENTS, CASE_STEP_NOT_YOURS, NOTE_NOT_THE_RECORD, NOT_DELETED, NOT_IN_SCHEMA, NOT_ITS_KIND, NOT_THE_SENDER, RATINGS_ARE_RESIDENTS, REMARKS_ARE_SUPERVISORS,
+    SECRETARY_ONLY_ASSIGN, SECRETARY_ONLY_PUBLISH, STRUCTURE_FIXED, SUPERVISORS_ONLY_REMARK, WRITTEN_WITH_THE_RECORD,
 };
 use status::StatusSteps;
 pub use status::{SECRETARY_ONLY_CLOSE, STATUS_NOT_ALONG_THE_MACHINE, STATUS_NOT_A_CODE, STATUS_NOT_DELETED};
@@ -152,7 +152,7 @@ fn value_left_after(doc: &AutoCommit, path: &[Step], deleted: &[String], deps: &
 
 /// The maps of a record that grow by entries (a log, 督办意见, evaluations, progress, survey
 /// responses), each entry keyed by a random id, written once.
-const ENTRY_MAPS: [&str; 6] = ["log", "supervision", "evaluations", "progress", "responses", "questions"];
+const ENTRY_MAPS: [&str; 7] = ["log", "supervision", "evaluations", "progress", "responses", "questions", "steps"];
 
 /// Records and entries are only added, for every role: a record, an entry map or an entry is
 /// made over nothing (an op that overwrites one replaces it: "the whole record map replaced"),
@@ -191,6 +191,8 @@ fn path_of(doc: &AutoCommit, id: &str) -> Result<Vec<Step>, String> {
     Ok(path)
 }
 
+#[cfg(test)]
+mod board_tests;
 #[cfg(test)]
 mod schema_tests;
 #[cfg(test)]

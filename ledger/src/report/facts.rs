@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::codes::Satisfaction;
 use crate::enterprise::Enterprise;
 use crate::pledge::Pledge;
+use crate::post::Post;
 use crate::problem::{log_kind, Category, Problem, Status, Urgency};
+use crate::rating::Rating;
 use crate::record::Section;
 use crate::survey::{survey_results, Survey};
 use crate::visit::{Visit, VisitKind};
@@ -38,6 +40,8 @@ pub enum Record {
     Survey(Survey),
     /// Served enterprises: listed in the export, never counted in a figure.
     Enterprise(Enterprise),
+    Post(Post),
+    Rating(Rating),
 }
 
 impl Record {
@@ -48,6 +52,8 @@ impl Record {
             Self::Pledge(r) => &r.id,
             Self::Survey(r) => &r.id,
             Self::Enterprise(r) => &r.id,
+            Self::Post(r) => &r.id,
+            Self::Rating(r) => &r.id,
         }
     }
 
@@ -58,6 +64,8 @@ impl Record {
             Self::Pledge(_) => Section::Pledges,
             Self::Survey(_) => Section::Surveys,
             Self::Enterprise(_) => Section::Enterprises,
+            Self::Post(_) => Section::Posts,
+            Self::Rating(_) => Section::Ratings,
         }
     }
 
@@ -68,6 +76,8 @@ impl Record {
             Self::Pledge(p) => Facts::Pledge(PledgeFacts::of(p)),
             Self::Survey(s) => Facts::Survey(SurveyFacts::of(s)),
             Self::Enterprise(e) => Facts::Enterprise(EnterpriseFacts { name: cut(&e.name), deleted: e.deleted }),
+            Self::Post(p) => Facts::Post(PostFacts { title: cut(&p.title), holder: cut(&p.holder), published: p.published, deleted: p.deleted }),
+            Self::Rating(r) => Facts::Rating(Box::new(rating_facts(r))),
         }
     }
 }
@@ -80,6 +90,10 @@ pub enum Facts {
     Survey(SurveyFacts),
     /// Last, so facts stored before it still decode.
     Enterprise(EnterpriseFacts),
+    /// After it, for the same reason (schema version 3).
+    Post(PostFacts),
+    /// The rating with its texts cut: enough to read its case with any [`crate::rating::CaseRules`].
+    Rating(Box<Rating>),
 }
 
 impl Facts {
@@ -90,6 +104,8 @@ impl Facts {
             Self::Pledge(f) => f.deleted,
             Self::Survey(f) => f.deleted,
             Self::Enterprise(f) => f.deleted,
+            Self::Post(f) => f.deleted,
+            Self::Rating(r) => r.deleted,
         }
     }
 
@@ -101,6 +117,25 @@ impl Facts {
     pub fn decode(bytes: &[u8]) -> Option<Self> {
         postcard::from_bytes(bytes).ok()
     }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostFacts {
+    pub title: String,
+    pub holder: String,
+    pub published: bool,
+    pub deleted: bool,
+}
+
+/// A rating as the read model counts it: the resident's words and the steps' texts cut to
+/// list length (the record itself has them whole).
+fn rating_facts(r: &Rating) -> Rating {
+    let mut r = r.clone();
+    r.comment = cut(&r.comment);
+    for step in &mut r.steps {
+        step.text = cut(&step.text);
+    }
+    r
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -244,6 +279,8 @@ pub fn read_record(ledger: &UnitLedger, section: Section, id: &RecordId) -> Opti
         Section::Pledges => ledger.pledge(id).ok().map(Record::Pledge),
         Section::Surveys => ledger.survey(id).ok().map(Record::Survey),
         Section::Enterprises => ledger.enterprise(id).ok().map(Record::Enterprise),
+        Section::Posts => ledger.post(id).ok().map(Record::Post),
+        Section::Ratings => ledger.rating(id).ok().map(Record::Rating),
     }
 }
 
@@ -254,6 +291,8 @@ pub fn read_all(ledger: &UnitLedger) -> Vec<Record> {
     out.extend(ledger.pledges().records.into_iter().map(Record::Pledge));
     out.extend(ledger.surveys().records.into_iter().map(Record::Survey));
     out.extend(ledger.enterprises().records.into_iter().map(Record::Enterprise));
+    out.extend(ledger.posts().records.into_iter().map(Record::Post));
+    out.extend(ledger.ratings().records.into_iter().map(Record::Rating));
     out
 }
 

@@ -8,9 +8,12 @@ use chrono::NaiveDate;
 
 use super::*;
 use crate::codes::Satisfaction;
+use crate::codes::Verdict;
 use crate::enterprise::EnterpriseDraft;
 use crate::pledge::{Aim, PledgeDraft};
+use crate::post::PostDraft;
 use crate::problem::{Action, ProblemDraft};
+use crate::rating::{StepKind, Target, ValidRating, Way};
 use crate::record::{Conflict, FieldKind};
 use crate::survey::SurveyDraft;
 use crate::visit::VisitDraft;
@@ -57,6 +60,27 @@ fn record(l: &mut UnitLedger, section: Section) -> RecordId {
             l.set_survey_closed(&id, true, 1_100).unwrap();
             id
         }
+        Section::Posts => {
+            let d = PostDraft { title: "便民服务窗口".into(), holder: "李梅".into(), duties: "代办社保".into(), hours: "工作日".into() };
+            let id = l.add_post(&d.validate().unwrap(), 1_000).unwrap();
+            l.set_published(Section::Posts, &id, true, 1_100).unwrap();
+            id
+        }
+        Section::Ratings => {
+            let r = ValidRating {
+                target: Target::Post,
+                target_id: RecordId::random(),
+                verdict: Verdict::Dissatisfied,
+                comment: "窗口常没人".into(),
+                way: Way::Once,
+                code_by: "张三".into(),
+            };
+            let id = l.add_rating(&r, 1_000).unwrap();
+            l.add_case_step(&id, StepKind::Acknowledge, "", None, 1_100).unwrap();
+            l.add_case_step(&id, StepKind::Rectify, "已排班", None, 1_200).unwrap();
+            l.add_case_step(&id, StepKind::Recheck, "", Some(Verdict::Satisfied), 1_300).unwrap();
+            id
+        }
     }
 }
 
@@ -67,6 +91,8 @@ fn conflicts(l: &UnitLedger, section: Section, id: &RecordId) -> Vec<Conflict> {
         Section::Enterprises => l.enterprise(id).unwrap().conflicts,
         Section::Pledges => l.pledge(id).unwrap().conflicts,
         Section::Surveys => l.survey(id).unwrap().conflicts,
+        Section::Posts => l.post(id).unwrap().conflicts,
+        Section::Ratings => l.rating(id).unwrap().conflicts,
     }
 }
 
@@ -163,7 +189,7 @@ fn every_field_set_differently_offline_is_shown_until_chosen_or_merges() {
 
 /// Keys a record keeps for itself (times, deletion, its logs and entries), not fields a person
 /// edits.
-const BOOKKEEPING: &[&str] = &["created_at", "updated_at", "deleted", "log", "progress", "evaluations", "supervision", "questions", "responses", "fulfilled_at"];
+const BOOKKEEPING: &[&str] = &["created_at", "updated_at", "deleted", "log", "progress", "evaluations", "supervision", "questions", "responses", "fulfilled_at", "steps"];
 
 #[test]
 fn every_key_a_writer_stores_is_in_its_field_table() {

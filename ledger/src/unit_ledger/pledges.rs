@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! Pledge { content: Text, by: str, team: bool, aims: { code: true }, due: "YYYY-MM-DD",
-//!          public: bool, fulfilled: bool, fulfilled_at: ms,
+//!          public: bool, published: bool, fulfilled: bool, fulfilled_at: ms,
 //!          progress: { id: { at, by, kind: "progress", text } },
 //!          evaluations: { id: { at, by, evaluator: code, rating: code, comment: str } },
 //!          created_at: ms, updated_at: ms, deleted: bool }
@@ -29,6 +29,8 @@ pub const PLEDGE_FIELDS: &[Field] = &[
     Field::new("due", "期限", K::Date),
     Field::new("public", "公开", K::Flag),
     Field::new("fulfilled", "已兑现", K::Flag),
+    // On the public board (先锋广场): the secretary's choice, apart from the pledger's `public`.
+    Field::new("published", "在先锋广场公开", K::Flag),
 ];
 
 fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Pledge {
@@ -61,6 +63,7 @@ fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
         aims,
         due: r.date("due"),
         public: r.bool("public"),
+        published: r.bool("published"),
         fulfilled: r.bool("fulfilled"),
         fulfilled_at: r.millis("fulfilled_at"),
         progress: read_log(doc, progress.as_ref(), problems),

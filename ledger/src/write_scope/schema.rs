@@ -11,9 +11,11 @@ use automerge::legacy::OpType;
 use automerge::{AutoCommit, ObjType, ScalarValue};
 
 use crate::codes::Satisfaction;
+use crate::codes::Verdict;
 use crate::org::Write;
 use crate::pledge::{Aim, Evaluator};
 use crate::problem::{log_kind, Category, Difficulty, RaisedBy, Status, Urgency};
+use crate::rating::{StepKind, StepTaker, Target, Way};
 use crate::record::{FieldKind, Section};
 use crate::visit::VisitKind;
 use crate::RecordId;
@@ -68,17 +70,40 @@ pub(super) enum Who {
     Everyone,
     /// Nobody: written only with the record.
     Maker,
+    /// The secretary only, in a new record too: what the unit shows the public (公开).
+    Publisher,
+    /// Whoever takes a step of a 差评's case: the secretary, a supervisor or the board; which
+    /// step is whose is checked on the step's kind.
+    Case,
+    /// The public board only.
+    Board,
+    /// Who raises a problem: the unit, or the board for a resident's 留言.
+    Raiser,
 }
 
 impl Who {
     fn allows(self, write: Write) -> bool {
         match self {
             Who::Unit => matches!(write, Write::Cadre | Write::Everything),
-            Who::Secretary => write == Write::Everything,
+            Who::Secretary | Who::Publisher => write == Write::Everything,
             Who::Supervision => matches!(write, Write::SupervisionOnly | Write::Everything),
-            Who::Everyone => write != Write::Nothing,
+            Who::Everyone => matches!(write, Write::SupervisionOnly | Write::Cadre | Write::Everything),
             Who::Maker => false,
+            Who::Case => matches!(write, Write::SupervisionOnly | Write::Everything | Write::Board),
+            Who::Board => write == Write::Board,
+            Who::Raiser => matches!(write, Write::Cadre | Write::Everything | Write::Board),
         }
+    }
+}
+
+/// Who makes the records of a section (and, in the changes that make one, writes all of it but
+/// supervisors' and publishers' places).
+fn makers(section: Section) -> Who {
+    match section {
+        Section::Posts => Who::Publisher,
+        Section::Ratings => Who::Board,
+        Section::Problems => Who::Raiser,
+        Section::Visits | Section::Enterprises | Section::Pledges | Section::Surveys => Who::Unit,
     }
 }
 
@@ -139,6 +164,14 @@ const EVALUATIONS: &[Slot] = &[
 ];
 /// A survey round's questions, fixed when it opens.
 const QUESTIONS: &[Slot] = &[slot("order", Kind::Int, Who::Maker), slot("text", Kind::Str, Who::Maker)];
+/// The steps of a 差评's case (see [`crate::rating`]).
+const CASE_STEPS: &[Slot] = &[
+    slot("at", Kind::Time, Who::Case),
+    slot("by", Kind::Sender, Who::Case),
+    slot("kind", code(|k| StepKind::from_code(k).is_some()), Who::Case),
+    slot("text", Kind::Str, Who::Case),
+    slot("verdict", optional_code(|v| Verdict::from_code(v).is_some()), Who::Case),
+];
 /// Answers to a survey round.
 const RESPONSES: &[Slot] =
     &[slot("at", Kind::Time, Who::Unit), slot("by", Kind::Sender, Who::Unit), slot("comment", Kind::Str, Who::Unit), slot("answers", Kind::Answers, Who::Unit)];
@@ -150,6 +183,14 @@ const PROBLEM_PLACES: &[Slot] = &[
     slot("log", Kind::Entries { fields: LOG, adders: Who::Unit }, Who::Maker),
     // Older problems have no map yet: a supervisor's first remark makes it.
     slot("supervision", Kind::Entries { fields: SUPERVISION, adders: Who::Supervision }, Who::Everyone),
+];
+const POST_PLACES: &[Slot] = &[];
+const RATING_PLACES: &[Slot] = &[
+    slot("steps", Kind::Entries { fields: CASE_STEPS, adders: Who::Case }, Who::Maker),
+    // Written with the record; the case's steps have times of their own.
+    slot("updated_at", Kind::Time, Who::Maker),
+    // Nobody takes a resident's rating away.
+    slot("deleted", Kind::Flag, Who::Maker),
 ];
 const PLEDGE_PLACES: &[Slot] = &[
     slot("progress", Kind::Entries { fields: PROGRESS, adders: Who::Unit }, Who::Maker),
@@ -167,6 +208,8 @@ fn extra_places(section: Section) -> &'static [Slot] {
         Section::Problems => PROBLEM_PLACES,
         Section::Pledges => PLEDGE_PLACES,
         Section::Surveys => SURVEY_PLACES,
+        Section::Posts => POST_PLACES,
+        Section::Ratings => RATING_PLACES,
         Section::Visits | Section::Enterprises => &[],
     }
 }
@@ -181,14 +224,22 @@ fn code_list(section: Section, key: &str) -> Option<Kind> {
         (Section::Problems, "status") => code(status),
         (Section::Problems, "difficulty") => optional_code(|c| Difficulty::from_code(c).is_some()),
         (Section::Problems, "satisfaction") => optional_code(satisfaction),
+        (Section::Ratings, "target") => code(|c| Target::from_code(c).is_some()),
+        (Section::Ratings, "verdict") => code(|c| Verdict::from_code(c).is_some()),
+        (Section::Ratings, "way") => code(|c| Way::from_code(c).is_some()),
         _ => return None,
     })
 }
 
 /// The place `key` of a record in `section`, if the schema has one.
 pub(super) fn record_place(section: Section, key: &str) -> Option<Slot> {
-    if let Some(place) = EVERY_RECORD.iter().chain(extra_places(section)).find(|s| s.key == key) {
-        return Some(*place);
+    // A section's own places come first: they may set an every-record place apart.
+    if let Some(place) = extra_places(section).iter().chain(EVERY_RECORD).find(|s| s.key == key) {
+        return Some(match (section, place.who) {
+            // Posts are the secretary's from the start (设岗定责).
+            (Section::Posts, Who::Unit) => slot(place.key, place.kind, Who::Secretary),
+            _ => *place,
+        });
     }
     let field = section.fields().iter().find(|f| f.key == key)?;
     let kind = match field.kind {
@@ -202,7 +253,14 @@ pub(super) fn record_place(section: Section, key: &str) -> Option<Slot> {
     };
     // Naming or changing who is responsible for a problem already raised is the secretary's
     // (指派); naming someone while raising it is the cadre's own report.
-    let who = if (section, key) == (Section::Problems, "responsible") { Who::Secretary } else { Who::Unit };
+    let who = match (section, key) {
+        (Section::Problems, "responsible") => Who::Secretary,
+        (Section::Posts | Section::Pledges, "published") => Who::Publisher,
+        (Section::Posts, _) => Who::Secretary,
+        // A resident's rating stays as the board wrote it.
+        (Section::Ratings, _) => Who::Maker,
+        _ => Who::Unit,
+    };
     Some(slot(field.key, kind, who))
 }
 
@@ -231,19 +289,22 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
     let Some(record) = keys[1].filter(|k| RecordId::parse(k).is_some()) else { return Err(refused(NOT_IN_SCHEMA, path)) };
     let new_record = made.records.contains(&(section_key.to_string(), record.to_string()));
     if path.len() == 2 {
-        // A record: made (over nothing, see `records_and_entries_stay`) by the unit.
+        // A record: made (over nothing, see `records_and_entries_stay`) by its section's makers.
         return match op.action {
-            OpType::Make(ObjType::Map) if Who::Unit.allows(write) => Ok(()),
-            OpType::Make(ObjType::Map) => Err(refused(SUPERVISORS_ONLY_REMARK, path)),
+            OpType::Make(ObjType::Map) if makers(section).allows(write) => Ok(()),
+            OpType::Make(ObjType::Map) => Err(refused(not_made_by(section, write), path)),
             _ => Err(refused(NOT_ITS_KIND, path)),
         };
     }
     let Some(field) = keys[2].and_then(|k| record_place(section, k)) else { return Err(refused(NOT_IN_SCHEMA, path)) };
-    // In the changes that make a record, the unit writes all of it but supervisors' places.
-    let may = |who: Who| who.allows(write) || new_record && who != Who::Supervision && Who::Unit.allows(write);
+    // In the changes that make a record, its makers write all of it but supervisors' and
+    // publishers' places.
+    let may = |who: Who| who.allows(write) || new_record && !matches!(who, Who::Supervision | Who::Publisher) && makers(section).allows(write);
     let denied = |who: Who| {
         Err(match (who, write) {
             (_, Write::SupervisionOnly) => refused(SUPERVISORS_ONLY_REMARK, path),
+            (_, Write::Board) => refused(BOARD_ONLY_RESIDENTS, path),
+            (Who::Publisher, _) => refused(SECRETARY_ONLY_PUBLISH, path),
             (Who::Secretary, _) => SECRETARY_ONLY_ASSIGN.to_owned(),
             (Who::Supervision, _) => refused(REMARKS_ARE_SUPERVISORS, path),
             _ => refused(WRITTEN_WITH_THE_RECORD, path),
@@ -257,6 +318,10 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
             match op.action {
                 // Its values and steps are judged by `StatusSteps`, with reasons of their own.
                 _ if (section, field.key) == (Section::Problems, "status") => Ok(()),
+                // A resident's 留言 is a problem the board raises as such, and only such.
+                OpType::Put(ScalarValue::Str(s)) if write == Write::Board && (section, field.key) == (Section::Problems, "raised_by") && s.as_str() != RaisedBy::Message.code() => {
+                    Err(refused(BOARD_ONLY_RESIDENTS, path))
+                }
                 // Automerge settles a conflict on a value already there by deleting the
                 // others: allowed while a value the op leaves stays.
                 OpType::Delete if super::value_left_after(doc, path, &op.pred, op.deps) => Ok(()),
@@ -290,6 +355,15 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
                 [Step::Key(key), inner @ ..] => {
                     let Some(place) = fields.iter().find(|s| s.key == key) else { return Err(refused(NOT_IN_SCHEMA, path)) };
                     match (inner, place.kind) {
+                        // A case's step is taken by the one it belongs to.
+                        ([], _) if (section, key.as_str()) == (Section::Ratings, "kind") => match op.action {
+                            OpType::Put(ScalarValue::Str(k)) => match StepKind::from_code(k) {
+                                Some(kind) if step_taker_allows(kind.taker(), write) => Ok(()),
+                                Some(kind) => Err(refused(&format!("{CASE_STEP_NOT_YOURS}（{}）", kind.label()), path)),
+                                None => Err(refused(NOT_ITS_KIND, path)),
+                            },
+                            _ => Err(refused(NOT_ITS_KIND, path)),
+                        },
                         ([], kind) => value_fits(kind, op, sender, path),
                         ([Step::Key(question)], Kind::Answers) => match op.action {
                             OpType::Put(ScalarValue::Str(s)) if RecordId::parse(question).is_some() && satisfaction(s) => Ok(()),
@@ -302,6 +376,25 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
             }
         }
         _ => Err(refused(NOT_IN_SCHEMA, path)),
+    }
+}
+
+fn step_taker_allows(taker: StepTaker, write: Write) -> bool {
+    match taker {
+        StepTaker::Secretary => write == Write::Everything,
+        StepTaker::Supervisor => write == Write::SupervisionOnly,
+        StepTaker::Board => write == Write::Board,
+    }
+}
+
+/// Why `write` may not make a record of `section`.
+fn not_made_by(section: Section, write: Write) -> &'static str {
+    match (section, write) {
+        (_, Write::SupervisionOnly) => SUPERVISORS_ONLY_REMARK,
+        (_, Write::Board) => BOARD_ONLY_RESIDENTS,
+        (Section::Posts, _) => SECRETARY_ONLY_PUBLISH,
+        (Section::Ratings, _) => RATINGS_ARE_RESIDENTS,
+        _ => WRITTEN_WITH_THE_RECORD,
     }
 }
 
@@ -341,4 +434,8 @@ pub const WRITTEN_WITH_THE_RECORD: &str = "这一项只在新建记录时写入�
 pub const NOT_DELETED: &str = "这一项不能删除";
 pub const NOT_THE_SENDER: &str = "署名必须是发送修改的本人";
 pub const SECRETARY_ONLY_ASSIGN: &str = "只有书记可以指派或改派问题的责任人";
+pub const BOARD_ONLY_RESIDENTS: &str = "先锋广场只能写入群众的评价和留言";
+pub const SECRETARY_ONLY_PUBLISH: &str = "岗位和公开内容只能由书记设置";
+pub const RATINGS_ARE_RESIDENTS: &str = "群众评价只能由群众在先锋广场提交";
+pub const CASE_STEP_NOT_YOURS: &str = "这一步不由你办理";
 pub const NOTE_NOT_THE_RECORD: &str = "一项修改只能改动它所记的那条记录";

@@ -1,0 +1,138 @@
+use super::*;
+
+fn day(d: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(d, "%Y-%m-%d").unwrap()
+}
+
+/// Noon in China on `d`, in ms.
+fn noon(d: &str) -> i64 {
+    day(d).and_hms_opt(4, 0, 0).unwrap().and_utc().timestamp_millis()
+}
+
+fn rating(verdict: Verdict, on: &str, steps: &[(StepKind, &str)]) -> Rating {
+    Rating {
+        id: RecordId::random(),
+        target: Target::Pledge,
+        target_id: Some(RecordId::random()),
+        verdict,
+        comment: "等了一上午".into(),
+        way: Way::Poster,
+        code_by: String::new(),
+        steps: steps
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, at))| CaseStep {
+                id: RecordId::random(),
+                at: noon(at) + i as i64,
+                by: "书记".into(),
+                kind: *kind,
+                text: "说明".into(),
+                verdict: (*kind == StepKind::Recheck).then_some(Verdict::Satisfied),
+            })
+            .collect(),
+        conflicts: Vec::new(),
+        created_at: noon(on),
+        deleted: false,
+    }
+}
+
+#[test]
+fn working_days_skip_weekends() {
+    // 2026-12-04 is a Friday.
+    assert_eq!(working_days_after(day("2026-12-04"), 1), day("2026-12-07"));
+    assert_eq!(working_days_after(day("2026-12-04"), 5), day("2026-12-11"));
+    assert_eq!(working_days_after(day("2026-12-05"), 1), day("2026-12-07"), "a Saturday's rating is due Monday");
+    assert_eq!(working_days_after(day("2026-12-07"), 0), day("2026-12-07"));
+}
+
+#[test]
+fn only_a_bad_rating_opens_a_case() {
+    for v in Verdict::ALL {
+        assert_eq!(rating(*v, "2026-12-01", &[]).case(CaseRules::default()).is_some(), v.is_bad(), "{v:?}");
+    }
+}
+
+#[test]
+fn a_case_moves_along_its_steps_and_owes_by_working_days() {
+    use StepKind::*;
+    let rules = CaseRules::default();
+    // Rated on Friday: 签收 due Monday, the answer due the next Friday.
+    let open = rating(Verdict::Dissatisfied, "2026-12-04", &[]).case(rules).unwrap();
+    assert_eq!((open.state, open.due), (CaseState::Open, Some(day("2026-12-07"))));
+    assert!(!open.is_overdue(day("2026-12-07")));
+    assert!(open.is_overdue(day("2026-12-08")));
+
+    let acknowledged = rating(Verdict::Dissatisfied, "2026-12-04", &[(Acknowledge, "2026-12-07")]).case(rules).unwrap();
+    assert_eq!((acknowledged.state, acknowledged.due), (CaseState::Acknowledged, Some(day("2026-12-11"))));
+
+    let answered = rating(Verdict::Dissatisfied, "2026-12-04", &[(Acknowledge, "2026-12-07"), (Rectify, "2026-12-08")]).case(rules).unwrap();
+    assert_eq!((answered.state, answered.due), (CaseState::Answered, None));
+    assert_eq!(answered.answer.unwrap().kind, Rectify);
+
+    let appealed = rating(Verdict::Dissatisfied, "2026-12-04", &[(Acknowledge, "2026-12-07"), (Appeal, "2026-12-08")]).case(rules).unwrap();
+    assert_eq!((appealed.state, appealed.due), (CaseState::Appealed, None), "the supervisor's decision is not the unit's to owe");
+
+    // Upheld on the 14th: the unit owes its answer five working days from then.
+    let upheld = rating(Verdict::Dissatisfied, "2026-12-04", &[(Acknowledge, "2026-12-07"), (Appeal, "2026-12-08"), (Uphold, "2026-12-14")]).case(rules).unwrap();
+    assert_eq!((upheld.state, upheld.due), (CaseState::Acknowledged, Some(day("2026-12-21"))));
+
+    let withdrawn = rating(Verdict::Dissatisfied, "2026-12-04", &[(Acknowledge, "2026-12-07"), (Appeal, "2026-12-08"), (Withdraw, "2026-12-09")]).case(rules).unwrap();
+    assert_eq!(withdrawn.state, CaseState::Withdrawn);
+    assert!(withdrawn.state.is_settled());
+
+    let longer = CaseRules { acknowledge_days: 2, answer_days: 10 };
+    assert_eq!(rating(Verdict::Dissatisfied, "2026-12-04", &[]).case(longer).unwrap().due, Some(day("2026-12-08")));
+}
+
+#[test]
+fn steps_out_of_turn_or_twice_are_skipped_the_same_way_everywhere() {
+    use StepKind::*;
+    // Two phones both 签收 offline, one answers before the other's 签收 arrives, a second
+    // 回评 comes from a replayed link: the state reads as the first valid of each.
+    let r = rating(
+        Verdict::VeryDissatisfied,
+        "2026-12-04",
+        &[
+            (Rectify, "2026-12-05"),
+            (Acknowledge, "2026-12-07"),
+            (Acknowledge, "2026-12-07"),
+            (Explain, "2026-12-08"),
+            (Rectify, "2026-12-09"),
+            (Recheck, "2026-12-10"),
+            (Recheck, "2026-12-11"),
+        ],
+    );
+    let case = r.case(CaseRules::default()).unwrap();
+    assert_eq!(case.state, CaseState::Answered);
+    assert_eq!(case.answer.as_ref().unwrap().kind, Explain);
+    assert_eq!(case.recheck, Some(Verdict::Satisfied));
+    assert!(!r.allows(Recheck), "a resident rechecks once");
+    let mut shuffled = r.clone();
+    shuffled.steps.reverse();
+    assert_eq!(shuffled.case(CaseRules::default()), Some(case), "the order steps arrive in does not matter");
+}
+
+#[test]
+fn a_form_with_nothing_chosen_is_no_rating() {
+    let e = RatingForm::default().validate().unwrap_err();
+    assert!(e.for_field("verdict").is_some());
+    let bad = RatingForm { verdict: "dissatisfied".into(), ..Default::default() };
+    assert!(bad.validate().unwrap_err().for_field("comment").is_some(), "a 差评 says why");
+    let good = RatingForm { verdict: "very_satisfied".into(), comment: " ".into(), phone: "138 0013 8000".into() };
+    assert_eq!(good.validate().unwrap(), (Verdict::VerySatisfied, String::new(), "13800138000".into()));
+    for phone in ["12345", "1380013800a", "138001380001", "<script>"] {
+        let f = RatingForm { phone: phone.into(), ..good.clone() };
+        assert!(f.validate().unwrap_err().for_field("phone").is_some(), "{phone}");
+    }
+    assert_eq!(phone_digits("0591-8765-4321"), Ok("059187654321".into()));
+    let long = RatingForm { comment: "长".repeat(MAX_COMMENT + 1), ..good };
+    assert!(long.validate().unwrap_err().for_field("comment").is_some());
+}
+
+#[test]
+fn case_rules_are_checked() {
+    assert!(CaseRules::default().check().is_ok());
+    assert!(CaseRules { acknowledge_days: 0, answer_days: 5 }.check().is_err());
+    assert!(CaseRules { acknowledge_days: 3, answer_days: 2 }.check().is_err());
+    assert!(CaseRules { acknowledge_days: 1, answer_days: 61 }.check().is_err());
+}
