@@ -19,6 +19,7 @@ use ledger::UnitLedger;
 use ledger_sync::DocumentId;
 use tokio::sync::broadcast;
 
+pub(crate) use attribution::BOARD_OWNER;
 pub use credentials::hash_password;
 pub(crate) use credentials::{AuthError, NewDevice, Refused, ACTIVATION_CODE_TTL};
 pub(crate) use units::ImportError;

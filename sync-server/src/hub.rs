@@ -294,6 +294,13 @@ impl Hub {
         if !rights.read || rights.write == ledger::org::Write::Nothing {
             return Err(WriteError::Refused("没有写这本台账的权限".into()));
         }
+        self.write_as(doc, Writer { write: rights.write, name: &principal.name, device: Some(&principal.device) }, edit)
+    }
+
+    /// [`Hub::write`] for a writer that is not a person: the public board (its changes checked
+    /// as [`ledger::org::Write::Board`], its actors kept apart so no device can ever use one).
+    /// A ledger from before schema 3 is upgraded in the same commit.
+    pub fn write_as<R>(&self, doc: DocumentId, writer: Writer<'_>, edit: impl FnOnce(&mut UnitLedger) -> Result<R, ledger::LedgerError>) -> Result<R, WriteError> {
         let cell = self.cell(&doc);
         let mut slot = cell.lock();
         if let Slot::Unloaded = &*slot {
@@ -301,18 +308,26 @@ impl Hub {
         }
         let Slot::Loaded(stored) = &mut *slot else { return Err(WriteError::Refused("没有这本台账".into())) };
         let before = stored.doc().get_heads();
-        stored.doc().set_actor(ActorId::random());
+        let actor = ActorId::random();
+        stored.doc().set_actor(actor.clone());
+        let board = writer.device.is_none();
         let edited = panic::catch_unwind(AssertUnwindSafe(|| {
             UnitLedger::reading(stored.doc(), |l| {
-                l.set_author(&principal.name);
+                l.set_author(writer.name);
+                if board {
+                    l.upgrade()?;
+                }
                 edit(l)
             })
         }));
         let outcome = match edited {
             Ok(Ok(value)) => {
                 let changes: Vec<automerge::Change> = stored.doc().get_changes(&before);
-                ledger::write_scope::check(stored.doc(), &changes, ledger::write_scope::Sender { write: rights.write, name: &principal.name })
-                    .and_then(|()| self.directory.check_attribution(&principal.device, &changes))
+                ledger::write_scope::check(stored.doc(), &changes, ledger::write_scope::Sender { write: writer.write, name: writer.name })
+                    .and_then(|()| match writer.device {
+                        Some(device) => self.directory.check_attribution(device, &changes),
+                        None => self.directory.claim_for_board(&actor, &changes),
+                    })
                     .map_err(WriteError::Refused)
                     .and_then(|()| match stored.unsaved_changes() {
                         None => Ok(value),
@@ -434,6 +449,15 @@ fn random_tag() -> u64 {
     let mut bytes = [0u8; 8];
     let _ = getrandom::fill(&mut bytes);
     u64::from_le_bytes(bytes) | 1
+}
+
+/// Who makes a change on the server: what they may write, the name their entries carry, and
+/// the device whose actors they use (None: the public board, whose actors are its own).
+#[derive(Debug, Clone, Copy)]
+pub struct Writer<'a> {
+    pub write: ledger::org::Write,
+    pub name: &'a str,
+    pub device: Option<&'a str>,
 }
 
 /// Why a change the server was asked to make was not made.

@@ -11,6 +11,7 @@ use ledger_sync::{DocumentId, Layout};
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
+mod board;
 pub(crate) mod read_model;
 pub(crate) mod schema;
 pub(crate) use accounts::{Device, NewLedger, Person};

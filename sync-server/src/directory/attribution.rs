@@ -35,3 +35,28 @@ impl Directory {
         Ok(())
     }
 }
+
+/// The owner the attribution cache records for the public board's actors: no device id is
+/// ever this (device ids are hex).
+pub(crate) const BOARD_OWNER: &str = "先锋广场";
+
+impl Directory {
+    /// Claims `actor` for the public board's change at hand: every change but the skeleton must
+    /// be by it, and it is recorded as the board's, so no device can bind it afterwards.
+    pub fn claim_for_board(&self, actor: &automerge::ActorId, changes: &[Change]) -> Result<(), String> {
+        for change in changes {
+            if change.actor_id().to_bytes().iter().all(|b| *b == 0) {
+                if self.skeleton.contains(&change.hash()) {
+                    continue;
+                }
+                return Err("the all-zero actor only writes the ledger skeleton".into());
+            }
+            if change.actor_id() != actor {
+                return Err(format!("change {} is not the board's own", change.hash()));
+            }
+        }
+        self.storage.claim_board_actor(actor.to_bytes())?;
+        self.actors.lock().unwrap_or_else(|e| e.into_inner()).insert(actor.clone(), BOARD_OWNER.to_owned());
+        Ok(())
+    }
+}

@@ -254,6 +254,10 @@ impl Storage {
     pub fn bind_actor(&self, actor: &[u8], device: &str) -> Result<String> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
+        // The public board's actors are nobody's device's.
+        if tx.query_row("SELECT 1 FROM board_actors WHERE actor = ?1", [actor], |_| Ok(())).optional().map_err(err)?.is_some() {
+            return Ok(crate::directory::BOARD_OWNER.to_owned());
+        }
         tx.execute("INSERT OR IGNORE INTO actors (actor, device) VALUES (?1, ?2)", params![actor, device]).map_err(err)?;
         let owner: String = tx.query_row("SELECT device FROM actors WHERE actor = ?1", [actor], |r| r.get(0)).map_err(err)?;
         tx.commit().map_err(err)?;

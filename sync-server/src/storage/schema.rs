@@ -5,10 +5,10 @@
 
 use rusqlite::Connection;
 
-use super::{accounts, err, read_model, Result, INCREMENTAL};
+use super::{accounts, board, err, read_model, Result, INCREMENTAL};
 
 /// The layout this build writes. 0 is every database from before versions (0.1.0).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 pub(super) struct Migration {
     /// The version the database has once it ran.
@@ -19,7 +19,10 @@ pub(super) struct Migration {
 
 /// In order; a new one goes at the end with the next number, and a fixture of the layout it
 /// leaves behind is added to the tests when it is released.
-pub(super) const MIGRATIONS: &[Migration] = &[Migration { to: 1, what: "the layout of 0.1.0, made whole and numbered", run: to_1 }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { to: 1, what: "the layout of 0.1.0, made whole and numbered", run: to_1 },
+    Migration { to: 2, what: "the public board: its actors, residents' contacts, used codes, devices' code keys", run: to_2 },
+];
 
 pub(super) fn version(db: &Connection) -> Result<i64> {
     db.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(err)
@@ -83,4 +86,9 @@ fn to_1(db: &Connection) -> Result<()> {
         db.execute_batch("ALTER TABLE documents ADD COLUMN tag INTEGER NOT NULL DEFAULT 0").map_err(err)?;
     }
     Ok(())
+}
+
+/// 1 → 2: the public board's tables.
+fn to_2(db: &Connection) -> Result<()> {
+    db.execute_batch(board::SCHEMA).map_err(err)
 }

@@ -1,0 +1,85 @@
+//! What the public board (先锋广场) keeps outside the ledgers: which actors are the board's,
+//! residents' follow-up phone numbers (for the unit's secretary only, never in a document that
+//! every cadre's phone holds), and the one-time rating codes already used.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{err, Result, Storage};
+
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS board_actors (actor BLOB PRIMARY KEY) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS board_contacts (
+        rating TEXT PRIMARY KEY, ledger TEXT NOT NULL, phone TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS board_codes (
+        code TEXT PRIMARY KEY, ledger TEXT NOT NULL, used_at INTEGER NOT NULL, rating TEXT) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS device_keys (
+        device TEXT PRIMARY KEY REFERENCES devices(id), key BLOB NOT NULL) WITHOUT ROWID;";
+
+impl Storage {
+    pub(crate) fn claim_board_actor(&self, actor: &[u8]) -> Result<()> {
+        self.db().execute("INSERT OR IGNORE INTO board_actors (actor) VALUES (?1)", [actor]).map(|_| ()).map_err(err)
+    }
+
+    pub(crate) fn put_contact(&self, rating: &str, ledger: &str, phone: &str, at: i64) -> Result<()> {
+        self.db().execute("INSERT OR REPLACE INTO board_contacts (rating, ledger, phone, at) VALUES (?1, ?2, ?3, ?4)", params![rating, ledger, phone, at]).map(|_| ()).map_err(err)
+    }
+
+    /// The follow-up phone a resident left with a rating of `ledger`.
+    pub(crate) fn contact(&self, ledger: &str, rating: &str) -> Result<Option<String>> {
+        self.db().query_row("SELECT phone FROM board_contacts WHERE rating = ?1 AND ledger = ?2", [rating, ledger], |r| r.get(0)).optional().map_err(err)
+    }
+
+    /// Marks a one-time code used; false when it was already.
+    pub(crate) fn use_code(&self, code: &str, ledger: &str, at: i64) -> Result<bool> {
+        let n = self.db().execute("INSERT OR IGNORE INTO board_codes (code, ledger, used_at) VALUES (?1, ?2, ?3)", params![code, ledger, at]).map_err(err)?;
+        Ok(n == 1)
+    }
+
+    /// Gives a code back when the rating it was used for could not be stored.
+    pub(crate) fn unuse_code(&self, code: &str) -> Result<()> {
+        self.db().execute("DELETE FROM board_codes WHERE code = ?1 AND rating IS NULL", [code]).map(|_| ()).map_err(err)
+    }
+
+    pub(crate) fn code_rated(&self, code: &str, rating: &str) -> Result<()> {
+        self.db().execute("UPDATE board_codes SET rating = ?2 WHERE code = ?1", [code, rating]).map(|_| ()).map_err(err)
+    }
+
+    /// The key a device signs one-time codes with, made the first time it is asked for.
+    pub(crate) fn device_key(&self, device: &str) -> Result<Vec<u8>> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        if let Some(key) = tx.query_row("SELECT key FROM device_keys WHERE device = ?1", [device], |r| r.get(0)).optional().map_err(err)? {
+            return Ok(key);
+        }
+        let mut key = vec![0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| e.to_string())?;
+        tx.execute("INSERT INTO device_keys (device, key) VALUES (?1, ?2)", params![device, key]).map_err(err)?;
+        tx.commit().map_err(err)?;
+        Ok(key)
+    }
+
+    /// A device's signing key, if it was ever given one.
+    pub(crate) fn existing_device_key(&self, device: &str) -> Result<Option<Vec<u8>>> {
+        self.db().query_row("SELECT key FROM device_keys WHERE device = ?1", [device], |r| r.get(0)).optional().map_err(err)
+    }
+
+    /// A secret of this data directory, made once (keys of residents' case links).
+    pub(crate) fn board_secret(&self) -> Result<Vec<u8>> {
+        if let Some(hex) = self.setting("board_secret")? {
+            if let Some(bytes) = decode_hex(&hex) {
+                return Ok(bytes);
+            }
+        }
+        let mut key = [0u8; 32];
+        getrandom::fill(&mut key).map_err(|e| e.to_string())?;
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        self.db().execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('board_secret', ?1)", [hex]).map_err(err)?;
+        // Another start may have won the race: use what is stored.
+        self.setting("board_secret")?.as_deref().and_then(decode_hex).ok_or_else(|| "board secret unreadable".into())
+    }
+}
+
+fn decode_hex(s: &str) -> Option<Vec<u8>> {
+    (s.len() % 2 == 0).then_some(())?;
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
