@@ -52,6 +52,9 @@ pub struct LedgerAccess {
     pub path: String,
     pub rights: Rights,
     pub members: Vec<Member>,
+    /// The unit's public board (先锋广场), as residents reach it.
+    #[serde(default)]
+    pub board_url: String,
 }
 
 /// `GET /api/me`.

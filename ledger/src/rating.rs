@@ -283,6 +283,7 @@ pub struct ValidRating {
 
 /// What a resident sends from the board's form. Nothing defaults: no verdict, no rating.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RatingForm {
     pub verdict: String,
     pub comment: String,

@@ -26,6 +26,11 @@ impl ValidationErrors {
         self.0.is_empty()
     }
 
+    /// Every message, in the form's order.
+    pub fn messages(&self) -> Vec<String> {
+        self.0.iter().map(|(_, m)| m.clone()).collect()
+    }
+
     /// The first message for a field, for showing under its input.
     pub fn for_field(&self, field: &str) -> Option<&str> {
         self.0.iter().find(|(f, _)| *f == field).map(|(_, m)| m.as_str())

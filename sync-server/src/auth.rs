@@ -201,11 +201,12 @@ pub(crate) struct MeQuery {
 
 /// `GET /api/me`: the person, their units and roles, the device, and every ledger they may use
 /// with its rights and the unit's people (what the phone keeps for offline use).
-pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<MeQuery>) -> Response {
+pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap, client: Option<Extension<crate::Client>>, Query(q): Query<MeQuery>) -> Response {
     let (principal, device) = match principal(&state, &headers, None).await {
         Ok(p) => p,
         Err(r) => return r,
     };
+    let board_base = crate::board::board_url(&state, &headers, is_https(&client), "");
     let directory = state.hub.directory.clone();
     let version: Option<String> = q.version.map(|v| v.chars().take(40).collect());
     let built = tokio::task::spawn_blocking(move || -> Result<Me, String> {
@@ -248,6 +249,7 @@ pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap, Query(
                     path: org.path_names(&unit.id).join(" / "),
                     rights,
                     members,
+                    board_url: format!("{board_base}{}", unit.id),
                 }
             })
             .collect();

@@ -4,9 +4,15 @@
 //! start with `--demo` each demo account gets a fresh password (desktop roles) or a fresh
 //! one-time activation code (phones), printed for the person trying it.
 
-use ledger::org::{Role, UnitKind};
+use ledger::org::{Role, UnitKind, Write};
+use ledger::pledge::Aim;
+use ledger::post::PostDraft;
+use ledger::record::Section;
+use ledger::PledgeDraft;
+use ledger_sync::DocumentId;
 
 use crate::directory::{hash_password, random_id, Directory};
+use crate::hub::{Hub, Writer};
 
 /// One demo account as printed.
 #[derive(Debug, Clone)]
@@ -47,9 +53,60 @@ fn desktop(role: Role) -> bool {
     matches!(role, Role::Supervisor | Role::Admin)
 }
 
+/// What each demo village's and community's board shows at once: posts and pledges the
+/// secretary published, so a newcomer scanning its QR code sees a real board.
+const POSTS: &[(&str, &str, &str, &str)] = &[
+    ("便民服务窗口", "王芳", "代办社保、医保、低保、残疾人证等业务；政策咨询；开具各类证明。", "工作日 8:30–12:00，14:30–17:30"),
+    ("矛盾纠纷调解岗", "张伟", "邻里、家庭、土地纠纷的调解；重大矛盾及时上报。", "工作日全天，急事随时电话联系"),
+    ("网格服务岗", "刘洋", "入户走访、收集群众诉求、帮办代办，每月走遍网格内每一户。", "每周二、周四入户"),
+];
+const PLEDGES: &[(&str, &str, &[Aim])] = &[
+    ("每周三下午在村委会接待群众，当场能办的当场办，不能当场办的一周内答复。", "王芳", &[Aim::ServiceLead]),
+    ("年底前完成村内主干道路灯更换，实现夜间照明全覆盖。", "张伟", &[Aim::LivelihoodAhead]),
+    ("群众反映的问题 5 个工作日内回访，回访满意率达到 95% 以上。", "刘洋", &[Aim::ServiceLead, Aim::GovernanceAhead]),
+];
+
+/// Writes the demo board into every grass-roots ledger, as the secretary would: the posts and
+/// pledges, published. Made through a device of the secretary's named for what it is (演示数据),
+/// retired at once, so the ledger's history says truthfully where these records came from.
+fn seed_board(hub: &Hub) -> Result<(), String> {
+    let directory = &hub.directory;
+    let Some((secretary, _)) = directory.storage.person_by_login("wangfang")? else { return Ok(()) };
+    let device = directory.issue_token(&secretary.id, "演示数据", None)?.device;
+    let org = directory.org();
+    let today = ledger::report::day_of(crate::directory::now_secs() * 1000).unwrap_or_default();
+    let due = (today + chrono::Days::new(90)).to_string();
+    for unit in org.units.values().filter(|u| matches!(u.kind, UnitKind::Village | UnitKind::Community)) {
+        let Some(doc) = unit.ledger.as_deref().and_then(|l| DocumentId::parse(l).ok()) else { continue };
+        let writer = Writer { write: Write::Everything, name: &secretary.name, device: Some(&device.id) };
+        let due = due.clone();
+        hub.write_as(doc, writer, move |l| {
+            let at = crate::directory::now_secs() * 1000;
+            l.upgrade()?;
+            // A millisecond apart, so the board lists them in the order written here.
+            for (i, (title, holder, duties, hours)) in POSTS.iter().enumerate() {
+                let at = at + i as i64;
+                let draft = PostDraft { title: (*title).into(), holder: (*holder).into(), duties: (*duties).into(), hours: (*hours).into() };
+                let id = l.add_post(&draft.validate().map_err(|e| ledger::LedgerError::Invalid(e.to_string()))?, at)?;
+                l.set_published(Section::Posts, &id, true, at)?;
+            }
+            for (i, (content, by, aims)) in PLEDGES.iter().enumerate() {
+                let at = at + i as i64;
+                let draft = PledgeDraft { content: (*content).into(), by: (*by).into(), aims: aims.to_vec(), due: due.clone(), public: true, ..Default::default() };
+                let id = l.add_pledge(&draft.validate().map_err(|e| ledger::LedgerError::Invalid(e.to_string()))?, at)?;
+                l.set_published(Section::Pledges, &id, true, at)?;
+            }
+            Ok(())
+        })
+        .map_err(|e| format!("the demo board of {}: {e:?}", unit.name))?;
+    }
+    directory.set_device_status(&device.id, "retired", None)
+}
+
 /// Seeds the demo organisation if the data directory has none, then gives every demo account
 /// a fresh secret.
-pub fn seed(directory: &Directory) -> Result<Vec<DemoAccount>, String> {
+pub fn seed(hub: &Hub) -> Result<Vec<DemoAccount>, String> {
+    let directory: &Directory = &hub.directory;
     let storage = &directory.storage;
     if directory.org().units.is_empty() && storage.people_count()? == 0 {
         let mut ids = std::collections::HashMap::new();
@@ -62,6 +119,7 @@ pub fn seed(directory: &Directory) -> Result<Vec<DemoAccount>, String> {
             let person = directory.add_person(name, login, None, None)?;
             directory.grant(&person.id, &ids[unit], *role, None)?;
         }
+        seed_board(hub)?;
         storage.put_setting("demo", "1")?;
     } else if storage.setting("demo")?.is_none() {
         return Err("这个数据目录已有自己的组织，不能再放入演示组织（--demo 只用于空目录或演示目录）".into());

@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 pub mod backup;
+pub mod board;
 pub mod data_check;
 pub mod demo;
 pub mod desk;
@@ -61,6 +62,8 @@ pub struct AppState {
     pub idle_timeout: Duration,
     /// The bearer token `/metrics` wants on the public listener; None: it does not exist there.
     pub metrics_token: Option<Arc<str>>,
+    /// The public board (先锋广场): its limits, rendered pages and secret.
+    pub board: Arc<board::Board>,
     health: Arc<tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>>,
 }
 
@@ -71,6 +74,11 @@ impl AppState {
     }
 
     pub fn with_storage(storage: Arc<Storage>) -> Result<Self, String> {
+        Self::with_board(storage, &board::BoardLimits::default(), None)
+    }
+
+    /// With the public board's limits and its public address (`--public-url`).
+    pub fn with_board(storage: Arc<Storage>, limits: &board::BoardLimits, public_url: Option<String>) -> Result<Self, String> {
         let storage_id = match storage.setting("storage_id")? {
             Some(id) => id,
             None => {
@@ -79,9 +87,10 @@ impl AppState {
                 id
             }
         };
+        let board = Arc::new(board::Board::new(storage.board_secret()?, limits, public_url));
         let directory = Directory::open(storage.clone())?;
         let hub = Hub::new(storage, directory);
-        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, idle_timeout: IDLE_TIMEOUT, metrics_token: None, health: Arc::default() })
+        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, idle_timeout: IDLE_TIMEOUT, metrics_token: None, board, health: Arc::default() })
     }
 }
 
@@ -102,6 +111,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
             }
         }
     });
+    board::watch_changes(&state);
     // Bounded memory: documents idle for a while are dropped (storage keeps them).
     tokio::spawn(async move {
         loop {
@@ -136,6 +146,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/desk/records/{ledger}/{section}/{id}", get(desk::record_route))
         .route("/api/desk/records/{ledger}/{section}/{id}/remarks", post(desk::remark_route))
         .route("/sync", get(sync_socket::upgrade))
+        .merge(board::routes())
         .fallback_service(static_files::service(dist))
         .layer(axum::middleware::from_fn(origin::same_origin))
         .layer(CompressionLayer::new())
@@ -176,6 +187,13 @@ async fn healthz(axum::extract::State(state): axum::extract::State<AppState>) ->
 /// Tells `/metrics` where the scheduled backups are, for their age.
 pub fn watch_backups(dir: PathBuf) {
     metrics::watch_backups(dir);
+}
+
+/// The public board alone (`--public-listen`): what an IT office exposes to the internet while
+/// the app, sync and the desk stay on the internal network.
+pub fn public_router(state: AppState) -> Router {
+    board::watch_changes(&state);
+    board::routes().layer(axum::middleware::from_fn(origin::same_origin)).layer(CompressionLayer::new()).with_state(state)
 }
 
 /// The internal listener's router (`--metrics-listen`): `/metrics` for whoever reaches it, and

@@ -122,6 +122,22 @@ struct Args {
     /// (`Authorization: Bearer …`).
     #[arg(long)]
     metrics_token_file: Option<PathBuf>,
+    /// Serves the public board (先锋广场, /b/…) alone on this address too: the one to expose to
+    /// the internet while the main address stays internal. Plain HTTP: put TLS in front of it.
+    #[arg(long)]
+    public_listen: Option<SocketAddr>,
+    /// Where residents reach the board (`https://board.example.gov.cn`), for QR codes, posters
+    /// and each ledger's boardUrl [default: the address a request came to].
+    #[arg(long)]
+    public_url: Option<String>,
+    /// Ratings, 留言 and rechecks the board stores per second, from everyone; past it residents
+    /// are asked to try again shortly.
+    #[arg(long, default_value_t = 200)]
+    public_writes_per_second: u32,
+    /// Ratings, 留言 and rechecks from one address per hour (keep it high where many phones share
+    /// a carrier's address).
+    #[arg(long, default_value_t = 300)]
+    public_writes_per_address_per_hour: u32,
 }
 
 /// `RUST_LOG`, or info. Automerge opens an info-level span for every batch of changes it loads
@@ -175,7 +191,18 @@ async fn run(args: Args) -> Result<(), String> {
     }
     // One server per data directory; restore waits for it to stop.
     let _lock = sync_server::backup::DataDirLock::take(&args.data_dir)?;
-    let mut state = sync_server::AppState::open(&args.data_dir)?;
+    if let Some(url) = &args.public_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.parse::<axum::http::Uri>().is_err() {
+            return Err(format!("--public-url {url}: give the board's address as https://host[:port]"));
+        }
+    }
+    let limits = sync_server::board::BoardLimits {
+        writes_per_second: args.public_writes_per_second,
+        writes_per_address_per_hour: args.public_writes_per_address_per_hour,
+        ..Default::default()
+    };
+    let storage = std::sync::Arc::new(sync_server::Storage::open_with(&args.data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?);
+    let mut state = sync_server::AppState::with_board(storage, &limits, args.public_url.clone())?;
     if let Some(file) = &args.metrics_token_file {
         let token = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let token = token.trim();
@@ -198,6 +225,13 @@ async fn run(args: Args) -> Result<(), String> {
         tokio::spawn(sync_server::serve(listener, router, sync_server::ConnectionLimits::default(), std::future::pending()));
     }
     sync_server::watch_backups(backup_dir);
+    if let Some(addr) = args.public_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        tracing::info!("public board (先锋广场) on http://{}/b/…", listener.local_addr().map_err(|e| e.to_string())?);
+        let router = sync_server::public_router(state.clone());
+        let transport = sync_server::Transport { tls: None, trusted_proxies: args.trusted_proxies.clone().into() };
+        tokio::spawn(sync_server::serve_with(listener, router, sync_server::ConnectionLimits::default(), transport, std::future::pending()));
+    }
     let listen = args.listen.unwrap_or(if args.lan { ([0, 0, 0, 0], 8443).into() } else { ([127, 0, 0, 1], 8080).into() });
     let http_listen = args.http_listen.or(args.lan.then(|| ([0, 0, 0, 0], 8080).into()));
     let mut lan_hosts = Vec::new();
@@ -224,7 +258,8 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let directory = state.hub.directory.clone();
     if args.demo {
-        let accounts = tokio::task::spawn_blocking(move || sync_server::demo::seed(&directory)).await.map_err(|e| e.to_string())??;
+        let hub = state.hub.clone();
+        let accounts = tokio::task::spawn_blocking(move || sync_server::demo::seed(&hub)).await.map_err(|e| e.to_string())??;
         println!("{}", sync_server::demo::describe(&accounts, &base));
     } else if let Some(code) = tokio::task::spawn_blocking(move || directory.issue_setup_code()).await.map_err(|e| e.to_string())?? {
         println!("首次启动：请在浏览器打开 {base}/setup#{code} 创建第一个管理员（24 小时内有效，只能使用一次）。");

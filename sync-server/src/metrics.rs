@@ -44,6 +44,7 @@ struct Metrics {
     storage_bytes: Gauge,
     backup_age_seconds: Gauge<f64, AtomicU64>,
     backups: Family<Outcome, Counter>,
+    board_writes: Family<Outcome, Counter>,
     registry: Registry,
 }
 
@@ -68,6 +69,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         persist_seconds: metric!("persist_seconds", "Time to commit received changes to storage", Histogram::new(exponential_buckets(0.0005, 2.0, 15))),
         refusals: metric!("refusals", "Requests, connections and changes refused, by reason", Family::default()),
         compactions: metric!("compactions", "Compactions of stored documents, by outcome", Family::default()),
+        board_writes: metric!("board_writes", "Ratings, 留言 and rechecks the public board stored, by kind", Family::default()),
         storage_bytes: metric!("storage_bytes", "Bytes of the database and its write-ahead log", Gauge::default()),
         backup_age_seconds: metric!("backup_age_seconds", "Seconds since the newest scheduled backup (-1: none)", Gauge::default()),
         backups: metric!("backups", "Scheduled backups, by outcome", Family::default()),
@@ -134,6 +136,16 @@ pub(crate) fn persisted(started: Instant) {
 /// Something refused; `reason` is a short code (`wrong`, `write_scope`, `connection_limit`).
 pub(crate) fn refused(reason: &str) {
     METRICS.refusals.get_or_create(&Reason { reason: reason.to_owned() }).inc();
+}
+
+/// The public board turned a write away by one of its limits (`address`, `browser`,
+/// `browser_target`, `global`).
+pub(crate) fn board_refused(limit: &str) {
+    refused(&format!("board_{limit}"));
+}
+
+pub(crate) fn board_stored(kind: &'static str) {
+    METRICS.board_writes.get_or_create(&Outcome { outcome: kind }).inc();
 }
 
 pub(crate) fn compacted(outcome: &'static str) {

@@ -30,13 +30,13 @@ impl Storage {
     }
 
     /// Marks a one-time code used; false when it was already.
-    pub(crate) fn use_code(&self, code: &str, ledger: &str, at: i64) -> Result<bool> {
+    pub(crate) fn use_rating_code(&self, code: &str, ledger: &str, at: i64) -> Result<bool> {
         let n = self.db().execute("INSERT OR IGNORE INTO board_codes (code, ledger, used_at) VALUES (?1, ?2, ?3)", params![code, ledger, at]).map_err(err)?;
         Ok(n == 1)
     }
 
     /// Gives a code back when the rating it was used for could not be stored.
-    pub(crate) fn unuse_code(&self, code: &str) -> Result<()> {
+    pub(crate) fn unuse_rating_code(&self, code: &str) -> Result<()> {
         self.db().execute("DELETE FROM board_codes WHERE code = ?1 AND rating IS NULL", [code]).map(|_| ()).map_err(err)
     }
 
