@@ -197,6 +197,15 @@ fn not_found() -> Response {
     html(StatusCode::NOT_FOUND, pages::message("先锋广场", "没有找到这个页面", "二维码可能已失效，或这项内容已不再公开。"))
 }
 
+/// A form that could not be read: too large (413), or not a form (400).
+fn unreadable(unit: &str, rejection: &axum::extract::rejection::FormRejection) -> Response {
+    let status = rejection.status();
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return html(status, pages::message(unit, "提交的内容太长", "请删减后再提交。"));
+    }
+    html(StatusCode::BAD_REQUEST, pages::message(unit, "提交的内容无法识别", "请返回重新填写。"))
+}
+
 fn failed(e: impl std::fmt::Display) -> Response {
     tracing::error!("board: {e}");
     html(StatusCode::SERVICE_UNAVAILABLE, pages::message("先锋广场", "暂时无法处理", "请稍后再试。您提交的内容没有保存。"))
@@ -397,7 +406,10 @@ async fn rate(
         Err(e) => return failed(e),
     };
     let Some((target_kind, target_id, what, _)) = target_of(&r.board, &target, &id) else { return not_found() };
-    let Ok(Form(form)) = form else { return html(StatusCode::BAD_REQUEST, pages::message(&r.unit, "提交的内容无法识别", "请返回重新填写。")) };
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(e) => return unreadable(&r.unit, &e),
+    };
     let action = format!("/b/{unit}/rate/{target}/{id}");
     let (verdict, comment, phone) = match form.validate() {
         Ok(v) => v,
@@ -510,7 +522,10 @@ async fn ask(
     form: Result<Form<AskForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let Some((name, doc)) = unit_ledger(&state, &unit) else { return not_found() };
-    let Ok(Form(form)) = form else { return html(StatusCode::BAD_REQUEST, pages::message(&name, "提交的内容无法识别", "请返回重新填写。")) };
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(e) => return unreadable(&name, &e),
+    };
     let draft = match form.validate() {
         Ok(d) => d,
         Err(errors) => {
@@ -599,7 +614,10 @@ async fn recheck(
         Ok(None) => return not_found(),
         Err(e) => return failed(e),
     };
-    let Ok(Form(form)) = form else { return html(StatusCode::BAD_REQUEST, pages::message(&name, "提交的内容无法识别", "请返回重新填写。")) };
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(e) => return unreadable(&name, &e),
+    };
     let action = format!("/b/{unit}/case/{id}?k={}", q.k);
     let verdict = ledger::Verdict::from_code(form.verdict.trim());
     let comment = form.comment.trim().to_owned();

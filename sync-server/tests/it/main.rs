@@ -7,6 +7,7 @@ mod common;
 
 mod access;
 mod backups;
+mod board;
 mod connections;
 mod crafted_files;
 mod deploy;

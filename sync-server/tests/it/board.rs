@@ -1,0 +1,304 @@
+//! The public board (先锋广场) against the real server over real sockets: a resident rates and
+//! asks with plain HTTP forms, the unit's phone receives what they sent through sync and
+//! answers, the resident sees the answer; and everything the public can send is bounded.
+
+use crate::common;
+
+use std::time::Duration;
+
+use automerge::{ActorId, AutoCommit};
+use common::{Answer, End, Phone, Server};
+use ledger::rating::StepKind;
+use ledger::record::Section;
+use ledger::{RecordId, UnitLedger};
+use ledger_sync::DocumentId;
+
+/// A server, a unit whose tester is its secretary, and the tester's phone holding its ledger
+/// with one published post.
+struct Unit {
+    server: Server,
+    _data: tempfile::TempDir,
+    id: String,
+    doc: DocumentId,
+    phone: Phone,
+    post: RecordId,
+}
+
+async fn unit() -> Unit {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(data.path(), Duration::from_secs(5)).await;
+    let doc = server.ledger();
+    let d = &server.state.hub.directory;
+    let id = d.org().units.values().find(|u| u.ledger.as_deref() == Some(&doc.to_string())).unwrap().id.clone();
+    d.grant(&server.tester.person, &id, ledger::org::Role::Secretary, None).unwrap();
+    let mut phone = Phone::new("secretary", doc);
+    let post = edit(&mut phone, |l| {
+        let draft = ledger::PostDraft { title: "便民服务窗口".into(), holder: "王芳".into(), duties: "代办社保、医保".into(), hours: "工作日".into() };
+        let id = l.add_post(&draft.validate().unwrap(), now())?;
+        l.set_published(Section::Posts, &id, true, now())?;
+        Ok(id)
+    });
+    assert_eq!(phone.sync(&server.url(), Duration::from_secs(20)).await, End::Quiet);
+    Unit { server, _data: data, id, doc, phone, post }
+}
+
+fn now() -> i64 {
+    sync_server::now_secs() * 1000
+}
+
+/// An edit on the phone through the ledger's own API, signed as the tester.
+fn edit<R>(phone: &mut Phone, f: impl FnOnce(&mut UnitLedger) -> Result<R, ledger::LedgerError>) -> R {
+    UnitLedger::reading(&mut phone.doc, |l| {
+        l.set_author(common::TESTER);
+        f(l)
+    })
+    .unwrap()
+}
+
+fn read<R>(phone: &mut Phone, f: impl FnOnce(&mut UnitLedger) -> R) -> R {
+    UnitLedger::reading(&mut phone.doc, f)
+}
+
+impl Unit {
+    async fn get(&self, path: &str, cookie: Option<&str>) -> (u16, String, String) {
+        let headers: Vec<(&str, &str)> = cookie.map(|c| vec![("Cookie", c)]).unwrap_or_default();
+        common::http(self.server.addr, "GET", path, &headers, "").await
+    }
+
+    async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> (u16, String, String) {
+        let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        if let Some(c) = cookie {
+            headers.push(("Cookie", c));
+        }
+        common::http(self.server.addr, "POST", path, &headers, &body).await
+    }
+
+    fn heads(&self) -> Vec<automerge::ChangeHash> {
+        self.server.state.hub.heads_in_memory(&self.doc).unwrap_or_default()
+    }
+
+    async fn sync(&mut self) {
+        assert_eq!(self.phone.sync(&self.server.url(), Duration::from_secs(20)).await, End::Quiet);
+    }
+}
+
+fn encode(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// The browser cookie a page set.
+fn cookie_of(head: &str) -> String {
+    head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).and_then(|c| c.split(';').next()).expect("a browser cookie").to_owned()
+}
+
+/// The first link in a page that starts with `prefix`.
+fn link(body: &str, prefix: &str) -> String {
+    let at = body.find(&format!("href=\"{prefix}")).unwrap_or_else(|| panic!("no link to {prefix} in {body}"));
+    let rest = &body[at + 6..];
+    rest[..rest.find('"').unwrap()].replace("&amp;", "&")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_residents_bad_rating_reaches_the_phone_is_answered_and_rechecked_once() {
+    let mut u = unit().await;
+    let board = format!("/b/{}", u.id);
+    let (status, _, page) = u.get(&board, None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("便民服务窗口") && page.contains("责任人：王芳"), "{page}");
+    assert!(!page.contains("<script"), "the board needs no script");
+    let rate = format!("{board}/rate/post/{}", u.post);
+    let (status, head, form) = u.get(&rate, None).await;
+    assert_eq!(status, 200);
+    assert!(!form.contains(" checked"), "nothing is pre-selected");
+    let cookie = cookie_of(&head);
+
+    // Nothing chosen, or a 差评 with no reason: asked again, nothing stored.
+    let before = u.heads();
+    for form in [vec![("comment", "还行")], vec![("verdict", "dissatisfied")], vec![("verdict", "great")], vec![("verdict", "satisfied"), ("phone", "12345")]] {
+        let (status, _, page) = u.post(&rate, Some(&cookie), &form).await;
+        assert_eq!(status, 400, "{form:?}: {page}");
+    }
+    assert_eq!(u.heads(), before);
+
+    let (status, _, thanks) = u.post(&rate, Some(&cookie), &[("verdict", "dissatisfied"), ("comment", "窗口中午常没人"), ("phone", "138 0013 8000")]).await;
+    assert_eq!(status, 200, "{thanks}");
+    assert!(thanks.contains("已收到您的评价"));
+    let case = link(&thanks, &format!("{board}/case/"));
+    // The same browser rates the same post once a day.
+    let (status, _, _) = u.post(&rate, Some(&cookie), &[("verdict", "satisfied")]).await;
+    assert_eq!(status, 429);
+
+    // The phone gets the rating with its next sync; the resident's phone number is not in the
+    // ledger every cadre's phone holds, only beside it on the server.
+    u.sync().await;
+    let ratings = read(&mut u.phone, |l| l.ratings().records);
+    assert_eq!(ratings.len(), 1);
+    let rating = ratings[0].clone();
+    assert_eq!((rating.verdict, rating.comment.as_str(), rating.target_id.as_ref()), (ledger::Verdict::Dissatisfied, "窗口中午常没人", Some(&u.post)));
+    let history = read(&mut u.phone, |l| l.history(&rating.id));
+    assert_eq!(history[0].by, "先锋广场");
+    let bytes = u.phone.doc.save();
+    assert!(!bytes.windows(11).any(|w| w == b"13800138000"), "the phone number reached the ledger");
+    let db = rusqlite::Connection::open(u._data.path().join(sync_server::DATABASE)).unwrap();
+    let phone: String = db.query_row("SELECT phone FROM board_contacts WHERE rating = ?1", [rating.id.as_str()], |r| r.get(0)).unwrap();
+    assert_eq!(phone, "13800138000");
+
+    // The resident's link: the case waits; a recheck before an answer is refused.
+    let (status, _, page) = u.get(&case, None).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("待签收"), "{page}");
+    let (status, _, _) = u.post(&case, None, &[("verdict", "satisfied")]).await;
+    assert_eq!(status, 409);
+    let forged = format!("{}0", &case[..case.len() - 1]);
+    assert_eq!(u.get(&forged, None).await.0, 404, "a link with a wrong key opens nothing");
+
+    // The secretary answers offline, then syncs.
+    edit(&mut u.phone, |l| l.add_case_step(&rating.id, StepKind::Acknowledge, "", None, now()));
+    edit(&mut u.phone, |l| l.add_case_step(&rating.id, StepKind::Rectify, "已安排午间轮岗，窗口不再空岗", None, now() + 1));
+    u.sync().await;
+    let (_, _, page) = u.get(&case, None).await;
+    assert!(page.contains("已答复") && page.contains("已安排午间轮岗"), "{page}");
+    let (_, _, public) = u.get(&board, None).await;
+    assert!(public.contains("差评及整改") && public.contains("窗口中午常没人") && public.contains("已安排午间轮岗"), "{public}");
+    assert!(!public.contains("13800138000"));
+
+    // One recheck, then no more.
+    let (status, head, _) = u.post(&case, None, &[("verdict", "basic"), ("comment", "好些了")]).await;
+    assert_eq!(status, 303, "{head}");
+    let (status, _, _) = u.post(&case, None, &[("verdict", "very_satisfied")]).await;
+    assert_eq!(status, 409);
+    u.sync().await;
+    let rating = read(&mut u.phone, |l| l.rating(&rating.id).unwrap());
+    let case = rating.case(Default::default()).unwrap();
+    assert_eq!(case.recheck, Some(ledger::Verdict::Basic));
+    assert_eq!(rating.steps.iter().filter(|s| s.kind == StepKind::Recheck).count(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_question_becomes_a_problem_and_its_answer_is_published_once_closed() {
+    let mut u = unit().await;
+    let ask = format!("/b/{}/ask", u.id);
+    let (status, _, _) = u.post(&ask, None, &[("title", ""), ("detail", "没写标题")]).await;
+    assert_eq!(status, 400);
+    let (status, _, page) = u.post(&ask, None, &[("title", "三号楼前路灯不亮"), ("detail", "晚上老人出门看不见路"), ("phone", "13900139000")]).await;
+    assert_eq!(status, 200, "{page}");
+    u.sync().await;
+    let problems = read(&mut u.phone, |l| l.problems().records);
+    assert_eq!(problems.len(), 1);
+    let p = problems[0].clone();
+    assert_eq!((p.raised_by, p.status, p.contact.as_str()), (ledger::problem::RaisedBy::Message, ledger::Status::Pending, "13900139000"));
+    let board = format!("/b/{}", u.id);
+    assert!(!u.get(&board, None).await.2.contains("三号楼前路灯"), "an open question is not on the board");
+    edit(&mut u.phone, |l| l.change_problem_status(&p.id, &ledger::problem::Action::Resolve { result: "已更换灯泡并加装一盏".into() }, now()).map(|_| ()));
+    u.sync().await;
+    let (_, _, page) = u.get(&board, None).await;
+    assert!(page.contains("群众留言答复") && page.contains("三号楼前路灯不亮") && page.contains("已更换灯泡并加装一盏"), "{page}");
+    assert!(!page.contains("13900139000"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_phone_writes_a_residents_record_or_uses_the_boards_actor() {
+    let mut u = unit().await;
+    let rate = format!("/b/{}/rate/post/{}", u.id, u.post);
+    assert_eq!(u.post(&rate, None, &[("verdict", "very_satisfied")]).await.0, 200);
+    u.sync().await;
+    // A cadre's phone makes up a rating of its own: refused whole, nothing stored.
+    let mut forged = u.phone.doc.fork().with_actor(ActorId::random());
+    UnitLedger::reading(&mut forged, |l| {
+        l.set_author(common::TESTER);
+        let r = ledger::rating::ValidRating {
+            target: ledger::rating::Target::Post,
+            target_id: u.post.clone(),
+            verdict: ledger::Verdict::VerySatisfied,
+            comment: "好".into(),
+            way: ledger::rating::Way::Poster,
+            code_by: String::new(),
+        };
+        l.add_rating(&r, now()).unwrap();
+    });
+    let (answer, _) = common::attempt(&u.server.url(), u.doc, forged).await;
+    assert!(matches!(&answer, Answer::Refused(r) if r.contains(ledger::write_scope::RATINGS_ARE_RESIDENTS)), "{answer:?}");
+    // A phone that writes with the board's actor is refused as another device's.
+    let board_actor = read(&mut u.phone, |l| {
+        let rating = l.ratings().records[0].id.clone();
+        let change = l.doc_mut().get_changes(&[]).into_iter().find(|c| c.message().is_some_and(|m| m.contains(rating.as_str()))).unwrap();
+        change.actor_id().clone()
+    });
+    let mut posing: AutoCommit = u.phone.doc.fork().with_actor(board_actor);
+    common::put_visit(&mut posing, "posing", "1");
+    common::commit_signed(&mut posing, common::TESTER, Some("posing"));
+    let (answer, _) = common::attempt(&u.server.url(), u.doc, posing).await;
+    assert!(matches!(&answer, Answer::Refused(r) if r.contains("belongs to another device")), "{answer:?}");
+    // Neither reached storage: a fresh reader finds the one real rating and no visit.
+    let mut reader = Phone::new("reader", u.doc);
+    assert_eq!(reader.sync(&u.server.url(), Duration::from_secs(20)).await, End::Quiet);
+    assert_eq!(read(&mut reader, |l| l.ratings().records.len()), 1);
+    assert_eq!(common::visit_value(&reader.doc, "posing"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_ratings_is_bounded_loses_none_it_acknowledged_and_leaves_the_server_up() {
+    let u = unit().await;
+    let rate = format!("/b/{}/rate/post/{}", u.id, u.post);
+    // An oversized form is refused before it is read.
+    let huge = "评".repeat(20_000);
+    let (status, _, _) = u.post(&rate, None, &[("verdict", "satisfied"), ("comment", &huge)]).await;
+    assert_eq!(status, 413);
+    // One address, no cookie, as fast as it can: the address's hourly limit (300) holds; some
+    // may meet the global cap (200 a second) instead. Every answer is one of the three.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let addr = u.server.addr;
+        let path = rate.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut codes = Vec::new();
+            for j in 0..10 {
+                let body = format!("verdict=satisfied&comment=flood-{i}-{j}");
+                let (status, _, _) = common::http(addr, "POST", &path, &[("Content-Type", "application/x-www-form-urlencoded")], &body).await;
+                codes.push(status);
+            }
+            codes
+        }));
+    }
+    let mut codes = Vec::new();
+    for t in tasks {
+        codes.extend(t.await.unwrap());
+    }
+    let stored = codes.iter().filter(|c| **c == 200).count();
+    assert!(codes.iter().all(|c| matches!(c, 200 | 429 | 503)), "{codes:?}");
+    assert!(stored <= 300, "{stored} stored from one address");
+    assert!(codes.iter().filter(|c| **c != 200).count() >= 100, "{codes:?}");
+    assert_eq!(common::http(u.server.addr, "GET", "/healthz", &[], "").await.0, 200);
+    assert_eq!(u.get(&format!("/b/{}", u.id), None).await.0, 200);
+    // Exactly what was acknowledged is in the ledger.
+    let mut reader = Phone::new("reader", u.doc);
+    assert_eq!(reader.sync(&u.server.url(), Duration::from_secs(30)).await, End::Quiet);
+    let in_ledger = read(&mut reader, |l| l.ratings().records.len());
+    assert_eq!(in_ledger, stored);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_ledger_carries_its_board_url_and_the_public_listener_serves_the_board_alone() {
+    let u = unit().await;
+    let auth = format!("Bearer {}", u.server.tester.token);
+    let (status, _, me) = common::http(u.server.addr, "GET", "/api/me", &[("Authorization", &auth)], "").await;
+    assert_eq!(status, 200);
+    let me: serde_json::Value = serde_json::from_str(&me).unwrap();
+    let entry = me["ledgers"].as_array().unwrap().iter().find(|l| l["documentId"] == u.doc.to_string()).unwrap().clone();
+    assert_eq!(entry["boardUrl"], format!("http://{}/b/{}", u.server.addr, u.id));
+
+    let public = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = public.local_addr().unwrap();
+    let router = sync_server::public_router(u.server.state.clone());
+    tokio::spawn(sync_server::serve(public, router, sync_server::ConnectionLimits::default(), std::future::pending()));
+    assert_eq!(common::http(addr, "GET", &format!("/b/{}", u.id), &[], "").await.0, 200);
+    let (status, _, poster) = common::http(addr, "GET", &format!("/b/{}/poster/post/{}", u.id, u.post), &[], "").await;
+    assert_eq!(status, 200);
+    assert!(poster.contains("<svg") && poster.contains(&format!("http://{addr}/b/{}/rate/post/{}", u.id, u.post)), "{poster}");
+    for internal in ["/api/me", "/sync", "/", "/desk", "/api/desk/overview", "/healthz"] {
+        assert_eq!(common::http(addr, "GET", internal, &[("Authorization", &auth)], "").await.0, 404, "{internal}");
+    }
+    assert_eq!(common::http(addr, "GET", "/b/000000000000000000000000", &[], "").await.0, 404, "an unknown unit");
+    assert_eq!(common::http(addr, "GET", &format!("/b/{}/rate/post/{}", u.id, RecordId::random()), &[], "").await.0, 404, "a post not published");
+}
