@@ -96,7 +96,7 @@ async fn main() -> Result<(), String> {
     let hub = state.hub.clone();
     tokio::task::spawn_blocking(move || sync_server::demo::seed(&hub)).await.map_err(|e| e.to_string())??;
     let org = state.hub.directory.org();
-    let unit = org.units.values().find(|u| u.name == "青石村").ok_or("no demo village")?.clone();
+    let unit = org.units.values().find(|u| u.name == sync_server::demo::DEMO_BOARD_UNIT).ok_or("no demo board")?.clone();
     let doc = ledger_sync::DocumentId::parse(unit.ledger.as_deref().unwrap_or_default()).map_err(|e| e.to_string())?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
