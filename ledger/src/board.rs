@@ -120,16 +120,7 @@ impl PublicBoard {
         answered.sort_by(|a, b| (b.updated_at, &b.id).cmp(&(a.updated_at, &a.id)));
         let mut bad: Vec<&Rating> = live.iter().copied().filter(|r| r.verdict.is_bad()).collect();
         bad.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
-        let about = |r: &Rating| -> String {
-            let id = r.target_id.as_ref();
-            let found = match r.target {
-                Target::Post => posts.iter().find(|p| Some(&p.id) == id && p.is_public()).map(|p| p.title.clone()),
-                Target::Pledge => pledges.iter().find(|p| Some(&p.id) == id && p.is_on_board()).map(|p| p.content.chars().take(40).collect()),
-                Target::Visit | Target::Problem => None,
-            };
-            found.unwrap_or_else(|| format!("一次{}", r.target.label()))
-        };
-        Self {
+        let mut board = Self {
             posts: shown_posts
                 .into_iter()
                 .map(|p| PublicPost {
@@ -167,22 +158,31 @@ impl PublicBoard {
                     }
                 })
                 .collect(),
-            cases: bad
-                .into_iter()
-                .take(MAX_LISTED)
-                .filter_map(|r| {
-                    let case = r.case(rules)?;
-                    Some(PublicCase {
-                        on: day_of(r.created_at),
-                        about: about(r),
-                        verdict: r.verdict,
-                        comment: r.comment.clone(),
-                        state: case.state,
-                        reply: case.answer.map(|s| (s.kind, s.text)),
-                    })
-                })
-                .collect(),
-        }
+            cases: Vec::new(),
+        };
+        board.cases = bad.into_iter().take(MAX_LISTED).filter_map(|r| board.case(r, rules)).collect();
+        board
+    }
+
+    /// A 差评 as the board shows it, named by the published post or pledge it rates (a piece of
+    /// work, or an item no longer published, by its kind only); None for a rating that is not
+    /// a 差评.
+    pub fn case(&self, r: &Rating, rules: CaseRules) -> Option<PublicCase> {
+        let case = r.case(rules)?;
+        let id = r.target_id.as_ref();
+        let about = match r.target {
+            Target::Post => self.posts.iter().find(|p| Some(&p.id) == id).map(|p| p.title.clone()),
+            Target::Pledge => self.pledges.iter().find(|p| Some(&p.id) == id).map(|p| p.content.chars().take(40).collect()),
+            Target::Visit | Target::Problem => None,
+        };
+        Some(PublicCase {
+            on: day_of(r.created_at),
+            about: about.unwrap_or_else(|| format!("一次{}", r.target.label())),
+            verdict: r.verdict,
+            comment: r.comment.clone(),
+            state: case.state,
+            reply: case.answer.map(|s| (s.kind, s.text)),
+        })
     }
 }
 

@@ -178,7 +178,7 @@ fn policy(style: &str) -> HeaderValue {
     HeaderValue::from_str(&format!("default-src 'none'; style-src 'sha256-{hash}'; img-src data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")).expect("ascii")
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+fn html(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
     static POLICY: std::sync::OnceLock<HeaderValue> = std::sync::OnceLock::new();
     let policy = POLICY.get_or_init(|| policy(pages::STYLE)).clone();
     (
@@ -188,7 +188,7 @@ fn html(status: StatusCode, body: String) -> Response {
             (header::CONTENT_SECURITY_POLICY, policy),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
         ],
-        body,
+        body.into(),
     )
         .into_response()
 }
@@ -269,7 +269,8 @@ async fn rendered(state: &AppState, unit: &str) -> Result<Option<Arc<Rendered>>,
 
 async fn board_page(State(state): State<AppState>, Path(unit): Path<String>) -> Response {
     match rendered(&state, &unit).await {
-        Ok(Some(r)) => html(StatusCode::OK, String::from_utf8_lossy(&r.html).into_owned()),
+        // The rendered bytes are shared, not copied, per request.
+        Ok(Some(r)) => html(StatusCode::OK, r.html.clone()),
         Ok(None) => not_found(),
         Err(e) => failed(e),
     }
@@ -348,11 +349,6 @@ fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap,
     let address = client.as_ref().map_or_else(|| "unknown".to_owned(), |c| c.address.ip().to_string());
     let browser = browser(headers);
     let mut counted: Vec<(&'static str, String)> = Vec::new();
-    let give_back = |counted: &[(&'static str, String)]| {
-        for (which, key) in counted {
-            windows(board, which).give_back(key);
-        }
-    };
     let mut checks: Vec<(&'static str, String, Turned)> = vec![("address", address, Turned::TooMany)];
     if let Some(b) = &browser {
         checks.push(("browser", b.clone(), Turned::TooMany));
@@ -363,13 +359,20 @@ fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap,
     checks.push(("global", String::new(), Turned::Busy));
     for (which, key, turned) in checks {
         if !windows(board, which).allow(&key, now) {
-            give_back(&counted);
+            give_back(board, counted);
             crate::metrics::board_refused(which);
             return Err(turned);
         }
         counted.push((which, key));
     }
     Ok(counted)
+}
+
+/// Gives back what [`admit`] counted for a write that was not stored.
+fn give_back(board: &Board, counted: Vec<(&'static str, String)>) {
+    for (which, key) in counted {
+        windows(board, which).give_back(&key);
+    }
 }
 
 fn windows<'a>(board: &'a Board, which: &str) -> &'a Windows {
@@ -433,9 +436,7 @@ async fn rate(
             html(StatusCode::OK, pages::rated(&r.unit, &format!("/b/{unit}"), link.as_deref()))
         }
         Err(e) => {
-            for (which, key) in counted {
-                windows(&state.board, which).give_back(&key);
-            }
+            give_back(&state.board, counted);
             write_failed(&r.unit, e)
         }
     }
@@ -545,9 +546,7 @@ async fn ask(
             html(StatusCode::OK, pages::asked(&name, &format!("/b/{unit}")))
         }
         Err(e) => {
-            for (which, key) in counted {
-                windows(&state.board, which).give_back(&key);
-            }
+            give_back(&state.board, counted);
             write_failed(&name, e)
         }
     }
@@ -565,27 +564,19 @@ async fn own_case(state: &AppState, unit: &str, id: &str, key: &str) -> Result<O
     if !state.board.case_key_matches(&doc, &id, key) {
         return Ok(None);
     }
+    // The board as rendered names what was rated; only the rating itself is read.
+    let Some(board) = rendered(state, unit).await? else { return Ok(None) };
     let storage = state.hub.storage.clone();
-    let found = tokio::task::spawn_blocking(move || -> Result<Option<(Rating, ledger::board::PublicCase)>, String> {
+    let found = tokio::task::spawn_blocking(move || -> Result<Option<(Rating, CaseRules)>, String> {
         let Some(body) = storage.record_body(&doc, Section::Ratings, &id)? else { return Ok(None) };
-        let Ok(rating) = serde_json::from_str::<Rating>(&body) else { return Ok(None) };
-        let board = read_board(&storage, &doc)?;
-        let about = match rating.target {
-            Target::Post => board.posts.iter().find(|p| Some(&p.id) == rating.target_id.as_ref()).map(|p| p.title.clone()),
-            Target::Pledge => board.pledges.iter().find(|p| Some(&p.id) == rating.target_id.as_ref()).map(|p| p.content.clone()),
-            Target::Visit | Target::Problem => None,
-        };
-        let case = PublicBoard::of(&[], &[], &[], std::slice::from_ref(&rating), case_rules(&storage)).cases.into_iter().next();
-        Ok(case.map(|mut c| {
-            if let Some(about) = about {
-                c.about = about;
-            }
-            (rating, c)
-        }))
+        Ok(serde_json::from_str::<Rating>(&body).ok().map(|r| (r, case_rules(&storage))))
     })
     .await
     .map_err(|e| e.to_string())??;
-    Ok(found.map(|(r, c)| (name, doc, r, c)))
+    Ok(found.and_then(|(rating, rules)| {
+        let case = board.board.case(&rating, rules)?;
+        Some((name, doc, rating, case))
+    }))
 }
 
 async fn case_page(State(state): State<AppState>, Path((unit, id)): Path<(String, String)>, Query(q): Query<CaseQuery>) -> Response {
@@ -651,9 +642,7 @@ async fn recheck(
             response
         }
         Err(e) => {
-            for (which, key) in counted {
-                windows(&state.board, which).give_back(&key);
-            }
+            give_back(&state.board, counted);
             write_failed(&name, e)
         }
     }

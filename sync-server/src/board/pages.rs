@@ -172,15 +172,20 @@ fn errors(e: &[String]) -> String {
     e.iter().map(|m| format!("<p class=\"err\">{}</p>", text(m))).collect()
 }
 
-/// The rating form for `what` (a post's title, a pledge's content). Nothing is pre-selected.
-pub(super) fn rate_form(unit: &str, what: &str, action: &str, f: &Filled<'_>) -> String {
-    let levels: String = Verdict::ALL
+/// The five levels as radio buttons, `chosen` checked (a form shown again), else none.
+fn levels(chosen: &str) -> String {
+    Verdict::ALL
         .iter()
         .map(|v| {
-            let checked = if f.verdict == v.code() { " checked" } else { "" };
+            let checked = if chosen == v.code() { " checked" } else { "" };
             format!("<label><input type=\"radio\" name=\"verdict\" value=\"{}\" required{checked}><span>{}</span></label>", v.code(), v.label())
         })
-        .collect();
+        .collect()
+}
+
+/// The rating form for `what` (a post's title, a pledge's content). Nothing is pre-selected.
+pub(super) fn rate_form(unit: &str, what: &str, action: &str, f: &Filled<'_>) -> String {
+    let levels = levels(f.verdict);
     let body = format!(
         "<div class=\"card\"><div class=\"meta\">您正在评价</div><h3>{}</h3></div>{}\
 <form method=\"post\" action=\"{}\"><div class=\"levels\">{levels}</div>\
@@ -255,13 +260,7 @@ pub(super) fn case_page(unit: &str, board: &str, c: &PublicCase, recheck: Option
     match (rechecked, recheck) {
         (Some(v), _) => body.push_str(&format!("<div class=\"card\">您对答复的评价：{}</div>", v.label())),
         (None, Some(action)) => {
-            let levels: String = Verdict::ALL
-                .iter()
-                .map(|v| {
-                    let checked = if f.verdict == v.code() { " checked" } else { "" };
-                    format!("<label><input type=\"radio\" name=\"verdict\" value=\"{}\" required{checked}><span>{}</span></label>", v.code(), v.label())
-                })
-                .collect();
+            let levels = levels(f.verdict);
             body.push_str(&format!(
                 "<h2>对答复作出评价（只能一次）</h2>{}<form method=\"post\" action=\"{}\"><div class=\"levels\">{levels}</div>\
 <label class=\"f\" for=\"comment\">意见（选填）</label><textarea id=\"comment\" name=\"comment\" maxlength=\"{}\">{}</textarea>\

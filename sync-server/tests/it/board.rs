@@ -38,7 +38,8 @@ async fn unit() -> Unit {
         l.set_published(Section::Posts, &id, true, now())?;
         Ok(id)
     });
-    assert_eq!(phone.sync(&server.url(), Duration::from_secs(20)).await, End::Quiet);
+    let end = phone.sync(&server.url(), Duration::from_secs(20)).await;
+    assert_eq!(end, End::Quiet, "closed: {:?}, errors: {:?}", phone.closed, phone.errors);
     Unit { server, _data: data, id, doc, phone, post }
 }
 
