@@ -10,7 +10,7 @@
 //! Automerge's chunk header is parsed by hand below: automerge does not expose it, and the
 //! bound must hold *before* automerge inflates anything.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 
 use automerge::{sync, AutoCommit, Change, ChangeHash};
@@ -66,6 +66,65 @@ pub fn check_incoming(doc: &mut AutoCommit, chunks: &sync::ChunkList) -> Result<
         }
     }
     Ok(Incoming { new, inflated: inflated_total })
+}
+
+/// Splits received changes into those whose dependencies are all known (in the document, or
+/// earlier in the first list), in an order where each comes after its dependencies, and those
+/// that wait for a dependency the remote has not sent. A remote leaves one out when our bloom
+/// filter falsely says we have it (about one change in a hundred) and sends what builds on it;
+/// what builds on it names objects the document does not have yet, so it can be checked only
+/// once its dependencies are here. Changes already in the document are dropped.
+pub fn split_ready(doc: &mut AutoCommit, changes: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
+    let mut seen = HashSet::new();
+    let changes: Vec<Change> = changes.into_iter().filter(|c| seen.insert(c.hash()) && doc.get_change_meta_by_hash(&c.hash()).is_none()).collect();
+    let at: HashMap<ChangeHash, usize> = changes.iter().enumerate().map(|(i, c)| (c.hash(), i)).collect();
+    let mut changes: Vec<Option<Change>> = changes.into_iter().map(Some).collect();
+    // Kahn's order over the received changes; one whose dependency is nowhere never starts.
+    let mut unmet = vec![0usize; changes.len()];
+    let mut dependents: HashMap<usize, Vec<usize>> = HashMap::new();
+    let mut start = Vec::new();
+    for (i, change) in changes.iter().enumerate() {
+        let Some(change) = change else { continue };
+        let mut nowhere = false;
+        for dep in change.deps() {
+            match at.get(dep) {
+                Some(&j) => {
+                    unmet[i] += 1;
+                    dependents.entry(j).or_default().push(i);
+                }
+                None => nowhere |= doc.get_change_meta_by_hash(dep).is_none(),
+            }
+        }
+        if nowhere {
+            unmet[i] = usize::MAX;
+        } else if unmet[i] == 0 {
+            start.push(i);
+        }
+    }
+    let mut ready = Vec::new();
+    while let Some(i) = start.pop() {
+        ready.extend(changes[i].take());
+        for &d in dependents.get(&i).into_iter().flatten() {
+            if unmet[d] != usize::MAX {
+                unmet[d] -= 1;
+                if unmet[d] == 0 {
+                    start.push(d);
+                }
+            }
+        }
+    }
+    (ready, changes.into_iter().flatten().collect())
+}
+
+/// The dependencies of `waiting` changes that neither the document nor they hold: what to ask
+/// the remote for, beside what Automerge asks for (`need`) that is not among them.
+pub fn still_needed(doc: &mut AutoCommit, waiting: &[Change], need: &[ChangeHash]) -> Vec<ChangeHash> {
+    let held: HashSet<ChangeHash> = waiting.iter().map(Change::hash).collect();
+    let mut needed: Vec<ChangeHash> = need.iter().chain(waiting.iter().flat_map(|c| c.deps())).filter(|h| !held.contains(h)).copied().collect();
+    needed.retain(|h| doc.get_change_meta_by_hash(h).is_none());
+    needed.sort();
+    needed.dedup();
+    needed
 }
 
 /// A change whose dependencies are all known (in the document or earlier in the message) must

@@ -135,7 +135,9 @@ struct DocSync {
     /// Whether we have sent anything for this document on this connection.
     started: bool,
     last_persisted_shared: Vec<automerge::ChangeHash>,
-    /// Changes this remote sent that wait for dependencies it has not sent yet.
+    /// Changes this remote sent that wait for dependencies it has not sent yet (on a side
+    /// that checks changes), and their count.
+    held: Vec<Change>,
     waiting: Waiting,
     /// Whether this document is synced on this connection (asked for by either side), as
     /// opposed to only carrying a sync state restored from an earlier one.
@@ -143,7 +145,7 @@ struct DocSync {
 }
 
 /// Changes a remote sent that wait for dependencies not sent yet: how many, and how many bytes
-/// they inflate to (an overestimate: a message's bytes count until none of its changes wait).
+/// they inflate to.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Waiting {
     pub changes: usize,
@@ -245,9 +247,10 @@ impl Connection {
         self.docs.iter().filter(|(_, d)| d.synced).map(|(id, _)| *id).collect()
     }
 
-    /// Documents in which this remote has changes waiting for dependencies.
-    pub fn documents_with_waiting_changes(&self) -> Vec<DocumentId> {
-        self.docs.iter().filter(|(_, d)| d.waiting.changes > 0).map(|(id, _)| *id).collect()
+    /// This remote's changes waiting for dependencies, per document: the host's count for the
+    /// whole document goes down by them when the connection ends.
+    pub fn waiting_shares(&self) -> Vec<(DocumentId, Waiting)> {
+        self.docs.iter().filter(|(_, d)| d.waiting != Waiting::default()).map(|(id, d)| (*id, d.waiting)).collect()
     }
 
     /// Documents with a received change not yet durable.
@@ -470,17 +473,39 @@ impl Connection {
             return;
         };
         let heads_before = document.get_heads();
+        let mut message = message;
         let carries_changes = !message.changes.is_empty();
-        let (incoming, new) = if self.checks_changes && carries_changes {
-            match crate::changes::check_incoming(document, &message.changes) {
-                Ok(incoming) => ((incoming.new.len(), incoming.inflated), incoming.new),
-                Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
+        let entry = self.docs.entry(doc).or_default();
+        // A change waits here, unchecked and unapplied, until its dependencies are in the
+        // document; then it is checked and handed to Automerge with them. Automerge's own queue
+        // is never used on this side: a change in it would be applied, unchecked, by whichever
+        // connection brought its dependency.
+        let checking = self.checks_changes && (carries_changes || !entry.held.is_empty());
+        let mut ready = Vec::new();
+        let mut waiting_share = None;
+        if checking {
+            let mut received = std::mem::take(&mut entry.held);
+            if carries_changes {
+                match crate::changes::check_incoming(document, &message.changes) {
+                    Ok(incoming) => received.extend(incoming.new),
+                    Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
+                }
             }
-        } else {
-            ((0, 0), Vec::new())
-        };
-        if carries_changes {
-            if let Err(why) = host.may_write(&doc, &new) {
+            let (now_ready, held) = crate::changes::split_ready(document, received);
+            ready = now_ready;
+            let before = entry.waiting;
+            entry.waiting = Waiting { changes: held.len(), bytes: held.iter().map(|c| c.raw_bytes().len()).sum() };
+            entry.held = held;
+            let now = entry.waiting;
+            waiting_share = Some((before, now));
+            let (max, max_bytes) = (crate::limits::MAX_WAITING_CHANGES, crate::limits::MAX_WAITING_BYTES);
+            if now.changes > max || now.bytes > max_bytes {
+                return self.fail(format!("refused changes for {doc}: more than {max} changes or {max_bytes} bytes wait for dependencies never sent"));
+            }
+            message.changes = sync::ChunkList::from(ready.iter().map(|c| c.raw_bytes().to_vec()).collect::<Vec<_>>());
+        }
+        if carries_changes || !ready.is_empty() {
+            if let Err(why) = host.may_write(&doc, &ready) {
                 return self.fail(format!("not allowed to write {doc}: {why}"));
             }
         }
@@ -491,34 +516,13 @@ impl Connection {
             return;
         }
         let new_changes = document.get_heads() != heads_before;
-        // This remote's waiting changes before and after, for the document-wide count.
-        let mut waiting_share = None;
         let mut applied_changes = None;
-        if self.checks_changes && carries_changes {
-            // What was applied (this message's changes, and any that waited for them) must be
-            // what every implementation writes; a failure closes the connection, and the host
-            // sends the document back to what storage holds.
-            if new_changes {
-                match crate::changes::check_applied(document, &heads_before) {
-                    Ok(changes) => applied_changes = Some(changes),
-                    Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
-                }
-            }
-            let applied = applied_changes.as_ref().map_or(0, Vec::len);
-            let (new, inflated) = incoming;
-            let before = entry.waiting;
-            let waiting = &mut entry.waiting;
-            waiting.changes = (waiting.changes + new).saturating_sub(applied);
-            waiting.bytes = match waiting.changes {
-                0 => 0,
-                _ if new > applied => waiting.bytes + inflated,
-                _ => waiting.bytes,
-            };
-            let now = *waiting;
-            waiting_share = Some((before, now));
-            let (max, max_bytes) = (crate::limits::MAX_WAITING_CHANGES, crate::limits::MAX_WAITING_BYTES);
-            if now.changes > max || now.bytes > max_bytes {
-                return self.fail(format!("refused changes for {doc}: more than {max} changes or {max_bytes} bytes wait for dependencies never sent"));
+        if checking && new_changes {
+            // What was applied must be what every implementation writes; a failure closes the
+            // connection, and the host sends the document back to what storage holds.
+            match crate::changes::check_applied(document, &heads_before) {
+                Ok(changes) => applied_changes = Some(changes),
+                Err(why) => return self.fail(format!("refused changes for {doc}: {why}")),
             }
         }
         let saved =
@@ -560,11 +564,17 @@ impl Connection {
         let Some(document) = host.document(&doc, false) else { return };
         let was_started = entry.started;
         let mut messages = Vec::new();
-        while let Some(mut m) = document.sync().generate_sync_message(&mut entry.state) {
+        loop {
+            let Some(mut m) = document.sync().generate_sync_message(&mut entry.state) else { break };
             if self.checks_changes {
                 // No capability flags: the remote then sends changes (V1), never the
                 // whole-document chunks of V2, which cannot be checked before inflating.
                 m.flags = None;
+                if !entry.held.is_empty() {
+                    // Ask for what the waiting changes build on: Automerge asks only for what
+                    // its own queue misses, and that queue is not used on this side.
+                    m.need = crate::changes::still_needed(document, &entry.held, &m.need);
+                }
             }
             messages.push(m.encode());
             // generate_sync_message yields one message per round trip; loop guards a bug.

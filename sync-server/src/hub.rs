@@ -38,9 +38,8 @@ enum Slot {
 
 struct Cell {
     slot: Mutex<Slot>,
-    /// Changes waiting for dependencies in the document in memory, from all its connections
-    /// (Automerge keeps them in the document and does not say how many). Changed only under
-    /// the slot's lock; back to nothing whenever the document goes back to storage.
+    /// Changes waiting for dependencies in the document, from all its connections together
+    /// (each connection's engine holds its own, outside the document): the bound on them all.
     waiting: Mutex<Waiting>,
     last_used: Mutex<Instant>,
     /// For a unit ledger, the heads its read-model rows were committed at: None until read from
@@ -218,20 +217,14 @@ impl Hub {
         out
     }
 
-    /// A connection ended with changes still waiting for dependencies in `docs`: they never
-    /// will be applied by it, so each such document goes back to what storage holds (Automerge
-    /// cannot drop one peer's waiting changes), unless memory holds something storage lacks.
-    pub fn release_waiting(&self, docs: &[DocumentId]) {
-        for doc in docs {
+    /// A connection ended with changes still waiting for dependencies: they leave with it
+    /// (the engine held them, never Automerge), and so does their share of each document's count.
+    pub fn release_waiting(&self, shares: &[(DocumentId, Waiting)]) {
+        for (doc, share) in shares {
             let Some(cell) = self.cells().get(doc).cloned() else { continue };
-            let mut slot = cell.lock();
-            if let Slot::Loaded(stored) = &mut *slot {
-                if stored.is_ahead() {
-                    continue;
-                }
-            }
-            *slot = Slot::Unloaded;
-            *cell.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Waiting::default();
+            let mut all = cell.waiting.lock().unwrap_or_else(|e| e.into_inner());
+            all.changes = all.changes.saturating_sub(share.changes);
+            all.bytes = all.bytes.saturating_sub(share.bytes);
         }
     }
 

@@ -55,10 +55,10 @@ pub(crate) async fn upgrade(
 }
 
 /// When the connection ends, however it ends, the changes it left waiting for dependencies
-/// leave the documents with it (on the blocking pool: it takes document locks).
+/// leave the documents' counts with it (on the blocking pool: it takes document locks).
 struct ReleaseWaiting {
     hub: std::sync::Arc<crate::hub::Hub>,
-    docs: Vec<DocumentId>,
+    docs: Vec<(DocumentId, ledger_sync::Waiting)>,
 }
 
 impl Drop for ReleaseWaiting {
@@ -245,7 +245,7 @@ async fn run(socket: WebSocket, state: AppState, address: &str, principal: Princ
                     .await
                     .map_err(|e| format!("document work failed: {e}"))?;
                     conn = back;
-                    release.docs = conn.documents_with_waiting_changes();
+                    release.docs = conn.waiting_shares();
                     handed_back.extend(outputs);
                 }
                 Output::Persist { doc, .. } => {

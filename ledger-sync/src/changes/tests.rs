@@ -166,3 +166,37 @@ fn garbage_and_truncated_chunks_are_errors_not_panics() {
     let mut state = sync::State::new();
     let _ = phone.sync().generate_sync_message(&mut state);
 }
+
+/// Three changes in a chain, the middle one missing: the first is ready, the last waits for
+/// the middle, and the middle is what to ask for. Out of order, duplicated or already known,
+/// the ready ones come after their dependencies, once, and only if new.
+#[test]
+fn changes_are_ready_in_dependency_order_and_those_missing_a_dependency_wait() {
+    let mut server = base();
+    let mut phone = server.fork();
+    let mut chain = Vec::new();
+    for n in 0..3 {
+        let before = phone.get_heads();
+        let obj = phone.put_object(ROOT, format!("post{n}"), ObjType::Map).unwrap();
+        phone.put(&obj, "title", "窗口").unwrap();
+        phone.commit();
+        chain.extend(phone.get_changes(&before));
+    }
+    let hashes: Vec<ChangeHash> = chain.iter().map(Change::hash).collect();
+
+    let (ready, waiting) = split_ready(&mut server, vec![chain[2].clone(), chain[0].clone()]);
+    assert_eq!(ready.iter().map(Change::hash).collect::<Vec<_>>(), vec![hashes[0]]);
+    assert_eq!(waiting.iter().map(Change::hash).collect::<Vec<_>>(), vec![hashes[2]]);
+    assert_eq!(still_needed(&mut server, &waiting, &[]), vec![hashes[1]]);
+    // What Automerge asks for stays asked for, unless it is among the waiting or known.
+    let known = server.get_heads()[0];
+    assert_eq!(still_needed(&mut server, &waiting, &[hashes[2], known, hashes[1]]), vec![hashes[1]]);
+
+    let (ready, waiting) = split_ready(&mut server, vec![chain[2].clone(), chain[1].clone(), chain[2].clone(), chain[0].clone()]);
+    assert_eq!(ready.iter().map(Change::hash).collect::<Vec<_>>(), hashes);
+    assert!(waiting.is_empty());
+
+    server.apply_changes(ready).unwrap();
+    let (ready, waiting) = split_ready(&mut server, chain.clone());
+    assert!(ready.is_empty() && waiting.is_empty(), "changes the document has are dropped");
+}

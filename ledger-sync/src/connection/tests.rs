@@ -99,9 +99,19 @@ impl DocumentHost for Peer {
         self.live.get_mut(doc)
     }
 
-    fn may_write(&mut self, doc: &DocumentId, _changes: &[automerge::Change]) -> Result<(), String> {
+    /// Also holds the engine to what a server's write rules need: every change handed over for
+    /// checking has its dependencies in the document or before it in the list.
+    fn may_write(&mut self, doc: &DocumentId, changes: &[automerge::Change]) -> Result<(), String> {
         if self.read_only.contains(doc) {
             return Err("read only".into());
+        }
+        let d = self.live.get_mut(doc).ok_or("no document")?;
+        let mut earlier = BTreeSet::new();
+        for change in changes {
+            if let Some(dep) = change.deps().iter().find(|dep| !earlier.contains(*dep) && d.get_change_meta_by_hash(dep).is_none()) {
+                return Err(format!("{} handed over before its dependency {dep}", change.hash()));
+            }
+            earlier.insert(change.hash());
         }
         Ok(())
     }
@@ -500,6 +510,45 @@ fn a_refused_write_closes_the_connection_and_changes_nothing() {
     assert!(s.closed.as_deref().unwrap_or_default().contains("not allowed"), "{:?}", s.closed);
     assert_eq!(srv.heads(doc), before);
     assert_eq!(srv.value(doc, "k").as_deref(), Some("v1"));
+}
+
+/// The phone's bloom filter of what we have said yes to a change we lack (about one in a
+/// hundred), so the phone sent only what builds on it. That change names an object the
+/// server's document does not have: it waits, unchecked and unapplied, the answer asks for its
+/// dependency, and both are checked and applied in order once it comes.
+#[test]
+fn a_change_sent_without_its_dependency_waits_and_its_dependency_is_asked_for() {
+    let (mut phone, mut srv) = (Peer::new("phone", false), server());
+    let doc = phone.create_doc();
+    phone.edit(doc, "visit", "x");
+    let mut s = Session::connect(&mut phone, &mut srv);
+    s.settle(&mut phone, &mut srv);
+    let before = srv.heads(doc);
+    let d = phone.live.get_mut(&doc).unwrap();
+    let post = d.put_object(ROOT, "post", automerge::ObjType::Map).unwrap();
+    d.commit();
+    let middle = d.get_heads();
+    d.put(&post, "published", true).unwrap();
+    d.commit();
+    let (parent, child) = (middle[0], d.get_heads());
+    let changes = d.get_changes(&middle).into_iter().map(|c| c.raw_bytes().to_vec()).collect::<Vec<_>>();
+    let bytes = d.save_after(&before);
+    phone.durable.get_mut(&doc).unwrap().load_incremental(&bytes).unwrap();
+
+    let only_child = sync::Message { heads: child.clone(), need: vec![], have: vec![], changes: changes.into(), flags: None, version: sync::MessageVersion::V1 };
+    s.b.receive(&sync_frame(doc, only_child));
+    s.pump(&mut phone, &mut srv);
+    assert!(s.closed.is_none(), "{:?}", s.closed);
+    assert_eq!(srv.heads(doc), before, "nothing applied before its dependency");
+    assert_eq!(s.b.waiting_shares().iter().map(|(_, w)| w.changes).collect::<Vec<_>>(), vec![1]);
+    let answers = sync_messages(&s.to_a);
+    assert_eq!(answers.last().map(|a| a.need.clone()), Some(vec![parent]), "the answer asks for the dependency");
+
+    s.settle(&mut phone, &mut srv);
+    assert!(s.closed.is_none(), "{:?}", s.closed);
+    assert_eq!(srv.heads(doc), child);
+    assert!(s.b.waiting_shares().is_empty());
+    assert_eq!(srv.durable.get_mut(&doc).unwrap().get_heads(), child, "both are durable");
 }
 
 #[test]
