@@ -408,8 +408,8 @@ impl Host {
                         Section::Enterprises => l.enterprise(id).ok().map(RecordUpdate::Enterprise),
                         Section::Pledges => l.pledge(id).ok().map(RecordUpdate::Pledge),
                         Section::Surveys => l.survey(id).ok().map(RecordUpdate::Survey),
-                        // The page has no lists of these yet.
-                        Section::Posts | Section::Ratings => None,
+                        Section::Posts => l.post(id).ok().map(RecordUpdate::Post),
+                        Section::Ratings => l.rating(id).ok().map(RecordUpdate::Rating),
                     })
                     .collect();
                 i.view.apply(updates.clone());

@@ -20,6 +20,8 @@ pub struct LedgerEntry {
     pub write: ledger::org::Write,
     /// Names of the unit's cadres and secretaries, to assign a problem to.
     pub members: Vec<String>,
+    /// The unit's page on the public board (先锋广场), for its link and posters.
+    pub board_url: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -61,6 +63,7 @@ impl Me {
                     _ => ledger::org::Write::Nothing,
                 },
                 members: array(l, "members").iter().map(|m| text(m, "name")).collect(),
+                board_url: text(l, "boardUrl"),
             })
             .filter(|l| !l.document_id.is_empty())
             .collect();

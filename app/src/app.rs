@@ -8,10 +8,12 @@ use leptos_router::path;
 
 use crate::account::{self, LedgerEntry, Me};
 use crate::browser;
+use crate::pages::board::{BoardPage, BoardUrl, RatingDetail};
 use crate::pages::enterprise_form::{EditEnterprise, NewEnterprise};
 use crate::pages::enterprises::{EnterpriseDetail, EnterpriseList};
 use crate::pages::pledge_form::{EditPledge, NewPledge};
 use crate::pages::pledges::{PledgeDetail, PledgeList};
+use crate::pages::posts::{EditPost, NewPost, PostDetail};
 use crate::pages::problem_detail::ProblemDetail;
 use crate::pages::problem_form::{EditProblem, NewProblem};
 use crate::pages::problem_list::{ProblemList, ProblemListState};
@@ -109,6 +111,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired(), &ledger.document_id, &kept_documents);
     provide_context(sync);
     provide_context(Members(StoredValue::new(ledger.members.clone())));
+    provide_context(BoardUrl(ledger.board_url.clone()));
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
     provide_context(ProblemListState::new());
@@ -159,6 +162,11 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
                             <Route path=path!("/surveys") view=SurveyList/>
                             <Route path=path!("/surveys/new") view=NewSurvey/>
                             <Route path=path!("/surveys/:id") view=SurveyDetail/>
+                            <Route path=path!("/board") view=BoardPage/>
+                            <Route path=path!("/board/posts/new") view=NewPost/>
+                            <Route path=path!("/board/posts/:id") view=PostDetail/>
+                            <Route path=path!("/board/posts/:id/edit") view=EditPost/>
+                            <Route path=path!("/board/ratings/:id") view=RatingDetail/>
                         </Routes>
                     }.into_any(),
                 }}
@@ -283,6 +291,7 @@ fn UndoToast() -> impl IntoView {
 fn BottomNav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let overdue = crate::pages::problem_list::overdue_count(expect_context::<LedgerService>());
+    let cases = crate::pages::board::open_case_count(expect_context::<LedgerService>());
     let remarks = crate::pages::new_remarks::new_count(expect_context::<LedgerService>(), expect_context::<crate::pages::new_remarks::RemarksSeen>());
     let current = move |prefix: &'static str| {
         move || {
@@ -306,6 +315,10 @@ fn BottomNav() -> impl IntoView {
             <a href="/enterprises" aria-current=current("/enterprises")>"企业"</a>
             <a href="/pledges" aria-current=current("/pledges")>"承诺"</a>
             <a href="/surveys" aria-current=current("/surveys")>"测评"</a>
+            <a href="/board" aria-current=current("/board") data-testid="board-tab">
+                "广场"
+                {move || (cases.get() > 0).then(|| view! { <span class="badge" aria-label=format!("{} 件差评待办", cases.get())>{cases.get()}</span> })}
+            </a>
         </nav>
     }
 }

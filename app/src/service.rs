@@ -5,7 +5,7 @@
 //! IndexedDB transaction has committed.
 
 use ledger::worker_protocol::{Answer, FromWorker, OpenLedger, Question, StorageFailure, ToWorker, VERSION};
-use ledger::{Command, Enterprise, HistoryEntry, Pledge, Problem, RecordId, Section, Survey, Visit};
+use ledger::{Command, Enterprise, HistoryEntry, Pledge, Post, Problem, Rating, RecordId, Section, Survey, Visit};
 use leptos::prelude::*;
 
 use crate::browser;
@@ -41,6 +41,9 @@ pub struct LedgerService {
     pub enterprises: RwSignal<Vec<Enterprise>>,
     pub pledges: RwSignal<Vec<Pledge>>,
     pub surveys: RwSignal<Vec<Survey>>,
+    /// 岗位 and residents' ratings (好差评) of the public board.
+    pub posts: RwSignal<Vec<Post>>,
+    pub ratings: RwSignal<Vec<Rating>>,
     /// Fields that could not be read, shown so nobody silently loses data.
     pub field_problems: RwSignal<Vec<String>>,
     /// The name written into logs and history: the person this phone was activated for.
@@ -83,6 +86,8 @@ impl LedgerService {
             enterprises: RwSignal::new(Vec::new()),
             pledges: RwSignal::new(Vec::new()),
             surveys: RwSignal::new(Vec::new()),
+            posts: RwSignal::new(Vec::new()),
+            ratings: RwSignal::new(Vec::new()),
             field_problems: RwSignal::new(Vec::new()),
             author: RwSignal::new(open.author.clone()),
             save_state: RwSignal::new(SaveState::Idle),

@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 use crate::codes::Satisfaction;
 use crate::pledge::Evaluator;
 use crate::problem::Action;
+use crate::rating::StepKind;
 use crate::validation::ValidationErrors;
-use crate::{EnterpriseDraft, LedgerError, PledgeDraft, ProblemDraft, RecordId, Section, SurveyDraft, UnitLedger, VisitDraft};
+use crate::{EnterpriseDraft, LedgerError, PledgeDraft, PostDraft, ProblemDraft, RecordId, Section, SurveyDraft, UnitLedger, VisitDraft};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
@@ -88,6 +89,26 @@ pub enum Command {
         answers: Vec<(RecordId, Satisfaction)>,
         comment: String,
     },
+    /// 岗位 (设岗定责).
+    AddPost {
+        post: PostDraft,
+    },
+    UpdatePost {
+        id: RecordId,
+        post: PostDraft,
+    },
+    /// A post or pledge shown on the public board (先锋广场) or taken off it.
+    SetPublished {
+        section: Section,
+        id: RecordId,
+        published: bool,
+    },
+    /// The unit's step on a 差评's case: 签收, 整改, 解释 or 申诉 (or a supervisor's 维持/撤销).
+    CaseStep {
+        id: RecordId,
+        kind: StepKind,
+        text: String,
+    },
     SetDeleted {
         section: Section,
         id: RecordId,
@@ -151,6 +172,12 @@ impl Command {
             Self::AddSurvey { survey } => ledger.add_survey(&survey.validate(today).map_err(refused)?, now_ms),
             Self::SetSurveyClosed { id, closed } => ledger.set_survey_closed(id, *closed, now_ms).map(done(id)),
             Self::AnswerSurvey { id, answers, comment } => ledger.add_survey_response(id, answers, comment, now_ms).map(done(id)),
+            Self::AddPost { post } => ledger.add_post(&post.validate().map_err(refused)?, now_ms),
+            Self::UpdatePost { id, post } => ledger.update_post(id, &post.validate().map_err(refused)?, now_ms).map(done(id)),
+            Self::SetPublished { section, id, published } => ledger.set_published(*section, id, *published, now_ms).map(done(id)),
+            // A resident's 群众回评 comes only through the board, never from a phone.
+            Self::CaseStep { kind: StepKind::Recheck, .. } => Err(LedgerError::Invalid("群众回评只能由群众在先锋广场填写".into())),
+            Self::CaseStep { id, kind, text } => ledger.add_case_step(id, *kind, text, None, now_ms).map(done(id)),
             Self::SetDeleted { section, id, deleted } => ledger.set_deleted(*section, id, *deleted, now_ms).map(done(id)),
             Self::ResolveConflict { section, id, field, value } => ledger.resolve_conflict(*section, id, field, value, now_ms).map(done(id)),
         }

@@ -7,10 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Enterprise, Pledge, Problem, Survey, UnitLedger, Visit};
+use crate::{Enterprise, Pledge, Post, Problem, Rating, Survey, UnitLedger, Visit};
 
 /// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 4;
+const FORMAT: u32 = 5;
 
 /// Every record of a ledger, as the app's lists show them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -20,6 +20,9 @@ pub struct LedgerView {
     pub enterprises: Vec<Enterprise>,
     pub pledges: Vec<Pledge>,
     pub surveys: Vec<Survey>,
+    /// 岗位, and residents' ratings (好差评) from the public board.
+    pub posts: Vec<Post>,
+    pub ratings: Vec<Rating>,
     /// What could not be read, as shown to the person, so the notice survives a cached start.
     pub field_problems: Vec<String>,
 }
@@ -33,13 +36,21 @@ pub struct LedgerViewRef<'a> {
     pub enterprises: &'a [Enterprise],
     pub pledges: &'a [Pledge],
     pub surveys: &'a [Survey],
+    pub posts: &'a [Post],
+    pub ratings: &'a [Rating],
     pub field_problems: &'a [String],
 }
 
 impl LedgerViewRef<'_> {
     /// No record at all: nothing a cache could show sooner.
     pub fn is_empty(&self) -> bool {
-        self.visits.is_empty() && self.problems.is_empty() && self.enterprises.is_empty() && self.pledges.is_empty() && self.surveys.is_empty()
+        self.visits.is_empty()
+            && self.problems.is_empty()
+            && self.enterprises.is_empty()
+            && self.pledges.is_empty()
+            && self.surveys.is_empty()
+            && self.posts.is_empty()
+            && self.ratings.is_empty()
     }
 }
 
@@ -51,9 +62,23 @@ impl LedgerView {
         let enterprises = ledger.enterprises();
         let pledges = ledger.pledges();
         let surveys = ledger.surveys();
-        let field_problems =
-            [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems].into_iter().flatten().map(ToString::to_string).collect();
-        Self { visits: visits.visits, problems: problems.records, enterprises: enterprises.records, pledges: pledges.records, surveys: surveys.records, field_problems }
+        let posts = ledger.posts();
+        let ratings = ledger.ratings();
+        let field_problems = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems, &posts.problems, &ratings.problems]
+            .into_iter()
+            .flatten()
+            .map(ToString::to_string)
+            .collect();
+        Self {
+            visits: visits.visits,
+            problems: problems.records,
+            enterprises: enterprises.records,
+            pledges: pledges.records,
+            surveys: surveys.records,
+            posts: posts.records,
+            ratings: ratings.records,
+            field_problems,
+        }
     }
 
     pub fn as_ref(&self) -> LedgerViewRef<'_> {
@@ -63,6 +88,8 @@ impl LedgerView {
             enterprises: &self.enterprises,
             pledges: &self.pledges,
             surveys: &self.surveys,
+            posts: &self.posts,
+            ratings: &self.ratings,
             field_problems: &self.field_problems,
         }
     }

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::org::Write;
 use crate::view_cache::LedgerView;
-use crate::{Command, Enterprise, HistoryEntry, Pledge, Problem, RecordId, Section, Survey, Visit};
+use crate::{Command, Enterprise, HistoryEntry, Pledge, Post, Problem, Rating, RecordId, Section, Survey, Visit};
 
 /// Bumped whenever a message changes shape. The page and the worker come from one build and
 /// one precache, so a mismatch means a half-updated cache: the page asks for a reload.
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
 /// From the page to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -113,6 +113,8 @@ pub enum RecordUpdate {
     Enterprise(Enterprise),
     Pledge(Pledge),
     Survey(Survey),
+    Post(Post),
+    Rating(Rating),
 }
 
 impl RecordUpdate {
@@ -123,6 +125,8 @@ impl RecordUpdate {
             Self::Enterprise(r) => &r.id,
             Self::Pledge(r) => &r.id,
             Self::Survey(r) => &r.id,
+            Self::Post(r) => &r.id,
+            Self::Rating(r) => &r.id,
         }
     }
 }
@@ -252,6 +256,8 @@ impl LedgerView {
         put_all(&mut self.enterprises, changed.enterprises, |r| &r.id);
         put_all(&mut self.pledges, changed.pledges, |r| &r.id);
         put_all(&mut self.surveys, changed.surveys, |r| &r.id);
+        put_all(&mut self.posts, changed.posts, |r| &r.id);
+        put_all(&mut self.ratings, changed.ratings, |r| &r.id);
     }
 }
 
@@ -263,6 +269,8 @@ pub struct Changed {
     pub enterprises: Vec<Enterprise>,
     pub pledges: Vec<Pledge>,
     pub surveys: Vec<Survey>,
+    pub posts: Vec<Post>,
+    pub ratings: Vec<Rating>,
 }
 
 impl Changed {
@@ -275,6 +283,8 @@ impl Changed {
                 RecordUpdate::Enterprise(r) => changed.enterprises.push(r),
                 RecordUpdate::Pledge(r) => changed.pledges.push(r),
                 RecordUpdate::Survey(r) => changed.surveys.push(r),
+                RecordUpdate::Post(r) => changed.posts.push(r),
+                RecordUpdate::Rating(r) => changed.ratings.push(r),
             }
         }
         changed

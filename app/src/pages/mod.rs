@@ -1,11 +1,13 @@
 //! One file per page or feature; `parts` holds what they share.
 
+pub mod board;
 pub mod enterprise_form;
 pub mod enterprises;
 pub mod new_remarks;
 pub mod parts;
 pub mod pledge_form;
 pub mod pledges;
+pub mod posts;
 pub mod problem_detail;
 pub mod problem_form;
 pub mod problem_list;

@@ -61,6 +61,16 @@ pub fn TextField<T: Send + Sync + 'static>(
     }
 }
 
+/// The unit's people as suggestions for a 责任人 field (`list=id`), from `/api/me`.
+#[component]
+pub fn MemberList(id: &'static str) -> impl IntoView {
+    view! {
+        <datalist id=id>
+            {expect_context::<crate::app::Members>().0.get_value().into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
+        </datalist>
+    }
+}
+
 #[component]
 pub fn FieldError(errors: RwSignal<ValidationErrors>, name: &'static str) -> impl IntoView {
     move || errors.with(|e| e.for_field(name).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }))

@@ -1,6 +1,7 @@
 //! Service pledges (服务承诺): the list, and one pledge with its progress and evaluations.
 
 use ledger::pledge::Evaluator;
+use ledger::rating::Target;
 use ledger::record_query::filter_pledges;
 use ledger::unit_ledger::PLEDGE_FIELDS;
 use ledger::Command;
@@ -8,6 +9,7 @@ use ledger::{Pledge, RecordId, Satisfaction, Section};
 use leptos::prelude::*;
 
 use crate::browser;
+use crate::pages::board::{poster_url, PublishSwitch, RatingsOf};
 use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, LogList, Typing};
 use crate::service::LedgerService;
 
@@ -115,6 +117,10 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
             <p class="meta">{aims} " · 期限 " {pledge.due.map(|d| d.to_string())} {if pledge.public { " · 公开" } else { " · 内部" }}</p>
             <p data-testid="pledge-state">{if pledge.fulfilled { format!("已兑现（{}）", browser::date_time(pledge.fulfilled_at)) } else { "践诺中".to_owned() }}</p>
             <ConflictChooser section=Section::Pledges id=id.clone() conflicts=pledge.conflicts.clone() labels=PLEDGE_FIELDS show=plain_value/>
+            {pledge.public.then(|| view! { <PublishSwitch section=Section::Pledges id=id.clone() published=pledge.published/> })}
+            {pledge.is_on_board().then(|| poster_url(Target::Pledge, &id)).flatten().map(|href| view! {
+                <a class="button secondary" href=href target="_blank" rel="noopener" data-testid="poster">"打印评价海报"</a>
+            })}
             {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="step-error">{f}</div> })}
             <div class="actions">
                 <button type="button" class="button primary" data-testid="fulfil" disabled=move || writes.busy() on:click=fulfil>
@@ -137,6 +143,7 @@ fn PledgeView(pledge: Pledge) -> impl IntoView {
                 }).collect_view()}
             </ul>
             <EvaluationForm id=id.clone()/>
+            <RatingsOf target=Target::Pledge id=id.clone()/>
             <History id=id/>
         </article>
     }

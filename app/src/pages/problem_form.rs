@@ -6,7 +6,7 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::pages::parts::{route_id, Chips, FieldError, RecordForm, TextField};
+use crate::pages::parts::{route_id, Chips, FieldError, MemberList, RecordForm, TextField};
 use crate::service::LedgerService;
 
 #[component]
@@ -112,9 +112,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                     <p class="field" data-testid="responsible-fixed">"责任人：" {move || draft.with(|d| if d.responsible.is_empty() { "未指派".to_owned() } else { d.responsible.clone() })} "（由书记指派）"</p>
                 }.into_any()
             }}
-            <datalist id="unit-members">
-                {expect_context::<crate::app::Members>().0.get_value().into_iter().map(|name| view! { <option value=name></option> }).collect_view()}
-            </datalist>
+            <MemberList id="unit-members"/>
             <TextField label="办结时限" name="deadline" input_type="date" draft errors
                 get=|d: &ProblemDraft| &d.deadline set=|d: &mut ProblemDraft, v| d.deadline = v/>
             <TextField label="问题描述" name="description" max=ledger::problem::MAX_DESCRIPTION placeholder="选填：具体情况、涉及多少人" rows=4 draft errors

@@ -14,6 +14,8 @@ impl LedgerService {
         self.enterprises.set(view.enterprises);
         self.pledges.set(view.pledges);
         self.surveys.set(view.surveys);
+        self.posts.set(view.posts);
+        self.ratings.set(view.ratings);
     }
 
     /// Puts each changed record in place of its old self, touching only the lists it is in.
@@ -24,6 +26,8 @@ impl LedgerService {
         merge(self.enterprises, changed.enterprises, |r| &r.id);
         merge(self.pledges, changed.pledges, |r| &r.id);
         merge(self.surveys, changed.surveys, |r| &r.id);
+        merge(self.posts, changed.posts, |r| &r.id);
+        merge(self.ratings, changed.ratings, |r| &r.id);
     }
 }
 

@@ -131,3 +131,45 @@ fn a_refused_command_says_why_and_leaves_the_ledger_as_it_was() {
     apply(&mut l, Command::AddVisit { visit: visit("张大爷"), problem: None });
     assert_eq!(l.visits().visits.len(), 1);
 }
+
+/// The board's commands: a post set up and published, a pledge published, and a 差评's case
+/// answered by the unit. A step out of turn, or a resident's 回评 from a phone, is refused and
+/// changes nothing.
+#[test]
+fn posts_are_published_and_a_bad_rating_is_answered_in_turn() {
+    use crate::rating::{StepKind, Target, ValidRating, Way};
+    use crate::Verdict;
+    let mut l = ledger();
+    let draft = PostDraft { title: "便民服务窗口".into(), holder: "李梅".into(), duties: "代办社保".into(), hours: "工作日".into() };
+    let post = apply(&mut l, Command::AddPost { post: draft.clone() });
+    apply(&mut l, Command::UpdatePost { id: post.clone(), post: PostDraft { holder: "王芳".into(), ..draft } });
+    apply(&mut l, Command::SetPublished { section: Section::Posts, id: post.clone(), published: true });
+    let shown = l.post(&post).unwrap();
+    assert_eq!((shown.holder.as_str(), shown.is_public()), ("王芳", true));
+    let pledge = apply(
+        &mut l,
+        Command::AddPledge {
+            pledge: PledgeDraft { content: "三日内回复".into(), by: "王芳".into(), aims: vec![Aim::ALL[0]], due: "2026-12-31".into(), ..Default::default() }
+        },
+    );
+    apply(&mut l, Command::SetPublished { section: Section::Pledges, id: pledge.clone(), published: true });
+    assert!(l.pledge(&pledge).unwrap().published);
+
+    let rating = ValidRating { target: Target::Post, target_id: post, verdict: Verdict::Dissatisfied, comment: "窗口没人".into(), way: Way::Poster, code_by: String::new() };
+    let bad = l.add_rating(&rating, NOW).unwrap();
+    let heads = l.heads();
+    for refused in [
+        Command::CaseStep { id: bad.clone(), kind: StepKind::Rectify, text: "已安排值班".into() },
+        Command::CaseStep { id: bad.clone(), kind: StepKind::Recheck, text: String::new() },
+        Command::CaseStep { id: bad.clone(), kind: StepKind::Withdraw, text: "不成立".into() },
+    ] {
+        assert!(across(&refused).apply(&mut l, NOW, today()).is_err(), "{refused:?}");
+        assert_eq!(l.heads(), heads, "{refused:?} changed the ledger");
+    }
+    apply(&mut l, Command::CaseStep { id: bad.clone(), kind: StepKind::Acknowledge, text: String::new() });
+    let no_text = Command::CaseStep { id: bad.clone(), kind: StepKind::Rectify, text: " ".into() };
+    assert!(no_text.apply(&mut l, NOW, today()).is_err());
+    apply(&mut l, Command::CaseStep { id: bad.clone(), kind: StepKind::Rectify, text: "已安排专人值班".into() });
+    let case = l.rating(&bad).unwrap().case(Default::default()).unwrap();
+    assert_eq!(case.state, crate::rating::CaseState::Answered);
+}
