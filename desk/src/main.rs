@@ -6,6 +6,7 @@
 mod api;
 mod app;
 mod audit;
+mod cases;
 mod charts;
 mod devices;
 mod import;

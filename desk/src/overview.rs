@@ -100,6 +100,7 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
                     <td class="num" data-col="satisfaction">{per_cent(r.satisfaction)}</td>
                     <td class="num" data-col="pledges">{format!("{} / {} / {}", f.pledges_public, f.pledges_fulfilled, f.pledges_overdue)}</td>
                     <td class="num" data-col="survey">{per_cent(r.survey)}</td>
+                    <td class="num" class:alert={f.cases_overdue > 0} data-col="ratings">{ratings_cell(f)}</td>
                     <td class="fresh">{freshness(r, stale_days)}</td>
                 </tr>
             }
@@ -115,9 +116,9 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
         <Breadcrumbs overview=overview.clone()/>
         <section class="card">
             <h2>{overview.period.label.clone()}" · 各单位情况"</h2>
-            <p class="muted small">"登记、办理、办结、按期办结率、回访满意率按本期登记的问题计；逾期为当前仍未办结且已过时限的问题（"<a href="#" on:click=to_overdue>"逾期清单"</a>"）；承诺为本期作出的承诺（公开 / 已兑现 / 逾期）；测评为各单位截至期末最近一轮。超过 "{stale_days}" 天没有设备同步的单位标为“数据滞后”。"</p>
+            <p class="muted small">"登记、办理、办结、按期办结率、回访满意率按本期登记的问题计；逾期为当前仍未办结且已过时限的问题（"<a href="#" on:click=to_overdue>"逾期清单"</a>"）；承诺为本期作出的承诺（公开 / 已兑现 / 逾期）；测评为各单位截至期末最近一轮；群众评价为本期先锋广场收到的评价的满意率（条数），及未办结的差评（其中逾期）。超过 "{stale_days}" 天没有设备同步的单位标为“数据滞后”。"</p>
             <table class="grid overview" data-testid="overview">
-                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"待办"</th><th>"办理中"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺"</th><th>"测评满意率"</th><th>"数据"</th></tr></thead>
+                <thead><tr><th>"单位"</th><th>"走访"</th><th>"登记问题"</th><th>"待办"</th><th>"办理中"</th><th>"已办结"</th><th>"逾期"</th><th>"按期办结率"</th><th>"回访满意率"</th><th>"承诺"</th><th>"测评满意率"</th><th>"群众评价"</th><th>"数据"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
         </section>
@@ -126,5 +127,15 @@ fn OverviewBody(overview: Overview) -> impl IntoView {
             <crate::charts::ByCategory series=series.clone() labels=categories/>
             <crate::charts::Rounds series=series/>
         </section>
+    }
+}
+
+/// 群众评价: the period's board ratings (satisfied share and count), and the 差评 still open.
+pub fn ratings_cell(f: &ledger::report::Figures) -> String {
+    let rated = if f.ratings == 0 { "—".to_owned() } else { format!("{}（{} 条）", per_cent(f.ratings_per_mille()), f.ratings) };
+    match (f.cases_open, f.cases_overdue) {
+        (0, _) => rated,
+        (open, 0) => format!("{rated} · 差评 {open}"),
+        (open, late) => format!("{rated} · 差评 {open}（逾期 {late}）"),
     }
 }

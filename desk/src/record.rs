@@ -131,7 +131,7 @@ fn RemarkForm(problem: bool, post_url: String) -> impl IntoView {
     let outcome = desk.notice;
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let body = http_api::desk::Remark { text: text.get_untracked(), rating: (!problem).then(|| rating.get_untracked()) };
+        let body = http_api::desk::Remark { text: text.get_untracked(), rating: (!problem).then(|| rating.get_untracked()), step: None };
         let url = post_url.clone();
         spawn_local(async move {
             match api::post::<http_api::Done>(&url, &body).await {

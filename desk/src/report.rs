@@ -20,7 +20,7 @@ fn Report(overview: Overview) -> impl IntoView {
     let Some(top) = overview.rows.first().cloned() else { return view! { <p class="muted">"没有单位"</p> }.into_any() };
     let f = &top.figures;
     let summary = format!(
-        "{}，{}共走访 {} 次，登记问题 {} 个，已办结 {} 个、办理中 {} 个、待办 {} 个，按期办结率 {}，回访满意率 {}；当前逾期问题 {} 个。作出承诺 {} 项，已兑现 {} 项，逾期未兑现 {} 项。{}",
+        "{}，{}共走访 {} 次，登记问题 {} 个，已办结 {} 个、办理中 {} 个、待办 {} 个，按期办结率 {}，回访满意率 {}；当前逾期问题 {} 个。作出承诺 {} 项，已兑现 {} 项，逾期未兑现 {} 项。{}{}",
         overview.period.label,
         top.name,
         top.visits,
@@ -34,6 +34,11 @@ fn Report(overview: Overview) -> impl IntoView {
         f.pledges,
         f.pledges_fulfilled,
         f.pledges_overdue,
+        if f.ratings > 0 || f.cases_open > 0 {
+            format!("先锋广场收到群众评价 {} 条，满意率 {}；未办结的差评 {} 件，其中逾期 {} 件。", f.ratings, per_cent(f.ratings_per_mille()), f.cases_open, f.cases_overdue)
+        } else {
+            String::new()
+        },
         if top.stale_below > 0 {
             format!("另有 {} 个单位超过 {} 天没有设备同步，数据可能不全。", top.stale_below, overview.stale_after_days)
         } else {

@@ -136,6 +136,31 @@ pub struct PledgeRow {
     pub evaluations_good: usize,
 }
 
+/// `GET /api/desk/cases`: one 差评 and where its case stands (差评办理).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseRow {
+    pub unit: String,
+    pub unit_path: String,
+    pub ledger: String,
+    pub id: String,
+    /// What was rated (岗位 / 承诺 …) and its name, when the ledger still has it.
+    pub target: String,
+    pub verdict: String,
+    pub comment: String,
+    pub rated_on: Option<String>,
+    /// `ledger::rating::CaseState` in words, and whether a supervisor decides it now (申诉中).
+    pub state: String,
+    pub appealed: bool,
+    /// The last day for the step the unit owes, and whether that day has passed.
+    pub due: Option<String>,
+    pub overdue: bool,
+    /// The unit's 申诉 grounds, while appealed; its answer (整改 / 解释), or the reason it was
+    /// withdrawn, once settled; and the resident's verdict on the answer.
+    pub appeal: Option<String>,
+    pub answer: Option<String>,
+    pub recheck: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryLine {
     pub at: i64,
@@ -168,4 +193,8 @@ pub struct Remark {
     /// For a pledge's evaluation: 满意 / 基本满意 / 不满意 as a `ledger::Satisfaction` code.
     #[serde(default)]
     pub rating: Option<String>,
+    /// For a 差评 on appeal: the supervisor's decision, `uphold` (维持差评) or `withdraw` (撤销差评),
+    /// a `ledger::rating::StepKind` code.
+    #[serde(default)]
+    pub step: Option<String>,
 }

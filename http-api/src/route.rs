@@ -108,6 +108,8 @@ pub enum View {
     /// The problems raised in the period.
     Problems,
     Pledges,
+    /// 差评 and their cases: open ones (whenever rated) and those rated in the period.
+    Cases,
     /// The printable report (通报) for the period.
     Report,
     Record {
@@ -118,7 +120,7 @@ pub enum View {
 }
 
 impl View {
-    pub const TABS: [View; 5] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Report];
+    pub const TABS: [View; 6] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Cases, View::Report];
 
     pub fn slug(&self) -> String {
         match self {
@@ -126,6 +128,7 @@ impl View {
             View::Overdue => "overdue".into(),
             View::Problems => "problems".into(),
             View::Pledges => "pledges".into(),
+            View::Cases => "cases".into(),
             View::Report => "report".into(),
             View::Record { ledger, section, id } => format!("record/{ledger}/{section}/{id}"),
         }
@@ -137,6 +140,7 @@ impl View {
             View::Overdue => "逾期问题",
             View::Problems => "问题清单",
             View::Pledges => "承诺践诺",
+            View::Cases => "差评办理",
             View::Report => "通报",
             View::Record { .. } => "记录",
         }
@@ -159,6 +163,7 @@ impl Route {
             ["overdue"] => View::Overdue,
             ["problems"] => View::Problems,
             ["pledges"] => View::Pledges,
+            ["cases"] => View::Cases,
             ["report"] => View::Report,
             ["record", ledger, section, id] => View::Record { ledger: decode(ledger), section: decode(section), id: decode(id) },
             _ => View::Overview,

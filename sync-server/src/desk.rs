@@ -54,7 +54,7 @@ async fn answer<T: Serialize + Send + 'static>(
     };
     let hub = state.hub.clone();
     let work = tokio::task::spawn_blocking(move || -> Result<Result<T, String>, Refusal> {
-        let scope = Scope::of(hub.directory.org(), &p.person, &ask, today())?;
+        let scope = Scope::of(hub.directory.org(), &p.person, &ask, today(), crate::board::case_rules(&hub.storage))?;
         Ok(f(&hub, &scope, &p.person))
     });
     match work.await {
@@ -63,6 +63,11 @@ async fn answer<T: Serialize + Send + 'static>(
         Ok(Err((status, code, message))) => refusal(status, code, &message),
         Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
     }
+}
+
+/// `GET /api/desk/cases?period=&node=`: 差评 and their cases.
+pub async fn cases_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+    answer(&state, &headers, ask, |hub, scope, _| answers::cases(hub, scope)).await
 }
 
 /// `GET /api/desk/overview?period=&node=&category=&status=&urgency=`
@@ -126,13 +131,21 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
         Err(r) => return r,
     };
     let Some((doc, section, id)) = parse_target(&ledger, &section, &id) else { return refusal(StatusCode::NOT_FOUND, "not_found", "没有这条记录") };
+    let step = match (section, body.step.as_deref()) {
+        (Section::Ratings, Some(code)) => match ledger::rating::StepKind::from_code(code) {
+            Some(kind @ (ledger::rating::StepKind::Uphold | ledger::rating::StepKind::Withdraw)) => Some(kind),
+            _ => return refusal(StatusCode::BAD_REQUEST, "invalid", "请选择维持或撤销差评"),
+        },
+        (Section::Ratings, None) => return refusal(StatusCode::BAD_REQUEST, "invalid", "请选择维持或撤销差评"),
+        _ => None,
+    };
     let rating = match (section, body.rating.as_deref()) {
         (Section::Pledges, Some(code)) => match ledger::Satisfaction::from_code(code) {
             Some(r) => Some(r),
             None => return refusal(StatusCode::BAD_REQUEST, "invalid", "请选择评议结果"),
         },
         (Section::Pledges, None) => return refusal(StatusCode::BAD_REQUEST, "invalid", "请选择评议结果"),
-        (Section::Problems, _) => None,
+        (Section::Problems | Section::Ratings, _) => None,
         _ => return refusal(StatusCode::NOT_FOUND, "not_found", "没有这条记录"),
     };
     let hub = state.hub.clone();
@@ -141,9 +154,10 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
             return Err(WriteError::Refused("没有这条记录".into()));
         }
         let now_ms = now_secs() * 1_000;
-        hub.write(doc, &p, |l| match rating {
-            None => l.add_supervision_remark(&id, &body.text, now_ms),
-            Some(rating) => l.add_evaluation(&id, ledger::pledge::Evaluator::Supervisor, rating, &body.text, now_ms),
+        hub.write(doc, &p, |l| match (step, rating) {
+            (Some(kind), _) => l.add_case_step(&id, kind, &body.text, None, now_ms),
+            (None, None) => l.add_supervision_remark(&id, &body.text, now_ms),
+            (None, Some(rating)) => l.add_evaluation(&id, ledger::pledge::Evaluator::Supervisor, rating, &body.text, now_ms),
         })
     });
     match work.await {
@@ -168,7 +182,7 @@ pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Que
     let hub = state.hub.clone();
     let work = tokio::task::spawn_blocking(move || -> Result<Result<(std::fs::File, String), String>, Refusal> {
         let _slot = slot;
-        let scope = Scope::of(hub.directory.org(), &p.person, &ask, today())?;
+        let scope = Scope::of(hub.directory.org(), &p.person, &ask, today(), crate::board::case_rules(&hub.storage))?;
         let path = std::env::temp_dir().join(format!("pioneer-export-{}.xlsx", crate::directory::random_id()));
         let written = std::fs::File::options().read(true).write(true).create_new(true).open(&path).map_err(|e| e.to_string()).and_then(|file| {
             export::write(&hub, &scope, &file)?;

@@ -136,3 +136,20 @@ fn case_rules_are_checked() {
     assert!(CaseRules { acknowledge_days: 3, answer_days: 2 }.check().is_err());
     assert!(CaseRules { acknowledge_days: 1, answer_days: 61 }.check().is_err());
 }
+
+/// A step is placed after every step its writer saw, whatever the writer's clock says: a
+/// supervisor's server a second behind the phone that appealed, or a phone set back a day,
+/// still moves the case on instead of writing a step the fold would skip.
+#[test]
+fn a_step_follows_the_steps_its_writer_saw_even_with_a_clock_behind() {
+    let mut l = crate::UnitLedger::create(automerge::ActorId::random());
+    let r = ValidRating { target: Target::Post, target_id: RecordId::random(), verdict: Verdict::Dissatisfied, comment: String::new(), way: Way::Poster, code_by: String::new() };
+    let id = l.add_rating(&r, noon("2026-12-01")).unwrap();
+    l.add_case_step(&id, StepKind::Acknowledge, "", None, noon("2026-12-02")).unwrap();
+    l.add_case_step(&id, StepKind::Appeal, "停电", None, noon("2026-12-02") + 1).unwrap();
+    l.add_case_step(&id, StepKind::Withdraw, "属实", None, noon("2026-12-02")).unwrap();
+    let rating = l.rating(&id).unwrap();
+    assert_eq!(rating.case(CaseRules::default()).unwrap().state, CaseState::Withdrawn);
+    let withdraw = rating.steps.iter().find(|s| s.kind == StepKind::Withdraw).unwrap();
+    assert_eq!(withdraw.at, noon("2026-12-02") + 2);
+}

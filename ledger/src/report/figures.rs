@@ -7,10 +7,11 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 use serde::{Deserialize, Serialize};
 
-use super::facts::{Facts, ProblemFacts, SurveyFacts};
+use super::facts::{day_of, Facts, ProblemFacts, SurveyFacts};
 use super::period::Period;
 use crate::problem::{Category, Status, Urgency};
 use crate::rate::per_mille;
+use crate::rating::CaseRules;
 use crate::visit::VisitKind;
 
 /// What the supervisor chose to look at. The period applies to everything; the problem
@@ -21,6 +22,9 @@ pub struct Filter {
     pub category: Option<Category>,
     pub status: Option<StatusFilter>,
     pub urgency: Option<Urgency>,
+    /// The organisation's time limits for a 差评's case, for what is overdue.
+    #[serde(default)]
+    pub case_rules: CaseRules,
 }
 
 /// The problems a status filter keeps: one status, or 已办结 as the figures count it
@@ -52,7 +56,7 @@ impl StatusFilter {
 
 impl Filter {
     pub fn new(period: Period) -> Self {
-        Self { period, category: None, status: None, urgency: None }
+        Self { period, category: None, status: None, urgency: None, case_rules: CaseRules::default() }
     }
 
     /// Category, status and urgency (not the period).
@@ -99,6 +103,18 @@ pub struct Figures {
     pub survey_satisfied: usize,
     pub survey_answers: usize,
     pub survey_units: usize,
+    /// Residents' ratings (好差评) from the public board in the period, and of those 满意 or
+    /// better (非常满意, 满意, 基本满意).
+    #[serde(default)]
+    pub ratings: usize,
+    #[serde(default)]
+    pub ratings_good: usize,
+    /// 差评 whose case the unit has not settled (whenever rated), and of those past the
+    /// step's deadline today (逾期, like an overdue problem).
+    #[serde(default)]
+    pub cases_open: usize,
+    #[serde(default)]
+    pub cases_overdue: usize,
 }
 
 impl Figures {
@@ -126,6 +142,10 @@ impl Figures {
         self.survey_satisfied += o.survey_satisfied;
         self.survey_answers += o.survey_answers;
         self.survey_units += o.survey_units;
+        self.ratings += o.ratings;
+        self.ratings_good += o.ratings_good;
+        self.cases_open += o.cases_open;
+        self.cases_overdue += o.cases_overdue;
     }
 
     /// 按期办结率, per mille.
@@ -136,6 +156,11 @@ impl Figures {
     /// 回访满意率, per mille.
     pub fn satisfaction_per_mille(&self) -> Option<usize> {
         per_mille(self.satisfied, self.followed_up)
+    }
+
+    /// 群众评价满意率 (the board's ratings), per mille.
+    pub fn ratings_per_mille(&self) -> Option<usize> {
+        per_mille(self.ratings_good, self.ratings)
     }
 
     /// The latest survey rounds' 满意率, per mille.
@@ -179,6 +204,16 @@ pub fn unit_figures<'a>(facts: impl IntoIterator<Item = &'a Facts>, filter: &Fil
                 f.pledges_public += usize::from(p.public);
                 f.pledges_fulfilled += usize::from(p.fulfilled);
                 f.pledges_overdue += usize::from(p.is_overdue(today));
+            }
+            Facts::Rating(r) if !r.deleted => {
+                if day_of(r.created_at).is_some_and(|d| filter.period.contains(d)) {
+                    f.ratings += 1;
+                    f.ratings_good += usize::from(r.verdict.counts_as_satisfied());
+                }
+                if let Some(case) = r.case(filter.case_rules).filter(|c| !c.state.is_settled()) {
+                    f.cases_open += 1;
+                    f.cases_overdue += usize::from(case.is_overdue(today));
+                }
             }
             Facts::Survey(s) if !s.deleted && s.opened_on.is_some_and(|d| d <= filter.period.to()) => {
                 let newer = latest.is_none_or(|l| (s.opened_on, s.created_at) > (l.opened_on, l.created_at));

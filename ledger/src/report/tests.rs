@@ -164,6 +164,7 @@ fn a_units_figures_for_a_month() {
         survey_satisfied: 3,
         survey_answers: 4,
         survey_units: 1,
+        ..Figures::default()
     };
     assert_eq!(f, expected);
     assert_eq!((f.visits(), f.in_time_per_mille(), f.satisfaction_per_mille(), f.survey_per_mille()), (3, Some(500), Some(1000), Some(750)));
@@ -432,4 +433,43 @@ fn what_a_change_touches_comes_from_its_operations_not_its_message() {
     l.doc_mut().put_object(automerge::ROOT, "visits", automerge::ObjType::Map).unwrap();
     l.doc_mut().commit();
     assert!(matches!(update_since(&mut l, Some(&before)), Update::All(_)));
+}
+
+/// The board's ratings count in the period they were given; a 差评 is open until the unit
+/// settles it, and overdue (whenever given) once the step it owes is late by the
+/// organisation's limits.
+#[test]
+fn residents_ratings_and_their_cases_are_counted() {
+    use crate::rating::{CaseRules, StepKind, Target, ValidRating, Way};
+    use crate::Verdict;
+    let mut l = UnitLedger::create(ActorId::random());
+    let mut rate = |verdict: Verdict, on: &str| {
+        let r = ValidRating { target: Target::Post, target_id: RecordId::random(), verdict, comment: String::new(), way: Way::Poster, code_by: String::new() };
+        l.add_rating(&r, at(on)).unwrap()
+    };
+    rate(Verdict::VerySatisfied, "2026-11-02");
+    rate(Verdict::Basic, "2026-11-03");
+    let late = rate(Verdict::Dissatisfied, "2026-11-20"); // a Friday: 签收 due Monday the 23rd
+    let answered = rate(Verdict::VeryDissatisfied, "2026-11-26");
+    let october = rate(Verdict::VeryDissatisfied, "2026-10-10");
+    l.add_case_step(&answered, StepKind::Acknowledge, "", None, at("2026-11-26")).unwrap();
+    l.add_case_step(&answered, StepKind::Explain, "窗口当天临时停电", None, at("2026-11-27")).unwrap();
+    l.add_case_step(&october, StepKind::Acknowledge, "", None, at("2026-10-12")).unwrap();
+
+    let f = unit_figures(&facts(&l), &Filter::new(Period::parse("2026-11").unwrap()), today());
+    assert_eq!((f.ratings, f.ratings_good), (4, 2), "October's rating is outside the period");
+    assert_eq!(f.ratings_per_mille(), Some(500));
+    // Open: the late one, and October's (acknowledged, answer due 5 working days on: overdue).
+    assert_eq!((f.cases_open, f.cases_overdue), (2, 2));
+    // Longer limits: October's answer is still late, the November one not.
+    let patient = Filter { case_rules: CaseRules { acknowledge_days: 10, answer_days: 60 }, ..Filter::new(Period::parse("2026-11").unwrap()) };
+    assert_eq!(unit_figures(&facts(&l), &patient, today()).cases_overdue, 0);
+    // Acknowledged late, it is still late: its answer was due five working days after the
+    // rating (the 27th). Answered, it is settled.
+    l.add_case_step(&late, StepKind::Acknowledge, "", None, at("2026-11-28")).unwrap();
+    let f = unit_figures(&facts(&l), &Filter::new(Period::parse("2026-11").unwrap()), today());
+    assert_eq!((f.cases_open, f.cases_overdue), (2, 2));
+    l.add_case_step(&late, StepKind::Rectify, "已安排专人值守", None, at("2026-11-28")).unwrap();
+    let f = unit_figures(&facts(&l), &Filter::new(Period::parse("2026-11").unwrap()), today());
+    assert_eq!((f.cases_open, f.cases_overdue), (1, 1));
 }

@@ -86,11 +86,15 @@ impl UnitLedger {
         if (kind == StepKind::Recheck) != verdict.is_some() {
             return Err(LedgerError::Invalid("群众回评需要一项评价".into()));
         }
+        // After every step this writer saw, whatever its clock says: the case is read by
+        // folding steps in time order, and a step placed before the one it answers (a server
+        // a second behind a phone, a phone's clock set back) would be skipped as out of turn.
+        let at = rating.steps.iter().map(|s| s.at.saturating_add(1)).fold(now_ms, i64::max);
         let obj = self.record_obj(Section::Ratings, id)?;
         let steps = self.record_map(&obj, "steps")?;
         let verdict = verdict.map_or("", |v| v.code());
-        self.add_entry(&steps, now_ms, &[("kind", kind.code().into()), ("text", text.into()), ("verdict", verdict.into())])?;
-        self.commit(format!("差评{}", kind.label()), Some((Section::Ratings, id.clone())), now_ms);
+        self.add_entry(&steps, at, &[("kind", kind.code().into()), ("text", text.into()), ("verdict", verdict.into())])?;
+        self.commit(format!("差评{}", kind.label()), Some((Section::Ratings, id.clone())), at);
         Ok(())
     }
 

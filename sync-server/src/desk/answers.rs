@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use http_api::desk::{HistoryLine, List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView, UnitRef};
+use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView, UnitRef};
 use ledger::problem::Category;
 use ledger::record::Section;
 use ledger::report::{self, Facts, Figures, ProblemSort, Series};
@@ -147,6 +147,56 @@ pub fn pledges(hub: &Hub, scope: &Scope) -> Result<List<PledgeRow>, String> {
             });
         }
     }
+    Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
+}
+
+/// 差评 below the node: every open case (whenever rated, as an overdue problem is) and those
+/// rated in the period; overdue first, then those on appeal (a supervisor decides them), then
+/// by deadline.
+pub fn cases(hub: &Hub, scope: &Scope) -> Result<List<CaseRow>, String> {
+    use ledger::rating::{CaseState, StepKind, Target};
+    let mut rows = Vec::new();
+    for (unit, ledger) in scope.ledgers() {
+        let facts = hub.read_model.facts(&ledger)?;
+        let name_of = |target: Target, id: &Option<RecordId>| {
+            let key = (Section::from_key(target.code())?, id.clone()?);
+            match facts.records.get(&key)? {
+                Facts::Post(p) => Some(p.title.clone()),
+                Facts::Pledge(p) => Some(p.content.chars().take(30).collect()),
+                _ => None,
+            }
+        };
+        for ((_, id), f) in &facts.records {
+            let Facts::Rating(r) = f else { continue };
+            let Some(case) = r.case(scope.filter.case_rules).filter(|_| !r.deleted) else { continue };
+            let rated_on = report::day_of(r.created_at);
+            if case.state.is_settled() && !rated_on.is_some_and(|d| scope.filter.period.contains(d)) {
+                continue;
+            }
+            let appealed = case.state == CaseState::Appealed;
+            let appeal = appealed.then(|| r.steps.iter().filter(|s| s.kind == StepKind::Appeal).max_by_key(|s| (s.at, s.id.clone())).map(|s| s.text.clone())).flatten();
+            rows.push(CaseRow {
+                unit: unit.id.clone(),
+                unit_path: scope.path_of(&unit.id),
+                ledger: ledger.to_string(),
+                id: id.to_string(),
+                target: name_of(r.target, &r.target_id).map_or_else(|| r.target.label().to_owned(), |n| format!("{}：{n}", r.target.label())),
+                verdict: r.verdict.label().to_owned(),
+                comment: r.comment.clone(),
+                rated_on: rated_on.map(|d| d.to_string()),
+                state: case.state.label().to_owned(),
+                appealed,
+                due: case.due.map(|d| d.to_string()),
+                overdue: case.is_overdue(scope.today),
+                appeal,
+                answer: case.answer.map(|a| format!("{}：{}", a.kind.label(), a.text)),
+                recheck: case.recheck.map(|v| v.label().to_owned()),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (!a.overdue, !a.appealed, &a.due, &a.rated_on, &a.id).cmp(&(!b.overdue, !b.appealed, &b.due, &b.rated_on, &b.id)));
+    let total = rows.len();
+    rows.truncate(MAX_LIST_ROWS);
     Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
 }
 

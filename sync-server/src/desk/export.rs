@@ -134,6 +134,10 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 ("已兑现", 8.0),
                 ("逾期承诺", 10.0),
                 ("测评满意率", 12.0),
+                ("群众评价", 10.0),
+                ("群众评价满意率", 14.0),
+                ("未办结差评", 10.0),
+                ("逾期差评", 10.0),
             ],
             &bold,
         )?;
@@ -158,6 +162,11 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 ws.write_number(row, c as u16 + 10, *n as f64).map_err(xlsx)?;
             }
             rate(ws, 13, f.survey_per_mille())?;
+            ws.write_number(row, 14, f.ratings as f64).map_err(xlsx)?;
+            rate(ws, 15, f.ratings_per_mille())?;
+            for (c, n) in [f.cases_open, f.cases_overdue].iter().enumerate() {
+                ws.write_number(row, c as u16 + 16, *n as f64).map_err(xlsx)?;
+            }
             written.units += 1;
         }
     }

@@ -55,8 +55,9 @@ pub fn today() -> NaiveDate {
 
 impl Scope {
     /// The scope of `ask` for `person`: their first node unless one of theirs (or below) is
-    /// named; the period this month unless named.
-    pub fn of(org: Arc<Org>, person: &str, ask: &Ask, today: NaiveDate) -> Result<Self, Refusal> {
+    /// named; the period this month unless named. `case_rules` are the organisation's time
+    /// limits for a 差评's case.
+    pub fn of(org: Arc<Org>, person: &str, ask: &Ask, today: NaiveDate, case_rules: ledger::rating::CaseRules) -> Result<Self, Refusal> {
         let nodes = org.supervised_nodes(person);
         let Some(first) = nodes.first() else {
             return Err((StatusCode::FORBIDDEN, "forbidden", "只有督查可以查看督查台".into()));
@@ -75,6 +76,7 @@ impl Scope {
             category: coded(&ask.category, Category::from_code, "问题类别")?,
             status: coded(&ask.status, ledger::report::StatusFilter::from_code, "办理状态")?,
             urgency: coded(&ask.urgency, Urgency::from_code, "紧急程度")?,
+            case_rules,
         };
         drop(nodes);
         Ok(Self { org, node, filter, today })

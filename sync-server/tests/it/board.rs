@@ -305,3 +305,74 @@ async fn each_ledger_carries_its_board_url_and_the_public_listener_serves_the_bo
     assert_eq!(common::http(addr, "GET", "/b/000000000000000000000000", &[], "").await.0, 404, "an unknown unit");
     assert_eq!(common::http(addr, "GET", &format!("/b/{}/rate/post/{}", u.id, RecordId::random()), &[], "").await.0, 404, "a post not published");
 }
+
+/// A supervisor's desk lists a 差评 the unit appealed, counts it in the unit's figures, and
+/// decides it: 撤销 needs a reason and lands in the ledger, where the secretary's phone reads
+/// the case as withdrawn. The unit's secretary cannot reach the desk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_counts_an_appealed_bad_rating_and_a_supervisor_withdraws_it() {
+    let mut u = unit().await;
+    let rate = format!("/b/{}/rate/post/{}", u.id, u.post);
+    assert_eq!(u.post(&rate, None, &[("verdict", "very_dissatisfied"), ("comment", "没见到人")]).await.0, 200);
+    assert_eq!(u.post(&rate, None, &[("verdict", "satisfied")]).await.0, 200);
+    u.sync().await;
+    let bad = read(&mut u.phone, |l| l.ratings().records.into_iter().find(|r| r.verdict.is_bad()).unwrap());
+    edit(&mut u.phone, |l| l.add_case_step(&bad.id, StepKind::Acknowledge, "", None, now()));
+    edit(&mut u.phone, |l| l.add_case_step(&bad.id, StepKind::Appeal, "当天窗口停电，已在门口张贴告示", None, now() + 1));
+    u.sync().await;
+
+    let d = u.server.state.hub.directory.clone();
+    let supervisor = d.add_person("督查员", "board_supervisor", None, None).unwrap();
+    d.grant(&supervisor.id, &u.id, ledger::org::Role::Supervisor, None).unwrap();
+    let token = d.issue_token(&supervisor.id, "desk", None).unwrap().token;
+    let desk = |method: &'static str, path: String, body: String, token: String| {
+        let addr = u.server.addr;
+        async move {
+            let auth = format!("Bearer {token}");
+            common::http(addr, method, &path, &[("Authorization", &auth), ("Content-Type", "application/json")], &body).await
+        }
+    };
+    let (status, _, text) = desk("GET", "/api/desk/cases".into(), String::new(), token.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let cases: http_api::desk::List<http_api::desk::CaseRow> = http_api::exactly(&text).unwrap();
+    assert_eq!(cases.total, 1, "only the 差评 is a case");
+    let row = &cases.rows[0];
+    assert_eq!((row.verdict.as_str(), row.state.as_str(), row.appealed, row.comment.as_str()), ("非常不满意", "申诉中", true, "没见到人"));
+    assert_eq!(row.appeal.as_deref(), Some("当天窗口停电，已在门口张贴告示"));
+    assert!(row.target.contains("便民服务窗口"), "{}", row.target);
+    let (_, _, text) = desk("GET", "/api/desk/overview".into(), String::new(), token.clone()).await;
+    let overview: http_api::desk::Overview = http_api::exactly(&text).unwrap();
+    let figures = &overview.rows.iter().find(|r| r.unit == u.id).unwrap().figures;
+    assert_eq!((figures.ratings, figures.ratings_good, figures.cases_open), (2, 1, 1));
+
+    let path = format!("/api/desk/records/{}/ratings/{}/remarks", u.doc, bad.id);
+    let stored = |u: &Unit| {
+        let layout = u.server.state.hub.storage.load(&u.doc).unwrap().unwrap();
+        AutoCommit::load(&layout.concatenated()).unwrap().get_heads()
+    };
+    let before = stored(&u);
+    for (body, why) in [
+        (r#"{"text":"","step":"withdraw"}"#, "a withdrawal without its reason"),
+        (r#"{"text":"理由","step":"recheck"}"#, "a resident's step"),
+        (r#"{"text":"理由","step":"acknowledge"}"#, "the unit's step"),
+        (r#"{"text":"理由"}"#, "no decision"),
+    ] {
+        let (status, _, text) = desk("POST", path.clone(), body.into(), token.clone()).await;
+        assert_eq!(status, 400, "{why}: {text}");
+    }
+    assert_eq!(stored(&u), before, "nothing refused was written");
+    let secretary = u.server.tester.token.clone();
+    let (status, _, text) = desk("GET", "/api/desk/cases".into(), String::new(), secretary.clone()).await;
+    assert_eq!(status, 403, "{text}");
+    // A ledger the person does not supervise answers as one that does not exist.
+    assert_eq!(desk("POST", path.clone(), r#"{"text":"理由","step":"withdraw"}"#.into(), secretary).await.0, 404);
+
+    let (status, _, text) = desk("POST", path.clone(), r#"{"text":"情况属实，撤销","step":"withdraw"}"#.into(), token.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let (_, _, text) = desk("GET", "/api/desk/cases".into(), String::new(), token.clone()).await;
+    let cases: http_api::desk::List<http_api::desk::CaseRow> = http_api::exactly(&text).unwrap();
+    assert_eq!((cases.rows[0].state.as_str(), cases.rows[0].answer.as_deref()), ("已撤销", Some("撤销差评：情况属实，撤销")));
+    u.sync().await;
+    let case = read(&mut u.phone, |l| l.rating(&bad.id).unwrap().case(Default::default()).unwrap());
+    assert_eq!(case.state, ledger::rating::CaseState::Withdrawn);
+}

@@ -408,7 +408,7 @@ async fn every_answer_the_desk_reads_is_exactly_its_type() {
     let _: desk::List<desk::PledgeRow> = w.exactly("sup_t1", "GET", "/api/desk/pledges", "").await;
     let record: desk::RecordView = w.exactly("sup_t1", "GET", &w.record_path("A村"), "").await;
     assert!(record.may_remark && !record.history.is_empty());
-    let remark = serde_json::to_string(&desk::Remark { text: "请本周内办结".into(), rating: None }).unwrap();
+    let remark = serde_json::to_string(&desk::Remark { text: "请本周内办结".into(), rating: None, step: None }).unwrap();
     let done: http_api::Done = w.exactly("sup_t1", "POST", &format!("{}/remarks", w.record_path("A村")), &remark).await;
     assert!(done.ok);
 

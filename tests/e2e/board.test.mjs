@@ -1,0 +1,99 @@
+// 先锋广场 end to end: the secretary sets up a post on the phone and publishes it; a resident
+// with no account, on a small phone with scripts off, reads the board, gives a 差评 and leaves
+// a question; the secretary's phone, offline meanwhile, receives both once back online and
+// answers the case; the resident reads the answer and rates it once, and only once.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { launchBrowser, launchPersistent, openApp, serveForTests, signIn, tempDir, waitSynced } from "./harness.mjs";
+
+const served = serveForTests();
+
+test("a resident's 差评 and question reach the secretary's phone, which answers; the resident rates the answer once", async () => {
+  const server = served.server;
+  const phone = await launchPersistent(tempDir("board-secretary"), { activated: false });
+  await signIn(phone, server, "王芳");
+  const page = phone.pages()[0];
+  await openApp(page, server.url);
+
+  // 设岗定责 on the phone, then published.
+  await page.getByTestId("board-tab").click();
+  await page.getByTestId("board").waitFor();
+  await page.getByRole("link", { name: "＋ 设岗定责" }).click();
+  await page.locator("input[name=title]").fill("村务公开栏");
+  await page.locator("input[name=holder]").fill("王芳");
+  await page.locator("textarea[name=duties]").fill("每月更新村务、财务公开内容");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("post").waitFor();
+  assert.equal(await page.getByTestId("published").textContent(), "未在先锋广场公开");
+  await page.getByTestId("publish").click();
+  await page.getByTestId("published").filter({ hasText: "已在先锋广场公开" }).waitFor();
+  await page.getByTestId("poster").waitFor();
+  await waitSynced(page);
+
+  // The phone goes out of coverage; the resident comes.
+  await phone.setOffline(true);
+  const [ledger] = await server.ledgersOf("王芳");
+  assert.match(ledger.boardUrl, /^http:\/\/127\.0\.0\.1:\d+\/b\/\S+$/);
+  const browser = await launchBrowser();
+  const resident = await browser.newContext({ viewport: { width: 360, height: 740 }, javaScriptEnabled: false, locale: "zh-CN" });
+  const r = await resident.newPage();
+  const board = await r.goto(ledger.boardUrl);
+  assert.equal(board.status(), 200);
+  await r.getByText("村务公开栏").waitFor();
+  await r.getByRole("link", { name: "评价这个岗位" }).click();
+  // Nothing chosen: asked again, nothing stored.
+  await r.getByRole("button", { name: "提交评价" }).click();
+  await r.getByLabel("非常不满意").check();
+  await r.locator("#comment").fill("公开栏三个月没更新");
+  await r.locator("#phone").fill("138 0013 8000");
+  await r.getByRole("button", { name: "提交评价" }).click();
+  await r.getByText("已收到您的评价，谢谢！").waitFor();
+  const caseLink = new URL(await r.getByRole("link", { name: "查看办理情况" }).getAttribute("href"), ledger.boardUrl).href;
+  await r.getByRole("link", { name: "返回单位公示" }).click();
+  await r.getByRole("link", { name: /我要留言/ }).click();
+  await r.locator("#title").fill("村口路灯不亮");
+  await r.locator("#detail").fill("晚上出行不便");
+  await r.getByRole("button", { name: "提交留言" }).click();
+  await r.getByText("已收到您的留言，谢谢！").waitFor();
+  // The resident's page carried no script and no WebAssembly.
+  assert.equal(await r.locator("script").count(), 0);
+
+  // Back in coverage: the case and the question arrive.
+  await phone.setOffline(false);
+  await page.getByTestId("board-tab").locator(".badge").filter({ hasText: "1" }).waitFor({ timeout: 30_000 });
+  await page.getByTestId("board-tab").click();
+  const cases = page.getByTestId("cases").locator("a.card");
+  assert.equal(await cases.count(), 1);
+  assert.match(await cases.first().textContent(), /待签收.*非常不满意.*村务公开栏.*公开栏三个月没更新/);
+  assert.equal(await page.getByText("138").count(), 0, "the resident's phone number is not in the ledger");
+  await cases.first().click();
+  await page.getByTestId("case-acknowledge").click();
+  await page.getByTestId("case-state").filter({ hasText: "待答复" }).waitFor();
+  // 整改 without words is refused and nothing is taken.
+  await page.getByTestId("case-rectify").click();
+  await page.getByTestId("step-error").waitFor();
+  await page.locator("textarea[name=case-note]").fill("已更新公开栏，今后每月 5 日前更新");
+  await page.getByTestId("case-rectify").click();
+  await page.getByTestId("case-state").filter({ hasText: "已答复" }).waitFor();
+  await waitSynced(page);
+  await page.getByRole("link", { name: "问题" }).click();
+  await page.getByText("村口路灯不亮").waitFor();
+
+  // The resident reads the answer and rates it, once.
+  await r.goto(caseLink);
+  await r.getByText("已更新公开栏，今后每月 5 日前更新").waitFor();
+  await r.getByLabel("满意", { exact: true }).check();
+  await r.getByRole("button", { name: "提交" }).click();
+  await r.getByText("您对答复的评价：满意").waitFor();
+  const again = await resident.request.post(caseLink, { form: { verdict: "very_satisfied" }, maxRedirects: 0 });
+  assert.equal(again.status(), 409);
+  await r.reload();
+  await r.getByText("您对答复的评价：满意").waitFor();
+
+  // The phone hears of the recheck too; nothing is left to do.
+  await page.getByTestId("board-tab").click();
+  assert.equal(await page.getByTestId("cases").locator("a.card").count(), 0);
+  await page.getByTestId("posts").getByText("村务公开栏").click();
+  await page.getByTestId("ratings").getByRole("link", { name: "非常不满意" }).click();
+  await page.getByTestId("case-state").filter({ hasText: "群众回评：满意" }).waitFor({ timeout: 30_000 });
+});
