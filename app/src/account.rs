@@ -107,6 +107,22 @@ pub async fn fetch_me() -> Answer {
     }
 }
 
+/// The follow-up number a resident left with a rating of `document`, for the unit's secretary
+/// (kept on the server, never in the ledger). Ok(None): the resident left none.
+pub async fn board_contact(document: &str, rating: &str) -> Result<Option<String>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let url = format!("/api/board/contacts/{document}/{rating}");
+    let offline = || "需要联网才能查看回访电话".to_owned();
+    let response = wasm_bindgen_futures::JsFuture::from(window.fetch_with_str(&url)).await.map_err(|_| offline())?;
+    let response: web_sys::Response = response.dyn_into().map_err(|_| offline())?;
+    if !response.ok() {
+        return Err(if response.status() == 404 { "只有本单位书记可以查看回访电话".into() } else { offline() });
+    }
+    let body = wasm_bindgen_futures::JsFuture::from(response.text().map_err(|_| offline())?).await.ok().and_then(|t| t.as_string()).ok_or_else(offline)?;
+    let v = js_sys::JSON::parse(&body).map_err(|_| offline())?;
+    Ok(get(&v, "phone").as_string())
+}
+
 pub fn parse(json: &str) -> Option<Me> {
     Me::parse(json)
 }

@@ -8,7 +8,7 @@ use leptos_router::path;
 
 use crate::account::{self, LedgerEntry, Me};
 use crate::browser;
-use crate::pages::board::{BoardPage, BoardUrl, RatingDetail};
+use crate::pages::board::{BoardContext, BoardPage, RatingDetail};
 use crate::pages::enterprise_form::{EditEnterprise, NewEnterprise};
 use crate::pages::enterprises::{EnterpriseDetail, EnterpriseList};
 use crate::pages::pledge_form::{EditPledge, NewPledge};
@@ -111,7 +111,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired(), &ledger.document_id, &kept_documents);
     provide_context(sync);
     provide_context(Members(StoredValue::new(ledger.members.clone())));
-    provide_context(BoardUrl(ledger.board_url.clone()));
+    provide_context(BoardContext { document: ledger.document_id.clone(), url: ledger.board_url.clone() });
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
     provide_context(ProblemListState::new());

@@ -5,6 +5,7 @@
 //! once it is stored. Every input is bounded: form size, field lengths, rates per browser, per
 //! address and in all.
 
+pub(crate) mod contact;
 mod pages;
 mod throttle;
 

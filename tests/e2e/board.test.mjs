@@ -67,6 +67,9 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   assert.match(await cases.first().textContent(), /待签收.*非常不满意.*村务公开栏.*公开栏三个月没更新/);
   assert.equal(await page.getByText("138").count(), 0, "the resident's phone number is not in the ledger");
   await cases.first().click();
+  // The number for a call back, only from the server and only for the secretary.
+  await page.getByRole("button", { name: "查看回访电话" }).click();
+  await page.getByTestId("contact").filter({ hasText: "回访电话：13800138000" }).waitFor();
   await page.getByTestId("case-acknowledge").click();
   await page.getByTestId("case-state").filter({ hasText: "待答复" }).waitFor();
   // 整改 without words is refused and nothing is taken.

@@ -13,13 +13,17 @@ use crate::pages::parts::{not_found, route_id, Typing};
 use crate::pages::write_once::WriteOnce;
 use crate::service::LedgerService;
 
-/// The unit's public board address (`boardUrl` of `/api/me`); empty when the server gave none.
+/// The ledger shown, and its unit's public board address (`boardUrl` of `/api/me`; empty when
+/// the server gave none).
 #[derive(Clone)]
-pub struct BoardUrl(pub String);
+pub struct BoardContext {
+    pub document: String,
+    pub url: String,
+}
 
 /// The A4 poster with the QR code residents scan to rate a post or pledge (served by the board).
 pub fn poster_url(target: Target, id: &RecordId) -> Option<String> {
-    let BoardUrl(board) = use_context::<BoardUrl>()?;
+    let board = use_context::<BoardContext>()?.url;
     let kind = match target {
         Target::Post => "post",
         Target::Pledge => "pledge",
@@ -62,7 +66,7 @@ pub fn open_case_count(service: LedgerService) -> Memo<usize> {
 pub fn BoardPage() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let secretary = expect_context::<Write>() == Write::Everything;
-    let board = use_context::<BoardUrl>().map(|b| b.0).unwrap_or_default();
+    let board = use_context::<BoardContext>().map(|b| b.url).unwrap_or_default();
     let today = browser::today();
     let cases = Memo::new(move |_| service.ratings.with(|all| open_cases(all)));
     let posts = Memo::new(move |_| service.posts.with(|all| all.iter().filter(|p| !p.deleted).cloned().collect::<Vec<_>>()));
@@ -203,6 +207,7 @@ fn RatingView(rating: Rating) -> impl IntoView {
                 }).collect_view()}
             </ul>
             {case.map(|c| view! { <CaseSteps id=rating.id.clone() next=c.state.next_steps()/> })}
+            <Contact id=rating.id.clone()/>
         </article>
     }
 }
@@ -255,5 +260,31 @@ fn CaseSteps(id: RecordId, next: &'static [StepKind]) -> impl IntoView {
                 }).collect_view()}
             </div>
         </div>
+    })
+}
+
+/// 回访电话: what the resident left for a call back, fetched from the server for the secretary.
+#[component]
+fn Contact(id: RecordId) -> impl IntoView {
+    let secretary = expect_context::<Write>() == Write::Everything;
+    let document = use_context::<BoardContext>().map(|b| b.document).unwrap_or_default();
+    let shown = RwSignal::new(None::<Result<Option<String>, String>>);
+    let ask = move |_| {
+        let (document, id) = (document.clone(), id.to_string());
+        leptos::task::spawn_local(async move {
+            shown.set(Some(crate::account::board_contact(&document, &id).await));
+        });
+    };
+    secretary.then(|| {
+        view! {
+            <p data-testid="contact">
+                {move || match shown.get() {
+                    None => view! { <button type="button" class="button secondary" on:click=ask.clone()>"查看回访电话"</button> }.into_any(),
+                    Some(Ok(Some(phone))) => view! { <a href=format!("tel:{phone}")>{format!("回访电话：{phone}")}</a> }.into_any(),
+                    Some(Ok(None)) => view! { <span class="muted">"群众未留电话"</span> }.into_any(),
+                    Some(Err(why)) => view! { <span class="alert">{why}</span> }.into_any(),
+                }}
+            </p>
+        }
     })
 }

@@ -25,7 +25,6 @@ impl Storage {
     }
 
     /// The follow-up phone a resident left with a rating of `ledger`.
-    #[allow(dead_code, reason = "one-time codes and the secretary's view of a contact come next (issue 30)")]
     pub(crate) fn contact(&self, ledger: &str, rating: &str) -> Result<Option<String>> {
         self.db().query_row("SELECT phone FROM board_contacts WHERE rating = ?1 AND ledger = ?2", [rating, ledger], |r| r.get(0)).optional().map_err(err)
     }

@@ -144,6 +144,20 @@ async fn a_residents_bad_rating_reaches_the_phone_is_answered_and_rechecked_once
     let db = rusqlite::Connection::open(u._data.path().join(sync_server::DATABASE)).unwrap();
     let phone: String = db.query_row("SELECT phone FROM board_contacts WHERE rating = ?1", [rating.id.as_str()], |r| r.get(0)).unwrap();
     assert_eq!(phone, "13800138000");
+    // The secretary's phone asks for it to call back; a cadre of the unit, or no one, cannot.
+    let contact = format!("/api/board/contacts/{}/{}", u.doc, rating.id);
+    let bearer = |token: &str| format!("Bearer {token}");
+    let (status, _, body) = common::http(u.server.addr, "GET", &contact, &[("Authorization", &bearer(&u.server.tester.token))], "").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"phone":"13800138000"}"#));
+    let d = u.server.state.hub.directory.clone();
+    let cadre = d.add_person("干部", "board_cadre", None, None).unwrap();
+    d.grant(&cadre.id, &u.id, ledger::org::Role::Cadre, None).unwrap();
+    let cadre_token = d.issue_token(&cadre.id, "phone", None).unwrap().token;
+    assert_eq!(common::http(u.server.addr, "GET", &contact, &[("Authorization", &bearer(&cadre_token))], "").await.0, 404);
+    assert_eq!(common::http(u.server.addr, "GET", &contact, &[], "").await.0, 401);
+    let unknown = format!("/api/board/contacts/{}/{}", u.doc, ledger::RecordId::random());
+    let (status, _, body) = common::http(u.server.addr, "GET", &unknown, &[("Authorization", &bearer(&u.server.tester.token))], "").await;
+    assert_eq!((status, body.as_str()), (200, r#"{"phone":null}"#), "a rating with no number left");
 
     // The resident's link: the case waits; a recheck before an answer is refused.
     let (status, _, page) = u.get(&case, None).await;
