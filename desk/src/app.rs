@@ -26,10 +26,11 @@ pub enum Tab {
     Devices,
     Import,
     Audit,
+    Settings,
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [Tab::Org, Tab::People, Tab::Devices, Tab::Import, Tab::Audit];
+    const ALL: [Tab; 6] = [Tab::Org, Tab::People, Tab::Devices, Tab::Import, Tab::Audit, Tab::Settings];
 
     fn slug(self) -> &'static str {
         match self {
@@ -38,6 +39,7 @@ impl Tab {
             Tab::Devices => "devices",
             Tab::Import => "import",
             Tab::Audit => "audit",
+            Tab::Settings => "settings",
         }
     }
 
@@ -48,6 +50,7 @@ impl Tab {
             Tab::Devices => "设备",
             Tab::Import => "批量导入",
             Tab::Audit => "操作日志",
+            Tab::Settings => "设置",
         }
     }
 
@@ -161,6 +164,7 @@ fn AdminDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static) ->
                 Tab::Devices => view! { <crate::devices::Devices org=org/> }.into_any(),
                 Tab::Import => view! { <crate::import::Import/> }.into_any(),
                 Tab::Audit => view! { <crate::audit::Audit org=org/> }.into_any(),
+                Tab::Settings => view! { <crate::settings::Settings/> }.into_any(),
             },
         }}
     }

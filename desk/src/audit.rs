@@ -16,6 +16,8 @@ fn action_label(action: &str) -> &str {
         "add_device" => "启用设备",
         "device_retired" => "停用设备",
         "device_lost" => "设备报失",
+        "settings" => "修改设置",
+        "board.contact" => "查看群众回访电话",
         other => other,
     }
 }

@@ -17,6 +17,7 @@ mod overview;
 mod people;
 mod record;
 mod report;
+mod settings;
 
 mod supervise;
 

@@ -229,3 +229,16 @@ mod tests {
         }
     }
 }
+
+/// `GET /api/admin/settings`, and `POST` to change it (an admin of the whole tree): the
+/// organisation's time limits for a 差评's case, in working days.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    /// 签收 within this many working days of the rating.
+    pub case_acknowledge_days: u32,
+    /// 整改, 解释 or 申诉 within this many working days of the rating.
+    pub case_answer_days: u32,
+    /// Whether this admin may change them.
+    #[serde(default)]
+    pub may_change: bool,
+}

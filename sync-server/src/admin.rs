@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use http_api::admin::{DeviceStatus, ForPerson, ImportRefused, IssuedCode, IssuedToken, NewGrant, NewPerson, NewUnit, OrgView, RowError};
+use http_api::admin::{DeviceStatus, ForPerson, ImportRefused, IssuedCode, IssuedToken, NewGrant, NewPerson, NewUnit, OrgView, RowError, Settings};
 use ledger::org::{Role, UnitKind};
 use serde::Serialize;
 
@@ -152,13 +152,46 @@ pub(crate) async fn device_status(State(state): State<AppState>, headers: Header
 pub(crate) async fn audit(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_admin(&state, &headers, |d, admin| {
         let org = d.org();
-        let of_root = org.grants.iter().any(|g| g.person == admin.person && g.role == Role::Admin && org.units.get(&g.unit).is_some_and(|u| u.parent.is_none()));
+        let of_root = admin_of_root(&org, &admin.person);
         let visible = |by: &Option<String>| match by {
             Some(person) => *person == admin.person || org.may_manage_person(&admin.person, person),
             None => of_root,
         };
         let entries: Vec<_> = d.storage.audit_log(5_000)?.into_iter().filter(|e| visible(&e.person)).take(500).collect();
         Ok(entries)
+    })
+    .await
+}
+
+/// Whether `person` is an admin of the whole tree (its root): who may change the organisation's
+/// settings, and see the server's own audit entries.
+fn admin_of_root(org: &ledger::org::Org, person: &str) -> bool {
+    org.grants.iter().any(|g| g.person == person && g.role == Role::Admin && org.units.get(&g.unit).is_some_and(|u| u.parent.is_none()))
+}
+
+fn settings_of(d: &Directory, admin: &Principal) -> Settings {
+    let rules = crate::board::case_rules(&d.storage);
+    Settings { case_acknowledge_days: rules.acknowledge_days, case_answer_days: rules.answer_days, may_change: admin_of_root(&d.org(), &admin.person) }
+}
+
+/// `GET /api/admin/settings`.
+pub(crate) async fn settings(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    as_admin(&state, &headers, |d, admin| Ok(settings_of(d, &admin))).await
+}
+
+/// `POST /api/admin/settings {case_acknowledge_days, case_answer_days}`: checked, stored and
+/// audited; the desk and the board count by them from the next request.
+pub(crate) async fn change_settings(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<Settings>) -> Response {
+    as_admin(&state, &headers, move |d, admin| {
+        if !admin_of_root(&d.org(), &admin.person) {
+            return Err("只有全市（组织顶层）的管理员可以修改设置".into());
+        }
+        let rules = ledger::rating::CaseRules { acknowledge_days: body.case_acknowledge_days, answer_days: body.case_answer_days }.check()?;
+        d.storage.put_setting("case_acknowledge_days", &rules.acknowledge_days.to_string())?;
+        d.storage.put_setting("case_answer_days", &rules.answer_days.to_string())?;
+        let detail = format!("差评签收时限 {} 个工作日，答复时限 {} 个工作日", rules.acknowledge_days, rules.answer_days);
+        d.storage.audit(Some(&admin.person), "settings", &detail, crate::directory::now_secs())?;
+        Ok(settings_of(d, &admin))
     })
     .await
 }

@@ -137,6 +137,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/admin/devices", get(admin::devices))
         .route("/api/admin/devices/{id}/{action}", post(admin::device_status))
         .route("/api/admin/audit", get(admin::audit))
+        .route("/api/admin/settings", get(admin::settings).post(admin::change_settings))
         .route("/api/admin/import", post(admin::import).layer(axum::extract::DefaultBodyLimit::max(import::MAX_FILE_BYTES)))
         .route("/api/admin/import/{file}", get(admin::import_template))
         .route("/api/desk/overview", get(desk::overview_route))

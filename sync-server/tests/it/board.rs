@@ -390,3 +390,58 @@ async fn the_desk_counts_an_appealed_bad_rating_and_a_supervisor_withdraws_it() 
     let case = read(&mut u.phone, |l| l.rating(&bad.id).unwrap().case(Default::default()).unwrap());
     assert_eq!(case.state, ledger::rating::CaseState::Withdrawn);
 }
+
+/// The case limits are the organisation's: an admin of the whole tree changes them (checked,
+/// audited), a lower admin only reads them, and the desk's deadlines follow at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_case_limits_are_set_by_the_top_admin_and_the_deadlines_follow() {
+    let mut u = unit().await;
+    let rate = format!("/b/{}/rate/post/{}", u.id, u.post);
+    assert_eq!(u.post(&rate, None, &[("verdict", "dissatisfied"), ("comment", "等了一上午")]).await.0, 200);
+    u.sync().await;
+    let d = u.server.state.hub.directory.clone();
+    let org = d.org();
+    let root = org.units.values().find(|u| u.parent.is_none()).unwrap().id.clone();
+    let township = u.server.tester.township.clone();
+    let mut tokens = Vec::new();
+    for (login, unit, role) in
+        [("top_admin", &root, ledger::org::Role::Admin), ("town_admin", &township, ledger::org::Role::Admin), ("town_sup", &township, ledger::org::Role::Supervisor)]
+    {
+        let p = d.add_person(login, login, None, None).unwrap();
+        d.grant(&p.id, unit, role, None).unwrap();
+        tokens.push(d.issue_token(&p.id, "desk", None).unwrap().token);
+    }
+    let call = |method: &'static str, path: &'static str, body: &'static str, token: String| {
+        let addr = u.server.addr;
+        async move { common::http(addr, method, path, &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")], body).await }
+    };
+    let (status, _, text) = call("GET", "/api/admin/settings", "", tokens[0].clone()).await;
+    assert_eq!(status, 200);
+    let s: http_api::admin::Settings = http_api::exactly(&text).unwrap();
+    assert_eq!((s.case_acknowledge_days, s.case_answer_days, s.may_change), (1, 5, true));
+    let (_, _, text) = call("GET", "/api/admin/settings", "", tokens[1].clone()).await;
+    assert!(!http_api::exactly::<http_api::admin::Settings>(&text).unwrap().may_change);
+    let due = |text: String| http_api::exactly::<http_api::desk::List<http_api::desk::CaseRow>>(&text).unwrap().rows[0].due.clone().unwrap();
+    let before = due(call("GET", "/api/desk/cases", "", tokens[2].clone()).await.2);
+
+    for (body, token, why) in [
+        (r#"{"case_acknowledge_days":0,"case_answer_days":5}"#, 0, "no day to acknowledge"),
+        (r#"{"case_acknowledge_days":6,"case_answer_days":5}"#, 0, "acknowledging after the answer is due"),
+        (r#"{"case_acknowledge_days":1,"case_answer_days":61}"#, 0, "past the longest limit"),
+        (r#"{"case_acknowledge_days":3,"case_answer_days":10}"#, 1, "a township's admin"),
+    ] {
+        let (status, _, text) = call("POST", "/api/admin/settings", body, tokens[token].clone()).await;
+        assert_eq!(status, 400, "{why}: {text}");
+    }
+    assert_eq!(call("POST", "/api/admin/settings", r#"{"case_acknowledge_days":3,"case_answer_days":10}"#, tokens[2].clone()).await.0, 403, "a supervisor");
+    assert_eq!(due(call("GET", "/api/desk/cases", "", tokens[2].clone()).await.2), before, "nothing refused changed the limits");
+
+    let (status, _, text) = call("POST", "/api/admin/settings", r#"{"case_acknowledge_days":3,"case_answer_days":10}"#, tokens[0].clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let after = due(call("GET", "/api/desk/cases", "", tokens[2].clone()).await.2);
+    let (before, after) = (chrono::NaiveDate::parse_from_str(&before, "%Y-%m-%d").unwrap(), chrono::NaiveDate::parse_from_str(&after, "%Y-%m-%d").unwrap());
+    let today = ledger::report::day_of(now()).unwrap();
+    assert_eq!((before, after), (ledger::rating::working_days_after(today, 1), ledger::rating::working_days_after(today, 3)));
+    let (_, _, audit) = call("GET", "/api/admin/audit", "", tokens[0].clone()).await;
+    assert!(audit.contains("差评签收时限 3 个工作日，答复时限 10 个工作日"), "{audit}");
+}
