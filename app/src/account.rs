@@ -13,6 +13,8 @@ use crate::settings::{self, DEVICE_GONE, DEVICE_RETIRED, HOME_LEDGER, ME, SELECT
 #[derive(Debug, Clone, PartialEq)]
 pub struct LedgerEntry {
     pub document_id: String,
+    /// The unit's id (its one-time rating codes name it).
+    pub unit: String,
     pub unit_name: String,
     pub path: String,
     /// What the person may write here: everything (书记), all but assigning and closing
@@ -30,6 +32,10 @@ pub struct Me {
     /// "active", "retired" (finish uploading, then erase) or "lost".
     pub device_status: String,
     pub ledgers: Vec<LedgerEntry>,
+    /// This phone's device id, and its key for signing one-time rating codes (hex; empty when
+    /// the server gave none).
+    pub device_id: String,
+    pub rating_key: String,
 }
 
 fn get(v: &wasm_bindgen::JsValue, key: &str) -> wasm_bindgen::JsValue {
@@ -54,6 +60,7 @@ impl Me {
             .iter()
             .map(|l| LedgerEntry {
                 document_id: text(l, "documentId"),
+                unit: text(l, "unit"),
                 unit_name: text(l, "unitName"),
                 path: text(l, "path"),
                 write: match text(&get(l, "rights"), "write").as_str() {
@@ -67,7 +74,8 @@ impl Me {
             })
             .filter(|l| !l.document_id.is_empty())
             .collect();
-        Some(Self { name: text(&person, "name"), device_status: text(&get(&v, "device"), "status"), ledgers })
+        let device = get(&v, "device");
+        Some(Self { name: text(&person, "name"), device_status: text(&device, "status"), ledgers, device_id: text(&device, "id"), rating_key: text(&device, "ratingKey") })
     }
 
     /// The ledger this phone works in: the one chosen before if still the person's, else the first.

@@ -111,7 +111,13 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let sync = SyncService::start(service, me.device_status == "retired" || account::known_retired(), &ledger.document_id, &kept_documents);
     provide_context(sync);
     provide_context(Members(StoredValue::new(ledger.members.clone())));
-    provide_context(BoardContext { document: ledger.document_id.clone(), url: ledger.board_url.clone() });
+    provide_context(BoardContext {
+        document: ledger.document_id.clone(),
+        url: ledger.board_url.clone(),
+        unit: ledger.unit.clone(),
+        device: me.device_id.clone(),
+        rating_key: me.rating_key.clone(),
+    });
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());
     provide_context(ProblemListState::new());

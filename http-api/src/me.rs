@@ -17,6 +17,10 @@ pub struct DeviceRef {
     pub name: String,
     pub kind: String,
     pub status: String,
+    /// A phone's key for signing one-time rating codes (一事一评), in hex; empty for other
+    /// devices, and for a phone no longer active.
+    #[serde(default, rename = "ratingKey")]
+    pub rating_key: String,
 }
 
 /// A role the person holds on a unit.

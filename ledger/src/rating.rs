@@ -345,5 +345,6 @@ pub fn check_step(kind: StepKind, text: &str) -> Result<String, ValidationErrors
     e.into_result(|| text.to_owned())
 }
 
+pub mod once;
 #[cfg(test)]
 mod tests;

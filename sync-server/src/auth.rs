@@ -253,9 +253,14 @@ pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap, client
                 }
             })
             .collect();
+        // Only an active phone signs codes: a retired one finishes uploading, a lost one is refused.
+        let rating_key = match (device.kind.as_str(), device.status.as_str()) {
+            ("phone", "active") => storage.device_key(&device.id)?.iter().map(|b| format!("{b:02x}")).collect(),
+            _ => String::new(),
+        };
         Ok(Me {
             person: PersonRef { id: person.id, name: person.name, login: person.login },
-            device: DeviceRef { id: device.id, name: device.name, kind: device.kind, status: device.status },
+            device: DeviceRef { id: device.id, name: device.name, kind: device.kind, status: device.status, rating_key },
             roles,
             ledgers,
         })

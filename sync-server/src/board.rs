@@ -6,6 +6,7 @@
 //! address and in all.
 
 pub(crate) mod contact;
+mod once;
 mod pages;
 mod throttle;
 
@@ -142,6 +143,7 @@ pub fn routes() -> Router<AppState> {
         .route("/b/{unit}/ask", get(ask_page).post(ask))
         .route("/b/{unit}/case/{id}", get(case_page).post(recheck))
         .route("/b/{unit}/poster/{target}/{id}", get(poster))
+        .route("/r/{code}", get(once::once_page).post(once::once_rate))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
@@ -244,6 +246,16 @@ fn read_board(storage: &crate::Storage, doc: &DocumentId) -> Result<PublicBoard,
     let problems: Vec<Problem> = rows(storage, doc, Section::Problems)?;
     let ratings: Vec<Rating> = rows(storage, doc, Section::Ratings)?;
     Ok(PublicBoard::of(&posts, &pledges, &problems, &ratings, case_rules(storage)))
+}
+
+/// What a one-time code's record is called on its rating form: a problem's title, a visit's
+/// day (never whom the cadre visited). None until the record reaches the server.
+fn record_title(storage: &crate::Storage, doc: &DocumentId, section: Section, id: &RecordId) -> Option<String> {
+    let body = storage.record_body(doc, section, id).ok()??;
+    match section {
+        Section::Problems => serde_json::from_str::<Problem>(&body).ok().map(|p| p.title),
+        _ => serde_json::from_str::<ledger::Visit>(&body).ok().and_then(|v| v.date).map(|d| d.to_string()),
+    }
 }
 
 /// The unit's board, rendered once per change of its ledger.

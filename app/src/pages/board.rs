@@ -4,6 +4,7 @@
 //! all of this reads offline; a step is saved at once and uploaded in the background.
 
 use ledger::org::Write;
+use ledger::rating::once::OnceCode;
 use ledger::rating::{Case, CaseRules, StepKind, Target};
 use ledger::{Command, Rating, RecordId, Section};
 use leptos::prelude::*;
@@ -19,6 +20,47 @@ use crate::service::LedgerService;
 pub struct BoardContext {
     pub document: String,
     pub url: String,
+    /// For one-time rating codes: the unit, this phone's device and its signing key (hex).
+    pub unit: String,
+    pub device: String,
+    pub rating_key: String,
+}
+
+impl BoardContext {
+    /// The address of a one-time code for `target` `id`, signed now; None when this phone has
+    /// no key (not activated as a phone) or the server gave no board address.
+    fn once_url(&self, target: Target, id: &RecordId) -> Option<String> {
+        let key: Vec<u8> = (0..self.rating_key.len() / 2).filter_map(|i| u8::from_str_radix(self.rating_key.get(2 * i..2 * i + 2)?, 16).ok()).collect();
+        let origin = self.url.rsplit_once("/b/")?.0;
+        if key.len() != 32 || self.unit.is_empty() || origin.is_empty() {
+            return None;
+        }
+        let code = OnceCode { unit: self.unit.clone(), target, id: id.clone(), device: self.device.clone(), issued: browser::now_ms() / 1000 };
+        Some(format!("{origin}/r/{}", code.signed(&key)?))
+    }
+}
+
+/// 一事一评: a QR code the resident scans to rate this visit or this problem's handling, made
+/// here offline (signed with this phone's key) and used once.
+#[component]
+pub fn OnceCodeButton(target: Target, id: RecordId) -> impl IntoView {
+    let url = use_context::<BoardContext>().and_then(|b| b.once_url(target, &id))?;
+    let shown = RwSignal::new(false);
+    let svg = match qrcode::QrCode::new(url.as_bytes()) {
+        Ok(qr) => qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build(),
+        Err(_) => return None,
+    };
+    let what = if target == Target::Visit { "本次走访" } else { "本次问题办理" };
+    Some(view! {
+        <button type="button" class="button secondary" data-testid="once-code" on:click=move |_| shown.set(true)>"请群众评价（一事一评）"</button>
+        <Show when=move || shown.get()>
+            <div class="qr-sheet" role="dialog" aria-label="一事一评二维码" data-testid="once-qr" data-link=url.clone()>
+                <p>{format!("请群众用手机扫码，评价{what}（每个码只能评价一次）")}</p>
+                <div class="qr" inner_html=svg.clone()></div>
+                <button type="button" class="button primary wide" on:click=move |_| shown.set(false)>"完成"</button>
+            </div>
+        </Show>
+    })
 }
 
 /// The A4 poster with the QR code residents scan to rate a post or pledge (served by the board).

@@ -91,6 +91,10 @@ fn ProblemView(problem: Problem) -> impl IntoView {
                 Some(_) => view! { <p class="notice" data-testid="steps-blocked">"办理状态有两个值：请先在上方选定一个，再办理下一步。"</p> }.into_any(),
                 None => view! { <StepPanel id=id.clone() status=problem.status for_firm contact=problem.contact.clone()/> }.into_any(),
             }}
+            // Once closed, the resident may rate how it was handled (一事一评).
+            {matches!(problem.status, ledger::Status::Resolved | ledger::Status::FollowedUp).then(|| view! {
+                <crate::pages::board::OnceCodeButton target=ledger::rating::Target::Problem id=id.clone()/>
+            })}
             {(expect_context::<ledger::org::Write>() == ledger::org::Write::Everything).then(|| view! { <AssignBox id=id.clone() current=problem.responsible.clone()/> })}
             <ProgressBox id=id.clone() for_firm/>
             <h3>"办理记录"</h3>

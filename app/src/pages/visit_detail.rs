@@ -52,6 +52,7 @@ fn VisitView(visit: Visit) -> impl IntoView {
                 {move || linked().into_iter().map(|p| view! { <crate::pages::problem_list::ProblemCard problem=p today/> }).collect_view()}
             </ul>
             <a class="button secondary" href=format!("/problems/new?visit={}", visit.id)>"＋ 由此登记问题"</a>
+            <crate::pages::board::OnceCodeButton target=ledger::rating::Target::Visit id=visit.id.clone()/>
             <p class="muted small">"录入于 " {browser::date_time(visit.created_at)} "，最后修改 " {browser::date_time(visit.updated_at)}</p>
             <div class="actions">
                 <a class="button" href=format!("/visits/{}/edit", visit.id)>"编辑"</a>

@@ -30,25 +30,26 @@ impl Storage {
     }
 
     /// Marks a one-time code used; false when it was already.
-    #[allow(dead_code, reason = "one-time codes and the secretary's view of a contact come next (issue 30)")]
     pub(crate) fn use_rating_code(&self, code: &str, ledger: &str, at: i64) -> Result<bool> {
         let n = self.db().execute("INSERT OR IGNORE INTO board_codes (code, ledger, used_at) VALUES (?1, ?2, ?3)", params![code, ledger, at]).map_err(err)?;
         Ok(n == 1)
     }
 
+    /// Whether a one-time code was used already.
+    pub(crate) fn rating_code_used(&self, code: &str) -> Result<bool> {
+        self.db().query_row("SELECT 1 FROM board_codes WHERE code = ?1", [code], |_| Ok(())).optional().map(|r| r.is_some()).map_err(err)
+    }
+
     /// Gives a code back when the rating it was used for could not be stored.
-    #[allow(dead_code, reason = "one-time codes and the secretary's view of a contact come next (issue 30)")]
     pub(crate) fn unuse_rating_code(&self, code: &str) -> Result<()> {
         self.db().execute("DELETE FROM board_codes WHERE code = ?1 AND rating IS NULL", [code]).map(|_| ()).map_err(err)
     }
 
-    #[allow(dead_code, reason = "one-time codes and the secretary's view of a contact come next (issue 30)")]
     pub(crate) fn code_rated(&self, code: &str, rating: &str) -> Result<()> {
         self.db().execute("UPDATE board_codes SET rating = ?2 WHERE code = ?1", [code, rating]).map(|_| ()).map_err(err)
     }
 
     /// The key a device signs one-time codes with, made the first time it is asked for.
-    #[allow(dead_code, reason = "one-time codes and the secretary's view of a contact come next (issue 30)")]
     pub(crate) fn device_key(&self, device: &str) -> Result<Vec<u8>> {
         let mut db = self.db();
         let tx = db.transaction().map_err(err)?;
@@ -63,7 +64,6 @@ impl Storage {
     }
 
     /// A device's signing key, if it was ever given one.
-    #[allow(dead_code, reason = "one-time codes and the secretary's view of a contact come next (issue 30)")]
     pub(crate) fn existing_device_key(&self, device: &str) -> Result<Option<Vec<u8>>> {
         self.db().query_row("SELECT key FROM device_keys WHERE device = ?1", [device], |r| r.get(0)).optional().map_err(err)
     }

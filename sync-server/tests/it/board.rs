@@ -445,3 +445,80 @@ async fn the_case_limits_are_set_by_the_top_admin_and_the_deadlines_follow() {
     let (_, _, audit) = call("GET", "/api/admin/audit", "", tokens[0].clone()).await;
     assert!(audit.contains("差评签收时限 3 个工作日，答复时限 10 个工作日"), "{audit}");
 }
+
+/// 一事一评: the secretary's phone, activated with a code, gets its signing key from /api/me
+/// and makes a code offline for a visit the server has not seen yet. The resident rates once
+/// through it; the same code again, a forged one, one signed with another key, and one of a
+/// lost phone are refused, and nothing of theirs is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_one_time_code_rates_once_and_forged_or_replayed_codes_are_refused() {
+    use ledger::rating::once::OnceCode;
+    let mut u = unit().await;
+    let d = u.server.state.hub.directory.clone();
+    let code = d.issue_activation_code(&u.server.tester.person, None).unwrap();
+    let body = format!(r#"{{"code":"{code}","device":"书记的手机"}}"#);
+    let (status, head, _) = common::http(u.server.addr, "POST", "/api/activate", &[("Content-Type", "application/json")], &body).await;
+    assert_eq!(status, 200, "{head}");
+    let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_owned();
+    let (_, _, me) = common::http(u.server.addr, "GET", "/api/me", &[("Cookie", &cookie)], "").await;
+    let me: http_api::me::Me = http_api::exactly(&me).unwrap();
+    let key: Vec<u8> = (0..me.device.rating_key.len() / 2).map(|i| u8::from_str_radix(&me.device.rating_key[2 * i..2 * i + 2], 16).unwrap()).collect();
+    assert_eq!(key.len(), 32, "a phone gets its key");
+    let (_, _, again) = common::http(u.server.addr, "GET", "/api/me", &[("Cookie", &cookie)], "").await;
+    assert_eq!(http_api::exactly::<http_api::me::Me>(&again).unwrap().device.rating_key, me.device.rating_key, "the same key each time");
+    let (_, _, token_me) = common::http(u.server.addr, "GET", "/api/me", &[("Authorization", &format!("Bearer {}", u.server.tester.token))], "").await;
+    assert!(http_api::exactly::<http_api::me::Me>(&token_me).unwrap().device.rating_key.is_empty(), "a peer's token signs nothing");
+
+    // Offline, at the end of a visit the server does not know yet.
+    let visit = ledger::RecordId::random();
+    let made = OnceCode { unit: u.id.clone(), target: ledger::rating::Target::Visit, id: visit.clone(), device: me.device.id.clone(), issued: sync_server::now_secs() };
+    let text = made.signed(&key).unwrap();
+    let path = format!("/r/{text}");
+    let (status, _, page) = u.get(&path, None).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("本次走访") && !page.contains(" checked"), "{page}");
+
+    let stored = |u: &Unit| {
+        let layout = u.server.state.hub.storage.load(&u.doc).unwrap().unwrap();
+        AutoCommit::load(&layout.concatenated()).unwrap().get_heads()
+    };
+    let mut forged_key = key.clone();
+    forged_key[0] ^= 1;
+    let lost_phone = {
+        let other = d.issue_activation_code(&u.server.tester.person, None).unwrap();
+        let body = format!(r#"{{"code":"{other}","device":"丢失的手机"}}"#);
+        let (_, head, _) = common::http(u.server.addr, "POST", "/api/activate", &[("Content-Type", "application/json")], &body).await;
+        let cookie = head.lines().find_map(|l| l.strip_prefix("set-cookie: ")).unwrap().split(';').next().unwrap().to_owned();
+        let (_, _, me) = common::http(u.server.addr, "GET", "/api/me", &[("Cookie", &cookie)], "").await;
+        let me: http_api::me::Me = http_api::exactly(&me).unwrap();
+        let key: Vec<u8> = (0..32).map(|i| u8::from_str_radix(&me.device.rating_key[2 * i..2 * i + 2], 16).unwrap()).collect();
+        d.set_device_status(&me.device.id, "lost", None).unwrap();
+        OnceCode { device: me.device.id, ..made.clone() }.signed(&key).unwrap()
+    };
+    let before = stored(&u);
+    for (bad, why) in [
+        (made.signed(&forged_key).unwrap(), "signed with another key"),
+        (OnceCode { id: ledger::RecordId::random(), ..made.clone() }.signed(&forged_key).unwrap(), "another record, forged"),
+        (format!("{}{}", &text[..text.len() - 1], if text.ends_with('0') { '1' } else { '0' }), "a digit of the signature changed"),
+        (OnceCode { issued: made.issued - ledger::rating::once::VALID_FOR_SECS - 10, ..made.clone() }.signed(&key).unwrap(), "expired"),
+        (OnceCode { unit: "not-a-unit".into(), ..made.clone() }.signed(&key).unwrap(), "another unit"),
+        (lost_phone, "a lost phone's"),
+        ("garbage".to_owned(), "not a code"),
+    ] {
+        let (status, _, page) = u.post(&format!("/r/{bad}"), None, &[("verdict", "satisfied")]).await;
+        assert_eq!(status, 404, "{why}: {page}");
+        assert!(page.contains("评价码无效") || page.contains("评价码已过期"), "{why}: {page}");
+    }
+    assert_eq!(stored(&u), before, "nothing refused was stored");
+
+    let (status, _, thanks) = u.post(&path, None, &[("verdict", "very_satisfied"), ("comment", "王书记讲得很清楚")]).await;
+    assert_eq!(status, 200, "{thanks}");
+    let (status, _, page) = u.post(&path, None, &[("verdict", "very_dissatisfied"), ("comment", "再评一次")]).await;
+    assert_eq!(status, 409, "{page}");
+    assert_eq!(u.get(&path, None).await.0, 409, "the form is not shown again");
+    u.sync().await;
+    let ratings = read(&mut u.phone, |l| l.ratings().records);
+    let once: Vec<_> = ratings.iter().filter(|r| r.way == ledger::rating::Way::Once).collect();
+    assert_eq!(once.len(), 1);
+    assert_eq!((once[0].target_id.as_ref(), once[0].code_by.as_str(), once[0].verdict), (Some(&visit), common::TESTER, ledger::Verdict::VerySatisfied));
+}
