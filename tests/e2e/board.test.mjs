@@ -4,16 +4,20 @@
 // answers the case; the resident reads the answer and rates it once, and only once.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { launchBrowser, launchPersistent, openApp, serveForTests, signIn, tempDir, waitSynced } from "./harness.mjs";
+import { addVisit, launchBrowser, launchPersistent, serveForTests, tempDir, waitLive, waitSynced } from "./harness.mjs";
 
 const served = serveForTests();
 
 test("a resident's 差评 and question reach the secretary's phone, which answers; the resident rates the answer once", async () => {
   const server = served.server;
-  const phone = await launchPersistent(tempDir("board-secretary"), { activated: false });
-  await signIn(phone, server, "王芳");
+  // Activated with a code, as a phone: it gets its key for one-time rating codes.
+  const phone = await launchPersistent(tempDir("board-secretary"), { activated: false, viewport: { width: 360, height: 740 } });
   const page = phone.pages()[0];
-  await openApp(page, server.url);
+  await page.goto(server.url);
+  const { secret } = await server.account("wangfang");
+  await page.locator("#activation-code").fill(secret);
+  await page.getByRole("button", { name: "激活" }).click();
+  await waitLive(page);
 
   // 设岗定责 on the phone, then published.
   await page.getByTestId("board-tab").click();
@@ -92,6 +96,31 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   assert.equal(again.status(), 409);
   await r.reload();
   await r.getByText("您对答复的评价：满意").waitFor();
+
+  // 一事一评: at the end of a visit, offline, the phone shows a code; the resident rates the
+  // visit once with it; again, or with the code changed, nothing is taken.
+  await phone.setOffline(true);
+  await page.getByRole("link", { name: "走访" }).click();
+  await addVisit(page, { whom: "李大爷", heard: "想了解医保报销" });
+  await page.getByText("李大爷").first().click();
+  await page.getByTestId("once-code").click();
+  const once = await page.getByTestId("once-qr").getAttribute("data-link");
+  assert.match(once, /^http:\/\/127\.0\.0\.1:\d+\/r\/\S+$/);
+  await page.getByTestId("once-qr").locator("svg").waitFor();
+  await page.getByRole("button", { name: "完成" }).click();
+  await r.goto(once);
+  await r.getByText("本次走访").waitFor();
+  await r.getByLabel("非常满意").check();
+  await r.getByRole("button", { name: "提交评价" }).click();
+  await r.getByText("已收到您的评价，谢谢！").waitFor();
+  const replay = await r.goto(once);
+  assert.equal(replay.status(), 409);
+  await r.getByText("已经评价过了").waitFor();
+  const forged = once.replace(/.$/, (c) => (c === "0" ? "1" : "0"));
+  assert.equal((await r.goto(forged)).status(), 404);
+  await r.getByText("这个评价码无效").waitFor();
+  await phone.setOffline(false);
+  await waitSynced(page);
 
   // The phone hears of the recheck too; nothing is left to do.
   await page.getByTestId("board-tab").click();
