@@ -137,3 +137,96 @@ async fn confirmed_changes_survive_kill_9() {
     server.kill().unwrap();
     server.wait().unwrap();
 }
+
+/// A form posted on a connection of its own; None when the server went away (killed) before it
+/// answered in full.
+async fn post_form(addr: std::net::SocketAddr, path: &str, form: &str) -> Option<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.ok()?;
+    let request =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{form}", form.len());
+    s.write_all(request.as_bytes()).await.ok()?;
+    let mut answer = Vec::new();
+    s.read_to_end(&mut answer).await.ok()?;
+    let head = String::from_utf8_lossy(&answer);
+    // A whole page: the acknowledgement is the thanks page, not a status line cut short.
+    head.contains("</html>").then(|| head.split(' ').nth(1)?.parse().ok()).flatten()
+}
+
+/// Residents' ratings at 100 a second while the real binary is killed with SIGKILL: every
+/// rating the board acknowledged (200, "已收到") is in the unit's ledger on disk afterwards, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_ratings_survive_kill_9() {
+    let data = tempfile::tempdir().unwrap();
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    // The demo organisation with its board, seeded before the first start in a runtime of its
+    // own (dropped with everything it spawned before the binary opens the same storage).
+    let dir = data.path().to_owned();
+    let (unit, doc) = std::thread::spawn(move || {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async move {
+            let storage = std::sync::Arc::new(sync_server::Storage::open(&dir).unwrap());
+            let state = sync_server::AppState::with_board(storage, &Default::default(), None).unwrap();
+            let hub = state.hub.clone();
+            tokio::task::spawn_blocking(move || sync_server::demo::seed(&hub)).await.unwrap().unwrap();
+            let org = state.hub.directory.org();
+            let unit = org.units.values().find(|u| u.name == sync_server::demo::DEMO_BOARD_UNIT).unwrap().clone();
+            (unit.id.clone(), DocumentId::parse(unit.ledger.as_deref().unwrap()).unwrap())
+        })
+    })
+    .join()
+    .unwrap();
+    let count = |tag: &str| -> Vec<String> {
+        let storage = sync_server::Storage::open(data.path()).unwrap();
+        let bytes = storage.load(&doc).unwrap().unwrap().concatenated();
+        let ledger = ledger::UnitLedger::load(&bytes, automerge::ActorId::random()).unwrap();
+        ledger.ratings().records.into_iter().map(|r| r.comment).filter(|c| c.starts_with(tag)).collect()
+    };
+
+    let port = free_port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let mut acknowledged_total = 0;
+    for round in 0..2u64 {
+        let mut server = Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--public-writes-per-address-per-hour", "1000000", "--data-dir"])
+            .arg(data.path())
+            .arg("--dist")
+            .arg(dist.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_healthy(port).await;
+        let (_, _, page) = common::http(addr, "GET", &format!("/b/{unit}"), &[], "").await;
+        let post = page.split("/rate/post/").nth(1).and_then(|r| r.get(..32)).expect("a post on the demo board").to_owned();
+        let path = format!("/b/{unit}/rate/post/{post}");
+        let started = Instant::now();
+        let tasks: Vec<_> = (0..400usize)
+            .map(|i| {
+                let path = path.clone();
+                tokio::spawn(async move {
+                    tokio::time::sleep_until((started + Duration::from_millis(10 * i as u64)).into()).await;
+                    let form = format!("verdict=satisfied&comment=kill{round}-{i}");
+                    let status = tokio::time::timeout(Duration::from_secs(5), post_form(addr, &path, &form)).await;
+                    matches!(status, Ok(Some(200))).then_some(format!("kill{round}-{i}"))
+                })
+            })
+            .collect();
+        // SIGKILL in the middle of the stream (about 150 sent), at a different moment each round.
+        tokio::time::sleep(Duration::from_millis(1_500 + 170 * round)).await;
+        server.kill().unwrap();
+        server.wait().unwrap();
+        let mut acknowledged = Vec::new();
+        for t in tasks {
+            acknowledged.extend(t.await.unwrap());
+        }
+        let stored = count(&format!("kill{round}-"));
+        for a in &acknowledged {
+            assert_eq!(stored.iter().filter(|s| *s == a).count(), 1, "round {round}: acknowledged rating {a} not stored exactly once");
+        }
+        assert!(acknowledged.len() > 50, "round {round}: only {} acknowledged before the kill: the test proved little", acknowledged.len());
+        acknowledged_total += acknowledged.len();
+    }
+    assert!(acknowledged_total > 0);
+}
