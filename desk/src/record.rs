@@ -91,6 +91,7 @@ fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
             ("期限", text(&v, "due")),
             ("公开", if v["public"] == true { "公开".into() } else { "内部".into() }),
             ("兑现", if v["fulfilled"] == true { "已兑现".into() } else { "未兑现".into() }),
+            ("先锋广场", if v["published"] == true && v["public"] == true { "已公开".into() } else { "未公开".into() }),
         ],
         "visits" => {
             vec![("走访对象", text(&v, "whom")), ("日期", text(&v, "date")), ("地点", text(&v, "place")), ("走访情况", text(&v, "heard")), ("意见建议", text(&v, "opinions"))]
@@ -112,6 +113,10 @@ fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
         <section class="card record" data-testid="record">
             <h2>{record.unit_path.clone()}</h2>
             <dl class="fields">{fields}</dl>
+            // A published pledge's A4 poster with the QR code residents scan to rate it.
+            {(record.section == "pledges" && v["published"] == true && v["public"] == true).then(|| view! {
+                <p><a href=format!("/b/{}/poster/pledge/{}", record.unit, text(&v, "id")) target="_blank" rel="noopener" data-testid="poster">"打印评价海报"</a></p>
+            })}
             <h3>{if problem { "办理过程" } else { "践诺进展" }}</h3>
             {log_lines(&log)}
             {problem.then(|| view! { <h3>"督办意见"</h3>{log_lines(&remarks)} })}

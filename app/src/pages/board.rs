@@ -45,17 +45,20 @@ impl BoardContext {
 #[component]
 pub fn OnceCodeButton(target: Target, id: RecordId) -> impl IntoView {
     let url = use_context::<BoardContext>().and_then(|b| b.once_url(target, &id))?;
-    let shown = RwSignal::new(false);
-    let svg = match qrcode::QrCode::new(url.as_bytes()) {
-        Ok(qr) => qr.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build(),
-        Err(_) => return None,
-    };
     let what = if target == Target::Visit { "本次走访" } else { "本次问题办理" };
+    Some(view! { <QrButton label="请群众评价（一事一评）" testid="once" url words=format!("请群众用手机扫码，评价{what}（每个码只能评价一次）")/> })
+}
+
+/// A button that shows `url` as a QR code filling the screen, for a resident's camera.
+#[component]
+fn QrButton(label: &'static str, testid: &'static str, url: String, words: String) -> impl IntoView {
+    let svg = qrcode::QrCode::new(url.as_bytes()).ok()?.render::<qrcode::render::svg::Color>().min_dimensions(240, 240).quiet_zone(true).build();
+    let shown = RwSignal::new(false);
     Some(view! {
-        <button type="button" class="button secondary" data-testid="once-code" on:click=move |_| shown.set(true)>"请群众评价（一事一评）"</button>
+        <button type="button" class="button secondary" data-testid=format!("{testid}-code") on:click=move |_| shown.set(true)>{label}</button>
         <Show when=move || shown.get()>
-            <div class="qr-sheet" role="dialog" aria-label="一事一评二维码" data-testid="once-qr" data-link=url.clone()>
-                <p>{format!("请群众用手机扫码，评价{what}（每个码只能评价一次）")}</p>
+            <div class="qr-sheet" role="dialog" aria-label=label data-testid=format!("{testid}-qr") data-link=url.clone()>
+                <p>{words.clone()}</p>
                 <div class="qr" inner_html=svg.clone()></div>
                 <button type="button" class="button primary wide" on:click=move |_| shown.set(false)>"完成"</button>
             </div>
@@ -118,7 +121,10 @@ pub fn BoardPage() -> impl IntoView {
         <section class="list-page" data-testid="board">
             <h2>"先锋广场"</h2>
             {(!board.is_empty()).then(|| view! {
-                <p><a class="button secondary" href=board.clone() target="_blank" rel="noopener" data-testid="board-link">"查看公开页面"</a></p>
+                <p class="actions">
+                    <a class="button secondary" href=board.clone() target="_blank" rel="noopener" data-testid="board-link">"查看公开页面"</a>
+                    <QrButton label="出示广场二维码" testid="board" url=board.clone() words="请群众用手机扫码，查看本单位的岗位、承诺和答复，并可评价、留言".to_owned()/>
+                </p>
             })}
             <p class="muted small">{move || format!("公开岗位 {} 个 · 公开承诺 {} 项 · 收到评价 {} 条", posts.with(|p| p.iter().filter(|p| p.is_public()).count()), published_pledges(), rated())}</p>
             <h3>{move || format!("差评待办（{}）", cases.with(Vec::len))}</h3>
