@@ -128,4 +128,18 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   await page.getByTestId("posts").getByText("村务公开栏").click();
   await page.getByTestId("ratings").getByRole("link", { name: "非常不满意" }).click();
   await page.getByTestId("case-state").filter({ hasText: "群众回评：满意" }).waitFor({ timeout: 30_000 });
+
+  // The county supervisor's desk counts both ratings and lists the 差评 with its answer.
+  const desk = await (await browser.newContext({ viewport: { width: 1366, height: 900 } })).newPage();
+  await desk.goto(`${server.url}/desk/`);
+  await desk.getByLabel("登录名").fill("sunli");
+  await desk.getByLabel("密码").fill((await server.account("sunli")).secret);
+  await desk.getByRole("button", { name: "登录" }).click();
+  await desk.getByTestId("who").filter({ hasText: "督查" }).waitFor();
+  const village = desk.locator('tr[data-unit="青石村"]');
+  await village.locator('[data-col="ratings"]').filter({ hasText: "（2 条）" }).waitFor();
+  await desk.locator('button[data-tab="cases"]').click();
+  const row = desk.getByTestId("cases").locator("tbody tr");
+  assert.equal(await row.count(), 1);
+  assert.match(await row.textContent(), /青石村.*村务公开栏.*非常不满意.*公开栏三个月没更新.*已答复.*整改：已更新公开栏.*满意/);
 });
