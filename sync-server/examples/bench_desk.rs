@@ -163,7 +163,7 @@ fn measure(dir: &str) -> Result<(), String> {
     let person = hub.storage.person_by_login("supervisor")?.ok_or("no supervisor")?.0.id;
     let today = sync_server::desk::today();
     let year = Ask { period: Some(format!("{}", chrono::Datelike::year(&today))), ..Ask::default() };
-    let scope = Scope::of(org.clone(), &person, &year, today).map_err(|e| e.2)?;
+    let scope = Scope::of(org.clone(), &person, &year, today, Default::default()).map_err(|e| e.2)?;
     let t = Instant::now();
     let first = sync_server::desk::answers::overview(&hub, &scope, &person)?;
     let cold = t.elapsed().as_secs_f64() * 1000.0;
@@ -175,7 +175,7 @@ fn measure(dir: &str) -> Result<(), String> {
     }
     let rows = first.rows.len();
     let unit = org.units.values().find(|u| u.ledger.is_some()).unwrap().id.clone();
-    let one = Scope::of(org.clone(), &person, &Ask { node: Some(unit.clone()), ..year }, today).map_err(|e| e.2)?;
+    let one = Scope::of(org.clone(), &person, &Ask { node: Some(unit.clone()), ..year }, today, Default::default()).map_err(|e| e.2)?;
     let mut drill = Vec::new();
     for _ in 0..10 {
         let t = Instant::now();
@@ -225,7 +225,7 @@ fn export(dir: &str, county: bool) -> Result<(), String> {
     // Every record: a period of ten years back from today.
     let today = sync_server::desk::today();
     let ask = Ask { period: Some(format!("{}..{today}", today - chrono::Duration::days(3_650))), node, ..Ask::default() };
-    let scope = Scope::of(org, &person, &ask, today).map_err(|e| e.2)?;
+    let scope = Scope::of(org, &person, &ask, today, Default::default()).map_err(|e| e.2)?;
     let before = peak_mb();
     let path = std::env::temp_dir().join(format!("bench-export-{}.xlsx", std::process::id()));
     let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
