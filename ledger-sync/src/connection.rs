@@ -39,9 +39,10 @@ pub trait DocumentHost {
     /// an empty one if the remote may create it (a phone's first sync of a ledger it made
     /// offline). None means "unavailable", whether missing or forbidden.
     fn document(&mut self, doc: &DocumentId, create: bool) -> Option<&mut AutoCommit>;
-    /// Whether the remote may write these changes (those of a sync message the document does
-    /// not have yet, checked by [`crate::changes`]; empty on a side that does not check).
-    /// Refusing closes the connection with the reason and applies nothing.
+    /// Whether the remote may write these changes: those about to be applied, each after its
+    /// dependencies (in the document or earlier in the list), checked by [`crate::changes`]
+    /// first; empty on a side that does not check. Refusing closes the connection with the
+    /// reason and applies nothing.
     fn may_write(&mut self, doc: &DocumentId, changes: &[automerge::Change]) -> Result<(), String>;
     /// Changes waiting for dependencies in `doc` from all its remotes together, for a host that
     /// serves many (the server); the engine keeps it up to date with this remote's share and
