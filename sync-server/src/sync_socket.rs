@@ -55,7 +55,7 @@ pub(crate) async fn upgrade(
 }
 
 /// When the connection ends, however it ends, the changes it left waiting for dependencies
-/// leave the documents' counts with it (on the blocking pool: it takes document locks).
+/// leave the documents' counts with it (on the blocking pool: it takes the counts' locks).
 struct ReleaseWaiting {
     hub: std::sync::Arc<crate::hub::Hub>,
     docs: Vec<(DocumentId, ledger_sync::Waiting)>,
