@@ -36,6 +36,8 @@ pub struct Me {
     /// the server gave none).
     pub device_id: String,
     pub rating_key: String,
+    /// The organisation's limits for a 差评's case and its working-day calendar.
+    pub case_rules: ledger::rating::CaseRules,
 }
 
 fn get(v: &wasm_bindgen::JsValue, key: &str) -> wasm_bindgen::JsValue {
@@ -48,6 +50,16 @@ fn text(v: &wasm_bindgen::JsValue, key: &str) -> String {
 
 fn array(v: &wasm_bindgen::JsValue, key: &str) -> Vec<wasm_bindgen::JsValue> {
     get(v, key).dyn_into::<js_sys::Array>().map(|a| a.iter().collect()).unwrap_or_default()
+}
+
+/// `caseRules` as the server wrote it (`ledger::rating::CaseRules`'s serde form), checked as
+/// the server checks it; the defaults when absent (an older server) or unreadable.
+fn case_rules(v: &wasm_bindgen::JsValue) -> ledger::rating::CaseRules {
+    let days = |key: &str| get(v, key).as_f64().filter(|d| d.fract() == 0.0 && *d >= 0.0).map(|d| d as u32);
+    let dates = |key: &str| array(&get(v, "calendar"), key).iter().filter_map(|d| d.as_string()).collect::<Vec<_>>().join(" ");
+    let (Some(acknowledge_days), Some(answer_days)) = (days("acknowledge_days"), days("answer_days")) else { return Default::default() };
+    let Ok(calendar) = ledger::calendar::WorkCalendar::parse(&dates("holidays"), &dates("workdays")) else { return Default::default() };
+    ledger::rating::CaseRules { acknowledge_days, answer_days, calendar }.check().unwrap_or_default()
 }
 
 impl Me {
@@ -75,7 +87,14 @@ impl Me {
             .filter(|l| !l.document_id.is_empty())
             .collect();
         let device = get(&v, "device");
-        Some(Self { name: text(&person, "name"), device_status: text(&device, "status"), ledgers, device_id: text(&device, "id"), rating_key: text(&device, "ratingKey") })
+        Some(Self {
+            name: text(&person, "name"),
+            device_status: text(&device, "status"),
+            ledgers,
+            device_id: text(&device, "id"),
+            rating_key: text(&device, "ratingKey"),
+            case_rules: case_rules(&get(&v, "caseRules")),
+        })
     }
 
     /// The ledger this phone works in: the one chosen before if still the person's, else the first.

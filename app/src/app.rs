@@ -117,6 +117,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
         unit: ledger.unit.clone(),
         device: me.device_id.clone(),
         rating_key: me.rating_key.clone(),
+        case_rules: me.case_rules.clone(),
     });
     provide_context(Undo(RwSignal::new(None)));
     provide_context(ListFilter::new());

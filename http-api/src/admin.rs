@@ -238,6 +238,12 @@ pub struct Settings {
     pub case_acknowledge_days: u32,
     /// 整改, 解释 or 申诉 within this many working days of the rating.
     pub case_answer_days: u32,
+    /// The weekdays off (法定节假日) and the weekend days worked (调休上班), as the admin writes
+    /// them: dates and `a~b` ranges. Left out of a change, each stays as it was.
+    #[serde(default)]
+    pub holidays: Option<String>,
+    #[serde(default)]
+    pub workdays: Option<String>,
     /// Whether this admin may change them.
     #[serde(default)]
     pub may_change: bool,

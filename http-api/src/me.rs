@@ -68,6 +68,10 @@ pub struct Me {
     pub device: DeviceRef,
     pub roles: Vec<RoleHeld>,
     pub ledgers: Vec<LedgerAccess>,
+    /// The organisation's time limits for a 差评's case and its working-day calendar, so a
+    /// phone shows offline the deadlines the desk counts by.
+    #[serde(default, rename = "caseRules")]
+    pub case_rules: ledger::rating::CaseRules,
 }
 
 impl Me {

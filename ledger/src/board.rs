@@ -87,6 +87,9 @@ pub struct PublicCase {
     pub verdict: Verdict,
     pub comment: String,
     pub state: CaseState,
+    /// The last day for the unit's next step (签收 or 答复), by the organisation's limits and
+    /// calendar; None once it owes none.
+    pub due: Option<NaiveDate>,
     /// 整改 or 解释, or the supervisor's 撤销, with its words.
     pub reply: Option<(StepKind, String)>,
 }
@@ -102,7 +105,7 @@ pub struct PublicBoard {
 
 impl PublicBoard {
     /// The board of a unit whose records are these.
-    pub fn of(posts: &[Post], pledges: &[Pledge], problems: &[Problem], ratings: &[Rating], rules: CaseRules) -> Self {
+    pub fn of(posts: &[Post], pledges: &[Pledge], problems: &[Problem], ratings: &[Rating], rules: &CaseRules) -> Self {
         let live: Vec<&Rating> = ratings.iter().filter(|r| !r.deleted).collect();
         let distribution = |target: Target, id: &RecordId| {
             let mut d = Distribution::default();
@@ -167,7 +170,7 @@ impl PublicBoard {
     /// A 差评 as the board shows it, named by the published post or pledge it rates (a piece of
     /// work, or an item no longer published, by its kind only); None for a rating that is not
     /// a 差评.
-    pub fn case(&self, r: &Rating, rules: CaseRules) -> Option<PublicCase> {
+    pub fn case(&self, r: &Rating, rules: &CaseRules) -> Option<PublicCase> {
         let case = r.case(rules)?;
         let id = r.target_id.as_ref();
         let about = match r.target {
@@ -181,6 +184,7 @@ impl PublicBoard {
             verdict: r.verdict,
             comment: r.comment.clone(),
             state: case.state,
+            due: case.due,
             reply: case.answer.map(|s| (s.kind, s.text)),
         })
     }

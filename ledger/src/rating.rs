@@ -14,9 +14,10 @@
 //! and skipping one the state does not allow then, so every phone and the server read the
 //! same state from the same steps.
 
-use chrono::{Datelike, NaiveDate, Weekday};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::calendar::WorkCalendar;
 use crate::codes::{coded_enum, Verdict};
 use crate::report::day_of;
 use crate::validation::ValidationErrors;
@@ -158,18 +159,21 @@ impl CaseState {
     }
 }
 
-/// The organisation's time limits for a 差评, in working days (Monday to Friday).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The organisation's time limits for a 差评, in working days of its calendar.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseRules {
     /// 签收 within this many working days of the rating.
     pub acknowledge_days: u32,
     /// 整改, 解释 or 申诉 within this many working days of the rating (or of a 维持).
     pub answer_days: u32,
+    /// Which days are working days (the holidays and worked weekends the admin entered).
+    #[serde(default)]
+    pub calendar: WorkCalendar,
 }
 
 impl Default for CaseRules {
     fn default() -> Self {
-        Self { acknowledge_days: 1, answer_days: 5 }
+        Self { acknowledge_days: 1, answer_days: 5, calendar: WorkCalendar::default() }
     }
 }
 
@@ -185,22 +189,8 @@ impl CaseRules {
         if self.acknowledge_days > self.answer_days {
             return Err("签收时限不能长于答复时限".into());
         }
-        Ok(self)
+        Ok(Self { calendar: self.calendar.check()?, ..self })
     }
-}
-
-/// The day `days` working days after `from` (Monday to Friday count; public holidays are not
-/// known to the ledger and count as working days).
-pub fn working_days_after(from: NaiveDate, days: u32) -> NaiveDate {
-    let mut day = from;
-    let mut left = days;
-    while left > 0 {
-        day = day.succ_opt().unwrap_or(day);
-        if !matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    day
 }
 
 /// A case as read from its steps.
@@ -223,12 +213,12 @@ impl Case {
 
 impl Rating {
     /// The case this rating opened: None for a rating that is not a 差评.
-    pub fn case(&self, rules: CaseRules) -> Option<Case> {
+    pub fn case(&self, rules: &CaseRules) -> Option<Case> {
         if !self.verdict.is_bad() {
             return None;
         }
         let created = day_of(self.created_at);
-        let mut case = Case { state: CaseState::Open, answer: None, recheck: None, due: created.map(|d| working_days_after(d, rules.acknowledge_days)) };
+        let mut case = Case { state: CaseState::Open, answer: None, recheck: None, due: created.map(|d| rules.calendar.after(d, rules.acknowledge_days)) };
         let mut steps: Vec<&CaseStep> = self.steps.iter().collect();
         steps.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         // The answer is due from the rating's day, or again from the day a supervisor upheld it.
@@ -256,8 +246,8 @@ impl Rating {
             }
         }
         case.due = match case.state {
-            CaseState::Open => created.map(|d| working_days_after(d, rules.acknowledge_days)),
-            CaseState::Acknowledged => answer_from.map(|d| working_days_after(d, rules.answer_days)),
+            CaseState::Open => created.map(|d| rules.calendar.after(d, rules.acknowledge_days)),
+            CaseState::Acknowledged => answer_from.map(|d| rules.calendar.after(d, rules.answer_days)),
             // The supervisor's decision and the resident's recheck are not the unit's to owe.
             CaseState::Appealed | CaseState::Answered | CaseState::Withdrawn => None,
         };
@@ -266,7 +256,7 @@ impl Rating {
 
     /// Whether the case allows `kind` now (a resident's recheck only once).
     pub fn allows(&self, kind: StepKind) -> bool {
-        self.case(CaseRules::default()).is_some_and(|c| c.state.next_steps().contains(&kind) && !(kind == StepKind::Recheck && c.recheck.is_some()))
+        self.case(&CaseRules::default()).is_some_and(|c| c.state.next_steps().contains(&kind) && !(kind == StepKind::Recheck && c.recheck.is_some()))
     }
 }
 

@@ -171,7 +171,13 @@ fn admin_of_root(org: &ledger::org::Org, person: &str) -> bool {
 
 fn settings_of(d: &Directory, admin: &Principal) -> Settings {
     let rules = crate::board::case_rules(&d.storage);
-    Settings { case_acknowledge_days: rules.acknowledge_days, case_answer_days: rules.answer_days, may_change: admin_of_root(&d.org(), &admin.person) }
+    Settings {
+        case_acknowledge_days: rules.acknowledge_days,
+        case_answer_days: rules.answer_days,
+        holidays: Some(ledger::calendar::format_days(&rules.calendar.holidays)),
+        workdays: Some(ledger::calendar::format_days(&rules.calendar.workdays)),
+        may_change: admin_of_root(&d.org(), &admin.person),
+    }
 }
 
 /// `GET /api/admin/settings`.
@@ -179,17 +185,31 @@ pub(crate) async fn settings(State(state): State<AppState>, headers: HeaderMap) 
     as_admin(&state, &headers, |d, admin| Ok(settings_of(d, &admin))).await
 }
 
-/// `POST /api/admin/settings {case_acknowledge_days, case_answer_days}`: checked, stored and
-/// audited; the desk and the board count by them from the next request.
+/// `POST /api/admin/settings {case_acknowledge_days, case_answer_days, holidays?, workdays?}`:
+/// checked, stored and audited; the desk and the board count by them from the next request,
+/// phones after their next `/api/me`.
 pub(crate) async fn change_settings(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<Settings>) -> Response {
+    let board = state.board.clone();
     as_admin(&state, &headers, move |d, admin| {
         if !admin_of_root(&d.org(), &admin.person) {
             return Err("只有全市（组织顶层）的管理员可以修改设置".into());
         }
-        let rules = ledger::rating::CaseRules { acknowledge_days: body.case_acknowledge_days, answer_days: body.case_answer_days }.check()?;
-        d.storage.put_setting("case_acknowledge_days", &rules.acknowledge_days.to_string())?;
-        d.storage.put_setting("case_answer_days", &rules.answer_days.to_string())?;
-        let detail = format!("差评签收时限 {} 个工作日，答复时限 {} 个工作日", rules.acknowledge_days, rules.answer_days);
+        let now = crate::board::case_rules(&d.storage).calendar;
+        let calendar = ledger::calendar::WorkCalendar::parse(
+            &body.holidays.unwrap_or_else(|| ledger::calendar::format_days(&now.holidays)),
+            &body.workdays.unwrap_or_else(|| ledger::calendar::format_days(&now.workdays)),
+        )?;
+        let rules = ledger::rating::CaseRules { acknowledge_days: body.case_acknowledge_days, answer_days: body.case_answer_days, calendar }.check()?;
+        crate::board::put_case_rules(&d.storage, &rules)?;
+        // The public case pages show deadlines by these rules.
+        board.forget_all();
+        let detail = format!(
+            "差评签收时限 {} 个工作日，答复时限 {} 个工作日；节假日 {} 天，调休上班 {} 天",
+            rules.acknowledge_days,
+            rules.answer_days,
+            rules.calendar.holidays.len(),
+            rules.calendar.workdays.len()
+        );
         d.storage.audit(Some(&admin.person), "settings", &detail, crate::directory::now_secs())?;
         Ok(settings_of(d, &admin))
     })

@@ -263,6 +263,7 @@ pub(crate) async fn me(State(state): State<AppState>, headers: HeaderMap, client
             device: DeviceRef { id: device.id, name: device.name, kind: device.kind, status: device.status, rating_key },
             roles,
             ledgers,
+            case_rules: crate::board::case_rules(storage),
         })
     })
     .await;

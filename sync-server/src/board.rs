@@ -65,6 +65,8 @@ impl Default for BoardLimits {
 /// A unit's board as last rendered.
 struct Rendered {
     unit: String,
+    /// What is overdue depends on the day: rendered again on the next.
+    day: NaiveDate,
     board: PublicBoard,
     html: axum::body::Bytes,
 }
@@ -94,6 +96,11 @@ impl Board {
             secret,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
         }
+    }
+
+    /// Every rendered board is stale: the organisation's case rules changed.
+    pub(crate) fn forget_all(&self) {
+        self.forget(None);
     }
 
     fn forget(&self, doc: Option<&DocumentId>) {
@@ -221,11 +228,20 @@ fn unit_ledger(state: &AppState, unit: &str) -> Option<(String, DocumentId)> {
     Some((u.name.clone(), DocumentId::parse(u.ledger.as_deref()?).ok()?))
 }
 
-/// The organisation's time limits for a 差评 (settings, else the defaults).
+/// The organisation's time limits for a 差评 and its calendar (settings, else the defaults).
 pub(crate) fn case_rules(storage: &crate::Storage) -> CaseRules {
     let days = |key: &str| storage.setting(key).ok().flatten().and_then(|v| v.parse().ok());
+    let calendar = storage.setting("work_calendar").ok().flatten().and_then(|v| serde_json::from_str(&v).ok()).unwrap_or_default();
     let d = CaseRules::default();
-    CaseRules { acknowledge_days: days("case_acknowledge_days").unwrap_or(d.acknowledge_days), answer_days: days("case_answer_days").unwrap_or(d.answer_days) }.check().unwrap_or(d)
+    CaseRules { acknowledge_days: days("case_acknowledge_days").unwrap_or(d.acknowledge_days), answer_days: days("case_answer_days").unwrap_or(d.answer_days), calendar }
+        .check()
+        .unwrap_or(d)
+}
+
+/// Stores checked rules, all at once.
+pub(crate) fn put_case_rules(storage: &crate::Storage, rules: &CaseRules) -> Result<(), String> {
+    let calendar = serde_json::to_string(&rules.calendar).map_err(|e| e.to_string())?;
+    storage.put_settings(&[("case_acknowledge_days", rules.acknowledge_days.to_string()), ("case_answer_days", rules.answer_days.to_string()), ("work_calendar", calendar)])
 }
 
 /// Reads a unit's public records from the read model.
@@ -245,7 +261,7 @@ fn read_board(storage: &crate::Storage, doc: &DocumentId) -> Result<PublicBoard,
     let pledges: Vec<Pledge> = rows(storage, doc, Section::Pledges)?;
     let problems: Vec<Problem> = rows(storage, doc, Section::Problems)?;
     let ratings: Vec<Rating> = rows(storage, doc, Section::Ratings)?;
-    Ok(PublicBoard::of(&posts, &pledges, &problems, &ratings, case_rules(storage)))
+    Ok(PublicBoard::of(&posts, &pledges, &problems, &ratings, &case_rules(storage)))
 }
 
 /// What a one-time code's record is called on its rating form: a problem's title, a visit's
@@ -262,7 +278,7 @@ fn record_title(storage: &crate::Storage, doc: &DocumentId, section: Section, id
 async fn rendered(state: &AppState, unit: &str) -> Result<Option<Arc<Rendered>>, String> {
     let Some((name, doc)) = unit_ledger(state, unit) else { return Ok(None) };
     if let Some(r) = state.board.rendered.lock().unwrap_or_else(|e| e.into_inner()).get(&doc) {
-        if r.unit == name {
+        if r.unit == name && r.day == today() {
             return Ok(Some(r.clone()));
         }
     }
@@ -270,8 +286,9 @@ async fn rendered(state: &AppState, unit: &str) -> Result<Option<Arc<Rendered>>,
     let base = format!("/b/{unit}");
     let r = tokio::task::spawn_blocking(move || -> Result<Rendered, String> {
         let board = read_board(&storage, &doc)?;
-        let html = pages::board(&name, &base, &board, today());
-        Ok(Rendered { unit: name, board, html: html.into() })
+        let day = today();
+        let html = pages::board(&name, &base, &board, day);
+        Ok(Rendered { unit: name, day, board, html: html.into() })
     })
     .await
     .map_err(|e| e.to_string())??;
@@ -587,7 +604,7 @@ async fn own_case(state: &AppState, unit: &str, id: &str, key: &str) -> Result<O
     .await
     .map_err(|e| e.to_string())??;
     Ok(found.and_then(|(rating, rules)| {
-        let case = board.board.case(&rating, rules)?;
+        let case = board.board.case(&rating, &rules)?;
         Some((name, doc, rating, case))
     }))
 }
@@ -598,7 +615,7 @@ async fn case_page(State(state): State<AppState>, Path((unit, id)): Path<(String
             let action = format!("/b/{unit}/case/{id}?k={}", q.k);
             let rechecked = rating.steps.iter().find(|s| s.kind == StepKind::Recheck).and_then(|s| s.verdict);
             let open = rating.allows(StepKind::Recheck).then_some(action.as_str());
-            html(StatusCode::OK, pages::case_page(&name, &format!("/b/{unit}"), &case, open, rechecked, &pages::Filled::default()))
+            html(StatusCode::OK, pages::case_page(&name, &format!("/b/{unit}"), &case, today(), open, rechecked, &pages::Filled::default()))
         }
         Ok(None) => not_found(),
         Err(e) => failed(e),
@@ -634,7 +651,7 @@ async fn recheck(
     }
     if !errors.is_empty() {
         let filled = pages::Filled { errors, verdict: &form.verdict, comment: &form.comment, phone: "" };
-        return html(StatusCode::BAD_REQUEST, pages::case_page(&name, &format!("/b/{unit}"), &case, Some(&action), None, &filled));
+        return html(StatusCode::BAD_REQUEST, pages::case_page(&name, &format!("/b/{unit}"), &case, today(), Some(&action), None, &filled));
     }
     if !rating.allows(StepKind::Recheck) {
         return html(StatusCode::CONFLICT, pages::message(&name, "不能评价", "单位尚未答复，或您已对答复作出过评价。"));

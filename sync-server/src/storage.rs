@@ -253,7 +253,17 @@ impl Storage {
     }
 
     pub fn put_setting(&self, key: &str, value: &str) -> Result<()> {
-        self.db().execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value]).map(|_| ()).map_err(err)
+        self.put_settings(&[(key, value.to_owned())])
+    }
+
+    /// Several settings, all or none.
+    pub fn put_settings(&self, pairs: &[(&str, String)]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction().map_err(err)?;
+        for (key, value) in pairs {
+            tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value]).map_err(err)?;
+        }
+        tx.commit().map_err(err)
     }
 }
 

@@ -24,6 +24,8 @@ pub struct BoardContext {
     pub unit: String,
     pub device: String,
     pub rating_key: String,
+    /// The organisation's case limits and working-day calendar, as `/api/me` last said.
+    pub case_rules: CaseRules,
 }
 
 impl BoardContext {
@@ -77,15 +79,14 @@ pub fn poster_url(target: Target, id: &RecordId) -> Option<String> {
     (!board.is_empty()).then(|| format!("{board}/poster/{kind}/{id}"))
 }
 
-/// A case's deadlines as the organisation's defaults say (the phone does not hold the
-/// organisation's settings; the supervisor's desk reads them).
-fn case_of(rating: &Rating) -> Option<Case> {
-    rating.case(CaseRules::default())
+/// The organisation's case rules, read where a component is set up (not inside a memo).
+fn case_rules() -> CaseRules {
+    use_context::<BoardContext>().map(|b| b.case_rules).unwrap_or_default()
 }
 
 /// Open cases first, the most pressing at the top.
-fn open_cases(ratings: &[Rating]) -> Vec<(Rating, Case)> {
-    let mut cases: Vec<(Rating, Case)> = ratings.iter().filter(|r| !r.deleted).filter_map(|r| case_of(r).filter(|c| !c.state.is_settled()).map(|c| (r.clone(), c))).collect();
+fn open_cases(ratings: &[Rating], rules: &CaseRules) -> Vec<(Rating, Case)> {
+    let mut cases: Vec<(Rating, Case)> = ratings.iter().filter(|r| !r.deleted).filter_map(|r| r.case(rules).filter(|c| !c.state.is_settled()).map(|c| (r.clone(), c))).collect();
     cases.sort_by(|a, b| (a.1.due, a.0.created_at).cmp(&(b.1.due, b.0.created_at)));
     cases
 }
@@ -104,7 +105,8 @@ fn target_label(service: LedgerService, rating: &Rating) -> String {
 
 /// 差评 the unit still owes a step on, for the tab's badge.
 pub fn open_case_count(service: LedgerService) -> Memo<usize> {
-    Memo::new(move |_| service.ratings.with(|all| all.iter().filter(|r| !r.deleted && case_of(r).is_some_and(|c| c.due.is_some())).count()))
+    let rules = case_rules();
+    Memo::new(move |_| service.ratings.with(|all| all.iter().filter(|r| !r.deleted && r.case(&rules).is_some_and(|c| c.due.is_some())).count()))
 }
 
 #[component]
@@ -113,7 +115,8 @@ pub fn BoardPage() -> impl IntoView {
     let secretary = expect_context::<Write>() == Write::Everything;
     let board = use_context::<BoardContext>().map(|b| b.url).unwrap_or_default();
     let today = browser::today();
-    let cases = Memo::new(move |_| service.ratings.with(|all| open_cases(all)));
+    let rules = case_rules();
+    let cases = Memo::new(move |_| service.ratings.with(|all| open_cases(all, &rules)));
     let posts = Memo::new(move |_| service.posts.with(|all| all.iter().filter(|p| !p.deleted).cloned().collect::<Vec<_>>()));
     let published_pledges = move || service.pledges.with(|all| all.iter().filter(|p| p.is_on_board()).count());
     let rated = move || service.ratings.with(|all| all.iter().filter(|r| !r.deleted).count());
@@ -229,7 +232,7 @@ pub fn RatingDetail() -> impl IntoView {
 #[component]
 fn RatingView(rating: Rating) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let case = case_of(&rating);
+    let case = rating.case(&case_rules());
     let today = browser::today();
     let mut steps = rating.steps.clone();
     steps.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));

@@ -9,7 +9,7 @@ use crate::record::Section;
 use crate::{PledgeDraft, ProblemDraft, UnitLedger};
 
 fn board(l: &UnitLedger) -> PublicBoard {
-    PublicBoard::of(&l.posts().records, &l.pledges().records, &l.problems().records, &l.ratings().records, CaseRules::default())
+    PublicBoard::of(&l.posts().records, &l.pledges().records, &l.problems().records, &l.ratings().records, &CaseRules::default())
 }
 
 fn rate(l: &mut UnitLedger, target: Target, id: &RecordId, verdict: Verdict, comment: &str) -> RecordId {

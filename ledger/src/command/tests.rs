@@ -170,6 +170,6 @@ fn posts_are_published_and_a_bad_rating_is_answered_in_turn() {
     let no_text = Command::CaseStep { id: bad.clone(), kind: StepKind::Rectify, text: " ".into() };
     assert!(no_text.apply(&mut l, NOW, today()).is_err());
     apply(&mut l, Command::CaseStep { id: bad.clone(), kind: StepKind::Rectify, text: "已安排专人值班".into() });
-    let case = l.rating(&bad).unwrap().case(Default::default()).unwrap();
+    let case = l.rating(&bad).unwrap().case(&Default::default()).unwrap();
     assert_eq!(case.state, crate::rating::CaseState::Answered);
 }

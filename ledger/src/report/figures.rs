@@ -16,7 +16,7 @@ use crate::visit::VisitKind;
 
 /// What the supervisor chose to look at. The period applies to everything; the problem
 /// filters to problems.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Filter {
     pub period: Period,
     pub category: Option<Category>,
@@ -210,7 +210,7 @@ pub fn unit_figures<'a>(facts: impl IntoIterator<Item = &'a Facts>, filter: &Fil
                     f.ratings += 1;
                     f.ratings_good += usize::from(r.verdict.counts_as_satisfied());
                 }
-                if let Some(case) = r.case(filter.case_rules).filter(|c| !c.state.is_settled()) {
+                if let Some(case) = r.case(&filter.case_rules).filter(|c| !c.state.is_settled()) {
                     f.cases_open += 1;
                     f.cases_overdue += usize::from(case.is_overdue(today));
                 }

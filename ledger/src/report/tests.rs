@@ -462,7 +462,7 @@ fn residents_ratings_and_their_cases_are_counted() {
     // Open: the late one, and October's (acknowledged, answer due 5 working days on: overdue).
     assert_eq!((f.cases_open, f.cases_overdue), (2, 2));
     // Longer limits: October's answer is still late, the November one not.
-    let patient = Filter { case_rules: CaseRules { acknowledge_days: 10, answer_days: 60 }, ..Filter::new(Period::parse("2026-11").unwrap()) };
+    let patient = Filter { case_rules: CaseRules { acknowledge_days: 10, answer_days: 60, ..CaseRules::default() }, ..Filter::new(Period::parse("2026-11").unwrap()) };
     assert_eq!(unit_figures(&facts(&l), &patient, today()).cases_overdue, 0);
     // Acknowledged late, it is still late: its answer was due five working days after the
     // rating (the 27th). Answered, it is settled.

@@ -80,7 +80,7 @@ impl UnitLedger {
         let text = check_step(kind, text).map_err(|e| LedgerError::Invalid(e.to_string()))?;
         let rating = self.rating(id)?;
         if !rating.allows(kind) {
-            let state = rating.case(Default::default()).map_or("不是差评", |c| c.state.label());
+            let state = rating.case(&Default::default()).map_or("不是差评", |c| c.state.label());
             return Err(LedgerError::Invalid(format!("这条差评{state}，不能{}", kind.label())));
         }
         if (kind == StepKind::Recheck) != verdict.is_some() {

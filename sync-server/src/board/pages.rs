@@ -128,12 +128,12 @@ pub(super) fn board(unit: &str, base: &str, b: &PublicBoard, today: NaiveDate) -
         body.push_str("<h2>差评及整改</h2>");
     }
     for c in &b.cases {
-        body.push_str(&case_card(c));
+        body.push_str(&case_card(c, today));
     }
     page("单位公示", unit, &body)
 }
 
-fn case_card(c: &PublicCase) -> String {
+fn case_card(c: &PublicCase, today: NaiveDate) -> String {
     let reply = match &c.reply {
         Some((kind, words)) => {
             let label = match kind {
@@ -149,8 +149,17 @@ fn case_card(c: &PublicCase) -> String {
         CaseState::Answered | CaseState::Withdrawn => "tag",
         _ => "tag wait",
     };
+    // What the unit owes, and by when: the public holds it to its limits.
+    let owed = match (c.state, c.due) {
+        (CaseState::Open | CaseState::Acknowledged, Some(due)) => {
+            let step = if c.state == CaseState::Open { "签收" } else { "答复" };
+            let late = if today > due { " <span class=\"tag late\">已逾期</span>" } else { "" };
+            format!("<div class=\"meta\">应于 {due} 前{step}{late}</div>")
+        }
+        _ => String::new(),
+    };
     format!(
-        "<div class=\"card\"><div class=\"meta\">{} · 评价“{}”：{} <span class=\"{tag}\">{}</span></div><div>{}</div>{reply}</div>",
+        "<div class=\"card\"><div class=\"meta\">{} · 评价“{}”：{} <span class=\"{tag}\">{}</span></div><div>{}</div>{owed}{reply}</div>",
         day(c.on),
         text(&c.about),
         c.verdict.label(),
@@ -255,8 +264,8 @@ pub(super) fn asked(unit: &str, board: &str) -> String {
 }
 
 /// A resident's own 差评: where its case stands, the reply, and the one recheck.
-pub(super) fn case_page(unit: &str, board: &str, c: &PublicCase, recheck: Option<&str>, rechecked: Option<Verdict>, f: &Filled<'_>) -> String {
-    let mut body = format!("<div class=\"card\"><h3>您的评价办理情况</h3></div>{}", case_card(c));
+pub(super) fn case_page(unit: &str, board: &str, c: &PublicCase, today: NaiveDate, recheck: Option<&str>, rechecked: Option<Verdict>, f: &Filled<'_>) -> String {
+    let mut body = format!("<div class=\"card\"><h3>您的评价办理情况</h3></div>{}", case_card(c, today));
     match (rechecked, recheck) {
         (Some(v), _) => body.push_str(&format!("<div class=\"card\">您对答复的评价：{}</div>", v.label())),
         (None, Some(action)) => {

@@ -168,7 +168,7 @@ pub fn cases(hub: &Hub, scope: &Scope) -> Result<List<CaseRow>, String> {
         };
         for ((_, id), f) in &facts.records {
             let Facts::Rating(r) = f else { continue };
-            let Some(case) = r.case(scope.filter.case_rules).filter(|_| !r.deleted) else { continue };
+            let Some(case) = r.case(&scope.filter.case_rules).filter(|_| !r.deleted) else { continue };
             let rated_on = report::day_of(r.created_at);
             if case.state.is_settled() && !rated_on.is_some_and(|d| scope.filter.period.contains(d)) {
                 continue;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use automerge::{ActorId, AutoCommit};
 use common::{Answer, End, Phone, Server};
+use ledger::calendar::WorkCalendar;
 use ledger::rating::StepKind;
 use ledger::record::Section;
 use ledger::{RecordId, UnitLedger};
@@ -187,7 +188,7 @@ async fn a_residents_bad_rating_reaches_the_phone_is_answered_and_rechecked_once
     assert_eq!(status, 409);
     u.sync().await;
     let rating = read(&mut u.phone, |l| l.rating(&rating.id).unwrap());
-    let case = rating.case(Default::default()).unwrap();
+    let case = rating.case(&Default::default()).unwrap();
     assert_eq!(case.recheck, Some(ledger::Verdict::Basic));
     assert_eq!(rating.steps.iter().filter(|s| s.kind == StepKind::Recheck).count(), 1);
 }
@@ -387,12 +388,13 @@ async fn the_desk_counts_an_appealed_bad_rating_and_a_supervisor_withdraws_it() 
     let cases: http_api::desk::List<http_api::desk::CaseRow> = http_api::exactly(&text).unwrap();
     assert_eq!((cases.rows[0].state.as_str(), cases.rows[0].answer.as_deref()), ("已撤销", Some("撤销差评：情况属实，撤销")));
     u.sync().await;
-    let case = read(&mut u.phone, |l| l.rating(&bad.id).unwrap().case(Default::default()).unwrap());
+    let case = read(&mut u.phone, |l| l.rating(&bad.id).unwrap().case(&Default::default()).unwrap());
     assert_eq!(case.state, ledger::rating::CaseState::Withdrawn);
 }
 
-/// The case limits are the organisation's: an admin of the whole tree changes them (checked,
-/// audited), a lower admin only reads them, and the desk's deadlines follow at once.
+/// The case limits and the working-day calendar are the organisation's: an admin of the whole
+/// tree changes them (checked, audited), a lower admin only reads them, and the desk's, the
+/// public board's and the phones' deadlines follow at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_case_limits_are_set_by_the_top_admin_and_the_deadlines_follow() {
     let mut u = unit().await;
@@ -411,9 +413,9 @@ async fn the_case_limits_are_set_by_the_top_admin_and_the_deadlines_follow() {
         d.grant(&p.id, unit, role, None).unwrap();
         tokens.push(d.issue_token(&p.id, "desk", None).unwrap().token);
     }
-    let call = |method: &'static str, path: &'static str, body: &'static str, token: String| {
-        let addr = u.server.addr;
-        async move { common::http(addr, method, path, &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")], body).await }
+    let call = |method: &'static str, path: &'static str, body: &str, token: String| {
+        let (addr, body) = (u.server.addr, body.to_owned());
+        async move { common::http(addr, method, path, &[("Authorization", &format!("Bearer {token}")), ("Content-Type", "application/json")], &body).await }
     };
     let (status, _, text) = call("GET", "/api/admin/settings", "", tokens[0].clone()).await;
     assert_eq!(status, 200);
@@ -441,9 +443,49 @@ async fn the_case_limits_are_set_by_the_top_admin_and_the_deadlines_follow() {
     let after = due(call("GET", "/api/desk/cases", "", tokens[2].clone()).await.2);
     let (before, after) = (chrono::NaiveDate::parse_from_str(&before, "%Y-%m-%d").unwrap(), chrono::NaiveDate::parse_from_str(&after, "%Y-%m-%d").unwrap());
     let today = ledger::report::day_of(now()).unwrap();
-    assert_eq!((before, after), (ledger::rating::working_days_after(today, 1), ledger::rating::working_days_after(today, 3)));
+    let weekdays = WorkCalendar::default();
+    assert_eq!((before, after), (weekdays.after(today, 1), weekdays.after(today, 3)));
+    let board = format!("/b/{}", u.id);
+    let (_, _, page) = u.get(&board, None).await;
+    assert!(page.contains(&format!("应于 {after} 前签收")), "the public sees the unit's deadline: {page}");
+
+    // The holidays: the next working day is declared off. A weekend day named as a holiday,
+    // or a weekday as a worked weekend, is refused and changes nothing.
+    let off = weekdays.after(today, 1);
+    let weekend = (1..8).map(|n| today + chrono::Duration::days(n)).find(|d| !weekdays.is_working(*d)).unwrap();
+    for (body, says) in [
+        (format!(r#"{{"case_acknowledge_days":3,"case_answer_days":10,"holidays":"{weekend}"}}"#), "是周末"),
+        (format!(r#"{{"case_acknowledge_days":3,"case_answer_days":10,"workdays":"{off}"}}"#), "不是周六或周日"),
+        (r#"{"case_acknowledge_days":3,"case_answer_days":10,"holidays":"明天"}"#.to_owned(), "不是日期"),
+    ] {
+        let (status, _, text) = call("POST", "/api/admin/settings", &body, tokens[0].clone()).await;
+        assert_eq!(status, 400, "{body}: {text}");
+        assert!(text.contains(says), "{body}: {text}");
+    }
+    assert_eq!(due(call("GET", "/api/desk/cases", "", tokens[2].clone()).await.2), after.to_string(), "nothing refused changed the calendar");
+    let body = format!(r#"{{"case_acknowledge_days":3,"case_answer_days":10,"holidays":"{off}","workdays":""}}"#);
+    let (status, _, text) = call("POST", "/api/admin/settings", &body, tokens[0].clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let saved: http_api::admin::Settings = http_api::exactly(&text).unwrap();
+    assert_eq!((saved.holidays.as_deref(), saved.workdays.as_deref()), (Some(off.to_string().as_str()), Some("")));
+    let calendar = WorkCalendar::parse(&off.to_string(), "").unwrap();
+    let later = calendar.after(today, 3);
+    assert_eq!(later, weekdays.after(today, 4));
+    assert_eq!(due(call("GET", "/api/desk/cases", "", tokens[2].clone()).await.2), later.to_string(), "the desk skips the holiday");
+    // The board's page was rendered before the change; the change drops it.
+    let (_, _, page) = u.get(&board, None).await;
+    assert!(page.contains(&format!("应于 {later} 前签收")), "{page}");
+    // Phones get the rules (and keep them offline) from /api/me.
+    let (_, _, me) = common::http(u.server.addr, "GET", "/api/me", &[("Authorization", &format!("Bearer {}", u.server.tester.token))], "").await;
+    let rules = http_api::exactly::<http_api::me::Me>(&me).unwrap().case_rules;
+    assert_eq!((rules.acknowledge_days, rules.answer_days, rules.calendar), (3, 10, calendar));
+    // A change that leaves the calendar out keeps it.
+    let (status, _, text) = call("POST", "/api/admin/settings", r#"{"case_acknowledge_days":2,"case_answer_days":10}"#, tokens[0].clone()).await;
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(http_api::exactly::<http_api::admin::Settings>(&text).unwrap().holidays, Some(off.to_string()));
+
     let (_, _, audit) = call("GET", "/api/admin/audit", "", tokens[0].clone()).await;
-    assert!(audit.contains("差评签收时限 3 个工作日，答复时限 10 个工作日"), "{audit}");
+    assert!(audit.contains("差评签收时限 3 个工作日，答复时限 10 个工作日；节假日 1 天，调休上班 0 天"), "{audit}");
 }
 
 /// 一事一评: the secretary's phone, activated with a code, gets its signing key from /api/me
