@@ -3,7 +3,7 @@
 
 use gloo_storage::{LocalStorage, Storage};
 pub use http_api::admin::{AuditEntry, Device, OrgView};
-pub use http_api::desk::{CaseRow, List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView};
+pub use http_api::desk::{CaseRow, List, Overview, OverviewRow, PledgeRow, PostRow, ProblemRow, RecordView};
 pub use http_api::me::Me;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};

@@ -1,9 +1,9 @@
 //! Lists across the units below the node: problems (every overdue one, or those raised in the
-//! period) and pledges. A row opens its record.
+//! period), pledges and posts. A row opens its record.
 
 use leptos::prelude::*;
 
-use crate::api::{List, PledgeRow, ProblemRow};
+use crate::api::{List, PledgeRow, PostRow, ProblemRow};
 use crate::supervise::{answer, api_url, fetch, Desk};
 use http_api::route::{Route, View};
 
@@ -88,6 +88,41 @@ pub fn PledgeList() -> impl IntoView {
                 <h2>{list.period.label.clone()}" 作出的承诺 · 共 "{list.total}" 项"</h2>
                 <table class="grid" data-testid="pledges">
                     <thead><tr><th>"单位"</th><th>"承诺内容"</th><th>"承诺人"</th><th>"期限"</th><th>"公开"</th><th>"兑现"</th><th>"进展"</th><th>"评议"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    })
+}
+
+/// 设岗定责: every unit's posts, published ones first, with how residents rated each.
+#[component]
+pub fn PostList() -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let (url, data) = fetch::<List<PostRow>>(move || api_url("posts", &desk.query(), ""));
+    answer(url, data, move |list: List<PostRow>| {
+        let rows = list
+            .rows
+            .into_iter()
+            .map(|p| {
+                let (ledger, id) = (p.ledger.clone(), p.id.clone());
+                view! {
+                    <tr class="link" data-post=p.title.clone() on:click=move |_| open(desk, ledger.clone(), "posts", id.clone())>
+                        <td>{p.unit_path.clone()}</td>
+                        <td>{p.title.clone()}</td>
+                        <td>{p.holder.clone()}</td>
+                        <td>{if p.published { "已公开" } else { "未公开" }}</td>
+                        <td class="num">{if p.ratings == 0 { "—".to_owned() } else { format!("{} / {} 满意", p.ratings_good, p.ratings) }}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card">
+                <h2>"设岗定责 · 共 "{list.total}" 个岗位"</h2>
+                {(list.total == 0).then(|| view! { <p class="muted">"下属单位还没有设立岗位（由各单位书记在手机“广场”中设立并公开）"</p> })}
+                <table class="grid" data-testid="posts">
+                    <thead><tr><th>"单位"</th><th>"岗位"</th><th>"责任人"</th><th>"先锋广场"</th><th>"群众评价"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </section>

@@ -66,6 +66,18 @@ pub fn RecordPage(ledger: String, section: String, id: String) -> impl IntoView 
     }
 }
 
+/// The board's poster of a record residents may rate: a post or pledge the board shows (by the
+/// ledger's own rule for what it shows).
+fn poster(record: &RecordView) -> Option<String> {
+    let v = record.record.clone();
+    let (kind, id) = match record.section.as_str() {
+        "posts" => serde_json::from_value::<ledger::Post>(v).ok().filter(|p| p.is_public()).map(|p| ("post", p.id))?,
+        "pledges" => serde_json::from_value::<ledger::Pledge>(v).ok().filter(|p| p.is_on_board()).map(|p| ("pledge", p.id))?,
+        _ => return None,
+    };
+    Some(format!("/b/{}/poster/{kind}/{id}", record.unit))
+}
+
 #[component]
 fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
     let v = record.record.clone();
@@ -93,6 +105,13 @@ fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
             ("兑现", if v["fulfilled"] == true { "已兑现".into() } else { "未兑现".into() }),
             ("先锋广场", if v["published"] == true && v["public"] == true { "已公开".into() } else { "未公开".into() }),
         ],
+        "posts" => vec![
+            ("岗位", text(&v, "title")),
+            ("责任人", text(&v, "holder")),
+            ("岗位职责", text(&v, "duties")),
+            ("服务时间", text(&v, "hours")),
+            ("先锋广场", if v["published"] == true { "已公开".into() } else { "未公开".into() }),
+        ],
         "visits" => {
             vec![("走访对象", text(&v, "whom")), ("日期", text(&v, "date")), ("地点", text(&v, "place")), ("走访情况", text(&v, "heard")), ("意见建议", text(&v, "opinions"))]
         }
@@ -113,9 +132,9 @@ fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
         <section class="card record" data-testid="record">
             <h2>{record.unit_path.clone()}</h2>
             <dl class="fields">{fields}</dl>
-            // A published pledge's A4 poster with the QR code residents scan to rate it.
-            {(record.section == "pledges" && v["published"] == true && v["public"] == true).then(|| view! {
-                <p><a href=format!("/b/{}/poster/pledge/{}", record.unit, text(&v, "id")) target="_blank" rel="noopener" data-testid="poster">"打印评价海报"</a></p>
+            // A published post's or pledge's A4 poster with the QR code residents scan to rate it.
+            {poster(&record).map(|href| view! {
+                <p><a href=href target="_blank" rel="noopener" data-testid="poster">"打印评价海报"</a></p>
             })}
             <h3>{if problem { "办理过程" } else { "践诺进展" }}</h3>
             {log_lines(&log)}

@@ -150,6 +150,7 @@ pub fn SupervisorDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 's
                         View::Overdue => view! { <crate::lists::ProblemList overdue=true/> }.into_any(),
                         View::Problems => view! { <crate::lists::ProblemList overdue=false/> }.into_any(),
                         View::Pledges => view! { <crate::lists::PledgeList/> }.into_any(),
+                        View::Posts => view! { <crate::lists::PostList/> }.into_any(),
                         View::Cases => view! { <crate::cases::CaseList/> }.into_any(),
                         _ => view! { <crate::report::ReportPage/> }.into_any(),
                     }}

@@ -136,6 +136,22 @@ pub struct PledgeRow {
     pub evaluations_good: usize,
 }
 
+/// `GET /api/desk/posts`: a unit's post (设岗定责) and how residents rated it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostRow {
+    pub unit: String,
+    pub unit_path: String,
+    pub ledger: String,
+    pub id: String,
+    pub title: String,
+    pub holder: String,
+    /// On the public board.
+    pub published: bool,
+    /// Residents' ratings of it, ever, and how many were 满意 or 非常满意.
+    pub ratings: usize,
+    pub ratings_good: usize,
+}
+
 /// `GET /api/desk/cases`: one 差评 and where its case stands (差评办理).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseRow {

@@ -108,6 +108,8 @@ pub enum View {
     /// The problems raised in the period.
     Problems,
     Pledges,
+    /// The units' posts (设岗定责), whenever set up, with their posters.
+    Posts,
     /// 差评 and their cases: open ones (whenever rated) and those rated in the period.
     Cases,
     /// The printable report (通报) for the period.
@@ -120,7 +122,7 @@ pub enum View {
 }
 
 impl View {
-    pub const TABS: [View; 6] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Cases, View::Report];
+    pub const TABS: [View; 7] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Posts, View::Cases, View::Report];
 
     pub fn slug(&self) -> String {
         match self {
@@ -128,6 +130,7 @@ impl View {
             View::Overdue => "overdue".into(),
             View::Problems => "problems".into(),
             View::Pledges => "pledges".into(),
+            View::Posts => "posts".into(),
             View::Cases => "cases".into(),
             View::Report => "report".into(),
             View::Record { ledger, section, id } => format!("record/{ledger}/{section}/{id}"),
@@ -140,6 +143,7 @@ impl View {
             View::Overdue => "逾期问题",
             View::Problems => "问题清单",
             View::Pledges => "承诺践诺",
+            View::Posts => "设岗定责",
             View::Cases => "差评办理",
             View::Report => "通报",
             View::Record { .. } => "记录",
@@ -163,6 +167,7 @@ impl Route {
             ["overdue"] => View::Overdue,
             ["problems"] => View::Problems,
             ["pledges"] => View::Pledges,
+            ["posts"] => View::Posts,
             ["cases"] => View::Cases,
             ["report"] => View::Report,
             ["record", ledger, section, id] => View::Record { ledger: decode(ledger), section: decode(section), id: decode(id) },
@@ -183,7 +188,7 @@ impl Route {
     /// Whether a hash is one of the supervisor's views (the admin's tabs are plain words).
     pub fn is_supervisor_hash(hash: &str) -> bool {
         let path = hash.trim_start_matches('#').split('?').next().unwrap_or_default();
-        ["overview", "overdue", "problems", "pledges", "report"].contains(&path) || path.starts_with("record/")
+        View::TABS.iter().any(|v| v.slug() == path) || path.starts_with("record/")
     }
 }
 
@@ -207,6 +212,7 @@ mod tests {
     #[test]
     fn admin_tabs_are_not_supervisor_views() {
         assert!(Route::is_supervisor_hash("#overdue?sort=unit") && Route::is_supervisor_hash("#record/a/b/c"));
+        assert!(Route::is_supervisor_hash("#cases") && Route::is_supervisor_hash("#posts?node=u1"), "every tab reloads as itself");
         assert!(!Route::is_supervisor_hash("#org") && !Route::is_supervisor_hash("#people"));
     }
 }

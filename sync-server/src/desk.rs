@@ -93,6 +93,11 @@ pub async fn pledges_route(State(state): State<AppState>, headers: HeaderMap, Qu
     answer(&state, &headers, ask, |hub, scope, _| answers::pledges(hub, scope)).await
 }
 
+/// `GET /api/desk/posts?node=`
+pub async fn posts_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+    answer(&state, &headers, ask, |hub, scope, _| answers::posts(hub, scope)).await
+}
+
 fn parse_target(ledger: &str, section: &str, id: &str) -> Option<(DocumentId, Section, RecordId)> {
     Some((DocumentId::parse(ledger).ok()?, Section::from_key(section)?, RecordId::parse(id)?))
 }

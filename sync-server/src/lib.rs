@@ -143,6 +143,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/desk/overview", get(desk::overview_route))
         .route("/api/desk/problems", get(desk::problems_route))
         .route("/api/desk/pledges", get(desk::pledges_route))
+        .route("/api/desk/posts", get(desk::posts_route))
         .route("/api/desk/cases", get(desk::cases_route))
         .route("/api/board/contacts/{ledger}/{rating}", get(board::contact::contact_route))
         .route("/api/desk/export.xlsx", get(desk::export_route))

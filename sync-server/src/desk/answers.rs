@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PledgeRow, ProblemRow, RecordView, UnitRef};
+use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PledgeRow, PostRow, ProblemRow, RecordView, UnitRef};
 use ledger::problem::Category;
 use ledger::record::Section;
 use ledger::report::{self, Facts, Figures, ProblemSort, Series};
@@ -144,6 +144,55 @@ pub fn pledges(hub: &Hub, scope: &Scope) -> Result<List<PledgeRow>, String> {
                 progress: p.progress,
                 evaluations: p.evaluations,
                 evaluations_good: p.evaluations_good,
+            });
+        }
+    }
+    Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
+}
+
+/// The posts (设岗定责) of every unit below the node, whenever set up (a post stands until it
+/// is removed; the period does not apply), with residents' ratings of each.
+pub fn posts(hub: &Hub, scope: &Scope) -> Result<List<PostRow>, String> {
+    let mut rows = Vec::new();
+    let mut total = 0;
+    for (unit, ledger) in scope.ledgers() {
+        let facts = hub.read_model.facts(&ledger)?;
+        let mut rated: BTreeMap<&RecordId, (usize, usize)> = BTreeMap::new();
+        for f in facts.records.values() {
+            if let Facts::Rating(r) = f {
+                if let (false, ledger::rating::Target::Post, Some(id)) = (r.deleted, r.target, r.target_id.as_ref()) {
+                    let counts = rated.entry(id).or_default();
+                    counts.0 += 1;
+                    counts.1 += usize::from(r.verdict.counts_as_satisfied());
+                }
+            }
+        }
+        let mut here: Vec<(&RecordId, &report::facts::PostFacts)> = facts
+            .records
+            .iter()
+            .filter_map(|((_, id), f)| match f {
+                Facts::Post(p) if !p.deleted => Some((id, p)),
+                _ => None,
+            })
+            .collect();
+        // Published first, then by title, as the board lists them to residents.
+        here.sort_by(|a, b| (!a.1.published, &a.1.title, a.0).cmp(&(!b.1.published, &b.1.title, b.0)));
+        total += here.len();
+        for (id, p) in here {
+            if rows.len() >= MAX_LIST_ROWS {
+                break;
+            }
+            let (ratings, ratings_good) = rated.get(id).copied().unwrap_or_default();
+            rows.push(PostRow {
+                unit: unit.id.clone(),
+                unit_path: scope.path_of(&unit.id),
+                ledger: ledger.to_string(),
+                id: id.to_string(),
+                title: p.title.clone(),
+                holder: p.holder.clone(),
+                published: p.published,
+                ratings,
+                ratings_good,
             });
         }
     }

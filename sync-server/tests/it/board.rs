@@ -340,12 +340,10 @@ async fn the_desk_counts_an_appealed_bad_rating_and_a_supervisor_withdraws_it() 
     let supervisor = d.add_person("督查员", "board_supervisor", None, None).unwrap();
     d.grant(&supervisor.id, &u.id, ledger::org::Role::Supervisor, None).unwrap();
     let token = d.issue_token(&supervisor.id, "desk", None).unwrap().token;
-    let desk = |method: &'static str, path: String, body: String, token: String| {
-        let addr = u.server.addr;
-        async move {
-            let auth = format!("Bearer {token}");
-            common::http(addr, method, &path, &[("Authorization", &auth), ("Content-Type", "application/json")], &body).await
-        }
+    let addr = u.server.addr;
+    let desk = move |method: &'static str, path: String, body: String, token: String| async move {
+        let auth = format!("Bearer {token}");
+        common::http(addr, method, &path, &[("Authorization", &auth), ("Content-Type", "application/json")], &body).await
     };
     let (status, _, text) = desk("GET", "/api/desk/cases".into(), String::new(), token.clone()).await;
     assert_eq!(status, 200, "{text}");
@@ -359,6 +357,24 @@ async fn the_desk_counts_an_appealed_bad_rating_and_a_supervisor_withdraws_it() 
     let overview: http_api::desk::Overview = http_api::exactly(&text).unwrap();
     let figures = &overview.rows.iter().find(|r| r.unit == u.id).unwrap().figures;
     assert_eq!((figures.ratings, figures.ratings_good, figures.cases_open), (2, 1, 1));
+
+    // 设岗定责: the unit's posts, the published one first with its two ratings, then one the
+    // secretary keeps off the board; its record opens on the desk.
+    edit(&mut u.phone, |l| {
+        let draft = ledger::PostDraft { title: "党员先锋岗".into(), holder: "李强".into(), duties: "接待来访".into(), hours: "周一至周五".into() };
+        l.add_post(&draft.validate().unwrap(), now())
+    });
+    u.sync().await;
+    let (status, _, text) = desk("GET", "/api/desk/posts".into(), String::new(), token.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    let posts: http_api::desk::List<http_api::desk::PostRow> = http_api::exactly(&text).unwrap();
+    let seen: Vec<_> = posts.rows.iter().map(|p| (p.title.as_str(), p.holder.as_str(), p.published, p.ratings, p.ratings_good)).collect();
+    assert_eq!(seen, [("便民服务窗口", "王芳", true, 2, 1), ("党员先锋岗", "李强", false, 0, 0)]);
+    let (status, _, text) = desk("GET", format!("/api/desk/records/{}/posts/{}", u.doc, u.post), String::new(), token.clone()).await;
+    assert_eq!(status, 200, "{text}");
+    assert!(text.contains("代办社保、医保"), "{text}");
+    let (status, _, _) = desk("GET", "/api/desk/posts".into(), String::new(), u.server.tester.token.clone()).await;
+    assert_eq!(status, 403, "the unit's secretary supervises nothing");
 
     let path = format!("/api/desk/records/{}/ratings/{}/remarks", u.doc, bad.id);
     let stored = |u: &Unit| {

@@ -406,6 +406,9 @@ async fn every_answer_the_desk_reads_is_exactly_its_type() {
     assert_eq!(overdue.total, 2);
     let _: desk::List<desk::ProblemRow> = w.exactly("sup_t1", "GET", "/api/desk/problems?sort=urgency", "").await;
     let _: desk::List<desk::PledgeRow> = w.exactly("sup_t1", "GET", "/api/desk/pledges", "").await;
+    let _: desk::List<desk::PostRow> = w.exactly("sup_t1", "GET", "/api/desk/posts", "").await;
+    let _: desk::List<desk::CaseRow> = w.exactly("sup_t1", "GET", "/api/desk/cases", "").await;
+    let _: admin::Settings = w.exactly("admin", "GET", "/api/admin/settings", "").await;
     let record: desk::RecordView = w.exactly("sup_t1", "GET", &w.record_path("A村"), "").await;
     assert!(record.may_remark && !record.history.is_empty());
     let remark = serde_json::to_string(&desk::Remark { text: "请本周内办结".into(), rating: None, step: None }).unwrap();
