@@ -29,8 +29,11 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   await page.getByRole("button", { name: "保存" }).click();
   await page.getByTestId("post").waitFor();
   assert.equal(await page.getByTestId("published").textContent(), "未在先锋广场公开");
-  await page.getByTestId("publish").click();
+  // Double-tapped, it publishes once (a second toggle would take it off again).
+  await page.getByTestId("publish").dblclick();
   await page.getByTestId("published").filter({ hasText: "已在先锋广场公开" }).waitFor();
+  await page.waitForTimeout(1_500);
+  assert.equal(await page.getByTestId("published").textContent(), "已在先锋广场公开");
   await page.getByTestId("poster").waitFor();
   await waitSynced(page);
 
@@ -54,6 +57,9 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   await r.getByText("已收到您的评价，谢谢！").waitFor();
   const caseLink = new URL(await r.getByRole("link", { name: "查看办理情况" }).getAttribute("href"), ledger.boardUrl).href;
   await r.getByRole("link", { name: "返回单位公示" }).click();
+  // The 差评 is public at once, anonymised, with the day the unit must acknowledge it by.
+  await r.getByText(/应于 \d{4}-\d{2}-\d{2} 前签收/).waitFor();
+  assert.equal(await r.getByText("138 0013 8000").count(), 0);
   await r.getByRole("link", { name: /我要留言/ }).click();
   await r.locator("#title").fill("村口路灯不亮");
   await r.locator("#detail").fill("晚上出行不便");
@@ -74,8 +80,12 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   // The number for a call back, only from the server and only for the secretary.
   await page.getByRole("button", { name: "查看回访电话" }).click();
   await page.getByTestId("contact").filter({ hasText: "回访电话：13800138000" }).waitFor();
-  await page.getByTestId("case-acknowledge").click();
+  // 签收 double-tapped: one step, and the second tap takes none of the steps that follow it.
+  await page.getByTestId("case-acknowledge").dblclick();
   await page.getByTestId("case-state").filter({ hasText: "待答复" }).waitFor();
+  await page.waitForTimeout(1_500);
+  assert.equal(await page.getByTestId("case-steps").locator("li").count(), 1);
+  assert.equal(await page.getByTestId("step-error").count(), 0);
   // 整改 without words is refused and nothing is taken.
   await page.getByTestId("case-rectify").click();
   await page.getByTestId("step-error").waitFor();
@@ -142,4 +152,15 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   const row = desk.getByTestId("cases").locator("tbody tr");
   assert.equal(await row.count(), 1);
   assert.match(await row.textContent(), /青石村.*村务公开栏.*非常不满意.*公开栏三个月没更新.*已答复.*整改：已更新公开栏.*满意/);
+
+  // 设岗定责: the post the secretary set up, rated twice, opens with the same poster the phone prints.
+  await desk.locator('button[data-tab="posts"]').click();
+  const post = desk.getByTestId("posts").locator('tr[data-post="村务公开栏"]');
+  assert.match(await post.textContent(), /青石村.*村务公开栏.*已公开.*0 \/ 1 满意/);
+  await post.click();
+  const poster = await desk.getByTestId("poster").getAttribute("href");
+  assert.match(poster, /^\/b\/[^/]+\/poster\/post\/[^/]+$/);
+  const printed = await desk.request.get(`${server.url}${poster}`);
+  assert.equal(printed.status(), 200);
+  assert.match(await printed.text(), /村务公开栏/);
 });

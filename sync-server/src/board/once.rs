@@ -118,8 +118,14 @@ pub(super) async fn once_rate(
             give_back(&state.board, counted);
             return used(&c.unit_name);
         }
-        Ok(Err(e)) => return failed(e),
-        Err(e) => return failed(e),
+        Ok(Err(e)) => {
+            give_back(&state.board, counted);
+            return failed(e);
+        }
+        Err(e) => {
+            give_back(&state.board, counted);
+            return failed(e);
+        }
     }
     let rating = ValidRating { target: c.code.target, target_id: c.code.id.clone(), verdict, comment, way: Way::Once, code_by: c.by.clone() };
     match write(&state, c.doc, move |l| l.add_rating(&rating, at)).await {
