@@ -13,6 +13,7 @@ pub mod enterprise;
 pub mod id;
 pub mod lenient;
 pub mod org;
+pub mod plan;
 pub mod pledge;
 pub mod post;
 pub mod problem;
