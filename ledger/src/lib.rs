@@ -23,6 +23,7 @@ pub mod rating;
 pub mod record;
 pub mod record_query;
 pub mod report;
+pub mod rule;
 pub mod survey;
 pub mod unit_ledger;
 pub mod validation;
