@@ -144,7 +144,8 @@ pub fn SupervisorDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 's
             match view {
                 View::Record { ledger, section, id } => view! { <crate::record::RecordPage ledger=ledger section=section id=id/> }.into_any(),
                 view => view! {
-                    <Filters show_sort=view == View::Overdue/>
+                    // Posts stand until removed: no period or problem filter applies to them.
+                    {(view != View::Posts).then(|| view! { <Filters show_sort=view == View::Overdue/> })}
                     {match view {
                         View::Overview => view! { <crate::overview::OverviewPage/> }.into_any(),
                         View::Overdue => view! { <crate::lists::ProblemList overdue=true/> }.into_any(),

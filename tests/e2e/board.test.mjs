@@ -108,6 +108,7 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   await page.getByTestId("board-tab").locator(".badge").filter({ hasText: "1" }).waitFor({ timeout: 30_000 });
   await page.getByTestId("board-tab").click();
   const cases = page.getByTestId("cases").locator("a.card");
+  await cases.first().waitFor();
   assert.equal(await cases.count(), 1);
   assert.match(await cases.first().textContent(), /待签收.*非常不满意.*村务公开栏.*公开栏三个月没更新/);
   // The phone counts the deadline by the organisation's calendar, as the board does.
@@ -171,6 +172,7 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
 
   // The phone hears of the recheck too; nothing is left to do.
   await page.getByTestId("board-tab").click();
+  await page.getByText("没有待处理的差评。").waitFor();
   assert.equal(await page.getByTestId("cases").locator("a.card").count(), 0);
   await page.getByTestId("posts").getByText("村务公开栏").click();
   await page.getByTestId("ratings").getByRole("link", { name: "非常不满意" }).click();
@@ -187,12 +189,16 @@ test("a resident's 差评 and question reach the secretary's phone, which answer
   await village.locator('[data-col="ratings"]').filter({ hasText: "（2 条）" }).waitFor();
   await desk.locator('button[data-tab="cases"]').click();
   const row = desk.getByTestId("cases").locator("tbody tr");
+  // The list arrives after the tab is shown: counted once it has.
+  await row.first().waitFor();
   assert.equal(await row.count(), 1);
   assert.match(await row.textContent(), /青石村.*村务公开栏.*非常不满意.*公开栏三个月没更新.*已答复.*整改：已更新公开栏.*满意/);
 
   // 设岗定责: the post the secretary set up, rated twice, opens with the same poster the phone prints.
   await desk.locator('button[data-tab="posts"]').click();
   const post = desk.getByTestId("posts").locator('tr[data-post="村务公开栏"]');
+  await post.waitFor();
+  assert.equal(await desk.locator("form.filters").count(), 0, "no period applies to posts");
   assert.match(await post.textContent(), /青石村.*村务公开栏.*已公开.*0 \/ 1 满意/);
   await post.click();
   const poster = await desk.getByTestId("poster").getAttribute("href");
