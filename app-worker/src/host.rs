@@ -410,6 +410,10 @@ impl Host {
                         Section::Surveys => l.survey(id).ok().map(RecordUpdate::Survey),
                         Section::Posts => l.post(id).ok().map(RecordUpdate::Post),
                         Section::Ratings => l.rating(id).ok().map(RecordUpdate::Rating),
+                        Section::Plans => l.plan(id).ok().map(RecordUpdate::Plan),
+                        Section::Rules => l.rule(id).ok().map(RecordUpdate::Rule),
+                        Section::Rounds => l.rounds().records.into_iter().find(|r| &r.id == id).map(RecordUpdate::Round),
+                        Section::Notices => l.notices().records.into_iter().find(|n| &n.id == id).map(RecordUpdate::Notice),
                     })
                     .collect();
                 i.view.apply(updates.clone());

@@ -8,9 +8,12 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::Satisfaction;
+use crate::plan::PlanContent;
 use crate::pledge::Evaluator;
 use crate::problem::Action;
 use crate::rating::StepKind;
+use crate::rule::{Cleanup, RuleStatus};
+use crate::unit_ledger::RuleDraft;
 use crate::validation::ValidationErrors;
 use crate::{EnterpriseDraft, LedgerError, PledgeDraft, PostDraft, ProblemDraft, RecordId, Section, SurveyDraft, UnitLedger, VisitDraft};
 
@@ -109,6 +112,45 @@ pub enum Command {
         kind: StepKind,
         text: String,
     },
+    /// The secretary's draft of the office's 实施方案 (the plan's id is the round's).
+    SavePlanDraft {
+        id: RecordId,
+        content: PlanContent,
+    },
+    /// 报送: the draft as it stands becomes a version for the office.
+    SubmitPlan {
+        id: RecordId,
+    },
+    /// A task of the approved plan done, or not done any more.
+    FollowTask {
+        id: RecordId,
+        task: RecordId,
+        done: bool,
+        note: String,
+    },
+    /// 已阅 of the office's 通报.
+    OpenNotice {
+        id: RecordId,
+    },
+    AddRule {
+        rule: RuleDraft,
+    },
+    UpdateRule {
+        id: RecordId,
+        rule: RuleDraft,
+    },
+    ChangeRule {
+        id: RecordId,
+        to: RuleStatus,
+        reason: String,
+    },
+    /// A clean-up round's decision on a rule.
+    DecideRule {
+        id: RecordId,
+        round: RecordId,
+        decision: Cleanup,
+        reason: String,
+    },
     SetDeleted {
         section: Section,
         id: RecordId,
@@ -178,6 +220,16 @@ impl Command {
             // A resident's 群众回评 comes only through the board, never from a phone.
             Self::CaseStep { kind: StepKind::Recheck, .. } => Err(LedgerError::Invalid("群众回评只能由群众在先锋广场填写".into())),
             Self::CaseStep { id, kind, text } => ledger.add_case_step(id, *kind, text, None, now_ms).map(done(id)),
+            Self::SavePlanDraft { id, content } => ledger.save_plan_draft(id, content, now_ms).map(done(id)),
+            Self::SubmitPlan { id } => ledger.submit_plan(id, now_ms).map(|_| id.clone()),
+            Self::FollowTask { id, task, done: finished, note } => ledger.follow_task(id, task, *finished, note, now_ms).map(done(id)),
+            Self::OpenNotice { id } => ledger.open_notice(id, now_ms).map(|_| id.clone()),
+            Self::AddRule { rule } => ledger.add_rule(rule, now_ms),
+            Self::UpdateRule { id, rule } => ledger.update_rule(id, rule, now_ms).map(done(id)),
+            Self::ChangeRule { id, to, reason } => ledger.change_rule(id, *to, reason, today, now_ms).map(done(id)),
+            Self::DecideRule { id, round, decision, reason } => ledger.decide_rule(id, round, *decision, reason, today, now_ms).map(done(id)),
+            // Plans, rounds and notices are the office's: a phone neither makes nor removes them.
+            Self::SetDeleted { section: Section::Plans | Section::Rounds | Section::Notices, .. } => Err(LedgerError::Invalid("先锋办下达的内容不能在手机上删除".into())),
             Self::SetDeleted { section, id, deleted } => ledger.set_deleted(*section, id, *deleted, now_ms).map(done(id)),
             Self::ResolveConflict { section, id, field, value } => ledger.resolve_conflict(*section, id, field, value, now_ms).map(done(id)),
         }

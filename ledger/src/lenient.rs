@@ -161,6 +161,21 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
         self.optional_coded(field, RecordId::parse)
     }
 
+    /// Bytes (a frozen value, such as a plan's version); anything else is reported.
+    pub fn bytes(&mut self, field: &'static str) -> Option<Vec<u8>> {
+        match self.value(field) {
+            None => None,
+            Some((Value::Scalar(s), _)) if matches!(s.as_ref(), automerge::ScalarValue::Bytes(_)) => match s.into_owned() {
+                automerge::ScalarValue::Bytes(b) => Some(b),
+                _ => None,
+            },
+            Some((other, _)) => {
+                self.problem(field, describe(&other));
+                None
+            }
+        }
+    }
+
     /// The nested map stored under `field`, if it is one.
     pub fn map(&mut self, field: &'static str) -> Option<ObjId> {
         match self.value(field) {

@@ -142,6 +142,9 @@ pub enum Write {
     /// 留言 as problems, their recheck of an answer; nothing else. Never a person's right, and
     /// first in the order so that no comparison of rights takes it for more than nothing.
     Board,
+    /// The campaign office (先锋办) as the server writes for it: the rounds it opens, its
+    /// reviews of plans and its 通报; nothing a unit keeps. Never a device's right either.
+    Office,
     Nothing,
     /// Only supervision remarks on problems and evaluations of pledges (督查).
     SupervisionOnly,

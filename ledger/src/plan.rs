@@ -12,7 +12,9 @@
 //! review of that version decides it. Two phones of one unit submitting at once offline make two
 //! versions; the later one is what the office reviews, the other stays in the history.
 //!
-//! Not yet kept in a unit's ledger: this is the model the office's rounds (issue 31) are built on.
+//! Kept in the unit's ledger as one record per round, which the server makes for the office
+//! when the round opens (`unit_ledger/plans.rs`): two phones can never start two plans for one
+//! round.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -27,6 +29,11 @@ pub const MAX_ITEM: usize = 500;
 pub const MAX_NAME: usize = 50;
 /// Carriers, steps and tasks of one plan, each.
 pub const MAX_ITEMS: usize = 100;
+/// A review's opinion, overall or on one part.
+pub const MAX_OPINION: usize = 2_000;
+/// A task's follow-up note.
+pub const MAX_NOTE: usize = 500;
+const CONTENT_LAYOUT: u8 = 1;
 
 coded_enum! {
     /// The parts of a plan, in the order the campaign's template gives them; the office may
@@ -44,6 +51,8 @@ coded_enum! {
 /// 主要载体: what the unit will do under one of the campaign's 四争先 or 四领先.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Carrier {
+    /// The draft item's id (a version keeps it, so a reviewer's reference stays put).
+    pub id: RecordId,
     pub aim: Aim,
     pub text: String,
 }
@@ -51,6 +60,7 @@ pub struct Carrier {
 /// 方法步骤: one stage, with its dates.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stage {
+    pub id: RecordId,
     pub text: String,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -109,6 +119,22 @@ impl PlanContent {
         e.into_result(|| ())
     }
 
+    /// A submitted version as the ledger keeps it: frozen whole in one value, since a version is
+    /// never edited and must read back exactly as the office reviewed it. The first byte says
+    /// the layout, so a later layout can still read the versions of this one.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![CONTENT_LAYOUT];
+        out.extend(postcard::to_allocvec(self).expect("a plan serializes"));
+        out
+    }
+
+    pub fn decode(bytes: &[u8]) -> Option<Self> {
+        match bytes.split_first() {
+            Some((&CONTENT_LAYOUT, rest)) => postcard::from_bytes(rest).ok(),
+            _ => None,
+        }
+    }
+
     /// Sizes, which bound a draft as much as a submitted plan.
     pub fn check_sizes(&self) -> Result<(), ValidationErrors> {
         self.sizes().into_result(|| ())
@@ -124,6 +150,9 @@ impl PlanContent {
             if n > MAX_ITEMS {
                 e.push(field, format!("{name}最多 {MAX_ITEMS} 项，现有 {n} 项"));
             }
+        }
+        if let Some(t) = self.tasks.iter().find(|t| self.tasks.iter().filter(|u| u.id == t.id).count() > 1) {
+            e.push("tasks", format!("任务“{}”重复", cut(&t.what)));
         }
         for c in &self.carriers {
             e.max_len("carriers", "每项主要载体", &c.text, MAX_ITEM);
@@ -187,16 +216,50 @@ coded_enum! {
     }
 }
 
-/// A unit's plan for one round.
+/// 任务跟进: a task of the approved plan marked done (or reopened) with a note; the latest
+/// entry per task is where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskStep {
+    pub id: RecordId,
+    pub at: i64,
+    pub by: String,
+    pub task: RecordId,
+    pub done: bool,
+    pub text: String,
+}
+
+/// An approved task as the unit follows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FollowedTask {
+    pub task: PlanTask,
+    /// When it was marked done, if it stands done.
+    pub done_at: Option<i64>,
+    pub steps: Vec<TaskStep>,
+}
+
+impl FollowedTask {
+    /// Past its date and not done: what the supervisor's desk lists.
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        self.done_at.is_none() && self.task.due.is_some_and(|due| today > due)
+    }
+}
+
+/// A unit's plan for one round. Its id is the round's.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     pub id: RecordId,
-    /// The office's round it answers.
-    pub round: RecordId,
+    /// The round's title, deadline and the office that opened it, as the office wrote them.
+    pub title: String,
+    pub deadline: Option<NaiveDate>,
+    pub office: String,
     /// What the secretary is writing now (the next version).
     pub draft: PlanContent,
     pub submissions: Vec<Submission>,
     pub reviews: Vec<Review>,
+    pub follow: Vec<TaskStep>,
+    pub conflicts: Vec<crate::record::Conflict>,
+    pub created_at: i64,
+    pub updated_at: i64,
 }
 
 impl Plan {
@@ -237,6 +300,24 @@ impl Plan {
             _ => &[],
         }
     }
+
+    /// The approved tasks with where each stands, in the plan's order.
+    pub fn followed_tasks(&self) -> Vec<FollowedTask> {
+        self.approved_tasks()
+            .iter()
+            .map(|task| {
+                let mut steps: Vec<TaskStep> = self.follow.iter().filter(|s| s.task == task.id).cloned().collect();
+                steps.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+                let done_at = steps.last().filter(|s| s.done).map(|s| s.at);
+                FollowedTask { task: task.clone(), done_at, steps }
+            })
+            .collect()
+    }
+
+    /// Where the unit stands in the round on `today`.
+    pub fn filing(&self, today: NaiveDate) -> Filing {
+        filing(Some(self), self.deadline.unwrap_or(NaiveDate::MAX), today)
+    }
 }
 
 coded_enum! {
@@ -258,6 +339,28 @@ pub fn filing(plan: Option<&Plan>, deadline: NaiveDate, today: NaiveDate) -> Fil
         Some(PlanState::Submitted) => Filing::Submitted,
         Some(PlanState::Returned) => Filing::Returned,
         Some(PlanState::Approved) => Filing::Approved,
+    }
+}
+
+/// A complete plan, for tests here and in the ledger's.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use super::*;
+
+    pub fn day(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    pub fn complete() -> PlanContent {
+        PlanContent {
+            goals: "全年解决群众急难愁盼问题 20 件".into(),
+            carriers: vec![Carrier { id: RecordId::random(), aim: Aim::ServiceLead, text: "党员中心户联系群众".into() }],
+            stages: vec![Stage { id: RecordId::random(), text: "动员部署".into(), from: Some(day("2027-03-01")), to: Some(day("2027-03-15")) }],
+            leader: "王芳".into(),
+            liaison: "张伟".into(),
+            requirements: "每月调度一次".into(),
+            tasks: vec![PlanTask { id: RecordId::random(), what: "修复村口路灯".into(), who: "张伟".into(), due: Some(day("2027-04-30")) }],
+        }
     }
 }
 

@@ -17,10 +17,19 @@ pub enum Section {
     Posts,
     /// 好差评 from the public board (schema version 3).
     Ratings,
+    /// 实施方案: one per round of the campaign office (先锋办), opened by it (schema version 4).
+    Plans,
+    /// 制度台账 (schema version 4).
+    Rules,
+    /// The office's other rounds a unit answers, such as a clean-up of rules (schema version 4).
+    Rounds,
+    /// 通报 from the office (schema version 4).
+    Notices,
 }
 
 impl Section {
-    pub const ALL: [Section; 7] = [Self::Visits, Self::Problems, Self::Enterprises, Self::Pledges, Self::Surveys, Self::Posts, Self::Ratings];
+    pub const ALL: [Section; 11] =
+        [Self::Visits, Self::Problems, Self::Enterprises, Self::Pledges, Self::Surveys, Self::Posts, Self::Ratings, Self::Plans, Self::Rules, Self::Rounds, Self::Notices];
 
     /// The key of the section's map in the document.
     pub fn key(self) -> &'static str {
@@ -32,6 +41,10 @@ impl Section {
             Self::Surveys => "surveys",
             Self::Posts => "posts",
             Self::Ratings => "ratings",
+            Self::Plans => "plans",
+            Self::Rules => "rules",
+            Self::Rounds => "rounds",
+            Self::Notices => "notices",
         }
     }
 
@@ -41,7 +54,9 @@ impl Section {
 
     /// The record type's field table.
     pub fn fields(self) -> &'static [Field] {
-        use crate::unit_ledger::{ENTERPRISE_FIELDS, PLEDGE_FIELDS, POST_FIELDS, PROBLEM_FIELDS, RATING_FIELDS, SURVEY_FIELDS, VISIT_FIELDS};
+        use crate::unit_ledger::{
+            ENTERPRISE_FIELDS, NOTICE_FIELDS, PLAN_FIELDS, PLEDGE_FIELDS, POST_FIELDS, PROBLEM_FIELDS, RATING_FIELDS, ROUND_FIELDS, RULE_FIELDS, SURVEY_FIELDS, VISIT_FIELDS,
+        };
         match self {
             Self::Visits => VISIT_FIELDS,
             Self::Problems => PROBLEM_FIELDS,
@@ -50,6 +65,10 @@ impl Section {
             Self::Surveys => SURVEY_FIELDS,
             Self::Posts => POST_FIELDS,
             Self::Ratings => RATING_FIELDS,
+            Self::Plans => PLAN_FIELDS,
+            Self::Rules => RULE_FIELDS,
+            Self::Rounds => ROUND_FIELDS,
+            Self::Notices => NOTICE_FIELDS,
         }
     }
 
@@ -78,6 +97,10 @@ impl Section {
             Self::Surveys => "测评",
             Self::Posts => "岗位",
             Self::Ratings => "评价",
+            Self::Plans => "实施方案",
+            Self::Rules => "制度",
+            Self::Rounds => "工作轮次",
+            Self::Notices => "通报",
         }
     }
 }

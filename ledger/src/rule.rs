@@ -8,8 +8,7 @@
 //! a rule past its `valid_until` is 失效 whatever its last entry said, since nobody has to act
 //! for a rule to lapse.
 //!
-//! Not yet kept in a unit's ledger: this is the model the office's clean-up rounds (issue 31)
-//! are built on.
+//! Kept in the unit's ledger by `unit_ledger/rules.rs`.
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
@@ -95,6 +94,8 @@ pub struct Rule {
     pub replaces: Option<RecordId>,
     pub replaced_by: Option<RecordId>,
     pub changes: Vec<RuleChange>,
+    pub conflicts: Vec<crate::record::Conflict>,
+    pub deleted: bool,
 }
 
 impl Rule {

@@ -1,10 +1,11 @@
 //! The unit ledger document (单位台账): one Automerge document per unit holding its visits,
 //! problems, served enterprises, pledges and satisfaction surveys.
 //!
-//! Schema, version 3:
+//! Schema, version 4:
 //! ```text
-//! ROOT { schema: 3, visits: {id: Visit}, problems: {id: Problem}, enterprises: {id: Enterprise},
-//!        pledges: {id: Pledge}, surveys: {id: Survey}, posts: {id: Post}, ratings: {id: Rating} }
+//! ROOT { schema: 4, visits: {id: Visit}, problems: {id: Problem}, enterprises: {id: Enterprise},
+//!        pledges: {id: Pledge}, surveys: {id: Survey}, posts: {id: Post}, ratings: {id: Rating},
+//!        plans: {round id: Plan}, rules: {id: Rule}, rounds: {id: Round}, notices: {id: Notice} }
 //! ```
 //! (each record's fields are listed in its `unit_ledger/*.rs` file). Records live in maps keyed
 //! by random id, never in lists by position, and so do the logs inside a record. Deletion is a
@@ -23,26 +24,34 @@ use crate::writer::{Change, FieldWriter};
 use crate::RecordId;
 
 mod enterprises;
+mod office;
+mod plans;
 mod pledges;
 mod posts;
 mod problems;
 mod ratings;
+mod rules;
 mod surveys;
 mod visits;
 
 pub use enterprises::ENTERPRISE_FIELDS;
+pub use office::{check_notice, Notice, OfficeRound, RoundKind, NOTICE_FIELDS, ROUND_FIELDS};
+pub use plans::{part_key, PlanRound, ITEM_LISTS, PLAN_FIELDS};
 pub use pledges::PLEDGE_FIELDS;
 pub use posts::POST_FIELDS;
 pub use problems::PROBLEM_FIELDS;
 pub use ratings::RATING_FIELDS;
+pub use rules::{RuleDraft, RULE_FIELDS};
 pub use surveys::SURVEY_FIELDS;
 pub use visits::{Visits, VISIT_FIELDS};
 
-pub const SCHEMA_VERSION: u64 = 3;
+pub const SCHEMA_VERSION: u64 = 4;
 /// The sections schema version 2 added to the version 1 skeleton (which had only visits).
 const V2_SECTIONS: [Section; 4] = [Section::Problems, Section::Enterprises, Section::Pledges, Section::Surveys];
 /// The sections schema version 3 added: the public board's posts and residents' ratings.
 const V3_SECTIONS: [Section; 2] = [Section::Posts, Section::Ratings];
+/// The sections schema version 4 added: what the campaign office sends and the unit's rules.
+const V4_SECTIONS: [Section; 4] = [Section::Plans, Section::Rules, Section::Rounds, Section::Notices];
 
 #[derive(Debug, thiserror::Error)]
 pub enum LedgerError {
@@ -103,6 +112,7 @@ impl UnitLedger {
         doc.commit_with(CommitOptions::default().with_time(0).with_message("台账初始化"));
         Self::write_v2_skeleton(&mut doc);
         Self::write_v3_skeleton(&mut doc);
+        Self::write_v4_skeleton(&mut doc);
         doc.set_actor(actor);
         Self { doc, author: String::new() }
     }
@@ -140,11 +150,19 @@ impl UnitLedger {
     }
 
     fn write_v3_skeleton(doc: &mut AutoCommit) {
-        doc.put(ROOT, "schema", SCHEMA_VERSION).expect("skeleton");
+        doc.put(ROOT, "schema", 3u64).expect("skeleton");
         for section in V3_SECTIONS {
             doc.put_object(ROOT, section.key(), ObjType::Map).expect("skeleton");
         }
         doc.commit_with(CommitOptions::default().with_time(0).with_message("台账升级：岗位、好差评"));
+    }
+
+    fn write_v4_skeleton(doc: &mut AutoCommit) {
+        doc.put(ROOT, "schema", SCHEMA_VERSION).expect("skeleton");
+        for section in V4_SECTIONS {
+            doc.put_object(ROOT, section.key(), ObjType::Map).expect("skeleton");
+        }
+        doc.commit_with(CommitOptions::default().with_time(0).with_message("台账升级：实施方案、制度、工作轮次、通报"));
     }
 
     /// Opens a saved ledger (a snapshot, optionally followed by incremental chunks). A version 1
@@ -160,7 +178,7 @@ impl UnitLedger {
     /// skeleton change every device makes, so upgrades on many phones are one change, not a
     /// conflict. Returns whether anything changed (the caller then saves).
     pub fn upgrade(&mut self) -> Result<bool, LedgerError> {
-        if V2_SECTIONS.iter().chain(&V3_SECTIONS).all(|s| self.section(*s).is_ok()) {
+        if V2_SECTIONS.iter().chain(&V3_SECTIONS).chain(&V4_SECTIONS).all(|s| self.section(*s).is_ok()) {
             return Ok(false);
         }
         let mut skeleton = Self::create(ActorId::from([0u8; 16]));

@@ -7,10 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::plan::Plan;
+use crate::rule::Rule;
+use crate::unit_ledger::{Notice, OfficeRound};
 use crate::{Enterprise, Pledge, Post, Problem, Rating, Survey, UnitLedger, Visit};
 
 /// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 5;
+const FORMAT: u32 = 6;
 
 /// Every record of a ledger, as the app's lists show them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -23,6 +26,11 @@ pub struct LedgerView {
     /// 岗位, and residents' ratings (好差评) from the public board.
     pub posts: Vec<Post>,
     pub ratings: Vec<Rating>,
+    /// What the campaign office sent (实施方案, its rounds, 通报) and the unit's rules (制度).
+    pub plans: Vec<Plan>,
+    pub rules: Vec<Rule>,
+    pub rounds: Vec<OfficeRound>,
+    pub notices: Vec<Notice>,
     /// What could not be read, as shown to the person, so the notice survives a cached start.
     pub field_problems: Vec<String>,
 }
@@ -38,6 +46,10 @@ pub struct LedgerViewRef<'a> {
     pub surveys: &'a [Survey],
     pub posts: &'a [Post],
     pub ratings: &'a [Rating],
+    pub plans: &'a [Plan],
+    pub rules: &'a [Rule],
+    pub rounds: &'a [OfficeRound],
+    pub notices: &'a [Notice],
     pub field_problems: &'a [String],
 }
 
@@ -51,6 +63,10 @@ impl LedgerViewRef<'_> {
             && self.surveys.is_empty()
             && self.posts.is_empty()
             && self.ratings.is_empty()
+            && self.plans.is_empty()
+            && self.rules.is_empty()
+            && self.rounds.is_empty()
+            && self.notices.is_empty()
     }
 }
 
@@ -64,11 +80,24 @@ impl LedgerView {
         let surveys = ledger.surveys();
         let posts = ledger.posts();
         let ratings = ledger.ratings();
-        let field_problems = [&visits.problems, &problems.problems, &enterprises.problems, &pledges.problems, &surveys.problems, &posts.problems, &ratings.problems]
-            .into_iter()
-            .flatten()
-            .map(ToString::to_string)
-            .collect();
+        let (plans, rules, rounds, notices) = (ledger.plans(), ledger.rules(), ledger.rounds(), ledger.notices());
+        let field_problems = [
+            &visits.problems,
+            &problems.problems,
+            &enterprises.problems,
+            &pledges.problems,
+            &surveys.problems,
+            &posts.problems,
+            &ratings.problems,
+            &plans.problems,
+            &rules.problems,
+            &rounds.problems,
+            &notices.problems,
+        ]
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect();
         Self {
             visits: visits.visits,
             problems: problems.records,
@@ -77,6 +106,10 @@ impl LedgerView {
             surveys: surveys.records,
             posts: posts.records,
             ratings: ratings.records,
+            plans: plans.records,
+            rules: rules.records,
+            rounds: rounds.records,
+            notices: notices.records,
             field_problems,
         }
     }
@@ -90,6 +123,10 @@ impl LedgerView {
             surveys: &self.surveys,
             posts: &self.posts,
             ratings: &self.ratings,
+            plans: &self.plans,
+            rules: &self.rules,
+            rounds: &self.rounds,
+            notices: &self.notices,
             field_problems: &self.field_problems,
         }
     }

@@ -9,12 +9,15 @@
 use serde::{Deserialize, Serialize};
 
 use crate::org::Write;
+use crate::plan::Plan;
+use crate::rule::Rule;
+use crate::unit_ledger::{Notice, OfficeRound};
 use crate::view_cache::LedgerView;
 use crate::{Command, Enterprise, HistoryEntry, Pledge, Post, Problem, Rating, RecordId, Section, Survey, Visit};
 
 /// Bumped whenever a message changes shape. The page and the worker come from one build and
 /// one precache, so a mismatch means a half-updated cache: the page asks for a reload.
-pub const VERSION: u32 = 3;
+pub const VERSION: u32 = 4;
 
 /// From the page to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -115,6 +118,10 @@ pub enum RecordUpdate {
     Survey(Survey),
     Post(Post),
     Rating(Rating),
+    Plan(Plan),
+    Rule(Rule),
+    Round(OfficeRound),
+    Notice(Notice),
 }
 
 impl RecordUpdate {
@@ -127,6 +134,10 @@ impl RecordUpdate {
             Self::Survey(r) => &r.id,
             Self::Post(r) => &r.id,
             Self::Rating(r) => &r.id,
+            Self::Plan(r) => &r.id,
+            Self::Rule(r) => &r.id,
+            Self::Round(r) => &r.id,
+            Self::Notice(r) => &r.id,
         }
     }
 }
@@ -258,6 +269,10 @@ impl LedgerView {
         put_all(&mut self.surveys, changed.surveys, |r| &r.id);
         put_all(&mut self.posts, changed.posts, |r| &r.id);
         put_all(&mut self.ratings, changed.ratings, |r| &r.id);
+        put_all(&mut self.plans, changed.plans, |r| &r.id);
+        put_all(&mut self.rules, changed.rules, |r| &r.id);
+        put_all(&mut self.rounds, changed.rounds, |r| &r.id);
+        put_all(&mut self.notices, changed.notices, |r| &r.id);
     }
 }
 
@@ -271,6 +286,10 @@ pub struct Changed {
     pub surveys: Vec<Survey>,
     pub posts: Vec<Post>,
     pub ratings: Vec<Rating>,
+    pub plans: Vec<Plan>,
+    pub rules: Vec<Rule>,
+    pub rounds: Vec<OfficeRound>,
+    pub notices: Vec<Notice>,
 }
 
 impl Changed {
@@ -285,6 +304,10 @@ impl Changed {
                 RecordUpdate::Survey(r) => changed.surveys.push(r),
                 RecordUpdate::Post(r) => changed.posts.push(r),
                 RecordUpdate::Rating(r) => changed.ratings.push(r),
+                RecordUpdate::Plan(r) => changed.plans.push(r),
+                RecordUpdate::Rule(r) => changed.rules.push(r),
+                RecordUpdate::Round(r) => changed.rounds.push(r),
+                RecordUpdate::Notice(r) => changed.notices.push(r),
             }
         }
         changed

@@ -152,7 +152,11 @@ fn value_left_after(doc: &AutoCommit, path: &[Step], deleted: &[String], deps: &
 
 /// The maps of a record that grow by entries (a log, 督办意见, evaluations, progress, survey
 /// responses), each entry keyed by a random id, written once.
-const ENTRY_MAPS: [&str; 7] = ["log", "supervision", "evaluations", "progress", "responses", "questions", "steps"];
+const ENTRY_MAPS: [&str; 11] = ["log", "supervision", "evaluations", "progress", "responses", "questions", "steps", "submissions", "reviews", "follow", "changes"];
+
+/// The maps of a record whose items are edited in place (a draft plan's lists): an item is made
+/// over nothing and never deleted (it is marked `deleted`), like a record.
+const ITEM_MAPS: [&str; 3] = crate::unit_ledger::ITEM_LISTS;
 
 /// Records and entries are only added, for every role: a record, an entry map or an entry is
 /// made over nothing (an op that overwrites one replaces it: "the whole record map replaced"),
@@ -163,7 +167,10 @@ fn records_and_entries_stay(op: &OpView<'_>, made: &Made) -> Result<(), String> 
     let keys: Vec<&str> = op.path.iter().map(|s| if let Step::Key(k) = s { k.as_str() } else { "#" }).collect();
     let overwrites = !op.pred.is_empty();
     let entry_map = keys.get(2).is_some_and(|m| ENTRY_MAPS.contains(m));
+    let item_map = keys.get(2).is_some_and(|m| ITEM_MAPS.contains(m));
     match (keys.len(), op.action) {
+        (4, OpType::Make(_)) if item_map && overwrites => Err(RECORD_NOT_REPLACED.into()),
+        (4, OpType::Delete) if item_map => Err(RECORD_NOT_DELETED.into()),
         (2, OpType::Make(_)) if overwrites => Err(RECORD_NOT_REPLACED.into()),
         (2, OpType::Delete) => Err(RECORD_NOT_DELETED.into()),
         (3 | 4, OpType::Make(ObjType::Map)) if entry_map && !overwrites => Ok(()),
@@ -193,6 +200,8 @@ fn path_of(doc: &AutoCommit, id: &str) -> Result<Vec<Step>, String> {
 
 #[cfg(test)]
 mod board_tests;
+#[cfg(test)]
+mod office_tests;
 #[cfg(test)]
 mod schema_tests;
 #[cfg(test)]

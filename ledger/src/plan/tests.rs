@@ -1,20 +1,5 @@
+use super::tests_support::{complete, day};
 use super::*;
-
-fn day(s: &str) -> NaiveDate {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
-}
-
-fn complete() -> PlanContent {
-    PlanContent {
-        goals: "全年解决群众急难愁盼问题 20 件".into(),
-        carriers: vec![Carrier { aim: Aim::ServiceLead, text: "党员中心户联系群众".into() }],
-        stages: vec![Stage { text: "动员部署".into(), from: Some(day("2027-03-01")), to: Some(day("2027-03-15")) }],
-        leader: "王芳".into(),
-        liaison: "张伟".into(),
-        requirements: "每月调度一次".into(),
-        tasks: vec![PlanTask { id: RecordId::random(), what: "修复村口路灯".into(), who: "张伟".into(), due: Some(day("2027-04-30")) }],
-    }
-}
 
 fn submitted(content: PlanContent, at: i64) -> Submission {
     Submission { id: RecordId::random(), at, by: "王芳".into(), content }
@@ -26,7 +11,19 @@ fn review(of: &Submission, verdict: ReviewVerdict, at: i64) -> Review {
 }
 
 fn plan() -> Plan {
-    Plan { id: RecordId::random(), round: RecordId::random(), draft: PlanContent::default(), submissions: Vec::new(), reviews: Vec::new() }
+    Plan {
+        id: RecordId::random(),
+        title: "2027 年实施方案".into(),
+        deadline: Some(day("2027-03-31")),
+        office: "青山县先锋办".into(),
+        draft: PlanContent::default(),
+        submissions: Vec::new(),
+        reviews: Vec::new(),
+        follow: Vec::new(),
+        conflicts: Vec::new(),
+        created_at: 0,
+        updated_at: 0,
+    }
 }
 
 #[test]

@@ -8,12 +8,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::codes::Satisfaction;
 use crate::enterprise::Enterprise;
+use crate::plan::{Plan, PlanState};
 use crate::pledge::Pledge;
 use crate::post::Post;
 use crate::problem::{log_kind, Category, Problem, Status, Urgency};
 use crate::rating::Rating;
 use crate::record::Section;
+use crate::rule::Rule;
 use crate::survey::{survey_results, Survey};
+use crate::unit_ledger::{Notice, OfficeRound};
 use crate::visit::{Visit, VisitKind};
 use crate::{RecordId, UnitLedger};
 
@@ -42,6 +45,10 @@ pub enum Record {
     Enterprise(Enterprise),
     Post(Post),
     Rating(Rating),
+    Plan(Plan),
+    Rule(Rule),
+    Round(OfficeRound),
+    Notice(Notice),
 }
 
 impl Record {
@@ -54,6 +61,10 @@ impl Record {
             Self::Enterprise(r) => &r.id,
             Self::Post(r) => &r.id,
             Self::Rating(r) => &r.id,
+            Self::Plan(r) => &r.id,
+            Self::Rule(r) => &r.id,
+            Self::Round(r) => &r.id,
+            Self::Notice(r) => &r.id,
         }
     }
 
@@ -66,6 +77,10 @@ impl Record {
             Self::Enterprise(_) => Section::Enterprises,
             Self::Post(_) => Section::Posts,
             Self::Rating(_) => Section::Ratings,
+            Self::Plan(_) => Section::Plans,
+            Self::Rule(_) => Section::Rules,
+            Self::Round(_) => Section::Rounds,
+            Self::Notice(_) => Section::Notices,
         }
     }
 
@@ -78,6 +93,10 @@ impl Record {
             Self::Enterprise(e) => Facts::Enterprise(EnterpriseFacts { name: cut(&e.name), deleted: e.deleted }),
             Self::Post(p) => Facts::Post(PostFacts { title: cut(&p.title), holder: cut(&p.holder), published: p.published, deleted: p.deleted }),
             Self::Rating(r) => Facts::Rating(Box::new(rating_facts(r))),
+            Self::Plan(p) => Facts::Plan(PlanFacts::of(p)),
+            Self::Rule(r) => Facts::Rule(Box::new(Rule { basis: cut(&r.basis), name: cut(&r.name), ..r.clone() })),
+            Self::Round(r) => Facts::Round(OfficeRound { title: cut(&r.title), office: cut(&r.office), ..r.clone() }),
+            Self::Notice(n) => Facts::Notice(NoticeFacts { title: cut(&n.title), published_on: n.published_on, opened_at: n.opened_at, deleted: n.deleted }),
         }
     }
 }
@@ -94,6 +113,11 @@ pub enum Facts {
     Post(PostFacts),
     /// The rating with its texts cut: enough to read its case with any [`crate::rating::CaseRules`].
     Rating(Box<Rating>),
+    /// After it, each (schema version 4).
+    Plan(PlanFacts),
+    Rule(Box<Rule>),
+    Round(OfficeRound),
+    Notice(NoticeFacts),
 }
 
 impl Facts {
@@ -106,6 +130,10 @@ impl Facts {
             Self::Enterprise(f) => f.deleted,
             Self::Post(f) => f.deleted,
             Self::Rating(r) => r.deleted,
+            Self::Plan(p) => p.deleted,
+            Self::Rule(r) => r.deleted,
+            Self::Round(r) => r.deleted,
+            Self::Notice(n) => n.deleted,
         }
     }
 
@@ -271,6 +299,73 @@ impl SurveyFacts {
     }
 }
 
+/// A unit's plan as the office's and the supervisor's desks count it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanFacts {
+    pub title: String,
+    pub deadline: Option<NaiveDate>,
+    pub office: String,
+    pub state: PlanState,
+    /// When the version that counts was submitted.
+    pub submitted_at: Option<i64>,
+    pub versions: usize,
+    /// The approved plan's tasks as the unit follows them.
+    pub tasks: Vec<TaskFacts>,
+    pub deleted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskFacts {
+    pub id: RecordId,
+    pub what: String,
+    pub who: String,
+    pub due: Option<NaiveDate>,
+    pub done_at: Option<i64>,
+}
+
+impl TaskFacts {
+    pub fn overdue(&self, today: NaiveDate) -> bool {
+        self.done_at.is_none() && self.due.is_some_and(|d| today > d)
+    }
+}
+
+impl PlanFacts {
+    pub fn of(p: &Plan) -> Self {
+        let tasks =
+            p.followed_tasks().into_iter().map(|t| TaskFacts { what: cut(&t.task.what), who: cut(&t.task.who), due: t.task.due, done_at: t.done_at, id: t.task.id }).collect();
+        Self {
+            title: cut(&p.title),
+            deadline: p.deadline,
+            office: cut(&p.office),
+            state: p.state(),
+            submitted_at: p.latest().map(|s| s.at),
+            versions: p.submissions.len(),
+            tasks,
+            deleted: false,
+        }
+    }
+
+    pub fn filing(&self, today: NaiveDate) -> crate::plan::Filing {
+        use crate::plan::{Filing, PlanState};
+        match self.state {
+            PlanState::Drafting if self.deadline.is_some_and(|d| today > d) => Filing::Overdue,
+            PlanState::Drafting => Filing::NotFiled,
+            PlanState::Submitted => Filing::Submitted,
+            PlanState::Returned => Filing::Returned,
+            PlanState::Approved => Filing::Approved,
+        }
+    }
+}
+
+/// A notice as the office's desk counts it: whether the unit opened it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NoticeFacts {
+    pub title: String,
+    pub published_on: Option<NaiveDate>,
+    pub opened_at: Option<i64>,
+    pub deleted: bool,
+}
+
 /// One record as it stands in the ledger; None for a record the ledger does not have.
 pub fn read_record(ledger: &UnitLedger, section: Section, id: &RecordId) -> Option<Record> {
     match section {
@@ -281,6 +376,10 @@ pub fn read_record(ledger: &UnitLedger, section: Section, id: &RecordId) -> Opti
         Section::Enterprises => ledger.enterprise(id).ok().map(Record::Enterprise),
         Section::Posts => ledger.post(id).ok().map(Record::Post),
         Section::Ratings => ledger.rating(id).ok().map(Record::Rating),
+        Section::Plans => ledger.plan(id).ok().map(Record::Plan),
+        Section::Rules => ledger.rule(id).ok().map(Record::Rule),
+        Section::Rounds => ledger.rounds().records.into_iter().find(|r| &r.id == id).map(Record::Round),
+        Section::Notices => ledger.notices().records.into_iter().find(|n| &n.id == id).map(Record::Notice),
     }
 }
 
@@ -293,6 +392,10 @@ pub fn read_all(ledger: &UnitLedger) -> Vec<Record> {
     out.extend(ledger.enterprises().records.into_iter().map(Record::Enterprise));
     out.extend(ledger.posts().records.into_iter().map(Record::Post));
     out.extend(ledger.ratings().records.into_iter().map(Record::Rating));
+    out.extend(ledger.plans().records.into_iter().map(Record::Plan));
+    out.extend(ledger.rules().records.into_iter().map(Record::Rule));
+    out.extend(ledger.rounds().records.into_iter().map(Record::Round));
+    out.extend(ledger.notices().records.into_iter().map(Record::Notice));
     out
 }
 

@@ -20,6 +20,8 @@ fn rule(valid_until: Option<&str>) -> Rule {
         replaces: None,
         replaced_by: None,
         changes: Vec::new(),
+        conflicts: Vec::new(),
+        deleted: false,
     }
 }
 

@@ -81,6 +81,30 @@ fn record(l: &mut UnitLedger, section: Section) -> RecordId {
             l.add_case_step(&id, StepKind::Recheck, "", Some(Verdict::Satisfied), 1_300).unwrap();
             id
         }
+        Section::Plans => {
+            let id = RecordId::random();
+            l.open_plan(&id, &PlanRound { title: "2027 年实施方案", deadline: today(), office: "青山县先锋办" }, 1_000).unwrap();
+            l.save_plan_draft(&id, &crate::plan::tests_support::complete(), 1_100).unwrap();
+            l.submit_plan(&id, 1_200).unwrap();
+            id
+        }
+        Section::Rules => {
+            let d = RuleDraft { name: "村务公开制度".into(), number: "青石村〔2025〕1号".into(), basis: "村民委员会组织法".into(), ..Default::default() };
+            let id = l.add_rule(&d, 1_000).unwrap();
+            l.change_rule(&id, crate::rule::RuleStatus::UnderRevision, "与新条例不符", today(), 1_100).unwrap();
+            id
+        }
+        Section::Rounds => {
+            let id = RecordId::random();
+            l.open_round(&id, RoundKind::Cleanup, "2027 年制度清理", today(), "青山县先锋办", today(), 1_000).unwrap();
+            id
+        }
+        Section::Notices => {
+            let id = RecordId::random();
+            l.publish_notice(&id, "关于一季度工作的通报", "各单位：……", "青山县先锋办", today(), 1_000).unwrap();
+            l.open_notice(&id, 1_100).unwrap();
+            id
+        }
     }
 }
 
@@ -93,6 +117,10 @@ fn conflicts(l: &UnitLedger, section: Section, id: &RecordId) -> Vec<Conflict> {
         Section::Surveys => l.survey(id).unwrap().conflicts,
         Section::Posts => l.post(id).unwrap().conflicts,
         Section::Ratings => l.rating(id).unwrap().conflicts,
+        Section::Plans => l.plan(id).unwrap().conflicts,
+        Section::Rules => l.rule(id).unwrap().conflicts,
+        Section::Rounds => l.rounds().records.into_iter().find(|r| &r.id == id).unwrap().conflicts,
+        Section::Notices => l.notices().records.into_iter().find(|n| &n.id == id).unwrap().conflicts,
     }
 }
 
@@ -189,7 +217,27 @@ fn every_field_set_differently_offline_is_shown_until_chosen_or_merges() {
 
 /// Keys a record keeps for itself (times, deletion, its logs and entries), not fields a person
 /// edits.
-const BOOKKEEPING: &[&str] = &["created_at", "updated_at", "deleted", "log", "progress", "evaluations", "supervision", "questions", "responses", "fulfilled_at", "steps"];
+const BOOKKEEPING: &[&str] = &[
+    "created_at",
+    "updated_at",
+    "deleted",
+    "log",
+    "progress",
+    "evaluations",
+    "supervision",
+    "questions",
+    "responses",
+    "fulfilled_at",
+    "steps",
+    "carriers",
+    "stages",
+    "tasks",
+    "submissions",
+    "reviews",
+    "follow",
+    "changes",
+    "opened_at",
+];
 
 #[test]
 fn every_key_a_writer_stores_is_in_its_field_table() {

@@ -13,10 +13,13 @@ use automerge::{AutoCommit, ObjType, ScalarValue};
 use crate::codes::Satisfaction;
 use crate::codes::Verdict;
 use crate::org::Write;
+use crate::plan::{PlanContent, ReviewVerdict};
 use crate::pledge::{Aim, Evaluator};
 use crate::problem::{log_kind, Category, Difficulty, RaisedBy, Status, Urgency};
 use crate::rating::{StepKind, StepTaker, Target, Way};
 use crate::record::{FieldKind, Section};
+use crate::rule::{Cleanup, RuleStatus};
+use crate::unit_ledger::RoundKind;
 use crate::visit::VisitKind;
 use crate::RecordId;
 
@@ -54,6 +57,15 @@ pub(super) enum Kind {
     },
     /// A survey response's answers: question id → a satisfaction code.
     Answers,
+    /// A map of items keyed by random ids (a draft plan's tasks), each a map of these fields,
+    /// which `writers` may change after the item is made; items are never removed, only
+    /// marked `deleted`.
+    Items {
+        fields: &'static [Slot],
+        writers: Who,
+    },
+    /// A plan's submitted version, frozen in bytes: it must read back complete.
+    PlanVersion,
 }
 
 /// Who may write a place once the record holding it exists. In the changes that make a
@@ -79,6 +91,10 @@ pub(super) enum Who {
     Board,
     /// Who raises a problem: the unit, or the board for a resident's 留言.
     Raiser,
+    /// The campaign office (先锋办), through the server.
+    Office,
+    /// The unit or the office: what both touch on one record (a plan's `updated_at`).
+    UnitOrOffice,
 }
 
 impl Who {
@@ -92,6 +108,8 @@ impl Who {
             Who::Case => matches!(write, Write::SupervisionOnly | Write::Everything | Write::Board),
             Who::Board => write == Write::Board,
             Who::Raiser => matches!(write, Write::Cadre | Write::Everything | Write::Board),
+            Who::Office => write == Write::Office,
+            Who::UnitOrOffice => matches!(write, Write::Cadre | Write::Everything | Write::Office),
         }
     }
 }
@@ -103,7 +121,8 @@ fn makers(section: Section) -> Who {
         Section::Posts => Who::Publisher,
         Section::Ratings => Who::Board,
         Section::Problems => Who::Raiser,
-        Section::Visits | Section::Enterprises | Section::Pledges | Section::Surveys => Who::Unit,
+        Section::Plans | Section::Rounds | Section::Notices => Who::Office,
+        Section::Visits | Section::Enterprises | Section::Pledges | Section::Surveys | Section::Rules => Who::Unit,
     }
 }
 
@@ -176,6 +195,82 @@ const CASE_STEPS: &[Slot] = &[
 const RESPONSES: &[Slot] =
     &[slot("at", Kind::Time, Who::Unit), slot("by", Kind::Sender, Who::Unit), slot("comment", Kind::Str, Who::Unit), slot("answers", Kind::Answers, Who::Unit)];
 
+/// The items of a draft plan's lists.
+const CARRIER_ITEM: &[Slot] = &[
+    slot("aim", code(|a| Aim::from_code(a).is_some()), Who::Secretary),
+    slot("text", Kind::Str, Who::Secretary),
+    slot("at", Kind::Time, Who::Secretary),
+    slot("deleted", Kind::Flag, Who::Secretary),
+];
+const STAGE_ITEM: &[Slot] = &[
+    slot("text", Kind::Str, Who::Secretary),
+    slot("from", Kind::Date, Who::Secretary),
+    slot("to", Kind::Date, Who::Secretary),
+    slot("at", Kind::Time, Who::Secretary),
+    slot("deleted", Kind::Flag, Who::Secretary),
+];
+const TASK_ITEM: &[Slot] = &[
+    slot("what", Kind::Str, Who::Secretary),
+    slot("who", Kind::Str, Who::Secretary),
+    slot("due", Kind::Date, Who::Secretary),
+    slot("at", Kind::Time, Who::Secretary),
+    slot("deleted", Kind::Flag, Who::Secretary),
+];
+/// 报送: a version, by the secretary.
+const SUBMISSIONS: &[Slot] = &[slot("at", Kind::Time, Who::Secretary), slot("by", Kind::Sender, Who::Secretary), slot("content", Kind::PlanVersion, Who::Secretary)];
+/// The office's reviews.
+const REVIEWS: &[Slot] = &[
+    slot("at", Kind::Time, Who::Office),
+    slot("by", Kind::Sender, Who::Office),
+    slot("submission", Kind::Link, Who::Office),
+    slot("verdict", code(|v| ReviewVerdict::from_code(v).is_some()), Who::Office),
+    slot("opinion", Kind::Str, Who::Office),
+    slot("on_goals", Kind::Str, Who::Office),
+    slot("on_carriers", Kind::Str, Who::Office),
+    slot("on_steps", Kind::Str, Who::Office),
+    slot("on_leadership", Kind::Str, Who::Office),
+    slot("on_requirements", Kind::Str, Who::Office),
+    slot("on_tasks", Kind::Str, Who::Office),
+];
+/// 任务跟进 of an approved plan's tasks, by the unit.
+const FOLLOW: &[Slot] = &[
+    slot("at", Kind::Time, Who::Unit),
+    slot("by", Kind::Sender, Who::Unit),
+    slot("task", Kind::Link, Who::Unit),
+    slot("done", Kind::Flag, Who::Unit),
+    slot("text", Kind::Str, Who::Unit),
+];
+/// A rule's status changes, each with its reason, by the unit.
+const RULE_CHANGES: &[Slot] = &[
+    slot("at", Kind::Time, Who::Unit),
+    slot("by", Kind::Sender, Who::Unit),
+    // 失效 comes by date, never by hand.
+    slot("to", code(|s| RuleStatus::from_code(s).is_some_and(|s| s != RuleStatus::Lapsed)), Who::Unit),
+    slot("reason", Kind::Str, Who::Unit),
+    slot("round", Kind::Link, Who::Unit),
+    slot("decision", optional_code(|d| Cleanup::from_code(d).is_some()), Who::Unit),
+];
+
+const PLAN_PLACES: &[Slot] = &[
+    slot("carriers", Kind::Items { fields: CARRIER_ITEM, writers: Who::Secretary }, Who::Maker),
+    slot("stages", Kind::Items { fields: STAGE_ITEM, writers: Who::Secretary }, Who::Maker),
+    slot("tasks", Kind::Items { fields: TASK_ITEM, writers: Who::Secretary }, Who::Maker),
+    slot("submissions", Kind::Entries { fields: SUBMISSIONS, adders: Who::Secretary }, Who::Maker),
+    slot("reviews", Kind::Entries { fields: REVIEWS, adders: Who::Office }, Who::Maker),
+    slot("follow", Kind::Entries { fields: FOLLOW, adders: Who::Unit }, Who::Maker),
+    slot("updated_at", Kind::Time, Who::UnitOrOffice),
+    // A round is withdrawn by the office, never a unit's plan by the unit.
+    slot("deleted", Kind::Flag, Who::Office),
+];
+const RULE_PLACES: &[Slot] = &[slot("changes", Kind::Entries { fields: RULE_CHANGES, adders: Who::Unit }, Who::Maker)];
+const ROUND_PLACES: &[Slot] = &[slot("updated_at", Kind::Time, Who::Office), slot("deleted", Kind::Flag, Who::Office)];
+const NOTICE_PLACES: &[Slot] = &[
+    // 已阅: the unit opened it (any of its people; the office sees units, not people).
+    slot("opened_at", Kind::Time, Who::Unit),
+    slot("updated_at", Kind::Time, Who::UnitOrOffice),
+    slot("deleted", Kind::Flag, Who::Office),
+];
+
 /// Places every record has besides its field table.
 const EVERY_RECORD: &[Slot] = &[slot("created_at", Kind::Time, Who::Maker), slot("updated_at", Kind::Time, Who::Unit), slot("deleted", Kind::Flag, Who::Unit)];
 
@@ -210,6 +305,10 @@ fn extra_places(section: Section) -> &'static [Slot] {
         Section::Surveys => SURVEY_PLACES,
         Section::Posts => POST_PLACES,
         Section::Ratings => RATING_PLACES,
+        Section::Plans => PLAN_PLACES,
+        Section::Rules => RULE_PLACES,
+        Section::Rounds => ROUND_PLACES,
+        Section::Notices => NOTICE_PLACES,
         Section::Visits | Section::Enterprises => &[],
     }
 }
@@ -227,6 +326,7 @@ fn code_list(section: Section, key: &str) -> Option<Kind> {
         (Section::Ratings, "target") => code(|c| Target::from_code(c).is_some()),
         (Section::Ratings, "verdict") => code(|c| Verdict::from_code(c).is_some()),
         (Section::Ratings, "way") => code(|c| Way::from_code(c).is_some()),
+        (Section::Rounds, "kind") => code(|c| RoundKind::from_code(c).is_some()),
         _ => return None,
     })
 }
@@ -259,6 +359,9 @@ pub(super) fn record_place(section: Section, key: &str) -> Option<Slot> {
         (Section::Posts, _) => Who::Secretary,
         // A resident's rating stays as the board wrote it.
         (Section::Ratings, _) => Who::Maker,
+        // The round as the office opened it; the draft, the secretary's.
+        (Section::Plans, "title" | "deadline" | "office") | (Section::Rounds | Section::Notices, _) => Who::Maker,
+        (Section::Plans, _) => Who::Secretary,
         _ => Who::Unit,
     };
     Some(slot(field.key, kind, who))
@@ -304,6 +407,9 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
         Err(match (who, write) {
             (_, Write::SupervisionOnly) => refused(SUPERVISORS_ONLY_REMARK, path),
             (_, Write::Board) => refused(BOARD_ONLY_RESIDENTS, path),
+            (_, Write::Office) => refused(OFFICE_ONLY_ITS_OWN, path),
+            (Who::Office, _) => refused(ONLY_THE_OFFICE, path),
+            (Who::Secretary, _) if section == Section::Plans => refused(SECRETARY_ONLY_PLAN, path),
             (Who::Publisher, _) => refused(SECRETARY_ONLY_PUBLISH, path),
             (Who::Secretary, _) => SECRETARY_ONLY_ASSIGN.to_owned(),
             (Who::Supervision, _) => refused(REMARKS_ARE_SUPERVISORS, path),
@@ -375,6 +481,26 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
                 _ => Err(refused(NOT_IN_SCHEMA, path)),
             }
         }
+        ([Step::Key(item), rest @ ..], Kind::Items { fields, writers }) => {
+            if RecordId::parse(item).is_none() {
+                return Err(refused(NOT_IN_SCHEMA, path));
+            }
+            if !may(writers) {
+                return denied(writers);
+            }
+            match rest {
+                [] => match op.action {
+                    OpType::Make(ObjType::Map) => Ok(()),
+                    OpType::Delete => Err(refused(super::RECORD_NOT_DELETED, path)),
+                    _ => Err(refused(NOT_ITS_KIND, path)),
+                },
+                [Step::Key(key)] => match fields.iter().find(|s| s.key == key) {
+                    Some(place) => value_fits(place.kind, op, sender, path),
+                    None => Err(refused(NOT_IN_SCHEMA, path)),
+                },
+                _ => Err(refused(NOT_IN_SCHEMA, path)),
+            }
+        }
         _ => Err(refused(NOT_IN_SCHEMA, path)),
     }
 }
@@ -392,6 +518,8 @@ fn not_made_by(section: Section, write: Write) -> &'static str {
     match (section, write) {
         (_, Write::SupervisionOnly) => SUPERVISORS_ONLY_REMARK,
         (_, Write::Board) => BOARD_ONLY_RESIDENTS,
+        (_, Write::Office) => OFFICE_ONLY_ITS_OWN,
+        (Section::Plans | Section::Rounds | Section::Notices, _) => ONLY_THE_OFFICE,
         (Section::Posts, _) => SECRETARY_ONLY_PUBLISH,
         (Section::Ratings, _) => RATINGS_ARE_RESIDENTS,
         _ => WRITTEN_WITH_THE_RECORD,
@@ -415,7 +543,14 @@ fn value_fits(kind: Kind, op: &OpView<'_>, sender: &str, path: &[Step]) -> Resul
             }
             true
         }
-        (Kind::Flags(_) | Kind::Entries { .. } | Kind::Answers, OpType::Make(ObjType::Map)) => true,
+        (Kind::Flags(_) | Kind::Entries { .. } | Kind::Answers | Kind::Items { .. }, OpType::Make(ObjType::Map)) => true,
+        (Kind::PlanVersion, OpType::Put(ScalarValue::Bytes(b))) => {
+            let Some(content) = PlanContent::decode(b) else { return Err(refused(NOT_ITS_KIND, path)) };
+            if let Err(e) = content.check_complete() {
+                return Err(refused(&format!("{INCOMPLETE_VERSION}：{}", e.messages().join("；")), path));
+            }
+            true
+        }
         _ => false,
     };
     if ok {
@@ -438,4 +573,8 @@ pub const BOARD_ONLY_RESIDENTS: &str = "先锋广场只能写入群众的评价�
 pub const SECRETARY_ONLY_PUBLISH: &str = "岗位和公开内容只能由书记设置";
 pub const RATINGS_ARE_RESIDENTS: &str = "群众评价只能由群众在先锋广场提交";
 pub const CASE_STEP_NOT_YOURS: &str = "这一步不由你办理";
+pub const ONLY_THE_OFFICE: &str = "只有先锋办可以下达工作、审核方案和发布通报";
+pub const OFFICE_ONLY_ITS_OWN: &str = "先锋办只能下达工作、审核方案和发布通报";
+pub const SECRETARY_ONLY_PLAN: &str = "实施方案由书记起草和报送";
+pub const INCOMPLETE_VERSION: &str = "报送的方案不完整";
 pub const NOTE_NOT_THE_RECORD: &str = "一项修改只能改动它所记的那条记录";
