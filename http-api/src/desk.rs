@@ -152,6 +152,25 @@ pub struct PostRow {
     pub ratings_good: usize,
 }
 
+/// `GET /api/desk/tasks`: one task of a unit's approved 实施方案 and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskRow {
+    pub unit: String,
+    pub unit_path: String,
+    pub ledger: String,
+    /// The plan (its id is the office's round) and its title.
+    pub plan: String,
+    pub plan_title: String,
+    pub task: String,
+    pub what: String,
+    pub who: String,
+    /// YYYY-MM-DD, or "".
+    pub due: String,
+    /// When it was marked done (ms), if it stands done.
+    pub done_at: Option<i64>,
+    pub overdue: bool,
+}
+
 /// `GET /api/desk/cases`: one 差评 and where its case stands (差评办理).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaseRow {

@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod desk;
 pub mod me;
+pub mod office;
 pub mod route;
 
 use serde::de::DeserializeOwned;

@@ -79,6 +79,10 @@ impl Me {
         self.roles.iter().any(|r| r.role == "admin")
     }
 
+    pub fn is_office(&self) -> bool {
+        self.roles.iter().any(|r| r.role == "office")
+    }
+
     pub fn is_supervisor(&self) -> bool {
         self.roles.iter().any(|r| r.role == "supervisor")
     }

@@ -23,10 +23,13 @@ pub enum Role {
     Supervisor,
     /// 管理员: manages units, people and devices at or below the node; reads no ledger.
     Admin,
+    /// 先锋办: the campaign office at the node. Opens rounds (实施方案, 制度清理) and reviews the
+    /// plans, publishes 通报, and sees where each unit below stands in them; reads no ledger.
+    Office,
 }
 
 impl Role {
-    pub const ALL: [Role; 4] = [Role::Cadre, Role::Secretary, Role::Supervisor, Role::Admin];
+    pub const ALL: [Role; 5] = [Role::Cadre, Role::Secretary, Role::Supervisor, Role::Admin, Role::Office];
 
     pub fn code(self) -> &'static str {
         match self {
@@ -34,6 +37,7 @@ impl Role {
             Role::Secretary => "secretary",
             Role::Supervisor => "supervisor",
             Role::Admin => "admin",
+            Role::Office => "office",
         }
     }
 
@@ -47,6 +51,7 @@ impl Role {
             Role::Secretary => "书记",
             Role::Supervisor => "督查",
             Role::Admin => "管理员",
+            Role::Office => "先锋办",
         }
     }
 }
@@ -320,6 +325,20 @@ impl Org {
         out.sort_by_key(|u| (self.path(&u.id).len(), u.name.clone()));
         out.dedup_by(|a, b| a.id == b.id);
         out
+    }
+
+    /// The nodes where `person` is the campaign office (先锋办), highest first.
+    pub fn office_nodes(&self, person: &str) -> Vec<&Unit> {
+        let nodes: Vec<&str> = self.grants_of(person).filter(|g| g.role == Role::Office).map(|g| g.unit.as_str()).collect();
+        let mut out: Vec<&Unit> = nodes.iter().filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other))).filter_map(|n| self.units.get(*n)).collect();
+        out.sort_by_key(|u| (self.path(&u.id).len(), u.name.clone()));
+        out.dedup_by(|a, b| a.id == b.id);
+        out
+    }
+
+    /// Whether `person` is the office for `unit` (it is at or below one of their office nodes).
+    pub fn is_office_for(&self, person: &str, unit: &str) -> bool {
+        self.grants_of(person).any(|g| g.role == Role::Office && self.is_at_or_below(unit, &g.unit))
     }
 
     /// Whether `person` supervises `unit` (it is at or below one of their nodes).

@@ -1,9 +1,11 @@
 //! `sync-server --demo`: a demo organisation to try every role with — a city, a county, two
 //! townships, two villages and a community, an enterprise party branch, cadres, a secretary, a
-//! supervisor at the county and an admin at the city. Made once per data directory; on every
+//! supervisor and the campaign office (先锋办, with an open plan round) at the county, and an
+//! admin at the city. Made once per data directory; on every
 //! start with `--demo` each demo account gets a fresh password (desktop roles) or a fresh
 //! one-time activation code (phones), printed for the person trying it.
 
+use chrono::Datelike;
 use ledger::org::{Role, UnitKind, Write};
 use ledger::pledge::Aim;
 use ledger::post::PostDraft;
@@ -46,11 +48,12 @@ const PEOPLE: &[(&str, &str, &str, Role)] = &[
     ("chenjie", "陈杰", "柳河村", Role::Cadre),
     ("zhaolei", "赵磊", "恒达机械有限公司党支部", Role::Cadre),
     ("sunli", "孙丽", "示范县", Role::Supervisor),
+    ("office", "吴静", "示范县", Role::Office),
     ("admin", "周敏", "示范市", Role::Admin),
 ];
 
 fn desktop(role: Role) -> bool {
-    matches!(role, Role::Supervisor | Role::Admin)
+    matches!(role, Role::Supervisor | Role::Admin | Role::Office)
 }
 
 /// What each demo village's and community's board shows at once: posts and pledges the
@@ -108,6 +111,19 @@ fn seed_board(hub: &Hub) -> Result<(), String> {
     directory.set_device_status(&device.id, "retired", None)
 }
 
+/// The county office's open plan round, due at the end of the coming March as the campaign
+/// asks, so a newcomer signing in as `office` (or as a village's secretary) sees it at once.
+fn seed_plan_round(hub: &Hub) -> Result<(), String> {
+    let Some((office, _)) = hub.directory.storage.person_by_login("office")? else { return Ok(()) };
+    let org = hub.directory.org();
+    let Some(county) = org.units.values().find(|u| u.name == "示范县") else { return Ok(()) };
+    let today = ledger::report::day_of(crate::directory::now_secs() * 1000).unwrap_or_default();
+    let march = |year| chrono::NaiveDate::from_ymd_opt(year, 3, 31).expect("a date");
+    let deadline = if march(today.year()) >= today { march(today.year()) } else { march(today.year() + 1) };
+    let title = format!("{} 年“科学发展当先锋”实施方案", deadline.year());
+    crate::office::open(hub, &office.id, "plan", &county.id, &title, &deadline.to_string(), "").map(|_| ()).map_err(|(_, _, m)| format!("the demo plan round: {m}"))
+}
+
 /// Seeds the demo organisation if the data directory has none, then gives every demo account
 /// a fresh secret.
 pub fn seed(hub: &Hub) -> Result<Vec<DemoAccount>, String> {
@@ -125,6 +141,7 @@ pub fn seed(hub: &Hub) -> Result<Vec<DemoAccount>, String> {
             directory.grant(&person.id, &ids[unit], *role, None)?;
         }
         seed_board(hub)?;
+        seed_plan_round(hub)?;
         storage.put_setting("demo", "1")?;
     } else if storage.setting("demo")?.is_none() {
         return Err("这个数据目录已有自己的组织，不能再放入演示组织（--demo 只用于空目录或演示目录）".into());

@@ -98,6 +98,11 @@ pub async fn posts_route(State(state): State<AppState>, headers: HeaderMap, Quer
     answer(&state, &headers, ask, |hub, scope, _| answers::posts(hub, scope)).await
 }
 
+/// `GET /api/desk/tasks?node=`: the approved plans' tasks, overdue first.
+pub async fn tasks_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+    answer(&state, &headers, ask, |hub, scope, _| answers::tasks(hub, scope)).await
+}
+
 fn parse_target(ledger: &str, section: &str, id: &str) -> Option<(DocumentId, Section, RecordId)> {
     Some((DocumentId::parse(ledger).ok()?, Section::from_key(section)?, RecordId::parse(id)?))
 }

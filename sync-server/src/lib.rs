@@ -17,6 +17,7 @@ mod hub;
 mod import;
 mod limits;
 mod metrics;
+mod office;
 mod origin;
 mod read_model;
 mod serve;
@@ -145,10 +146,17 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/desk/pledges", get(desk::pledges_route))
         .route("/api/desk/posts", get(desk::posts_route))
         .route("/api/desk/cases", get(desk::cases_route))
+        .route("/api/desk/tasks", get(desk::tasks_route))
         .route("/api/board/contacts/{ledger}/{rating}", get(board::contact::contact_route))
         .route("/api/desk/export.xlsx", get(desk::export_route))
         .route("/api/desk/records/{ledger}/{section}/{id}", get(desk::record_route))
         .route("/api/desk/records/{ledger}/{section}/{id}/remarks", post(desk::remark_route))
+        .route("/api/office", get(office::view))
+        .route("/api/office/rounds", post(office::open_round))
+        .route("/api/office/rounds/{id}", get(office::round_detail))
+        .route("/api/office/notices", post(office::publish_notice))
+        .route("/api/office/plans/{round}/{unit}", get(office::plan))
+        .route("/api/office/plans/{round}/{unit}/review", post(office::review))
         .route("/sync", get(sync_socket::upgrade))
         .merge(board::routes())
         .fallback_service(static_files::service(dist))

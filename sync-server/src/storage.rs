@@ -12,9 +12,11 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
 mod board;
+mod office;
 pub(crate) mod read_model;
 pub(crate) mod schema;
 pub(crate) use accounts::{Device, NewLedger, Person};
+pub(crate) use office::OfficeRound;
 pub(crate) use read_model::{Projection, StoredFacts};
 pub use schema::SCHEMA_VERSION;
 

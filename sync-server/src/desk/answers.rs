@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PledgeRow, PostRow, ProblemRow, RecordView, UnitRef};
+use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PledgeRow, PostRow, ProblemRow, RecordView, TaskRow, UnitRef};
 use ledger::problem::Category;
 use ledger::record::Section;
 use ledger::report::{self, Facts, Figures, ProblemSort, Series};
@@ -197,6 +197,41 @@ pub fn posts(hub: &Hub, scope: &Scope) -> Result<List<PostRow>, String> {
         }
     }
     Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
+}
+
+/// The tasks of every approved 实施方案 below the node, whatever the period (a plan runs its
+/// year): overdue first, then open ones by date, then those done. No report is asked of a
+/// unit for them; this is read from its ledger.
+pub fn tasks(hub: &Hub, scope: &Scope) -> Result<List<TaskRow>, String> {
+    let mut all = Vec::new();
+    for (unit, ledger) in scope.ledgers() {
+        let facts = hub.read_model.facts(&ledger)?;
+        for ((_, plan), f) in &facts.records {
+            let Facts::Plan(p) = f else { continue };
+            if p.deleted {
+                continue;
+            }
+            for t in &p.tasks {
+                all.push(TaskRow {
+                    unit: unit.id.clone(),
+                    unit_path: scope.path_of(&unit.id),
+                    ledger: ledger.to_string(),
+                    plan: plan.to_string(),
+                    plan_title: p.title.clone(),
+                    task: t.id.to_string(),
+                    what: t.what.clone(),
+                    who: t.who.clone(),
+                    due: t.due.map(|d| d.to_string()).unwrap_or_default(),
+                    done_at: t.done_at,
+                    overdue: t.overdue(scope.today),
+                });
+            }
+        }
+    }
+    all.sort_by(|a, b| (!a.overdue, a.done_at.is_some(), &a.due, &a.unit_path, &a.what).cmp(&(!b.overdue, b.done_at.is_some(), &b.due, &b.unit_path, &b.what)));
+    let total = all.len();
+    all.truncate(MAX_LIST_ROWS);
+    Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows: all })
 }
 
 /// 差评 below the node: every open case (whenever rated, as an overdue problem is) and those

@@ -5,10 +5,10 @@
 
 use rusqlite::Connection;
 
-use super::{accounts, board, err, read_model, Result, INCREMENTAL};
+use super::{accounts, board, err, office, read_model, Result, INCREMENTAL};
 
 /// The layout this build writes. 0 is every database from before versions (0.1.0).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 pub(super) struct Migration {
     /// The version the database has once it ran.
@@ -22,6 +22,7 @@ pub(super) struct Migration {
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { to: 1, what: "the layout of 0.1.0, made whole and numbered", run: to_1 },
     Migration { to: 2, what: "the public board: its actors, residents' contacts, used codes, devices' code keys", run: to_2 },
+    Migration { to: 3, what: "the campaign office's rounds and notices", run: to_3 },
 ];
 
 pub(super) fn version(db: &Connection) -> Result<i64> {
@@ -91,4 +92,9 @@ fn to_1(db: &Connection) -> Result<()> {
 /// 1 → 2: the public board's tables.
 fn to_2(db: &Connection) -> Result<()> {
     db.execute_batch(board::SCHEMA).map_err(err)
+}
+
+/// 2 → 3: the campaign office's rounds.
+fn to_3(db: &Connection) -> Result<()> {
+    db.execute_batch(office::SCHEMA).map_err(err)
 }

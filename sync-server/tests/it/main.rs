@@ -18,6 +18,7 @@ mod kill_durability;
 mod logs;
 mod many_writers;
 mod monitoring;
+mod office;
 mod proxy;
 mod samod_interop;
 mod schema_fixtures;
