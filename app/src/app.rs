@@ -11,13 +11,16 @@ use crate::browser;
 use crate::pages::board::{BoardContext, BoardPage, RatingDetail};
 use crate::pages::enterprise_form::{EditEnterprise, NewEnterprise};
 use crate::pages::enterprises::{EnterpriseDetail, EnterpriseList};
+use crate::pages::plan_form::EditPlan;
 use crate::pages::pledge_form::{EditPledge, NewPledge};
 use crate::pages::pledges::{PledgeDetail, PledgeList};
 use crate::pages::posts::{EditPost, NewPost, PostDetail};
 use crate::pages::problem_detail::ProblemDetail;
 use crate::pages::problem_form::{EditProblem, NewProblem};
 use crate::pages::problem_list::{ProblemList, ProblemListState};
+use crate::pages::rules::{NewRule, RuleDetail, RuleList};
 use crate::pages::surveys::{NewSurvey, SurveyDetail, SurveyList};
+use crate::pages::work::{NoticeDetail, PlanDetail, WorkPage};
 use crate::pages::{
     visit_detail::VisitDetail,
     visit_form::{EditVisit, NewVisit},
@@ -174,6 +177,13 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
                             <Route path=path!("/board/posts/:id") view=PostDetail/>
                             <Route path=path!("/board/posts/:id/edit") view=EditPost/>
                             <Route path=path!("/board/ratings/:id") view=RatingDetail/>
+                            <Route path=path!("/work") view=WorkPage/>
+                            <Route path=path!("/work/notices/:id") view=NoticeDetail/>
+                            <Route path=path!("/work/plans/:id") view=PlanDetail/>
+                            <Route path=path!("/work/plans/:id/edit") view=EditPlan/>
+                            <Route path=path!("/work/rules") view=RuleList/>
+                            <Route path=path!("/work/rules/new") view=NewRule/>
+                            <Route path=path!("/work/rules/:id") view=RuleDetail/>
                         </Routes>
                     }.into_any(),
                 }}
@@ -299,6 +309,7 @@ fn BottomNav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let overdue = crate::pages::problem_list::overdue_count(expect_context::<LedgerService>());
     let cases = crate::pages::board::open_case_count(expect_context::<LedgerService>());
+    let work = crate::pages::work::waiting_count(expect_context::<LedgerService>());
     let remarks = crate::pages::new_remarks::new_count(expect_context::<LedgerService>(), expect_context::<crate::pages::new_remarks::RemarksSeen>());
     let current = move |prefix: &'static str| {
         move || {
@@ -325,6 +336,10 @@ fn BottomNav() -> impl IntoView {
             <a href="/board" aria-current=current("/board") data-testid="board-tab">
                 "广场"
                 {move || (cases.get() > 0).then(|| view! { <span class="badge" aria-label=format!("{} 件差评待办", cases.get())>{cases.get()}</span> })}
+            </a>
+            <a href="/work" aria-current=current("/work") data-testid="work-tab">
+                "工作"
+                {move || (work.get() > 0).then(|| view! { <span class="badge" aria-label=format!("{} 项待办", work.get())>{work.get()}</span> })}
             </a>
         </nav>
     }

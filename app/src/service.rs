@@ -44,6 +44,11 @@ pub struct LedgerService {
     /// 岗位 and residents' ratings (好差评) of the public board.
     pub posts: RwSignal<Vec<Post>>,
     pub ratings: RwSignal<Vec<Rating>>,
+    /// What the campaign office sent (实施方案, its rounds, 通报) and the unit's rules (制度).
+    pub plans: RwSignal<Vec<ledger::plan::Plan>>,
+    pub rules: RwSignal<Vec<ledger::rule::Rule>>,
+    pub rounds: RwSignal<Vec<ledger::unit_ledger::OfficeRound>>,
+    pub notices: RwSignal<Vec<ledger::unit_ledger::Notice>>,
     /// Fields that could not be read, shown so nobody silently loses data.
     pub field_problems: RwSignal<Vec<String>>,
     /// The name written into logs and history: the person this phone was activated for.
@@ -88,6 +93,10 @@ impl LedgerService {
             surveys: RwSignal::new(Vec::new()),
             posts: RwSignal::new(Vec::new()),
             ratings: RwSignal::new(Vec::new()),
+            plans: RwSignal::new(Vec::new()),
+            rules: RwSignal::new(Vec::new()),
+            rounds: RwSignal::new(Vec::new()),
+            notices: RwSignal::new(Vec::new()),
             field_problems: RwSignal::new(Vec::new()),
             author: RwSignal::new(open.author.clone()),
             save_state: RwSignal::new(SaveState::Idle),

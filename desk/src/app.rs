@@ -104,11 +104,12 @@ pub fn App() -> impl IntoView {
                 Session::SignedIn(me) if me.is_supervisor() && (!me.is_admin() || http_api::route::Route::is_supervisor_hash(&current_hash())) => {
                     view! { <crate::supervise::SupervisorDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any()
                 }
+                Session::SignedIn(me) if me.is_office() && !me.is_admin() => view! { <crate::office::OfficeDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),
                 Session::SignedIn(me) if me.is_admin() => view! { <AdminDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),
                 Session::SignedIn(me) => view! {
                     <section class="card">
                         <h1>{me.person.name.clone()}</h1>
-                        <p>"桌面端供管理员和督查使用；此账号没有这两种角色。干部请使用手机上的先锋台账。"</p>
+                        <p>"桌面端供管理员、督查和先锋办使用；此账号没有这些角色。干部请使用手机上的先锋台账。"</p>
                         <SignOut on_signed_out=move || session.set(Session::SignedOut)/>
                     </section>
                 }.into_any(),
@@ -118,7 +119,7 @@ pub fn App() -> impl IntoView {
 }
 
 #[component]
-fn SignOut(on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+pub fn SignOut(on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
     let sign_out = move |_| {
         spawn_local(async move {
             let _ = api::post::<serde_json::Value>("/api/logout", &serde_json::json!({})).await;

@@ -1,10 +1,11 @@
 //! Lists across the units below the node: problems (every overdue one, or those raised in the
-//! period), pledges and posts. A row opens its record.
+//! period), pledges, posts and the approved plans' tasks. A row opens its record.
 
 use leptos::prelude::*;
 
 use crate::api::{List, PledgeRow, PostRow, ProblemRow};
 use crate::supervise::{answer, api_url, fetch, Desk};
+use http_api::desk::TaskRow;
 use http_api::route::{Route, View};
 
 fn open(desk: Desk, ledger: String, section: &'static str, id: String) {
@@ -123,6 +124,49 @@ pub fn PostList() -> impl IntoView {
                 {(list.total == 0).then(|| view! { <p class="muted">"下属单位还没有设立岗位（由各单位书记在手机“广场”中设立并公开）"</p> })}
                 <table class="grid" data-testid="posts">
                     <thead><tr><th>"单位"</th><th>"岗位"</th><th>"责任人"</th><th>"先锋广场"</th><th>"群众评价"</th></tr></thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </section>
+        }
+    })
+}
+
+/// 方案任务: the tasks of every approved 实施方案 below the node, overdue first. Units report
+/// nothing for this: each task is marked done in its unit's ledger.
+#[component]
+pub fn TaskList() -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let (url, data) = fetch::<List<TaskRow>>(move || api_url("tasks", &desk.query(), ""));
+    answer(url, data, move |list: List<TaskRow>| {
+        let overdue = list.rows.iter().filter(|t| t.overdue).count();
+        let rows = list
+            .rows
+            .into_iter()
+            .map(|t| {
+                let state = match (t.done_at, t.overdue) {
+                    (Some(at), _) => format!("已完成 {}", crate::api::local_time_ms(at as f64)),
+                    (None, true) => "逾期".to_owned(),
+                    (None, false) => "进行中".to_owned(),
+                };
+                view! {
+                    <tr class:alert=t.overdue data-task=t.what.clone()>
+                        <td>{t.unit_path.clone()}</td>
+                        <td>{t.plan_title.clone()}</td>
+                        <td>{t.what.clone()}</td>
+                        <td>{t.who.clone()}</td>
+                        <td>{t.due.clone()}</td>
+                        <td data-col="state">{state}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <section class="card">
+                <h2>"方案任务 · 共 "{list.total}" 项"{(overdue > 0).then(|| format!("，逾期 {overdue} 项"))}</h2>
+                <p class="muted small">"各单位实施方案经先锋办批准后的任务清单；单位在手机上标记完成，不另报进度。"</p>
+                {(list.total == 0).then(|| view! { <p class="muted">"还没有已批准的实施方案"</p> })}
+                <table class="grid" data-testid="tasks">
+                    <thead><tr><th>"单位"</th><th>"方案"</th><th>"任务"</th><th>"责任人"</th><th>"完成时限"</th><th>"状态"</th></tr></thead>
                     <tbody>{rows}</tbody>
                 </table>
             </section>

@@ -1,6 +1,7 @@
 //! Pioneer Ledger's desktop bundle (桌面端), served at `/desk`: the admin pages (organisation
 //! tree, people, activation codes, devices, import, audit log) and the supervisor's desk
-//! (督查台: figures, lists, records, 督办, 通报). A bundle of its own, so nothing here reaches
+//! (督查台: figures, lists, records, 督办, 通报) and the campaign office's (先锋办: rounds, plan
+//! reviews, notices). A bundle of its own, so nothing here reaches
 //! the phone's app shell.
 
 mod api;
@@ -12,6 +13,7 @@ mod devices;
 mod import;
 mod lists;
 mod login;
+mod office;
 mod org_tree;
 mod overview;
 mod people;

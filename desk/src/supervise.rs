@@ -145,13 +145,14 @@ pub fn SupervisorDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 's
                 View::Record { ledger, section, id } => view! { <crate::record::RecordPage ledger=ledger section=section id=id/> }.into_any(),
                 view => view! {
                     // Posts stand until removed: no period or problem filter applies to them.
-                    {(view != View::Posts).then(|| view! { <Filters show_sort=view == View::Overdue/> })}
+                    {(!matches!(view, View::Posts | View::Tasks)).then(|| view! { <Filters show_sort=view == View::Overdue/> })}
                     {match view {
                         View::Overview => view! { <crate::overview::OverviewPage/> }.into_any(),
                         View::Overdue => view! { <crate::lists::ProblemList overdue=true/> }.into_any(),
                         View::Problems => view! { <crate::lists::ProblemList overdue=false/> }.into_any(),
                         View::Pledges => view! { <crate::lists::PledgeList/> }.into_any(),
                         View::Posts => view! { <crate::lists::PostList/> }.into_any(),
+                        View::Tasks => view! { <crate::lists::TaskList/> }.into_any(),
                         View::Cases => view! { <crate::cases::CaseList/> }.into_any(),
                         _ => view! { <crate::report::ReportPage/> }.into_any(),
                     }}

@@ -112,6 +112,8 @@ pub enum View {
     Posts,
     /// 差评 and their cases: open ones (whenever rated) and those rated in the period.
     Cases,
+    /// The tasks of the units' approved 实施方案, overdue first.
+    Tasks,
     /// The printable report (通报) for the period.
     Report,
     Record {
@@ -122,7 +124,7 @@ pub enum View {
 }
 
 impl View {
-    pub const TABS: [View; 7] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Posts, View::Cases, View::Report];
+    pub const TABS: [View; 8] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Posts, View::Cases, View::Tasks, View::Report];
 
     pub fn slug(&self) -> String {
         match self {
@@ -132,6 +134,7 @@ impl View {
             View::Pledges => "pledges".into(),
             View::Posts => "posts".into(),
             View::Cases => "cases".into(),
+            View::Tasks => "tasks".into(),
             View::Report => "report".into(),
             View::Record { ledger, section, id } => format!("record/{ledger}/{section}/{id}"),
         }
@@ -145,6 +148,7 @@ impl View {
             View::Pledges => "承诺践诺",
             View::Posts => "设岗定责",
             View::Cases => "差评办理",
+            View::Tasks => "方案任务",
             View::Report => "通报",
             View::Record { .. } => "记录",
         }
@@ -169,6 +173,7 @@ impl Route {
             ["pledges"] => View::Pledges,
             ["posts"] => View::Posts,
             ["cases"] => View::Cases,
+            ["tasks"] => View::Tasks,
             ["report"] => View::Report,
             ["record", ledger, section, id] => View::Record { ledger: decode(ledger), section: decode(section), id: decode(id) },
             _ => View::Overview,

@@ -219,6 +219,8 @@ fn standing(round: &OfficeRound, facts: &crate::read_model::LedgerFacts, today: 
             let p = CleanupProgress::of(&rules, &id, opened, today);
             let late = r.deadline.is_some_and(|d| today > d);
             let (code, label) = match (p.done(), late) {
+                // Nothing registered is not nothing to clean up: the unit has yet to list its rules.
+                _ if p.rules == 0 => ("no_rules", "未登记制度"),
                 (true, _) => ("done", "已完成"),
                 (false, true) => ("overdue", "逾期未完成"),
                 (false, false) => ("open", "进行中"),
@@ -227,7 +229,7 @@ fn standing(round: &OfficeRound, facts: &crate::read_model::LedgerFacts, today: 
             if p.past_validity > 0 {
                 detail.push_str(&format!("；{} 项已过有效期", p.past_validity));
             }
-            Some((code.into(), label.into(), detail, late && !p.done()))
+            Some((code.into(), label.into(), detail, late && (p.rules == 0 || !p.done())))
         }
         _ => {
             let Some(Facts::Notice(n)) = facts.records.get(&(Section::Notices, id)) else { return None };

@@ -16,6 +16,10 @@ impl LedgerService {
         self.surveys.set(view.surveys);
         self.posts.set(view.posts);
         self.ratings.set(view.ratings);
+        self.plans.set(view.plans);
+        self.rules.set(view.rules);
+        self.rounds.set(view.rounds);
+        self.notices.set(view.notices);
     }
 
     /// Puts each changed record in place of its old self, touching only the lists it is in.
@@ -28,6 +32,10 @@ impl LedgerService {
         merge(self.surveys, changed.surveys, |r| &r.id);
         merge(self.posts, changed.posts, |r| &r.id);
         merge(self.ratings, changed.ratings, |r| &r.id);
+        merge(self.plans, changed.plans, |r| &r.id);
+        merge(self.rules, changed.rules, |r| &r.id);
+        merge(self.rounds, changed.rounds, |r| &r.id);
+        merge(self.notices, changed.notices, |r| &r.id);
     }
 }
 

@@ -254,7 +254,7 @@ async fn a_notice_and_a_clean_up_round_reach_the_units_and_the_office_sees_who_a
     assert_eq!(answer, Answer::Data);
     let d = w.exactly::<RoundDetail>("office_x", "GET", &format!("/api/office/rounds/{}", cleanup.id), "").await;
     let got: Vec<(&str, &str, &str)> = d.units.iter().map(|s| (s.name.as_str(), s.label.as_str(), s.detail.as_str())).collect();
-    assert_eq!(got, vec![("A村", "已完成", "已清理 2 / 2 项（保留 1，修订 0，废止 1）"), ("B村", "已完成", "已清理 0 / 0 项（保留 0，修订 0，废止 0）")]);
+    assert_eq!(got, vec![("A村", "已完成", "已清理 2 / 2 项（保留 1，修订 0，废止 1）"), ("B村", "未登记制度", "已清理 0 / 0 项（保留 0，修订 0，废止 0）")]);
     let view: OfficeView = w.exactly("office_x", "GET", "/api/office", "").await;
     assert_eq!(view.rounds.len(), 2);
     assert_eq!(view.rounds.iter().map(|r| r.kind.as_str()).collect::<Vec<_>>(), vec!["cleanup", "notice"], "newest first");
