@@ -74,6 +74,7 @@ fn NewWork(view: OfficeView) -> impl IntoView {
     let title = RwSignal::new(String::new());
     let deadline = RwSignal::new(String::new());
     let body = RwSignal::new(String::new());
+    let questions = RwSignal::new("办事效率\n服务态度\n问题解决情况".to_owned());
     let node = RwSignal::new(view.nodes.first().map(|n| n.unit.clone()).unwrap_or_default());
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -82,7 +83,8 @@ fn NewWork(view: OfficeView) -> impl IntoView {
             let answer = if k == "notice" {
                 api::post::<Opened>("/api/office/notices", &NewNotice { title: title.get_untracked(), body: body.get_untracked(), node: n }).await
             } else {
-                api::post::<Opened>("/api/office/rounds", &NewRound { kind: k.clone(), title: title.get_untracked(), deadline: deadline.get_untracked(), node: n }).await
+                let questions = if k == "satisfaction" { questions.get_untracked() } else { String::new() };
+                api::post::<Opened>("/api/office/rounds", &NewRound { kind: k.clone(), title: title.get_untracked(), deadline: deadline.get_untracked(), node: n, questions }).await
             };
             match answer {
                 Ok(o) => {
@@ -105,6 +107,7 @@ fn NewWork(view: OfficeView) -> impl IntoView {
                     <select name="kind" prop:value=move || kind.get() on:change=move |ev| kind.set(event_target_value(&ev))>
                         <option value="plan">"实施方案"</option>
                         <option value="cleanup">"制度清理"</option>
+                        <option value="satisfaction">"满意度测评"</option>
                         <option value="notice">"通报"</option>
                     </select>
                 </label>
@@ -117,7 +120,10 @@ fn NewWork(view: OfficeView) -> impl IntoView {
                     <input name="title" maxlength="100" bind:value=title/>
                 </label>
                 {move || (kind.get() != "notice").then(|| view! {
-                    <label>"截止日期" <input type="date" name="deadline" bind:value=deadline/></label>
+                    <label>{move || if kind.get() == "satisfaction" { "测评截止日期" } else { "截止日期" }} <input type="date" name="deadline" bind:value=deadline/></label>
+                })}
+                {move || (kind.get() == "satisfaction").then(|| view! {
+                    <label>"测评问题（每行一个，按非常满意至非常不满意五级作答）" <textarea name="questions" rows="4" bind:value=questions></textarea></label>
                 })}
                 {move || (kind.get() == "notice").then(|| view! {
                     <label>"正文" <textarea name="body" rows="6" maxlength="20000" bind:value=body></textarea></label>
@@ -198,11 +204,12 @@ fn RoundUnits(id: String) -> impl IntoView {
             view! {
                 <section class="card" data-testid="round">
                     <h2>{d.round.kind_label.clone()}" · "{d.round.title.clone()}</h2>
-                    {(!d.body.is_empty()).then(|| view! { <pre class="notice-body">{d.body.clone()}</pre> })}
+                    {(!d.body.is_empty() && d.round.kind == "notice").then(|| view! { <pre class="notice-body">{d.body.clone()}</pre> })}
                     <table class="grid">
                         <thead><tr><th>"单位"</th><th>"状态"</th><th>"说明"</th><th></th></tr></thead>
                         <tbody>{rows}</tbody>
                     </table>
+                    {d.comparison.into_iter().map(|q| view! { <Comparison q=q/> }).collect_view()}
                 </section>
             }
             .into_any()
@@ -345,5 +352,27 @@ fn ReviewBox(submission: String, url: String) -> impl IntoView {
             <button class="primary" on:click=move |_| send(ReviewVerdict::Approve)>"批准"</button>
             <button on:click=move |_| send(ReviewVerdict::Return)>"退回修改"</button>
         </div>
+    }
+}
+
+/// One question of a satisfaction round, every unit side by side in the tree's order: the
+/// sample and the five levels. Units are compared on the same question; nobody is ranked.
+#[component]
+fn Comparison(q: http_api::office::QuestionComparison) -> impl IntoView {
+    let per_cent = |p: Option<usize>| p.map(|p| format!("{}.{}%", p / 10, p % 10)).unwrap_or_else(|| "—".into());
+    view! {
+        <h3>{q.question.clone()}</h3>
+        <table class="grid" data-testid="comparison">
+            <thead><tr><th>"单位"</th><th>"样本量"</th><th>"非常满意"</th><th>"满意"</th><th>"基本满意"</th><th>"不满意"</th><th>"非常不满意"</th><th>"满意率"</th></tr></thead>
+            <tbody>
+                {q.units.into_iter().map(|u| view! {
+                    <tr data-unit=u.name.clone()>
+                        <td>{u.name.clone()}</td><td class="num">{u.answered}</td>
+                        {u.counts.iter().map(|n| view! { <td class="num">{*n}</td> }).collect_view()}
+                        <td class="num" data-col="rate">{per_cent(u.satisfied_per_mille)}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
     }
 }

@@ -10,12 +10,16 @@ use crate::desk::UnitRef;
 /// at or below `node`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewRound {
-    /// `plan` or `cleanup`.
+    /// `plan`, `cleanup` or `satisfaction`.
     pub kind: String,
     pub title: String,
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD: the plan's filing deadline, the clean-up's, the last day of a satisfaction
+    /// round's period.
     pub deadline: String,
     pub node: String,
+    /// A satisfaction round's questions, one per line (answered in five levels).
+    #[serde(default)]
+    pub questions: String,
 }
 
 /// `POST /api/office/notices`: a 通报 to every unit keeping a ledger at or below `node`.
@@ -82,6 +86,26 @@ pub struct RoundDetail {
     pub round: RoundRow,
     pub body: String,
     pub units: Vec<Standing>,
+    /// A satisfaction round: each question with every unit's answers side by side, in the
+    /// tree's order (units compared on the same questions; never a ranking of people).
+    pub comparison: Vec<QuestionComparison>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuestionComparison {
+    pub question: String,
+    pub units: Vec<UnitAnswers>,
+}
+
+/// One unit's answers to one question: the sample and the five levels (非常满意 … 非常不满意).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnitAnswers {
+    pub name: String,
+    pub answered: usize,
+    pub counts: [usize; 5],
+    /// 满意率 (非常满意, 满意, 基本满意 over all) in per mille; None with no answers.
+    pub satisfied_per_mille: Option<usize>,
 }
 
 /// `POST /api/office/plans/{round}/{unit}/review`.

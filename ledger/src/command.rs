@@ -7,7 +7,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::codes::Satisfaction;
+use crate::codes::{Satisfaction, Verdict};
 use crate::plan::PlanContent;
 use crate::pledge::Evaluator;
 use crate::problem::Action;
@@ -90,6 +90,12 @@ pub enum Command {
     AnswerSurvey {
         id: RecordId,
         answers: Vec<(RecordId, Satisfaction)>,
+        comment: String,
+    },
+    /// One resident's five-level answers in a satisfaction round of the office's.
+    AnswerRound {
+        id: RecordId,
+        levels: Vec<(RecordId, Verdict)>,
         comment: String,
     },
     /// 岗位 (设岗定责).
@@ -214,6 +220,7 @@ impl Command {
             Self::AddSurvey { survey } => ledger.add_survey(&survey.validate(today).map_err(refused)?, now_ms),
             Self::SetSurveyClosed { id, closed } => ledger.set_survey_closed(id, *closed, now_ms).map(done(id)),
             Self::AnswerSurvey { id, answers, comment } => ledger.add_survey_response(id, answers, comment, now_ms).map(done(id)),
+            Self::AnswerRound { id, levels, comment } => ledger.add_survey_levels(id, levels, comment, today, now_ms).map(done(id)),
             Self::AddPost { post } => ledger.add_post(&post.validate().map_err(refused)?, now_ms),
             Self::UpdatePost { id, post } => ledger.update_post(id, &post.validate().map_err(refused)?, now_ms).map(done(id)),
             Self::SetPublished { section, id, published } => ledger.set_published(*section, id, *published, now_ms).map(done(id)),

@@ -9,7 +9,7 @@ pub mod period;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-pub use facts::{day_of, update_for, update_since, Facts, NoticeFacts, PlanFacts, ProblemFacts, Record, TaskFacts, Update};
+pub use facts::{day_of, update_for, update_since, Facts, LevelFacts, NoticeFacts, PlanFacts, ProblemFacts, Record, TaskFacts, Update};
 pub use figures::{count_below, roll_up, unit_figures, Figures, Filter, Month, Round, Series, StatusFilter};
 pub use period::Period;
 

@@ -5,7 +5,7 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::codes::Satisfaction;
+use crate::codes::{Satisfaction, Verdict};
 use crate::validation::ValidationErrors;
 use crate::RecordId;
 
@@ -31,6 +31,8 @@ pub struct Response {
     pub by: String,
     /// Answers by question id; a question left out was not answered.
     pub answers: Vec<(RecordId, Satisfaction)>,
+    /// The same in five levels, in a round of the campaign office (scale 5).
+    pub levels: Vec<(RecordId, Verdict)>,
     pub comment: String,
 }
 
@@ -43,6 +45,13 @@ pub struct Survey {
     pub closed: bool,
     pub questions: Vec<Question>,
     pub responses: Vec<Response>,
+    /// 3 (满意, 基本满意, 不满意: the unit's own rounds) or 5 (非常满意 … 非常不满意: the
+    /// campaign office's satisfaction rounds, which compare units on the same questions).
+    pub scale: u8,
+    /// The office that sent the round, "" for the unit's own.
+    pub office: String,
+    /// The last day answers are taken, for an office's round.
+    pub closes_on: Option<NaiveDate>,
     /// Fields two people set differently, both values kept until one is chosen.
     pub conflicts: Vec<crate::record::Conflict>,
     pub created_at: i64,
@@ -85,6 +94,9 @@ pub struct ValidSurvey {
 /// least one answered.
 pub fn check_response(survey: &Survey, answers: &[(RecordId, Satisfaction)], comment: &str) -> Result<(), ValidationErrors> {
     let mut e = ValidationErrors::default();
+    if survey.scale == 5 {
+        e.push("survey", "这一轮测评按五级作答");
+    }
     if survey.closed {
         e.push("survey", "本轮测评已结束，不能再录入答卷");
     }
@@ -96,6 +108,45 @@ pub fn check_response(survey: &Survey, answers: &[(RecordId, Satisfaction)], com
     }
     e.max_len("comment", "其他意见", comment.trim(), MAX_COMMENT);
     e.into_result(|| ())
+}
+
+/// Checks a five-level response against an office's round: open on `today`, every answer for
+/// one of its questions, at least one answered.
+pub fn check_levels(survey: &Survey, levels: &[(RecordId, Verdict)], comment: &str, today: NaiveDate) -> Result<(), ValidationErrors> {
+    let mut e = ValidationErrors::default();
+    if survey.scale != 5 {
+        e.push("survey", "这一轮测评按三级作答");
+    }
+    if survey.closed || survey.closes_on.is_some_and(|d| today > d) {
+        e.push("survey", "本轮测评已结束，不能再录入答卷");
+    }
+    if levels.is_empty() {
+        e.push("answers", "请至少回答一个问题");
+    }
+    if levels.iter().any(|(q, _)| !survey.questions.iter().any(|x| x.id == *q)) {
+        e.push("answers", "答卷里有本轮测评没有的问题");
+    }
+    e.max_len("comment", "其他意见", comment.trim(), MAX_COMMENT);
+    e.into_result(|| ())
+}
+
+/// Five-level counts per question of an office's round, in `Verdict::ALL` order.
+pub fn level_results(survey: &Survey) -> Vec<(Question, [usize; 5])> {
+    let slot = |v: Verdict| Verdict::ALL.iter().position(|x| *x == v).unwrap_or(2);
+    let mut out: Vec<(Question, [usize; 5])> = survey.questions.iter().map(|q| (q.clone(), [0; 5])).collect();
+    for response in &survey.responses {
+        for (qid, level) in &response.levels {
+            if let Some((_, counts)) = out.iter_mut().find(|(q, _)| q.id == *qid) {
+                counts[slot(*level)] += 1;
+            }
+        }
+    }
+    out
+}
+
+/// 满意率 of five-level counts (非常满意, 满意 and 基本满意 over all), per mille.
+pub fn levels_satisfied_per_mille(counts: &[usize; 5]) -> Option<usize> {
+    crate::rate::per_mille(counts[0] + counts[1] + counts[2], counts.iter().sum())
 }
 
 /// Counts for one question.
@@ -178,6 +229,9 @@ mod tests {
             closed: false,
             questions: vec![q(0, "办事效率"), q(1, "服务态度")],
             responses: Vec::new(),
+            scale: 3,
+            office: String::new(),
+            closes_on: None,
             conflicts: Vec::new(),
             created_at: 0,
             updated_at: 0,
@@ -189,7 +243,8 @@ mod tests {
     fn results_per_question_and_overall() {
         let mut s = survey();
         let (q0, q1) = (s.questions[0].id.clone(), s.questions[1].id.clone());
-        let response = |answers: Vec<(RecordId, Satisfaction)>| Response { id: RecordId::random(), at: 0, by: "王五".into(), answers, comment: String::new() };
+        let response =
+            |answers: Vec<(RecordId, Satisfaction)>| Response { id: RecordId::random(), at: 0, by: "王五".into(), answers, levels: Vec::new(), comment: String::new() };
         s.responses.push(response(vec![(q0.clone(), Satisfaction::Satisfied), (q1.clone(), Satisfaction::Dissatisfied)]));
         s.responses.push(response(vec![(q0.clone(), Satisfaction::Basic)]));
         s.responses.push(response(vec![(q0.clone(), Satisfaction::Dissatisfied), (RecordId::random(), Satisfaction::Satisfied)]));

@@ -42,7 +42,7 @@ pub use posts::POST_FIELDS;
 pub use problems::PROBLEM_FIELDS;
 pub use ratings::RATING_FIELDS;
 pub use rules::{RuleDraft, RULE_FIELDS};
-pub use surveys::SURVEY_FIELDS;
+pub use surveys::{SatisfactionRound, SURVEY_FIELDS};
 pub use visits::{Visits, VISIT_FIELDS};
 
 pub const SCHEMA_VERSION: u64 = 4;

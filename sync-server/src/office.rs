@@ -13,13 +13,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use http_api::desk::UnitRef;
-use http_api::office::{NewNotice, NewRound, OfficeView, Opened, ReviewForm, RoundDetail, RoundRow, Standing};
+use http_api::office::{NewNotice, NewRound, OfficeView, Opened, QuestionComparison, ReviewForm, RoundDetail, RoundRow, Standing, UnitAnswers};
 use ledger::org::{Org, Write};
 use ledger::plan::{Filing, PlanPart, ReviewVerdict};
 use ledger::record::Section;
 use ledger::report::Facts;
 use ledger::rule::{CleanupProgress, Rule};
-use ledger::unit_ledger::{PlanRound, RoundKind};
+use ledger::unit_ledger::{PlanRound, RoundKind, SatisfactionRound};
 use ledger::RecordId;
 use ledger_sync::DocumentId;
 
@@ -129,6 +129,10 @@ fn deliver(hub: &Hub, org: &Org, round: &OfficeRound, unit: &str) -> Result<(), 
             ("plan", Some(deadline)) => l.open_plan(&id, &PlanRound { title: &title, deadline, office: &office }, now_ms),
             ("cleanup", Some(deadline)) => l.open_round(&id, RoundKind::Cleanup, &title, deadline, &office, opened, now_ms),
             ("notice", _) => l.publish_notice(&id, &title, &body, &office, opened, now_ms),
+            ("satisfaction", Some(closes_on)) => {
+                let questions: Vec<String> = body.lines().map(str::to_owned).collect();
+                l.open_satisfaction_round(&id, &SatisfactionRound { title: &title, questions: &questions, office: &office, opened_on: opened, closes_on }, now_ms)
+            }
             _ => Err(ledger::LedgerError::Invalid(format!("unknown round kind {kind}"))),
         }
         .map(|_| ())
@@ -156,11 +160,7 @@ pub(crate) fn open(hub: &Hub, person: &str, kind: &str, node: &str, title: &str,
         opened_by: person.to_owned(),
         opened_at: now_secs(),
     };
-    let label = match kind {
-        "plan" => "实施方案",
-        "cleanup" => "制度清理",
-        _ => "通报",
-    };
+    let label = kind_label(kind);
     let audit = format!("{label}“{}”下达 {} 个单位（{}）", round.title, round.units.len(), org.path_names(&node).join("/"));
     hub.storage.put_office_round(&round, &audit).map_err(failed)?;
     for unit in &round.units {
@@ -175,15 +175,23 @@ pub(crate) fn open(hub: &Hub, person: &str, kind: &str, node: &str, title: &str,
 pub(crate) async fn open_round(State(state): State<AppState>, headers: HeaderMap, Json(body): Json<NewRound>) -> Response {
     answer(&state, &headers, move |hub, p| {
         let kind = match body.kind.as_str() {
-            k @ ("plan" | "cleanup") => k,
-            _ => return Err(invalid("请选择工作类别：实施方案或制度清理")),
+            k @ ("plan" | "cleanup" | "satisfaction") => k,
+            _ => return Err(invalid("请选择工作类别：实施方案、制度清理或满意度测评")),
         };
         let title = title_of(&body.title)?;
         let deadline = NaiveDate::parse_from_str(body.deadline.trim(), "%Y-%m-%d").map_err(|_| invalid("请填写截止日期（年-月-日）"))?;
         if deadline < today() {
             return Err(invalid("截止日期不能早于今天"));
         }
-        open(hub, &p.person, kind, &body.node, &title, &deadline.to_string(), "")
+        // A satisfaction round's questions, checked as a unit's own round's are.
+        let questions = match kind {
+            "satisfaction" => {
+                let draft = ledger::SurveyDraft { title: title.clone(), questions: body.questions.clone() };
+                draft.validate(today()).map_err(|e| invalid(e.messages().join("；")))?.questions.join("\n")
+            }
+            _ => String::new(),
+        };
+        open(hub, &p.person, kind, &body.node, &title, &deadline.to_string(), &questions)
     })
     .await
 }
@@ -231,6 +239,16 @@ fn standing(round: &OfficeRound, facts: &crate::read_model::LedgerFacts, today: 
             }
             Some((code.into(), label.into(), detail, late && (p.rules == 0 || !p.done())))
         }
+        "satisfaction" => {
+            let Some(Facts::Levels(l)) = facts.records.get(&(Section::Surveys, id)) else { return None };
+            let closed = NaiveDate::parse_from_str(&round.deadline, "%Y-%m-%d").is_ok_and(|d| today > d);
+            Some(match (l.responses, closed) {
+                (0, false) => ("open".into(), "未开展".into(), String::new(), false),
+                (0, true) => ("none".into(), "无答卷".into(), String::new(), true),
+                (n, false) => ("open".into(), "进行中".into(), format!("{n} 份答卷"), false),
+                (n, true) => ("closed".into(), "已结束".into(), format!("{n} 份答卷"), false),
+            })
+        }
         _ => {
             let Some(Facts::Notice(n)) = facts.records.get(&(Section::Notices, id)) else { return None };
             Some(match n.opened_at.and_then(ledger::report::day_of) {
@@ -262,6 +280,7 @@ fn kind_label(kind: &str) -> &'static str {
     match kind {
         "plan" => "实施方案",
         "cleanup" => "制度清理",
+        "satisfaction" => "满意度测评",
         _ => "通报",
     }
 }
@@ -319,9 +338,30 @@ pub(crate) async fn round_detail(State(state): State<AppState>, headers: HeaderM
         let org = hub.directory.org();
         let round = visible(&org, &p.person, hub.storage.office_round(&id).map_err(failed)?)?;
         let units = standings(hub, &org, &round, today())?;
-        Ok(RoundDetail { round: row(hub, &org, &round, &units), body: round.body.clone(), units })
+        let comparison = if round.kind == "satisfaction" { compare(hub, &org, &round)? } else { Vec::new() };
+        let body = if round.kind == "notice" || round.kind == "satisfaction" { round.body.clone() } else { String::new() };
+        Ok(RoundDetail { round: row(hub, &org, &round, &units), body, units, comparison })
     })
     .await
+}
+
+/// Each question of a satisfaction round with every unit's answers, in the tree's order.
+fn compare(hub: &Hub, org: &Org, round: &OfficeRound) -> Result<Vec<QuestionComparison>, Refusal> {
+    let id = RecordId::parse(&round.id).ok_or_else(not_found)?;
+    let mut out: Vec<QuestionComparison> = round.body.lines().map(|q| QuestionComparison { question: q.to_owned(), units: Vec::new() }).collect();
+    for unit in &round.units {
+        let (Some(u), Some(doc)) = (org.units.get(unit), ledger_of(org, unit)) else { continue };
+        let facts = hub.read_model.facts(&doc).map_err(failed)?;
+        let answers = match facts.records.get(&(Section::Surveys, id.clone())) {
+            Some(Facts::Levels(l)) => l.questions.iter().map(|(_, c)| *c).collect(),
+            _ => Vec::new(),
+        };
+        for (n, q) in out.iter_mut().enumerate() {
+            let counts = answers.get(n).copied().unwrap_or_default();
+            q.units.push(UnitAnswers { name: u.name.clone(), answered: counts.iter().sum(), counts, satisfied_per_mille: ledger::survey::levels_satisfied_per_mille(&counts) });
+        }
+    }
+    Ok(out)
 }
 
 /// A unit's plan in a plan round the person's office opened: (round, the unit's ledger).

@@ -326,6 +326,8 @@ pub struct Typing {
     pub rating: RwSignal<Option<ledger::Satisfaction>>,
     pub evaluator: RwSignal<Option<ledger::pledge::Evaluator>>,
     pub answers: RwSignal<Vec<(RecordId, ledger::Satisfaction)>>,
+    /// A five-level answer sheet (an office's satisfaction round).
+    pub levels: RwSignal<Vec<(RecordId, ledger::Verdict)>>,
     /// Answer sheets saved since the page opened.
     pub saved: RwSignal<usize>,
     pub writes: WriteOnce,
@@ -342,6 +344,7 @@ impl Typing {
             rating: RwSignal::new(None),
             evaluator: RwSignal::new(None),
             answers: RwSignal::new(Vec::new()),
+            levels: RwSignal::new(Vec::new()),
             saved: RwSignal::new(0),
             writes: WriteOnce::provide(),
         });

@@ -35,10 +35,11 @@ pub fn SurveyList() -> impl IntoView {
                         <a class="card" href=format!("/surveys/{}", survey.id)>
                             <div class="card-head">
                                 <span class=if survey.closed { "status status-followed_up" } else { "status status-in_progress" }>{if survey.closed { "已结束" } else { "进行中" }}</span>
+                                {(!survey.office.is_empty()).then(|| view! { <span class="tag">{survey.office.clone()}</span> })}
                                 <span class="muted small">{survey.opened_on.map(|d| d.to_string())}</span>
                             </div>
                             <div class="whom">{survey.title.clone()}</div>
-                            <div class="snippet">{format!("{} 份答卷 · 满意率 {}", survey.responses.len(), per_cent(survey_results(&survey).satisfied_per_mille()))}</div>
+                            <div class="snippet">{format!("{} 份答卷 · 满意率 {}", survey.responses.len(), per_cent(satisfied(&survey)))}</div>
                         </a>
                     </li>
                 </For>
@@ -49,6 +50,20 @@ pub fn SurveyList() -> impl IntoView {
             <a class="fab" href="/surveys/new">"＋ 开启测评"</a>
         </section>
     }
+}
+
+/// A round's 满意率 over all its answers, in three levels or (an office's round) five.
+fn satisfied(survey: &Survey) -> Option<usize> {
+    if survey.scale != 5 {
+        return survey_results(survey).satisfied_per_mille();
+    }
+    let mut all = [0; 5];
+    for (_, counts) in ledger::survey::level_results(survey) {
+        for (a, c) in all.iter_mut().zip(counts) {
+            *a += c;
+        }
+    }
+    ledger::survey::levels_satisfied_per_mille(&all)
 }
 
 #[component]
@@ -114,6 +129,9 @@ fn SurveyView(survey: Survey) -> impl IntoView {
         }
     };
     let comments: Vec<(i64, String)> = survey.responses.iter().filter(|r| !r.comment.trim().is_empty()).map(|r| (r.at, r.comment.clone())).collect();
+    if survey.scale == 5 {
+        return view! { <RoundView survey=survey comments/> }.into_any();
+    }
     view! {
         <article class="detail" data-testid="survey">
             <a class="back" href="/surveys">"‹ 满意度测评"</a>
@@ -145,6 +163,90 @@ fn SurveyView(survey: Survey) -> impl IntoView {
             </div>
             <History id=id/>
         </article>
+    }
+    .into_any()
+}
+
+/// A satisfaction round of the campaign office: five levels, the office's period; the unit
+/// records answers and neither closes nor removes it.
+#[component]
+fn RoundView(survey: Survey, comments: Vec<(i64, String)>) -> impl IntoView {
+    let today = browser::today();
+    let open = !survey.closed && survey.closes_on.is_none_or(|d| today <= d);
+    let results = ledger::survey::level_results(&survey);
+    let answered = survey.responses.iter().filter(|r| !r.levels.is_empty()).count();
+    view! {
+        <article class="detail" data-testid="survey">
+            <a class="back" href="/surveys">"‹ 满意度测评"</a>
+            <h2>{survey.title.clone()}</h2>
+            <p class="meta">{survey.office.clone()}" 下达 · "{survey.closes_on.map(|d| format!("{d} 截止"))}{if open { " · 进行中" } else { " · 已结束" }}</p>
+            <p class="big" data-testid="survey-summary">{format!("{answered} 份答卷")}</p>
+            <table class="results" data-testid="survey-results">
+                <thead><tr><th>"问题"</th>{ledger::Verdict::ALL.iter().map(|v| view! { <th>{v.label()}</th> }).collect_view()}<th>"满意率"</th></tr></thead>
+                <tbody>
+                    {results.iter().map(|(q, c)| view! {
+                        <tr><td>{q.text.clone()}</td>{c.iter().map(|n| view! { <td>{*n}</td> }).collect_view()}<td>{per_cent(ledger::survey::levels_satisfied_per_mille(c))}</td></tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(!comments.is_empty()).then(|| view! {
+                <details class="comments" data-testid="survey-comments">
+                    <summary>{format!("其他意见（{} 条）", comments.len())}</summary>
+                    <ul class="plain">
+                        {comments.into_iter().map(|(at, c)| view! { <li><p class="pre">{c}</p><span class="muted small">{browser::date_time(at)}</span></li> }).collect_view()}
+                    </ul>
+                </details>
+            })}
+            {open.then(|| view! { <LevelForm survey=survey.clone()/> })}
+            <History id=survey.id.clone()/>
+        </article>
+    }
+}
+
+/// One resident's answers in five levels: a row of five buttons per question.
+#[component]
+fn LevelForm(survey: Survey) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let Typing { levels, note: comment, saved, writes, .. } = Typing::get();
+    let failure = RwSignal::new(None::<String>);
+    let id = survey.id.clone();
+    let submit = move |_| {
+        let (id, l, c) = (id.clone(), levels.get_untracked(), comment.get_untracked());
+        writes.run(
+            "response",
+            move || service.apply(Command::AnswerRound { id, levels: l, comment: c }),
+            move |result| match result {
+                Ok(_) => {
+                    levels.try_set(Vec::new());
+                    comment.try_set(String::new());
+                    failure.try_set(None);
+                    saved.try_update(|n| *n += 1);
+                }
+                Err(e) => {
+                    failure.try_set(Some(e));
+                }
+            },
+        );
+    };
+    view! {
+        <section class="response-form" aria-label="录入答卷">
+            <h3>"录入一份答卷"</h3>
+            {survey.questions.into_iter().map(|q| {
+                let (qa, qb) = (q.id.clone(), q.id);
+                let selected = Signal::derive(move || levels.with(|a| a.iter().find(|(q, _)| *q == qa).map(|(_, s)| *s)));
+                let pick = Callback::new(move |s| levels.update(|a| {
+                    a.retain(|(q, _)| *q != qb);
+                    a.push((qb.clone(), s));
+                }));
+                view! { <Chips label=q.text options=ledger::Verdict::ALL label_of=ledger::Verdict::label selected on_pick=pick/> }
+            }).collect_view()}
+            <label class="field">"其他意见（选填）"
+                <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+            </label>
+            {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
+            <button type="button" class="button primary wide" data-testid="save-response" disabled=move || writes.busy() on:click=submit>{move || writes.label("response", "保存答卷")}</button>
+            {move || (saved.get() > 0).then(|| view! { <p class="saved-note" role="status" data-testid="responses-saved">{format!("已保存。本次已录入 {} 份", saved.get())}</p> })}
+        </section>
     }
 }
 

@@ -89,6 +89,8 @@ impl Record {
             Self::Visit(v) => Facts::Visit(VisitFacts { date: v.date, kind: v.kind, deleted: v.deleted }),
             Self::Problem(p) => Facts::Problem(ProblemFacts::of(p)),
             Self::Pledge(p) => Facts::Pledge(PledgeFacts::of(p)),
+            // The office's rounds compare units on the same questions, in five levels.
+            Self::Survey(s) if s.scale == 5 => Facts::Levels(LevelFacts::of(s)),
             Self::Survey(s) => Facts::Survey(SurveyFacts::of(s)),
             Self::Enterprise(e) => Facts::Enterprise(EnterpriseFacts { name: cut(&e.name), deleted: e.deleted }),
             Self::Post(p) => Facts::Post(PostFacts { title: cut(&p.title), holder: cut(&p.holder), published: p.published, deleted: p.deleted }),
@@ -118,6 +120,8 @@ pub enum Facts {
     Rule(Box<Rule>),
     Round(OfficeRound),
     Notice(NoticeFacts),
+    /// A satisfaction round of the office's (five levels).
+    Levels(LevelFacts),
 }
 
 impl Facts {
@@ -134,6 +138,7 @@ impl Facts {
             Self::Rule(r) => r.deleted,
             Self::Round(r) => r.deleted,
             Self::Notice(n) => n.deleted,
+            Self::Levels(l) => l.deleted,
         }
     }
 
@@ -354,6 +359,22 @@ impl PlanFacts {
             PlanState::Returned => Filing::Returned,
             PlanState::Approved => Filing::Approved,
         }
+    }
+}
+
+/// An office's satisfaction round as one unit answered it: per question, the five-level counts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LevelFacts {
+    pub responses: usize,
+    /// (question text, counts in `Verdict::ALL` order), in the round's order.
+    pub questions: Vec<(String, [usize; 5])>,
+    pub deleted: bool,
+}
+
+impl LevelFacts {
+    pub fn of(s: &Survey) -> Self {
+        let questions = crate::survey::level_results(s).into_iter().map(|(q, counts)| (cut(&q.text), counts)).collect();
+        Self { responses: s.responses.iter().filter(|r| !r.levels.is_empty()).count(), questions, deleted: s.deleted }
     }
 }
 

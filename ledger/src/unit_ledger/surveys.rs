@@ -2,6 +2,7 @@
 //!
 //! ```text
 //! Survey { title: str, opened_on: "YYYY-MM-DD", closed: bool,
+//!          scale: "5", office: str, closes_on: "YYYY-MM-DD",   (an office's round only)
 //!          questions: { id: { order: int, text: str } },
 //!          responses: { id: { at, by, answers: { question id: code }, comment: str } },
 //!          created_at: ms, updated_at: ms, deleted: bool }
@@ -13,14 +14,24 @@ use automerge::{transaction::Transactable, AutoCommit, ObjId, ObjType, ReadDoc, 
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::codes::Satisfaction;
+use crate::codes::Verdict;
 use crate::lenient::{read_entries, FieldProblem, FieldReader};
 use crate::record::{sort_by_time, Field, FieldKind as K, Section};
-use crate::survey::{check_response, Question, Response, Survey, ValidSurvey};
+use crate::survey::{check_levels, check_response, Question, Response, Survey, ValidSurvey};
 use crate::writer::FieldWriter;
 use crate::RecordId;
+use chrono::NaiveDate;
 
 /// The fields of a survey round (see [`Field`]).
-pub const SURVEY_FIELDS: &[Field] = &[Field::new("title", "测评名称", K::Scalar), Field::new("opened_on", "开始日期", K::Date), Field::new("closed", "已结束", K::Flag)];
+pub const SURVEY_FIELDS: &[Field] = &[
+    Field::new("title", "测评名称", K::Scalar),
+    Field::new("opened_on", "开始日期", K::Date),
+    Field::new("closed", "已结束", K::Flag),
+    // A round of the campaign office's (schema 4): written by the office with the round.
+    Field::new("scale", "作答等级", K::Scalar),
+    Field::new("office", "下达单位", K::Scalar),
+    Field::new("closes_on", "截止日期", K::Date),
+];
 
 fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Survey {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
@@ -28,12 +39,15 @@ fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     let responses_obj = r.map("responses");
     let mut questions = read_entries(doc, questions_obj.as_ref(), "question", problems, |qr, id| Question { order: qr.millis("order"), text: qr.string("text"), id });
     questions.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
-    let mut responses = read_entries(doc, responses_obj.as_ref(), "response", problems, |rr, id| Response {
-        at: rr.millis("at"),
-        by: rr.string("by"),
-        answers: rr.map("answers").map(|a| read_answers(doc, &a)).unwrap_or_default(),
-        comment: rr.string("comment"),
-        id,
+    let scale = if r.string("scale") == "5" { 5 } else { 3 };
+    let mut responses = read_entries(doc, responses_obj.as_ref(), "response", problems, |rr, id| {
+        let answers = rr.map("answers");
+        let (answers, levels) = match (scale, answers) {
+            (5, Some(a)) => (Vec::new(), read_levels(doc, &a)),
+            (_, Some(a)) => (read_answers(doc, &a), Vec::new()),
+            _ => (Vec::new(), Vec::new()),
+        };
+        Response { at: rr.millis("at"), by: rr.string("by"), answers, levels, comment: rr.string("comment"), id }
     });
     sort_by_time(&mut responses, |r| (r.at, &r.id));
     let survey = Survey {
@@ -43,6 +57,9 @@ fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
         conflicts: r.conflicts(SURVEY_FIELDS),
         questions,
         responses,
+        scale,
+        office: r.string("office"),
+        closes_on: r.date("closes_on"),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),
         deleted: r.bool("deleted"),
@@ -64,7 +81,76 @@ fn read_answers(doc: &AutoCommit, answers: &ObjId) -> Vec<(RecordId, Satisfactio
         .collect()
 }
 
+/// A five-level response's answers: question id → verdict code.
+fn read_levels(doc: &AutoCommit, answers: &ObjId) -> Vec<(RecordId, Verdict)> {
+    doc.map_range(answers, ..)
+        .filter_map(|item| {
+            let q = RecordId::parse(&item.key)?;
+            let automerge::Value::Scalar(code) = item.value.clone().into_value() else { return None };
+            Some((q, Verdict::from_code(code.as_str()?)?))
+        })
+        .collect()
+}
+
+/// What the campaign office writes when it opens a satisfaction round in a unit's ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SatisfactionRound<'a> {
+    pub title: &'a str,
+    pub questions: &'a [String],
+    pub office: &'a str,
+    pub opened_on: NaiveDate,
+    pub closes_on: NaiveDate,
+}
+
 impl UnitLedger {
+    /// Opens the office's satisfaction round `id` (five-level answers) in this unit's ledger;
+    /// opening it again changes nothing.
+    pub fn open_satisfaction_round(&mut self, id: &RecordId, round: &SatisfactionRound<'_>, now_ms: i64) -> Result<bool, LedgerError> {
+        if self.record_obj(Section::Surveys, id).is_ok() {
+            return Ok(false);
+        }
+        let map = self.section(Section::Surveys)?;
+        let obj = self.doc.put_object(&map, id.as_str(), ObjType::Map)?;
+        self.doc.put(&obj, "created_at", ScalarValue::Timestamp(now_ms))?;
+        self.doc.put(&obj, "deleted", false)?;
+        let mut w = FieldWriter::new(&mut self.doc, obj);
+        w.scalar("title", round.title.trim())?;
+        w.scalar("opened_on", round.opened_on.to_string())?;
+        w.scalar("closed", false)?;
+        w.scalar("scale", "5")?;
+        w.scalar("office", round.office.trim())?;
+        w.scalar("closes_on", round.closes_on.to_string())?;
+        w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
+        let questions = w.new_map("questions")?;
+        w.new_map("responses")?;
+        for (order, text) in round.questions.iter().enumerate() {
+            let q = self.doc.put_object(&questions, RecordId::random().as_str(), ObjType::Map)?;
+            self.doc.put(&q, "order", order as i64)?;
+            self.doc.put(&q, "text", text.as_str())?;
+        }
+        self.commit(format!("下达满意度测评：{}", round.title.trim()), Some((Section::Surveys, id.clone())), now_ms);
+        Ok(true)
+    }
+
+    /// Records one resident's five-level answers in an office's round.
+    pub fn add_survey_levels(&mut self, id: &RecordId, levels: &[(RecordId, Verdict)], comment: &str, today: NaiveDate, now_ms: i64) -> Result<(), LedgerError> {
+        let survey = self.survey(id)?;
+        check_levels(&survey, levels, comment, today).map_err(|e| LedgerError::Invalid(e.messages().join("；")))?;
+        let obj = self.record_obj(Section::Surveys, id)?;
+        let responses = self.record_map(&obj, "responses")?;
+        let response = self.add_entry(&responses, now_ms, &[("comment", comment.trim().into())])?;
+        let entry = match self.doc.get(&responses, response.as_str())? {
+            Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
+            _ => return Err(LedgerError::NotFound),
+        };
+        let answers_obj = self.doc.put_object(&entry, "answers", ObjType::Map)?;
+        for (question, level) in levels {
+            self.doc.put(&answers_obj, question.as_str(), level.code())?;
+        }
+        self.commit("录入答卷".into(), Some((Section::Surveys, id.clone())), now_ms);
+        Ok(())
+    }
+
     /// Opens a survey round with its questions.
     pub fn add_survey(&mut self, survey: &ValidSurvey, now_ms: i64) -> Result<RecordId, LedgerError> {
         let (id, obj) = self.new_record(Section::Surveys, now_ms)?;

@@ -10,11 +10,12 @@ use chrono::NaiveDate;
 
 use super::schema::{INCOMPLETE_VERSION, NOT_ITS_KIND, OFFICE_ONLY_ITS_OWN, ONLY_THE_OFFICE, SECRETARY_ONLY_PLAN};
 use super::{check, Sender, RECORD_NOT_DELETED, RECORD_NOT_REPLACED};
+use crate::codes::Verdict;
 use crate::org::Write;
 use crate::plan::tests_support::complete;
 use crate::plan::{PlanContent, PlanPart, ReviewVerdict};
 use crate::rule::{Cleanup, RuleStatus};
-use crate::unit_ledger::{PlanRound, RoundKind, RuleDraft};
+use crate::unit_ledger::{PlanRound, RoundKind, RuleDraft, SatisfactionRound};
 use crate::{RecordId, Section, UnitLedger};
 
 const NAME: &str = "王芳";
@@ -32,6 +33,7 @@ struct World {
     notice: RecordId,
     rule: RecordId,
     round: RecordId,
+    survey: RecordId,
 }
 
 fn world(stage: Stage) -> World {
@@ -51,7 +53,15 @@ fn world(stage: Stage) -> World {
     let notice = RecordId::random();
     l.publish_notice(&notice, "一季度通报", "各单位：……", "青山县先锋办", today(), 1_000).unwrap();
     let rule = l.add_rule(&RuleDraft { name: "村务公开制度".into(), ..Default::default() }, 1_000).unwrap();
-    World { server: l, plan, notice, rule, round }
+    let survey = RecordId::random();
+    let questions = ["办事效率".to_owned(), "服务态度".to_owned()];
+    l.open_satisfaction_round(
+        &survey,
+        &SatisfactionRound { title: "一季度满意度测评", questions: &questions, office: "青山县先锋办", opened_on: today(), closes_on: today() },
+        1_000,
+    )
+    .unwrap();
+    World { server: l, plan, notice, rule, round, survey }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -132,6 +142,31 @@ fn actions() -> Vec<(&'static str, Stage, Work, &'static [Write])> {
                 let id = l.add_rule(&RuleDraft { name: "财务制度".into(), number: "〔2027〕1号".into(), valid_until: Some(today()), ..Default::default() }, 2_000).unwrap();
                 l.update_rule(&id, &RuleDraft { name: "财务管理制度".into(), ..Default::default() }, 2_100).unwrap();
                 l.change_rule(&w.rule, RuleStatus::UnderRevision, "条例修订", today(), 2_200).unwrap();
+            },
+            UNIT,
+        ),
+        (
+            "open a satisfaction round",
+            Stage::Opened,
+            |l, _| {
+                let q = ["满意吗".to_owned()];
+                assert!(l
+                    .open_satisfaction_round(
+                        &RecordId::random(),
+                        &SatisfactionRound { title: "测评", questions: &q, office: "先锋办", opened_on: today(), closes_on: today() },
+                        2_000
+                    )
+                    .unwrap());
+            },
+            OFFICE,
+        ),
+        (
+            "answer a satisfaction round in five levels",
+            Stage::Opened,
+            |l, w| {
+                let s = l.survey(&w.survey).unwrap();
+                let levels = vec![(s.questions[0].id.clone(), Verdict::VerySatisfied), (s.questions[1].id.clone(), Verdict::Dissatisfied)];
+                l.add_survey_levels(&w.survey, &levels, "", today(), 2_000).unwrap();
             },
             UNIT,
         ),
@@ -306,4 +341,30 @@ fn a_plan_goes_round_in_the_ledger_and_merges_across_phones() {
     let facts = crate::report::PlanFacts::of(&a.plan(&w.plan).unwrap());
     assert_eq!((facts.state, facts.versions, facts.tasks.len()), (crate::plan::PlanState::Approved, 2, 2));
     assert_eq!(facts.tasks.iter().filter(|t| t.overdue(NaiveDate::from_ymd_opt(2027, 6, 1).unwrap())).count(), 1, "the task not done is overdue after its date");
+}
+
+#[test]
+fn a_satisfaction_round_counts_five_levels_and_closes_with_its_period() {
+    let mut w = world(Stage::Opened);
+    let mut l = phone(&mut w);
+    let s = l.survey(&w.survey).unwrap();
+    assert_eq!((s.scale, s.office.as_str(), s.closes_on), (5, "青山县先锋办", Some(today())));
+    let (q0, q1) = (s.questions[0].id.clone(), s.questions[1].id.clone());
+    l.add_survey_levels(&w.survey, &[(q0.clone(), Verdict::VerySatisfied), (q1.clone(), Verdict::Basic)], "", today(), 2_000).unwrap();
+    l.add_survey_levels(&w.survey, &[(q0.clone(), Verdict::VeryDissatisfied)], "", today(), 2_100).unwrap();
+    assert!(l.add_survey_levels(&w.survey, &[(q0.clone(), Verdict::Satisfied)], "", today().succ_opt().unwrap(), 2_200).is_err(), "the period is over");
+    assert!(l.add_survey_response(&w.survey, &[(q0.clone(), crate::Satisfaction::Satisfied)], "", 2_300).is_err(), "three levels in a five-level round");
+    let facts = crate::report::LevelFacts::of(&l.survey(&w.survey).unwrap());
+    assert_eq!(facts.responses, 2);
+    assert_eq!(facts.questions[0], ("办事效率".to_owned(), [1, 0, 0, 0, 1]));
+    assert_eq!(facts.questions[1], ("服务态度".to_owned(), [0, 0, 1, 0, 0]));
+    assert_eq!(crate::survey::levels_satisfied_per_mille(&facts.questions[0].1), Some(500));
+    // The unit may not rewrite what makes the round the office's.
+    let mut forged = phone(&mut w);
+    let surveys = obj(&forged, &["surveys", w.survey.as_str()]);
+    forged.doc_mut().put(&surveys, "closes_on", "2099-12-31").unwrap();
+    let note = crate::record::ChangeNote { summary: "crafted".into(), record: Some((Section::Surveys, w.survey.clone())), by: NAME.into() };
+    forged.doc_mut().commit_with(CommitOptions::default().with_message(note.encode()));
+    let changes = forged.doc_mut().get_changes(&w.server.heads());
+    assert!(check(w.server.doc(), &changes, Sender { write: Write::Everything, name: NAME }).is_err());
 }

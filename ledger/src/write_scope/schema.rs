@@ -122,7 +122,9 @@ fn makers(section: Section) -> Who {
         Section::Ratings => Who::Board,
         Section::Problems => Who::Raiser,
         Section::Plans | Section::Rounds | Section::Notices => Who::Office,
-        Section::Visits | Section::Enterprises | Section::Pledges | Section::Surveys | Section::Rules => Who::Unit,
+        // A unit's own survey rounds, and the office's satisfaction rounds.
+        Section::Surveys => Who::UnitOrOffice,
+        Section::Visits | Section::Enterprises | Section::Pledges | Section::Rules => Who::Unit,
     }
 }
 
@@ -362,6 +364,8 @@ pub(super) fn record_place(section: Section, key: &str) -> Option<Slot> {
         // The round as the office opened it; the draft, the secretary's.
         (Section::Plans, "title" | "deadline" | "office") | (Section::Rounds | Section::Notices, _) => Who::Maker,
         (Section::Plans, _) => Who::Secretary,
+        // What makes a survey the office's round: the office's alone, even in a new record.
+        (Section::Surveys, "scale" | "office" | "closes_on") => Who::Office,
         _ => Who::Unit,
     };
     Some(slot(field.key, kind, who))
@@ -400,9 +404,9 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
         };
     }
     let Some(field) = keys[2].and_then(|k| record_place(section, k)) else { return Err(refused(NOT_IN_SCHEMA, path)) };
-    // In the changes that make a record, its makers write all of it but supervisors' and
-    // publishers' places.
-    let may = |who: Who| who.allows(write) || new_record && !matches!(who, Who::Supervision | Who::Publisher) && makers(section).allows(write);
+    // In the changes that make a record, its makers write all of it but supervisors',
+    // publishers' and the office's places.
+    let may = |who: Who| who.allows(write) || new_record && !matches!(who, Who::Supervision | Who::Publisher | Who::Office) && makers(section).allows(write);
     let denied = |who: Who| {
         Err(match (who, write) {
             (_, Write::SupervisionOnly) => refused(SUPERVISORS_ONLY_REMARK, path),
@@ -472,7 +476,8 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
                         },
                         ([], kind) => value_fits(kind, op, sender, path),
                         ([Step::Key(question)], Kind::Answers) => match op.action {
-                            OpType::Put(ScalarValue::Str(s)) if RecordId::parse(question).is_some() && satisfaction(s) => Ok(()),
+                            // Three levels in a unit's round, five in the office's.
+                            OpType::Put(ScalarValue::Str(s)) if RecordId::parse(question).is_some() && (satisfaction(s) || Verdict::from_code(s).is_some()) => Ok(()),
                             _ => Err(refused(NOT_ITS_KIND, path)),
                         },
                         _ => Err(refused(NOT_IN_SCHEMA, path)),

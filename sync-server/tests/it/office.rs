@@ -304,3 +304,37 @@ async fn every_person_gets_exactly_the_office_answer_the_table_says() {
     let view: OfficeView = w.exactly("office_y", "GET", "/api/office", "").await;
     assert!(view.rounds.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_satisfaction_round_compares_units_on_the_same_questions() {
+    let w = world().await;
+    let deadline = today() + chrono::Days::new(30);
+    let body =
+        |questions: &str| format!(r#"{{"kind":"satisfaction","title":"一季度群众满意度测评","deadline":"{deadline}","node":"{}","questions":"{questions}"}}"#, w.units["X县"]);
+    let (status, text) = w.call("office_x", "POST", "/api/office/rounds", &body("  ")).await;
+    assert_eq!(status, 400, "a round needs questions: {text}");
+    let opened: Opened = w.exactly("office_x", "POST", "/api/office/rounds", &body("办事效率\\n服务态度")).await;
+    let round = RecordId::parse(&opened.id).unwrap();
+
+    // A村's cadre records two residents' answers offline, in five levels.
+    let (_, mut phone) = w.sync("cadre_a", "A村", UnitLedger::create(ActorId::random()).doc().clone()).await;
+    let survey = edit(&mut phone, "cadre_a", |l| l.survey(&round));
+    assert_eq!((survey.scale, survey.office.as_str(), survey.closes_on, survey.questions.len()), (5, "X县先锋办", Some(deadline), 2));
+    let (q0, q1) = (survey.questions[0].id.clone(), survey.questions[1].id.clone());
+    use ledger::codes::Verdict;
+    edit(&mut phone, "cadre_a", |l| l.add_survey_levels(&round, &[(q0.clone(), Verdict::VerySatisfied), (q1.clone(), Verdict::Basic)], "", today(), now()));
+    edit(&mut phone, "cadre_a", |l| l.add_survey_levels(&round, &[(q0.clone(), Verdict::Dissatisfied)], "", today(), now()));
+    let (answer, _) = w.sync("cadre_a", "A村", phone).await;
+    assert_eq!(answer, Answer::Data);
+
+    let d: RoundDetail = w.exactly("office_x", "GET", &format!("/api/office/rounds/{}", opened.id), "").await;
+    let standings: Vec<(&str, &str, &str)> = d.units.iter().map(|s| (s.name.as_str(), s.label.as_str(), s.detail.as_str())).collect();
+    assert_eq!(standings, vec![("A村", "进行中", "2 份答卷"), ("B村", "未开展", "")]);
+    assert_eq!(d.comparison.len(), 2);
+    assert_eq!(d.comparison[0].question, "办事效率");
+    let a = &d.comparison[0].units[0];
+    assert_eq!((a.name.as_str(), a.answered, a.counts, a.satisfied_per_mille), ("A村", 2, [1, 0, 0, 1, 0], Some(500)));
+    let b = &d.comparison[0].units[1];
+    assert_eq!((b.name.as_str(), b.answered, b.satisfied_per_mille), ("B村", 0, None));
+    assert_eq!(d.comparison[1].units[0].counts, [0, 0, 1, 0, 0]);
+}
