@@ -171,7 +171,7 @@ pub fn People(org: OrgView) -> impl IntoView {
             <label>"登录名（字母、数字、. _ -，2 到 40 位，如 zhangwei）"<input name="login" required pattern="[A-Za-z0-9._\\-]{2,40}" title="登录名只能用字母、数字和 . _ -，2 到 40 位，例如姓名拼音 zhangwei" bind:value=login/></label>
             <label>"单位"<select name="unit" on:change=move |ev| unit.set(event_target_value(&ev)) prop:value=unit>{unit_options.clone()}</select></label>
             <label>"角色"<select name="role" on:change=move |ev| role.set(event_target_value(&ev)) prop:value=role>{role_options}</select></label>
-            <label>"密码（督查、管理员在电脑上登录用；干部用激活码，可不填）"<input name="password" type="password" autocomplete="new-password" bind:value=password/></label>
+            <label>"密码（督查、先锋办、管理员在电脑上登录用；干部用激活码，可不填）"<input name="password" type="password" autocomplete="new-password" bind:value=password/></label>
             <button type="submit" class="primary">"添加"</button>
         </form>
         <form class="card inline" on:submit=grant data-testid="add-grant">

@@ -122,7 +122,7 @@ fn deliver(hub: &Hub, org: &Org, round: &OfficeRound, unit: &str) -> Result<(), 
     let deadline = NaiveDate::parse_from_str(&round.deadline, "%Y-%m-%d").ok();
     let opened = ledger::report::day_of(round.opened_at * 1_000).unwrap_or_default();
     let (kind, title, body) = (round.kind.clone(), round.title.clone(), round.body.clone());
-    let now_ms = now_secs() * 1_000;
+    let now_ms = crate::board::now_ms();
     let office = name.clone();
     hub.write_as(doc, Writer { write: Write::Office, name: &name, device: None }, move |l| {
         match (kind.as_str(), deadline) {
@@ -402,7 +402,7 @@ pub(crate) async fn review(State(state): State<AppState>, headers: HeaderMap, Pa
         let (round, doc, id) = plan_of(hub, p, &round, &unit)?;
         let org = hub.directory.org();
         let name = office_name(&org, &round.node);
-        let now_ms = now_secs() * 1_000;
+        let now_ms = crate::board::now_ms();
         let opinion = body.opinion.clone();
         let written = hub.write_as(doc, Writer { write: Write::Office, name: &name, device: None }, move |l| l.review_plan(&id, &submission, verdict, &opinion, &parts, now_ms));
         match written {

@@ -128,7 +128,7 @@ test("a plan round goes from the office to an offline phone and back until appro
   // Approved: every version and opinion stays in the record.
   await villageState(office, "2027 年青石片区实施方案", "待审核");
   await office.getByTestId("round").locator('tr[data-unit="青石村"]').getByRole("button", { name: "查看方案" }).click();
-  await office.getByTestId("plan").getByText("第 2 稿").waitFor();
+  await office.getByTestId("plan").locator("p.muted", { hasText: "第 2 稿" }).waitFor();
   await office.getByTestId("plan").getByRole("button", { name: "批准" }).click();
   await office.locator("p.ok").filter({ hasText: "已批准" }).waitFor();
   await office.getByTestId("plan-history").filter({ hasText: "示范县先锋办：批准" }).waitFor();
@@ -217,6 +217,49 @@ test("a notice read on a phone shows as opened; a clean-up round is answered rul
   await page.getByTestId("cleanup").filter({ hasText: "已清理 2 / 2 项" }).waitFor();
   await waitSynced(page);
   await villageState(office, "2027 年制度清理", "已完成");
+  await browser.close();
+  await phone.close();
+});
+
+test("a satisfaction round of the office is answered in five levels on a phone and compared unit by unit", async () => {
+  const server = served.server;
+  const browser = await launchBrowser();
+  const office = await deskAs(browser, server, "office");
+  const form = office.getByTestId("new-work");
+  await form.locator('select[name="kind"]').selectOption("satisfaction");
+  await form.locator('input[name="title"]').fill("一季度群众满意度测评");
+  await form.locator('input[name="deadline"]').fill(chinaDay(10));
+  await form.locator('textarea[name="questions"]').fill("办事效率\n服务态度");
+  await form.getByRole("button", { name: "下达" }).click();
+  await villageState(office, "一季度群众满意度测评", "未开展");
+
+  const phone = await launchPersistent(tempDir("office-survey"), { activated: false, viewport: { width: 360, height: 740 } });
+  const page = phone.pages()[0];
+  await page.goto(server.url);
+  await page.locator("#activation-code").fill((await server.account("liuyang")).secret);
+  await page.getByRole("button", { name: "激活" }).click();
+  await waitLive(page);
+  await waitSynced(page);
+  await page.goto(`${server.url}/surveys`);
+  await page.locator("a.card", { hasText: "一季度群众满意度测评" }).click();
+  await page.getByTestId("survey").waitFor();
+  // Out of coverage, two residents' answers.
+  await phone.setOffline(true);
+  for (const [first, second] of [["非常满意", "基本满意"], ["不满意", "满意"]]) {
+    await page.getByRole("group", { name: "办事效率" }).getByRole("button", { name: first, exact: true }).click();
+    await page.getByRole("group", { name: "服务态度" }).getByRole("button", { name: second, exact: true }).click();
+    await page.getByTestId("save-response").click();
+    await page.getByTestId("save-response").filter({ hasText: "保存答卷" }).waitFor();
+  }
+  await page.getByTestId("survey-summary").filter({ hasText: "2 份答卷" }).waitFor();
+  await phone.setOffline(false);
+  await waitSynced(page);
+
+  await villageState(office, "一季度群众满意度测评", "进行中");
+  const row = office.getByTestId("comparison").first().locator('tr[data-unit="青石村"]');
+  assert.equal((await row.locator("td").allTextContents()).join("|"), "青石村|2|1|0|0|1|0|50.0%");
+  const other = office.getByTestId("comparison").first().locator('tr[data-unit="东风社区"]');
+  assert.equal(await other.locator('[data-col="rate"]').textContent(), "—");
   await browser.close();
   await phone.close();
 });

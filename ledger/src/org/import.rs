@@ -26,7 +26,7 @@ pub struct Row {
     pub unit_kind: String,
     pub name: String,
     pub login: String,
-    /// 干部, 书记, 督查, 管理员 (or the codes).
+    /// 干部, 书记, 督查, 管理员, 先锋办 (or the codes).
     pub role: String,
 }
 
@@ -158,7 +158,7 @@ impl<'a> Planner<'a> {
         }
         let role = Role::from_code(&row.role).ok_or_else(|| {
             if row.role.is_empty() {
-                "缺少角色（干部、书记、督查或管理员）".to_owned()
+                "缺少角色（干部、书记、督查、管理员或先锋办）".to_owned()
             } else {
                 format!("未知的角色“{}”", row.role)
             }
