@@ -5,7 +5,7 @@ use ledger::rate::per_cent;
 use ledger::record_query::filter_surveys;
 use ledger::survey::survey_results;
 use ledger::Command;
-use ledger::{Satisfaction, Section, Survey, SurveyDraft};
+use ledger::{RecordId, Satisfaction, Section, Survey, SurveyDraft};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
@@ -147,15 +147,11 @@ fn SurveyView(survey: Survey) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            {(!comments.is_empty()).then(|| view! {
-                <details class="comments" data-testid="survey-comments">
-                    <summary>{format!("其他意见（{} 条）", comments.len())}</summary>
-                    <ul class="plain">
-                        {comments.into_iter().map(|(at, c)| view! { <li><p class="pre">{c}</p><span class="muted small">{browser::date_time(at)}</span></li> }).collect_view()}
-                    </ul>
-                </details>
+            <Comments comments=comments/>
+            {(!closed).then(|| view! {
+                <AnswerSheet survey=survey.clone() answers=Typing::get().answers options=Satisfaction::ALL label_of=Satisfaction::label
+                    command=|id, answers, comment| Command::AnswerSurvey { id, answers, comment }/>
             })}
-            {(!closed).then(|| view! { <ResponseForm survey=survey.clone()/> })}
             {move || failure.get().map(|f| view! { <div class="alert" role="alert">{f}</div> })}
             <div class="actions">
                 <button type="button" class="button secondary" disabled=move || writes.busy() on:click=toggle_closed>{move || writes.label("close", if closed { "重新开启" } else { "结束本轮测评" })}</button>
@@ -189,79 +185,50 @@ fn RoundView(survey: Survey, comments: Vec<(i64, String)>) -> impl IntoView {
                     }).collect_view()}
                 </tbody>
             </table>
-            {(!comments.is_empty()).then(|| view! {
-                <details class="comments" data-testid="survey-comments">
-                    <summary>{format!("其他意见（{} 条）", comments.len())}</summary>
-                    <ul class="plain">
-                        {comments.into_iter().map(|(at, c)| view! { <li><p class="pre">{c}</p><span class="muted small">{browser::date_time(at)}</span></li> }).collect_view()}
-                    </ul>
-                </details>
+            <Comments comments=comments/>
+            {open.then(|| view! {
+                <AnswerSheet survey=survey.clone() answers=Typing::get().levels options=ledger::Verdict::ALL label_of=ledger::Verdict::label
+                    command=|id, levels, comment| Command::AnswerRound { id, levels, comment }/>
             })}
-            {open.then(|| view! { <LevelForm survey=survey.clone()/> })}
             <History id=survey.id.clone()/>
         </article>
     }
 }
 
-/// One resident's answers in five levels: a row of five buttons per question.
+/// Residents' other opinions (其他意见) written with their answers, newest last.
 #[component]
-fn LevelForm(survey: Survey) -> impl IntoView {
-    let service = expect_context::<LedgerService>();
-    let Typing { levels, note: comment, saved, writes, .. } = Typing::get();
-    let failure = RwSignal::new(None::<String>);
-    let id = survey.id.clone();
-    let submit = move |_| {
-        let (id, l, c) = (id.clone(), levels.get_untracked(), comment.get_untracked());
-        writes.run(
-            "response",
-            move || service.apply(Command::AnswerRound { id, levels: l, comment: c }),
-            move |result| match result {
-                Ok(_) => {
-                    levels.try_set(Vec::new());
-                    comment.try_set(String::new());
-                    failure.try_set(None);
-                    saved.try_update(|n| *n += 1);
-                }
-                Err(e) => {
-                    failure.try_set(Some(e));
-                }
-            },
-        );
-    };
-    view! {
-        <section class="response-form" aria-label="录入答卷">
-            <h3>"录入一份答卷"</h3>
-            {survey.questions.into_iter().map(|q| {
-                let (qa, qb) = (q.id.clone(), q.id);
-                let selected = Signal::derive(move || levels.with(|a| a.iter().find(|(q, _)| *q == qa).map(|(_, s)| *s)));
-                let pick = Callback::new(move |s| levels.update(|a| {
-                    a.retain(|(q, _)| *q != qb);
-                    a.push((qb.clone(), s));
-                }));
-                view! { <Chips label=q.text options=ledger::Verdict::ALL label_of=ledger::Verdict::label selected on_pick=pick/> }
-            }).collect_view()}
-            <label class="field">"其他意见（选填）"
-                <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
-            </label>
-            {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
-            <button type="button" class="button primary wide" data-testid="save-response" disabled=move || writes.busy() on:click=submit>{move || writes.label("response", "保存答卷")}</button>
-            {move || (saved.get() > 0).then(|| view! { <p class="saved-note" role="status" data-testid="responses-saved">{format!("已保存。本次已录入 {} 份", saved.get())}</p> })}
-        </section>
-    }
+fn Comments(comments: Vec<(i64, String)>) -> impl IntoView {
+    (!comments.is_empty()).then(|| {
+        view! {
+            <details class="comments" data-testid="survey-comments">
+                <summary>{format!("其他意见（{} 条）", comments.len())}</summary>
+                <ul class="plain">
+                    {comments.into_iter().map(|(at, c)| view! { <li><p class="pre">{c}</p><span class="muted small">{browser::date_time(at)}</span></li> }).collect_view()}
+                </ul>
+            </details>
+        }
+    })
 }
 
-/// One resident's answers: a row of three big buttons per question.
+/// One resident's answers: a row of big buttons per question, three levels in the unit's own
+/// rounds and five in the office's (`answers`, `options` and `command` say which).
 #[component]
-fn ResponseForm(survey: Survey) -> impl IntoView {
+fn AnswerSheet<C: Copy + PartialEq + Send + Sync + 'static>(
+    survey: Survey,
+    answers: RwSignal<Vec<(RecordId, C)>>,
+    options: &'static [C],
+    label_of: fn(C) -> &'static str,
+    command: fn(RecordId, Vec<(RecordId, C)>, String) -> Command,
+) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let Typing { answers, note: comment, saved, writes, .. } = Typing::get();
+    let Typing { note: comment, saved, writes, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
     let id = survey.id.clone();
     let submit = move |_| {
-        let (id, a, c) = (id.clone(), answers.get_untracked(), comment.get_untracked());
+        let c = command(id.clone(), answers.get_untracked(), comment.get_untracked());
         writes.run(
             "response",
-            move || service.apply(Command::AnswerSurvey { id, answers: a, comment: c }),
+            move || service.apply(c),
             move |result| match result {
                 Ok(_) => {
                     answers.try_set(Vec::new());
@@ -285,7 +252,7 @@ fn ResponseForm(survey: Survey) -> impl IntoView {
                     a.retain(|(q, _)| *q != qb);
                     a.push((qb.clone(), s));
                 }));
-                view! { <Chips label=q.text options=Satisfaction::ALL label_of=Satisfaction::label selected on_pick=pick/> }
+                view! { <Chips label=q.text options label_of selected on_pick=pick/> }
             }).collect_view()}
             <label class="field">"其他意见（选填）"
                 <textarea name="comment" rows=2 prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>

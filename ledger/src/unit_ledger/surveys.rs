@@ -123,11 +123,7 @@ impl UnitLedger {
         w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
         let questions = w.new_map("questions")?;
         w.new_map("responses")?;
-        for (order, text) in round.questions.iter().enumerate() {
-            let q = self.doc.put_object(&questions, RecordId::random().as_str(), ObjType::Map)?;
-            self.doc.put(&q, "order", order as i64)?;
-            self.doc.put(&q, "text", text.as_str())?;
-        }
+        self.put_questions(&questions, round.questions)?;
         self.commit(format!("下达满意度测评：{}", round.title.trim()), Some((Section::Surveys, id.clone())), now_ms);
         Ok(true)
     }
@@ -136,6 +132,20 @@ impl UnitLedger {
     pub fn add_survey_levels(&mut self, id: &RecordId, levels: &[(RecordId, Verdict)], comment: &str, today: NaiveDate, now_ms: i64) -> Result<(), LedgerError> {
         let survey = self.survey(id)?;
         check_levels(&survey, levels, comment, today).map_err(|e| LedgerError::Invalid(e.messages().join("；")))?;
+        self.put_answer_sheet(id, levels.iter().map(|(q, l)| (q, l.code())), comment, now_ms)
+    }
+
+    fn put_questions(&mut self, questions: &ObjId, texts: &[String]) -> Result<(), LedgerError> {
+        for (order, text) in texts.iter().enumerate() {
+            let q = self.doc.put_object(questions, RecordId::random().as_str(), ObjType::Map)?;
+            self.doc.put(&q, "order", order as i64)?;
+            self.doc.put(&q, "text", text.as_str())?;
+        }
+        Ok(())
+    }
+
+    /// One answer sheet: an entry of the round's responses with its answers (question → code).
+    fn put_answer_sheet<'a>(&mut self, id: &RecordId, answers: impl Iterator<Item = (&'a RecordId, &'static str)>, comment: &str, now_ms: i64) -> Result<(), LedgerError> {
         let obj = self.record_obj(Section::Surveys, id)?;
         let responses = self.record_map(&obj, "responses")?;
         let response = self.add_entry(&responses, now_ms, &[("comment", comment.trim().into())])?;
@@ -144,8 +154,8 @@ impl UnitLedger {
             _ => return Err(LedgerError::NotFound),
         };
         let answers_obj = self.doc.put_object(&entry, "answers", ObjType::Map)?;
-        for (question, level) in levels {
-            self.doc.put(&answers_obj, question.as_str(), level.code())?;
+        for (question, code) in answers {
+            self.doc.put(&answers_obj, question.as_str(), code)?;
         }
         self.commit("录入答卷".into(), Some((Section::Surveys, id.clone())), now_ms);
         Ok(())
@@ -161,11 +171,7 @@ impl UnitLedger {
         w.scalar("updated_at", ScalarValue::Timestamp(now_ms))?;
         let questions = w.new_map("questions")?;
         w.new_map("responses")?;
-        for (order, text) in survey.questions.iter().enumerate() {
-            let q = self.doc.put_object(&questions, RecordId::random().as_str(), ObjType::Map)?;
-            self.doc.put(&q, "order", order as i64)?;
-            self.doc.put(&q, "text", text.as_str())?;
-        }
+        self.put_questions(&questions, &survey.questions)?;
         self.commit(format!("开启测评：{}", survey.title), Some((Section::Surveys, id.clone())), now_ms);
         Ok(id)
     }
@@ -174,19 +180,7 @@ impl UnitLedger {
     pub fn add_survey_response(&mut self, id: &RecordId, answers: &[(RecordId, Satisfaction)], comment: &str, now_ms: i64) -> Result<(), LedgerError> {
         let survey = self.survey(id)?;
         check_response(&survey, answers, comment).map_err(|e| LedgerError::Invalid(e.to_string()))?;
-        let obj = self.record_obj(Section::Surveys, id)?;
-        let responses = self.record_map(&obj, "responses")?;
-        let response = self.add_entry(&responses, now_ms, &[("comment", comment.trim().into())])?;
-        let entry = match self.doc.get(&responses, response.as_str())? {
-            Some((automerge::Value::Object(ObjType::Map), obj)) => obj,
-            _ => return Err(LedgerError::NotFound),
-        };
-        let answers_obj = self.doc.put_object(&entry, "answers", ObjType::Map)?;
-        for (question, answer) in answers {
-            self.doc.put(&answers_obj, question.as_str(), answer.code())?;
-        }
-        self.commit("录入答卷".into(), Some((Section::Surveys, id.clone())), now_ms);
-        Ok(())
+        self.put_answer_sheet(id, answers.iter().map(|(q, a)| (q, a.code())), comment, now_ms)
     }
 
     /// Closes (or reopens) a round.
