@@ -231,7 +231,7 @@ impl Command {
             Self::SubmitPlan { id } => ledger.submit_plan(id, now_ms).map(|_| id.clone()),
             Self::FollowTask { id, task, done: finished, note } => ledger.follow_task(id, task, *finished, note, now_ms).map(done(id)),
             Self::OpenNotice { id } => ledger.open_notice(id, now_ms).map(|_| id.clone()),
-            Self::AddRule { rule } => ledger.add_rule(rule, now_ms),
+            Self::AddRule { rule } => ledger.add_rule(rule, today, now_ms),
             Self::UpdateRule { id, rule } => ledger.update_rule(id, rule, now_ms).map(done(id)),
             Self::ChangeRule { id, to, reason } => ledger.change_rule(id, *to, reason, today, now_ms).map(done(id)),
             Self::DecideRule { id, round, decision, reason } => ledger.decide_rule(id, round, *decision, reason, today, now_ms).map(done(id)),

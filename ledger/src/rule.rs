@@ -95,6 +95,7 @@ pub struct Rule {
     pub replaced_by: Option<RecordId>,
     pub changes: Vec<RuleChange>,
     pub conflicts: Vec<crate::record::Conflict>,
+    pub created_at: i64,
     pub deleted: bool,
 }
 
@@ -177,7 +178,11 @@ impl CleanupProgress {
             if rule.valid_until.is_some_and(|u| today > u) && rule.status(today) == RuleStatus::Lapsed {
                 p.past_validity += 1;
             }
-            // Asked about: the rules that bound on the day the round opened.
+            // Asked about: the rules that bound on the day the round opened (a rule written
+            // later is a new rule, 制定新制度, not one to clean up).
+            if crate::report::day_of(rule.created_at).is_some_and(|d| d > opened) {
+                continue;
+            }
             let at_open = Rule { changes: rule.changes.iter().filter(|c| crate::report::day_of(c.at).is_some_and(|d| d < opened)).cloned().collect(), ..rule.clone() };
             if !at_open.status(opened).binds() {
                 continue;

@@ -217,6 +217,16 @@ test("a notice read on a phone shows as opened; a clean-up round is answered rul
   await page.getByTestId("cleanup").filter({ hasText: "已清理 2 / 2 项" }).waitFor();
   await waitSynced(page);
   await villageState(office, "2027 年制度清理", "已完成");
+
+  // A new rule in place of the one kept: the old one becomes 已修订 and names its successor.
+  await page.getByRole("link", { name: "＋ 新增制度" }).click();
+  await page.locator('input[name="name"]').fill("村务公开办法（2027 年修订）");
+  await page.locator('select[name="replaces"]').selectOption({ label: "村务公开制度" });
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("rule").getByText("取代：《村务公开制度》").waitFor();
+  await page.getByRole("link", { name: "《村务公开制度》" }).click();
+  await page.getByTestId("rule-status").filter({ hasText: "已修订" }).waitFor();
+  assert.match(await page.getByTestId("replaced-by").textContent(), /村务公开办法（2027 年修订）/);
   await browser.close();
   await phone.close();
 });

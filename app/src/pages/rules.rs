@@ -11,7 +11,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::browser;
-use crate::pages::parts::{not_found, route_id, Chips, History, RecordForm, TextField};
+use crate::pages::parts::{not_found, Chips, History, RecordForm, TextField};
 use crate::pages::write_once::WriteOnce;
 use crate::service::LedgerService;
 
@@ -77,6 +77,8 @@ struct RuleForm {
     in_force_from: String,
     valid_until: String,
     basis: String,
+    /// The id of the rule this one replaces, or "".
+    replaces: String,
 }
 
 impl RuleForm {
@@ -88,7 +90,7 @@ impl RuleForm {
             in_force_from: date(&self.in_force_from),
             valid_until: date(&self.valid_until),
             basis: self.basis.trim().to_owned(),
-            replaces: None,
+            replaces: ledger::RecordId::parse(&self.replaces),
         };
         d.check().map(|()| d)
     }
@@ -96,6 +98,10 @@ impl RuleForm {
 
 #[component]
 pub fn NewRule() -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let today = browser::today();
+    // A new rule may take the place of one still in force (制定新制度, 废旧立新).
+    let replaceable: Vec<(String, String)> = service.rules.with_untracked(|r| r.iter().filter(|r| !r.deleted && r.status(today).binds()).map(|r| (r.id.to_string(), r.name.clone())).collect());
     let navigate = use_navigate();
     let draft = RwSignal::new(RuleForm::default());
     let form = RecordForm::new();
@@ -116,6 +122,14 @@ pub fn NewRule() -> impl IntoView {
             <TextField label="施行日期" name="in_force_from" input_type="date" draft errors get=|d: &RuleForm| &d.in_force_from set=|d: &mut RuleForm, v| d.in_force_from = v/>
             <TextField label="有效期至" name="valid_until" input_type="date" draft errors get=|d: &RuleForm| &d.valid_until set=|d: &mut RuleForm, v| d.valid_until = v/>
             <TextField label="制定依据" name="basis" rows=3 max=ledger::rule::MAX_TEXT draft errors get=|d: &RuleForm| &d.basis set=|d: &mut RuleForm, v| d.basis = v/>
+            {(!replaceable.is_empty()).then(|| view! {
+                <label class="field">"取代的制度（选填；选中的制度将标为已修订）"
+                    <select name="replaces" on:change=move |ev| draft.update(|d| d.replaces = event_target_value(&ev))>
+                        <option value="">"不取代其他制度"</option>
+                        {replaceable.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                </label>
+            })}
             <div class="sticky-actions">
                 {form.failure_view()}
                 <button type="submit" class="button primary wide">"保存"</button>
@@ -131,8 +145,12 @@ pub fn RuleDetail() -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let decision = RwSignal::new(None::<Cleanup>);
     let failure = RwSignal::new(None::<String>);
-    let id = route_id();
-    let rule = move || id.as_ref().and_then(|id| service.rules.with(|all| all.iter().find(|r| r.id == *id && !r.deleted).cloned()));
+    // Tracked: a rule links to the rule it replaced, the same page with another id.
+    let params = leptos_router::hooks::use_params_map();
+    let rule = move || {
+        let id = params.with(|p| p.get("id").and_then(|s| ledger::RecordId::parse(&s)))?;
+        service.rules.with(|all| all.iter().find(|r| r.id == id && !r.deleted).cloned())
+    };
     move || match rule() {
         Some(r) => view! { <RuleView rule=r writes reason decision failure/> }.into_any(),
         None => not_found("制度", "/work/rules"),
@@ -210,6 +228,8 @@ fn RuleView(rule: Rule, writes: WriteOnce, reason: RwSignal<String>, decision: R
             <p class="meta"><span class="status" data-testid="rule-status">{status.label()}</span>" "{rule.number.clone()}</p>
             <p class="meta">{rule.in_force_from.map(|d| format!("{d} 起施行"))}" "{rule.valid_until.map(|d| format!("有效期至 {d}"))}</p>
             {(!rule.basis.is_empty()).then(|| view! { <p class="pre">"制定依据："{rule.basis.clone()}</p> })}
+            {rule.replaces.as_ref().map(|r| view! { <p class="meta">"取代："<RuleLink id=r.clone()/></p> })}
+            {rule.replaced_by.as_ref().map(|r| view! { <p class="meta" data-testid="replaced-by">"已被取代："<RuleLink id=r.clone()/></p> })}
             {move || failure.get().map(|f| view! { <div class="alert" role="alert" data-testid="save-error">{f}</div> })}
             {decide}
             {change}
@@ -218,4 +238,12 @@ fn RuleView(rule: Rule, writes: WriteOnce, reason: RwSignal<String>, decision: R
             <History id=rule.id.clone()/>
         </article>
     }
+}
+
+/// Another rule of the unit by name, linked.
+#[component]
+fn RuleLink(id: ledger::RecordId) -> impl IntoView {
+    let service = expect_context::<LedgerService>();
+    let name = service.rules.with_untracked(|r| r.iter().find(|r| r.id == id).map(|r| format!("《{}》", r.name))).unwrap_or_else(|| "（另一项制度）".into());
+    view! { <a href=format!("/work/rules/{id}")>{name}</a> }
 }

@@ -21,6 +21,7 @@ fn rule(valid_until: Option<&str>) -> Rule {
         replaced_by: None,
         changes: Vec::new(),
         conflicts: Vec::new(),
+        created_at: 0,
         deleted: false,
     }
 }
@@ -102,7 +103,9 @@ fn a_cleanup_round_counts_the_rules_that_bound_when_it_opened_and_what_was_decid
         r
     };
     let lapsed = rule(Some("2027-03-10"));
-    let p = CleanupProgress::of(&[kept, repealed.clone(), undecided, gone_before, other_round, lapsed], &round, opened, today);
+    // Written after the round opened: a new rule, not one to clean up.
+    let written_later = Rule { created_at: (opened + chrono::Days::new(2)).and_hms_opt(4, 0, 0).unwrap().and_utc().timestamp_millis(), ..rule(None) };
+    let p = CleanupProgress::of(&[kept, repealed.clone(), undecided, gone_before, other_round, lapsed, written_later], &round, opened, today);
     assert_eq!((p.rules, p.decided, p.kept, p.revised, p.repealed, p.past_validity), (5, 2, 1, 0, 1, 1));
     assert!(!p.done());
     assert_eq!(repealed.decision_in(&round).map(|(d, _)| d), Some(Cleanup::Repeal));

@@ -90,7 +90,9 @@ fn record(l: &mut UnitLedger, section: Section) -> RecordId {
         }
         Section::Rules => {
             let d = RuleDraft { name: "村务公开制度".into(), number: "青石村〔2025〕1号".into(), basis: "村民委员会组织法".into(), ..Default::default() };
-            let id = l.add_rule(&d, 1_000).unwrap();
+            let old = l.add_rule(&RuleDraft { name: "旧制度".into(), ..Default::default() }, today(), 900).unwrap();
+            let d = RuleDraft { replaces: Some(old), ..d };
+            let id = l.add_rule(&d, today(), 1_000).unwrap();
             l.change_rule(&id, crate::rule::RuleStatus::UnderRevision, "与新条例不符", today(), 1_100).unwrap();
             id
         }

@@ -82,6 +82,7 @@ fn read_rule(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<Fie
         replaced_by: r.link("replaced_by"),
         changes,
         conflicts: r.conflicts(RULE_FIELDS),
+        created_at: r.millis("created_at"),
         deleted: r.bool("deleted"),
         id,
     };
@@ -102,15 +103,32 @@ fn write_rule(doc: &mut AutoCommit, obj: ObjId, d: &RuleDraft) -> Result<Vec<cra
 }
 
 impl UnitLedger {
-    /// Records a rule; one that replaces another marks the other 已修订 with the reason given.
-    pub fn add_rule(&mut self, draft: &RuleDraft, now_ms: i64) -> Result<RecordId, LedgerError> {
+    /// Records a rule. One that replaces another (制定新制度 in place of an old one) marks the
+    /// old one 已修订 and says by which, in a change of its own, committed with the new rule's.
+    pub fn add_rule(&mut self, draft: &RuleDraft, today: NaiveDate, now_ms: i64) -> Result<RecordId, LedgerError> {
         draft.check().map_err(|e| LedgerError::Invalid(e.messages().join("；")))?;
+        let replaced = match &draft.replaces {
+            Some(old) => {
+                let old = self.rule(old).map_err(|_| LedgerError::Invalid("要取代的制度不在本单位台账中".into()))?;
+                if !old.status(today).next().contains(&RuleStatus::Revised) {
+                    return Err(LedgerError::Invalid(format!("《{}》已“{}”，不能再被取代", old.name, old.status(today).label())));
+                }
+                Some(old)
+            }
+            None => None,
+        };
         let (id, obj) = self.new_record(Section::Rules, now_ms)?;
         self.doc.put_object(&obj, "changes", automerge::ObjType::Map)?;
         self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
         self.doc.put(&obj, "replaced_by", "")?;
         write_rule(&mut self.doc, obj, draft)?;
         self.commit(format!("新增制度：{}", super::note_value(&draft.name)), Some((Section::Rules, id.clone())), now_ms);
+        if let Some(old) = replaced {
+            let old_obj = self.record_obj(Section::Rules, &old.id)?;
+            self.doc.put(&old_obj, "replaced_by", id.as_str())?;
+            let reason = format!("由《{}》取代", draft.name.trim());
+            self.add_rule_change(&old.id, &[("to", RuleStatus::Revised.code().into()), ("reason", reason.into())], "制度已修订".into(), now_ms)?;
+        }
         Ok(id)
     }
 

@@ -52,7 +52,7 @@ fn world(stage: Stage) -> World {
     l.open_round(&round, RoundKind::Cleanup, "制度清理", today(), "青山县先锋办", today(), 1_000).unwrap();
     let notice = RecordId::random();
     l.publish_notice(&notice, "一季度通报", "各单位：……", "青山县先锋办", today(), 1_000).unwrap();
-    let rule = l.add_rule(&RuleDraft { name: "村务公开制度".into(), ..Default::default() }, 1_000).unwrap();
+    let rule = l.add_rule(&RuleDraft { name: "村务公开制度".into(), ..Default::default() }, today(), 1_000).unwrap();
     let survey = RecordId::random();
     let questions = ["办事效率".to_owned(), "服务态度".to_owned()];
     l.open_satisfaction_round(
@@ -139,7 +139,7 @@ fn actions() -> Vec<(&'static str, Stage, Work, &'static [Write])> {
             "keep rules",
             Stage::Opened,
             |l, w| {
-                let id = l.add_rule(&RuleDraft { name: "财务制度".into(), number: "〔2027〕1号".into(), valid_until: Some(today()), ..Default::default() }, 2_000).unwrap();
+                let id = l.add_rule(&RuleDraft { name: "财务制度".into(), number: "〔2027〕1号".into(), valid_until: Some(today()), ..Default::default() }, today(), 2_000).unwrap();
                 l.update_rule(&id, &RuleDraft { name: "财务管理制度".into(), ..Default::default() }, 2_100).unwrap();
                 l.change_rule(&w.rule, RuleStatus::UnderRevision, "条例修订", today(), 2_200).unwrap();
             },
@@ -168,6 +168,12 @@ fn actions() -> Vec<(&'static str, Stage, Work, &'static [Write])> {
                 let levels = vec![(s.questions[0].id.clone(), Verdict::VerySatisfied), (s.questions[1].id.clone(), Verdict::Dissatisfied)];
                 l.add_survey_levels(&w.survey, &levels, "", today(), 2_000).unwrap();
             },
+            UNIT,
+        ),
+        (
+            "write a new rule in place of an old one",
+            Stage::Opened,
+            |l, w| drop(l.add_rule(&RuleDraft { name: "村务公开办法".into(), replaces: Some(w.rule.clone()), ..Default::default() }, today(), 2_000).unwrap()),
             UNIT,
         ),
         ("decide a rule in a clean-up", Stage::Opened, |l, w| l.decide_rule(&w.rule, &w.round, Cleanup::Repeal, "已过时", today(), 2_000).unwrap(), UNIT),
@@ -367,4 +373,21 @@ fn a_satisfaction_round_counts_five_levels_and_closes_with_its_period() {
     forged.doc_mut().commit_with(CommitOptions::default().with_message(note.encode()));
     let changes = forged.doc_mut().get_changes(&w.server.heads());
     assert!(check(w.server.doc(), &changes, Sender { write: Write::Everything, name: NAME }).is_err());
+}
+
+#[test]
+fn a_new_rule_in_place_of_an_old_one_marks_it_revised_and_links_both() {
+    let mut w = world(Stage::Opened);
+    let mut l = phone(&mut w);
+    let new = l.add_rule(&RuleDraft { name: "村务公开办法".into(), replaces: Some(w.rule.clone()), ..Default::default() }, today(), 2_000).unwrap();
+    let (old, added) = (l.rule(&w.rule).unwrap(), l.rule(&new).unwrap());
+    assert_eq!((old.status(today()), old.replaced_by.as_ref(), added.replaces.as_ref()), (RuleStatus::Revised, Some(&new), Some(&w.rule)));
+    assert_eq!(old.changes.last().unwrap().reason, "由《村务公开办法》取代");
+    // 已修订 is final: it is not replaced twice, and nothing is written.
+    let heads = l.heads();
+    let again = l.add_rule(&RuleDraft { name: "另一个".into(), replaces: Some(w.rule.clone()), ..Default::default() }, today(), 3_000);
+    assert!(again.unwrap_err().to_string().contains("已修订"));
+    assert_eq!(l.heads(), heads);
+    let unknown = l.add_rule(&RuleDraft { name: "另一个".into(), replaces: Some(RecordId::random()), ..Default::default() }, today(), 3_000);
+    assert!(unknown.is_err());
 }

@@ -236,7 +236,7 @@ async fn a_notice_and_a_clean_up_round_reach_the_units_and_the_office_sees_who_a
     edit(&mut phone, "cadre_a", |l| l.open_notice(&notice_id, now()));
     let rules: Vec<RecordId> = ["村务公开制度", "财务管理制度"]
         .iter()
-        .map(|n| edit(&mut phone, "cadre_a", |l| l.add_rule(&RuleDraft { name: (*n).into(), ..Default::default() }, now() - 86_400_000 * 2)))
+        .map(|n| edit(&mut phone, "cadre_a", |l| l.add_rule(&RuleDraft { name: (*n).into(), ..Default::default() }, today(), now() - 86_400_000 * 2)))
         .collect();
     let (answer, _) = w.sync("cadre_a", "A村", phone).await;
     assert_eq!(answer, Answer::Data);
