@@ -147,7 +147,7 @@ fn Rounds(rounds: Vec<RoundRow>) -> impl IntoView {
                 <tr data-round=r.id.clone()>
                     <td>{r.kind_label.clone()}</td>
                     <td>{r.title.clone()}</td>
-                    <td>{if r.deadline.is_empty() { api::local_time(r.opened_at) } else { format!("{} 前", r.deadline) }}</td>
+                    <td>{if r.deadline.is_empty() { api::local_time_ms(r.opened_at as f64) } else { format!("{} 前", r.deadline) }}</td>
                     <td>{r.node_name.clone()}" · "{r.units}" 个单位"</td>
                     <td data-col="counts">{counts}</td>
                     <td><button class="plain" on:click=move |_| state.open.set(Open::Round(id.clone()))>"查看"</button></td>

@@ -48,6 +48,7 @@ pub struct RoundRow {
     pub title: String,
     pub deadline: String,
     pub node_name: String,
+    /// When it was opened (ms).
     pub opened_at: i64,
     pub opened_by: String,
     pub units: usize,

@@ -32,6 +32,9 @@ use crate::AppState;
 
 const NOT_FOUND: &str = "没有这项工作，或不在您的范围内";
 pub(crate) const MAX_TITLE: usize = 100;
+/// Rounds and notices one office node opens in a day: each is written into every ledger below
+/// it, so a runaway script (or a stuck button) must not fill them all.
+pub(crate) const MAX_PER_DAY: usize = 30;
 
 async fn office(state: &AppState, headers: &HeaderMap) -> Result<Principal, Response> {
     let (p, _) = principal(state, headers, None).await?;
@@ -120,7 +123,7 @@ fn deliver(hub: &Hub, org: &Org, round: &OfficeRound, unit: &str) -> Result<(), 
     let name = office_name(org, &round.node);
     let id = RecordId::parse(&round.id).ok_or("a round's id is a record id")?;
     let deadline = NaiveDate::parse_from_str(&round.deadline, "%Y-%m-%d").ok();
-    let opened = ledger::report::day_of(round.opened_at * 1_000).unwrap_or_default();
+    let opened = ledger::report::day_of(round.opened_at).unwrap_or_default();
     let (kind, title, body) = (round.kind.clone(), round.title.clone(), round.body.clone());
     let now_ms = crate::board::now_ms();
     let office = name.clone();
@@ -146,6 +149,12 @@ pub(crate) fn open(hub: &Hub, person: &str, kind: &str, node: &str, title: &str,
     let org = hub.directory.org();
     let node = node_for(&org, person, node)?;
     let units: Vec<String> = ledgers_below(&org, &node).into_iter().map(|(u, _)| u).collect();
+    let office_node = org.office_nodes(person).into_iter().find(|n| org.is_at_or_below(&node, &n.id)).map(|n| n.id.clone()).unwrap_or_else(|| node.clone());
+    let below: Vec<&str> = org.units.values().filter(|u| org.is_at_or_below(&u.id, &office_node)).map(|u| u.id.as_str()).collect();
+    let since = crate::board::now_ms() - 86_400_000;
+    if hub.storage.office_rounds(&below).map_err(failed)?.iter().filter(|r| r.opened_at >= since).count() >= MAX_PER_DAY {
+        return Err((StatusCode::TOO_MANY_REQUESTS, "busy", format!("一天内最多下达 {MAX_PER_DAY} 项工作和通报，请明天再下达")));
+    }
     if units.is_empty() {
         return Err(invalid("这个单位以下没有建立台账的单位"));
     }
@@ -158,7 +167,7 @@ pub(crate) fn open(hub: &Hub, person: &str, kind: &str, node: &str, title: &str,
         body: body.to_owned(),
         units,
         opened_by: person.to_owned(),
-        opened_at: now_secs(),
+        opened_at: crate::board::now_ms(),
     };
     let label = kind_label(kind);
     let audit = format!("{label}“{}”下达 {} 个单位（{}）", round.title, round.units.len(), org.path_names(&node).join("/"));

@@ -101,7 +101,8 @@ pub fn NewRule() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let today = browser::today();
     // A new rule may take the place of one still in force (制定新制度, 废旧立新).
-    let replaceable: Vec<(String, String)> = service.rules.with_untracked(|r| r.iter().filter(|r| !r.deleted && r.status(today).binds()).map(|r| (r.id.to_string(), r.name.clone())).collect());
+    let replaceable: Vec<(String, String)> =
+        service.rules.with_untracked(|r| r.iter().filter(|r| !r.deleted && r.status(today).binds()).map(|r| (r.id.to_string(), r.name.clone())).collect());
     let navigate = use_navigate();
     let draft = RwSignal::new(RuleForm::default());
     let form = RecordForm::new();

@@ -139,7 +139,8 @@ fn actions() -> Vec<(&'static str, Stage, Work, &'static [Write])> {
             "keep rules",
             Stage::Opened,
             |l, w| {
-                let id = l.add_rule(&RuleDraft { name: "财务制度".into(), number: "〔2027〕1号".into(), valid_until: Some(today()), ..Default::default() }, today(), 2_000).unwrap();
+                let id =
+                    l.add_rule(&RuleDraft { name: "财务制度".into(), number: "〔2027〕1号".into(), valid_until: Some(today()), ..Default::default() }, today(), 2_000).unwrap();
                 l.update_rule(&id, &RuleDraft { name: "财务管理制度".into(), ..Default::default() }, 2_100).unwrap();
                 l.change_rule(&w.rule, RuleStatus::UnderRevision, "条例修订", today(), 2_200).unwrap();
             },

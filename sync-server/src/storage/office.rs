@@ -35,7 +35,8 @@ pub(crate) struct OfficeRound {
     pub body: String,
     /// The units covered, each keeping a ledger.
     pub units: Vec<String>,
-    /// The office person who opened it, and when (seconds).
+    /// The office person who opened it, and when (ms: two opened in one second still list in
+    /// the order they were opened).
     pub opened_by: String,
     pub opened_at: i64,
 }
@@ -67,7 +68,7 @@ impl Storage {
             params![r.id, r.kind, r.node, r.title, r.deadline, r.body, r.units.join(","), r.opened_by, r.opened_at],
         )
         .map_err(err)?;
-        tx.execute("INSERT INTO audit (at, person, action, detail) VALUES (?1, ?2, ?3, ?4)", params![r.opened_at, r.opened_by, format!("office_{}", r.kind), audit])
+        tx.execute("INSERT INTO audit (at, person, action, detail) VALUES (?1, ?2, ?3, ?4)", params![r.opened_at / 1_000, r.opened_by, format!("office_{}", r.kind), audit])
             .map_err(err)?;
         tx.commit().map_err(err)
     }

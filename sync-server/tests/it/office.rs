@@ -303,6 +303,23 @@ async fn every_person_gets_exactly_the_office_answer_the_table_says() {
     // office_y's own view lists nothing of X县's.
     let view: OfficeView = w.exactly("office_y", "GET", "/api/office", "").await;
     assert!(view.rounds.is_empty());
+
+    // A day's rounds and notices are bounded per office: the next is refused with why, and
+    // nothing is written; another county's office is not held up by it.
+    let notice = format!(r#"{{"title":"通报","body":"正文","node":"{x}"}}"#);
+    let mut opened = w.exactly::<OfficeView>("office_x", "GET", "/api/office", "").await.rounds.len();
+    while opened < 30 {
+        let (status, text) = w.call("office_x", "POST", "/api/office/notices", &notice).await;
+        assert_eq!(status, 200, "{text}");
+        opened += 1;
+    }
+    let (status, text) = w.call("office_x", "POST", "/api/office/notices", &notice).await;
+    assert_eq!(status, 429, "{text}");
+    assert!(text.contains("一天内最多下达 30 项"), "{text}");
+    assert_eq!(w.exactly::<OfficeView>("office_x", "GET", "/api/office", "").await.rounds.len(), 30);
+    let y = w.server.state.hub.directory.org().units.values().find(|u| u.name == "Y县").unwrap().id.clone();
+    let (status, text) = w.call("office_y", "POST", "/api/office/notices", &format!(r#"{{"title":"通报","body":"正文","node":"{y}"}}"#)).await;
+    assert_eq!(status, 200, "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
