@@ -309,7 +309,7 @@ fn BottomNav() -> impl IntoView {
     let location = leptos_router::hooks::use_location();
     let overdue = crate::pages::problem_list::overdue_count(expect_context::<LedgerService>());
     let cases = crate::pages::board::open_case_count(expect_context::<LedgerService>());
-    let work = crate::pages::work::waiting_count(expect_context::<LedgerService>());
+    let work = crate::pages::work::waiting_count(expect_context::<LedgerService>(), expect_context::<Write>());
     let remarks = crate::pages::new_remarks::new_count(expect_context::<LedgerService>(), expect_context::<crate::pages::new_remarks::RemarksSeen>());
     let current = move |prefix: &'static str| {
         move || {

@@ -12,11 +12,12 @@ use crate::pages::parts::{not_found, route_id, History};
 use crate::pages::write_once::WriteOnce;
 use crate::service::LedgerService;
 
-/// The 工作 tab's badge: notices not yet opened and plans the secretary must act on.
-pub fn waiting_count(service: LedgerService) -> Memo<usize> {
+/// The 工作 tab's badge: notices not yet opened, and for the secretary the plans to draft or
+/// revise (a cadre cannot act on those).
+pub fn waiting_count(service: LedgerService, write: ledger::org::Write) -> Memo<usize> {
     Memo::new(move |_| {
         let notices = service.notices.with(|n| n.iter().filter(|n| !n.deleted && n.opened_at.is_none()).count());
-        let plans = service.plans.with(|p| p.iter().filter(|p| p.may_edit()).count());
+        let plans = if write == ledger::org::Write::Everything { service.plans.with(|p| p.iter().filter(|p| p.may_edit()).count()) } else { 0 };
         notices + plans
     })
 }
