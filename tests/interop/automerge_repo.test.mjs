@@ -95,10 +95,15 @@ test("a unit's new ledger is readable by a JS peer, with our schema", async () =
   const [{ url }] = await server.ledgersOf("陈杰");
   const handle = await repo(await tokenOf("陈杰")).find(url);
   const doc = await until(handle, (d) => d.schema !== undefined);
-  assert.equal(Number(doc.schema), 3);
-  for (const section of ["visits", "problems", "enterprises", "pledges", "surveys", "posts", "ratings"]) {
+  assert.equal(Number(doc.schema), 4);
+  for (const section of ["visits", "problems", "enterprises", "pledges", "surveys", "posts", "ratings", "rules", "rounds", "notices"]) {
     assert.deepEqual({ ...doc[section] }, {}, section);
   }
+  // The demo county's office opened a plan round: the village's plan waits in its ledger.
+  const plans = Object.values(doc.plans);
+  assert.equal(plans.length, 1);
+  assert.match(String(plans[0].title), /实施方案/);
+  assert.equal(String(plans[0].office), "示范县先锋办");
 });
 
 test("asking for a document nobody has, or another unit's, is answered as unavailable", async () => {
