@@ -333,7 +333,12 @@ coded_enum! {
 
 /// A unit's filing in a round with `deadline`: a plan never submitted is overdue the day after.
 pub fn filing(plan: Option<&Plan>, deadline: NaiveDate, today: NaiveDate) -> Filing {
-    match plan.map(Plan::state) {
+    filing_of(plan.map(Plan::state), deadline, today)
+}
+
+/// The same from the plan's state alone (what the read model keeps of it).
+pub fn filing_of(state: Option<PlanState>, deadline: NaiveDate, today: NaiveDate) -> Filing {
+    match state {
         None | Some(PlanState::Drafting) if today > deadline => Filing::Overdue,
         None | Some(PlanState::Drafting) => Filing::NotFiled,
         Some(PlanState::Submitted) => Filing::Submitted,

@@ -351,14 +351,7 @@ impl PlanFacts {
     }
 
     pub fn filing(&self, today: NaiveDate) -> crate::plan::Filing {
-        use crate::plan::{Filing, PlanState};
-        match self.state {
-            PlanState::Drafting if self.deadline.is_some_and(|d| today > d) => Filing::Overdue,
-            PlanState::Drafting => Filing::NotFiled,
-            PlanState::Submitted => Filing::Submitted,
-            PlanState::Returned => Filing::Returned,
-            PlanState::Approved => Filing::Approved,
-        }
+        crate::plan::filing_of(Some(self.state), self.deadline.unwrap_or(NaiveDate::MAX), today)
     }
 }
 
