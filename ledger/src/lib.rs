@@ -5,6 +5,7 @@
 //! search and filter as plain functions.
 //! It compiles natively (tested with `cargo test`) and to wasm32 (used by `app`).
 
+pub mod achievement;
 pub mod board;
 pub mod calendar;
 pub mod codes;

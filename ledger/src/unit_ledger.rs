@@ -510,3 +510,25 @@ mod merge_props;
 mod merge_tests;
 #[cfg(test)]
 mod tests;
+
+/// Who made what: the actor that created an object is part of its id, and the server binds
+/// every actor to the device that first sent it, so these answer "whose phone wrote this".
+impl UnitLedger {
+    /// The actor whose change created the record.
+    pub fn creator(&self, section: Section, id: &RecordId) -> Option<ActorId> {
+        match self.record_obj(section, id).ok()? {
+            ObjId::Id(_, actor, _) => Some(actor),
+            ObjId::Root => None,
+        }
+    }
+
+    /// The actor whose change wrote one entry of a record's log (`list` is the log's field).
+    pub fn entry_creator(&self, section: Section, id: &RecordId, list: &'static str, entry: &RecordId) -> Option<ActorId> {
+        let record = self.record_obj(section, id).ok()?;
+        let log = self.record_map(&record, list).ok()?;
+        match self.doc.get(&log, entry.as_str()).ok()?? {
+            (Value::Object(ObjType::Map), ObjId::Id(_, actor, _)) => Some(actor),
+            _ => None,
+        }
+    }
+}

@@ -187,7 +187,7 @@ pub struct VisitFacts {
 /// Titles in lists are cut to this many characters (the record itself has the whole).
 pub const LIST_TEXT: usize = 60;
 
-fn cut(text: &str) -> String {
+pub(crate) fn cut(text: &str) -> String {
     text.chars().take(LIST_TEXT).collect()
 }
 
