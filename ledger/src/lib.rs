@@ -6,6 +6,7 @@
 //! It compiles natively (tested with `cargo test`) and to wasm32 (used by `app`).
 
 pub mod achievement;
+pub mod award;
 pub mod board;
 pub mod calendar;
 pub mod codes;
