@@ -8,6 +8,7 @@
 //! hash) lives here too: pure code the native tests reach without compiling Leptos.
 
 pub mod admin;
+pub mod awards;
 pub mod desk;
 pub mod me;
 pub mod office;

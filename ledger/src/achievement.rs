@@ -28,11 +28,18 @@ pub struct Worker<'a> {
     pub name: &'a str,
     /// Every actor of every device of theirs.
     pub actors: &'a HashSet<ActorId>,
+    /// The unit's own record (a collective's): everything its people did, and the team's
+    /// pledges with theirs.
+    pub whole_unit: bool,
 }
 
 impl Worker<'_> {
     fn made(&self, actor: Option<ActorId>) -> bool {
-        actor.is_some_and(|a| self.actors.contains(&a))
+        self.whole_unit || actor.is_some_and(|a| self.actors.contains(&a))
+    }
+
+    fn named(&self, name: &str) -> bool {
+        self.whole_unit || (!self.name.is_empty() && name.trim() == self.name)
     }
 }
 
@@ -135,8 +142,9 @@ pub fn work_record(ledger: &UnitLedger, worker: &Worker<'_>, period: Period) -> 
     }
 
     let pledges: Vec<_> = ledger.pledges().records.into_iter().filter(|p| !p.deleted).collect();
-    let mine_by_name = |name: &str| !worker.name.is_empty() && name.trim() == worker.name;
-    for p in pledges.iter().filter(|p| p.fulfilled && !p.team && mine_by_name(&p.by)) {
+    let mine_by_name = |name: &str| worker.named(name);
+    let theirs = |p: &crate::Pledge| (worker.whole_unit || !p.team) && mine_by_name(&p.by);
+    for p in pledges.iter().filter(|p| p.fulfilled && theirs(p)) {
         let day = day_of(p.fulfilled_at);
         if within(day) {
             let heard = p.evaluations.last().map(|e| format!("；评议{}", e.rating.label())).unwrap_or_default();
@@ -154,7 +162,7 @@ pub fn work_record(ledger: &UnitLedger, worker: &Worker<'_>, period: Period) -> 
         let Some(target) = r.target_id.as_ref() else { continue };
         let about = match r.target {
             Target::Post => posts.iter().find(|p| &p.id == target && !p.deleted && mine_by_name(&p.holder)).map(|p| format!("岗位：{}", p.title)),
-            Target::Pledge => pledges.iter().find(|p| &p.id == target && !p.team && mine_by_name(&p.by)).map(|p| format!("承诺：{}", p.content)),
+            Target::Pledge => pledges.iter().find(|p| &p.id == target && theirs(p)).map(|p| format!("承诺：{}", p.content)),
             Target::Visit => visits.iter().find(|v| &v.id == target && visit_ids.contains(&v.id)).map(|v| format!("走访：{}", v.whom)),
             Target::Problem => problems.iter().find(|p| &p.id == target && my_problems.contains(&p.id)).map(|p| format!("问题：{}", p.title)),
         };

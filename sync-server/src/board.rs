@@ -8,6 +8,7 @@
 pub(crate) mod contact;
 mod once;
 mod pages;
+mod publicity;
 mod throttle;
 
 use std::collections::HashMap;
@@ -151,6 +152,8 @@ pub fn routes() -> Router<AppState> {
         .route("/b/{unit}/case/{id}", get(case_page).post(recheck))
         .route("/b/{unit}/poster/{target}/{id}", get(poster))
         .route("/r/{code}", get(once::once_page).post(once::once_rate))
+        .route("/gongshi/{round}", get(publicity::round))
+        .route("/gongshi/{round}/objections", axum::routing::post(publicity::object))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
@@ -283,11 +286,15 @@ async fn rendered(state: &AppState, unit: &str) -> Result<Option<Arc<Rendered>>,
         }
     }
     let storage = state.hub.storage.clone();
+    let hub = state.hub.clone();
+    let org = state.hub.directory.org();
     let base = format!("/b/{unit}");
+    let unit = unit.to_owned();
     let r = tokio::task::spawn_blocking(move || -> Result<Rendered, String> {
         let board = read_board(&storage, &doc)?;
         let day = today();
-        let html = pages::board(&name, &base, &board, day);
+        let awards = publicity::unit_sections(&hub, &org, &unit)?;
+        let html = pages::board(&name, &base, &board, &awards, day);
         Ok(Rendered { unit: name, day, board, html: html.into() })
     })
     .await

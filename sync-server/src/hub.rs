@@ -74,13 +74,25 @@ pub struct Hub {
     pub policy: CompactionPolicy,
     /// The supervisor's read model, kept current with every commit.
     pub read_model: Arc<ReadModel>,
+    /// Award rounds count their stages this many days ahead of today (`--days-ahead`, for
+    /// rehearsals and tests; 0 otherwise).
+    pub days_ahead: std::sync::atomic::AtomicI64,
 }
 
 impl Hub {
     pub fn new(storage: Arc<Storage>, directory: Arc<Directory>) -> Arc<Self> {
         let (changed, _) = broadcast::channel(4096);
         let read_model = Arc::new(ReadModel::new(storage.clone()));
-        Arc::new(Self { storage, directory, docs: Mutex::new(HashMap::new()), changed, idle: Duration::from_secs(120), policy: CompactionPolicy::default(), read_model })
+        Arc::new(Self {
+            storage,
+            directory,
+            docs: Mutex::new(HashMap::new()),
+            changed,
+            idle: Duration::from_secs(120),
+            policy: CompactionPolicy::default(),
+            read_model,
+            days_ahead: Default::default(),
+        })
     }
 
     fn cells(&self) -> MutexGuard<'_, HashMap<DocumentId, Arc<Cell>>> {

@@ -7,6 +7,7 @@
 
 mod admin;
 mod auth;
+mod awards;
 pub mod backup;
 pub mod board;
 pub mod data_check;
@@ -157,6 +158,21 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/office/notices", post(office::publish_notice))
         .route("/api/office/plans/{round}/{unit}", get(office::plan))
         .route("/api/office/plans/{round}/{unit}/review", post(office::review))
+        .route("/api/office/awards", get(awards::office_rounds).post(awards::open_round))
+        .route("/api/office/awards/{id}", get(awards::office_round_detail))
+        .route("/api/office/awards/{round}/nominations/{id}/opinions", post(awards::record_opinion))
+        .route("/api/office/awards/{round}/nominations/{id}/shortlist", post(awards::shortlist))
+        .route("/api/office/awards/{round}/publicity", post(awards::start_publicity))
+        .route("/api/office/awards/{round}/objections/{id}", post(awards::settle_objection))
+        .route("/api/office/awards/{round}/decision", post(awards::decide))
+        .route("/api/awards", get(awards::secretary_rounds))
+        .route("/api/awards/evidence", get(awards::evidence_choices))
+        .route("/api/awards/{id}", get(awards::secretary_round_detail))
+        .route("/api/awards/{round}/nominations", post(awards::nominate))
+        .route("/api/awards/{round}/nominations/{id}/withdraw", post(awards::withdraw))
+        .route("/api/desk/people", get(awards::people))
+        .route("/api/desk/people/{id}/record", get(awards::person_record))
+        .route("/api/desk/people/{id}/record.xlsx", get(awards::person_record_xlsx))
         .route("/sync", get(sync_socket::upgrade))
         .merge(board::routes())
         .fallback_service(static_files::service(dist))

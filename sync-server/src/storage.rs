@@ -11,11 +11,13 @@ use ledger_sync::{DocumentId, Layout};
 use rusqlite::{params, Connection, OptionalExtension};
 
 mod accounts;
+mod awards;
 mod board;
 mod office;
 pub(crate) mod read_model;
 pub(crate) mod schema;
 pub(crate) use accounts::{Device, NewLedger, Person};
+pub(crate) use awards::{AwardRound, Nomination, Objection, Opinion};
 pub(crate) use office::OfficeRound;
 pub(crate) use read_model::{Projection, StoredFacts};
 pub use schema::SCHEMA_VERSION;

@@ -122,7 +122,7 @@ fn a_persons_record_is_what_their_phones_wrote() {
 
     let november = Period::Month(2026, 11);
     let zhang_actors: HashSet<ActorId> = [zhang_1, zhang_2].into();
-    let zhang = work_record(&merged, &Worker { name: "张伟", actors: &zhang_actors }, november);
+    let zhang = work_record(&merged, &Worker { name: "张伟", actors: &zhang_actors, whole_unit: false }, november);
     assert_eq!(ids(&zhang.visits), [&v1, &v2], "November's, not deleted, oldest first");
     assert_eq!(ids(&zhang.problems_raised), [&p1]);
     assert_eq!(zhang.problems_raised[0].outcome, "已回访；回访满意");
@@ -136,7 +136,7 @@ fn a_persons_record_is_what_their_phones_wrote() {
     assert_eq!(zhang.enterprises[0].date, Some(day("2026-11-20")));
 
     let liu_actors: HashSet<ActorId> = [liu].into();
-    let liu_record = work_record(&merged, &Worker { name: "刘洋", actors: &liu_actors }, november);
+    let liu_record = work_record(&merged, &Worker { name: "刘洋", actors: &liu_actors, whole_unit: false }, november);
     assert_eq!(ids(&liu_record.visits), [&v_liu]);
     assert_eq!(ids(&liu_record.problems_raised), [&p2]);
     assert_eq!(ids(&liu_record.problems_resolved), [&p1]);
@@ -144,11 +144,20 @@ fn a_persons_record_is_what_their_phones_wrote() {
     assert!(liu_record.pledges_kept.is_empty() && liu_record.enterprises.is_empty(), "the firm was 张伟's, and 刘洋 only resolved its problem");
 
     // October holds only the October visit; another person's name takes nothing.
-    let october = work_record(&merged, &Worker { name: "张伟", actors: &zhang_actors }, Period::Month(2026, 10));
+    let october = work_record(&merged, &Worker { name: "张伟", actors: &zhang_actors, whole_unit: false }, Period::Month(2026, 10));
     assert_eq!(october.visits.len(), 1);
     assert!(october.problems_raised.is_empty() && october.pledges_kept.is_empty());
-    let nobody = work_record(&merged, &Worker { name: "", actors: &HashSet::new() }, november);
+    let nobody = work_record(&merged, &Worker { name: "", actors: &HashSet::new(), whole_unit: false }, november);
     assert!(nobody.is_empty(), "no actors and no name: nothing, not everything");
+
+    // The unit's own record (a collective's): everyone's work, the team's pledge too.
+    let unit = work_record(&merged, &Worker { name: "", actors: &HashSet::new(), whole_unit: true }, november);
+    assert_eq!(unit.visits.len(), 3);
+    assert_eq!(unit.problems_raised.len(), 2);
+    assert_eq!(unit.problems_resolved.len(), 2);
+    assert_eq!(ids(&unit.pledges_kept).len(), 2, "his pledge and the team's");
+    assert!(ids(&unit.pledges_kept).contains(&&team));
+    assert_eq!(unit.ratings.len(), 2);
 }
 
 /// A problem sent back by an unsatisfied follow-up after one person's 办结 and resolved again by another counts for the
@@ -164,8 +173,8 @@ fn a_reopened_problem_belongs_to_who_resolved_it_last() {
     resolve(&mut other, &p, "2026-11-04");
     l.merge(&mut other).unwrap();
     let month = Period::Month(2026, 11);
-    let first = work_record(&l, &Worker { name: "甲", actors: &[a].into() }, month);
-    let second = work_record(&l, &Worker { name: "乙", actors: &[b].into() }, month);
+    let first = work_record(&l, &Worker { name: "甲", actors: &[a].into(), whole_unit: false }, month);
+    let second = work_record(&l, &Worker { name: "乙", actors: &[b].into(), whole_unit: false }, month);
     assert!(first.problems_resolved.is_empty());
     assert_eq!(ids(&second.problems_resolved), [&p]);
     assert_eq!(second.problems_resolved[0].date, Some(day("2026-11-04")));

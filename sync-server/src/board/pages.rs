@@ -69,9 +69,11 @@ fn distribution(d: Option<Distribution>) -> String {
 }
 
 /// The unit's board: posts, pledges, answered questions, 差评 with replies.
-pub(super) fn board(unit: &str, base: &str, b: &PublicBoard, today: NaiveDate) -> String {
+/// `awards` is the 评先评优 sections, already rendered (`publicity::unit_sections`).
+pub(super) fn board(unit: &str, base: &str, b: &PublicBoard, awards: &str, today: NaiveDate) -> String {
     let mut body = String::new();
     body.push_str(&format!("<a class=\"btn\" href=\"{}/ask\">我要留言（反映问题、提出建议）</a>", attr(base)));
+    body.push_str(awards);
     body.push_str("<h2>岗位公示</h2>");
     if b.posts.is_empty() {
         body.push_str("<p class=\"note\">暂无公示的岗位。</p>");

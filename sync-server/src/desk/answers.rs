@@ -288,7 +288,9 @@ pub fn cases(hub: &Hub, scope: &Scope) -> Result<List<CaseRow>, String> {
 /// does not supervise the unit, or it has no such record (answered alike).
 pub fn record(hub: &Hub, person: &str, doc: &DocumentId, section: Section, id: &RecordId) -> Result<Option<RecordView>, String> {
     let Some(unit) = hub.directory.unit_of(doc) else { return Ok(None) };
-    if !hub.directory.org().supervises(person, &unit) {
+    // The office reads a record too: the evidence a nomination links to (评先评优).
+    let org = hub.directory.org();
+    if !org.supervises(person, &unit) && !org.is_office_for(person, &unit) {
         return Ok(None);
     }
     let Some(layout) = hub.storage.load(doc)? else { return Ok(None) };

@@ -272,6 +272,14 @@ impl Storage {
             .map_err(err)
     }
 
+    /// Every actor of every device of a person's: what their phones wrote.
+    pub fn person_actors(&self, person: &str) -> Result<Vec<Vec<u8>>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached("SELECT a.actor FROM actors a JOIN devices d ON d.id = a.device WHERE d.person = ?1").map_err(err)?;
+        let rows = stmt.query_map([person], |r| r.get(0)).map_err(err)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+    }
+
     pub fn audit_log(&self, limit: usize) -> Result<Vec<AuditEntry>> {
         let db = self.db();
         let mut stmt = db.prepare("SELECT at, person, action, detail FROM audit ORDER BY seq DESC LIMIT ?1").map_err(err)?;

@@ -5,10 +5,10 @@
 
 use rusqlite::Connection;
 
-use super::{accounts, board, err, office, read_model, Result, INCREMENTAL};
+use super::{accounts, awards, board, err, office, read_model, Result, INCREMENTAL};
 
 /// The layout this build writes. 0 is every database from before versions (0.1.0).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 pub(super) struct Migration {
     /// The version the database has once it ran.
@@ -23,6 +23,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { to: 1, what: "the layout of 0.1.0, made whole and numbered", run: to_1 },
     Migration { to: 2, what: "the public board: its actors, residents' contacts, used codes, devices' code keys", run: to_2 },
     Migration { to: 3, what: "the campaign office's rounds and notices", run: to_3 },
+    Migration { to: 4, what: "award rounds: nominations, opinions, objections, decisions", run: to_4 },
 ];
 
 pub(super) fn version(db: &Connection) -> Result<i64> {
@@ -97,4 +98,9 @@ fn to_2(db: &Connection) -> Result<()> {
 /// 2 → 3: the campaign office's rounds.
 fn to_3(db: &Connection) -> Result<()> {
     db.execute_batch(office::SCHEMA).map_err(err)
+}
+
+/// 3 → 4: award rounds (评先评优).
+fn to_4(db: &Connection) -> Result<()> {
+    db.execute_batch(awards::SCHEMA).map_err(err)
 }
