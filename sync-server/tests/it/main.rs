@@ -6,6 +6,7 @@
 mod common;
 
 mod access;
+mod awards;
 mod backups;
 mod board;
 mod connections;
