@@ -106,10 +106,11 @@ pub fn App() -> impl IntoView {
                 }
                 Session::SignedIn(me) if me.is_office() && !me.is_admin() => view! { <crate::office::OfficeDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),
                 Session::SignedIn(me) if me.is_admin() => view! { <AdminDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),
+                Session::SignedIn(me) if me.is_secretary() => view! { <SecretaryDesk me=me on_signed_out=move || session.set(Session::SignedOut)/> }.into_any(),
                 Session::SignedIn(me) => view! {
                     <section class="card">
                         <h1>{me.person.name.clone()}</h1>
-                        <p>"桌面端供管理员、督查和先锋办使用；此账号没有这些角色。干部请使用手机上的先锋台账。"</p>
+                        <p>"桌面端供管理员、督查、先锋办和书记使用；此账号没有这些角色。干部请使用手机上的先锋台账。"</p>
                         <SignOut on_signed_out=move || session.set(Session::SignedOut)/>
                     </section>
                 }.into_any(),
@@ -167,6 +168,34 @@ fn AdminDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static) ->
                 Tab::Audit => view! { <crate::audit::Audit org=org/> }.into_any(),
                 Tab::Settings => view! { <crate::settings::Settings/> }.into_any(),
             },
+        }}
+    }
+}
+
+/// A unit's secretary on the desk: the award rounds reaching their unit (推荐), and their
+/// people's records. Their ledger work stays on the phone.
+#[component]
+fn SecretaryDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    use http_api::route::View;
+    let desk = crate::supervise::provide_desk();
+    let units: Vec<String> = me.roles.iter().filter(|r| r.role == "secretary").map(|r| r.path.clone()).collect();
+    let tabs = [(View::Awards, "评先评优"), (View::Records, "实绩")];
+    view! {
+        <header class="bar">
+            <strong>"先锋台账 · 书记"</strong>
+            <span class="who" data-testid="who">{me.person.name.clone()}" · 书记 · "{units.join("，")}</span>
+            <SignOut on_signed_out=on_signed_out/>
+        </header>
+        <nav class="tabs">
+            {tabs.into_iter().map(|(v, label)| {
+                let (slug, active) = (v.slug(), v.clone());
+                view! { <button class:active=move || desk.route.get().view == active data-tab=slug on:click=move |_| desk.go_view(v.clone())>{label}</button> }
+            }).collect_view()}
+        </nav>
+        {move || match desk.route.get().view {
+            View::Records => view! { <crate::achievement::PeoplePage/> }.into_any(),
+            View::Person { id } => view! { <crate::achievement::PersonPage id=id/> }.into_any(),
+            _ => view! { <crate::awards::SecretaryAwards/> }.into_any(),
         }}
     }
 }

@@ -4,9 +4,11 @@
 //! reviews, notices). A bundle of its own, so nothing here reaches
 //! the phone's app shell.
 
+mod achievement;
 mod api;
 mod app;
 mod audit;
+mod awards;
 mod cases;
 mod charts;
 mod devices;

@@ -8,6 +8,8 @@ use ledger::plan::{Plan, PlanContent, PlanPart, ReviewVerdict};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
+use http_api::route::View;
+
 use crate::api::{self, ApiError, Me};
 
 /// What the office desk shows below its list: a round's units, or one unit's plan.
@@ -42,12 +44,35 @@ pub fn OfficeDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'stati
     provide_context(state);
     state.reload();
     let nodes: Vec<String> = me.roles.iter().filter(|r| r.role == "office").map(|r| r.path.clone()).collect();
+    let desk = crate::supervise::provide_desk();
+    let tabs = [(View::Overview, "下达工作"), (View::Awards, "评先评优"), (View::Records, "实绩")];
     view! {
         <header class="bar">
             <strong>"先锋台账 · 先锋办"</strong>
             <span class="who" data-testid="who">{me.person.name.clone()}" · 先锋办 · "{nodes.join("，")}</span>
             <crate::app::SignOut on_signed_out=on_signed_out/>
         </header>
+        <nav class="tabs">
+            {tabs.into_iter().map(|(v, label)| {
+                let (slug, active) = (v.slug(), v.clone());
+                view! { <button class:active=move || desk.route.get().view == active data-tab=slug on:click=move |_| desk.go_view(v.clone())>{label}</button> }
+            }).collect_view()}
+        </nav>
+        {move || match desk.route.get().view {
+            View::Awards => view! { <crate::awards::OfficeAwards/> }.into_any(),
+            View::Records => view! { <crate::achievement::PeoplePage/> }.into_any(),
+            View::Person { id } => view! { <crate::achievement::PersonPage id=id/> }.into_any(),
+            View::Record { ledger, section, id } => view! { <crate::record::RecordPage ledger=ledger section=section id=id/> }.into_any(),
+            _ => view! { <OfficeWork on_signed_out=on_signed_out/> }.into_any(),
+        }}
+    }
+}
+
+/// 下达工作: rounds and notices, and what is open of them.
+#[component]
+fn OfficeWork(on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    let state = expect_context::<OfficeDeskState>();
+    view! {
         {move || match state.view.get() {
             None => view! { <p class="muted">"正在读取…"</p> }.into_any(),
             Some(Err(ApiError::SignedOut)) => { on_signed_out(); view! { <p/> }.into_any() }

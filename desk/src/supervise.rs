@@ -49,6 +49,24 @@ impl Desk {
     }
 }
 
+/// The desk's route, kept in the URL's hash and followed on back, forward and pasted links,
+/// for every page below (the office's and the secretary's desks route their records too).
+pub fn provide_desk() -> Desk {
+    let desk = Desk { route: RwSignal::new(Route::parse(&current_hash())), reloads: RwSignal::new(0), notice: RwSignal::new(None) };
+    provide_context(desk);
+    let on_hash = Closure::<dyn Fn()>::new(move || {
+        let route = Route::parse(&current_hash());
+        if route != desk.route.get_untracked() {
+            desk.route.set(route);
+        }
+    });
+    if let Some(w) = web_sys::window() {
+        let _ = w.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
+    }
+    on_hash.forget();
+    desk
+}
+
 fn current_hash() -> String {
     web_sys::window().and_then(|w| w.location().hash().ok()).unwrap_or_default()
 }
@@ -105,19 +123,7 @@ pub fn api_url(what: &str, query: &Query, extra: &str) -> String {
 
 #[component]
 pub fn SupervisorDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
-    let desk = Desk { route: RwSignal::new(Route::parse(&current_hash())), reloads: RwSignal::new(0), notice: RwSignal::new(None) };
-    provide_context(desk);
-    // Back and forward, and links pasted into the address bar.
-    let on_hash = Closure::<dyn Fn()>::new(move || {
-        let route = Route::parse(&current_hash());
-        if route != desk.route.get_untracked() {
-            desk.route.set(route);
-        }
-    });
-    if let Some(w) = web_sys::window() {
-        let _ = w.add_event_listener_with_callback("hashchange", on_hash.as_ref().unchecked_ref());
-    }
-    on_hash.forget();
+    let desk = provide_desk();
     let nodes: Vec<String> = me.roles.iter().filter(|r| r.role == "supervisor").map(|r| r.path.clone()).collect();
     let sign_out = move |_| {
         spawn_local(async move {
@@ -143,6 +149,8 @@ pub fn SupervisorDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 's
             let view = desk.route.get().view;
             match view {
                 View::Record { ledger, section, id } => view! { <crate::record::RecordPage ledger=ledger section=section id=id/> }.into_any(),
+                View::Person { id } => view! { <crate::achievement::PersonPage id=id/> }.into_any(),
+                View::Records => view! { <crate::achievement::PeoplePage/> }.into_any(),
                 view => view! {
                     // Posts stand until removed: no period or problem filter applies to them.
                     {(!matches!(view, View::Posts | View::Tasks)).then(|| view! { <Filters show_sort=view == View::Overdue/> })}

@@ -75,6 +75,11 @@ pub struct Me {
 }
 
 impl Me {
+    /// A unit's secretary: nominates the unit's people on the desk (评先评优).
+    pub fn is_secretary(&self) -> bool {
+        self.roles.iter().any(|r| r.role == "secretary")
+    }
+
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|r| r.role == "admin")
     }

@@ -116,6 +116,14 @@ pub enum View {
     Tasks,
     /// The printable report (通报) for the period.
     Report,
+    /// People's records (实绩): the people below the node.
+    Records,
+    /// Award rounds (评先评优): the office's, or the secretary's nominations.
+    Awards,
+    /// One person's record for the period.
+    Person {
+        id: String,
+    },
     Record {
         ledger: String,
         section: String,
@@ -124,7 +132,7 @@ pub enum View {
 }
 
 impl View {
-    pub const TABS: [View; 8] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Posts, View::Cases, View::Tasks, View::Report];
+    pub const TABS: [View; 9] = [View::Overview, View::Overdue, View::Problems, View::Pledges, View::Posts, View::Cases, View::Tasks, View::Records, View::Report];
 
     pub fn slug(&self) -> String {
         match self {
@@ -136,6 +144,9 @@ impl View {
             View::Cases => "cases".into(),
             View::Tasks => "tasks".into(),
             View::Report => "report".into(),
+            View::Records => "records".into(),
+            View::Awards => "awards".into(),
+            View::Person { id } => format!("person/{}", encode(id)),
             View::Record { ledger, section, id } => format!("record/{ledger}/{section}/{id}"),
         }
     }
@@ -150,6 +161,9 @@ impl View {
             View::Cases => "差评办理",
             View::Tasks => "方案任务",
             View::Report => "通报",
+            View::Records => "实绩",
+            View::Awards => "评先评优",
+            View::Person { .. } => "个人实绩",
             View::Record { .. } => "记录",
         }
     }
@@ -175,6 +189,9 @@ impl Route {
             ["cases"] => View::Cases,
             ["tasks"] => View::Tasks,
             ["report"] => View::Report,
+            ["records"] => View::Records,
+            ["awards"] => View::Awards,
+            ["person", id] => View::Person { id: decode(id) },
             ["record", ledger, section, id] => View::Record { ledger: decode(ledger), section: decode(section), id: decode(id) },
             _ => View::Overview,
         };
@@ -193,7 +210,7 @@ impl Route {
     /// Whether a hash is one of the supervisor's views (the admin's tabs are plain words).
     pub fn is_supervisor_hash(hash: &str) -> bool {
         let path = hash.trim_start_matches('#').split('?').next().unwrap_or_default();
-        View::TABS.iter().any(|v| v.slug() == path) || path.starts_with("record/")
+        View::TABS.iter().any(|v| v.slug() == path) || path.starts_with("record/") || path.starts_with("person/")
     }
 }
 
@@ -209,6 +226,8 @@ mod tests {
         assert_eq!(Route::parse(&hash), route);
         let record = Route { view: View::Record { ledger: "L".into(), section: "problems".into(), id: "p1".into() }, query: Query::default() };
         assert_eq!(Route::parse(&record.hash()), record);
+        let person = Route { view: View::Person { id: "p 1".into() }, query: Query { period: "2026".into(), ..Query::default() } };
+        assert_eq!(Route::parse(&person.hash()), person);
         assert_eq!(Route::parse("#whatever?x=1&period=2026").view, View::Overview);
         assert_eq!(Route::parse("").query.period, "");
         assert_eq!(Route::parse("#overview?category=%E4%BD%8F").query.category, "住");
