@@ -26,6 +26,8 @@ pub struct DemoAccount {
     /// "password" (desktop) or "code" (phone activation).
     pub secret_kind: &'static str,
     pub secret: String,
+    /// A secretary's password for the desk too (评先评优 推荐), beside their phone's code.
+    pub desk_password: Option<String>,
 }
 
 const UNITS: &[(&str, UnitKind, Option<&str>)] = &[
@@ -151,14 +153,14 @@ pub fn seed(hub: &Hub) -> Result<Vec<DemoAccount>, String> {
     for (login, _, unit_name, role) in PEOPLE {
         let Some((person, _)) = storage.person_by_login(login)? else { continue };
         let unit = org.units.values().find(|u| u.name == *unit_name).map(|u| org.path_names(&u.id).join(" / ")).unwrap_or_default();
-        let (secret_kind, secret) = if desktop(*role) {
+        let password = |id: &str| -> Result<String, String> {
             let password = random_id()[..12].to_owned();
-            storage.set_password(&person.id, &hash_password(&password)?, None, crate::directory::now_secs())?;
-            ("password", password)
-        } else {
-            ("code", directory.issue_activation_code(&person.id, None)?)
+            storage.set_password(id, &hash_password(&password)?, None, crate::directory::now_secs())?;
+            Ok(password)
         };
-        accounts.push(DemoAccount { login: login.to_string(), name: person.name, role: *role, unit, secret_kind, secret });
+        let (secret_kind, secret) = if desktop(*role) { ("password", password(&person.id)?) } else { ("code", directory.issue_activation_code(&person.id, None)?) };
+        let desk_password = if *role == Role::Secretary { Some(password(&person.id)?) } else { None };
+        accounts.push(DemoAccount { login: login.to_string(), name: person.name, role: *role, unit, secret_kind, secret, desk_password });
     }
     Ok(accounts)
 }
@@ -166,10 +168,11 @@ pub fn seed(hub: &Hub) -> Result<Vec<DemoAccount>, String> {
 /// The accounts as printed at start: one line each, tab-separated after `DEMO` so scripts can
 /// read them too.
 pub fn describe(accounts: &[DemoAccount], base: &str) -> String {
-    let mut out = format!("演示组织已就绪。手机账号：在 {base} 输入激活码；桌面账号：在 {base}/desk 用登录名和密码登录。\n");
+    let mut out = format!("演示组织已就绪。手机账号：在 {base} 输入激活码；桌面账号：在 {base}/desk 用登录名和密码登录（书记的最后一列是桌面密码，用于评先评优推荐）。\n");
     for a in accounts {
         let what = if a.secret_kind == "password" { "密码" } else { "激活码" };
-        out.push_str(&format!("DEMO\t{}\t{}\t{}\t{}\t{what}\t{}\n", a.login, a.name, a.role.label(), a.unit, a.secret));
+        let desk = a.desk_password.as_ref().map(|p| format!("\t{p}")).unwrap_or_default();
+        out.push_str(&format!("DEMO\t{}\t{}\t{}\t{}\t{what}\t{}{desk}\n", a.login, a.name, a.role.label(), a.unit, a.secret));
     }
     out
 }

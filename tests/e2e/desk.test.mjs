@@ -139,7 +139,7 @@ test("the phone's service worker leaves /desk to the server", async () => {
   await waitForServiceWorker(page);
   await page.goto(`${server.url}/desk/`);
   // The desk, not the phone's shell: it knows the signed-in cadre and says the desk is not theirs.
-  await page.getByText("桌面端供管理员、督查和先锋办使用").waitFor();
+  await page.getByText("桌面端供管理员、督查、先锋办和书记使用").waitFor();
   assert.equal(await page.title(), "先锋台账 · 桌面端");
   assert.equal(await page.getByTestId("visit-count").count(), 0);
 });

@@ -74,10 +74,10 @@ export class Server {
   }
 
   async #spawn() {
-    this.proc = spawn(SERVER_BIN, ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--dist", this.dist, "--demo"], {
+    this.proc = spawn(SERVER_BIN, ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--dist", this.dist, "--demo", ...(this.extraArgs ?? [])], {
       stdio: ["ignore", "pipe", "inherit"],
     });
-    // Demo accounts: `DEMO<TAB>login<TAB>name<TAB>role<TAB>unit<TAB>kind<TAB>secret`.
+    // Demo accounts: `DEMO<TAB>login<TAB>name<TAB>role<TAB>unit<TAB>kind<TAB>secret[<TAB>desk password]`.
     this.accounts = new Map();
     let pending = "";
     this.proc.stdout.on("data", (chunk) => {
@@ -86,8 +86,8 @@ export class Server {
       while ((nl = pending.indexOf("\n")) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        const [tag, login, name, role, unit, kind, secret] = line.split("\t");
-        if (tag === "DEMO") this.accounts.set(login, { login, name, role, unit, kind, secret });
+        const [tag, login, name, role, unit, kind, secret, desk] = line.split("\t");
+        if (tag === "DEMO") this.accounts.set(login, { login, name, role, unit, kind, secret, desk });
         else if (process.env.PIONEER_TEST_VERBOSE) console.log(line);
       }
     });
