@@ -172,11 +172,27 @@ impl NominationDraft<'_> {
         };
         let deeds = required(self.deeds, "事迹", MAX_DEEDS)?;
         let summary = required(self.summary, "简要事迹", MAX_SUMMARY)?;
+        if looks_like_an_id_or_phone(&summary) {
+            return Err("简要事迹将在公示时公开，不能含身份证号或电话号码".into());
+        }
         if self.evidence > MAX_EVIDENCE {
             return Err(format!("佐证记录最多选 {MAX_EVIDENCE} 条"));
         }
         Ok(ValidNomination { post, deeds, summary })
     }
+}
+
+/// Whether a text holds a run of 11 or more digits (a mobile number has 11, an ID number 17
+/// and a check digit or X): what a public page must never show.
+pub fn looks_like_an_id_or_phone(text: &str) -> bool {
+    let mut run = 0;
+    for c in text.chars() {
+        run = if c.is_ascii_digit() || ('０'..='９').contains(&c) { run + 1 } else { 0 };
+        if run >= 11 {
+            return true;
+        }
+    }
+    false
 }
 
 /// An opinion from one of the round's bodies, with the day it was given.

@@ -66,6 +66,12 @@ fn nominations_opinions_objections_and_findings_are_checked() {
     let long = "事".repeat(MAX_SUMMARY + 1);
     assert_eq!(NominationDraft { summary: &long, ..n.clone() }.validate().unwrap_err(), "简要事迹最多 300 字（现有 301 字）");
     assert_eq!(NominationDraft { evidence: 31, ..n.clone() }.validate().unwrap_err(), "佐证记录最多选 30 条");
+    let public_refusal = "简要事迹将在公示时公开，不能含身份证号或电话号码";
+    assert_eq!(NominationDraft { summary: "联系电话 13800138000", ..n.clone() }.validate().unwrap_err(), public_refusal);
+    assert_eq!(NominationDraft { summary: "身份证 35010219800101123X", ..n.clone() }.validate().unwrap_err(), public_refusal);
+    assert_eq!(NominationDraft { summary: "电话１３８００１３８０００", ..n.clone() }.validate().unwrap_err(), public_refusal, "full-width digits too");
+    assert!(NominationDraft { summary: "2026 年走访 1200 户，解决问题 35 件", ..n.clone() }.validate().is_ok(), "years and counts are not numbers to hide");
+    assert!(NominationDraft { deeds: "联系电话 13800138000", ..n.clone() }.validate().is_ok(), "the full 事迹 stays with the office");
 
     let bodies = vec!["县纪委监委".to_owned(), "县委组织部".to_owned()];
     let today = day("2026-12-11");
