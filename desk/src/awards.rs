@@ -23,11 +23,14 @@ struct Awards {
     open: RwSignal<Option<String>>,
     message: RwSignal<Option<Result<String, String>>>,
     reloads: RwSignal<u32>,
+    /// The decision's 文号 as typed: kept while the round is fetched again (an objection
+    /// examined after a refused decision).
+    decision: RwSignal<String>,
 }
 
 impl Awards {
     fn new() -> Self {
-        let a = Awards { open: RwSignal::new(None), message: RwSignal::new(None), reloads: RwSignal::new(0) };
+        let a = Awards { open: RwSignal::new(None), message: RwSignal::new(None), reloads: RwSignal::new(0), decision: RwSignal::new(String::new()) };
         provide_context(a);
         a
     }
@@ -187,7 +190,7 @@ fn OfficeRound(id: String) -> impl IntoView {
                 let url = format!("{base}/publicity");
                 move |_| a.act(url.clone(), serde_json::json!({}), "已开始公示")
             };
-            let decision = RwSignal::new(String::new());
+            let decision = a.decision;
             let decide = {
                 let url = format!("{base}/decision");
                 move |ev: leptos::ev::SubmitEvent| {

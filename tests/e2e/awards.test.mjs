@@ -50,7 +50,7 @@ test("an award round from the record to the board, an objection holding the deci
   const title = "2026 年度优秀共产党员";
 
   // 张伟's phone records two visits.
-  const { context: phoneContext, page: phone } = await openPhone(tempDir("awards-phone"), server.url);
+  const { context: phoneContext, page: phone } = await openPhone("awards-phone", server.url);
   for (const whom of ["村东头李大爷家", "村西王奶奶家"]) await addVisit(phone, { whom, heard: "了解冬季取暖情况" });
   await waitSynced(phone);
   const onPhone = await visitCount(phone);
