@@ -152,6 +152,7 @@ pub fn routes() -> Router<AppState> {
         .route("/b/{unit}/case/{id}", get(case_page).post(recheck))
         .route("/b/{unit}/poster/{target}/{id}", get(poster))
         .route("/r/{code}", get(once::once_page).post(once::once_rate))
+        .route("/gongshi", get(publicity::index))
         .route("/gongshi/{round}", get(publicity::round))
         .route("/gongshi/{round}/objections", axum::routing::post(publicity::object))
         .layer(axum::extract::DefaultBodyLimit::max(MAX_FORM_BYTES))

@@ -133,6 +133,46 @@ fn round_page(hub: &Hub, org: &Org, round: &AwardRound, nominations: &[Nominatio
     pages::page("评先评优公示", &office, &body)
 }
 
+/// `/gongshi`: every round in 公示 now, and the latest decided, for whoever has no direct link.
+fn index_page(hub: &Hub) -> Result<String, String> {
+    let org = hub.directory.org();
+    let mut now = String::new();
+    let mut decided = String::new();
+    for round in hub.storage.award_rounds()? {
+        let office = format!("{}先锋办", unit_name(&org, &round.node));
+        let link = |what: &str| format!("<a class=\"btn light\" href=\"/gongshi/{}\">{what}</a>", attr(&round.id));
+        match stage_of(hub, &round) {
+            Stage::Publicity => now.push_str(&format!(
+                "<div class=\"card\"><h3>{}</h3><div class=\"meta\">{} · 公示至 {}</div>{}</div>",
+                text(&round.title),
+                text(&office),
+                zh_day(&round.publicity_to),
+                link("查看公示、提出异议")
+            )),
+            Stage::Decided => {
+                decided.push_str(&format!("<div class=\"card\"><h3>{}</h3><div class=\"meta\">{}</div>{}</div>", text(&round.title), text(&office), link("查看表彰名单")))
+            }
+            _ => {}
+        }
+    }
+    let mut body = String::from("<h2>正在公示</h2>");
+    body.push_str(if now.is_empty() { "<p class=\"note\">目前没有正在公示的评选。</p>" } else { &now });
+    if !decided.is_empty() {
+        body.push_str("<h2>表彰名单</h2>");
+        body.push_str(&decided);
+    }
+    Ok(pages::page("评先评优公示", "评先评优公示", &body))
+}
+
+pub(super) async fn index(State(state): State<AppState>) -> Response {
+    let hub = state.hub.clone();
+    match tokio::task::spawn_blocking(move || index_page(&hub)).await {
+        Ok(Ok(page)) => html(StatusCode::OK, page),
+        Ok(Err(e)) => failed(e),
+        Err(e) => failed(e),
+    }
+}
+
 fn public_round(hub: &Hub, id: &str) -> Result<Option<(AwardRound, Vec<Nomination>)>, String> {
     let storage = &hub.storage;
     let Some(round) = storage.award_round(id)? else { return Ok(None) };

@@ -272,6 +272,8 @@ async fn an_award_round_from_opening_to_the_board() {
     assert_eq!(status, 200);
     assert!(page.contains("cadre_a名") && page.contains("走遍全村") && page.contains("提出异议"), "{page}");
     assert!(!page.contains("全年走访农户"), "the full 事迹 stays with the office");
+    let (status, index) = w.page("/gongshi").await;
+    assert!(status == 200 && index.contains(&format!("/gongshi/{round}")) && index.contains("X县先锋办"), "{index}");
     let (_, board) = w.page(&format!("/b/{}", w.units["A村"])).await;
     assert!(board.contains("评先评优公示") && board.contains("cadre_a名"), "{board}");
     let (_, other_board) = w.page(&format!("/b/{}", w.units["B村"])).await;
@@ -311,9 +313,64 @@ async fn an_award_round_from_opening_to_the_board() {
     // Commended: on the unit's board and in the person's record.
     let (_, board) = w.page(&format!("/b/{}", w.units["A村"])).await;
     assert!(board.contains("先进事迹") && board.contains("cadre_a名") && !board.contains("评先评优公示"), "{board}");
+    let (_, index) = w.page("/gongshi").await;
+    assert!(index.contains("目前没有正在公示的评选") && index.contains("查看表彰名单"), "{index}");
+    let (_, page) = w.page(&format!("/gongshi/{round}")).await;
+    assert!(page.contains("县先锋办〔2026〕1号") && page.contains("cadre_a名") && !page.contains("提交异议"), "{page}");
     let r: PersonRecord = w.exactly("sup_x", "GET", &format!("/api/desk/people/{}/record", w.people["cadre_a"]), "").await;
     assert_eq!(r.commendations.len(), 1);
     assert_eq!((r.commendations[0].kind_label.as_str(), r.commendations[0].decision.as_str()), ("先进个人", "县先锋办〔2026〕1号"));
+}
+
+/// Two nominees of two units on the shortlist, an objection against each: the one upheld takes
+/// its nominee off the list, so only the other is commended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upheld_objection_takes_its_nominee_off_the_list() {
+    let w = world().await;
+    let round = w.open_round("individual", 2).await;
+    let mut ids = Vec::new();
+    for (secretary, unit, person) in [("secretary_a", "A村", "cadre_a"), ("secretary_b", "B村", "secretary_b")] {
+        let body = format!(r#"{{"unit":"{}","person":"{}","post":"委员","deeds":"扎实肯干","summary":"扎实肯干"}}"#, w.units[unit], w.people[person]);
+        let (status, text) = w.call(secretary, "POST", &format!("/api/awards/{round}/nominations"), &body).await;
+        assert_eq!(status, 200, "{text}");
+        ids.push(serde_json::from_str::<serde_json::Value>(&text).unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    w.days_ahead(4);
+    for id in &ids {
+        for body in ["县纪委监委", "县委组织部"] {
+            let form = format!(r#"{{"body":"{body}","opinion":"同意","givenOn":"{}"}}"#, today());
+            let (status, text) = w.call("office_x", "POST", &format!("/api/office/awards/{round}/nominations/{id}/opinions"), &form).await;
+            assert_eq!(status, 200, "{text}");
+        }
+        let (status, text) = w.call("office_x", "POST", &format!("/api/office/awards/{round}/nominations/{id}/shortlist"), r#"{"on":true}"#).await;
+        assert_eq!(status, 200, "{text}");
+    }
+    let (status, _) = w.call("office_x", "POST", &format!("/api/office/awards/{round}/publicity"), "").await;
+    assert_eq!(status, 200);
+    let text = url_encode("群众反映其工作作风粗暴");
+    for id in &ids {
+        let (status, body) = w.public_form(&format!("/gongshi/{round}/objections"), &format!("nomination={id}&text={text}")).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    w.days_ahead(40);
+    let d: AwardRoundDetail = w.exactly("office_x", "GET", &format!("/api/office/awards/{round}"), "").await;
+    for o in &d.objections {
+        let upheld = o.nomination == ids[1];
+        let form = format!(r#"{{"finding":"经走访核实","upheld":{upheld}}}"#);
+        let (status, body) = w.call("office_x", "POST", &format!("/api/office/awards/{round}/objections/{}", o.id), &form).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, body) = w.call("office_x", "POST", &format!("/api/office/awards/{round}/decision"), "{}").await;
+    assert_eq!(status, 200, "{body}");
+    let d: AwardRoundDetail = w.exactly("office_x", "GET", &format!("/api/office/awards/{round}"), "").await;
+    let state: Vec<(&str, bool, bool)> = d.nominations.iter().map(|n| (n.name.as_str(), n.shortlisted, n.commended)).collect();
+    assert_eq!(state, [("cadre_a名", true, true), ("secretary_b名", false, false)]);
+    let (_, page) = w.page(&format!("/gongshi/{round}")).await;
+    assert!(page.contains("cadre_a名") && !page.contains("secretary_b名"), "{page}");
+    let (_, board) = w.page(&format!("/b/{}", w.units["B村"])).await;
+    assert!(!board.contains("先进事迹"), "{board}");
+    let r: PersonRecord = w.exactly("sup_x", "GET", &format!("/api/desk/people/{}/record", w.people["secretary_b"]), "").await;
+    assert!(r.commendations.is_empty());
 }
 
 /// Every person × award action, each cell the exact status: the office above the round acts,
