@@ -186,12 +186,7 @@ fn SecretaryDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'static
             <span class="who" data-testid="who">{me.person.name.clone()}" · 书记 · "{units.join("，")}</span>
             <SignOut on_signed_out=on_signed_out/>
         </header>
-        <nav class="tabs">
-            {tabs.into_iter().map(|(v, label)| {
-                let (slug, active) = (v.slug(), v.clone());
-                view! { <button class:active=move || desk.route.get().view == active data-tab=slug on:click=move |_| desk.go_view(v.clone())>{label}</button> }
-            }).collect_view()}
-        </nav>
+        <crate::supervise::ViewTabs tabs=tabs.to_vec()/>
         {move || match desk.route.get().view {
             View::Records => view! { <crate::achievement::PeoplePage/> }.into_any(),
             View::Person { id } => view! { <crate::achievement::PersonPage id=id/> }.into_any(),

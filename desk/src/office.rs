@@ -52,12 +52,7 @@ pub fn OfficeDesk(me: Me, on_signed_out: impl Fn() + Copy + Send + Sync + 'stati
             <span class="who" data-testid="who">{me.person.name.clone()}" · 先锋办 · "{nodes.join("，")}</span>
             <crate::app::SignOut on_signed_out=on_signed_out/>
         </header>
-        <nav class="tabs">
-            {tabs.into_iter().map(|(v, label)| {
-                let (slug, active) = (v.slug(), v.clone());
-                view! { <button class:active=move || desk.route.get().view == active data-tab=slug on:click=move |_| desk.go_view(v.clone())>{label}</button> }
-            }).collect_view()}
-        </nav>
+        <crate::supervise::ViewTabs tabs=tabs.to_vec()/>
         {move || match desk.route.get().view {
             View::Awards => view! { <crate::awards::OfficeAwards/> }.into_any(),
             View::Records => view! { <crate::achievement::PeoplePage/> }.into_any(),

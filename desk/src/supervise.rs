@@ -49,6 +49,20 @@ impl Desk {
     }
 }
 
+/// Tabs that go to a view of the route (the office's and the secretary's desks).
+#[component]
+pub fn ViewTabs(tabs: Vec<(View, &'static str)>) -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    view! {
+        <nav class="tabs">
+            {tabs.into_iter().map(|(v, label)| {
+                let (slug, active) = (v.slug(), v.clone());
+                view! { <button class:active=move || desk.route.get().view == active data-tab=slug on:click=move |_| desk.go_view(v.clone())>{label}</button> }
+            }).collect_view()}
+        </nav>
+    }
+}
+
 /// The desk's route, kept in the URL's hash and followed on back, forward and pasted links,
 /// for every page below (the office's and the secretary's desks route their records too).
 pub fn provide_desk() -> Desk {

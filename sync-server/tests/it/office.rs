@@ -7,65 +7,16 @@
 
 use crate::common;
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use automerge::{ActorId, AutoCommit};
-use common::{attempt, http, Answer};
+use common::{attempt, Answer};
 use http_api::office::{OfficeView, Opened, PlanView, RoundDetail};
-use ledger::org::{Role, UnitKind};
 use ledger::plan::{Carrier, PlanContent, PlanTask, Stage};
 use ledger::pledge::Aim;
 use ledger::rule::Cleanup;
 use ledger::unit_ledger::RuleDraft;
 use ledger::{RecordId, UnitLedger};
-use ledger_sync::DocumentId;
 
-/// city ─ county X ─ township T1 ─ villages A, B; city ─ county Y ─ township T2 ─ village C.
-struct World {
-    server: common::Server,
-    _data: tempfile::TempDir,
-    ledgers: HashMap<&'static str, DocumentId>,
-    units: HashMap<&'static str, String>,
-    tokens: HashMap<&'static str, String>,
-}
-
-async fn world() -> World {
-    let data = tempfile::tempdir().unwrap();
-    let server = common::Server::start(data.path(), Duration::from_secs(5)).await;
-    let d = server.state.hub.directory.clone();
-    let city = d.org().units.values().find(|u| u.kind == UnitKind::City).unwrap().id.clone();
-    let add = |name: &str, kind, parent: &str| d.add_unit(name, kind, Some(parent), None).unwrap();
-    let x = add("X县", UnitKind::County, &city);
-    let t1 = add("T1镇", UnitKind::Township, &x.id);
-    let a = add("A村", UnitKind::Village, &t1.id);
-    let b = add("B村", UnitKind::Village, &t1.id);
-    let y = add("Y县", UnitKind::County, &city);
-    let t2 = add("T2镇", UnitKind::Township, &y.id);
-    let c = add("C村", UnitKind::Village, &t2.id);
-    let mut tokens = HashMap::new();
-    for (who, unit, role) in [
-        ("office_x", &x.id, Role::Office),
-        ("office_y", &y.id, Role::Office),
-        ("sup_x", &x.id, Role::Supervisor),
-        ("secretary_a", &a.id, Role::Secretary),
-        ("cadre_a", &a.id, Role::Cadre),
-        ("admin", &city, Role::Admin),
-    ] {
-        let person = d.add_person(&format!("{who}名"), who, None, None).unwrap();
-        d.grant(&person.id, unit, role, None).unwrap();
-        tokens.insert(who, d.issue_token(&person.id, who, None).unwrap().token);
-    }
-    let mut ledgers = HashMap::new();
-    let mut units = HashMap::new();
-    for (name, unit) in [("X县", &x), ("A村", &a), ("B村", &b), ("C村", &c)] {
-        units.insert(name, unit.id.clone());
-        if let Some(l) = &unit.ledger {
-            ledgers.insert(name, DocumentId::parse(l).unwrap());
-        }
-    }
-    World { server, _data: data, ledgers, units, tokens }
-}
+use common::counties::{world, World};
 
 fn now() -> i64 {
     sync_server::now_secs() * 1000
@@ -76,23 +27,6 @@ fn today() -> chrono::NaiveDate {
 }
 
 impl World {
-    async fn call(&self, who: &str, method: &str, path: &str, body: &str) -> (u16, String) {
-        let auth = format!("Bearer {}", self.tokens.get(who).map(String::as_str).unwrap_or("none"));
-        let mut headers = vec![("Content-Type", "application/json")];
-        if who != "anonymous" {
-            headers.push(("Authorization", auth.as_str()));
-        }
-        let (status, _, body) = http(self.server.addr, method, path, &headers, body).await;
-        (status, body)
-    }
-
-    /// `who`'s answer, read as exactly a `T`.
-    async fn exactly<T: serde::Serialize + serde::de::DeserializeOwned>(&self, who: &str, method: &str, path: &str, body: &str) -> T {
-        let (status, text) = self.call(who, method, path, body).await;
-        assert!((200..300).contains(&status), "{method} {path} as {who}: {status} {text}");
-        http_api::exactly::<T>(&text).unwrap_or_else(|e| panic!("{method} {path}: {e}"))
-    }
-
     /// `who`'s phone: syncs `local` with the server and gives back what it then holds.
     async fn sync(&self, who: &str, village: &str, local: AutoCommit) -> (Answer, AutoCommit) {
         attempt(&self.server.url_with(&self.tokens[who]), self.ledgers[village], local).await

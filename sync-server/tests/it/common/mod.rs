@@ -429,6 +429,8 @@ pub async fn attempt(url: &str, doc: DocumentId, mut local: AutoCommit) -> (Answ
 }
 
 /// A plain HTTP request over a TcpStream: (status, headers, body).
+pub mod counties;
+
 pub async fn http(addr: std::net::SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
