@@ -319,6 +319,9 @@ fn Objection(round: String, o: ObjectionRow) -> impl IntoView {
     }
 }
 
+/// Evidence lines listed at once in the nomination form (the rest by filtering).
+const EVIDENCE_SHOWN: usize = 200;
+
 /// The secretary's desk: the rounds reaching their unit, their nominations, a new one.
 #[component]
 pub fn SecretaryAwards() -> impl IntoView {
@@ -381,6 +384,7 @@ fn NominationEditor(round: AwardRoundRow, units: Vec<http_api::awards::Nominatin
     let person = RwSignal::new(String::new());
     let (post, deeds, summary) = (RwSignal::new(String::new()), RwSignal::new(String::new()), RwSignal::new(String::new()));
     let chosen = RwSignal::new(Vec::<(String, String)>::new());
+    let filter = RwSignal::new(String::new());
     let choices = fetched::<EvidenceChoices>(move || {
         let (u, p) = (unit.get(), person.get());
         (!u.is_empty() && (!individual || !p.is_empty())).then(|| format!("/api/awards/evidence?unit={u}&person={p}"))
@@ -416,18 +420,35 @@ fn NominationEditor(round: AwardRoundRow, units: Vec<http_api::awards::Nominatin
             <label>"事迹（2000 字以内）" <textarea name="deeds" rows="8" maxlength="2000" bind:value=deeds></textarea></label>
             <label>"简要事迹（300 字以内，公示时公开）" <textarea name="summary" rows="3" maxlength="300" bind:value=summary></textarea></label>
             <fieldset data-testid="evidence"><legend>"佐证记录（从台账中勾选，只链接、不复制）"</legend>
+                <label>"筛选" <input name="evidence-filter" placeholder="输入关键字，如走访对象、问题名称" bind:value=filter/></label>
                 {move || match choices.get() {
                     None => view! { <p class="muted">{if individual { "先选择推荐对象" } else { "正在读取…" }}</p> }.into_any(),
                     Some(Err(e)) => view! { <p class="error">{e.message()}</p> }.into_any(),
-                    Some(Ok(c)) => c.record.sections().into_iter().flat_map(|(heading, lines)| lines.clone().into_iter().map(move |l| (heading, l))).map(|(heading, l)| {
-                        let key = (l.section.clone(), l.id.to_string());
-                        let k2 = key.clone();
+                    Some(Ok(c)) => {
+                        // A unit's year can hold thousands of lines: the ticked ones always show,
+                        // then what matches the filter, at most EVIDENCE_SHOWN of them.
+                        let words = filter.get();
+                        let ticked = chosen.get();
+                        let all: Vec<_> = c.record.sections().into_iter().flat_map(|(heading, lines)| lines.clone().into_iter().map(move |l| (heading, l))).collect();
+                        let matching: Vec<_> = all
+                            .into_iter()
+                            .filter(|(heading, l)| ticked.contains(&(l.section.clone(), l.id.to_string())) || words.trim().is_empty() || format!("{heading}{}{}", l.title, l.outcome).contains(words.trim()))
+                            .collect();
+                        let hidden = matching.len().saturating_sub(EVIDENCE_SHOWN);
+                        let rows = matching.into_iter().take(EVIDENCE_SHOWN).map(|(heading, l)| {
+                            let key = (l.section.clone(), l.id.to_string());
+                            let k2 = key.clone();
+                            view! {
+                                <label class="check"><input type="checkbox" prop:checked=move || chosen.get().contains(&k2)
+                                    on:change=move |ev| { let on = event_target_checked(&ev); let key = key.clone(); chosen.update(|c| { c.retain(|x| *x != key); if on { c.push(key) } }) }/>
+                                    {heading}" · "{l.date.map(|d| d.to_string()).unwrap_or_default()}" "{l.title.clone()}" · "{l.outcome.clone()}</label>
+                            }
+                        }).collect_view();
                         view! {
-                            <label class="check"><input type="checkbox" prop:checked=move || chosen.get().contains(&k2)
-                                on:change=move |ev| { let on = event_target_checked(&ev); let key = key.clone(); chosen.update(|c| { c.retain(|x| *x != key); if on { c.push(key) } }) }/>
-                                {heading}" · "{l.date.map(|d| d.to_string()).unwrap_or_default()}" "{l.title.clone()}" · "{l.outcome.clone()}</label>
-                        }
-                    }).collect_view().into_any(),
+                            {rows}
+                            {(hidden > 0).then(|| view! { <p class="muted">"还有 "{hidden}" 条未列出，请输入关键字筛选"</p> })}
+                        }.into_any()
+                    }
                 }}
             </fieldset>
             <button type="submit" class="primary">"提交推荐"</button>

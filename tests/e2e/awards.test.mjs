@@ -102,7 +102,15 @@ test("an award round from the record to the board, an objection holding the deci
   const evidence = nominate.getByTestId("evidence").locator("label.check");
   await evidence.first().waitFor();
   assert.equal(await evidence.count(), onPhone, "his record offers his two visits");
+  // Filtered by a word, then the filter cleared: what was ticked stays ticked.
+  await nominate.locator('input[name="evidence-filter"]').fill("王奶奶");
+  await nominate.getByTestId("evidence").locator("label.check").nth(1).waitFor({ state: "detached" });
+  assert.equal(await evidence.count(), 1);
+  await evidence.locator("input").check();
+  await nominate.locator('input[name="evidence-filter"]').fill("");
+  await evidence.nth(1).waitFor();
   for (const box of await evidence.locator("input").all()) await box.check();
+  assert.equal(await evidence.locator("input:checked").count(), 2);
   await nominate.getByRole("button", { name: "提交推荐" }).click();
   await secretary.locator("p.ok").filter({ hasText: "已推荐" }).waitFor();
   await card.locator('.nomination[data-nomination="张伟"]').filter({ hasText: "已推荐" }).waitFor();
