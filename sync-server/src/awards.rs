@@ -37,6 +37,7 @@ use crate::board::now_ms;
 use crate::desk::today;
 use crate::directory::{random_id, Principal};
 use crate::hub::Hub;
+use crate::office::ledger_of;
 use crate::storage::{AwardRound, Nomination, Objection, Opinion};
 use crate::AppState;
 use record::{is_secretary_of, person_row};
@@ -135,10 +136,6 @@ fn row_of(hub: &Hub, org: &Org, r: &AwardRound) -> Result<AwardRoundRow, Refusal
         shortlisted: nominations.iter().filter(|n| n.shortlisted).count(),
         open_objections: objections.iter().filter(|o| o.settled_at == 0).count(),
     })
-}
-
-fn ledger_of(org: &Org, unit: &str) -> Option<DocumentId> {
-    org.units.get(unit).and_then(|u| u.ledger.as_deref()).and_then(|l| DocumentId::parse(l).ok())
 }
 
 /// What a linked record is now, from the read model; None when it is gone or deleted.
@@ -411,6 +408,8 @@ pub(crate) async fn secretary_rounds(State(state): State<AppState>, headers: Hea
         let org = hub.directory.org();
         let mut units: Vec<NominatingUnit> = Vec::new();
         let mut rounds = Vec::new();
+        // Everyone the secretary may read, once: each unit's people are picked from it.
+        let readable = record::people(hub, &p.person).map_err(failed)?;
         for r in hub.storage.award_rounds().map_err(failed)? {
             let mine = nominating_units(&org, &p.person, &r);
             if mine.is_empty() {
@@ -418,7 +417,7 @@ pub(crate) async fn secretary_rounds(State(state): State<AppState>, headers: Hea
             }
             for u in mine {
                 if !units.iter().any(|x| x.unit == u.id) {
-                    let people = record::people(hub, &p.person).map_err(failed)?.into_iter().filter(|x| x.unit == u.id).collect();
+                    let people = readable.iter().filter(|x| x.unit == u.id).cloned().collect();
                     units.push(NominatingUnit { unit: u.id.clone(), name: u.name.clone(), people });
                 }
             }

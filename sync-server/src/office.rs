@@ -113,7 +113,8 @@ fn ledgers_below(org: &Org, node: &str) -> Vec<(String, DocumentId)> {
     org.tree_order().into_iter().filter(|(_, u)| org.is_at_or_below(&u.id, node)).filter_map(|(_, u)| Some((u.id.clone(), DocumentId::parse(u.ledger.as_deref()?).ok()?))).collect()
 }
 
-fn ledger_of(org: &Org, unit: &str) -> Option<DocumentId> {
+/// A unit's ledger, if it keeps one.
+pub(crate) fn ledger_of(org: &Org, unit: &str) -> Option<DocumentId> {
     org.units.get(unit).and_then(|u| u.ledger.as_deref()).and_then(|l| DocumentId::parse(l).ok())
 }
 

@@ -112,7 +112,7 @@ pub(crate) fn person_record(hub: &Hub, reader: &str, person: &str, period: Perio
     if !may_read_unit(&org, reader, &row.unit) {
         return Ok(None);
     }
-    let Some(doc) = org.units.get(&row.unit).and_then(|u| u.ledger.as_deref()).and_then(|l| DocumentId::parse(l).ok()) else { return Ok(None) };
+    let Some(doc) = crate::office::ledger_of(&org, &row.unit) else { return Ok(None) };
     let record = record_of(hub, &doc, Some((person, &row.name)), period)?;
     let commendations = commendations(hub, &row.unit, person)?;
     Ok(Some(PersonRecord {
