@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::codes::{Satisfaction, Verdict};
+use crate::photo::{MediaEdit, PhotoRef};
 use crate::plan::PlanContent;
 use crate::pledge::Evaluator;
 use crate::problem::Action;
@@ -23,17 +24,29 @@ pub enum Command {
     AddVisit {
         visit: VisitDraft,
         problem: Option<ProblemDraft>,
+        /// The visit's photos and place.
+        #[serde(default)]
+        media: MediaEdit,
     },
     UpdateVisit {
         id: RecordId,
         visit: VisitDraft,
+        /// Photos added and removed, the place set or cleared (see [`crate::photo`]).
+        #[serde(default)]
+        media: MediaEdit,
     },
     AddProblem {
         problem: ProblemDraft,
+        /// Photos added and removed, the place set or cleared (see [`crate::photo`]).
+        #[serde(default)]
+        media: MediaEdit,
     },
     UpdateProblem {
         id: RecordId,
         problem: ProblemDraft,
+        /// Photos added and removed, the place set or cleared (see [`crate::photo`]).
+        #[serde(default)]
+        media: MediaEdit,
     },
     /// A step of the problem's course (受理, 办结, 回访…).
     StepProblem {
@@ -49,13 +62,22 @@ pub enum Command {
     ProblemProgress {
         id: RecordId,
         text: String,
+        /// Photos taken for this step.
+        #[serde(default)]
+        photos: Vec<PhotoRef>,
     },
     AddEnterprise {
         enterprise: EnterpriseDraft,
+        /// Photos added and removed, the place set or cleared (see [`crate::photo`]).
+        #[serde(default)]
+        media: MediaEdit,
     },
     UpdateEnterprise {
         id: RecordId,
         enterprise: EnterpriseDraft,
+        /// Photos added and removed, the place set or cleared (see [`crate::photo`]).
+        #[serde(default)]
+        media: MediaEdit,
     },
     AddPledge {
         pledge: PledgeDraft,
@@ -157,6 +179,14 @@ pub enum Command {
         decision: Cleanup,
         reason: String,
     },
+    /// Photos added to or removed from a record, its place set or cleared; with `entry`, a
+    /// photo removed from one of a problem's progress steps.
+    EditMedia {
+        section: Section,
+        id: RecordId,
+        entry: Option<RecordId>,
+        media: MediaEdit,
+    },
     SetDeleted {
         section: Section,
         id: RecordId,
@@ -192,10 +222,11 @@ impl Command {
 
     fn apply_to(&self, ledger: &mut UnitLedger, now_ms: i64, today: NaiveDate) -> Result<RecordId, LedgerError> {
         match self {
-            Self::AddVisit { visit, problem } => {
+            Self::AddVisit { visit, problem, media } => {
                 let visit = visit.validate(today).map_err(refused)?;
                 let problem = problem.as_ref().map(ProblemDraft::validate).transpose().map_err(refused)?;
                 let visit_id = ledger.add_visit(&visit, now_ms)?;
+                ledger.edit_media(Section::Visits, &visit_id, None, media, now_ms)?;
                 match problem {
                     Some(mut problem) => {
                         problem.visit_id = Some(visit_id);
@@ -204,14 +235,30 @@ impl Command {
                     None => Ok(visit_id),
                 }
             }
-            Self::UpdateVisit { id, visit } => ledger.update_visit(id, &visit.validate(today).map_err(refused)?, now_ms).map(done(id)),
-            Self::AddProblem { problem } => ledger.add_problem(&problem.validate().map_err(refused)?, now_ms),
-            Self::UpdateProblem { id, problem } => ledger.update_problem(id, &problem.validate().map_err(refused)?, now_ms).map(done(id)),
+            Self::UpdateVisit { id, visit, media } => {
+                ledger.update_visit(id, &visit.validate(today).map_err(refused)?, now_ms)?;
+                ledger.edit_media(Section::Visits, id, None, media, now_ms).map(done(id))
+            }
+            Self::AddProblem { problem, media } => {
+                let id = ledger.add_problem(&problem.validate().map_err(refused)?, now_ms)?;
+                ledger.edit_media(Section::Problems, &id, None, media, now_ms).map(|()| id)
+            }
+            Self::UpdateProblem { id, problem, media } => {
+                ledger.update_problem(id, &problem.validate().map_err(refused)?, now_ms)?;
+                ledger.edit_media(Section::Problems, id, None, media, now_ms).map(done(id))
+            }
             Self::StepProblem { id, action } => ledger.change_problem_status(id, action, now_ms).map(|_| id.clone()),
             Self::AssignProblem { id, responsible } => ledger.assign_problem(id, responsible, now_ms).map(done(id)),
-            Self::ProblemProgress { id, text } => ledger.add_problem_progress(id, text, now_ms).map(done(id)),
-            Self::AddEnterprise { enterprise } => ledger.add_enterprise(&enterprise.validate().map_err(refused)?, now_ms),
-            Self::UpdateEnterprise { id, enterprise } => ledger.update_enterprise(id, &enterprise.validate().map_err(refused)?, now_ms).map(done(id)),
+            Self::ProblemProgress { id, text, photos } => ledger.add_problem_progress_with_photos(id, text, photos, now_ms).map(done(id)),
+            Self::AddEnterprise { enterprise, media } => {
+                let id = ledger.add_enterprise(&enterprise.validate().map_err(refused)?, now_ms)?;
+                ledger.edit_media(Section::Enterprises, &id, None, media, now_ms).map(|()| id)
+            }
+            Self::UpdateEnterprise { id, enterprise, media } => {
+                ledger.update_enterprise(id, &enterprise.validate().map_err(refused)?, now_ms)?;
+                ledger.edit_media(Section::Enterprises, id, None, media, now_ms).map(done(id))
+            }
+            Self::EditMedia { section, id, entry, media } => ledger.edit_media(*section, id, entry.as_ref(), media, now_ms).map(done(id)),
             Self::AddPledge { pledge } => ledger.add_pledge(&pledge.validate().map_err(refused)?, now_ms),
             Self::UpdatePledge { id, pledge } => ledger.update_pledge(id, &pledge.validate().map_err(refused)?, now_ms).map(done(id)),
             Self::PledgeProgress { id, text } => ledger.add_pledge_progress(id, text, now_ms).map(done(id)),

@@ -74,6 +74,12 @@ pub struct Enterprise {
     pub contact: String,
     pub phone: String,
     pub address: String,
+    /// Photos (see [`crate::photo`]), oldest first.
+    #[serde(default)]
+    pub photos: Vec<crate::photo::PhotoRef>,
+    /// Where it was recorded, when the cadre tapped 记录位置.
+    #[serde(default)]
+    pub location: Option<crate::photo::Location>,
     pub conflicts: Vec<Conflict>,
     pub created_at: i64,
     pub updated_at: i64,

@@ -188,6 +188,16 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
         }
     }
 
+    /// The photos of this record or entry (see [`crate::photo`]).
+    pub fn photos(&self) -> Vec<crate::photo::PhotoRef> {
+        crate::unit_ledger::read_photos(self.doc, self.obj)
+    }
+
+    /// The place recorded for this record, if any.
+    pub fn location(&self) -> Option<crate::photo::Location> {
+        crate::unit_ledger::read_location(self.doc, self.obj)
+    }
+
     /// Every field of the table that can conflict and holds concurrent values, with all of
     /// them (as strings).
     pub fn conflicts(&self, table: &[crate::record::Field]) -> Vec<Conflict> {
@@ -258,6 +268,7 @@ pub fn read_log<D: ReadDoc>(doc: &D, log: Option<&ObjId>, problems: &mut Vec<Fie
         text: r.string("text"),
         from: r.string("from"),
         to: r.string("to"),
+        photos: r.photos(),
         id,
     });
     crate::record::sort_by_time(&mut entries, |e| (e.at, &e.id));

@@ -15,6 +15,7 @@ pub mod enterprise;
 pub mod id;
 pub mod lenient;
 pub mod org;
+pub mod photo;
 pub mod plan;
 pub mod pledge;
 pub mod post;

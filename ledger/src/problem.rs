@@ -259,6 +259,12 @@ pub struct Problem {
     pub log: Vec<LogEntry>,
     /// Supervision remarks (督办意见) from supervisors above the unit, oldest first.
     pub supervision: Vec<LogEntry>,
+    /// Photos (see [`crate::photo`]), oldest first.
+    #[serde(default)]
+    pub photos: Vec<crate::photo::PhotoRef>,
+    /// Where it was recorded, when the cadre tapped 记录位置.
+    #[serde(default)]
+    pub location: Option<crate::photo::Location>,
     pub conflicts: Vec<Conflict>,
     pub created_at: i64,
     pub updated_at: i64,

@@ -75,6 +75,8 @@ mod tests {
             follow_up_needed: false,
             follow_up: String::new(),
             enterprise_id: None,
+            photos: Vec::new(),
+            location: None,
             conflicts: Vec::new(),
             created_at,
             updated_at: created_at,

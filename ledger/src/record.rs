@@ -176,6 +176,9 @@ pub struct LogEntry {
     /// For a status change: from and to, as status codes.
     pub from: String,
     pub to: String,
+    /// Photos taken for a progress step (see [`crate::photo`]).
+    #[serde(default)]
+    pub photos: Vec<crate::photo::PhotoRef>,
 }
 
 /// Orders entries (log lines, evaluations, responses) by time; entries at the same

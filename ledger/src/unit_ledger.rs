@@ -24,6 +24,7 @@ use crate::writer::{Change, FieldWriter};
 use crate::RecordId;
 
 mod enterprises;
+mod media;
 mod office;
 mod plans;
 mod pledges;
@@ -35,6 +36,7 @@ mod surveys;
 mod visits;
 
 pub use enterprises::ENTERPRISE_FIELDS;
+pub use media::{read_location, read_photos, MEDIA_SECTIONS};
 pub use office::{check_notice, Notice, OfficeRound, RoundKind, NOTICE_FIELDS, ROUND_FIELDS};
 pub use plans::{part_key, PlanRound, ITEM_LISTS, PLAN_FIELDS};
 pub use pledges::PLEDGE_FIELDS;
@@ -318,13 +320,22 @@ impl UnitLedger {
 
     /// Posts a progress entry (进展) to the log map `log` of a record.
     fn post_progress(&mut self, section: Section, id: &RecordId, log: &'static str, text: &str, now_ms: i64) -> Result<(), LedgerError> {
+        self.post_progress_entry(section, id, log, text, now_ms)?;
+        self.commit("记录进展".into(), Some((section, id.clone())), now_ms);
+        Ok(())
+    }
+
+    /// Writes a progress entry without committing; returns the entry.
+    fn post_progress_entry(&mut self, section: Section, id: &RecordId, log: &'static str, text: &str, now_ms: i64) -> Result<ObjId, LedgerError> {
         let text = entry_text(text, "进展")?;
         let obj = self.record_obj(section, id)?;
         let log = self.record_map(&obj, log)?;
-        self.add_entry(&log, now_ms, &[("kind", crate::problem::log_kind::PROGRESS.into()), ("text", text.into())])?;
+        let entry = self.add_entry(&log, now_ms, &[("kind", crate::problem::log_kind::PROGRESS.into()), ("text", text.into())])?;
         self.doc.put(&obj, "updated_at", ScalarValue::Timestamp(now_ms))?;
-        self.commit("记录进展".into(), Some((section, id.clone())), now_ms);
-        Ok(())
+        match self.doc.get(&log, entry.as_str())? {
+            Some((_, entry)) => Ok(entry),
+            None => Err(LedgerError::NotFound),
+        }
     }
 
     /// The nested map `field` of a record (created with the record).

@@ -13,7 +13,7 @@ use crate::unit_ledger::{Notice, OfficeRound};
 use crate::{Enterprise, Pledge, Post, Problem, Rating, Survey, UnitLedger, Visit};
 
 /// Bumped whenever a record type changes shape, so an old cache is ignored rather than misread.
-const FORMAT: u32 = 6;
+const FORMAT: u32 = 7;
 
 /// Every record of a ledger, as the app's lists show them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

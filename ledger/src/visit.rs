@@ -100,6 +100,12 @@ pub struct Visit {
     /// The served enterprise this visit went to (企业走访), if it is in the ledger.
     pub enterprise_id: Option<RecordId>,
     /// Fields two people set differently offline, kept until someone chooses.
+    /// Photos (see [`crate::photo`]), oldest first.
+    #[serde(default)]
+    pub photos: Vec<crate::photo::PhotoRef>,
+    /// Where it was recorded, when the cadre tapped 记录位置.
+    #[serde(default)]
+    pub location: Option<crate::photo::Location>,
     pub conflicts: Vec<crate::record::Conflict>,
     pub created_at: i64,
     pub updated_at: i64,

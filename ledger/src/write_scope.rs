@@ -175,6 +175,8 @@ fn records_and_entries_stay(op: &OpView<'_>, made: &Made) -> Result<(), String> 
         (2, OpType::Delete) => Err(RECORD_NOT_DELETED.into()),
         (3 | 4, OpType::Make(ObjType::Map)) if entry_map && !overwrites => Ok(()),
         (3 | 4, _) if entry_map => Err(format!("{ENTRY_ONLY_ADDED}（{}）", keys.join("/"))),
+        // A photo can be taken off a progress step later: photos must stay deletable.
+        (6, OpType::Delete) if entry_map && keys[4] == "photos" => Ok(()),
         (n, _) if n >= 5 && entry_map && !made.paths.contains(&op.path[..4]) => Err(format!("{ENTRY_ONLY_ADDED}（{}）", keys[..4].join("/"))),
         _ => Ok(()),
     }
@@ -200,6 +202,8 @@ fn path_of(doc: &AutoCommit, id: &str) -> Result<Vec<Step>, String> {
 
 #[cfg(test)]
 mod board_tests;
+#[cfg(test)]
+mod media_tests;
 #[cfg(test)]
 mod office_tests;
 #[cfg(test)]

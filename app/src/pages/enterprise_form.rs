@@ -36,8 +36,8 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
         let enterprise = draft.get_untracked();
         let checked = enterprise.validate().map(|_| ());
         let command = match editing.clone() {
-            Some(id) => Command::UpdateEnterprise { id, enterprise },
-            None => Command::AddEnterprise { enterprise },
+            Some(id) => Command::UpdateEnterprise { id, enterprise, media: Default::default() },
+            None => Command::AddEnterprise { enterprise, media: Default::default() },
         };
         form.submit(checked, command, navigate.clone(), |id| format!("/enterprises/{id}"));
     };

@@ -244,7 +244,7 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
         let words = text.get_untracked();
         writes.run(
             "progress",
-            move || service.apply(Command::ProblemProgress { id, text: words }),
+            move || service.apply(Command::ProblemProgress { id, text: words, photos: Vec::new() }),
             move |result| match result {
                 Ok(_) => {
                     text.try_set(String::new());

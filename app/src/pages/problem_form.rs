@@ -63,8 +63,8 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
         let problem = draft.get_untracked();
         let checked = problem.validate().map(|_| ());
         let command = match editing.clone() {
-            Some(id) => Command::UpdateProblem { id, problem },
-            None => Command::AddProblem { problem },
+            Some(id) => Command::UpdateProblem { id, problem, media: Default::default() },
+            None => Command::AddProblem { problem, media: Default::default() },
         };
         form.submit(checked, command, navigate.clone(), |id| format!("/problems/{id}"));
     };

@@ -72,8 +72,8 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
         let is_edit = editing.is_some();
         // A visit with a problem is one command: one IndexedDB transaction, neither saved alone.
         let command = match editing.clone() {
-            Some(id) => Command::UpdateVisit { id, visit },
-            None => Command::AddVisit { visit, problem: found },
+            Some(id) => Command::UpdateVisit { id, visit, media: Default::default() },
+            None => Command::AddVisit { visit, problem: found, media: Default::default() },
         };
         let page_of = move |id: &RecordId| match (is_edit, with_problem) {
             (true, _) => format!("/visits/{id}"),

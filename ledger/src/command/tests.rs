@@ -41,19 +41,19 @@ fn problem(title: &str) -> ProblemDraft {
 fn every_command_crosses_as_a_message_and_does_what_it_names() {
     let mut l = ledger();
     // Visits, and a visit that found a problem: the problem is linked to it.
-    let v = apply(&mut l, Command::AddVisit { visit: visit("张大爷"), problem: None });
-    apply(&mut l, Command::UpdateVisit { id: v.clone(), visit: visit("张大娘") });
+    let v = apply(&mut l, Command::AddVisit { visit: visit("张大爷"), problem: None, media: Default::default() });
+    apply(&mut l, Command::UpdateVisit { id: v.clone(), visit: visit("张大娘"), media: Default::default() });
     assert_eq!(l.visit(&v).unwrap().whom, "张大娘");
-    let p = apply(&mut l, Command::AddVisit { visit: visit("李师傅"), problem: Some(problem("排水沟堵塞")) });
+    let p = apply(&mut l, Command::AddVisit { visit: visit("李师傅"), problem: Some(problem("排水沟堵塞")), media: Default::default() });
     let found = l.problem(&p).unwrap();
     let linked = found.visit_id.clone().expect("linked to its visit");
     assert_eq!(l.visit(&linked).unwrap().whom, "李师傅");
 
     // A problem through its course.
-    let q = apply(&mut l, Command::AddProblem { problem: problem("路灯不亮") });
-    apply(&mut l, Command::UpdateProblem { id: q.clone(), problem: problem("路灯不亮三盏") });
+    let q = apply(&mut l, Command::AddProblem { problem: problem("路灯不亮"), media: Default::default() });
+    apply(&mut l, Command::UpdateProblem { id: q.clone(), problem: problem("路灯不亮三盏"), media: Default::default() });
     apply(&mut l, Command::AssignProblem { id: q.clone(), responsible: "刘强".into() });
-    apply(&mut l, Command::ProblemProgress { id: q.clone(), text: "已报修".into() });
+    apply(&mut l, Command::ProblemProgress { id: q.clone(), text: "已报修".into(), photos: Vec::new() });
     apply(&mut l, Command::StepProblem { id: q.clone(), action: Action::Start });
     apply(&mut l, Command::StepProblem { id: q.clone(), action: Action::Resolve { result: "已换灯".into() } });
     let q_now = l.problem(&q).unwrap();
@@ -62,8 +62,18 @@ fn every_command_crosses_as_a_message_and_does_what_it_names() {
 
     // An enterprise, a pledge, a survey round.
     let code = "91350100M000100Y43";
-    let e = apply(&mut l, Command::AddEnterprise { enterprise: EnterpriseDraft { name: "闽兴机械".into(), credit_code: code.into(), ..Default::default() } });
-    apply(&mut l, Command::UpdateEnterprise { id: e.clone(), enterprise: EnterpriseDraft { name: "闽兴机械有限公司".into(), credit_code: code.into(), ..Default::default() } });
+    let e = apply(
+        &mut l,
+        Command::AddEnterprise { enterprise: EnterpriseDraft { name: "闽兴机械".into(), credit_code: code.into(), ..Default::default() }, media: Default::default() },
+    );
+    apply(
+        &mut l,
+        Command::UpdateEnterprise {
+            id: e.clone(),
+            enterprise: EnterpriseDraft { name: "闽兴机械有限公司".into(), credit_code: code.into(), ..Default::default() },
+            media: Default::default(),
+        },
+    );
     assert_eq!(l.enterprise(&e).unwrap().name, "闽兴机械有限公司");
     let pledge = PledgeDraft { content: "每周三上门服务".into(), by: "王芳".into(), aims: vec![Aim::ALL[0]], due: "2026-12-31".into(), ..Default::default() };
     let g = apply(&mut l, Command::AddPledge { pledge: pledge.clone() });
@@ -85,8 +95,8 @@ fn every_command_crosses_as_a_message_and_does_what_it_names() {
     apply(&mut l, Command::SetDeleted { section: Section::Visits, id: v.clone(), deleted: true });
     assert!(l.visit(&v).unwrap().deleted);
     let mut other = l.fork(ActorId::random());
-    apply(&mut l, Command::UpdateProblem { id: q.clone(), problem: problem("路灯不亮（东段）") });
-    apply(&mut other, Command::UpdateProblem { id: q.clone(), problem: problem("路灯不亮（西段）") });
+    apply(&mut l, Command::UpdateProblem { id: q.clone(), problem: problem("路灯不亮（东段）"), media: Default::default() });
+    apply(&mut other, Command::UpdateProblem { id: q.clone(), problem: problem("路灯不亮（西段）"), media: Default::default() });
     l.merge(&mut other).unwrap();
     assert!(!l.problem(&q).unwrap().conflicts.is_empty());
     apply(&mut l, Command::ResolveConflict { section: Section::Problems, id: q.clone(), field: "title".into(), value: "路灯不亮（西段）".into() });
@@ -98,12 +108,12 @@ fn every_command_crosses_as_a_message_and_does_what_it_names() {
 #[test]
 fn a_refused_command_says_why_and_leaves_the_ledger_as_it_was() {
     let mut l = ledger();
-    let q = apply(&mut l, Command::AddProblem { problem: problem("路灯不亮") });
+    let q = apply(&mut l, Command::AddProblem { problem: problem("路灯不亮"), media: Default::default() });
     let before = l.heads();
     let refusals = [
         // A draft its form would refuse.
-        (Command::AddVisit { visit: visit(""), problem: None }, "走访对象"),
-        (Command::AddVisit { visit: visit("张大爷"), problem: Some(problem("")) }, "问题"),
+        (Command::AddVisit { visit: visit(""), problem: None, media: Default::default() }, "走访对象"),
+        (Command::AddVisit { visit: visit("张大爷"), problem: Some(problem("")), media: Default::default() }, "问题"),
         // A step not open from 待办.
         (Command::StepProblem { id: q.clone(), action: Action::Reopen }, ""),
         // Refused after the visit was written: its problem names a firm the ledger lacks.
@@ -115,10 +125,11 @@ fn a_refused_command_says_why_and_leaves_the_ledger_as_it_was() {
                     difficulty: Some(crate::problem::Difficulty::ALL[0]),
                     ..problem("缺工")
                 }),
+                media: Default::default(),
             },
             "企业不存在",
         ),
-        (Command::ProblemProgress { id: RecordId::parse("0123456789abcdef0123456789abcdef").unwrap(), text: "进展".into() }, "找不到"),
+        (Command::ProblemProgress { id: RecordId::parse("0123456789abcdef0123456789abcdef").unwrap(), text: "进展".into(), photos: Vec::new() }, "找不到"),
     ];
     for (command, why) in refusals {
         let refused = across(&command).apply(&mut l, NOW, today()).expect_err(&format!("{command:?} is refused"));
@@ -128,7 +139,7 @@ fn a_refused_command_says_why_and_leaves_the_ledger_as_it_was() {
     assert!(l.visits().visits.is_empty());
     assert_eq!(l.problems().records.len(), 1);
     // And the ledger still takes the next change.
-    apply(&mut l, Command::AddVisit { visit: visit("张大爷"), problem: None });
+    apply(&mut l, Command::AddVisit { visit: visit("张大爷"), problem: None, media: Default::default() });
     assert_eq!(l.visits().visits.len(), 1);
 }
 

@@ -111,6 +111,8 @@ fn problem(status: Status, deadline: Option<NaiveDate>) -> Problem {
         difficulty: None,
         supervision: Vec::new(),
         log: Vec::new(),
+        photos: Vec::new(),
+        location: None,
         conflicts: Vec::new(),
         created_at: 0,
         updated_at: 0,

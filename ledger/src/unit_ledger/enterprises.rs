@@ -34,6 +34,8 @@ fn read_enterprise(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut V
         contact: r.string("contact"),
         phone: r.string("phone"),
         address: r.string("address"),
+        photos: r.photos(),
+        location: r.location(),
         conflicts: r.conflicts(ENTERPRISE_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),

@@ -68,6 +68,8 @@ fn read_problem(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<
         difficulty: r.optional_coded("difficulty", Difficulty::from_code),
         log: read_log(doc, log.as_ref(), problems),
         supervision: read_supervision(doc, obj, problems),
+        photos: r.photos(),
+        location: r.location(),
         conflicts: r.conflicts(PROBLEM_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),

@@ -52,6 +52,8 @@ fn read_visit(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<Fi
         follow_up_needed: r.bool("follow_up_needed"),
         follow_up: r.string("follow_up"),
         enterprise_id: r.link("enterprise"),
+        photos: r.photos(),
+        location: r.location(),
         conflicts: r.conflicts(VISIT_FIELDS),
         created_at: r.millis("created_at"),
         updated_at: r.millis("updated_at"),

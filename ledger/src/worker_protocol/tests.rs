@@ -38,7 +38,7 @@ fn every_message_the_page_sends_round_trips() {
     let messages = [
         ToWorker::Open(open("2b7c")),
         ToWorker::Keep(vec![open("9d1e"), OpenLedger { shown_heads: None, write: Write::SupervisionOnly, ..open("77aa") }]),
-        ToWorker::Apply { request: 7, command: Command::AddVisit { visit, problem: None } },
+        ToWorker::Apply { request: 7, command: Command::AddVisit { visit, problem: None, media: Default::default() } },
         ToWorker::Ask { request: 8, question: Question::ConflictAuthors { section: Section::Problems, id: RecordId::random(), field: "title".into() } },
         ToWorker::StopWrites { why: "此设备已停用".into() },
         ToWorker::Reconnect,

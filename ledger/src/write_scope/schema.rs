@@ -66,6 +66,11 @@ pub(super) enum Kind {
     },
     /// A plan's submitted version, frozen in bytes: it must read back complete.
     PlanVersion,
+    /// A record's or a progress step's photos: a map of references keyed by content hash
+    /// (see [`crate::photo`]); a reference is added or deleted whole.
+    Photos,
+    /// A record's place: a map of integers, set whole or deleted.
+    Location,
 }
 
 /// Who may write a place once the record holding it exists. In the changes that make a
@@ -164,6 +169,7 @@ const LOG: &[Slot] = &[
     slot("text", Kind::Str, Who::Unit),
     slot("from", code(status), Who::Unit),
     slot("to", code(status), Who::Unit),
+    slot("photos", Kind::Photos, Who::Unit),
 ];
 /// 督办意见.
 const SUPERVISION: &[Slot] = &[
@@ -276,12 +282,16 @@ const NOTICE_PLACES: &[Slot] = &[
 /// Places every record has besides its field table.
 const EVERY_RECORD: &[Slot] = &[slot("created_at", Kind::Time, Who::Maker), slot("updated_at", Kind::Time, Who::Unit), slot("deleted", Kind::Flag, Who::Unit)];
 
+const POST_PLACES: &[Slot] = &[];
+/// Photos and a place, on the records that carry them.
+const MEDIA_PLACES: &[Slot] = &[slot("photos", Kind::Photos, Who::Unit), slot("location", Kind::Location, Who::Unit)];
 const PROBLEM_PLACES: &[Slot] = &[
     slot("log", Kind::Entries { fields: LOG, adders: Who::Unit }, Who::Maker),
     // Older problems have no map yet: a supervisor's first remark makes it.
     slot("supervision", Kind::Entries { fields: SUPERVISION, adders: Who::Supervision }, Who::Everyone),
+    slot("photos", Kind::Photos, Who::Unit),
+    slot("location", Kind::Location, Who::Unit),
 ];
-const POST_PLACES: &[Slot] = &[];
 const RATING_PLACES: &[Slot] = &[
     slot("steps", Kind::Entries { fields: CASE_STEPS, adders: Who::Case }, Who::Maker),
     // Written with the record; the case's steps have times of their own.
@@ -311,7 +321,7 @@ fn extra_places(section: Section) -> &'static [Slot] {
         Section::Rules => RULE_PLACES,
         Section::Rounds => ROUND_PLACES,
         Section::Notices => NOTICE_PLACES,
-        Section::Visits | Section::Enterprises => &[],
+        Section::Visits | Section::Enterprises => MEDIA_PLACES,
     }
 }
 
@@ -421,6 +431,14 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
         })
     };
     match (&path[3..], field.kind) {
+        (rest, Kind::Photos) => match may(field.who) {
+            true => photos_fit(rest, op, path),
+            false => denied(field.who),
+        },
+        (rest, Kind::Location) => match may(field.who) {
+            true => location_fits(rest, op, path),
+            false => denied(field.who),
+        },
         ([], kind) => {
             if !may(field.who) {
                 return denied(field.who);
@@ -474,6 +492,7 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
                             },
                             _ => Err(refused(NOT_ITS_KIND, path)),
                         },
+                        (inner, Kind::Photos) => photos_fit(inner, op, path),
                         ([], kind) => value_fits(kind, op, sender, path),
                         ([Step::Key(question)], Kind::Answers) => match op.action {
                             // Three levels in a unit's round, five in the office's.
@@ -507,6 +526,49 @@ pub(super) fn fits(doc: &AutoCommit, op: &OpView<'_>, made: &Made, write: Write,
             }
         }
         _ => Err(refused(NOT_IN_SCHEMA, path)),
+    }
+}
+
+/// Whether `op`, at `rest` inside a photos map, adds or deletes a well-formed reference.
+fn photos_fit(rest: &[Step], op: &OpView<'_>, path: &[Step]) -> Result<(), String> {
+    use crate::photo::{valid_hash, MAX_PHOTO_BYTES, PHOTO_TYPE};
+    let ok = match (rest, op.action) {
+        // Made over nothing: replacing the map would hide the photos it holds.
+        ([], OpType::Make(ObjType::Map)) => op.pred.is_empty(),
+        ([], OpType::Delete) => return Err(refused(NOT_DELETED, path)),
+        ([Step::Key(hash)], OpType::Make(ObjType::Map) | OpType::Delete) => valid_hash(hash),
+        ([Step::Key(hash), Step::Key(field)], action) if valid_hash(hash) => match (field.as_str(), action) {
+            ("type", OpType::Put(ScalarValue::Str(s))) => s.as_str() == PHOTO_TYPE,
+            ("size", OpType::Put(ScalarValue::Int(n))) => (1..=i64::from(MAX_PHOTO_BYTES)).contains(n),
+            ("taken_at", OpType::Put(ScalarValue::Timestamp(_))) => true,
+            _ => false,
+        },
+        _ => return Err(refused(NOT_IN_SCHEMA, path)),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refused(NOT_ITS_KIND, path))
+    }
+}
+
+/// Whether `op`, at `rest` inside a record's place, sets or deletes it with numbers in range.
+fn location_fits(rest: &[Step], op: &OpView<'_>, path: &[Step]) -> Result<(), String> {
+    let ok = match (rest, op.action) {
+        ([], OpType::Make(ObjType::Map) | OpType::Delete) => true,
+        ([Step::Key(field)], action) => match (field.as_str(), action) {
+            ("lat", OpType::Put(ScalarValue::Int(n))) => n.abs() <= 90_000_000,
+            ("lon", OpType::Put(ScalarValue::Int(n))) => n.abs() <= 180_000_000,
+            ("accuracy", OpType::Put(ScalarValue::Int(n))) => (0..=1_000_000).contains(n),
+            ("at", OpType::Put(ScalarValue::Timestamp(_))) => true,
+            _ => false,
+        },
+        _ => return Err(refused(NOT_IN_SCHEMA, path)),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(refused(NOT_ITS_KIND, path))
     }
 }
 
@@ -548,7 +610,7 @@ fn value_fits(kind: Kind, op: &OpView<'_>, sender: &str, path: &[Step]) -> Resul
             }
             true
         }
-        (Kind::Flags(_) | Kind::Entries { .. } | Kind::Answers | Kind::Items { .. }, OpType::Make(ObjType::Map)) => true,
+        (Kind::Flags(_) | Kind::Entries { .. } | Kind::Answers | Kind::Items { .. } | Kind::Photos | Kind::Location, OpType::Make(ObjType::Map)) => true,
         (Kind::PlanVersion, OpType::Put(ScalarValue::Bytes(b))) => {
             let Some(content) = PlanContent::decode(b) else { return Err(refused(NOT_ITS_KIND, path)) };
             if let Err(e) = content.check_complete() {

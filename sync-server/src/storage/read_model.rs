@@ -20,9 +20,9 @@ pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS rm_ledgers (
         ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL) WITHOUT ROWID;";
 
-/// What the rows hold: 2 added served enterprises (for the export). Ledgers projected by an
-/// older version are projected again at the next start.
-const PROJECTION_VERSION: i64 = 2;
+/// What the rows hold: 2 added served enterprises (for the export), 3 records' photos and
+/// places. Ledgers projected by an older version are projected again at the next start.
+const PROJECTION_VERSION: i64 = 3;
 
 pub(super) fn migrate(db: &rusqlite::Connection) -> Result<()> {
     without_rowid(db)?;
