@@ -237,26 +237,26 @@ impl Command {
             }
             Self::UpdateVisit { id, visit, media } => {
                 ledger.update_visit(id, &visit.validate(today).map_err(refused)?, now_ms)?;
-                ledger.edit_media(Section::Visits, id, None, media, now_ms).map(done(id))
+                with_media(ledger, Section::Visits, id.clone(), media, now_ms)
             }
             Self::AddProblem { problem, media } => {
                 let id = ledger.add_problem(&problem.validate().map_err(refused)?, now_ms)?;
-                ledger.edit_media(Section::Problems, &id, None, media, now_ms).map(|()| id)
+                with_media(ledger, Section::Problems, id, media, now_ms)
             }
             Self::UpdateProblem { id, problem, media } => {
                 ledger.update_problem(id, &problem.validate().map_err(refused)?, now_ms)?;
-                ledger.edit_media(Section::Problems, id, None, media, now_ms).map(done(id))
+                with_media(ledger, Section::Problems, id.clone(), media, now_ms)
             }
             Self::StepProblem { id, action } => ledger.change_problem_status(id, action, now_ms).map(|_| id.clone()),
             Self::AssignProblem { id, responsible } => ledger.assign_problem(id, responsible, now_ms).map(done(id)),
             Self::ProblemProgress { id, text, photos } => ledger.add_problem_progress_with_photos(id, text, photos, now_ms).map(done(id)),
             Self::AddEnterprise { enterprise, media } => {
                 let id = ledger.add_enterprise(&enterprise.validate().map_err(refused)?, now_ms)?;
-                ledger.edit_media(Section::Enterprises, &id, None, media, now_ms).map(|()| id)
+                with_media(ledger, Section::Enterprises, id, media, now_ms)
             }
             Self::UpdateEnterprise { id, enterprise, media } => {
                 ledger.update_enterprise(id, &enterprise.validate().map_err(refused)?, now_ms)?;
-                ledger.edit_media(Section::Enterprises, id, None, media, now_ms).map(done(id))
+                with_media(ledger, Section::Enterprises, id.clone(), media, now_ms)
             }
             Self::EditMedia { section, id, entry, media } => ledger.edit_media(*section, id, entry.as_ref(), media, now_ms).map(done(id)),
             Self::AddPledge { pledge } => ledger.add_pledge(&pledge.validate().map_err(refused)?, now_ms),
@@ -288,6 +288,11 @@ impl Command {
             Self::ResolveConflict { section, id, field, value } => ledger.resolve_conflict(*section, id, field, value, now_ms).map(done(id)),
         }
     }
+}
+
+/// Applies a form's photo and place changes to the record it just wrote; returns the record.
+fn with_media(ledger: &mut UnitLedger, section: Section, id: RecordId, media: &MediaEdit, now_ms: i64) -> Result<RecordId, LedgerError> {
+    ledger.edit_media(section, &id, None, media, now_ms).map(|()| id)
 }
 
 /// The record a change that returns nothing was about.

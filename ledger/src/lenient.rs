@@ -190,11 +190,23 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
 
     /// The photos of this record or entry (see [`crate::photo`]).
     pub fn photos(&self) -> Vec<crate::photo::PhotoRef> {
+        if !self.holds("photos") {
+            return Vec::new();
+        }
         crate::unit_ledger::read_photos(self.doc, self.obj)
+    }
+
+    /// Whether the map may hold `field`: read from the prefetched fields when there are some,
+    /// so the records without photos or a place (most) cost no lookup.
+    fn holds(&self, field: &str) -> bool {
+        self.fields.as_ref().is_none_or(|fields| fields.iter().any(|(k, _, _, _)| k == field))
     }
 
     /// The place recorded for this record, if any.
     pub fn location(&self) -> Option<crate::photo::Location> {
+        if !self.holds("location") {
+            return None;
+        }
         crate::unit_ledger::read_location(self.doc, self.obj)
     }
 

@@ -152,12 +152,6 @@ impl MediaEdit {
     }
 }
 
-/// Every photo hash a set of records references (what the server's rights and the phone's
-/// clean-up go by).
-pub fn hashes<'a>(photos: impl IntoIterator<Item = &'a PhotoRef>) -> impl Iterator<Item = &'a str> {
-    photos.into_iter().map(|p| p.hash.as_str())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

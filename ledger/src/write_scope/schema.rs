@@ -545,11 +545,7 @@ fn photos_fit(rest: &[Step], op: &OpView<'_>, path: &[Step]) -> Result<(), Strin
         },
         _ => return Err(refused(NOT_IN_SCHEMA, path)),
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(refused(NOT_ITS_KIND, path))
-    }
+    of_its_kind(ok, path)
 }
 
 /// Whether `op`, at `rest` inside a record's place, sets or deletes it with numbers in range.
@@ -565,6 +561,11 @@ fn location_fits(rest: &[Step], op: &OpView<'_>, path: &[Step]) -> Result<(), St
         },
         _ => return Err(refused(NOT_IN_SCHEMA, path)),
     };
+    of_its_kind(ok, path)
+}
+
+/// A value check's verdict: refused as not of its place's kind unless `ok`.
+fn of_its_kind(ok: bool, path: &[Step]) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
@@ -620,11 +621,7 @@ fn value_fits(kind: Kind, op: &OpView<'_>, sender: &str, path: &[Step]) -> Resul
         }
         _ => false,
     };
-    if ok {
-        Ok(())
-    } else {
-        Err(refused(NOT_ITS_KIND, path))
-    }
+    of_its_kind(ok, path)
 }
 
 pub const STRUCTURE_FIXED: &str = "台账的结构不能修改";
