@@ -4,6 +4,10 @@
 //! writer pass). It is written beside its name, checked, synced and only then renamed, so a
 //! backup file that exists is whole. A restore checks the backup first and keeps whatever the
 //! data directory held before.
+//!
+//! Photos are files beside the database, named by their hash and never changed: a backup
+//! copies those its database lists into a `photos` folder beside it, shared by every backup in
+//! that folder (each photo once), and a restore copies them back.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -77,6 +81,75 @@ pub struct Backup {
     pub path: PathBuf,
     pub bytes: u64,
     pub took: Duration,
+    /// Photos copied beside it this time (those copied for an earlier backup stay).
+    pub photos_copied: usize,
+    /// Photos its database lists whose file was gone (removed as unreferenced meanwhile).
+    pub photos_missing: Vec<String>,
+}
+
+/// The photos the database at `db_file` lists.
+fn listed_photos(db_file: &Path) -> Result<Vec<String>, String> {
+    let db = Connection::open_with_flags(db_file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("cannot open {}: {e}", db_file.display()))?;
+    let has: bool = db.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = 'photos'", [], |r| r.get::<_, i64>(0)).map_err(|e| e.to_string())? > 0;
+    if !has {
+        return Ok(Vec::new());
+    }
+    let mut stmt = db.prepare("SELECT hash FROM photos").map_err(|e| e.to_string())?;
+    let rows = stmt.query_map([], |r| r.get(0)).map_err(|e| e.to_string())?;
+    rows.collect::<Result<_, _>>().map_err(|e| e.to_string())
+}
+
+/// Copies the photos `db_file` lists from the folder `from` (a data directory or a backup's
+/// folder) to `to`, each that `to` lacks: to a partial file, synced, then renamed. Returns how
+/// many were copied and which were missing in `from`.
+fn copy_photos(db_file: &Path, from: &Path, to: &Path) -> Result<(usize, Vec<String>), String> {
+    let (mut copied, mut missing) = (0, Vec::new());
+    for hash in listed_photos(db_file)? {
+        if !ledger::photo::valid_hash(&hash) {
+            continue;
+        }
+        let (source, target) = (crate::storage::photos::path_of(from, &hash), crate::storage::photos::path_of(to, &hash));
+        if target.exists() {
+            continue;
+        }
+        if !source.exists() {
+            missing.push(hash);
+            continue;
+        }
+        let dir = target.parent().expect("a photo's path has a folder");
+        std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+        let partial = target.with_extension("partial");
+        std::fs::copy(&source, &partial).map_err(io("copy to", &partial))?;
+        File::open(&partial).and_then(|f| f.sync_all()).map_err(io("sync", &partial))?;
+        std::fs::rename(&partial, &target).map_err(io("rename", &partial))?;
+        File::open(dir).and_then(|f| f.sync_all()).map_err(io("sync", dir))?;
+        copied += 1;
+    }
+    Ok((copied, missing))
+}
+
+/// Removes the photos in `dir`'s shared folder that no backup in `dir` lists any more.
+fn prune_photos(dir: &Path) -> Result<usize, String> {
+    let root = dir.join(crate::storage::photos::DIR);
+    if !root.is_dir() {
+        return Ok(0);
+    }
+    let mut kept = std::collections::HashSet::new();
+    let entries = std::fs::read_dir(dir).map_err(io("read", dir))?;
+    for e in entries.flatten() {
+        if e.file_name().to_str().is_some_and(|n| n.ends_with(".sqlite3")) {
+            kept.extend(listed_photos(&e.path())?);
+        }
+    }
+    let mut removed = 0;
+    for shard in std::fs::read_dir(&root).map_err(io("read", &root))?.flatten() {
+        for file in std::fs::read_dir(shard.path()).into_iter().flatten().flatten() {
+            if file.file_name().to_str().is_some_and(|n| !kept.contains(n)) && std::fs::remove_file(file.path()).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    Ok(removed)
 }
 
 /// Backs up the data directory `data_dir` to `to`, whether a server runs on it or not.
@@ -90,7 +163,9 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<Backup, String> {
     db.busy_timeout(crate::STORAGE_BUSY_TIMEOUT).map_err(|e| e.to_string())?;
     vacuum_into(&db, to)?;
     let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
-    Ok(Backup { path: to.to_owned(), bytes, took: started.elapsed() })
+    let beside = to.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (photos_copied, photos_missing) = copy_photos(to, data_dir, beside)?;
+    Ok(Backup { path: to.to_owned(), bytes, took: started.elapsed(), photos_copied, photos_missing })
 }
 
 /// The data directory held by one process: a server while it runs, or a restore. Released when
@@ -118,6 +193,8 @@ pub struct Restored {
     pub report: Report,
     /// Where the data the directory held before now lies.
     pub kept: Option<PathBuf>,
+    /// Photos the backup lists but its folder does not hold.
+    pub photos_missing: Vec<String>,
 }
 
 /// Restores `from` into `data_dir` (no server may run on it). The backup is checked first and
@@ -145,9 +222,12 @@ pub fn restore(from: &Path, data_dir: &Path) -> Result<Restored, String> {
         }
         kept = Some(aside);
     }
+    // The photos first: a database never names a file that is not there.
+    let beside = from.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let (_, photos_missing) = copy_photos(&incoming, beside, data_dir)?;
     std::fs::rename(&incoming, &target).map_err(io("rename", &incoming))?;
     File::open(data_dir).and_then(|f| f.sync_all()).map_err(io("sync", data_dir))?;
-    Ok(Restored { report, kept })
+    Ok(Restored { report, kept, photos_missing })
 }
 
 /// The scheduled backups in `dir`, oldest first.
@@ -170,6 +250,9 @@ pub fn scheduled_backup(data_dir: &Path, dir: &Path, keep: usize) -> Result<Back
         if let Err(e) = std::fs::remove_file(old) {
             tracing::warn!("cannot delete the old backup {}: {e}", old.display());
         }
+    }
+    if let Err(e) = prune_photos(dir) {
+        tracing::warn!("cannot prune the backups' photos in {}: {e}", dir.display());
     }
     Ok(done)
 }

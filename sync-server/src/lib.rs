@@ -20,6 +20,7 @@ mod limits;
 mod metrics;
 mod office;
 mod origin;
+pub mod photos;
 mod read_model;
 mod serve;
 mod static_files;
@@ -66,6 +67,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// The public board (先锋广场): its limits, rendered pages and secret.
     pub board: Arc<board::Board>,
+    /// Bytes of photos each unit may keep ([`photos::DEFAULT_QUOTA`] unless set).
+    pub photo_quota: u64,
     health: Arc<tokio::sync::Mutex<Option<(std::time::Instant, Result<(), String>)>>>,
 }
 
@@ -92,7 +95,16 @@ impl AppState {
         let board = Arc::new(board::Board::new(storage.board_secret()?, limits, public_url));
         let directory = Directory::open(storage.clone())?;
         let hub = Hub::new(storage, directory);
-        Ok(Self { hub, peer_id: format!("server-{}", DocumentId::random()), storage_id, idle_timeout: IDLE_TIMEOUT, metrics_token: None, board, health: Arc::default() })
+        Ok(Self {
+            hub,
+            peer_id: format!("server-{}", DocumentId::random()),
+            storage_id,
+            idle_timeout: IDLE_TIMEOUT,
+            metrics_token: None,
+            board,
+            photo_quota: photos::DEFAULT_QUOTA,
+            health: Arc::default(),
+        })
     }
 }
 
@@ -114,6 +126,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         }
     });
     board::watch_changes(&state);
+    photos::collect_in_background(&state);
     // Bounded memory: documents idle for a while are dropped (storage keeps them).
     tokio::spawn(async move {
         loop {
@@ -173,6 +186,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/desk/people", get(awards::people))
         .route("/api/desk/people/{id}/record", get(awards::person_record))
         .route("/api/desk/people/{id}/record.xlsx", get(awards::person_record_xlsx))
+        .route("/api/photos/{hash}", get(photos::get).put(photos::put).layer(axum::extract::DefaultBodyLimit::max(photos::MAX_UPLOAD)))
         .route("/sync", get(sync_socket::upgrade))
         .merge(board::routes())
         .fallback_service(static_files::service(dist))

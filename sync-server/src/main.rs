@@ -119,6 +119,10 @@ struct Args {
     /// is better).
     #[arg(long)]
     backup_dir: Option<PathBuf>,
+    /// Megabytes of photos each unit may keep on the server; an upload past it is refused
+    /// with a message saying so [default: 2048].
+    #[arg(long)]
+    photo_quota_mb: Option<u64>,
     /// Serves `/metrics` (Prometheus) on this address only, with no token: keep it internal.
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
@@ -165,12 +169,25 @@ async fn main() -> std::process::ExitCode {
         Some(Command::IssueToken { data_dir, account, device }) => issue_token(&data_dir, &account, &device),
         Some(Command::RebuildReadModel { data_dir }) => rebuild_read_model(&data_dir),
         Some(Command::Backup { data_dir, to }) => sync_server::backup::backup(&data_dir, &to).map(|b| {
-            println!("backed up {} to {} ({} bytes in {:.1} s)", data_dir.display(), b.path.display(), b.bytes, b.took.as_secs_f64());
+            println!(
+                "backed up {} to {} ({} bytes in {:.1} s; {} new photos copied beside it)",
+                data_dir.display(),
+                b.path.display(),
+                b.bytes,
+                b.took.as_secs_f64(),
+                b.photos_copied
+            );
+            if !b.photos_missing.is_empty() {
+                println!("{} photos were removed while the backup ran and are not in it", b.photos_missing.len());
+            }
         }),
         Some(Command::Restore { from, data_dir }) => sync_server::backup::restore(&from, &data_dir).map(|r| {
             println!("restored {} into {}: {}", from.display(), data_dir.display(), r.report.summary());
             if let Some(kept) = r.kept {
                 println!("what the directory held before is kept in {}", kept.display());
+            }
+            if !r.photos_missing.is_empty() {
+                println!("{} photos the backup lists were not beside it (its photos folder was not copied with it?)", r.photos_missing.len());
             }
         }),
         Some(Command::Health { address }) => health(address).await,
@@ -207,6 +224,9 @@ async fn run(args: Args) -> Result<(), String> {
     };
     let storage = std::sync::Arc::new(sync_server::Storage::open_with(&args.data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?);
     let mut state = sync_server::AppState::with_board(storage, &limits, args.public_url.clone())?;
+    if let Some(mb) = args.photo_quota_mb {
+        state.photo_quota = mb * 1024 * 1024;
+    }
     if let Some(file) = &args.metrics_token_file {
         let token = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         let token = token.trim();

@@ -14,6 +14,7 @@ mod accounts;
 mod awards;
 mod board;
 mod office;
+pub(crate) mod photos;
 pub(crate) mod read_model;
 pub(crate) mod schema;
 pub(crate) use accounts::{Device, NewLedger, Person};

@@ -84,6 +84,16 @@ impl Record {
         }
     }
 
+    /// Every photo the record references, its progress steps' included (see [`crate::photo`]).
+    pub fn photos(&self) -> Vec<&crate::photo::PhotoRef> {
+        match self {
+            Self::Visit(v) => v.photos.iter().collect(),
+            Self::Problem(p) => p.photos.iter().chain(p.log.iter().flat_map(|e| &e.photos)).collect(),
+            Self::Enterprise(e) => e.photos.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+
     pub fn facts(&self) -> Facts {
         match self {
             Self::Visit(v) => Facts::Visit(VisitFacts { date: v.date, kind: v.kind, deleted: v.deleted }),

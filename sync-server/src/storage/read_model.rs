@@ -110,6 +110,7 @@ pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Resul
     let (changed, gone): (&[Record], &[(Section, RecordId)]) = match &p.update {
         Update::All(records) => {
             tx.execute("DELETE FROM rm_records WHERE ledger = ?1", [ledger]).map_err(err)?;
+            super::photos::forget_ledger(tx, ledger)?;
             (records, &[])
         }
         Update::Records { changed, gone } => (changed, gone),
@@ -124,10 +125,12 @@ pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Resul
         for r in changed {
             let (section, id, facts, body) = row(r);
             put.execute(params![ledger, section, id, facts, body]).map_err(err)?;
+            super::photos::reference(tx, ledger, r)?;
         }
         let mut delete = tx.prepare_cached("DELETE FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3").map_err(err)?;
         for (section, id) in gone {
             delete.execute(params![ledger, section.key(), id.as_str()]).map_err(err)?;
+            super::photos::forget(tx, ledger, section.key(), id.as_str())?;
         }
     }
     tx.prepare_cached(

@@ -5,10 +5,10 @@
 
 use rusqlite::Connection;
 
-use super::{accounts, awards, board, err, office, read_model, Result, INCREMENTAL};
+use super::{accounts, awards, board, err, office, photos, read_model, Result, INCREMENTAL};
 
 /// The layout this build writes. 0 is every database from before versions (0.1.0).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 pub(super) struct Migration {
     /// The version the database has once it ran.
@@ -24,6 +24,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { to: 2, what: "the public board: its actors, residents' contacts, used codes, devices' code keys", run: to_2 },
     Migration { to: 3, what: "the campaign office's rounds and notices", run: to_3 },
     Migration { to: 4, what: "award rounds: nominations, opinions, objections, decisions", run: to_4 },
+    Migration { to: 5, what: "photos: uploaded files and the records that reference them", run: to_5 },
 ];
 
 pub(super) fn version(db: &Connection) -> Result<i64> {
@@ -103,4 +104,10 @@ fn to_3(db: &Connection) -> Result<()> {
 /// 3 → 4: award rounds (评先评优).
 fn to_4(db: &Connection) -> Result<()> {
     db.execute_batch(awards::SCHEMA).map_err(err)
+}
+
+/// 4 → 5: photos (照片). Which records reference which photo is filled in by projecting every
+/// ledger again (the read model's version went up with it).
+fn to_5(db: &Connection) -> Result<()> {
+    db.execute_batch(photos::SCHEMA).map_err(err)
 }

@@ -20,6 +20,7 @@ mod logs;
 mod many_writers;
 mod monitoring;
 mod office;
+mod photos;
 mod proxy;
 mod samod_interop;
 mod schema_fixtures;

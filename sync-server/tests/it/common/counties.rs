@@ -13,7 +13,7 @@ use super::{http, Server};
 
 pub struct World {
     pub server: Server,
-    _data: tempfile::TempDir,
+    pub data: tempfile::TempDir,
     pub ledgers: HashMap<&'static str, DocumentId>,
     pub units: HashMap<&'static str, String>,
     pub tokens: HashMap<&'static str, String>,
@@ -21,8 +21,13 @@ pub struct World {
 }
 
 pub async fn world() -> World {
+    world_with(|_| {}).await
+}
+
+/// The same organisation on a server whose state `configure` set (a flag of the binary's).
+pub async fn world_with(configure: impl FnOnce(&mut sync_server::AppState)) -> World {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(data.path(), Duration::from_secs(5)).await;
+    let server = Server::start_configured(data.path(), Duration::from_secs(5), sync_server::ConnectionLimits::default(), configure).await;
     let d = server.state.hub.directory.clone();
     let city = d.org().units.values().find(|u| u.kind == UnitKind::City).unwrap().id.clone();
     let add = |name: &str, kind, parent: &str| d.add_unit(name, kind, Some(parent), None).unwrap();
@@ -58,7 +63,7 @@ pub async fn world() -> World {
             ledgers.insert(name, DocumentId::parse(l).unwrap());
         }
     }
-    World { server, _data: data, ledgers, units, tokens, people }
+    World { server, data, ledgers, units, tokens, people }
 }
 
 impl World {

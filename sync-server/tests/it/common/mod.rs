@@ -345,10 +345,16 @@ impl Server {
 
     /// Served by the binary's own accept loop, with these connection limits.
     pub async fn start_with(data: &std::path::Path, busy: Duration, limits: sync_server::ConnectionLimits) -> Self {
+        Self::start_configured(data, busy, limits, |_| {}).await
+    }
+
+    /// With its state set as `configure` says before it serves (a flag of the binary's).
+    pub async fn start_configured(data: &std::path::Path, busy: Duration, limits: sync_server::ConnectionLimits, configure: impl FnOnce(&mut sync_server::AppState)) -> Self {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
         let storage = std::sync::Arc::new(sync_server::Storage::open_with(data, busy).unwrap());
-        let state = sync_server::AppState::with_storage(storage).unwrap();
+        let mut state = sync_server::AppState::with_storage(storage).unwrap();
+        configure(&mut state);
         let tester = seed(&state.hub.directory);
         let app = sync_server::router_for(state.clone(), dist.keep());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

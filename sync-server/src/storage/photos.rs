@@ -1,0 +1,167 @@
+//! Photos (照片) in storage: the bytes as files in the data directory, named by their SHA-256
+//! (`photos/ab/abcdef…`), and two tables. `photos` holds what was uploaded: its size, the unit
+//! whose quota it counts against, and since when nothing references it. `rm_photos` is part of
+//! the read model: which record of which ledger references which photo, written in the same
+//! transaction as the record's row, so who may read a photo is always who may read a record
+//! that holds it.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use ledger::report::Record;
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::{err, Result, Storage};
+
+pub(super) const SCHEMA: &str = "
+    CREATE TABLE IF NOT EXISTS photos (
+        hash TEXT PRIMARY KEY, size INTEGER NOT NULL, unit TEXT NOT NULL,
+        uploaded_at INTEGER NOT NULL, orphaned_at INTEGER) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS photos_by_unit ON photos(unit);
+    CREATE TABLE IF NOT EXISTS rm_photos (
+        hash TEXT NOT NULL, ledger TEXT NOT NULL, section TEXT NOT NULL, id TEXT NOT NULL,
+        PRIMARY KEY (hash, ledger, section, id)) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS rm_photos_by_record ON rm_photos(ledger, section, id);";
+
+/// The folder of photo files in a data directory.
+pub(crate) const DIR: &str = "photos";
+
+/// Where a photo's file lives: two levels, so no folder holds more than a few thousand.
+pub(crate) fn path_of(data_dir: &Path, hash: &str) -> PathBuf {
+    data_dir.join(DIR).join(&hash[..2]).join(hash)
+}
+
+/// Replaces the references `record` holds (a new or changed record), inside the read model's
+/// transaction.
+pub(super) fn reference(tx: &Transaction<'_>, ledger: &str, record: &Record) -> Result<()> {
+    let (section, id) = (record.section().key(), record.id().as_str());
+    tx.prepare_cached("DELETE FROM rm_photos WHERE ledger = ?1 AND section = ?2 AND id = ?3").and_then(|mut s| s.execute(params![ledger, section, id])).map_err(err)?;
+    let mut put = tx.prepare_cached("INSERT OR IGNORE INTO rm_photos (hash, ledger, section, id) VALUES (?1, ?2, ?3, ?4)").map_err(err)?;
+    for photo in record.photos() {
+        put.execute(params![photo.hash, ledger, section, id]).map_err(err)?;
+    }
+    Ok(())
+}
+
+/// Removes a gone record's references.
+pub(super) fn forget(tx: &Transaction<'_>, ledger: &str, section: &str, id: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM rm_photos WHERE ledger = ?1 AND section = ?2 AND id = ?3").and_then(|mut s| s.execute(params![ledger, section, id])).map_err(err)?;
+    Ok(())
+}
+
+/// Removes every reference of a ledger projected whole again.
+pub(super) fn forget_ledger(tx: &Transaction<'_>, ledger: &str) -> Result<()> {
+    tx.execute("DELETE FROM rm_photos WHERE ledger = ?1", [ledger]).map_err(err)?;
+    Ok(())
+}
+
+/// Writes `bytes` as the file of `hash`: to a file of its own beside it, synced, renamed into
+/// place and the folder synced, so a file under its name is always whole. An existing file is
+/// kept (same name, same bytes).
+fn write_durably(data_dir: &Path, hash: &str, bytes: &[u8]) -> Result<()> {
+    let path = path_of(data_dir, hash);
+    if path.exists() {
+        return Ok(());
+    }
+    let dir = path.parent().expect("a photo's path has a folder");
+    let io = |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
+    std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
+    let mut nonce = [0u8; 8];
+    getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+    let partial = dir.join(format!("{hash}.{:016x}.partial", u64::from_le_bytes(nonce)));
+    let result = (|| {
+        let mut f = File::create(&partial).map_err(|e| io("create", &partial, e))?;
+        f.write_all(bytes).map_err(|e| io("write", &partial, e))?;
+        f.sync_all().map_err(|e| io("sync", &partial, e))?;
+        std::fs::rename(&partial, &path).map_err(|e| io("rename", &partial, e))?;
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io("sync", dir, e))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result
+}
+
+/// Why an upload was not stored.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The unit's photos with this one would take more than its quota (bytes).
+    Quota {
+        used: u64,
+        quota: u64,
+    },
+    Storage(String),
+}
+
+/// One stored photo, as its reader needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPhoto {
+    pub path: PathBuf,
+    pub size: u64,
+}
+
+impl Storage {
+    /// The ledgers whose records reference `hash`.
+    pub fn photo_ledgers(&self, hash: &str) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached("SELECT DISTINCT ledger FROM rm_photos WHERE hash = ?1").map_err(err)?;
+        let rows = stmt.query_map([hash], |r| r.get(0)).map_err(err)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(err)
+    }
+
+    /// The photo's file, if it was uploaded.
+    pub fn photo(&self, hash: &str) -> Result<Option<StoredPhoto>> {
+        let size: Option<i64> = self.db().query_row("SELECT size FROM photos WHERE hash = ?1", [hash], |r| r.get(0)).optional().map_err(err)?;
+        Ok(size.map(|size| StoredPhoto { path: path_of(&self.dir, hash), size: size as u64 }))
+    }
+
+    /// Bytes of photos counted against `unit`.
+    pub fn photo_bytes(&self, unit: &str) -> Result<u64> {
+        self.db().query_row("SELECT COALESCE(SUM(size), 0) FROM photos WHERE unit = ?1", [unit], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(err)
+    }
+
+    /// Stores an uploaded photo for `unit` (the caller checked its hash and who sends it):
+    /// the file made durable first, then its row, so a row never names a missing file. A photo
+    /// stored already is acknowledged again, counted once.
+    pub fn put_photo(&self, unit: &str, hash: &str, bytes: &[u8], quota: u64, now: i64) -> std::result::Result<(), Refusal> {
+        if self.photo(hash).map_err(Refusal::Storage)?.is_some() {
+            return Ok(());
+        }
+        let used = self.photo_bytes(unit).map_err(Refusal::Storage)?;
+        if used + bytes.len() as u64 > quota {
+            return Err(Refusal::Quota { used, quota });
+        }
+        write_durably(&self.dir, hash, bytes).map_err(Refusal::Storage)?;
+        self.db()
+            .execute("INSERT OR IGNORE INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4)", params![hash, bytes.len() as i64, unit, now])
+            .map_err(|e| Refusal::Storage(err(e)))?;
+        Ok(())
+    }
+
+    /// Removes the photos no record has referenced for `grace` seconds: marks those that just
+    /// lost their last reference, unmarks those referenced again, deletes the rows of the
+    /// rest and then their files. Returns the hashes removed.
+    pub fn collect_photos(&self, now: i64, grace: i64) -> Result<Vec<String>> {
+        let gone: Vec<String> = {
+            let mut db = self.db();
+            let tx = db.transaction().map_err(err)?;
+            tx.execute("UPDATE photos SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", []).map_err(err)?;
+            tx.execute("UPDATE photos SET orphaned_at = ?1 WHERE orphaned_at IS NULL AND NOT EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", [now]).map_err(err)?;
+            let gone = {
+                let mut stmt = tx.prepare("SELECT hash FROM photos WHERE orphaned_at <= ?1").map_err(err)?;
+                let rows = stmt.query_map([now - grace], |r| r.get(0)).map_err(err)?;
+                rows.collect::<std::result::Result<Vec<String>, _>>().map_err(err)?
+            };
+            tx.execute("DELETE FROM photos WHERE orphaned_at <= ?1", [now - grace]).map_err(err)?;
+            tx.commit().map_err(err)?;
+            gone
+        };
+        // A crash between the commit and here leaves a file no row names: never served, and
+        // taken as it is if the same photo is uploaded again.
+        for hash in &gone {
+            let _ = std::fs::remove_file(path_of(&self.dir, hash));
+        }
+        Ok(gone)
+    }
+}
