@@ -167,6 +167,11 @@ impl Host {
         self.0.loaded.borrow().is_some()
     }
 
+    /// Every photo the ledger's records reference; None until it is loaded.
+    pub fn photo_hashes(&self) -> Option<std::collections::HashSet<String>> {
+        self.with_loaded(|l| l.ledger.photo_hashes())
+    }
+
     /// The ledger's document id on the server.
     pub fn document(&self) -> &str {
         &self.0.open.document

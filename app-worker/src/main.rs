@@ -6,6 +6,7 @@
 
 mod host;
 mod page;
+mod photos;
 mod store;
 mod sync;
 
@@ -44,7 +45,7 @@ thread_local! {
 
 fn main() {
     console_error_panic_hook::set_once();
-    page::listen(dispatch);
+    page::listen(dispatch, |request, file| wasm_bindgen_futures::spawn_local(photos::add(request, file)));
     post(&FromWorker::Hello { version: VERSION });
 }
 
@@ -60,7 +61,13 @@ fn dispatch(message: ToWorker) {
         // The page opens a ledger first; nothing else comes before.
         if let ToWorker::Open(ledger) = message {
             let held = Held::open(ledger, true);
-            SHOWN.with(|s| *s.borrow_mut() = Some(held));
+            SHOWN.with(|s| *s.borrow_mut() = Some(held.clone()));
+            // What waits from an earlier session is shown, and sent when the server is reached.
+            wasm_bindgen_futures::spawn_local(async move {
+                if held.host.loaded().await {
+                    photos::kick();
+                }
+            });
         }
         return;
     };
@@ -69,8 +76,12 @@ fn dispatch(message: ToWorker) {
         ToWorker::Open(_) => {}
         ToWorker::Keep(ledgers) => wasm_bindgen_futures::spawn_local(keep(host, ledgers)),
         ToWorker::Apply { request, command } => wasm_bindgen_futures::spawn_local(async move {
+            let photos = command.touches_photos();
             let answer = host.apply(command).await;
             post(&FromWorker::Answer { request, answer });
+            if photos {
+                photos::kick();
+            }
         }),
         ToWorker::Ask { request, question } => wasm_bindgen_futures::spawn_local(async move {
             let answer = host.ask(question).await;
@@ -80,7 +91,11 @@ fn dispatch(message: ToWorker) {
             STOPPED.with(|s| *s.borrow_mut() = Some(why.clone()));
             every_held().iter().for_each(|held| held.host.stop_writes(why.clone()));
         }
-        ToWorker::Reconnect => every_held().iter().for_each(|held| held.sync.reconnect()),
+        ToWorker::Reconnect => {
+            every_held().iter().for_each(|held| held.sync.reconnect());
+            photos::kick();
+        }
+        ToWorker::PhotoSpace(bytes) => photos::set_space(bytes),
         ToWorker::Offline => every_held().iter().for_each(|held| held.sync.offline()),
         ToWorker::Erase { request } => wasm_bindgen_futures::spawn_local(async move {
             let all = every_held();
@@ -88,6 +103,7 @@ fn dispatch(message: ToWorker) {
             for held in &all {
                 held.host.erase().await;
             }
+            photos::erase().await;
             post(&FromWorker::Answer { request, answer: Answer::Erased });
         }),
     }

@@ -19,11 +19,19 @@ pub fn post(message: &FromWorker) {
     let _ = scope().post_message_with_transfer(&array, &transfer);
 }
 
-/// Hands every message from the page to `handler`. Bytes that are no message (a page from
-/// another build) break the ledger rather than being misread.
-pub fn listen(handler: impl Fn(ToWorker) + 'static) {
+/// Hands every message from the page to `handler`, and each photo (`[request, File]`) to
+/// `photo`. Bytes that are no message (a page from another build) break the ledger rather than
+/// being misread.
+pub fn listen(handler: impl Fn(ToWorker) + 'static, photo: impl Fn(u32, web_sys::File) + 'static) {
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        let bytes = event.data().dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default();
+        let data = event.data();
+        if let Some(pair) = data.dyn_ref::<js_sys::Array>() {
+            if let (Some(request), Ok(file)) = (pair.get(0).as_f64(), pair.get(1).dyn_into::<web_sys::File>()) {
+                photo(request as u32, file);
+            }
+            return;
+        }
+        let bytes = data.dyn_ref::<Uint8Array>().map(Uint8Array::to_vec).unwrap_or_default();
         match worker_protocol::decode(&bytes) {
             Some(message) => handler(message),
             None => post(&FromWorker::Broken("应用版本不一致，请刷新页面。".into())),

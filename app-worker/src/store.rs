@@ -218,7 +218,7 @@ async fn read_chunks(tx: &idb::Transaction, doc: &str) -> Result<Vec<(u64, Vec<u
 
 /// Waits for the transaction to complete. An abort (quota exceeded shows up this way, after
 /// the request itself succeeded) is reported with the transaction's own error.
-async fn commit(tx: idb::Transaction) -> Result<(), StorageError> {
+pub(crate) async fn commit(tx: idb::Transaction) -> Result<(), StorageError> {
     let raw: web_sys::IdbTransaction = tx.into();
     match idb::Transaction::from(raw.clone()).await? {
         idb::TransactionResult::Committed => Ok(()),

@@ -380,6 +380,8 @@ impl Sync {
             let Some(live) = sync.live() else { return };
             if live.borrow().conn.pending_writes() == 0 && sync.0.report.get().unsent == 0 {
                 sync.report(SyncStatus::Synced(page::now_ms()));
+                // The records are on the server: their photos may follow.
+                crate::photos::kick();
             }
         });
     }

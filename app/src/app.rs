@@ -134,6 +134,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
             <UpdateBanner/>
             <TopBar me unit/>
             <DeviceNotice/>
+            <crate::pages::media::PhotoNotice/>
             {(write <= Write::SupervisionOnly).then(|| view! {
                 <p class="notice" data-testid="read-only">"督查：可查看本单位台账，不能在手机上修改。"</p>
             })}
@@ -247,11 +248,15 @@ fn TopBar(me: StoredValue<Me>, unit: String) -> impl IntoView {
             SyncStatus::Syncing => "正在同步…".to_owned(),
             SyncStatus::Synced(at) => format!("已同步 {}", browser::clock(at)),
         };
+        let photos = service.photos.with(|p| p.waiting.len());
+        let mut text = state;
         if unsent > 0 {
-            format!("{state} · {unsent} 条未上传")
-        } else {
-            state
+            text.push_str(&format!(" · {unsent} 条未上传"));
         }
+        if photos > 0 {
+            text.push_str(&format!(" · {photos} 张照片待上传"));
+        }
+        text
     };
     let sync_class = move || match sync.status.get() {
         SyncStatus::Offline => "sync-state offline",

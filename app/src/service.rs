@@ -60,6 +60,8 @@ pub struct LedgerService {
     on_sync: StoredValue<Option<std::rc::Rc<dyn Fn(FromWorker)>>, LocalStorage>,
     /// Why this device takes no more writes (it was retired or lost), once it knows.
     stopped: StoredValue<Option<&'static str>>,
+    /// This phone's photos: which wait for upload, and why uploads stopped if they did.
+    pub photos: RwSignal<ledger::worker_protocol::PhotoReport>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -103,6 +105,7 @@ impl LedgerService {
             live: RwSignal::new(false),
             on_sync: StoredValue::new_local(None),
             stopped: StoredValue::new(None),
+            photos: RwSignal::new(Default::default()),
         };
         // In parallel: the worker downloads and compiles Automerge while the page reads the cache.
         match WorkerLink::start(move |message| service.heard(message)) {
@@ -134,6 +137,7 @@ impl LedgerService {
             Start::Unknown => {}
         }
         self.send(&ToWorker::Open(open));
+        self.send(&ToWorker::PhotoSpace(crate::settings::PHOTO_SPACE.get().unwrap_or(ledger::photo::shelf::DEFAULT_SPACE)));
         if !kept.is_empty() {
             self.send(&ToWorker::Keep(kept));
         }
@@ -154,6 +158,9 @@ impl LedgerService {
                 self.set_view(view);
                 self.ready();
                 browser::mark("pioneer:view-replaced");
+            }
+            FromWorker::Photos(report) => {
+                self.photos.try_set(report);
             }
             FromWorker::Records(updates) => {
                 self.apply_updates(updates);
@@ -249,6 +256,26 @@ impl LedgerService {
                 Err(SaveError::NotReady)
             }
         }
+    }
+
+    /// Stores a photo on this phone (resized, without EXIF) and gives the reference a record
+    /// will hold; the form adds it on save.
+    pub async fn add_photo(self, file: web_sys::File) -> Result<ledger::photo::PhotoRef, String> {
+        if let Some(why) = self.stopped.get_value() {
+            return Err(why.into());
+        }
+        let Some(link) = self.worker.try_get_value().flatten() else { return Err(SaveError::NotReady.to_string()) };
+        match link.send_photo(file).await {
+            Some(Answer::Photo(photo)) => Ok(photo),
+            Some(Answer::Refused(why)) => Err(why),
+            _ => Err(SaveError::NotReady.to_string()),
+        }
+    }
+
+    /// Changes how much space this phone's photos may take.
+    pub fn set_photo_space(self, bytes: u64) {
+        crate::settings::PHOTO_SPACE.set(&bytes);
+        self.send(&ToWorker::PhotoSpace(bytes));
     }
 
     /// Takes no more writes from now on, saying `why`: the device was retired (what it holds

@@ -77,6 +77,9 @@ pub const STORAGE_ID: Setting<String> = Setting::new("pioneer.storage-id");
 /// The server's storage id at the last sync, to count what is not uploaded while offline.
 pub const SERVER_STORAGE: Setting<String> = Setting::new("pioneer.server-storage");
 
+/// How many bytes of photos this phone may keep (`ledger::photo::shelf`).
+pub const PHOTO_SPACE: Setting<u64> = Setting::new("pioneer.photo-space");
+
 const REMARKS_SEEN_PREFIX: &str = "pioneer.remarks_seen:";
 
 /// Per problem, the time of the newest 督办意见 shown on this phone, for the ledger stored

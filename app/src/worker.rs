@@ -110,6 +110,20 @@ impl WorkerLink {
         }
     }
 
+    /// Hands a photo's file to the worker (the File itself, not its bytes) and waits for the
+    /// reference it stored; None before the worker started or once it is gone.
+    pub async fn send_photo(&self, file: web_sys::File) -> Option<Answer> {
+        if self.0.queue.borrow().is_some() {
+            return None;
+        }
+        let request = self.0.next.get();
+        self.0.next.set(request.wrapping_add(1));
+        let (reply, answer) = oneshot::channel();
+        self.0.pending.borrow_mut().insert(request, reply);
+        let _ = self.0.worker.post_message(&js_sys::Array::of2(&JsValue::from(request), &file));
+        answer.await.ok()
+    }
+
     /// Sends what `make` builds with a fresh request number and waits for its answer (None if
     /// the worker is gone).
     pub async fn request(&self, make: impl FnOnce(u32) -> ToWorker) -> Option<Answer> {

@@ -202,6 +202,21 @@ pub enum Command {
 }
 
 impl Command {
+    /// Whether it adds or takes off photos (the phone's uploads then have news).
+    pub fn touches_photos(&self) -> bool {
+        match self {
+            Self::AddVisit { media, .. }
+            | Self::UpdateVisit { media, .. }
+            | Self::AddProblem { media, .. }
+            | Self::UpdateProblem { media, .. }
+            | Self::AddEnterprise { media, .. }
+            | Self::UpdateEnterprise { media, .. }
+            | Self::EditMedia { media, .. } => !media.add.is_empty() || !media.remove.is_empty(),
+            Self::ProblemProgress { photos, .. } => !photos.is_empty(),
+            _ => false,
+        }
+    }
+
     /// Applies the command at `now_ms` (`today` is the phone's calendar day, for the checks
     /// of dates). Returns the record it is about: a new record's id, or the problem a visit
     /// raised. A refused command (a draft that does not validate, a step not open from the

@@ -16,6 +16,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod shelf;
+
 /// Photos a form lets one record carry. Two phones adding offline may together leave more;
 /// all are kept and shown.
 pub const MAX_PHOTOS: usize = 9;

@@ -17,7 +17,7 @@ use crate::{Command, Enterprise, HistoryEntry, Pledge, Post, Problem, Rating, Re
 
 /// Bumped whenever a message changes shape. The page and the worker come from one build and
 /// one precache, so a mismatch means a half-updated cache: the page asks for a reload.
-pub const VERSION: u32 = 4;
+pub const VERSION: u32 = 5;
 
 /// From the page to the worker.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -39,7 +39,13 @@ pub enum ToWorker {
     Offline,
     /// Stop syncing and erase everything this device stores, then answer [`Answer::Erased`].
     Erase { request: u32 },
+    /// How many bytes of photos this phone may keep (the person's setting).
+    PhotoSpace(u64),
 }
+
+// A photo to add travels beside these messages, not in them: the page posts `[request, File]`
+// and the worker answers [`Answer::Photo`] (the File is handed over, never copied into Wasm
+// memory on the page).
 
 /// Which ledger the page shows, and what the worker needs to keep and sync it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +113,19 @@ pub enum FromWorker {
     CheckDevice,
     /// The server's storage id, for the page to remember.
     ServerStorage(String),
+    /// Where this phone's photos stand: sent whenever it changes.
+    Photos(PhotoReport),
+}
+
+/// The phone's photos: those not yet on the server, and why uploading stopped if it did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoReport {
+    /// Hashes taken on this phone and not yet uploaded (a record shows 照片待上传 for these).
+    pub waiting: Vec<String>,
+    /// Bytes of photos this phone keeps.
+    pub bytes: u64,
+    /// Why uploads stopped, in words for the cadre (the server's quota is full).
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -157,6 +176,8 @@ pub enum Answer {
     ConflictAuthors(Vec<(String, String)>),
     Deletion(Option<HistoryEntry>),
     Erased,
+    /// A photo resized, stripped and stored on this phone: the reference a record holds.
+    Photo(crate::photo::PhotoRef),
 }
 
 /// Why a write to the browser's storage failed, in words a cadre can act on.

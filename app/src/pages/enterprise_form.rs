@@ -5,12 +5,14 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
+use crate::pages::media::MediaField;
 use crate::pages::parts::{route_id, RecordForm, TextField};
+use ledger::photo::{Location, MediaEdit, PhotoRef};
 use crate::service::LedgerService;
 
 #[component]
 pub fn NewEnterprise() -> impl IntoView {
-    view! { <EnterpriseEditor initial=EnterpriseDraft::default() editing=None/> }
+    view! { <EnterpriseEditor initial=EnterpriseDraft::default() editing=None photos=Vec::new() location=None/> }
 }
 
 #[component]
@@ -18,13 +20,14 @@ pub fn EditEnterprise() -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let found = route_id().and_then(|id| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == id && !e.deleted).cloned()));
     match found {
-        Some(e) => view! { <EnterpriseEditor initial=e.to_draft() editing=Some(e.id)/> }.into_any(),
+        Some(e) => view! { <EnterpriseEditor initial=e.to_draft() editing=Some(e.id) photos=e.photos location=e.location/> }.into_any(),
         None => crate::pages::parts::not_found("企业", "/enterprises"),
     }
 }
 
 #[component]
-fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl IntoView {
+fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>, photos: Vec<PhotoRef>, location: Option<Location>) -> impl IntoView {
+    let media = RwSignal::new(MediaEdit::default());
     let navigate = use_navigate();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
@@ -36,8 +39,8 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
         let enterprise = draft.get_untracked();
         let checked = enterprise.validate().map(|_| ());
         let command = match editing.clone() {
-            Some(id) => Command::UpdateEnterprise { id, enterprise, media: Default::default() },
-            None => Command::AddEnterprise { enterprise, media: Default::default() },
+            Some(id) => Command::UpdateEnterprise { id, enterprise, media: media.get_untracked() },
+            None => Command::AddEnterprise { enterprise, media: media.get_untracked() },
         };
         form.submit(checked, command, navigate.clone(), |id| format!("/enterprises/{id}"));
     };
@@ -52,6 +55,7 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>) -> impl
             <TextField label="联系人" name="contact" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.contact set=|d: &mut EnterpriseDraft, v| d.contact = v/>
             <TextField label="联系电话" name="phone" input_type="tel" placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.phone set=|d: &mut EnterpriseDraft, v| d.phone = v/>
             <TextField label="地址" name="address" max=ledger::enterprise::MAX_ADDRESS placeholder="选填" draft errors get=|d: &EnterpriseDraft| &d.address set=|d: &mut EnterpriseDraft, v| d.address = v/>
+            <MediaField current=photos location edit=media/>
             <div class="sticky-actions">
                 {form.failure_view()}
                 <button type="submit" class="button primary wide">"保存"</button>

@@ -85,6 +85,8 @@ fn EnterpriseView(firm: Enterprise) -> impl IntoView {
             {line("联系人", &firm.contact)}
             {line("联系电话", &firm.phone)}
             {line("地址", &firm.address)}
+            <crate::pages::media::PhotoStrip photos=firm.photos.clone()/>
+            <crate::pages::media::LocationLine location=firm.location/>
             <ConflictChooser section=Section::Enterprises id=id.clone() conflicts=firm.conflicts.clone() labels=ENTERPRISE_FIELDS show=crate::pages::parts::plain_value/>
             <div class="actions">
                 <a class="button primary" href=format!("/problems/new?enterprise={id}")>"登记企业困难"</a>

@@ -3,6 +3,7 @@
 pub mod board;
 pub mod enterprise_form;
 pub mod enterprises;
+pub mod media;
 pub mod new_remarks;
 pub mod parts;
 pub mod plan_form;

@@ -180,6 +180,7 @@ pub fn LogList(entries: Vec<LogEntry>, show: fn(&LogEntry) -> String) -> impl In
                 <li>
                     <span class="muted small">{browser::date_time(e.at)} " · " {if e.by.is_empty() { "未署名".to_owned() } else { e.by.clone() }}</span>
                     <p class="pre">{show(&e)}</p>
+                    <crate::pages::media::PhotoStrip photos=e.photos.clone()/>
                 </li>
             }).collect_view()}
         </ol>

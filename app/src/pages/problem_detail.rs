@@ -69,6 +69,8 @@ fn ProblemView(problem: Problem) -> impl IntoView {
             <p class="meta">{meta}</p>
             <ConflictChooser section=Section::Problems id=id.clone() conflicts=problem.conflicts.clone() labels=PROBLEM_FIELDS show=describe_value/>
             {field("问题描述", problem.description.clone())}
+            <crate::pages::media::PhotoStrip photos=problem.photos.clone()/>
+            <crate::pages::media::LocationLine location=problem.location/>
             // 督办意见 from supervisors above the unit (written on the supervisor's desk), with who.
             {(!problem.supervision.is_empty()).then(|| view! {
                 <section class="supervision" data-testid="supervision">
@@ -239,15 +241,19 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let Typing { progress: text, writes, .. } = Typing::get();
     let failure = RwSignal::new(None::<String>);
+    // Photos of this step: written with it, once.
+    let media = RwSignal::new(ledger::photo::MediaEdit::default());
     let post = move |_| {
         let id = id.clone();
         let words = text.get_untracked();
+        let photos = media.get_untracked().add;
         writes.run(
             "progress",
-            move || service.apply(Command::ProblemProgress { id, text: words, photos: Vec::new() }),
+            move || service.apply(Command::ProblemProgress { id, text: words, photos }),
             move |result| match result {
                 Ok(_) => {
                     text.try_set(String::new());
+                    media.try_set(Default::default());
                     failure.try_set(None);
                 }
                 Err(e) => {
@@ -262,6 +268,7 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
             <label class="field">{label}
                 <textarea name="progress" rows=2 placeholder="今天做了什么、结果如何" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))></textarea>
             </label>
+            <crate::pages::media::MediaField current=Vec::new() location=None edit=media no_location=true/>
             {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
             <button type="button" class="button secondary" data-testid="post-progress" disabled=move || writes.busy() on:click=post>{move || writes.label("progress", label)}</button>
         </div>

@@ -6,6 +6,8 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
+use crate::pages::media::MediaField;
+use ledger::photo::{Location, MediaEdit, PhotoRef};
 use crate::pages::parts::{route_id, Chips, FieldError, MemberList, RecordForm, TextField};
 use crate::service::LedgerService;
 
@@ -18,7 +20,7 @@ pub fn NewProblem() -> impl IntoView {
         None => ProblemDraft { visit_id: link("visit"), ..Default::default() },
     };
     draft.raised_on = Some(crate::browser::today());
-    view! { <ProblemEditor initial=draft editing=None/> }
+    view! { <ProblemEditor initial=draft editing=None photos=Vec::new() location=None/> }
 }
 
 #[component]
@@ -28,14 +30,15 @@ pub fn EditProblem() -> impl IntoView {
     match found {
         Some(p) => {
             let draft = ProblemDraft { raised_on: Some(crate::browser::date_of(p.created_at)), ..p.to_draft() };
-            view! { <ProblemEditor initial=draft editing=Some(p.id)/> }.into_any()
+            view! { <ProblemEditor initial=draft editing=Some(p.id) photos=p.photos location=p.location/> }.into_any()
         }
         None => crate::pages::parts::not_found("问题", "/problems"),
     }
 }
 
 #[component]
-fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoView {
+fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>, photos: Vec<PhotoRef>, location: Option<Location>) -> impl IntoView {
+    let media = RwSignal::new(MediaEdit::default());
     let navigate = use_navigate();
     let for_enterprise = initial.enterprise_id.is_some();
     let (initial_enterprise, initial_visit) = (initial.enterprise_id.clone(), initial.visit_id.clone());
@@ -63,8 +66,8 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
         let problem = draft.get_untracked();
         let checked = problem.validate().map(|_| ());
         let command = match editing.clone() {
-            Some(id) => Command::UpdateProblem { id, problem, media: Default::default() },
-            None => Command::AddProblem { problem, media: Default::default() },
+            Some(id) => Command::UpdateProblem { id, problem, media: media.get_untracked() },
+            None => Command::AddProblem { problem, media: media.get_untracked() },
         };
         form.submit(checked, command, navigate.clone(), |id| format!("/problems/{id}"));
     };
@@ -117,6 +120,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>) -> impl IntoV
                 get=|d: &ProblemDraft| &d.deadline set=|d: &mut ProblemDraft, v| d.deadline = v/>
             <TextField label="问题描述" name="description" max=ledger::problem::MAX_DESCRIPTION placeholder="选填：具体情况、涉及多少人" rows=4 draft errors
                 get=|d: &ProblemDraft| &d.description set=|d: &mut ProblemDraft, v| d.description = v/>
+            <MediaField current=photos location edit=media/>
             <div class="sticky-actions">
                 {form.failure_view()}
                 <button type="submit" class="button primary wide" disabled=move || saving.get()>

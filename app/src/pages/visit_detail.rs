@@ -46,6 +46,8 @@ fn VisitView(visit: Visit) -> impl IntoView {
             {firm.map(|f| view! { <p><a href=format!("/enterprises/{}", f.id)>"企业：" {f.name}</a></p> })}
             {field("走访情况", visit.heard.clone())}
             {field("意见建议", visit.opinions.clone())}
+            <crate::pages::media::PhotoStrip photos=visit.photos.clone()/>
+            <crate::pages::media::LocationLine location=visit.location/>
             {visit.follow_up_needed.then(|| view! { <div class="field-view follow"><h3>"需要跟进"</h3><p class="pre">{visit.follow_up.clone()}</p></div> })}
             <h3>"发现的问题"</h3>
             <ul class="cards" data-testid="linked-problems">

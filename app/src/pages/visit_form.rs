@@ -8,7 +8,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::browser;
+use crate::pages::media::MediaField;
 use crate::pages::parts::{RecordForm, TextField};
+use ledger::photo::{Location, MediaEdit, PhotoRef};
 use crate::service::LedgerService;
 
 #[component]
@@ -23,7 +25,7 @@ pub fn NewVisit() -> impl IntoView {
         initial.whom = firm.name;
         initial.enterprise_id = Some(firm.id);
     }
-    view! { <VisitEditor initial editing=None/> }
+    view! { <VisitEditor initial editing=None photos=Vec::new() location=None/> }
 }
 
 #[component]
@@ -32,13 +34,14 @@ pub fn EditVisit() -> impl IntoView {
     let params = use_params_map();
     let id = params.with_untracked(|p| p.get("id").and_then(|s| RecordId::parse(&s)));
     match id.and_then(|id| service.visit(&id)).filter(|v| !v.deleted) {
-        Some(v) => view! { <VisitEditor initial=v.to_draft() editing=Some(v.id)/> }.into_any(),
+        Some(v) => view! { <VisitEditor initial=v.to_draft() editing=Some(v.id) photos=v.photos location=v.location/> }.into_any(),
         None => crate::pages::parts::not_found("走访记录", "/"),
     }
 }
 
 #[component]
-fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView {
+fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>, photos: Vec<PhotoRef>, location: Option<Location>) -> impl IntoView {
+    let media = RwSignal::new(MediaEdit::default());
     let navigate = use_navigate();
     let from_firm = initial.enterprise_id.clone();
     let draft = RwSignal::new(initial);
@@ -72,8 +75,8 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
         let is_edit = editing.is_some();
         // A visit with a problem is one command: one IndexedDB transaction, neither saved alone.
         let command = match editing.clone() {
-            Some(id) => Command::UpdateVisit { id, visit, media: Default::default() },
-            None => Command::AddVisit { visit, problem: found, media: Default::default() },
+            Some(id) => Command::UpdateVisit { id, visit, media: media.get_untracked() },
+            None => Command::AddVisit { visit, problem: found, media: media.get_untracked() },
         };
         let page_of = move |id: &RecordId| match (is_edit, with_problem) {
             (true, _) => format!("/visits/{id}"),
@@ -118,6 +121,7 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>) -> impl IntoView 
             {is_new.then(|| view! { <QuickProblem problem errors/> })}
             <TextField label="意见建议" name="opinions" max=ledger::visit::MAX_OPINIONS placeholder="选填" rows=3 draft errors
                 get=|d: &VisitDraft| &d.opinions set=|d: &mut VisitDraft, v| d.opinions = v/>
+            <MediaField current=photos location edit=media/>
             <label class="check">
                 <input type="checkbox" name="follow_up_needed"
                     prop:checked=move || draft.with(|d| d.follow_up_needed)

@@ -95,6 +95,8 @@ pub fn WorkPage() -> impl IntoView {
                     </a>
                 </li>
             </ul>
+            <h2 class="section-title">"本机设置"</h2>
+            <crate::pages::media::PhotoSpaceSetting/>
         </section>
     }
 }
