@@ -42,10 +42,39 @@ fn log_lines(entries: &Value) -> impl IntoView {
         .into_iter()
         .map(|e| {
             let entry: Option<ledger::record::LogEntry> = serde_json::from_value(e).ok();
-            entry.map(|e| view! { <li>{local_time(e.at / 1000)}" · "{e.by.clone()}" · "{ledger::problem::describe_entry(&e)}</li> })
+            entry.map(|e| view! { <li>{local_time(e.at / 1000)}" · "{e.by.clone()}" · "{ledger::problem::describe_entry(&e)}<Photos photos=e.photos.clone()/></li> })
         })
         .collect();
     view! { <ul class="log">{lines}</ul> }
+}
+
+/// A record's photos, each opening whole. One its phone has not uploaded yet (or that cannot
+/// be read now) says so in words instead of showing a broken image.
+#[component]
+fn Photos(photos: Vec<ledger::photo::PhotoRef>) -> impl IntoView {
+    (!photos.is_empty()).then(|| {
+        let items = photos
+            .into_iter()
+            .map(|p| {
+                let url = format!("/api/photos/{}", p.hash);
+                let failed = RwSignal::new(false);
+                view! {
+                    <li>
+                        <Show when=move || !failed.get() fallback=|| view! { <span class="photo-missing">"照片待上传"</span> }>
+                            <a href=url.clone() target="_blank" rel="noopener"><img src=url.clone() alt="照片" loading="lazy" on:error=move |_| failed.set(true)/></a>
+                        </Show>
+                    </li>
+                }
+            })
+            .collect_view();
+        view! { <ul class="photos" data-testid="photos">{items}</ul> }
+    })
+}
+
+/// Where the record was made, when its cadre tapped 记录位置.
+fn place(v: &Value) -> Option<impl IntoView> {
+    let location: ledger::photo::Location = serde_json::from_value(v["location"].clone()).ok()?;
+    Some(view! { <p class="location" data-testid="location">"位置：" {location.label()} " " <a href=location.map_link() target="_blank" rel="noopener">"在地图中查看"</a></p> })
 }
 
 #[component]
@@ -132,6 +161,8 @@ fn RecordBody(record: RecordView, post_url: String) -> impl IntoView {
         <section class="card record" data-testid="record">
             <h2>{record.unit_path.clone()}</h2>
             <dl class="fields">{fields}</dl>
+            <Photos photos=serde_json::from_value(v["photos"].clone()).unwrap_or_default()/>
+            {place(&v)}
             // A published post's or pledge's A4 poster with the QR code residents scan to rate it.
             {poster(&record).map(|href| view! {
                 <p><a href=href target="_blank" rel="noopener" data-testid="poster">"打印评价海报"</a></p>

@@ -230,7 +230,7 @@ fn export(dir: &str, county: bool) -> Result<(), String> {
     let path = std::env::temp_dir().join(format!("bench-export-{}.xlsx", std::process::id()));
     let file = std::fs::File::create(&path).map_err(|e| e.to_string())?;
     let t = Instant::now();
-    let written = sync_server::desk::export::write(&hub, &scope, &file)?;
+    let written = sync_server::desk::export::write(&hub, &scope, "http://localhost", &file)?;
     let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
     let _ = std::fs::remove_file(&path);
     println!(

@@ -181,7 +181,11 @@ pub async fn remark_route(State(state): State<AppState>, headers: HeaderMap, Pat
 
 /// `GET /api/desk/export.xlsx?period=&node=&category=&status=&urgency=`: the export as a file,
 /// written to a temporary file (unlinked at once) and streamed from it.
-pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+pub async fn export_route(State(state): State<AppState>, client: Option<axum::Extension<crate::Client>>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+    // Photo links in the workbook point where this desk reached the server.
+    let https = client.as_ref().is_some_and(|axum::Extension(c)| c.https);
+    let host = headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).filter(|h| h.parse::<axum::http::uri::Authority>().is_ok()).unwrap_or("localhost").to_owned();
+    let photo_base = format!("{}://{host}", if https { "https" } else { "http" });
     let p = match supervisor(&state, &headers).await {
         Ok(p) => p,
         Err(r) => return r,
@@ -195,7 +199,7 @@ pub async fn export_route(State(state): State<AppState>, headers: HeaderMap, Que
         let scope = Scope::of(hub.directory.org(), &p.person, &ask, today(), crate::board::case_rules(&hub.storage))?;
         let path = std::env::temp_dir().join(format!("pioneer-export-{}.xlsx", crate::directory::random_id()));
         let written = std::fs::File::options().read(true).write(true).create_new(true).open(&path).map_err(|e| e.to_string()).and_then(|file| {
-            export::write(&hub, &scope, &file)?;
+            export::write(&hub, &scope, &photo_base, &file)?;
             Ok(file)
         });
         // Unlinked at once: the open file stays readable, nothing is left behind.

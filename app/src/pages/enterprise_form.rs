@@ -7,8 +7,8 @@ use leptos_router::hooks::use_navigate;
 
 use crate::pages::media::MediaField;
 use crate::pages::parts::{route_id, RecordForm, TextField};
-use ledger::photo::{Location, MediaEdit, PhotoRef};
 use crate::service::LedgerService;
+use ledger::photo::{Location, MediaEdit, PhotoRef};
 
 #[component]
 pub fn NewEnterprise() -> impl IntoView {

@@ -151,9 +151,9 @@ fn LocationButton(current: Option<Location>, edit: RwSignal<MediaEdit>) -> impl 
         options.set_enable_high_accuracy(true);
         options.set_timeout(20_000);
         options.set_maximum_age(60_000);
-        let located = web_sys::window().and_then(|w| w.navigator().geolocation().ok()).map(|g| {
-            g.get_current_position_with_error_callback_and_options(done.unchecked_ref(), Some(failed.unchecked_ref()), &options).is_ok()
-        });
+        let located = web_sys::window()
+            .and_then(|w| w.navigator().geolocation().ok())
+            .map(|g| g.get_current_position_with_error_callback_and_options(done.unchecked_ref(), Some(failed.unchecked_ref()), &options).is_ok());
         if located != Some(true) {
             asking.set(false);
             problem.set(Some("这个浏览器不能定位。".into()));

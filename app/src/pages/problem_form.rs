@@ -7,9 +7,9 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::pages::media::MediaField;
-use ledger::photo::{Location, MediaEdit, PhotoRef};
 use crate::pages::parts::{route_id, Chips, FieldError, MemberList, RecordForm, TextField};
 use crate::service::LedgerService;
+use ledger::photo::{Location, MediaEdit, PhotoRef};
 
 #[component]
 pub fn NewProblem() -> impl IntoView {

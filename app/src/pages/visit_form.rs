@@ -10,8 +10,8 @@ use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use crate::browser;
 use crate::pages::media::MediaField;
 use crate::pages::parts::{RecordForm, TextField};
-use ledger::photo::{Location, MediaEdit, PhotoRef};
 use crate::service::LedgerService;
+use ledger::photo::{Location, MediaEdit, PhotoRef};
 
 #[component]
 pub fn NewVisit() -> impl IntoView {

@@ -61,10 +61,7 @@ pub fn make_room(kept: &[Kept], referenced: &HashSet<String>, size: u64, space: 
     if used + size - freed <= space {
         Ok(clear)
     } else {
-        Err(format!(
-            "手机上的照片已占满设定的空间（{} MB），剩下的都是还没上传的照片，不能清理。请联网让照片上传，或在“设置”里调大照片空间。",
-            space / MB
-        ))
+        Err(format!("手机上的照片已占满设定的空间（{} MB），剩下的都是还没上传的照片，不能清理。请联网让照片上传，或在“设置”里调大照片空间。", space / MB))
     }
 }
 

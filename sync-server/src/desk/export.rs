@@ -72,6 +72,22 @@ fn header(ws: &mut Worksheet, name: &str, columns: &[(&str, f64)], bold: &Format
 }
 
 /// A problem's 督办意见, one per line: when, who, what.
+/// A record's photos and place in two cells at `col`: how many photos, linked to the first (the
+/// server shows it to whoever may read the record), every link in a note-free text after it;
+/// then the place, linked to the map.
+fn media(ws: &mut Worksheet, row: u32, col: u16, photos: &[&ledger::photo::PhotoRef], location: Option<&ledger::photo::Location>, base: &str) -> Result<(), String> {
+    if let Some(first) = photos.first() {
+        let url = rust_xlsxwriter::Url::new(format!("{base}/api/photos/{}", first.hash)).set_text(format!("{} 张", photos.len()));
+        ws.write_url(row, col, url).map_err(xlsx)?;
+        let all: Vec<String> = photos.iter().map(|p| format!("{base}/api/photos/{}", p.hash)).collect();
+        ws.write_string(row, col + 1, cell_text(&all.join("\n"))).map_err(xlsx)?;
+    }
+    if let Some(l) = location {
+        ws.write_url(row, col + 2, rust_xlsxwriter::Url::new(l.map_link()).set_text(l.label())).map_err(xlsx)?;
+    }
+    Ok(())
+}
+
 fn remarks(p: &Problem) -> String {
     p.supervision.iter().map(|r| format!("{} {}：{}", report::day_of(r.at).map(|d| d.to_string()).unwrap_or_default(), r.by, r.text)).collect::<Vec<_>>().join("\n")
 }
@@ -101,7 +117,7 @@ struct FirmCounts {
 }
 
 /// Writes the export for `scope` to `out`.
-pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<Written, String> {
+pub fn write(hub: &Hub, scope: &Scope, photo_base: &str, out: impl Write + Seek + Send) -> Result<Written, String> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();
     let day = Format::new().set_num_format("yyyy-mm-dd");
@@ -197,6 +213,9 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 ("督办意见", 40.0),
                 ("问题描述", 40.0),
                 ("困难类型", 10.0),
+                ("照片", 8.0),
+                ("照片链接", 30.0),
+                ("位置", 30.0),
             ],
             &bold,
         )?;
@@ -238,6 +257,8 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
             if let Some(d) = facts.days_overdue(scope.today) {
                 ws.write_number(row, 11, d as f64).map_err(xlsx)?;
             }
+            let photos: Vec<&ledger::photo::PhotoRef> = p.photos.iter().chain(p.log.iter().flat_map(|e| &e.photos)).collect();
+            media(ws, row, 19, &photos, p.location.as_ref(), photo_base)?;
             Ok(())
         })?;
         written.problems = row as usize;
@@ -249,7 +270,20 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
         header(
             ws,
             "走访记录",
-            &[("单位", 30.0), ("日期", 12.0), ("类型", 10.0), ("走访对象", 16.0), ("地点", 16.0), ("走访情况", 40.0), ("意见建议", 30.0), ("需跟进", 8.0), ("跟进事项", 30.0)],
+            &[
+                ("单位", 30.0),
+                ("日期", 12.0),
+                ("类型", 10.0),
+                ("走访对象", 16.0),
+                ("地点", 16.0),
+                ("走访情况", 40.0),
+                ("意见建议", 30.0),
+                ("需跟进", 8.0),
+                ("跟进事项", 30.0),
+                ("照片", 8.0),
+                ("照片链接", 30.0),
+                ("位置", 30.0),
+            ],
             &bold,
         )?;
         let mut row = 0u32;
@@ -263,6 +297,7 @@ pub fn write(hub: &Hub, scope: &Scope, out: impl Write + Seek + Send) -> Result<
                 firms.entry((ledger.to_string(), firm.clone())).or_default().visits += 1;
             }
             let unit = path_of.get(&ledger.to_string()).cloned().unwrap_or_default();
+            media(ws, row, 9, &v.photos.iter().collect::<Vec<_>>(), v.location.as_ref(), photo_base)?;
             texts(ws, row, [(0, unit), (2, v.kind.label().into()), (3, v.whom), (4, v.place), (5, v.heard), (6, v.opinions), (8, v.follow_up)])?;
             date_cell(ws, row, 1, v.date, &day)?;
             ws.write_string(row, 7, if v.follow_up_needed { "是" } else { "否" }).map_err(xlsx)?;

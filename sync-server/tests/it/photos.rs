@@ -123,6 +123,19 @@ async fn a_photo_goes_up_after_its_record_and_only_readers_of_that_record_see_it
     for (who, status) in [("secretary_c", 404), ("secretary_b", 404), ("anonymous", 401)] {
         assert_eq!(get(&w, who, &hash).await.0, status, "{who}");
     }
+    // The supervisor's export links the visit's photo where the server serves it.
+    let year = today().format("%Y");
+    let auth = format!("Bearer {}", w.tokens["sup_x"]);
+    let (status, _, workbook) = common::http_bytes(w.server.addr, &format!("/api/desk/export.xlsx?period={year}"), &[("Authorization", &auth)]).await;
+    assert_eq!(status, 200);
+    {
+        use calamine::Reader;
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(workbook)).unwrap();
+        let visits = book.worksheet_range("走访记录").unwrap();
+        let row: Vec<String> = visits.rows().nth(1).unwrap().iter().map(|c| c.to_string()).collect();
+        assert_eq!(row[9], "1 张", "{row:?}");
+        assert_eq!(row[10], format!("http://{}/api/photos/{hash}", w.server.addr));
+    }
     let (_, never) = jpeg(3, 10);
     assert_eq!(get(&w, "sup_x", &never).await.0, 404, "a photo that never existed answers as another unit's does");
 
