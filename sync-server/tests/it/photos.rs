@@ -116,13 +116,30 @@ async fn a_photo_goes_up_after_its_record_and_only_readers_of_that_record_see_it
     let file = w.data.path().join("photos").join(&hash[..2]).join(&hash);
     assert_eq!(std::fs::read(&file).unwrap(), bytes, "the file is named by its hash and holds exactly the bytes");
 
-    // Who reads A村's ledger reads it; another unit's secretary and no account do not.
-    for who in ["cadre_a", "secretary_a", "sup_x"] {
-        assert_eq!(get(&w, who, &hash).await, (200, bytes.clone()), "{who}");
+    // Every role of the organisation × read and upload, each cell the exact answer: who reads
+    // A村's ledger reads the photo; only its cadres and secretary upload; the offices and the
+    // admin keep no unit's records, so for them it does not exist.
+    let table = [
+        // (who, GET, PUT)
+        ("cadre_a", 200, 200),
+        ("secretary_a", 200, 200),
+        ("sup_x", 200, 409),
+        ("secretary_b", 404, 409),
+        ("secretary_c", 404, 409),
+        ("office_x", 404, 409),
+        ("office_y", 404, 409),
+        ("admin", 404, 409),
+        ("anonymous", 401, 401),
+    ];
+    for (who, read, upload) in table {
+        let (status, body) = get(&w, who, &hash).await;
+        assert_eq!(status, read, "GET as {who}");
+        if read == 200 {
+            assert_eq!(body, bytes, "{who}");
+        }
+        assert_eq!(put(&w, who, &hash, &bytes).await.0, upload, "PUT as {who}");
     }
-    for (who, status) in [("secretary_c", 404), ("secretary_b", 404), ("anonymous", 401)] {
-        assert_eq!(get(&w, who, &hash).await.0, status, "{who}");
-    }
+    assert_eq!(w.server.state.hub.storage.photo_bytes(&w.units["A村"]).unwrap(), bytes.len() as u64, "counted once");
     // The supervisor's export links the visit's photo where the server serves it.
     let year = today().format("%Y");
     let auth = format!("Bearer {}", w.tokens["sup_x"]);
