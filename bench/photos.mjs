@@ -76,13 +76,14 @@ try {
   await page.goto(`${server.url}/visits/new`);
   await page.locator('input[name="whom"]').fill("基准测试");
   await page.locator('textarea[name="heard"]').fill("照片基准");
+  // From the page's `change` to the worker's answer (resized, hashed, in IndexedDB): the app's
+  // own measure, so handing the file over the DevTools protocol is not counted.
   const inApp = [];
   for (const [i, photo] of photos.entries()) {
-    const started = Date.now();
     await page.getByTestId("photo-gallery").setInputFiles({ name: `IMG_${i}.jpg`, mimeType: "image/jpeg", buffer: photo });
     await page.waitForFunction((n) => [...document.querySelectorAll('[data-testid="media-field"] .photo-grid img')].filter((img) => img.complete && img.naturalWidth > 0).length === n, i + 1, { timeout: 60_000 });
-    inApp.push(Date.now() - started);
   }
+  inApp.push(...(await page.evaluate(() => performance.getEntriesByName("pioneer:photo-stored").map((e) => e.duration))));
   await page.getByRole("button", { name: "保存" }).click();
   await page.getByTestId("visit-count").waitFor();
   const stored = await page.evaluate(
@@ -101,6 +102,14 @@ try {
   // Upload: back online, until nothing waits. Baseline: the same bytes PUT again by the page
   // itself (the server reads, hashes and acknowledges each; nothing new is written).
   await cdp.send("Emulation.setCPUThrottlingRate", { rate: 1 });
+  // The PUTs themselves, first sent to last answered (the worker's requests are the context's).
+  const puts = { first: Infinity, last: 0 };
+  context.on("request", (r) => {
+    if (r.method() === "PUT" && r.url().includes("/api/photos/")) puts.first = Math.min(puts.first, Date.now());
+  });
+  context.on("requestfinished", (r) => {
+    if (r.method() === "PUT" && r.url().includes("/api/photos/")) puts.last = Math.max(puts.last, Date.now());
+  });
   const started = Date.now();
   await context.setOffline(false);
   await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? "") && !/照片待上传/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 120_000 });
@@ -129,8 +138,10 @@ try {
   console.log("| what | figure | baseline | ratio |");
   console.log("|---|---|---|---|");
   row("bytes per photo after resize (median)", `${(median(sizes) / 1024).toFixed(0)} KB`, `${(median(originals) / 1024).toFixed(0)} KB as taken`, `${(median(sizes) / median(originals)).toFixed(2)}x`);
-  row("choose a photo → thumbnail shown (median)", `${median(inApp).toFixed(0)} ms`, `${median(onPage).toFixed(0)} ms resize on the throttled page`, `${(median(inApp) / median(onPage)).toFixed(2)}x`);
-  row(`upload of ${PHOTOS} photos after reconnect (sync first)`, `${uploadMs} ms, ${mbps(total, uploadMs)}`, `${again.toFixed(0)} ms, ${mbps(total, again)} plain PUTs`, `${(uploadMs / again).toFixed(2)}x`);
+  row("choose a photo → resized, hashed and stored by the worker (median)", `${median(inApp).toFixed(0)} ms`, `${median(onPage).toFixed(0)} ms resize on the throttled page`, `${(median(inApp) / median(onPage)).toFixed(2)}x`);
+  const putMs = Math.max(1, puts.last - puts.first);
+  row(`upload of ${PHOTOS} photos (${(total / 1024).toFixed(0)} KB), first PUT to last answer`, `${putMs} ms, ${mbps(total, putMs)}`, `${again.toFixed(0)} ms, ${mbps(total, again)} plain PUTs of the same bytes`, `${(putMs / again).toFixed(2)}x`);
+  row("reconnect → records synced and every photo uploaded", `${uploadMs} ms`, "—", "—");
   for (const r of rows) console.log(r);
   await context.close();
 } finally {

@@ -49,8 +49,10 @@ pub fn MediaField(current: Vec<PhotoRef>, location: Option<Location>, edit: RwSi
         }
         for file in taken {
             busy.update(|b| *b += 1);
+            let started = crate::browser::perf_now();
             leptos::task::spawn_local(async move {
                 let result = service.add_photo(file).await;
+                crate::browser::measure_since("pioneer:photo-stored", started);
                 busy.try_update(|b| *b -= 1);
                 match result {
                     Ok(photo) => {
