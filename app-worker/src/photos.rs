@@ -286,8 +286,11 @@ async fn mark_uploaded(db: &Database, hash: &str, value: &JsValue) -> Result<(),
 
 /// Tells the page where the photos stand, when that changed.
 pub async fn report() {
-    let Ok(db) = open().await else { return };
-    let Ok(kept) = shelf(&db).await else { return };
+    // A store that cannot be opened holds no photo: nothing waits (a retired phone may erase).
+    let kept = match open().await {
+        Ok(db) => shelf(&db).await.unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
     let referenced = referenced().await.unwrap_or_default();
     let report = PhotoReport {
         waiting: shelf::to_upload(&kept, &referenced).iter().map(|k| k.hash.clone()).collect(),

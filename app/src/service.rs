@@ -62,6 +62,8 @@ pub struct LedgerService {
     stopped: StoredValue<Option<&'static str>>,
     /// This phone's photos: which wait for upload, and why uploads stopped if they did.
     pub photos: RwSignal<ledger::worker_protocol::PhotoReport>,
+    /// Whether the worker has said where the photos stand at least once.
+    photos_heard: StoredValue<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -106,6 +108,7 @@ impl LedgerService {
             on_sync: StoredValue::new_local(None),
             stopped: StoredValue::new(None),
             photos: RwSignal::new(Default::default()),
+            photos_heard: StoredValue::new(false),
         };
         // In parallel: the worker downloads and compiles Automerge while the page reads the cache.
         match WorkerLink::start(move |message| service.heard(message)) {
@@ -160,7 +163,12 @@ impl LedgerService {
                 browser::mark("pioneer:view-replaced");
             }
             FromWorker::Photos(report) => {
-                self.photos.try_set(report);
+                self.photos.try_set(report.clone());
+                self.photos_heard.set_value(true);
+                // A retired phone erases only once its photos are up too.
+                if let Some(listener) = self.on_sync.try_get_value().flatten() {
+                    listener(FromWorker::Photos(report));
+                }
             }
             FromWorker::Records(updates) => {
                 self.apply_updates(updates);
@@ -270,6 +278,11 @@ impl LedgerService {
             Some(Answer::Refused(why)) => Err(why),
             _ => Err(SaveError::NotReady.to_string()),
         }
+    }
+
+    /// Every photo taken here is on the server, as far as the worker has said.
+    pub fn photos_uploaded(&self) -> bool {
+        self.photos_heard.get_value() && self.photos.with_untracked(|p| p.waiting.is_empty())
     }
 
     /// Changes how much space this phone's photos may take.

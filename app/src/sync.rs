@@ -71,20 +71,25 @@ impl SyncService {
                     self.status.try_set(report.status);
                     self.unsent.try_set(report.unsent);
                 }
-                // A retired device has uploaded everything, from every ledger: now it erases.
-                if self.board.with_untracked(SyncBoard::all_uploaded) && self.device.get_untracked() == DeviceState::Retired {
-                    leptos::task::spawn_local(async move {
-                        self.ledger.erase().await;
-                        crate::account::erase_settings(RETIRED_MESSAGE);
-                        self.device.try_set(DeviceState::Gone(RETIRED_MESSAGE));
-                    });
-                }
+                self.erase_once_uploaded();
             }
+            FromWorker::Photos(_) => self.erase_once_uploaded(),
             FromWorker::CheckDevice => leptos::task::spawn_local(self.check_device()),
             FromWorker::ServerStorage(remote) => {
                 SERVER_STORAGE.set(&remote);
             }
             _ => {}
+        }
+    }
+
+    /// A retired device has uploaded everything, from every ledger, photos too: now it erases.
+    fn erase_once_uploaded(self) {
+        if self.board.with_untracked(SyncBoard::all_uploaded) && self.ledger.photos_uploaded() && self.device.get_untracked() == DeviceState::Retired {
+            leptos::task::spawn_local(async move {
+                self.ledger.erase().await;
+                crate::account::erase_settings(RETIRED_MESSAGE);
+                self.device.try_set(DeviceState::Gone(RETIRED_MESSAGE));
+            });
         }
     }
 
