@@ -31,6 +31,7 @@ pub struct Report {
     pub records: usize,
     pub units: usize,
     pub people: usize,
+    pub photos: usize,
 }
 
 impl Report {
@@ -40,8 +41,8 @@ impl Report {
 
     pub fn summary(&self) -> String {
         format!(
-            "schema {}: {} documents ({} chunks), {} unit ledgers with {} records in the read model, {} units, {} people",
-            self.schema, self.documents, self.chunks, self.ledgers, self.records, self.units, self.people
+            "schema {}: {} documents ({} chunks), {} unit ledgers with {} records in the read model, {} units, {} people, {} photos",
+            self.schema, self.documents, self.chunks, self.ledgers, self.records, self.units, self.people, self.photos
         )
     }
 }
@@ -78,7 +79,37 @@ pub fn check_file(path: &Path) -> Result<Report, String> {
     let org = directory(&db, &mut report)?;
     let ledgers: BTreeMap<String, &Unit> = org.units.values().filter_map(|u| Some((u.ledger.clone()?, u))).collect();
     documents(&db, &ledgers, &mut report)?;
+    photos(&db, path.parent().unwrap_or(Path::new(".")), &mut report)?;
     Ok(report)
+}
+
+/// Every photo the database lists has its file beside it (`photos/ab/…`), of its size: in a
+/// data directory, and beside a backup (where the backup copied them).
+fn photos(db: &Connection, beside: &Path, report: &mut Report) -> Result<(), String> {
+    let exists: bool = db.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'photos'", [], |r| r.get::<_, i64>(0)).map_err(sql)? > 0;
+    if !exists {
+        return Ok(());
+    }
+    let mut stmt = db.prepare("SELECT hash, size FROM photos").map_err(sql)?;
+    let rows: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql)?.collect::<Result<_, _>>().map_err(sql)?;
+    let mut missing = Vec::new();
+    for (hash, size) in &rows {
+        if !ledger::photo::valid_hash(hash) {
+            report.problems.push(format!("photo row {hash:?} is not a photo's hash"));
+            continue;
+        }
+        let file = crate::storage::photos::path_of(beside, hash);
+        match std::fs::metadata(&file) {
+            Ok(m) if m.len() == *size as u64 => {}
+            Ok(m) => report.problems.push(format!("photo {hash}: its file holds {} bytes, not {size}", m.len())),
+            Err(_) => missing.push(hash.clone()),
+        }
+    }
+    if !missing.is_empty() {
+        report.problems.push(format!("{} photo(s) listed have no file under {} (first: {})", missing.len(), beside.join("photos").display(), missing[0]));
+    }
+    report.photos = rows.len();
+    Ok(())
 }
 
 fn sqlite_integrity(db: &Connection, report: &mut Report) -> Result<(), String> {

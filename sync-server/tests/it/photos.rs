@@ -250,6 +250,16 @@ async fn a_backup_carries_the_photos_and_a_restore_puts_them_back() {
     let restored = sync_server::backup::restore(&to, restored_into.path()).unwrap();
     assert!(restored.photos_missing.is_empty());
     assert_eq!(std::fs::read(restored_into.path().join("photos").join(&hash[..2]).join(&hash)).unwrap(), bytes);
+    assert_eq!(restored.report.photos, 1);
     let storage = sync_server::Storage::open(restored_into.path()).unwrap();
     assert_eq!(storage.photo(&hash).unwrap().map(|p| p.size), Some(bytes.len() as u64));
+    drop(storage);
+
+    // A backup whose photos folder was not copied with it is refused, naming what is missing.
+    let lone = tempfile::tempdir().unwrap();
+    std::fs::copy(&to, lone.path().join("one.sqlite3")).unwrap();
+    let refused = sync_server::backup::restore(&lone.path().join("one.sqlite3"), tempfile::tempdir().unwrap().path()).unwrap_err();
+    assert!(refused.contains("photo(s) listed have no file"), "{refused}");
+    let check = sync_server::data_check::check_file(&w.data.path().join("ledger.sqlite3")).unwrap();
+    assert!(check.is_whole(), "{:?}", check.problems);
 }
