@@ -87,7 +87,44 @@ fn Report(overview: Overview) -> impl IntoView {
             <crate::charts::Monthly series=series.clone()/>
             <crate::charts::ByCategory series=series.clone() labels=overview.categories.clone()/>
             <crate::charts::Rounds series=series/>
+            <SitePhotos/>
         </article>
     }
     .into_any()
+}
+
+/// 现场照片: on request, the records below the node that hold photos in the period, each with
+/// its photos, printed with the 通报 (the newest 60).
+#[component]
+fn SitePhotos() -> impl IntoView {
+    let desk = expect_context::<Desk>();
+    let wanted = RwSignal::new(false);
+    view! {
+        <p class="noprint"><label><input type="checkbox" data-testid="with-photos" on:change=move |ev| wanted.set(event_target_checked(&ev))/>" 附现场照片"</label></p>
+        <Show when=move || wanted.get()>
+            {
+                let (url, data) = fetch::<http_api::desk::List<http_api::desk::PhotoRow>>(move || api_url("photos", &desk.query(), ""));
+                answer(url, data, |list: http_api::desk::List<http_api::desk::PhotoRow>| {
+                    let shown = list.rows.len();
+                    let items = list
+                        .rows
+                        .into_iter()
+                        .map(|r| {
+                            let caption = format!("{} · {}{}", r.unit_path, r.title, r.day.map(|d| format!(" · {d}")).unwrap_or_default());
+                            let photos = r.photos.iter().map(|h| view! { <img src=format!("/api/photos/{h}") alt="现场照片" loading="eager"/> }).collect_view();
+                            view! { <figure class="site-photo"><div class="photos">{photos}</div><figcaption>{caption}</figcaption></figure> }
+                        })
+                        .collect_view();
+                    view! {
+                        <section class="site-photos" data-testid="site-photos">
+                            <h2>"现场照片"</h2>
+                            {(list.total == 0).then(|| view! { <p class="muted">"这一期间没有带照片的记录。"</p> })}
+                            {(list.total > shown).then(|| view! { <p class="muted">{format!("共 {} 条带照片的记录，这里附最近的 {shown} 条。", list.total)}</p> })}
+                            {items}
+                        </section>
+                    }
+                })
+            }
+        </Show>
+    }
 }

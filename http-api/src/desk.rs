@@ -152,6 +152,22 @@ pub struct PostRow {
     pub ratings_good: usize,
 }
 
+/// `GET /api/desk/photos`: a record below the node that holds photos, for the printed 通报.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoRow {
+    pub unit_path: String,
+    pub ledger: String,
+    /// `visits`, `problems` or `enterprises`.
+    pub section: String,
+    pub id: String,
+    /// What the record is: the problem's title, the visit's person, the firm's name.
+    pub title: String,
+    /// The visit's date, the day the problem was raised (none for a firm).
+    pub day: Option<String>,
+    /// Its photos' hashes (`/api/photos/{hash}`), a problem's progress steps' included.
+    pub photos: Vec<String>,
+}
+
 /// `GET /api/desk/tasks`: one task of a unit's approved 实施方案 and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskRow {

@@ -98,6 +98,11 @@ pub async fn posts_route(State(state): State<AppState>, headers: HeaderMap, Quer
     answer(&state, &headers, ask, |hub, scope, _| answers::posts(hub, scope)).await
 }
 
+/// `GET /api/desk/photos?node=&period=`: records with photos, for the printed 通报.
+pub async fn photos_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
+    answer(&state, &headers, ask, |hub, scope, _| answers::photos(hub, scope)).await
+}
+
 /// `GET /api/desk/tasks?node=`: the approved plans' tasks, overdue first.
 pub async fn tasks_route(State(state): State<AppState>, headers: HeaderMap, Query(ask): Query<Ask>) -> Response {
     answer(&state, &headers, ask, |hub, scope, _| answers::tasks(hub, scope)).await

@@ -161,6 +161,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         .route("/api/desk/posts", get(desk::posts_route))
         .route("/api/desk/cases", get(desk::cases_route))
         .route("/api/desk/tasks", get(desk::tasks_route))
+        .route("/api/desk/photos", get(desk::photos_route))
         .route("/api/board/contacts/{ledger}/{rating}", get(board::contact::contact_route))
         .route("/api/desk/export.xlsx", get(desk::export_route))
         .route("/api/desk/records/{ledger}/{section}/{id}", get(desk::record_route))

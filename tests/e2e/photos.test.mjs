@@ -139,6 +139,13 @@ test("a photo taken offline reaches the unit's other phone and the desk after an
   const record = deskPage.getByTestId("record");
   assert.deepEqual(await loadedWidths(record.getByTestId("photos")), [1600]);
   assert.match(await record.getByTestId("location").textContent(), /北纬 30\.27415°/);
+  // The printed 通报 of the year, with the site photos asked for.
+  await deskPage.goto(`${server.url}/desk/#report?period=${new Date().getFullYear()}`);
+  await deskPage.getByTestId("report").locator("h1").waitFor();
+  await deskPage.getByTestId("with-photos").check();
+  const site = deskPage.getByTestId("site-photos");
+  await site.locator("figcaption").filter({ hasText: "水渠堵塞，农田积水" }).waitFor();
+  assert.deepEqual(await loadedWidths(site), [1600]);
 
   // Taken off the record on phone A: gone from phone B and from the server's answers.
   await page.goto(`${problemUrl}/edit`);

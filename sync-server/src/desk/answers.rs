@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PledgeRow, PostRow, ProblemRow, RecordView, TaskRow, UnitRef};
+use http_api::desk::{CaseRow, HistoryLine, List, Overview, OverviewRow, PhotoRow, PledgeRow, PostRow, ProblemRow, RecordView, TaskRow, UnitRef};
 use ledger::problem::Category;
 use ledger::record::Section;
 use ledger::report::{self, Facts, Figures, ProblemSort, Series};
@@ -197,6 +197,54 @@ pub fn posts(hub: &Hub, scope: &Scope) -> Result<List<PostRow>, String> {
         }
     }
     Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows })
+}
+
+/// Most records with photos one 通报 prints.
+pub const MAX_PHOTO_ROWS: usize = 60;
+
+/// Records below the node holding photos, in the period (visits by their date, problems by the
+/// day raised; firms always), newest first: what a printed 通报 may show.
+pub fn photos(hub: &Hub, scope: &Scope) -> Result<List<PhotoRow>, String> {
+    let mut all = Vec::new();
+    for (unit, ledger) in scope.ledgers() {
+        for (section, id) in hub.storage.records_with_photos(&ledger.to_string())? {
+            let (Some(sec), Some(rid)) = (Section::from_key(&section), RecordId::parse(&id)) else { continue };
+            let Some(body) = hub.storage.record_body(&ledger, sec, &rid)? else { continue };
+            let (title, day, photos) = match sec {
+                Section::Visits => {
+                    let Ok(v) = serde_json::from_str::<ledger::Visit>(&body) else { continue };
+                    if v.deleted || !v.date.is_some_and(|d| scope.filter.period.contains(d)) {
+                        continue;
+                    }
+                    (v.whom.clone(), v.date, v.photos.iter().map(|p| p.hash.clone()).collect::<Vec<_>>())
+                }
+                Section::Problems => {
+                    let Ok(p) = serde_json::from_str::<ledger::Problem>(&body) else { continue };
+                    let raised = report::day_of(p.created_at);
+                    if p.deleted || !raised.is_some_and(|d| scope.filter.period.contains(d)) {
+                        continue;
+                    }
+                    (p.title.clone(), raised, p.photos.iter().chain(p.log.iter().flat_map(|e| &e.photos)).map(|p| p.hash.clone()).collect())
+                }
+                Section::Enterprises => {
+                    let Ok(e) = serde_json::from_str::<ledger::Enterprise>(&body) else { continue };
+                    if e.deleted {
+                        continue;
+                    }
+                    (e.name.clone(), None, e.photos.iter().map(|p| p.hash.clone()).collect())
+                }
+                _ => continue,
+            };
+            if photos.is_empty() {
+                continue;
+            }
+            all.push(PhotoRow { unit_path: scope.path_of(&unit.id), ledger: ledger.to_string(), section, id, title, day: day.map(|d| d.to_string()), photos });
+        }
+    }
+    all.sort_by(|a, b| (&b.day, &a.unit_path, &a.id).cmp(&(&a.day, &b.unit_path, &b.id)));
+    let total = all.len();
+    all.truncate(MAX_PHOTO_ROWS);
+    Ok(List { period: scope.period_view(), today: scope.today.to_string(), total, rows: all })
 }
 
 /// The tasks of every approved 实施方案 below the node, whatever the period (a plan runs its

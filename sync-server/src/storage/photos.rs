@@ -110,6 +110,14 @@ impl Storage {
         rows.collect::<std::result::Result<_, _>>().map_err(err)
     }
 
+    /// The records of `ledger` that reference photos: (section, id).
+    pub fn records_with_photos(&self, ledger: &str) -> Result<Vec<(String, String)>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached("SELECT DISTINCT section, id FROM rm_photos WHERE ledger = ?1").map_err(err)?;
+        let rows = stmt.query_map([ledger], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
+        rows.collect::<std::result::Result<_, _>>().map_err(err)
+    }
+
     /// The photo's file, if it was uploaded.
     pub fn photo(&self, hash: &str) -> Result<Option<StoredPhoto>> {
         let size: Option<i64> = self.db().query_row("SELECT size FROM photos WHERE hash = ?1", [hash], |r| r.get(0)).optional().map_err(err)?;

@@ -153,6 +153,10 @@ async fn a_photo_goes_up_after_its_record_and_only_readers_of_that_record_see_it
         assert_eq!(row[9], "1 张", "{row:?}");
         assert_eq!(row[10], format!("http://{}/api/photos/{hash}", w.server.addr));
     }
+    // The 通报's site photos: the visit and its photo, for the supervisor's node and year.
+    let list: http_api::desk::List<http_api::desk::PhotoRow> = w.exactly("sup_x", "GET", &format!("/api/desk/photos?period={year}"), "").await;
+    assert_eq!(list.total, 1);
+    assert_eq!((list.rows[0].section.as_str(), list.rows[0].title.as_str(), list.rows[0].photos.clone()), ("visits", "李师傅", vec![hash.clone()]));
     let (_, never) = jpeg(3, 10);
     assert_eq!(get(&w, "sup_x", &never).await.0, 404, "a photo that never existed answers as another unit's does");
 
