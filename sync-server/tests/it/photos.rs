@@ -187,6 +187,40 @@ async fn a_photo_goes_up_after_its_record_and_only_readers_of_that_record_see_it
     assert_eq!(storage.photo_bytes(&w.units["A村"]).unwrap(), 0);
 }
 
+/// An upload cut halfway (the phone lost coverage mid-body) stores nothing, leaves no partial
+/// file, and the phone's next attempt, whole, is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upload_cut_halfway_stores_nothing_and_the_next_attempt_does() {
+    use tokio::io::AsyncWriteExt;
+    let w = world().await;
+    let (bytes, hash) = jpeg(9, 400_000);
+    visit_with(&w, "cadre_a", vec![reference(&hash, bytes.len())]).await;
+    let mut s = tokio::net::TcpStream::connect(w.server.addr).await.unwrap();
+    let head = format!(
+        "PUT /api/photos/{hash} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: image/jpeg\r\nContent-Length: {}\r\n\r\n",
+        w.tokens["cadre_a"],
+        bytes.len()
+    );
+    s.write_all(head.as_bytes()).await.unwrap();
+    s.write_all(&bytes[..bytes.len() / 2]).await.unwrap();
+    s.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(s);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(get(&w, "sup_x", &hash).await.0, 404, "still pending");
+    let photos = w.data.path().join("photos");
+    let files: Vec<_> = walk(&photos);
+    assert!(files.is_empty(), "nothing half-written is left: {files:?}");
+    assert_eq!(put(&w, "cadre_a", &hash, &bytes).await.0, 201);
+    assert_eq!(get(&w, "sup_x", &hash).await, (200, bytes));
+    assert_eq!(walk(&photos).len(), 1);
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else { return Vec::new() };
+    entries.flatten().flat_map(|e| if e.path().is_dir() { walk(&e.path()) } else { vec![e.path()] }).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_photo_referenced_again_within_the_grace_is_kept() {
     let w = world().await;
