@@ -59,7 +59,9 @@ test("a plan round goes from the office to an offline phone and back until appro
   await villageState(office, "2027 年青石片区实施方案", "未报送");
 
   // The secretary's phone receives it with its next sync.
-  const phone = await launchPersistent(tempDir("office-secretary"), { activated: false, viewport: { width: 360, height: 740 } });
+  // The phone keeps China's calendar, as the dates this test writes do (from 16:00 UTC on, a
+  // phone on UTC still lives in China's yesterday and nothing due yesterday is overdue yet).
+  const phone = await launchPersistent(tempDir("office-secretary"), { activated: false, viewport: { width: 360, height: 740 }, timezoneId: "Asia/Shanghai" });
   const page = phone.pages()[0];
   await page.goto(server.url);
   await page.locator("#activation-code").fill((await server.account("wangfang")).secret);
