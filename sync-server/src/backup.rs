@@ -102,7 +102,7 @@ fn listed_photos(db_file: &Path) -> Result<Vec<String>, String> {
 /// Copies the photos `db_file` lists from the folder `from` (a data directory or a backup's
 /// folder) to `to`, each that `to` lacks: to a partial file, synced, then renamed. Returns how
 /// many were copied and which were missing in `from`.
-fn copy_photos(db_file: &Path, from: &Path, to: &Path) -> Result<(usize, Vec<String>), String> {
+pub(crate) fn copy_photos(db_file: &Path, from: &Path, to: &Path) -> Result<(usize, Vec<String>), String> {
     let (mut copied, mut missing) = (0, Vec::new());
     for hash in listed_photos(db_file)? {
         if !ledger::photo::valid_hash(&hash) {

@@ -72,6 +72,8 @@ impl Storage {
         if !pending.is_empty() && schema::has_tables(&db)? {
             let backup = crate::backup::path_in(&dir.join(crate::backup::DIR), &format!("before-schema-{SCHEMA_VERSION}"));
             crate::backup::vacuum_into(&db, &backup)?;
+            // Whole like any backup: with the photos it lists beside it (restorable as it is).
+            crate::backup::copy_photos(&backup, dir, &dir.join(crate::backup::DIR))?;
             tracing::info!("schema {version} → {SCHEMA_VERSION}: backed up to {} first", backup.display());
         }
         for m in pending {
