@@ -295,7 +295,9 @@ async fn an_upheld_objection_takes_its_nominee_off_the_list() {
     let (status, body) = w.call("office_x", "POST", &format!("/api/office/awards/{round}/decision"), "{}").await;
     assert_eq!(status, 200, "{body}");
     let d: AwardRoundDetail = w.exactly("office_x", "GET", &format!("/api/office/awards/{round}"), "").await;
-    let state: Vec<(&str, bool, bool)> = d.nominations.iter().map(|n| (n.name.as_str(), n.shortlisted, n.commended)).collect();
+    // Nominations made in the same second list in no fixed order: compared by name.
+    let mut state: Vec<(&str, bool, bool)> = d.nominations.iter().map(|n| (n.name.as_str(), n.shortlisted, n.commended)).collect();
+    state.sort();
     assert_eq!(state, [("cadre_a名", true, true), ("secretary_b名", false, false)]);
     let (_, page) = w.page(&format!("/gongshi/{round}")).await;
     assert!(page.contains("cadre_a名") && !page.contains("secretary_b名"), "{page}");
