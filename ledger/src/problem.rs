@@ -281,6 +281,11 @@ impl Problem {
         self.conflicts.iter().find(|c| c.field == field)
     }
 
+    /// The problem's own photos, then those taken for its progress steps, in the log's order.
+    pub fn all_photos(&self) -> impl Iterator<Item = &crate::photo::PhotoRef> {
+        self.photos.iter().chain(self.log.iter().flat_map(|e| &e.photos))
+    }
+
     /// The statuses two people moved it to, as read ("已办结 / 不予受理"), while that conflict
     /// is unsettled; no step may be taken until then.
     pub fn status_conflict(&self) -> Option<String> {

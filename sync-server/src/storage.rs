@@ -1,5 +1,7 @@
-//! Durable storage in SQLite (WAL): each document as a snapshot plus appended chunks, and the
-//! sync states of peers that keep theirs. Every call is one transaction; a call returns only
+//! Durable storage: each document as a snapshot plus appended chunks, the sync states of peers
+//! that keep theirs, the directory, the read model and what the server keeps beside the
+//! ledgers. Embedded SQLite (WAL) by default; PostgreSQL (`--database postgres://…`) for
+//! several processes sharing one database. Every call is one transaction and returns only
 //! after it has committed. Calls block: run them on tokio's blocking pool.
 
 use std::path::Path;
@@ -8,24 +10,56 @@ use std::time::Duration;
 
 use ledger_sync::compaction::{Outcome, Plan};
 use ledger_sync::{DocumentId, Layout};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 
 mod accounts;
 mod awards;
 mod board;
 mod office;
 pub(crate) mod photos;
+mod postgres;
 pub(crate) mod read_model;
 pub(crate) mod schema;
+pub(crate) mod sql;
 pub(crate) use accounts::{Device, NewLedger, Person};
 pub(crate) use awards::{AwardRound, Nomination, Objection, Opinion};
 pub(crate) use office::OfficeRound;
 pub(crate) use read_model::{Projection, StoredFacts};
 pub use schema::SCHEMA_VERSION;
+use sql::{params, Sql};
+
+/// Where storage lives: `--database`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    /// `ledger.sqlite3` in the data directory (the default).
+    Sqlite,
+    /// A PostgreSQL database several server processes share (`postgres://user@host/db`).
+    Postgres(String),
+}
+
+impl std::str::FromStr for Database {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        if s == "sqlite" {
+            Ok(Self::Sqlite)
+        } else if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            s.parse::<tokio_postgres::Config>().map_err(|e| format!("--database {s}: {e}"))?;
+            Ok(Self::Postgres(s.to_owned()))
+        } else {
+            Err(format!("--database {s}: give sqlite (the default) or postgres://user@host:port/database"))
+        }
+    }
+}
+
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Postgres(postgres::Pg),
+}
 
 pub struct Storage {
-    db: Mutex<Connection>,
-    /// The data directory.
+    backend: Backend,
+    /// The data directory (photos, backups, the lock; the database too, on SQLite).
     dir: std::path::PathBuf,
 }
 
@@ -55,12 +89,25 @@ impl Storage {
         Self::open_with(dir, Duration::from_secs(5))
     }
 
-    /// Opens storage; a write waits at most `busy` for a lock another process holds on the
-    /// database before it fails (and nothing is acknowledged).
+    /// Opens the storage `database` names for the data directory `dir`.
+    pub fn open_database(database: &Database, dir: &Path, busy: Duration) -> Result<Self> {
+        match database {
+            Database::Sqlite => Self::open_with(dir, busy),
+            Database::Postgres(url) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                Ok(Self { backend: Backend::Postgres(postgres::Pg::open(url)?), dir: dir.to_owned() })
+            }
+        }
+    }
+
+    /// Opens SQLite storage; a write waits at most `busy` for a lock another process holds on
+    /// the database before it fails (and nothing is acknowledged).
     pub fn open_with(dir: &Path, busy: Duration) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let db = Connection::open(dir.join(DATABASE)).map_err(err)?;
         db.busy_timeout(busy).map_err(err)?;
+        // Every statement storage runs, prepared once per connection.
+        db.set_prepared_statement_cache_capacity(256);
         let version = schema::version(&db)?;
         if version > SCHEMA_VERSION {
             return Err(format!(
@@ -84,18 +131,33 @@ impl Storage {
         // the first one may convert a database with VACUUM, which needs its own journal.)
         db.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;").map_err(err)?;
         read_model::migrate(&db)?;
-        Ok(Self { db: Mutex::new(db), dir: dir.to_owned() })
+        Ok(Self { backend: Backend::Sqlite(Mutex::new(db)), dir: dir.to_owned() })
+    }
+
+    /// Which database this is, for messages: the SQLite file, or PostgreSQL's address
+    /// without its password.
+    pub fn describe(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite(_) => self.dir.join(DATABASE).display().to_string(),
+            Backend::Postgres(pg) => pg.describe(),
+        }
+    }
+
+    /// Whether this is the embedded SQLite database (backups, `check` and page limits are
+    /// SQLite's files and pragmas).
+    pub fn is_sqlite(&self) -> bool {
+        matches!(self.backend, Backend::Sqlite(_))
     }
 
     /// Caps the database at `pages` pages (SQLite's `max_page_count`): past it every write fails
     /// as on a full disk. An operator's quota; the tests use it to fill storage on purpose.
     pub fn set_max_pages(&self, pages: u64) -> Result<()> {
-        self.db().query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).map_err(err)
+        self.sqlite("a page limit")?.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(())).map_err(err)
     }
 
     /// Pages the database uses now.
     pub fn page_count(&self) -> Result<u64> {
-        self.db().query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(err)
+        self.sqlite("a page count")?.query_row("PRAGMA page_count", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(err)
     }
 
     /// The data directory this storage lives in.
@@ -105,7 +167,12 @@ impl Storage {
 
     /// Bytes the database takes on the disk, its write-ahead log included.
     pub fn bytes_on_disk(&self) -> u64 {
-        ["", "-wal"].iter().filter_map(|side| std::fs::metadata(self.dir.join(format!("{DATABASE}{side}"))).ok()).map(|m| m.len()).sum()
+        match &self.backend {
+            Backend::Sqlite(_) => ["", "-wal"].iter().filter_map(|side| std::fs::metadata(self.dir.join(format!("{DATABASE}{side}"))).ok()).map(|m| m.len()).sum(),
+            Backend::Postgres(_) => {
+                self.read(|db| db.query_row("SELECT CAST(pg_database_size(current_database()) AS BIGINT)", params![], |r| r.get::<i64>(0))).map_or(0, |n| n as u64)
+            }
+        }
     }
 
     /// Proves storage accepts a write now: one small committed (and synced) transaction.
@@ -113,34 +180,62 @@ impl Storage {
         self.put_setting("health_probe", &now.to_string())
     }
 
-    fn db(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // A panic while holding the lock leaves SQLite itself consistent; carry on.
-        self.db.lock().unwrap_or_else(|e| e.into_inner())
+    /// The SQLite connection, for what only SQLite has (pragmas, backups, its tests).
+    fn sqlite(&self, what: &str) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        match &self.backend {
+            // A panic while holding the lock leaves SQLite itself consistent; carry on.
+            Backend::Sqlite(db) => Ok(db.lock().unwrap_or_else(|e| e.into_inner())),
+            Backend::Postgres(_) => Err(format!("{what} is SQLite's; this server stores in PostgreSQL")),
+        }
+    }
+
+    /// Runs `f` in one transaction that only reads: it sees one consistent state.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
+                let tx = db.transaction().map_err(err)?;
+                let v = f(&mut sql::SqliteSql(&tx))?;
+                tx.commit().map_err(err)?;
+                Ok(v)
+            }
+            Backend::Postgres(pg) => pg.read(f),
+        }
+    }
+
+    /// Runs `f` in one transaction that writes, committed before this returns. On PostgreSQL
+    /// the transaction is serialisable and `f` runs again when another process's overlapped
+    /// it, so `f` must do nothing but storage's work.
+    pub(crate) fn write<T>(&self, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(db) => {
+                let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
+                let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
+                let v = f(&mut sql::SqliteSql(&tx))?;
+                tx.commit().map_err(err)?;
+                Ok(v)
+            }
+            Backend::Postgres(pg) => pg.write(f),
+        }
     }
 
     /// Creates a document with its first bytes, unless it exists.
     pub fn create(&self, doc: &DocumentId, snapshot: &[u8]) -> Result<bool> {
-        let n = self.db().execute("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, ?2)", params![doc.to_string(), snapshot]).map_err(err)?;
+        let id = doc.to_string();
+        let n = self.write(|db| db.execute("INSERT INTO documents (id, snapshot) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, snapshot]))?;
         Ok(n == 1)
     }
 
     /// What storage holds for the document (one consistent read), or None if it does not exist.
     pub fn load(&self, doc: &DocumentId) -> Result<Option<Layout<i64>>> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
         let id = doc.to_string();
-        let Some((snapshot, tag)) =
-            tx.query_row("SELECT snapshot, tag FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, i64>(1)?))).optional().map_err(err)?
-        else {
-            return Ok(None);
-        };
-        let chunks = {
-            let mut stmt = tx.prepare_cached("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
-            let rows = stmt.query_map([&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(err)?;
-            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)?
-        };
-        tx.commit().map_err(err)?;
-        Ok(Some(Layout { tag: tag as u64, snapshot, chunks }))
+        self.read(|db| {
+            let Some((snapshot, tag)) = db.query_opt("SELECT snapshot, tag FROM documents WHERE id = ?1", params![id], |r| Ok((r.get::<Vec<u8>>(0)?, r.get::<i64>(1)?)))? else {
+                return Ok(None);
+            };
+            let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq", params![id], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))?;
+            Ok(Some(Layout { tag: tag as u64, snapshot, chunks }))
+        })
     }
 
     /// Appends a chunk (creating the document if it is new) in one transaction; returns the
@@ -152,18 +247,15 @@ impl Storage {
     /// Appends a chunk and, for a unit ledger, the read model's rows for what it changed, in
     /// one transaction: both or neither.
     pub fn append_projected(&self, doc: &DocumentId, changes: &[u8], projection: Option<&Projection>) -> Result<i64> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
         let id = doc.to_string();
-        // Cached statements: every commit runs these, and parsing them was a tenth of its time.
-        tx.prepare_cached("INSERT OR IGNORE INTO documents (id, snapshot) VALUES (?1, x'')").and_then(|mut s| s.execute([&id])).map_err(err)?;
-        tx.prepare_cached("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2)").and_then(|mut s| s.execute(params![id, changes])).map_err(err)?;
-        let seq = tx.last_insert_rowid();
-        if let Some(p) = projection {
-            read_model::write(&tx, &id, p)?;
-        }
-        tx.commit().map_err(err)?;
-        Ok(seq)
+        self.write(|db| {
+            db.execute("INSERT INTO documents (id, snapshot) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, &[][..]])?;
+            let seq = db.query_row("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2) RETURNING seq", params![id, changes], |r| r.get::<i64>(0))?;
+            if let Some(p) = projection {
+                read_model::write(db, &id, p)?;
+            }
+            Ok(seq)
+        })
     }
 
     /// The bytes a compaction folds (the plan's base snapshot and exactly its chunks), or None
@@ -187,76 +279,64 @@ impl Storage {
     /// exactly the plan's chunks, in one transaction, only if storage still holds the plan's
     /// base and every one of its chunks. Chunks appended meanwhile stay.
     pub fn replace(&self, doc: &DocumentId, plan: &Plan<i64>, snapshot: &[u8]) -> Result<Outcome> {
-        let mut db = self.db();
-        let tx = db.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(err)?;
         let id = doc.to_string();
-        let Some(tag) = tx.query_row("SELECT tag FROM documents WHERE id = ?1", [&id], |r| r.get::<_, i64>(0)).optional().map_err(err)? else {
-            return Ok(Outcome::Stale);
-        };
-        let keys: Vec<i64> = {
-            let mut stmt = tx.prepare_cached("SELECT seq FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
-            let rows = stmt.query_map([&id], |r| r.get::<_, i64>(0)).map_err(err)?;
-            rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)?
-        };
-        if !plan.may_replace(tag as u64, &keys) {
-            return Ok(Outcome::Stale);
-        }
-        tx.execute("UPDATE documents SET snapshot = ?2, tag = ?3 WHERE id = ?1", params![id, snapshot, plan.new_tag as i64]).map_err(err)?;
-        {
-            let mut delete = tx.prepare_cached("DELETE FROM chunks WHERE doc = ?1 AND seq = ?2").map_err(err)?;
-            for seq in &plan.chunks {
-                delete.execute(params![id, seq]).map_err(err)?;
+        let outcome = self.write(|db| {
+            // The row lock makes two compactions of one document take turns, on every process.
+            let lock = if db.backend() == sql::Kind::Postgres { " FOR UPDATE" } else { "" };
+            let Some(tag) = db.query_opt(&format!("SELECT tag FROM documents WHERE id = ?1{lock}"), params![id], |r| r.get::<i64>(0))? else {
+                return Ok(Outcome::Stale);
+            };
+            let keys = db.query_map("SELECT seq FROM chunks WHERE doc = ?1 ORDER BY seq", params![id], |r| r.get::<i64>(0))?;
+            if !plan.may_replace(tag as u64, &keys) {
+                return Ok(Outcome::Stale);
             }
+            db.execute("UPDATE documents SET snapshot = ?2, tag = ?3 WHERE id = ?1", params![id, snapshot, plan.new_tag as i64])?;
+            for seq in &plan.chunks {
+                db.execute("DELETE FROM chunks WHERE doc = ?1 AND seq = ?2", params![id, seq])?;
+            }
+            Ok(Outcome::Replaced { snapshot_bytes: snapshot.len() })
+        })?;
+        if let (Backend::Sqlite(db), Outcome::Replaced { .. }) = (&self.backend, &outcome) {
+            // The deleted chunks' pages go back to the disk (best effort: they are free either way).
+            let _ = free_pages(&db.lock().unwrap_or_else(|e| e.into_inner()));
         }
-        tx.commit().map_err(err)?;
-        // The deleted chunks' pages go back to the disk (best effort: they are free either way).
-        let _ = free_pages(&db);
-        Ok(Outcome::Replaced { snapshot_bytes: snapshot.len() })
+        Ok(outcome)
     }
 
     /// The sizes a compactor needs (tag, snapshot bytes, each chunk's key and bytes), without
     /// reading the bytes themselves.
     pub fn layout_sizes(&self, doc: &DocumentId) -> Result<Option<(u64, usize, Vec<(i64, usize)>)>> {
-        let db = self.db();
         let id = doc.to_string();
-        let Some((tag, snapshot)) =
-            db.query_row("SELECT tag, LENGTH(snapshot) FROM documents WHERE id = ?1", [&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))).optional().map_err(err)?
-        else {
-            return Ok(None);
-        };
-        let mut stmt = db.prepare_cached("SELECT seq, LENGTH(bytes) FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(err)?;
-        let rows = stmt.query_map([&id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as usize))).map_err(err)?;
-        let chunks = rows.collect::<std::result::Result<Vec<_>, _>>().map_err(err)?;
-        Ok(Some((tag as u64, snapshot as usize, chunks)))
+        self.read(|db| {
+            let Some((tag, snapshot)) = db.query_opt("SELECT tag, LENGTH(snapshot) FROM documents WHERE id = ?1", params![id], |r| Ok((r.get::<i64>(0)?, r.get::<usize>(1)?)))?
+            else {
+                return Ok(None);
+            };
+            let chunks = db.query_map("SELECT seq, LENGTH(bytes) FROM chunks WHERE doc = ?1 ORDER BY seq", params![id], |r| Ok((r.get::<i64>(0)?, r.get::<usize>(1)?)))?;
+            Ok(Some((tag as u64, snapshot, chunks)))
+        })
     }
 
     pub fn sync_states(&self, storage_id: &str) -> Result<Vec<(DocumentId, Vec<u8>)>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached("SELECT doc, state FROM sync_states WHERE storage_id = ?1").map_err(err)?;
-        let rows = stmt.query_map([storage_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(err)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (doc, state) = row.map_err(err)?;
-            if let Ok(doc) = DocumentId::parse(&doc) {
-                out.push((doc, state));
-            }
-        }
-        Ok(out)
+        let rows =
+            self.read(|db| db.query_map("SELECT doc, state FROM sync_states WHERE storage_id = ?1", params![storage_id], |r| Ok((r.get::<String>(0)?, r.get::<Vec<u8>>(1)?))))?;
+        Ok(rows.into_iter().filter_map(|(doc, state)| DocumentId::parse(&doc).ok().map(|d| (d, state))).collect())
     }
 
     pub fn put_sync_state(&self, storage_id: &str, doc: &DocumentId, state: &[u8]) -> Result<()> {
-        self.db()
-            .execute(
+        let id = doc.to_string();
+        self.write(|db| {
+            db.execute(
                 "INSERT INTO sync_states (storage_id, doc, state) VALUES (?1, ?2, ?3)
                  ON CONFLICT (storage_id, doc) DO UPDATE SET state = excluded.state",
-                params![storage_id, doc.to_string(), state],
+                params![storage_id, id, state],
             )
-            .map(|_| ())
-            .map_err(err)
+        })
+        .map(|_| ())
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>> {
-        self.db().query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| r.get(0)).optional().map_err(err)
+        self.read(|db| db.query_opt("SELECT value FROM settings WHERE key = ?1", params![key], |r| r.get(0)))
     }
 
     pub fn put_setting(&self, key: &str, value: &str) -> Result<()> {
@@ -265,143 +345,42 @@ impl Storage {
 
     /// Several settings, all or none.
     pub fn put_settings(&self, pairs: &[(&str, String)]) -> Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
-        for (key, value) in pairs {
-            tx.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value]).map_err(err)?;
+        self.write(|db| {
+            for (key, value) in pairs {
+                db.execute("INSERT INTO settings (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value", params![key, value])?;
+            }
+            Ok(())
+        })
+    }
+}
+
+impl Storage {
+    /// Storage for a test's data directory in the backend the test run asks for:
+    /// `PIONEER_TEST_DATABASE=postgres` runs the same tests on a database of their own on the
+    /// process's PostgreSQL ([`crate::test_postgres`]); otherwise SQLite in `dir`. Opened again
+    /// for the same `dir`, it is the same database.
+    #[doc(hidden)]
+    pub fn open_for_tests(dir: &Path) -> Result<Self> {
+        Self::open_database(&Self::test_database(dir)?, dir, Duration::from_secs(5))
+    }
+
+    /// The database [`Self::open_for_tests`] opens for `dir`.
+    #[doc(hidden)]
+    pub fn test_database(dir: &Path) -> Result<Database> {
+        static DATABASES: Mutex<Option<std::collections::HashMap<std::path::PathBuf, String>>> = Mutex::new(None);
+        if std::env::var("PIONEER_TEST_DATABASE").as_deref() != Ok("postgres") {
+            return Ok(Database::Sqlite);
         }
-        tx.commit().map_err(err)
+        let mut known = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
+        let known = known.get_or_insert_with(Default::default);
+        if let Some(url) = known.get(dir) {
+            return Ok(Database::Postgres(url.clone()));
+        }
+        let url = crate::test_postgres::database()?;
+        known.insert(dir.to_owned(), url.clone());
+        Ok(Database::Postgres(url))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn bytes(layout: &Layout<i64>) -> Vec<u8> {
-        layout.concatenated()
-    }
-
-    #[test]
-    fn documents_chunks_and_compaction() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open(dir.path()).unwrap();
-        let doc = DocumentId::random();
-        assert_eq!(s.load(&doc).unwrap(), None);
-        assert!(s.create(&doc, b"S").unwrap());
-        assert!(!s.create(&doc, b"X").unwrap(), "create must not overwrite");
-        let a = s.append(&doc, b"a").unwrap();
-        let b = s.append(&doc, b"b").unwrap();
-        assert_eq!(bytes(&s.load(&doc).unwrap().unwrap()), b"Sab");
-        let plan = Plan { id: 1, base: 0, chunks: vec![a, b], new_tag: 7 };
-        assert_eq!(s.read_plan(&doc, &plan).unwrap().unwrap(), b"Sab");
-        s.append(&doc, b"c").unwrap(); // written after the compactor read: must survive
-        assert_eq!(s.replace(&doc, &plan, b"SAB").unwrap(), Outcome::Replaced { snapshot_bytes: 3 });
-        let layout = s.load(&doc).unwrap().unwrap();
-        assert_eq!((layout.tag, bytes(&layout)), (7, b"SABc".to_vec()));
-        drop(s);
-        let s = Storage::open(dir.path()).unwrap();
-        assert_eq!(bytes(&s.load(&doc).unwrap().unwrap()), b"SABc");
-    }
-
-    /// The race that lost confirmed edits: two compactions of one document overlap and the
-    /// older snapshot lands last. The second is refused and every chunk is kept.
-    #[test]
-    fn an_older_compaction_never_replaces_a_newer_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open(dir.path()).unwrap();
-        let doc = DocumentId::random();
-        let c1 = s.append(&doc, b"1").unwrap();
-        let c2 = s.append(&doc, b"2").unwrap();
-        let older = Plan { id: 1, base: 0, chunks: vec![c1, c2], new_tag: 10 };
-        let older_bytes = s.read_plan(&doc, &older).unwrap().unwrap();
-        let c3 = s.append(&doc, b"3").unwrap();
-        let newer = Plan { id: 2, base: 0, chunks: vec![c1, c2, c3], new_tag: 11 };
-        let newer_bytes = s.read_plan(&doc, &newer).unwrap().unwrap();
-        assert!(matches!(s.replace(&doc, &newer, &newer_bytes).unwrap(), Outcome::Replaced { .. }));
-        assert_eq!(s.replace(&doc, &older, &older_bytes).unwrap(), Outcome::Stale);
-        assert_eq!(s.read_plan(&doc, &older).unwrap(), None, "a stale plan reads nothing");
-        let layout = s.load(&doc).unwrap().unwrap();
-        assert_eq!((layout.tag, bytes(&layout)), (11, b"123".to_vec()));
-        assert_eq!(s.layout_sizes(&doc).unwrap(), Some((11, 3, vec![])));
-    }
-
-    #[test]
-    fn a_compaction_gives_the_pages_of_deleted_chunks_back_to_the_disk() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open(dir.path()).unwrap();
-        let doc = DocumentId::random();
-        let small = s.page_count().unwrap();
-        let big: Vec<u8> = (0..8 * 1024 * 1024u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
-        let c1 = s.append(&doc, &big).unwrap();
-        let grown = s.page_count().unwrap();
-        assert!(grown > small + 1_000, "{small} -> {grown}");
-        let plan = Plan { id: 1, base: 0, chunks: vec![c1], new_tag: 7 };
-        assert!(matches!(s.replace(&doc, &plan, b"small snapshot").unwrap(), Outcome::Replaced { .. }));
-        let after = s.page_count().unwrap();
-        assert!(after < small + 20, "the 8 MB chunk's pages stayed: {small} -> {grown} -> {after}");
-    }
-
-    #[test]
-    fn a_database_from_before_incremental_vacuum_is_converted() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let db = Connection::open(dir.path().join("ledger.sqlite3")).unwrap();
-            db.execute_batch("CREATE TABLE documents (id TEXT PRIMARY KEY, snapshot BLOB NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));").unwrap();
-            assert_eq!(db.query_row("PRAGMA auto_vacuum", [], |r| r.get::<_, i64>(0)).unwrap(), 0);
-        }
-        let s = Storage::open(dir.path()).unwrap();
-        assert_eq!(s.db().query_row("PRAGMA auto_vacuum", [], |r| r.get::<_, i64>(0)).unwrap(), INCREMENTAL);
-    }
-
-    #[test]
-    fn a_read_model_from_session_9_keeps_its_rows_in_the_table_as_it_is_now() {
-        let dir = tempfile::tempdir().unwrap();
-        let doc = DocumentId::random();
-        {
-            let db = Connection::open(dir.path().join("ledger.sqlite3")).unwrap();
-            db.execute_batch("CREATE TABLE rm_ledgers (ledger TEXT PRIMARY KEY, heads BLOB NOT NULL, changed_at INTEGER NOT NULL);").unwrap();
-            db.execute("INSERT INTO rm_ledgers VALUES (?1, x'', 42)", [doc.to_string()]).unwrap();
-        }
-        let s = Storage::open(dir.path()).unwrap();
-        let sql: String = s.db().query_row("SELECT sql FROM sqlite_master WHERE name = 'rm_ledgers'", [], |r| r.get(0)).unwrap();
-        assert!(sql.contains("WITHOUT ROWID"), "{sql}");
-        // Its rows lack enterprises: it is projected again at the start, as never projected.
-        assert_eq!(s.projected_heads(&doc).unwrap(), None);
-        assert_eq!(s.db().query_row("SELECT changed_at FROM rm_ledgers", [], |r| r.get::<_, i64>(0)).unwrap(), 42);
-        drop(s);
-        // Opening it again changes nothing.
-        let s = Storage::open(dir.path()).unwrap();
-        assert_eq!(s.db().query_row("SELECT changed_at FROM rm_ledgers", [], |r| r.get::<_, i64>(0)).unwrap(), 42);
-        assert_eq!(s.projected_heads(&doc).unwrap(), None);
-    }
-
-    #[test]
-    fn a_database_from_before_tags_opens_and_compacts() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let db = Connection::open(dir.path().join("ledger.sqlite3")).unwrap();
-            db.execute_batch(
-                "CREATE TABLE documents (id TEXT PRIMARY KEY, snapshot BLOB NOT NULL, created_at INTEGER NOT NULL DEFAULT (unixepoch()));
-                 CREATE TABLE chunks (seq INTEGER PRIMARY KEY AUTOINCREMENT, doc TEXT NOT NULL REFERENCES documents(id), bytes BLOB NOT NULL);",
-            )
-            .unwrap();
-        }
-        let s = Storage::open(dir.path()).unwrap();
-        let doc = DocumentId::random();
-        s.create(&doc, b"S").unwrap();
-        let layout = s.load(&doc).unwrap().unwrap();
-        assert_eq!(layout.tag, 0);
-    }
-
-    #[test]
-    fn sync_states_are_per_storage_id() {
-        let dir = tempfile::tempdir().unwrap();
-        let s = Storage::open(dir.path()).unwrap();
-        let doc = DocumentId::random();
-        s.put_sync_state("phone-1", &doc, b"one").unwrap();
-        s.put_sync_state("phone-1", &doc, b"two").unwrap();
-        assert_eq!(s.sync_states("phone-1").unwrap(), vec![(doc, b"two".to_vec())]);
-        assert!(s.sync_states("phone-2").unwrap().is_empty());
-    }
-}
+mod tests;

@@ -88,7 +88,7 @@ impl Record {
     pub fn photos(&self) -> Vec<&crate::photo::PhotoRef> {
         match self {
             Self::Visit(v) => v.photos.iter().collect(),
-            Self::Problem(p) => p.photos.iter().chain(p.log.iter().flat_map(|e| &e.photos)).collect(),
+            Self::Problem(p) => p.all_photos().collect(),
             Self::Enterprise(e) => e.photos.iter().collect(),
             _ => Vec::new(),
         }

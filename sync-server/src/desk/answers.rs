@@ -224,7 +224,7 @@ pub fn photos(hub: &Hub, scope: &Scope) -> Result<List<PhotoRow>, String> {
                     if p.deleted || !raised.is_some_and(|d| scope.filter.period.contains(d)) {
                         continue;
                     }
-                    (p.title.clone(), raised, p.photos.iter().chain(p.log.iter().flat_map(|e| &e.photos)).map(|p| p.hash.clone()).collect())
+                    (p.title.clone(), raised, p.all_photos().map(|p| p.hash.clone()).collect())
                 }
                 Section::Enterprises => {
                     let Ok(e) = serde_json::from_str::<ledger::Enterprise>(&body) else { continue };

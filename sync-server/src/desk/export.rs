@@ -257,7 +257,7 @@ pub fn write(hub: &Hub, scope: &Scope, photo_base: &str, out: impl Write + Seek 
             if let Some(d) = facts.days_overdue(scope.today) {
                 ws.write_number(row, 11, d as f64).map_err(xlsx)?;
             }
-            let photos: Vec<&ledger::photo::PhotoRef> = p.photos.iter().chain(p.log.iter().flat_map(|e| &e.photos)).collect();
+            let photos: Vec<&ledger::photo::PhotoRef> = p.all_photos().collect();
             media(ws, row, 19, &photos, p.location.as_ref(), photo_base)?;
             Ok(())
         })?;

@@ -7,7 +7,7 @@ use ledger::org::{Role, Unit, UnitKind};
 
 fn directory() -> (tempfile::TempDir, Arc<Directory>) {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(Storage::open(dir.path()).unwrap());
+    let storage = Arc::new(Storage::open_for_tests(dir.path()).unwrap());
     (dir, Directory::open(storage).unwrap())
 }
 

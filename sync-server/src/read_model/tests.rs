@@ -26,8 +26,13 @@ struct World {
 }
 
 fn world() -> World {
+    world_with(Storage::open_for_tests)
+}
+
+/// `open`: the backend (SQLite always, for a test that edits its file).
+fn world_with(open: fn(&std::path::Path) -> Result<Storage, String>) -> World {
     let dir = tempfile::tempdir().unwrap();
-    let storage = Arc::new(Storage::open(dir.path()).unwrap());
+    let storage = Arc::new(open(dir.path()).unwrap());
     let directory = Directory::open(storage.clone()).unwrap();
     let city = directory.add_unit("示范市", UnitKind::City, None, None).unwrap();
     let county = directory.add_unit("示范县", UnitKind::County, Some(&city.id), None).unwrap();
@@ -225,7 +230,7 @@ fn an_export_reads_every_row_in_batches() {
 
 #[test]
 fn a_store_projected_before_enterprises_were_kept_is_projected_again_once_at_the_next_start() {
-    let world = world();
+    let world = world_with(Storage::open);
     let (doc, _) = world.villages[0].clone();
     apply(&world, 0, &Edit::Visit(1));
     apply(&world, 0, &Edit::Enterprise(2));

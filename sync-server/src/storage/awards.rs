@@ -4,9 +4,8 @@
 //! Kept outside the ledgers: a nomination is the unit's formal submission to the office, made
 //! online by its secretary, and objections come from anyone without an account.
 
-use rusqlite::{params, OptionalExtension};
-
-use super::{err, Result, Storage};
+use super::sql::{self, params, Row, Sql};
+use super::{Result, Storage};
 
 pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS award_rounds (
@@ -136,7 +135,7 @@ const ROUND_COLUMNS: &str =
 const NOMINATION_COLUMNS: &str = "id, round, unit, person, name, post, deeds, summary, evidence, by_person, at, shortlisted, commended";
 const OBJECTION_COLUMNS: &str = "id, round, nomination, text, contact, filed_at, finding, upheld, settled_by, settled_at";
 
-fn round_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AwardRound> {
+fn round_row(r: &Row<'_>) -> sql::Result<AwardRound> {
     let bodies: String = r.get(7)?;
     Ok(AwardRound {
         id: r.get(0)?,
@@ -157,7 +156,7 @@ fn round_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AwardRound> {
     })
 }
 
-fn nomination_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Nomination> {
+fn nomination_row(r: &Row<'_>) -> sql::Result<Nomination> {
     let evidence: String = r.get(8)?;
     Ok(Nomination {
         id: r.get(0)?,
@@ -176,7 +175,7 @@ fn nomination_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Nomination> {
     })
 }
 
-fn objection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Objection> {
+fn objection_row(r: &Row<'_>) -> sql::Result<Objection> {
     Ok(Objection {
         id: r.get(0)?,
         round: r.get(1)?,
@@ -191,27 +190,23 @@ fn objection_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Objection> {
     })
 }
 
-fn audit(tx: &rusqlite::Transaction<'_>, at_ms: i64, person: &str, action: &str, detail: &str) -> Result<()> {
-    tx.execute("INSERT INTO audit (at, person, action, detail) VALUES (?1, ?2, ?3, ?4)", params![at_ms / 1_000, person, action, detail]).map(|_| ()).map_err(err)
-}
-
 impl Storage {
     /// Runs `f` in one transaction with an audit entry by `person` (none for an anonymous
     /// objection, whose row is its own record).
-    fn award_tx(&self, at_ms: i64, person: &str, action: &str, detail: &str, f: impl FnOnce(&rusqlite::Transaction<'_>) -> rusqlite::Result<()>) -> Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
-        f(&tx).map_err(err)?;
-        if !person.is_empty() {
-            audit(&tx, at_ms, person, action, detail)?;
-        }
-        tx.commit().map_err(err)
+    fn award_tx(&self, at_ms: i64, person: &str, action: &str, detail: &str, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<()>) -> Result<()> {
+        self.write(|db| {
+            f(db)?;
+            if !person.is_empty() {
+                super::accounts::audit(db, at_ms / 1_000, Some(person), action, detail)?;
+            }
+            Ok(())
+        })
     }
 
     pub(crate) fn put_award_round(&self, r: &AwardRound) -> Result<()> {
         let bodies = serde_json::to_string(&r.bodies).map_err(|e| e.to_string())?;
-        self.award_tx(r.opened_at, &r.opened_by, "award_round", &r.title, |tx| {
-            tx.execute(
+        self.award_tx(r.opened_at, &r.opened_by, "award_round", &r.title, |db| {
+            db.execute(
                 &format!("INSERT INTO award_rounds ({ROUND_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, '', '', 0, '', '')"),
                 params![r.id, r.node, r.title, r.kind, r.quota, r.nominate_by, r.publicity_days, bodies, r.opened_by, r.opened_at],
             )
@@ -221,22 +216,24 @@ impl Storage {
 
     /// Every round, newest first (a city has a few a year).
     pub(crate) fn award_rounds(&self) -> Result<Vec<AwardRound>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached(&format!("SELECT {ROUND_COLUMNS} FROM award_rounds ORDER BY opened_at DESC, id")).map_err(err)?;
-        let rows = stmt.query_map([], round_row).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.read(|db| db.query_map(&format!("SELECT {ROUND_COLUMNS} FROM award_rounds ORDER BY opened_at DESC, id"), params![], round_row))
     }
 
     pub(crate) fn award_round(&self, id: &str) -> Result<Option<AwardRound>> {
-        self.db().query_row(&format!("SELECT {ROUND_COLUMNS} FROM award_rounds WHERE id = ?1"), [id], round_row).optional().map_err(err)
+        self.read(|db| db.query_opt(&format!("SELECT {ROUND_COLUMNS} FROM award_rounds WHERE id = ?1"), params![id], round_row))
     }
 
     /// Inserts a nomination, or replaces one of the same id (the secretary's edit).
     pub(crate) fn put_nomination(&self, n: &Nomination, audit_detail: &str) -> Result<()> {
         let evidence = serde_json::to_string(&n.evidence).map_err(|e| e.to_string())?;
-        self.award_tx(n.at, &n.by_person, "nominate", audit_detail, |tx| {
-            tx.execute(
-                &format!("INSERT OR REPLACE INTO nominations ({NOMINATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0)"),
+        self.award_tx(n.at, &n.by_person, "nominate", audit_detail, |db| {
+            db.execute(
+                &format!(
+                    "INSERT INTO nominations ({NOMINATION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 0, 0)
+                     ON CONFLICT (id) DO UPDATE SET round = excluded.round, unit = excluded.unit, person = excluded.person, name = excluded.name,
+                     post = excluded.post, deeds = excluded.deeds, summary = excluded.summary, evidence = excluded.evidence,
+                     by_person = excluded.by_person, at = excluded.at, shortlisted = 0, commended = 0"
+                ),
                 params![n.id, n.round, n.unit, n.person, n.name, n.post, n.deeds, n.summary, evidence, n.by_person, n.at],
             )
             .map(|_| ())
@@ -244,37 +241,32 @@ impl Storage {
     }
 
     pub(crate) fn withdraw_nomination(&self, id: &str, person: &str, at_ms: i64, audit_detail: &str) -> Result<()> {
-        self.award_tx(at_ms, person, "withdraw_nomination", audit_detail, |tx| {
-            tx.execute("DELETE FROM award_opinions WHERE nomination = ?1", [id])?;
-            tx.execute("DELETE FROM nominations WHERE id = ?1", [id]).map(|_| ())
+        self.award_tx(at_ms, person, "withdraw_nomination", audit_detail, |db| {
+            db.execute("DELETE FROM award_opinions WHERE nomination = ?1", params![id])?;
+            db.execute("DELETE FROM nominations WHERE id = ?1", params![id]).map(|_| ())
         })
     }
 
     /// A round's nominations in the order they came.
     pub(crate) fn nominations(&self, round: &str) -> Result<Vec<Nomination>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached(&format!("SELECT {NOMINATION_COLUMNS} FROM nominations WHERE round = ?1 ORDER BY at, id")).map_err(err)?;
-        let rows = stmt.query_map([round], nomination_row).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.read(|db| db.query_map(&format!("SELECT {NOMINATION_COLUMNS} FROM nominations WHERE round = ?1 ORDER BY at, id"), params![round], nomination_row))
     }
 
     pub(crate) fn nomination(&self, id: &str) -> Result<Option<Nomination>> {
-        self.db().query_row(&format!("SELECT {NOMINATION_COLUMNS} FROM nominations WHERE id = ?1"), [id], nomination_row).optional().map_err(err)
+        self.read(|db| db.query_opt(&format!("SELECT {NOMINATION_COLUMNS} FROM nominations WHERE id = ?1"), params![id], nomination_row))
     }
 
     /// Every nomination commended, of any round, for the board and the person's record.
     pub(crate) fn commended(&self) -> Result<Vec<Nomination>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached(&format!("SELECT {NOMINATION_COLUMNS} FROM nominations WHERE commended = 1 ORDER BY at, id")).map_err(err)?;
-        let rows = stmt.query_map([], nomination_row).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.read(|db| db.query_map(&format!("SELECT {NOMINATION_COLUMNS} FROM nominations WHERE commended = 1 ORDER BY at, id"), params![], nomination_row))
     }
 
     /// Records one body's opinion (again: the newer replaces it).
     pub(crate) fn put_opinion(&self, o: &Opinion) -> Result<()> {
-        self.award_tx(o.at, &o.recorded_by, "award_opinion", &format!("{} {}", o.nomination, o.body), |tx| {
-            tx.execute(
-                "INSERT OR REPLACE INTO award_opinions (nomination, body, opinion, given_on, recorded_by, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        self.award_tx(o.at, &o.recorded_by, "award_opinion", &format!("{} {}", o.nomination, o.body), |db| {
+            db.execute(
+                "INSERT INTO award_opinions (nomination, body, opinion, given_on, recorded_by, at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (nomination, body) DO UPDATE SET opinion = excluded.opinion, given_on = excluded.given_on, recorded_by = excluded.recorded_by, at = excluded.at",
                 params![o.nomination, o.body, o.opinion, o.given_on, o.recorded_by, o.at],
             )
             .map(|_| ())
@@ -283,31 +275,30 @@ impl Storage {
 
     /// The opinions on a round's nominations.
     pub(crate) fn opinions(&self, round: &str) -> Result<Vec<Opinion>> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare_cached("SELECT o.nomination, o.body, o.opinion, o.given_on, o.recorded_by, o.at FROM award_opinions o JOIN nominations n ON n.id = o.nomination WHERE n.round = ?1 ORDER BY o.at")
-            .map_err(err)?;
-        let rows = stmt
-            .query_map([round], |r| Ok(Opinion { nomination: r.get(0)?, body: r.get(1)?, opinion: r.get(2)?, given_on: r.get(3)?, recorded_by: r.get(4)?, at: r.get(5)? }))
-            .map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.read(|db| {
+            db.query_map(
+                "SELECT o.nomination, o.body, o.opinion, o.given_on, o.recorded_by, o.at FROM award_opinions o JOIN nominations n ON n.id = o.nomination WHERE n.round = ?1 ORDER BY o.at",
+                params![round],
+                |r| Ok(Opinion { nomination: r.get(0)?, body: r.get(1)?, opinion: r.get(2)?, given_on: r.get(3)?, recorded_by: r.get(4)?, at: r.get(5)? }),
+            )
+        })
     }
 
     pub(crate) fn set_shortlisted(&self, nomination: &str, on: bool, person: &str, at_ms: i64) -> Result<()> {
-        self.award_tx(at_ms, person, if on { "shortlist" } else { "unshortlist" }, nomination, |tx| {
-            tx.execute("UPDATE nominations SET shortlisted = ?2 WHERE id = ?1", params![nomination, on]).map(|_| ())
+        self.award_tx(at_ms, person, if on { "shortlist" } else { "unshortlist" }, nomination, |db| {
+            db.execute("UPDATE nominations SET shortlisted = ?2 WHERE id = ?1", params![nomination, on]).map(|_| ())
         })
     }
 
     pub(crate) fn start_publicity(&self, round: &str, from: &str, to: &str, person: &str, at_ms: i64) -> Result<()> {
-        self.award_tx(at_ms, person, "publicity", &format!("{round} {from}..{to}"), |tx| {
-            tx.execute("UPDATE award_rounds SET publicity_from = ?2, publicity_to = ?3 WHERE id = ?1", params![round, from, to]).map(|_| ())
+        self.award_tx(at_ms, person, "publicity", &format!("{round} {from}..{to}"), |db| {
+            db.execute("UPDATE award_rounds SET publicity_from = ?2, publicity_to = ?3 WHERE id = ?1", params![round, from, to]).map(|_| ())
         })
     }
 
     pub(crate) fn put_objection(&self, o: &Objection) -> Result<()> {
-        self.award_tx(o.filed_at, "", "", "", |tx| {
-            tx.execute(
+        self.award_tx(o.filed_at, "", "", "", |db| {
+            db.execute(
                 &format!("INSERT INTO objections ({OBJECTION_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', 0, '', 0)"),
                 params![o.id, o.round, o.nomination, o.text, o.contact, o.filed_at],
             )
@@ -317,23 +308,20 @@ impl Storage {
 
     /// Objections filed in a round since `since_ms` (the page's flood bound counts them).
     pub(crate) fn objections(&self, round: &str) -> Result<Vec<Objection>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached(&format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE round = ?1 ORDER BY filed_at, id")).map_err(err)?;
-        let rows = stmt.query_map([round], objection_row).map_err(err)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(err)
+        self.read(|db| db.query_map(&format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE round = ?1 ORDER BY filed_at, id"), params![round], objection_row))
     }
 
     pub(crate) fn objection(&self, id: &str) -> Result<Option<Objection>> {
-        self.db().query_row(&format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE id = ?1"), [id], objection_row).optional().map_err(err)
+        self.read(|db| db.query_opt(&format!("SELECT {OBJECTION_COLUMNS} FROM objections WHERE id = ?1"), params![id], objection_row))
     }
 
     /// Records how an objection was examined; an upheld one takes its nomination off the
     /// shortlist.
     pub(crate) fn settle_objection(&self, o: &Objection, finding: &str, upheld: bool, person: &str, at_ms: i64) -> Result<()> {
-        self.award_tx(at_ms, person, "settle_objection", &o.id, |tx| {
-            tx.execute("UPDATE objections SET finding = ?2, upheld = ?3, settled_by = ?4, settled_at = ?5 WHERE id = ?1", params![o.id, finding, upheld, person, at_ms])?;
+        self.award_tx(at_ms, person, "settle_objection", &o.id, |db| {
+            db.execute("UPDATE objections SET finding = ?2, upheld = ?3, settled_by = ?4, settled_at = ?5 WHERE id = ?1", params![o.id, finding, upheld, person, at_ms])?;
             if upheld {
-                tx.execute("UPDATE nominations SET shortlisted = 0 WHERE id = ?1", [&o.nomination])?;
+                db.execute("UPDATE nominations SET shortlisted = 0 WHERE id = ?1", params![o.nomination])?;
             }
             Ok(())
         })
@@ -341,9 +329,9 @@ impl Storage {
 
     /// Records the decision: every nomination still on the shortlist is commended.
     pub(crate) fn decide_award(&self, round: &str, decision: &str, person: &str, at_ms: i64) -> Result<()> {
-        self.award_tx(at_ms, person, "award_decision", round, |tx| {
-            tx.execute("UPDATE award_rounds SET decided_at = ?2, decided_by = ?3, decision = ?4 WHERE id = ?1", params![round, at_ms, person, decision])?;
-            tx.execute("UPDATE nominations SET commended = 1 WHERE round = ?1 AND shortlisted = 1", [round]).map(|_| ())
+        self.award_tx(at_ms, person, "award_decision", round, |db| {
+            db.execute("UPDATE award_rounds SET decided_at = ?2, decided_by = ?3, decision = ?4 WHERE id = ?1", params![round, at_ms, person, decision])?;
+            db.execute("UPDATE nominations SET commended = 1 WHERE round = ?1 AND shortlisted = 1", params![round]).map(|_| ())
         })
     }
 }

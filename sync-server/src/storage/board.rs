@@ -2,9 +2,8 @@
 //! residents' follow-up phone numbers (for the unit's secretary only, never in a document that
 //! every cadre's phone holds), and the one-time rating codes already used.
 
-use rusqlite::{params, OptionalExtension};
-
-use super::{err, Result, Storage};
+use super::sql::params;
+use super::{Result, Storage};
 
 pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS board_actors (actor BLOB PRIMARY KEY) WITHOUT ROWID;
@@ -17,55 +16,61 @@ pub(super) const SCHEMA: &str = "
 
 impl Storage {
     pub(crate) fn claim_board_actor(&self, actor: &[u8]) -> Result<()> {
-        self.db().execute("INSERT OR IGNORE INTO board_actors (actor) VALUES (?1)", [actor]).map(|_| ()).map_err(err)
+        self.write(|db| db.execute("INSERT INTO board_actors (actor) VALUES (?1) ON CONFLICT DO NOTHING", params![actor])).map(|_| ())
     }
 
     pub(crate) fn put_contact(&self, rating: &str, ledger: &str, phone: &str, at: i64) -> Result<()> {
-        self.db().execute("INSERT OR REPLACE INTO board_contacts (rating, ledger, phone, at) VALUES (?1, ?2, ?3, ?4)", params![rating, ledger, phone, at]).map(|_| ()).map_err(err)
+        self.write(|db| {
+            db.execute(
+                "INSERT INTO board_contacts (rating, ledger, phone, at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (rating) DO UPDATE SET ledger = excluded.ledger, phone = excluded.phone, at = excluded.at",
+                params![rating, ledger, phone, at],
+            )
+        })
+        .map(|_| ())
     }
 
     /// The follow-up phone a resident left with a rating of `ledger`.
     pub(crate) fn contact(&self, ledger: &str, rating: &str) -> Result<Option<String>> {
-        self.db().query_row("SELECT phone FROM board_contacts WHERE rating = ?1 AND ledger = ?2", [rating, ledger], |r| r.get(0)).optional().map_err(err)
+        self.read(|db| db.query_opt("SELECT phone FROM board_contacts WHERE rating = ?1 AND ledger = ?2", params![rating, ledger], |r| r.get(0)))
     }
 
     /// Marks a one-time code used; false when it was already.
     pub(crate) fn use_rating_code(&self, code: &str, ledger: &str, at: i64) -> Result<bool> {
-        let n = self.db().execute("INSERT OR IGNORE INTO board_codes (code, ledger, used_at) VALUES (?1, ?2, ?3)", params![code, ledger, at]).map_err(err)?;
+        let n = self.write(|db| db.execute("INSERT INTO board_codes (code, ledger, used_at) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![code, ledger, at]))?;
         Ok(n == 1)
     }
 
     /// Whether a one-time code was used already.
     pub(crate) fn rating_code_used(&self, code: &str) -> Result<bool> {
-        self.db().query_row("SELECT 1 FROM board_codes WHERE code = ?1", [code], |_| Ok(())).optional().map(|r| r.is_some()).map_err(err)
+        self.read(|db| db.query_opt("SELECT 1 FROM board_codes WHERE code = ?1", params![code], |_| Ok(()))).map(|r| r.is_some())
     }
 
     /// Gives a code back when the rating it was used for could not be stored.
     pub(crate) fn unuse_rating_code(&self, code: &str) -> Result<()> {
-        self.db().execute("DELETE FROM board_codes WHERE code = ?1 AND rating IS NULL", [code]).map(|_| ()).map_err(err)
+        self.write(|db| db.execute("DELETE FROM board_codes WHERE code = ?1 AND rating IS NULL", params![code])).map(|_| ())
     }
 
     pub(crate) fn code_rated(&self, code: &str, rating: &str) -> Result<()> {
-        self.db().execute("UPDATE board_codes SET rating = ?2 WHERE code = ?1", [code, rating]).map(|_| ()).map_err(err)
+        self.write(|db| db.execute("UPDATE board_codes SET rating = ?2 WHERE code = ?1", params![code, rating])).map(|_| ())
     }
 
     /// The key a device signs one-time codes with, made the first time it is asked for.
     pub(crate) fn device_key(&self, device: &str) -> Result<Vec<u8>> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
-        if let Some(key) = tx.query_row("SELECT key FROM device_keys WHERE device = ?1", [device], |r| r.get(0)).optional().map_err(err)? {
-            return Ok(key);
-        }
-        let mut key = vec![0u8; 32];
-        getrandom::fill(&mut key).map_err(|e| e.to_string())?;
-        tx.execute("INSERT INTO device_keys (device, key) VALUES (?1, ?2)", params![device, key]).map_err(err)?;
-        tx.commit().map_err(err)?;
-        Ok(key)
+        self.write(|db| {
+            if let Some(key) = db.query_opt("SELECT key FROM device_keys WHERE device = ?1", params![device], |r| r.get(0))? {
+                return Ok(key);
+            }
+            let mut key = vec![0u8; 32];
+            getrandom::fill(&mut key).map_err(|e| e.to_string())?;
+            db.execute("INSERT INTO device_keys (device, key) VALUES (?1, ?2)", params![device, key])?;
+            Ok(key)
+        })
     }
 
     /// A device's signing key, if it was ever given one.
     pub(crate) fn existing_device_key(&self, device: &str) -> Result<Option<Vec<u8>>> {
-        self.db().query_row("SELECT key FROM device_keys WHERE device = ?1", [device], |r| r.get(0)).optional().map_err(err)
+        self.read(|db| db.query_opt("SELECT key FROM device_keys WHERE device = ?1", params![device], |r| r.get(0)))
     }
 
     /// A secret of this data directory, made once (keys of residents' case links).
@@ -78,7 +83,7 @@ impl Storage {
         let mut key = [0u8; 32];
         getrandom::fill(&mut key).map_err(|e| e.to_string())?;
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        self.db().execute("INSERT OR IGNORE INTO settings (key, value) VALUES ('board_secret', ?1)", [hex]).map_err(err)?;
+        self.write(|db| db.execute("INSERT INTO settings (key, value) VALUES ('board_secret', ?1) ON CONFLICT DO NOTHING", params![hex]))?;
         // Another start may have won the race: use what is stored.
         self.setting("board_secret")?.as_deref().and_then(decode_hex).ok_or_else(|| "board secret unreadable".into())
     }

@@ -3,9 +3,8 @@
 //! the notice opened); this is the office's own list, and the units a round covered the day
 //! it opened (a unit added later is not asked after the fact).
 
-use rusqlite::{params, OptionalExtension};
-
-use super::{err, Result, Storage};
+use super::sql::{self, params, Row};
+use super::{Result, Storage};
 
 pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS office_rounds (
@@ -41,7 +40,7 @@ pub(crate) struct OfficeRound {
     pub opened_at: i64,
 }
 
-fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<OfficeRound> {
+fn row(r: &Row<'_>) -> sql::Result<OfficeRound> {
     let units: String = r.get(6)?;
     Ok(OfficeRound {
         id: r.get(0)?,
@@ -61,31 +60,29 @@ const COLUMNS: &str = "id, kind, node, title, deadline, body, units, opened_by, 
 impl Storage {
     /// Records a round, with the audit entry saying so, in one transaction.
     pub(crate) fn put_office_round(&self, r: &OfficeRound, audit: &str) -> Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
-        tx.execute(
-            &format!("INSERT INTO office_rounds ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
-            params![r.id, r.kind, r.node, r.title, r.deadline, r.body, r.units.join(","), r.opened_by, r.opened_at],
-        )
-        .map_err(err)?;
-        tx.execute("INSERT INTO audit (at, person, action, detail) VALUES (?1, ?2, ?3, ?4)", params![r.opened_at / 1_000, r.opened_by, format!("office_{}", r.kind), audit])
-            .map_err(err)?;
-        tx.commit().map_err(err)
+        self.write(|db| {
+            db.execute(
+                &format!("INSERT INTO office_rounds ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"),
+                params![r.id, r.kind, r.node, r.title, r.deadline, r.body, r.units.join(","), r.opened_by, r.opened_at],
+            )?;
+            super::accounts::audit(db, r.opened_at / 1_000, Some(&r.opened_by), &format!("office_{}", r.kind), audit)
+        })
     }
 
     /// The rounds opened from any of `nodes`, newest first.
     pub(crate) fn office_rounds(&self, nodes: &[&str]) -> Result<Vec<OfficeRound>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached(&format!("SELECT {COLUMNS} FROM office_rounds WHERE node = ?1 ORDER BY opened_at DESC, id")).map_err(err)?;
-        let mut out = Vec::new();
-        for node in nodes {
-            out.extend(stmt.query_map([node], row).map_err(err)?.collect::<rusqlite::Result<Vec<_>>>().map_err(err)?);
-        }
+        let mut out = self.read(|db| {
+            let mut out = Vec::new();
+            for node in nodes {
+                out.extend(db.query_map(&format!("SELECT {COLUMNS} FROM office_rounds WHERE node = ?1 ORDER BY opened_at DESC, id"), params![node], row)?);
+            }
+            Ok(out)
+        })?;
         out.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then_with(|| a.id.cmp(&b.id)));
         Ok(out)
     }
 
     pub(crate) fn office_round(&self, id: &str) -> Result<Option<OfficeRound>> {
-        self.db().query_row(&format!("SELECT {COLUMNS} FROM office_rounds WHERE id = ?1"), [id], row).optional().map_err(err)
+        self.read(|db| db.query_opt(&format!("SELECT {COLUMNS} FROM office_rounds WHERE id = ?1"), params![id], row))
     }
 }

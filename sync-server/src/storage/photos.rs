@@ -9,10 +9,9 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use super::sql::{self, params, Sql};
+use super::{Result, Storage};
 use ledger::report::Record;
-use rusqlite::{params, OptionalExtension, Transaction};
-
-use super::{err, Result, Storage};
 
 pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS photos (
@@ -34,26 +33,23 @@ pub(crate) fn path_of(data_dir: &Path, hash: &str) -> PathBuf {
 
 /// Replaces the references `record` holds (a new or changed record), inside the read model's
 /// transaction.
-pub(super) fn reference(tx: &Transaction<'_>, ledger: &str, record: &Record) -> Result<()> {
+pub(super) fn reference(db: &mut dyn Sql, ledger: &str, record: &Record) -> sql::Result<()> {
     let (section, id) = (record.section().key(), record.id().as_str());
-    tx.prepare_cached("DELETE FROM rm_photos WHERE ledger = ?1 AND section = ?2 AND id = ?3").and_then(|mut s| s.execute(params![ledger, section, id])).map_err(err)?;
-    let mut put = tx.prepare_cached("INSERT OR IGNORE INTO rm_photos (hash, ledger, section, id) VALUES (?1, ?2, ?3, ?4)").map_err(err)?;
+    forget(db, ledger, section, id)?;
     for photo in record.photos() {
-        put.execute(params![photo.hash, ledger, section, id]).map_err(err)?;
+        db.execute("INSERT INTO rm_photos (hash, ledger, section, id) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![photo.hash, ledger, section, id])?;
     }
     Ok(())
 }
 
 /// Removes a gone record's references.
-pub(super) fn forget(tx: &Transaction<'_>, ledger: &str, section: &str, id: &str) -> Result<()> {
-    tx.prepare_cached("DELETE FROM rm_photos WHERE ledger = ?1 AND section = ?2 AND id = ?3").and_then(|mut s| s.execute(params![ledger, section, id])).map_err(err)?;
-    Ok(())
+pub(super) fn forget(db: &mut dyn Sql, ledger: &str, section: &str, id: &str) -> sql::Result<()> {
+    db.execute("DELETE FROM rm_photos WHERE ledger = ?1 AND section = ?2 AND id = ?3", params![ledger, section, id]).map(|_| ())
 }
 
 /// Removes every reference of a ledger projected whole again.
-pub(super) fn forget_ledger(tx: &Transaction<'_>, ledger: &str) -> Result<()> {
-    tx.execute("DELETE FROM rm_photos WHERE ledger = ?1", [ledger]).map_err(err)?;
-    Ok(())
+pub(super) fn forget_ledger(db: &mut dyn Sql, ledger: &str) -> sql::Result<()> {
+    db.execute("DELETE FROM rm_photos WHERE ledger = ?1", params![ledger]).map(|_| ())
 }
 
 /// Writes `bytes` as the file of `hash`: to a file of its own beside it, synced, renamed into
@@ -104,29 +100,23 @@ pub struct StoredPhoto {
 impl Storage {
     /// The ledgers whose records reference `hash`.
     pub fn photo_ledgers(&self, hash: &str) -> Result<Vec<String>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached("SELECT DISTINCT ledger FROM rm_photos WHERE hash = ?1").map_err(err)?;
-        let rows = stmt.query_map([hash], |r| r.get(0)).map_err(err)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(err)
+        self.read(|db| db.query_map("SELECT DISTINCT ledger FROM rm_photos WHERE hash = ?1", params![hash], |r| r.get(0)))
     }
 
     /// The records of `ledger` that reference photos: (section, id).
     pub fn records_with_photos(&self, ledger: &str) -> Result<Vec<(String, String)>> {
-        let db = self.db();
-        let mut stmt = db.prepare_cached("SELECT DISTINCT section, id FROM rm_photos WHERE ledger = ?1").map_err(err)?;
-        let rows = stmt.query_map([ledger], |r| Ok((r.get(0)?, r.get(1)?))).map_err(err)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(err)
+        self.read(|db| db.query_map("SELECT DISTINCT section, id FROM rm_photos WHERE ledger = ?1", params![ledger], |r| Ok((r.get(0)?, r.get(1)?))))
     }
 
     /// The photo's file, if it was uploaded.
     pub fn photo(&self, hash: &str) -> Result<Option<StoredPhoto>> {
-        let size: Option<i64> = self.db().query_row("SELECT size FROM photos WHERE hash = ?1", [hash], |r| r.get(0)).optional().map_err(err)?;
-        Ok(size.map(|size| StoredPhoto { path: path_of(&self.dir, hash), size: size as u64 }))
+        let size: Option<u64> = self.read(|db| db.query_opt("SELECT size FROM photos WHERE hash = ?1", params![hash], |r| r.get(0)))?;
+        Ok(size.map(|size| StoredPhoto { path: path_of(&self.dir, hash), size }))
     }
 
     /// Bytes of photos counted against `unit`.
     pub fn photo_bytes(&self, unit: &str) -> Result<u64> {
-        self.db().query_row("SELECT COALESCE(SUM(size), 0) FROM photos WHERE unit = ?1", [unit], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(err)
+        self.read(|db| db.query_row("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM photos WHERE unit = ?1", params![unit], |r| r.get(0)))
     }
 
     /// Stores an uploaded photo for `unit` (the caller checked its hash and who sends it):
@@ -141,9 +131,8 @@ impl Storage {
             return Err(Refusal::Quota { used, quota });
         }
         write_durably(&self.dir, hash, bytes).map_err(Refusal::Storage)?;
-        self.db()
-            .execute("INSERT OR IGNORE INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4)", params![hash, bytes.len() as i64, unit, now])
-            .map_err(|e| Refusal::Storage(err(e)))?;
+        self.write(|db| db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, bytes.len(), unit, now]))
+            .map_err(Refusal::Storage)?;
         Ok(())
     }
 
@@ -151,20 +140,11 @@ impl Storage {
     /// lost their last reference, unmarks those referenced again, deletes the rows of the
     /// rest and then their files. Returns the hashes removed.
     pub fn collect_photos(&self, now: i64, grace: i64) -> Result<Vec<String>> {
-        let gone: Vec<String> = {
-            let mut db = self.db();
-            let tx = db.transaction().map_err(err)?;
-            tx.execute("UPDATE photos SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", []).map_err(err)?;
-            tx.execute("UPDATE photos SET orphaned_at = ?1 WHERE orphaned_at IS NULL AND NOT EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", [now]).map_err(err)?;
-            let gone = {
-                let mut stmt = tx.prepare("SELECT hash FROM photos WHERE orphaned_at <= ?1").map_err(err)?;
-                let rows = stmt.query_map([now - grace], |r| r.get(0)).map_err(err)?;
-                rows.collect::<std::result::Result<Vec<String>, _>>().map_err(err)?
-            };
-            tx.execute("DELETE FROM photos WHERE orphaned_at <= ?1", [now - grace]).map_err(err)?;
-            tx.commit().map_err(err)?;
-            gone
-        };
+        let gone: Vec<String> = self.write(|db| {
+            db.execute("UPDATE photos SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", params![])?;
+            db.execute("UPDATE photos SET orphaned_at = ?1 WHERE orphaned_at IS NULL AND NOT EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", params![now])?;
+            db.query_map("DELETE FROM photos WHERE orphaned_at <= ?1 RETURNING hash", params![now - grace], |r| r.get(0))
+        })?;
         // A crash between the commit and here leaves a file no row names: never served, and
         // taken as it is if the same photo is uploaded again.
         for hash in &gone {

@@ -8,8 +8,9 @@ use ledger::record::Section;
 use ledger::report::{Facts, Record, Update};
 use ledger::RecordId;
 use ledger_sync::DocumentId;
-use rusqlite::{params, OptionalExtension, Transaction};
+use rusqlite::OptionalExtension;
 
+use super::sql::{self, params, Sql};
 use super::{err, Result, Storage};
 
 pub(super) const SCHEMA: &str = "
@@ -22,7 +23,7 @@ pub(super) const SCHEMA: &str = "
 
 /// What the rows hold: 2 added served enterprises (for the export), 3 records' photos and
 /// places. Ledgers projected by an older version are projected again at the next start.
-const PROJECTION_VERSION: i64 = 3;
+pub(super) const PROJECTION_VERSION: i64 = 3;
 
 pub(super) fn migrate(db: &rusqlite::Connection) -> Result<()> {
     without_rowid(db)?;
@@ -95,9 +96,8 @@ pub(crate) fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
 
 /// Records that a new ledger, holding no record yet, is projected at `heads` (its skeleton's),
 /// so the read model need not catch it up at the next start. No change has reached the server.
-pub(super) fn projected_empty(tx: &Transaction<'_>, ledger: &str, heads: &[ChangeHash]) -> Result<()> {
-    tx.execute("INSERT OR IGNORE INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, 0)", params![ledger, encode_heads(heads)]).map_err(err)?;
-    Ok(())
+pub(super) fn projected_empty(db: &mut dyn Sql, ledger: &str, heads: &[ChangeHash]) -> sql::Result<()> {
+    db.execute("INSERT INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, 0) ON CONFLICT DO NOTHING", params![ledger, encode_heads(heads)]).map(|_| ())
 }
 
 /// A record's row as stored: (section, id, facts, body). `check` compares stored rows with these.
@@ -105,84 +105,76 @@ pub(crate) fn row(r: &Record) -> (&'static str, String, Vec<u8>, String) {
     (r.section().key(), r.id().as_str().to_owned(), r.facts().encode(), serde_json::to_string(r).expect("records serialize"))
 }
 
-/// Writes a projection inside `tx`.
-pub(super) fn write(tx: &Transaction<'_>, ledger: &str, p: &Projection) -> Result<()> {
+/// Writes a projection inside the transaction that stores its change.
+pub(super) fn write(db: &mut dyn Sql, ledger: &str, p: &Projection) -> sql::Result<()> {
     let (changed, gone): (&[Record], &[(Section, RecordId)]) = match &p.update {
         Update::All(records) => {
-            tx.execute("DELETE FROM rm_records WHERE ledger = ?1", [ledger]).map_err(err)?;
-            super::photos::forget_ledger(tx, ledger)?;
+            db.execute("DELETE FROM rm_records WHERE ledger = ?1", params![ledger])?;
+            super::photos::forget_ledger(db, ledger)?;
             (records, &[])
         }
         Update::Records { changed, gone } => (changed, gone),
     };
-    {
-        let mut put = tx
-            .prepare_cached(
-                "INSERT INTO rm_records (ledger, section, id, facts, body) VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (ledger, section, id) DO UPDATE SET facts = excluded.facts, body = excluded.body",
-            )
-            .map_err(err)?;
-        for r in changed {
-            let (section, id, facts, body) = row(r);
-            put.execute(params![ledger, section, id, facts, body]).map_err(err)?;
-            super::photos::reference(tx, ledger, r)?;
-        }
-        let mut delete = tx.prepare_cached("DELETE FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3").map_err(err)?;
-        for (section, id) in gone {
-            delete.execute(params![ledger, section.key(), id.as_str()]).map_err(err)?;
-            super::photos::forget(tx, ledger, section.key(), id.as_str())?;
-        }
+    for r in changed {
+        let (section, id, facts, body) = row(r);
+        db.execute(
+            "INSERT INTO rm_records (ledger, section, id, facts, body) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT (ledger, section, id) DO UPDATE SET facts = excluded.facts, body = excluded.body",
+            params![ledger, section, id, facts, body],
+        )?;
+        super::photos::reference(db, ledger, r)?;
     }
-    tx.prepare_cached(
+    for (section, id) in gone {
+        db.execute("DELETE FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3", params![ledger, section.key(), id.as_str()])?;
+        super::photos::forget(db, ledger, section.key(), id.as_str())?;
+    }
+    db.execute(
         "INSERT INTO rm_ledgers (ledger, heads, changed_at) VALUES (?1, ?2, ?3)
-         ON CONFLICT (ledger) DO UPDATE SET heads = excluded.heads, changed_at = MAX(changed_at, excluded.changed_at)",
-    )
-    .and_then(|mut s| s.execute(params![ledger, encode_heads(&p.heads), p.at]))
-    .map_err(err)?;
+         ON CONFLICT (ledger) DO UPDATE SET heads = excluded.heads,
+         changed_at = CASE WHEN excluded.changed_at > rm_ledgers.changed_at THEN excluded.changed_at ELSE rm_ledgers.changed_at END",
+        params![ledger, encode_heads(&p.heads), p.at],
+    )?;
     Ok(())
 }
 
 impl Storage {
     /// The heads the ledger's rows were projected at; None when it was never projected.
     pub fn projected_heads(&self, doc: &DocumentId) -> Result<Option<Vec<ChangeHash>>> {
-        let bytes: Option<Vec<u8>> = self.db().query_row("SELECT heads FROM rm_ledgers WHERE ledger = ?1", [doc.to_string()], |r| r.get(0)).optional().map_err(err)?;
+        let ledger = doc.to_string();
+        let bytes: Option<Vec<u8>> = self.read(|db| db.query_opt("SELECT heads FROM rm_ledgers WHERE ledger = ?1", params![ledger], |r| r.get(0)))?;
         // Unreadable heads are treated as none: the next change projects the whole ledger.
         Ok(bytes.and_then(|b| decode_heads(&b)))
     }
 
     /// Stores a projection on its own (a rebuild).
     pub fn project(&self, doc: &DocumentId, projection: &Projection) -> Result<()> {
-        let mut db = self.db();
-        let tx = db.transaction().map_err(err)?;
-        write(&tx, &doc.to_string(), projection)?;
-        tx.commit().map_err(err)
+        let ledger = doc.to_string();
+        self.write(|db| write(db, &ledger, projection))
     }
 
     /// A ledger's facts as stored. Rows whose facts cannot be read (written by a newer
     /// version) are left out rather than failing the whole overview.
     pub fn stored_facts(&self, doc: &DocumentId) -> Result<StoredFacts> {
-        let db = self.db();
         let ledger = doc.to_string();
-        // 0: projected by a rebuild, before any change reached this server.
-        let changed_at = db.query_row("SELECT changed_at FROM rm_ledgers WHERE ledger = ?1", [&ledger], |r| r.get::<_, i64>(0)).optional().map_err(err)?.filter(|t| *t > 0);
-        let mut stmt = db.prepare_cached("SELECT section, id, facts FROM rm_records WHERE ledger = ?1").map_err(err)?;
-        let rows = stmt.query_map([&ledger], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, Vec<u8>>(2)?))).map_err(err)?;
-        let mut records = Vec::new();
-        for row in rows {
-            let (section, id, facts) = row.map_err(err)?;
-            if let (Some(section), Some(id), Some(facts)) = (Section::from_key(&section), RecordId::parse(&id), Facts::decode(&facts)) {
-                records.push((section, id, facts));
-            }
-        }
-        Ok(StoredFacts { records, changed_at })
+        self.read(|db| {
+            // 0: projected by a rebuild, before any change reached this server.
+            let changed_at = db.query_opt("SELECT changed_at FROM rm_ledgers WHERE ledger = ?1", params![ledger], |r| r.get::<i64>(0))?.filter(|t| *t > 0);
+            let mut records = Vec::new();
+            db.each("SELECT section, id, facts FROM rm_records WHERE ledger = ?1", params![ledger], &mut |r| {
+                let (section, id, facts) = (r.get::<String>(0)?, r.get::<String>(1)?, r.get::<Vec<u8>>(2)?);
+                if let (Some(section), Some(id), Some(facts)) = (Section::from_key(&section), RecordId::parse(&id), Facts::decode(&facts)) {
+                    records.push((section, id, facts));
+                }
+                Ok(())
+            })?;
+            Ok(StoredFacts { records, changed_at })
+        })
     }
 
     /// One record's stored JSON.
     pub fn record_body(&self, doc: &DocumentId, section: Section, id: &RecordId) -> Result<Option<String>> {
-        self.db()
-            .query_row("SELECT body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3", params![doc.to_string(), section.key(), id.as_str()], |r| r.get(0))
-            .optional()
-            .map_err(err)
+        let ledger = doc.to_string();
+        self.read(|db| db.query_opt("SELECT body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id = ?3", params![ledger, section.key(), id.as_str()], |r| r.get(0)))
     }
 
     /// Calls `each` with every stored record of `section` in the ledgers, ledger by ledger, read
@@ -193,12 +185,13 @@ impl Storage {
             let id = ledger.to_string();
             let mut after = String::new();
             loop {
-                let batch: Vec<(String, String)> = {
-                    let db = self.db();
-                    let mut stmt = db.prepare_cached("SELECT id, body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id > ?3 ORDER BY id LIMIT ?4").map_err(err)?;
-                    let rows = stmt.query_map(params![id, section.key(), after, BODY_BATCH as i64], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))).map_err(err)?;
-                    rows.collect::<std::result::Result<_, _>>().map_err(err)?
-                };
+                let batch: Vec<(String, String)> = self.read(|db| {
+                    db.query_map(
+                        "SELECT id, body FROM rm_records WHERE ledger = ?1 AND section = ?2 AND id > ?3 ORDER BY id LIMIT ?4",
+                        params![id, section.key(), after, BODY_BATCH as i64],
+                        |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?)),
+                    )
+                })?;
                 let Some((last, _)) = batch.last() else { break };
                 after = last.clone();
                 let full = batch.len() == BODY_BATCH;
@@ -217,14 +210,14 @@ impl Storage {
     /// phone (or third-party peer) of a person holding a cadre's or secretary's role there.
     /// Desktop sessions do not count: they sync nothing.
     pub fn unit_last_sync(&self) -> Result<std::collections::HashMap<String, i64>> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare_cached(
+        let rows = self.read(|db| {
+            db.query_map(
                 "SELECT g.unit, MAX(d.last_seen) FROM grants g JOIN devices d ON d.person = g.person
                  WHERE g.role IN ('cadre', 'secretary') AND d.kind IN ('phone', 'token') AND d.last_seen IS NOT NULL GROUP BY g.unit",
+                params![],
+                |r| Ok((r.get::<String>(0)?, r.get::<i64>(1)?)),
             )
-            .map_err(err)?;
-        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))).map_err(err)?;
-        rows.collect::<std::result::Result<_, _>>().map_err(err)
+        })?;
+        Ok(rows.into_iter().collect())
     }
 }

@@ -7,6 +7,25 @@ use rusqlite::Connection;
 
 use super::{accounts, awards, board, err, office, photos, read_model, Result, INCREMENTAL};
 
+/// Documents, their chunks, peers' sync states and the server's settings.
+pub(crate) const CORE: &str = "
+    CREATE TABLE IF NOT EXISTS documents (
+        id TEXT PRIMARY KEY,
+        snapshot BLOB NOT NULL,
+        created_at INTEGER NOT NULL DEFAULT (unixepoch()),
+        tag INTEGER NOT NULL DEFAULT 0);
+    CREATE TABLE IF NOT EXISTS chunks (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        doc TEXT NOT NULL REFERENCES documents(id),
+        bytes BLOB NOT NULL);
+    CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc, seq);
+    CREATE TABLE IF NOT EXISTS sync_states (
+        storage_id TEXT NOT NULL,
+        doc TEXT NOT NULL,
+        state BLOB NOT NULL,
+        PRIMARY KEY (storage_id, doc));
+    CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
 /// The layout this build writes. 0 is every database from before versions (0.1.0).
 pub const SCHEMA_VERSION: i64 = 5;
 
@@ -58,27 +77,7 @@ fn to_1(db: &Connection) -> Result<()> {
             db.execute_batch("VACUUM").map_err(err)?;
         }
     }
-    db.execute_batch(
-        "CREATE TABLE IF NOT EXISTS documents (
-             id TEXT PRIMARY KEY,
-             snapshot BLOB NOT NULL,
-             created_at INTEGER NOT NULL DEFAULT (unixepoch())
-         );
-         CREATE TABLE IF NOT EXISTS chunks (
-             seq INTEGER PRIMARY KEY AUTOINCREMENT,
-             doc TEXT NOT NULL REFERENCES documents(id),
-             bytes BLOB NOT NULL
-         );
-         CREATE INDEX IF NOT EXISTS chunks_by_doc ON chunks(doc, seq);
-         CREATE TABLE IF NOT EXISTS sync_states (
-             storage_id TEXT NOT NULL,
-             doc TEXT NOT NULL,
-             state BLOB NOT NULL,
-             PRIMARY KEY (storage_id, doc)
-         );
-         CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);",
-    )
-    .map_err(err)?;
+    db.execute_batch(CORE).map_err(err)?;
     db.execute_batch(accounts::SCHEMA).map_err(err)?;
     db.execute_batch(read_model::SCHEMA).map_err(err)?;
     read_model::migrate(db)?;

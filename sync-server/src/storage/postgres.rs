@@ -1,0 +1,154 @@
+//! Storage in PostgreSQL: a pool of connections whose sockets run on a small runtime of their
+//! own, serialisable transactions retried when another process got in first, and the schema
+//! made once, under an advisory lock, by whichever process starts first.
+
+use std::time::Duration;
+
+use super::sql::{self, params, PgManager, Sql, SqlError};
+use super::{accounts, awards, board, office, photos, read_model, schema, Result, SCHEMA_VERSION};
+
+/// Connections per process: more than the blocking work storage runs at once on 2 cores, few
+/// enough that several processes stay well inside PostgreSQL's default 100.
+const POOL_SIZE: u32 = 8;
+
+/// Times a transaction runs before its serialisation failure is reported as an error.
+const ATTEMPTS: u32 = 20;
+
+/// The advisory lock key under which the schema is made (any fixed number: "PLDG").
+const SCHEMA_LOCK: i64 = 0x504c_4447;
+
+pub(super) struct Pg {
+    pool: r2d2::Pool<PgManager>,
+    /// Drives the connections' sockets. Shut down without waiting when storage is dropped
+    /// (possibly on a thread that runs async code, where waiting is not allowed).
+    runtime: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
+    described: String,
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        // SAFETY: taken once, here, and never used again.
+        let runtime = unsafe { std::mem::ManuallyDrop::take(&mut self.runtime) };
+        runtime.shutdown_background();
+    }
+}
+
+/// The tables as SQLite has them at [`SCHEMA_VERSION`], in PostgreSQL's types.
+fn tables() -> String {
+    [schema::CORE, accounts::SCHEMA, read_model::SCHEMA, board::SCHEMA, office::SCHEMA, awards::SCHEMA, photos::SCHEMA]
+        .iter()
+        .map(|s| sql::postgres_ddl(s))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Pg {
+    pub(super) fn open(url: &str) -> Result<Self> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| format!("--database: {e}"))?;
+        let described = {
+            let hosts: Vec<String> = config
+                .get_hosts()
+                .iter()
+                .map(|h| match h {
+                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
+                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+                })
+                .collect();
+            let port = config.get_ports().first().copied().unwrap_or(5432);
+            format!("postgres://{}@{}:{port}/{}", config.get_user().unwrap_or(""), hosts.join(","), config.get_dbname().unwrap_or(""))
+        };
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("postgres-io")
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the PostgreSQL client: {e}"))?;
+        let manager = PgManager { config, runtime: runtime.handle().clone() };
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(manager)
+            .map_err(|e| format!("cannot connect to {described}: {e}"))?;
+        let pg = Self { pool, runtime: std::mem::ManuallyDrop::new(runtime), described };
+        pg.make_schema()?;
+        Ok(pg)
+    }
+
+    pub(super) fn describe(&self) -> String {
+        self.described.clone()
+    }
+
+    fn conn(&self) -> Result<r2d2::PooledConnection<PgManager>> {
+        self.pool.get().map_err(|e| format!("storage: no connection to {}: {e}", self.described))
+    }
+
+    /// Makes the tables when the database has none; refuses one a newer server wrote.
+    fn make_schema(&self) -> Result<()> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.begin("BEGIN")?;
+        let db: &mut dyn Sql = &mut tx;
+        db.execute("SELECT pg_advisory_xact_lock(?1)", params![SCHEMA_LOCK]).map(|_| ())?;
+        let exists = db.query_row("SELECT to_regclass('settings') IS NOT NULL", params![], |r| r.get::<bool>(0))?;
+        if exists {
+            let version =
+                db.query_opt("SELECT value FROM settings WHERE key = 'schema_version'", params![], |r| r.get::<String>(0))?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+            if version > SCHEMA_VERSION {
+                return Err(format!("{} was written by a newer version of the server (schema {version}; this one knows up to {SCHEMA_VERSION}): run that version", self.described));
+            }
+            if version < SCHEMA_VERSION {
+                return Err(format!("{} holds schema {version}, which this server cannot bring to {SCHEMA_VERSION}", self.described));
+            }
+            drop(tx);
+            return Ok(());
+        }
+        for statement in tables().split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            db.execute(statement, params![])?;
+        }
+        db.execute("INSERT INTO settings (key, value) VALUES ('schema_version', ?1)", params![SCHEMA_VERSION.to_string()])?;
+        db.execute("INSERT INTO settings (key, value) VALUES ('read_model_version', ?1)", params![read_model::PROJECTION_VERSION.to_string()])?;
+        tx.commit()?;
+        tracing::info!("made the tables in {}", self.described);
+        Ok(())
+    }
+
+    /// A repeatable-read transaction that only reads: one snapshot for all its statements (a
+    /// document's snapshot and chunks read while another process compacts it stay one state).
+    pub(super) fn read<T>(&self, f: impl FnOnce(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.begin("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+        let v = f(&mut tx)?;
+        tx.commit()?;
+        Ok(v)
+    }
+
+    /// A serialisable transaction, run again from the start while PostgreSQL reports that it
+    /// overlapped another: the result is as if every writer, on every process, took turns.
+    pub(super) fn write<T>(&self, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = (|| -> sql::Result<T> {
+                let mut conn = self.conn().map_err(SqlError::from)?;
+                let mut tx = conn.begin("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+                let v = f(&mut tx)?;
+                tx.commit()?;
+                Ok(v)
+            })();
+            match result {
+                Ok(v) => return Ok(v),
+                Err(e) if e.retry && attempt < ATTEMPTS => {
+                    // Apart a little, and more each time, so the same two do not meet again.
+                    std::thread::sleep(Duration::from_millis(u64::from(attempt) * (1 + u64::from(rand_u8()) % 4)));
+                }
+                Err(e) => return Err(e.message),
+            }
+        }
+    }
+}
+
+fn rand_u8() -> u8 {
+    let mut b = [0u8];
+    let _ = getrandom::fill(&mut b);
+    b[0]
+}
