@@ -40,6 +40,8 @@ APT_NEEDED=""
 { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || APT_NEEDED="$APT_NEEDED chromium chromium-driver"
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || APT_NEEDED="$APT_NEEDED pkg-config libssl-dev"
 command -v certutil >/dev/null || APT_NEEDED="$APT_NEEDED libnss3-tools"
+# PostgreSQL's server programs: the tests start their own throwaway instance from them.
+ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || APT_NEEDED="$APT_NEEDED postgresql"
 if [ -n "$APT_NEEDED" ] && [ -z "$BUILD_ONLY" ]; then
   say "installing Debian packages:$APT_NEEDED"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"

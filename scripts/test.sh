@@ -58,6 +58,12 @@ step "native tests (ledger, ledger-sync, http-api, sync-server)"
 cargo test --profile ci
 done_step
 
+# The server's storage and everything above it again on PostgreSQL (a throwaway instance the
+# tests start), except the tests about SQLite's own file, which stay on SQLite.
+step "the server's tests on PostgreSQL"
+PIONEER_TEST_DATABASE=postgres cargo test --profile ci -p sync-server --lib --test it
+done_step
+
 step "coverage-guided fuzzing, a short run, and the accepted forged documents loaded in automerge-js"
 accepted=$(mktemp -d)
 PIONEER_FUZZ_KEEP="$accepted" bash scripts/fuzz.sh 20

@@ -21,8 +21,8 @@ enum Command {
     /// Issues a device token for a third-party automerge-repo peer and prints it (pass it as
     /// the `token` query parameter of the `/sync` URL).
     IssueToken {
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: Store,
         /// The login of the person the peer acts for.
         #[arg(long)]
         account: String,
@@ -33,8 +33,8 @@ enum Command {
     /// Rebuilds the supervisor's read model of every unit ledger from the documents (run it
     /// with the server stopped; a running server keeps the read model current by itself).
     RebuildReadModel {
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: Store,
     },
     /// Writes a consistent copy of the data directory to FILE, while the server runs or not.
     Backup {
@@ -68,6 +68,25 @@ enum Command {
     },
 }
 
+/// Where storage is: the data directory and, beside it, the database.
+#[derive(clap::Args, Debug)]
+struct Store {
+    /// Where documents and accounts are stored (the SQLite database, photos, backups).
+    #[arg(long, default_value = "./data")]
+    data_dir: PathBuf,
+    /// `sqlite` (in the data directory; the default) or `postgres://user@host:port/database`,
+    /// which several server processes may share (from the environment, a password stays out
+    /// of the process list).
+    #[arg(long, default_value = "sqlite", env = "PIONEER_DATABASE")]
+    database: sync_server::Database,
+}
+
+impl Store {
+    fn open(&self) -> Result<sync_server::Storage, String> {
+        sync_server::Storage::open_database(&self.database, &self.data_dir, sync_server::STORAGE_BUSY_TIMEOUT)
+    }
+}
+
 #[derive(clap::Args, Debug)]
 struct Args {
     /// Address to listen on [default: 127.0.0.1:8080; with --lan 0.0.0.0:8443].
@@ -95,9 +114,8 @@ struct Args {
     /// have their X-Forwarded-For and X-Forwarded-Proto believed.
     #[arg(long = "trusted-proxy", num_args = 1..)]
     trusted_proxies: Vec<std::net::IpAddr>,
-    /// Where documents and accounts are stored.
-    #[arg(long, default_value = "./data")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    store: Store,
     /// The built app (Trunk's output).
     #[arg(long, default_value = "./dist")]
     dist: PathBuf,
@@ -166,8 +184,8 @@ async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt().with_env_filter(log_filter()).init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Some(Command::IssueToken { data_dir, account, device }) => issue_token(&data_dir, &account, &device),
-        Some(Command::RebuildReadModel { data_dir }) => rebuild_read_model(&data_dir),
+        Some(Command::IssueToken { store, account, device }) => issue_token(&store, &account, &device),
+        Some(Command::RebuildReadModel { store }) => rebuild_read_model(&store),
         Some(Command::Backup { data_dir, to }) => sync_server::backup::backup(&data_dir, &to).map(|b| {
             println!(
                 "backed up {} to {} ({} bytes in {:.1} s; {} new photos copied beside it)",
@@ -211,7 +229,7 @@ async fn run(args: Args) -> Result<(), String> {
         return Err("--http-listen redirects to HTTPS: give --tls-cert and --tls-key, or --lan".into());
     }
     // One server per data directory; restore waits for it to stop.
-    let _lock = sync_server::backup::DataDirLock::take(&args.data_dir)?;
+    let _lock = sync_server::backup::DataDirLock::take(&args.store.data_dir)?;
     if let Some(url) = &args.public_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.parse::<axum::http::Uri>().is_err() {
             return Err(format!("--public-url {url}: give the board's address as https://host[:port]"));
@@ -222,7 +240,7 @@ async fn run(args: Args) -> Result<(), String> {
         writes_per_address_per_hour: args.public_writes_per_address_per_hour,
         ..Default::default()
     };
-    let storage = std::sync::Arc::new(sync_server::Storage::open_with(&args.data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?);
+    let storage = std::sync::Arc::new(args.store.open()?);
     let mut state = sync_server::AppState::with_board(storage, &limits, args.public_url.clone())?;
     if let Some(mb) = args.photo_quota_mb {
         state.photo_quota = mb * 1024 * 1024;
@@ -235,9 +253,9 @@ async fn run(args: Args) -> Result<(), String> {
         }
         state.metrics_token = Some(token.into());
     }
-    let backup_dir = args.backup_dir.clone().unwrap_or_else(|| args.data_dir.join(sync_server::backup::DIR));
+    let backup_dir = args.backup_dir.clone().unwrap_or_else(|| args.store.data_dir.join(sync_server::backup::DIR));
     if let Some(every) = args.backup_every {
-        sync_server::backup::schedule(args.data_dir.clone(), backup_dir.clone(), every, args.backup_keep);
+        sync_server::backup::schedule(args.store.data_dir.clone(), backup_dir.clone(), every, args.backup_keep);
         tracing::info!("backing up every {} into {}, keeping {}", humantime::format_duration(every), backup_dir.display(), args.backup_keep);
     }
     if let Some(addr) = args.metrics_listen {
@@ -260,7 +278,7 @@ async fn run(args: Args) -> Result<(), String> {
     let http_listen = args.http_listen.or(args.lan.then(|| ([0, 0, 0, 0], 8080).into()));
     let mut lan_hosts = Vec::new();
     let certificates = if args.lan {
-        let authority = sync_server::tls::LocalAuthority::in_data_dir(&args.data_dir);
+        let authority = sync_server::tls::LocalAuthority::in_data_dir(&args.store.data_dir);
         let issued = authority.issue(&sync_server::tls::lan_names(&args.lan_names))?;
         lan_hosts = issued.names.clone();
         tracing::info!("certificate from the local authority for {}", issued.names.join(", "));
@@ -296,21 +314,21 @@ async fn run(args: Args) -> Result<(), String> {
     let transport = sync_server::Transport { tls: certificates.as_ref().map(|c| c.acceptor()), trusted_proxies: args.trusted_proxies.clone().into() };
     if let Some(addr) = http_listen {
         let plain = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-        let ca = args.lan.then(|| sync_server::tls::LocalAuthority::in_data_dir(&args.data_dir).ca_path());
+        let ca = args.lan.then(|| sync_server::tls::LocalAuthority::in_data_dir(&args.store.data_dir).ca_path());
         if let (Some(host), true) = (lan_hosts.first(), ca.is_some()) {
             println!("手机上先打开 http://{host}:{}/ca.crt 安装本地证书（见 README），再打开 {base}", addr.port());
         }
         let redirect = sync_server::redirect_router(local.port(), ca);
         tokio::spawn(sync_server::serve(plain, redirect, sync_server::ConnectionLimits::default(), std::future::pending()));
     }
-    tracing::info!("先锋台账 serving {base} (app from {}, data in {})", args.dist.display(), args.data_dir.display());
+    tracing::info!("先锋台账 serving {base} (app from {}, data in {})", args.dist.display(), args.store.data_dir.display());
     sync_server::serve_with(listener, app, sync_server::ConnectionLimits::default(), transport, shutdown_signal()).await.map_err(|e| e.to_string())?;
     tracing::info!("stopped");
     Ok(())
 }
 
-fn issue_token(data_dir: &std::path::Path, login: &str, device: &str) -> Result<(), String> {
-    let storage = std::sync::Arc::new(sync_server::Storage::open_with(data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?);
+fn issue_token(store: &Store, login: &str, device: &str) -> Result<(), String> {
+    let storage = std::sync::Arc::new(store.open()?);
     let directory = sync_server::Directory::open(storage.clone())?;
     let (person, _) = storage.person_by_login(login)?.ok_or_else(|| format!("no account with login {login}"))?;
     let new = directory.issue_token(&person.id, device, None)?;
@@ -352,8 +370,8 @@ fn check(file: &std::path::Path) -> Result<(), String> {
     Err(format!("{} is not whole: {} problem(s)", file.display(), report.problems.len()))
 }
 
-fn rebuild_read_model(data_dir: &std::path::Path) -> Result<(), String> {
-    let storage = sync_server::Storage::open_with(data_dir, sync_server::STORAGE_BUSY_TIMEOUT)?;
+fn rebuild_read_model(store: &Store) -> Result<(), String> {
+    let storage = store.open()?;
     let started = std::time::Instant::now();
     let n = sync_server::rebuild_read_model(&storage, &storage.org()?)?;
     println!("read model rebuilt: {n} ledgers in {:.1} s", started.elapsed().as_secs_f64());

@@ -354,6 +354,9 @@ impl Storage {
     }
 }
 
+/// The database each test's data directory was given.
+static TEST_DATABASES: Mutex<Option<std::collections::HashMap<std::path::PathBuf, Database>>> = Mutex::new(None);
+
 impl Storage {
     /// Storage for a test's data directory in the backend the test run asks for:
     /// `PIONEER_TEST_DATABASE=postgres` runs the same tests on a database of their own on the
@@ -367,18 +370,24 @@ impl Storage {
     /// The database [`Self::open_for_tests`] opens for `dir`.
     #[doc(hidden)]
     pub fn test_database(dir: &Path) -> Result<Database> {
-        static DATABASES: Mutex<Option<std::collections::HashMap<std::path::PathBuf, String>>> = Mutex::new(None);
         if std::env::var("PIONEER_TEST_DATABASE").as_deref() != Ok("postgres") {
             return Ok(Database::Sqlite);
         }
-        let mut known = DATABASES.lock().unwrap_or_else(|e| e.into_inner());
+        let mut known = TEST_DATABASES.lock().unwrap_or_else(|e| e.into_inner());
         let known = known.get_or_insert_with(Default::default);
-        if let Some(url) = known.get(dir) {
-            return Ok(Database::Postgres(url.clone()));
+        if let Some(database) = known.get(dir) {
+            return Ok(database.clone());
         }
-        let url = crate::test_postgres::database()?;
-        known.insert(dir.to_owned(), url.clone());
-        Ok(Database::Postgres(url))
+        let database = Database::Postgres(crate::test_postgres::database()?);
+        known.insert(dir.to_owned(), database.clone());
+        Ok(database)
+    }
+
+    /// Keeps a test's `dir` on SQLite whatever the run asks for: the test is about SQLite's
+    /// file (its locks, its size, backups of it).
+    #[doc(hidden)]
+    pub fn test_on_sqlite(dir: &Path) {
+        TEST_DATABASES.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert_with(Default::default).insert(dir.to_owned(), Database::Sqlite);
     }
 }
 

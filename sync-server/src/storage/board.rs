@@ -31,7 +31,7 @@ impl Storage {
     }
 
     /// The follow-up phone a resident left with a rating of `ledger`.
-    pub(crate) fn contact(&self, ledger: &str, rating: &str) -> Result<Option<String>> {
+    pub fn contact(&self, ledger: &str, rating: &str) -> Result<Option<String>> {
         self.read(|db| db.query_opt("SELECT phone FROM board_contacts WHERE rating = ?1 AND ledger = ?2", params![rating, ledger], |r| r.get(0)))
     }
 

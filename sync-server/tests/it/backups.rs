@@ -18,7 +18,7 @@ fn database(dir: &Path) -> std::path::PathBuf {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_while_twelve_phones_write_restores_whole_with_every_edit_acknowledged_before_it() {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::sqlite_dir();
     let server = Server::start(data.path(), Duration::from_secs(5)).await;
     let id = server.ledger();
     let mut first = Phone::new("p0", id);
@@ -48,7 +48,7 @@ async fn a_backup_taken_while_twelve_phones_write_restores_whole_with_every_edit
     assert!(report.is_whole(), "{:?}", report.problems);
     assert_eq!(report.ledgers, 1);
 
-    let restored = tempfile::tempdir().unwrap();
+    let restored = common::sqlite_dir();
     let done = backup::restore(&file, restored.path()).unwrap();
     assert!(done.kept.is_none());
     let server = Server::start(restored.path(), Duration::from_secs(5)).await;
@@ -66,7 +66,7 @@ async fn a_backup_taken_while_twelve_phones_write_restores_whole_with_every_edit
 /// A data directory with one ledger holding a few visits, no server on it (a restored copy:
 /// a stopped test server's storage stays open in this process).
 async fn some_data() -> (tempfile::TempDir, ledger_sync::DocumentId) {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::sqlite_dir();
     let server = Server::start(data.path(), Duration::from_secs(5)).await;
     let id = server.ledger();
     let mut phone = Phone::new("p", id);

@@ -142,9 +142,8 @@ async fn a_residents_bad_rating_reaches_the_phone_is_answered_and_rechecked_once
     assert_eq!(history[0].by, "先锋广场");
     let bytes = u.phone.doc.save();
     assert!(!bytes.windows(11).any(|w| w == b"13800138000"), "the phone number reached the ledger");
-    let db = rusqlite::Connection::open(u._data.path().join(sync_server::DATABASE)).unwrap();
-    let phone: String = db.query_row("SELECT phone FROM board_contacts WHERE rating = ?1", [rating.id.as_str()], |r| r.get(0)).unwrap();
-    assert_eq!(phone, "13800138000");
+    let phone = u.server.state.hub.storage.contact(&u.doc.to_string(), rating.id.as_str()).unwrap();
+    assert_eq!(phone.as_deref(), Some("13800138000"));
     // The secretary's phone asks for it to call back; a cadre of the unit, or no one, cannot.
     let contact = format!("/api/board/contacts/{}/{}", u.doc, rating.id);
     let bearer = |token: &str| format!("Bearer {token}");

@@ -70,7 +70,7 @@ async fn metrics_are_served_to_the_token_or_the_internal_address_only_and_count_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_health_check_fails_while_storage_takes_no_writes_and_recovers() {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::sqlite_dir();
     let server = Server::start(data.path(), Duration::from_millis(200)).await;
     let other = rusqlite::Connection::open(data.path().join(sync_server::DATABASE)).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();

@@ -270,7 +270,7 @@ async fn a_units_quota_refuses_plainly_and_stores_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_carries_the_photos_and_a_restore_puts_them_back() {
-    let w = world().await;
+    let w = common::counties::world_in(common::sqlite_dir(), |_| {}).await;
     let (bytes, hash) = jpeg(8, 20_000);
     visit_with(&w, "cadre_a", vec![reference(&hash, bytes.len())]).await;
     assert_eq!(put(&w, "cadre_a", &hash, &bytes).await.0, 201);

@@ -27,7 +27,7 @@ fn expected_value(phone: usize, edit: usize) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
 async fn write_fixture() {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::sqlite_dir();
     let server = Server::start(data.path(), Duration::from_secs(5)).await;
     let id = server.ledger();
     for p in 0..PHONES {
@@ -58,7 +58,7 @@ fn each_fixture() -> Vec<(String, tempfile::TempDir, ledger_sync::DocumentId)> {
     found
         .into_iter()
         .map(|e| {
-            let copy = tempfile::tempdir().unwrap();
+            let copy = common::sqlite_dir();
             std::fs::copy(e.path().join("ledger.sqlite3"), copy.path().join(sync_server::DATABASE)).unwrap();
             let id = ledger_sync::DocumentId::parse(std::fs::read_to_string(e.path().join("ledger-id")).unwrap().trim()).unwrap();
             (e.file_name().to_string_lossy().into_owned(), copy, id)
@@ -101,7 +101,7 @@ async fn every_earlier_data_directory_is_backed_up_migrated_found_whole_and_sync
         server.stop().await;
 
         assert_eq!(user_version(data.path()), sync_server::SCHEMA_VERSION, "{name}");
-        let copy = tempfile::tempdir().unwrap();
+        let copy = common::sqlite_dir();
         let file = copy.path().join("after.sqlite3");
         sync_server::backup::backup(data.path(), &file).unwrap();
         let report = sync_server::data_check::check_file(&file).unwrap();

@@ -24,7 +24,7 @@ fn lock_database(data: &Path) -> rusqlite::Connection {
 }
 
 async fn check_failure_and_recovery(fail: impl Fn(&Server, &Path) -> Box<dyn FnOnce()>) {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::sqlite_dir();
     let server = start(data.path()).await;
     let id = server.ledger();
     let mut phone = Phone::new("phone", id);
@@ -108,7 +108,7 @@ async fn an_io_error_acknowledges_nothing_and_recovers() {
 /// every other document keep working.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_document_is_reported_and_the_others_keep_working() {
-    let data = tempfile::tempdir().unwrap();
+    let data = common::sqlite_dir();
     let server = start(data.path()).await;
     let good = server.ledger();
     let mut phone = Phone::new("phone", good);

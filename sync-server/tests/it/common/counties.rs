@@ -26,7 +26,11 @@ pub async fn world() -> World {
 
 /// The same organisation on a server whose state `configure` set (a flag of the binary's).
 pub async fn world_with(configure: impl FnOnce(&mut sync_server::AppState)) -> World {
-    let data = tempfile::tempdir().unwrap();
+    world_in(tempfile::tempdir().unwrap(), configure).await
+}
+
+/// In `data` (a test about SQLite's file makes it with [`super::sqlite_dir`]).
+pub async fn world_in(data: tempfile::TempDir, configure: impl FnOnce(&mut sync_server::AppState)) -> World {
     let server = Server::start_configured(data.path(), Duration::from_secs(5), sync_server::ConnectionLimits::default(), configure).await;
     let d = server.state.hub.directory.clone();
     let city = d.org().units.values().find(|u| u.kind == UnitKind::City).unwrap().id.clone();

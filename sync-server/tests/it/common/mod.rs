@@ -329,6 +329,14 @@ pub fn add_ledger(directory: &sync_server::Directory, tester: &Tester) -> Docume
     DocumentId::parse(unit.ledger.as_ref().unwrap()).unwrap()
 }
 
+/// A data directory whose storage stays SQLite when the run tests PostgreSQL: for the tests
+/// about SQLite's own file (locks, size, damage, backups of it, older layouts).
+pub fn sqlite_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    sync_server::Storage::test_on_sqlite(dir.path());
+    dir
+}
+
 /// The server's router on a loopback port, with storage opened here (so a test reaches it)
 /// and `busy` as the longest a write waits for a database lock.
 pub struct Server {
@@ -352,7 +360,9 @@ impl Server {
     pub async fn start_configured(data: &std::path::Path, busy: Duration, limits: sync_server::ConnectionLimits, configure: impl FnOnce(&mut sync_server::AppState)) -> Self {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
-        let storage = std::sync::Arc::new(sync_server::Storage::open_with(data, busy).unwrap());
+        // PostgreSQL when the run asks for it (PIONEER_TEST_DATABASE=postgres), else SQLite.
+        let database = sync_server::Storage::test_database(data).unwrap();
+        let storage = std::sync::Arc::new(sync_server::Storage::open_database(&database, data, busy).unwrap());
         let mut state = sync_server::AppState::with_storage(storage).unwrap();
         configure(&mut state);
         let tester = seed(&state.hub.directory);
