@@ -129,6 +129,29 @@ impl<K: Clone + PartialEq> StoredDocument<K> {
         self.compactor.appended(key, bytes);
     }
 
+    /// Takes in chunks another process stored (each under its key), in order. Memory may hold
+    /// changes storage lacks: they stay unsaved, and what the chunks bring counts as stored.
+    pub fn adopt(&mut self, chunks: Vec<(K, Vec<u8>)>) -> Result<(), LoadError> {
+        let before = self.doc.get_heads();
+        for (key, bytes) in chunks {
+            self.doc.load_incremental(&bytes).map_err(|e| LoadError(e.to_string()))?;
+            self.compactor.appended(key, bytes.len());
+        }
+        // Stored now: what was, and the changes the chunks brought (their direct dependencies
+        // are not heads; an older head left among them names nothing more than it did).
+        let theirs = self.doc.get_changes(&before);
+        let deps: std::collections::HashSet<ChangeHash> = theirs.iter().flat_map(|c| c.deps().iter().copied()).collect();
+        let mut durable: Vec<ChangeHash> = self.durable.iter().copied().chain(theirs.iter().map(|c| c.hash())).filter(|h| !deps.contains(h)).collect();
+        durable.sort();
+        durable.dedup();
+        self.durable = durable;
+        self.exists = true;
+        if self.doc.get_changes(&self.durable).is_empty() {
+            self.durable = self.doc.get_heads();
+        }
+        Ok(())
+    }
+
     /// Whether memory holds changes storage lacks.
     pub fn is_ahead(&mut self) -> bool {
         !self.exists || self.doc.get_heads() != self.durable

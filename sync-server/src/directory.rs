@@ -91,7 +91,7 @@ impl Directory {
         self.org.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    fn reload(&self) -> Result<(), String> {
+    pub(crate) fn reload(&self) -> Result<(), String> {
         let org = self.storage.org()?;
         let index = ledger_index(&org);
         *self.org.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(org);

@@ -24,8 +24,11 @@ use ledger::UnitLedger;
 use crate::directory::{Directory, Principal};
 use crate::limits::FAULTS;
 use crate::read_model::ReadModel;
-use crate::storage::Projection;
 use crate::storage::Storage;
+use crate::storage::{Appended, Projection};
+
+/// Times a commit is tried when other processes keep committing to the same ledger first.
+const MAX_BEHIND: usize = 8;
 
 /// What the server knows of one document.
 enum Slot {
@@ -45,6 +48,15 @@ struct Cell {
     /// For a unit ledger, the heads its read-model rows were committed at: None until read from
     /// storage, then None inside when it was never projected.
     projected: Mutex<Option<Option<Vec<ChangeHash>>>>,
+    /// While loaded: the tag of the stored snapshot memory holds all of, and the last chunk it
+    /// holds. What another process appends comes after it (changed only under the slot's lock).
+    seen: Mutex<Seen>,
+}
+
+#[derive(Debug, Clone, Copy, Default)]
+struct Seen {
+    tag: u64,
+    chunk: i64,
 }
 
 impl Cell {
@@ -54,6 +66,10 @@ impl Cell {
 
     fn projected(&self) -> MutexGuard<'_, Option<Option<Vec<ChangeHash>>>> {
         self.projected.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn seen(&self) -> MutexGuard<'_, Seen> {
+        self.seen.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn touch(&self) {
@@ -103,7 +119,15 @@ impl Hub {
         let cell = self
             .cells()
             .entry(*doc)
-            .or_insert_with(|| Arc::new(Cell { slot: Mutex::new(Slot::Unloaded), waiting: Mutex::default(), last_used: Mutex::new(Instant::now()), projected: Mutex::new(None) }))
+            .or_insert_with(|| {
+                Arc::new(Cell {
+                    slot: Mutex::new(Slot::Unloaded),
+                    waiting: Mutex::default(),
+                    last_used: Mutex::new(Instant::now()),
+                    projected: Mutex::new(None),
+                    seen: Mutex::default(),
+                })
+            })
             .clone();
         cell.touch();
         cell
@@ -147,7 +171,7 @@ impl Hub {
         let cell = self.cell(&doc);
         let mut slot = cell.lock();
         if let Slot::Unloaded = &*slot {
-            match self.load(&doc) {
+            match self.load(&doc, &cell) {
                 Ok(loaded) => *slot = loaded,
                 Err(e) => {
                     if FAULTS.allow() {
@@ -241,19 +265,98 @@ impl Hub {
     }
 
     /// Stores `unsaved` (what memory holds beyond storage) and, for a unit ledger, the read
-    /// model's rows for what they changed, in one transaction.
+    /// model's rows for what they changed, in one transaction. When another process sharing
+    /// the database stored to the document since memory last caught up, what it stored is
+    /// taken in first (the document read again if it was compacted there), then the changes
+    /// memory still lacks in storage are projected and stored.
     fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Result<(), String> {
-        let bytes = ledger_sync::stored::chunk_of(unsaved);
-        let projection = self.projection(doc, cell, stored, unsaved);
-        let started = std::time::Instant::now();
-        let seq = self.storage.append_projected(doc, &bytes, projection.as_ref())?;
-        crate::metrics::persisted(started);
-        stored.saved(seq, bytes.len());
-        if let Some(p) = projection {
-            *cell.projected() = Some(Some(p.heads.clone()));
-            self.read_model.committed(doc, &p);
+        let mut unsaved = std::borrow::Cow::Borrowed(unsaved);
+        for _ in 0..MAX_BEHIND {
+            let bytes = ledger_sync::stored::chunk_of(&unsaved);
+            let projection = self.projection(doc, cell, stored, &unsaved);
+            let seen = *cell.seen();
+            let started = std::time::Instant::now();
+            match self.storage.append_checked(doc, &bytes, projection.as_ref(), stored.exists().then_some((seen.tag, seen.chunk)))? {
+                Appended::Stored(seq) => {
+                    crate::metrics::persisted(started);
+                    stored.saved(seq, bytes.len());
+                    cell.seen().chunk = seq;
+                    if let Some(p) = projection {
+                        *cell.projected() = Some(Some(p.heads.clone()));
+                        self.read_model.committed(doc, &p);
+                    }
+                    return Ok(());
+                }
+                Appended::Behind { tag, chunks } => {
+                    *cell.projected() = None;
+                    self.read_model.forget(doc);
+                    if tag == seen.tag {
+                        let last = chunks.last().map(|(k, _)| *k);
+                        stored.adopt(chunks).map_err(|e| e.to_string())?;
+                        if let Some(last) = last {
+                            cell.seen().chunk = last;
+                        }
+                    } else {
+                        let mine = unsaved.into_owned();
+                        let Slot::Loaded(fresh) = self.load(doc, cell)? else { return Err("the document is gone from storage".into()) };
+                        *stored = fresh;
+                        stored.doc().apply_changes(mine).map_err(|e| e.to_string())?;
+                    }
+                    match stored.unsaved_changes() {
+                        Some(changes) if !changes.is_empty() => unsaved = std::borrow::Cow::Owned(changes),
+                        // Another process stored these very changes (the same phone reached both).
+                        _ => return Ok(()),
+                    }
+                }
+            }
         }
-        Ok(())
+        Err(format!("other processes kept storing to {doc} first; try again"))
+    }
+
+    /// Takes in what other processes stored to `doc` since memory last caught up (told by
+    /// storage's notices): the chunks after the last one memory holds, or, if another process
+    /// compacted the document meanwhile, the document read again at its next use. Then every
+    /// connection on it hears of the change, and the desk's figures are read afresh.
+    pub fn refresh(&self, doc: &DocumentId) {
+        self.read_model.forget(doc);
+        let Some(cell) = self.cells().get(doc).cloned() else { return };
+        let mut slot = cell.lock();
+        *cell.projected() = None;
+        let fresh = match &mut *slot {
+            Slot::Loaded(stored) if stored.exists() => {
+                let seen = *cell.seen();
+                match self.storage.chunks_after(doc, seen.chunk) {
+                    Ok(Some((tag, chunks))) if tag == seen.tag => {
+                        let last = chunks.last().map(|(k, _)| *k);
+                        let adopted = stored.adopt(chunks).map_err(|e| e.to_string());
+                        if let (Ok(()), Some(last)) = (&adopted, last) {
+                            cell.seen().chunk = last;
+                        }
+                        adopted
+                    }
+                    Ok(_) => Err("compacted elsewhere".into()),
+                    Err(e) => Err(e),
+                }
+            }
+            // Made by another process since it was looked for here.
+            Slot::Loaded(_) | Slot::Missing => Err("made elsewhere".into()),
+            Slot::Unloaded => Ok(()),
+        };
+        if fresh.is_err() {
+            // Storage is the truth: read again at the next use.
+            *slot = Slot::Unloaded;
+            *cell.waiting.lock().unwrap_or_else(|e| e.into_inner()) = Waiting::default();
+        }
+        drop(slot);
+        let _ = self.changed.send(*doc);
+    }
+
+    /// Every document in memory looked at again (notices may have been missed).
+    pub fn refresh_all(&self) {
+        let docs: Vec<DocumentId> = self.cells().keys().copied().collect();
+        for doc in docs {
+            self.refresh(&doc);
+        }
     }
 
     /// The read-model rows a commit of `doc` brings, if it is a unit ledger: the records the
@@ -309,7 +412,7 @@ impl Hub {
         let cell = self.cell(&doc);
         let mut slot = cell.lock();
         if let Slot::Unloaded = &*slot {
-            *slot = self.load(&doc).map_err(WriteError::Failed)?;
+            *slot = self.load(&doc, &cell).map_err(WriteError::Failed)?;
         }
         let Slot::Loaded(stored) = &mut *slot else { return Err(WriteError::Refused("没有这本台账".into())) };
         let before = stored.doc().get_heads();
@@ -389,9 +492,10 @@ impl Hub {
         }
     }
 
-    fn load(&self, doc: &DocumentId) -> Result<Slot, String> {
+    fn load(&self, doc: &DocumentId, cell: &Cell) -> Result<Slot, String> {
         let Some(layout) = self.storage.load(doc)? else { return Ok(Slot::Missing) };
         let mut stored = StoredDocument::load(&layout, self.policy).map_err(|e| e.to_string())?;
+        *cell.seen() = Seen { tag: layout.tag, chunk: layout.chunks.last().map_or(0, |(k, _)| *k) };
         let missing = missing_dependencies(stored.doc());
         if !missing.is_empty() {
             tracing::warn!(document = %doc, "stored document lacks {} change(s) some of its chunks depend on; those chunks wait for them", missing.len());
@@ -424,6 +528,12 @@ impl Hub {
         });
         let mut slot = cell.lock();
         if let Slot::Loaded(stored) = &mut *slot {
+            let mut seen = cell.seen();
+            if matches!(outcome, Outcome::Replaced { .. }) && seen.tag == plan.base {
+                // Its snapshot is made of the base and chunks memory held: memory holds it all.
+                seen.tag = plan.new_tag;
+            }
+            drop(seen);
             stored.compactor.finished(plan.id, outcome);
             if outcome == Outcome::Stale {
                 if let Ok(Some((tag, snapshot, chunks))) = self.storage.layout_sizes(&doc) {

@@ -110,6 +110,57 @@ impl AppState {
     }
 }
 
+/// With PostgreSQL shared by several processes: what the others commit reaches this one's
+/// documents, connections, figures and directory. Notices that arrive together are taken
+/// together, each document once.
+fn follow_other_processes(hub: &Arc<Hub>) {
+    let Some(mut notices) = hub.storage.listen() else { return };
+    let hub = hub.clone();
+    tokio::spawn(async move {
+        while let Some(first) = notices.recv().await {
+            let mut batch = vec![first];
+            while batch.len() < 1024 {
+                match notices.try_recv() {
+                    Ok(n) => batch.push(n),
+                    Err(_) => break,
+                }
+            }
+            let hub = hub.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                let mut docs = std::collections::BTreeSet::new();
+                for notice in batch {
+                    match notice {
+                        storage::Notice::Changed(doc) => {
+                            docs.insert(doc);
+                        }
+                        storage::Notice::Directory => {
+                            if let Err(e) = hub.directory.reload() {
+                                tracing::warn!("directory not read again: {e}");
+                            }
+                        }
+                        storage::Notice::Revoked { device, status } => {
+                            let _ = hub.directory.revoked.send(directory::Revoked { device, status });
+                        }
+                        storage::Notice::Resync => {
+                            if let Err(e) = hub.directory.reload() {
+                                tracing::warn!("directory not read again: {e}");
+                            }
+                            hub.refresh_all();
+                        }
+                    }
+                }
+                for doc in docs {
+                    hub.refresh(&doc);
+                }
+            })
+            .await;
+            if let Err(e) = done {
+                tracing::error!("following other processes: {e}");
+            }
+        }
+    });
+}
+
 pub fn router(config: Config) -> Result<Router, String> {
     Ok(router_for(AppState::open(&config.data_dir)?, config.dist))
 }
@@ -128,6 +179,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         }
     });
     board::watch_changes(&state);
+    follow_other_processes(&state.hub);
     photos::collect_in_background(&state);
     // Bounded memory: documents idle for a while are dropped (storage keeps them).
     tokio::spawn(async move {
@@ -238,6 +290,7 @@ pub fn watch_backups(dir: PathBuf) {
 /// the app, sync and the desk stay on the internal network.
 pub fn public_router(state: AppState) -> Router {
     board::watch_changes(&state);
+    follow_other_processes(&state.hub);
     board::routes().layer(axum::middleware::from_fn(origin::same_origin)).layer(CompressionLayer::new()).with_state(state)
 }
 

@@ -81,6 +81,13 @@ impl ReadModel {
         }
     }
 
+    /// Another process committed to `doc`: its facts are read from storage next time.
+    pub fn forget(&self, doc: &DocumentId) {
+        let mut state = self.state();
+        *state.generation.entry(*doc).or_default() += 1;
+        state.ledgers.remove(doc);
+    }
+
     /// The ledger's facts as committed.
     pub fn facts(&self, doc: &DocumentId) -> Result<Arc<LedgerFacts>, String> {
         for _ in 0..3 {

@@ -52,6 +52,30 @@ impl std::str::FromStr for Database {
     }
 }
 
+/// What [`Storage::append_checked`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored under this key.
+    Stored(i64),
+    /// Not stored: another process stored to the document since the state memory holds. The
+    /// snapshot's tag now and the chunks after the last one memory holds.
+    Behind { tag: u64, chunks: Vec<(i64, Vec<u8>)> },
+}
+
+/// What another process sharing the database did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Notice {
+    /// It committed a change to this document.
+    Changed(DocumentId),
+    /// It changed the organisation (units, people, roles).
+    Directory,
+    /// It retired or lost a device: its open connections must close here too.
+    Revoked { device: String, status: String },
+    /// Notices may have been missed (the listening connection was lost, or this process fell
+    /// behind): look again at everything held.
+    Resync,
+}
+
 enum Backend {
     Sqlite(Mutex<Connection>),
     Postgres(postgres::Pg),
@@ -219,6 +243,17 @@ impl Storage {
         }
     }
 
+    /// Runs `f` in one transaction that writes, taking turns with every other transaction of
+    /// any process given the same `key` (a document's appends and projections). On
+    /// PostgreSQL: read committed, after a transaction-scoped advisory lock on the key, so
+    /// that every statement sees what the one before it in turn committed.
+    pub(crate) fn write_in_turn<T>(&self, key: &str, f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite(_) => self.write(f),
+            Backend::Postgres(pg) => pg.write_in_turn(key, f),
+        }
+    }
+
     /// Creates a document with its first bytes, unless it exists.
     pub fn create(&self, doc: &DocumentId, snapshot: &[u8]) -> Result<bool> {
         let id = doc.to_string();
@@ -247,15 +282,77 @@ impl Storage {
     /// Appends a chunk and, for a unit ledger, the read model's rows for what it changed, in
     /// one transaction: both or neither.
     pub fn append_projected(&self, doc: &DocumentId, changes: &[u8], projection: Option<&Projection>) -> Result<i64> {
+        match self.append_checked(doc, changes, projection, None)? {
+            Appended::Stored(seq) => Ok(seq),
+            Appended::Behind { .. } => Err("storage: another process stored to the document".into()),
+        }
+    }
+
+    /// [`Self::append_projected`] for a process that may share the database with others. On
+    /// PostgreSQL the document's appends take turns across processes (so its chunks are
+    /// numbered in the order they commit), and with `seen` (the snapshot's tag and the last
+    /// chunk memory holds) nothing is stored when another process stored to the document
+    /// since: the answer is [`Appended::Behind`] with what memory lacks, to take in, project
+    /// again and append again. Every process listening hears of the chunk once it commits.
+    pub fn append_checked(&self, doc: &DocumentId, changes: &[u8], projection: Option<&Projection>, seen: Option<(u64, i64)>) -> Result<Appended> {
         let id = doc.to_string();
-        self.write(|db| {
-            db.execute("INSERT INTO documents (id, snapshot) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, &[][..]])?;
+        let shared = !self.is_sqlite();
+        self.write_in_turn(&id, |db| {
+            let tag = db.query_opt("SELECT tag FROM documents WHERE id = ?1", params![id], |r| r.get::<i64>(0))?;
+            if let (true, Some((seen_tag, seen_chunk)), Some(tag)) = (shared, seen, tag) {
+                let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seen_chunk], |r| {
+                    Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?))
+                })?;
+                if tag as u64 != seen_tag || !chunks.is_empty() {
+                    return Ok(Appended::Behind { tag: tag as u64, chunks });
+                }
+            }
+            if tag.is_none() {
+                db.execute("INSERT INTO documents (id, snapshot) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, &[][..]])?;
+            }
             let seq = db.query_row("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2) RETURNING seq", params![id, changes], |r| r.get::<i64>(0))?;
             if let Some(p) = projection {
                 read_model::write(db, &id, p)?;
             }
-            Ok(seq)
+            if let Backend::Postgres(pg) = &self.backend {
+                db.execute("SELECT pg_notify(?1, ?2)", params![postgres::CHANGES, pg.notice(&id)])?;
+            }
+            Ok(Appended::Stored(seq))
         })
+    }
+
+    /// The snapshot's tag and the chunks after `seq`, for a process that holds the document
+    /// and heard another one append to it.
+    pub fn chunks_after(&self, doc: &DocumentId, seq: i64) -> Result<Option<(u64, Vec<(i64, Vec<u8>)>)>> {
+        let id = doc.to_string();
+        self.read(|db| {
+            let Some(tag) = db.query_opt("SELECT tag FROM documents WHERE id = ?1", params![id], |r| r.get::<i64>(0))? else { return Ok(None) };
+            let chunks =
+                db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seq], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))?;
+            Ok(Some((tag as u64, chunks)))
+        })
+    }
+
+    /// Announces, inside `db`'s transaction, that the organisation changed or (`revoked`) a
+    /// device was retired or lost (PostgreSQL: the other processes hear it once it commits).
+    pub(crate) fn directory_changed(&self, db: &mut dyn Sql, revoked: Option<(&str, &str)>) -> sql::Result<()> {
+        if let Backend::Postgres(pg) = &self.backend {
+            let payload = match revoked {
+                None => format!("{} org", pg.instance()),
+                Some((device, status)) => format!("{} device {device} {status}", pg.instance()),
+            };
+            db.execute("SELECT pg_notify(?1, ?2)", params![postgres::DIRECTORY, payload])?;
+        }
+        Ok(())
+    }
+
+    /// Tells this process what other processes sharing the database commit (PostgreSQL; None
+    /// on SQLite, which one process owns).
+    pub fn listen(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>> {
+        match &self.backend {
+            Backend::Sqlite(_) => None,
+            Backend::Postgres(pg) => Some(pg.listen()),
+        }
     }
 
     /// The bytes a compaction folds (the plan's base snapshot and exactly its chunks), or None

@@ -93,6 +93,7 @@ impl Storage {
     pub fn add_unit(&self, unit: &Unit, new_ledger: Option<&NewLedger>, by: Option<&str>, now: i64) -> Result<()> {
         self.write(|db| {
             insert_unit(db, unit, new_ledger)?;
+            self.directory_changed(db, None)?;
             audit(db, now, by, "add_unit", &format!("{} {} ({})", unit.id, unit.name, unit.kind.label()))
         })
     }
@@ -111,6 +112,7 @@ impl Storage {
             for grant in grants {
                 db.execute("INSERT INTO grants (person, unit, role) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![grant.person, grant.unit, grant.role.code()])?;
             }
+            self.directory_changed(db, None)?;
             audit(db, now, by, "import", &format!("{} 个单位、{} 名人员、{} 个角色", units.len(), people.len(), grants.len()))
         })
     }
@@ -125,6 +127,7 @@ impl Storage {
             if n == 0 {
                 return Err(format!("登录名“{}”已被使用", person.login).into());
             }
+            self.directory_changed(db, None)?;
             audit(db, now, by, "add_person", &format!("{} {} ({})", person.id, person.name, person.login))
         })
     }
@@ -139,6 +142,7 @@ impl Storage {
     pub fn grant(&self, grant: &Grant, by: Option<&str>, now: i64) -> Result<()> {
         self.write(|db| {
             db.execute("INSERT INTO grants (person, unit, role) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING", params![grant.person, grant.unit, grant.role.code()])?;
+            self.directory_changed(db, None)?;
             audit(db, now, by, "grant", &format!("{} {} {}", grant.person, grant.unit, grant.role.code()))
         })
     }
@@ -215,6 +219,9 @@ impl Storage {
                 )?,
             };
             audit(db, now, by, &format!("device_{status}"), id)?;
+            if n == 1 && status != "active" {
+                self.directory_changed(db, Some((id, status)))?;
+            }
             Ok(n == 1)
         })
     }

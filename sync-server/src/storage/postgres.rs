@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::sql::{self, params, PgManager, Sql, SqlError};
-use super::{accounts, awards, board, office, photos, read_model, schema, Result, SCHEMA_VERSION};
+use super::{accounts, awards, board, office, photos, read_model, schema, Notice, Result, SCHEMA_VERSION};
 
 /// Connections per process: more than the blocking work storage runs at once on 2 cores, few
 /// enough that several processes stay well inside PostgreSQL's default 100.
@@ -17,8 +17,20 @@ const ATTEMPTS: u32 = 20;
 /// The advisory lock key under which the schema is made (any fixed number: "PLDG").
 const SCHEMA_LOCK: i64 = 0x504c_4447;
 
+/// The channel on which a process announces each chunk it commits ("<document> <process>").
+pub(super) const CHANGES: &str = "pioneer_changes";
+/// The channel on which a process announces a change to the directory ("<process>").
+pub(super) const DIRECTORY: &str = "pioneer_directory";
+
+/// Notices queued for the process before the listener stops reading (PostgreSQL holds the
+/// rest: its queue is the bound, not this process's memory).
+const NOTICES_QUEUED: usize = 4096;
+
 pub(super) struct Pg {
     pool: r2d2::Pool<PgManager>,
+    config: tokio_postgres::Config,
+    /// This process, in the notices it sends (it does not act on its own).
+    instance: String,
     /// Drives the connections' sockets. Shut down without waiting when storage is dropped
     /// (possibly on a thread that runs async code, where waiting is not allowed).
     runtime: std::mem::ManuallyDrop<tokio::runtime::Runtime>,
@@ -63,20 +75,48 @@ impl Pg {
             .enable_all()
             .build()
             .map_err(|e| format!("cannot start the PostgreSQL client: {e}"))?;
-        let manager = PgManager { config, runtime: runtime.handle().clone() };
+        let manager = PgManager { config: config.clone(), runtime: runtime.handle().clone() };
         let pool = r2d2::Pool::builder()
             .max_size(POOL_SIZE)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| format!("cannot connect to {described}: {e}"))?;
-        let pg = Self { pool, runtime: std::mem::ManuallyDrop::new(runtime), described };
+        let instance = ledger_sync::DocumentId::random().to_string();
+        let pg = Self { pool, config, instance, runtime: std::mem::ManuallyDrop::new(runtime), described };
         pg.make_schema()?;
         Ok(pg)
     }
 
     pub(super) fn describe(&self) -> String {
         self.described.clone()
+    }
+
+    /// The payload announcing a chunk of `doc` committed by this process.
+    pub(super) fn notice(&self, doc: &str) -> String {
+        format!("{doc} {}", self.instance)
+    }
+
+    pub(super) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    /// Listens, on a connection of its own (a pooled one would lose notifications when given
+    /// back), for what other processes commit. After every (re)connection the first notice is
+    /// [`Notice::Resync`]: what was announced while nobody listened is looked for, not lost.
+    pub(super) fn listen(&self) -> tokio::sync::mpsc::Receiver<Notice> {
+        let (tx, rx) = tokio::sync::mpsc::channel(NOTICES_QUEUED);
+        let (config, instance, described) = (self.config.clone(), self.instance.clone(), self.described.clone());
+        self.runtime.spawn(async move {
+            loop {
+                match listen_once(&config, &instance, &tx).await {
+                    Ok(()) => return, // nobody reads the notices any more
+                    Err(e) => tracing::warn!("listening to {described}: {e}; again in a second"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+        rx
     }
 
     fn conn(&self) -> Result<r2d2::PooledConnection<PgManager>> {
@@ -122,6 +162,28 @@ impl Pg {
         Ok(v)
     }
 
+    /// A read-committed transaction that first waits for the advisory lock of `key`.
+    pub(super) fn write_in_turn<T>(&self, key: &str, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let result = (|| -> sql::Result<T> {
+                let mut conn = self.conn().map_err(SqlError::from)?;
+                let mut tx = conn.begin("BEGIN ISOLATION LEVEL READ COMMITTED")?;
+                tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))", params![key])?;
+                let v = f(&mut tx)?;
+                tx.commit()?;
+                Ok(v)
+            })();
+            match result {
+                Ok(v) => return Ok(v),
+                // A deadlock with another lock is the one failure worth running again.
+                Err(e) if e.retry && attempt < ATTEMPTS => std::thread::sleep(Duration::from_millis(u64::from(attempt))),
+                Err(e) => return Err(e.message),
+            }
+        }
+    }
+
     /// A serialisable transaction, run again from the start while PostgreSQL reports that it
     /// overlapped another: the result is as if every writer, on every process, took turns.
     pub(super) fn write<T>(&self, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
@@ -145,6 +207,64 @@ impl Pg {
             }
         }
     }
+}
+
+/// One listening connection, until it fails (Err) or the process stops reading (Ok).
+async fn listen_once(config: &tokio_postgres::Config, instance: &str, tx: &tokio::sync::mpsc::Sender<Notice>) -> std::result::Result<(), String> {
+    use futures_util::StreamExt;
+    use tokio_postgres::AsyncMessage;
+    let (client, mut connection) = config.connect(tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+    let mut messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+    let sql = format!("LISTEN {CHANGES}; LISTEN {DIRECTORY}");
+    let listen = client.batch_execute(&sql);
+    tokio::pin!(listen);
+    // The socket is read by polling `messages`: both run until LISTEN is answered.
+    loop {
+        tokio::select! {
+            done = &mut listen => { done.map_err(|e| e.to_string())?; break; }
+            message = messages.next() => match message {
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.to_string()),
+                None => return Err("the connection closed".into()),
+            },
+        }
+    }
+    if tx.send(Notice::Resync).await.is_err() {
+        return Ok(());
+    }
+    while let Some(message) = messages.next().await {
+        let notification = match message.map_err(|e| e.to_string())? {
+            AsyncMessage::Notification(n) => n,
+            _ => continue,
+        };
+        let _ = &client; // kept open while listening
+        let notice = match notification.channel() {
+            CHANGES => {
+                let Some((doc, from)) = notification.payload().split_once(' ') else { continue };
+                let Ok(doc) = ledger_sync::DocumentId::parse(doc) else { continue };
+                if from == instance {
+                    continue;
+                }
+                Notice::Changed(doc)
+            }
+            DIRECTORY => {
+                let mut words = notification.payload().split(' ');
+                if words.next() == Some(instance) {
+                    continue;
+                }
+                match (words.next(), words.next(), words.next()) {
+                    (Some("device"), Some(device), Some(status)) => Notice::Revoked { device: device.into(), status: status.into() },
+                    _ => Notice::Directory,
+                }
+            }
+            _ => continue,
+        };
+        // Waiting here stops reading the socket: PostgreSQL keeps what follows.
+        if tx.send(notice).await.is_err() {
+            return Ok(());
+        }
+    }
+    Err("the connection closed".into())
 }
 
 fn rand_u8() -> u8 {

@@ -149,7 +149,7 @@ impl Storage {
     /// Stores a projection on its own (a rebuild).
     pub fn project(&self, doc: &DocumentId, projection: &Projection) -> Result<()> {
         let ledger = doc.to_string();
-        self.write(|db| write(db, &ledger, projection))
+        self.write_in_turn(&ledger, |db| write(db, &ledger, projection))
     }
 
     /// A ledger's facts as stored. Rows whose facts cannot be read (written by a newer

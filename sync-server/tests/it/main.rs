@@ -21,6 +21,7 @@ mod many_writers;
 mod monitoring;
 mod office;
 mod photos;
+mod processes;
 mod proxy;
 mod samod_interop;
 mod schema_fixtures;

@@ -358,11 +358,26 @@ impl Server {
 
     /// With its state set as `configure` says before it serves (a flag of the binary's).
     pub async fn start_configured(data: &std::path::Path, busy: Duration, limits: sync_server::ConnectionLimits, configure: impl FnOnce(&mut sync_server::AppState)) -> Self {
-        let dist = tempfile::tempdir().unwrap();
-        std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
         // PostgreSQL when the run asks for it (PIONEER_TEST_DATABASE=postgres), else SQLite.
         let database = sync_server::Storage::test_database(data).unwrap();
-        let storage = std::sync::Arc::new(sync_server::Storage::open_database(&database, data, busy).unwrap());
+        Self::start_on(&database, data, busy, limits, configure).await
+    }
+
+    /// One of several processes sharing `database` (each with a data directory of its own).
+    pub async fn start_shared(database: &sync_server::Database, data: &std::path::Path) -> Self {
+        Self::start_on(database, data, Duration::from_secs(5), sync_server::ConnectionLimits::default(), |_| {}).await
+    }
+
+    async fn start_on(
+        database: &sync_server::Database,
+        data: &std::path::Path,
+        busy: Duration,
+        limits: sync_server::ConnectionLimits,
+        configure: impl FnOnce(&mut sync_server::AppState),
+    ) -> Self {
+        let dist = tempfile::tempdir().unwrap();
+        std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+        let storage = std::sync::Arc::new(sync_server::Storage::open_database(database, data, busy).unwrap());
         let mut state = sync_server::AppState::with_storage(storage).unwrap();
         configure(&mut state);
         let tester = seed(&state.hub.directory);
