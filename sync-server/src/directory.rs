@@ -55,6 +55,9 @@ pub struct Directory {
     pub revoked: broadcast::Sender<Revoked>,
     failures: Mutex<credentials::Failures>,
     hash_places: credentials::HashPlaces,
+    /// Reloads take turns, each reading storage and installing what it read before the next
+    /// reads: an older reading (another process's notice) never replaces a newer one.
+    reloading: Mutex<()>,
 }
 
 pub fn now_secs() -> i64 {
@@ -84,6 +87,7 @@ impl Directory {
             revoked,
             failures: Mutex::new(credentials::Failures::default()),
             hash_places: credentials::HashPlaces::default(),
+            reloading: Mutex::new(()),
         }))
     }
 
@@ -92,6 +96,7 @@ impl Directory {
     }
 
     pub(crate) fn reload(&self) -> Result<(), String> {
+        let _turn = self.reloading.lock().unwrap_or_else(|e| e.into_inner());
         let org = self.storage.org()?;
         let index = ledger_index(&org);
         *self.org.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(org);

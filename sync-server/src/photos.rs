@@ -86,13 +86,24 @@ pub(crate) async fn get(State(state): State<AppState>, headers: HeaderMap, Path(
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()).is_some_and(|v| v.split(',').any(|t| t.trim() == etag)) {
         return (StatusCode::NOT_MODIFIED, cache).into_response();
     }
+    let head = (cache, [(header::CONTENT_TYPE, PHOTO_TYPE.to_owned()), (header::CONTENT_LENGTH, stored.size.to_string())]);
+    let Some(path) = stored.path else {
+        // In the database (PostgreSQL): read whole (at most 3 MB), on the blocking pool.
+        let storage = state.hub.storage.clone();
+        return match tokio::task::spawn_blocking(move || storage.photo_content(&hash)).await {
+            Ok(Ok(Some(bytes))) => (head, bytes).into_response(),
+            Ok(Ok(None)) => not_found(),
+            Ok(Err(e)) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e),
+            Err(e) => refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &e.to_string()),
+        };
+    };
     // Streamed from the file: a reader costs a buffer, not the photo's size in memory.
-    let file = match tokio::fs::File::open(&stored.path).await {
+    let file = match tokio::fs::File::open(&path).await {
         Ok(f) => f,
         Err(e) => return refusal(StatusCode::INTERNAL_SERVER_ERROR, "failed", &format!("照片文件无法读取：{e}")),
     };
     let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    (cache, [(header::CONTENT_TYPE, PHOTO_TYPE.to_owned()), (header::CONTENT_LENGTH, stored.size.to_string())], body).into_response()
+    (head, body).into_response()
 }
 
 /// `PUT /api/photos/{hash}` with the JPEG as the body, from a phone of the unit whose record

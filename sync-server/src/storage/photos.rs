@@ -93,9 +93,18 @@ pub enum Refusal {
 /// One stored photo, as its reader needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredPhoto {
-    pub path: PathBuf,
+    /// Its file (SQLite: the data directory); None: its bytes are in the database
+    /// (PostgreSQL, which every process reads).
+    pub path: Option<PathBuf>,
     pub size: u64,
 }
+
+/// PostgreSQL keeps each photo's bytes in a row of their own beside its `photos` row: every
+/// process sharing the database reads them, and a photo's row and bytes are stored and
+/// removed in one transaction. (A photo is at most 3 MB: a `bytea` value, not a large object,
+/// which would need its own clean-up and its own access rights.)
+pub(super) const POSTGRES_BYTES: &str = "
+    CREATE TABLE IF NOT EXISTS photo_bytes (hash TEXT COLLATE \"C\" PRIMARY KEY REFERENCES photos(hash), bytes BYTEA NOT NULL);";
 
 impl Storage {
     /// The ledgers whose records reference `hash`.
@@ -108,10 +117,20 @@ impl Storage {
         self.read(|db| db.query_map("SELECT DISTINCT section, id FROM rm_photos WHERE ledger = ?1", params![ledger], |r| Ok((r.get(0)?, r.get(1)?))))
     }
 
-    /// The photo's file, if it was uploaded.
+    /// Where the photo is, if it was uploaded.
     pub fn photo(&self, hash: &str) -> Result<Option<StoredPhoto>> {
         let size: Option<u64> = self.read(|db| db.query_opt("SELECT size FROM photos WHERE hash = ?1", params![hash], |r| r.get(0)))?;
-        Ok(size.map(|size| StoredPhoto { path: path_of(&self.dir, hash), size }))
+        Ok(size.map(|size| StoredPhoto { path: self.is_sqlite().then(|| path_of(&self.dir, hash)), size }))
+    }
+
+    /// The photo's bytes, wherever they are kept; None when it was not uploaded.
+    pub fn photo_content(&self, hash: &str) -> Result<Option<Vec<u8>>> {
+        if self.is_sqlite() {
+            let Some(photo) = self.photo(hash)? else { return Ok(None) };
+            let path = photo.path.expect("SQLite keeps files");
+            return std::fs::read(&path).map(Some).map_err(|e| format!("cannot read {}: {e}", path.display()));
+        }
+        self.read(|db| db.query_opt("SELECT bytes FROM photo_bytes WHERE hash = ?1", params![hash], |r| r.get(0)))
     }
 
     /// Bytes of photos counted against `unit`.
@@ -130,9 +149,18 @@ impl Storage {
         if used + bytes.len() as u64 > quota {
             return Err(Refusal::Quota { used, quota });
         }
-        write_durably(&self.dir, hash, bytes).map_err(Refusal::Storage)?;
-        self.write(|db| db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, bytes.len(), unit, now]))
-            .map_err(Refusal::Storage)?;
+        let in_database = !self.is_sqlite();
+        if !in_database {
+            write_durably(&self.dir, hash, bytes).map_err(Refusal::Storage)?;
+        }
+        self.write(|db| {
+            db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, bytes.len(), unit, now])?;
+            if in_database {
+                db.execute("INSERT INTO photo_bytes (hash, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![hash, bytes])?;
+            }
+            Ok(())
+        })
+        .map_err(Refusal::Storage)?;
         Ok(())
     }
 
@@ -143,7 +171,14 @@ impl Storage {
         let gone: Vec<String> = self.write(|db| {
             db.execute("UPDATE photos SET orphaned_at = NULL WHERE orphaned_at IS NOT NULL AND EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", params![])?;
             db.execute("UPDATE photos SET orphaned_at = ?1 WHERE orphaned_at IS NULL AND NOT EXISTS (SELECT 1 FROM rm_photos r WHERE r.hash = photos.hash)", params![now])?;
-            db.query_map("DELETE FROM photos WHERE orphaned_at <= ?1 RETURNING hash", params![now - grace], |r| r.get(0))
+            let gone: Vec<String> = db.query_map("SELECT hash FROM photos WHERE orphaned_at <= ?1", params![now - grace], |r| r.get(0))?;
+            for hash in &gone {
+                if db.backend() == sql::Kind::Postgres {
+                    db.execute("DELETE FROM photo_bytes WHERE hash = ?1", params![hash])?;
+                }
+                db.execute("DELETE FROM photos WHERE hash = ?1", params![hash])?;
+            }
+            Ok(gone)
         })?;
         // A crash between the commit and here leaves a file no row names: never served, and
         // taken as it is if the same photo is uploaded again.

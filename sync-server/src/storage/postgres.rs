@@ -47,11 +47,10 @@ impl Drop for Pg {
 
 /// The tables as SQLite has them at [`SCHEMA_VERSION`], in PostgreSQL's types.
 fn tables() -> String {
-    [schema::CORE, accounts::SCHEMA, read_model::SCHEMA, board::SCHEMA, office::SCHEMA, awards::SCHEMA, photos::SCHEMA]
-        .iter()
-        .map(|s| sql::postgres_ddl(s))
-        .collect::<Vec<_>>()
-        .join("\n")
+    let mut all: Vec<String> =
+        [schema::CORE, accounts::SCHEMA, read_model::SCHEMA, board::SCHEMA, office::SCHEMA, awards::SCHEMA, photos::SCHEMA].iter().map(|s| sql::postgres_ddl(s)).collect();
+    all.push(photos::POSTGRES_BYTES.to_owned());
+    all.join("\n")
 }
 
 impl Pg {

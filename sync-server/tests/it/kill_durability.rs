@@ -13,9 +13,9 @@ use tokio_tungstenite::tungstenite::Message as Ws;
 
 use crate::common;
 
-struct Client {
-    id: DocumentId,
-    doc: AutoCommit,
+pub(crate) struct Client {
+    pub id: DocumentId,
+    pub doc: AutoCommit,
 }
 
 impl Client {
@@ -24,7 +24,7 @@ impl Client {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
@@ -40,7 +40,7 @@ fn spawn(data: &std::path::Path, dist: &std::path::Path, port: u16) -> Child {
         .unwrap()
 }
 
-async fn wait_healthy(port: u16) {
+pub(crate) async fn wait_healthy(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
@@ -53,7 +53,7 @@ async fn wait_healthy(port: u16) {
 
 /// Syncs until quiet, the connection dies, or `budget` runs out; returns the heads the server
 /// confirmed (the shared heads of the last sync state it produced).
-async fn sync(port: u16, token: &str, client: &mut Client, budget: Duration, confirmed: &mut Vec<ChangeHash>) {
+pub(crate) async fn sync(port: u16, token: &str, client: &mut Client, budget: Duration, confirmed: &mut Vec<ChangeHash>) {
     let Ok(Ok((mut ws, _))) = tokio::time::timeout(budget, tokio_tungstenite::connect_async(format!("ws://127.0.0.1:{port}/sync?token={token}"))).await else {
         return;
     };

@@ -136,3 +136,83 @@ async fn a_device_lost_on_one_process_is_cut_off_on_the_other() {
     s1.stop().await;
     s2.stop().await;
 }
+
+/// Two real `sync-server` processes on one PostgreSQL, a phone writing through each; one of
+/// them is killed with SIGKILL at a different moment each round while both write. Every change
+/// either process confirmed is there afterwards, read through the process that stayed up, and
+/// once the killed one is back both serve the same document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn confirmed_changes_survive_kill_9_of_one_of_two_processes() {
+    use crate::kill_durability::{free_port, sync, wait_healthy, Client};
+    use std::process::{Command, Stdio};
+    let url = sync_server::test_postgres::database().unwrap();
+    let database = sync_server::Database::Postgres(url.clone());
+    let (token, ledger) = {
+        let seeding = tempfile::tempdir().unwrap();
+        let storage = std::sync::Arc::new(sync_server::Storage::open_database(&database, seeding.path(), Duration::from_secs(5)).unwrap());
+        let directory = sync_server::Directory::open(storage).unwrap();
+        let tester = common::seed(&directory);
+        (tester.token.clone(), common::add_ledger(&directory, &tester))
+    };
+    let dist = tempfile::tempdir().unwrap();
+    std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (p1, p2) = (free_port(), free_port());
+    let spawn = |data: &std::path::Path, port: u16| {
+        Command::new(env!("CARGO_BIN_EXE_sync-server"))
+            .args(["--listen", &format!("127.0.0.1:{port}"), "--database", &url, "--data-dir"])
+            .arg(data)
+            .arg("--dist")
+            .arg(dist.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut stays = spawn(d2.path(), p2);
+    wait_healthy(p2).await;
+    let mut a = Client { id: ledger, doc: common::skeleton() };
+    let mut b = Client { id: ledger, doc: common::skeleton() };
+    let (mut confirmed_a, mut confirmed_b) = (Vec::new(), Vec::new());
+    for round in 0..5u64 {
+        let mut killed = spawn(d1.path(), p1);
+        wait_healthy(p1).await;
+        for i in 0..20 {
+            for (client, who) in [(&mut a, "a"), (&mut b, "b")] {
+                let key = format!("{who}{round}-{i}");
+                common::put_visit(&mut client.doc, &key, &i.to_string());
+                common::commit_signed(&mut client.doc, common::TESTER, Some(&key));
+            }
+        }
+        // From mid-handshake to after quiet, while the other phone writes through the other.
+        let budget = Duration::from_millis(5 + round * 60);
+        tokio::join!(sync(p1, &token, &mut a, budget, &mut confirmed_a), sync(p2, &token, &mut b, Duration::from_millis(1500), &mut confirmed_b));
+        killed.kill().unwrap();
+        killed.wait().unwrap();
+        let mut reader = Client { id: ledger, doc: automerge::AutoCommit::new() };
+        sync(p2, &token, &mut reader, Duration::from_secs(3), &mut Vec::new()).await;
+        for hash in confirmed_a.iter().chain(&confirmed_b) {
+            assert!(reader.doc.get_change_by_hash(hash).is_some(), "round {round}: confirmed change {hash} lost");
+        }
+    }
+    assert!(!confirmed_a.is_empty() && !confirmed_b.is_empty(), "nothing was ever confirmed: the test proved nothing");
+    // Back up, the two serve one document.
+    let mut back = spawn(d1.path(), p1);
+    wait_healthy(p1).await;
+    sync(p1, &token, &mut a, Duration::from_secs(3), &mut confirmed_a).await;
+    sync(p2, &token, &mut b, Duration::from_secs(3), &mut confirmed_b).await;
+    let mut via_1 = Client { id: ledger, doc: automerge::AutoCommit::new() };
+    let mut via_2 = Client { id: ledger, doc: automerge::AutoCommit::new() };
+    sync(p1, &token, &mut via_1, Duration::from_secs(3), &mut Vec::new()).await;
+    sync(p2, &token, &mut via_2, Duration::from_secs(3), &mut Vec::new()).await;
+    assert_eq!(via_1.doc.get_heads(), via_2.doc.get_heads());
+    for client in [&mut a, &mut b] {
+        for change in client.doc.get_changes(&[]) {
+            assert!(via_1.doc.get_change_by_hash(&change.hash()).is_some(), "an edit of a phone never reached storage");
+        }
+    }
+    for p in [&mut back, &mut stays] {
+        p.kill().unwrap();
+        p.wait().unwrap();
+    }
+}
