@@ -142,6 +142,96 @@ async fn client(url: String, id: DocumentId, start_doc: AutoCommit, name: usize,
     }
 }
 
+/// One writer on the first server and one watcher on the second: each edit, made only once
+/// the one before reached the watcher, timed from the writer's commit to the watcher having
+/// it (the first server stores it, announces it, the second takes it in and passes it on).
+async fn propagation(urls: &[String], id: DocumentId, seed: AutoCommit, edits: usize) {
+    use std::collections::HashMap;
+    let sent: Arc<std::sync::Mutex<HashMap<ChangeHash, Instant>>> = Arc::default();
+    let (arrived_tx, mut arrived) = tokio::sync::mpsc::unbounded_channel::<Duration>();
+    // The watcher.
+    let (watch_url, sent2) = (urls[1 % urls.len()].clone(), sent.clone());
+    let watcher_doc = {
+        let start = Arc::new(tokio::sync::Barrier::new(1));
+        client(urls[0].clone(), id, seed.clone(), usize::MAX - 1, 0, start).await.expect("seeding");
+        seed.clone()
+    };
+    tokio::spawn(async move {
+        let (ws, _) = tokio_tungstenite::connect_async(&watch_url).await.expect("watcher connects");
+        let (mut tx, mut rx) = ws.split();
+        let mut c = Client { id, doc: watcher_doc.with_actor(ActorId::random()), confirmed_history: HashSet::new() };
+        let mut conn = Connection::initiate(LocalPeer { peer_id: format!("watcher-{}", DocumentId::random()), storage_id: None });
+        loop {
+            while let Some(o) = conn.poll_output() {
+                match o {
+                    Output::Send(f) => tx.send(Ws::Binary(f.into())).await.expect("watcher sends"),
+                    Output::Connected { .. } => conn.sync_document(c.id),
+                    Output::Load { doc } => conn.process(doc, &mut c.host()),
+                    Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c.host()),
+                    _ => {}
+                }
+            }
+            let now = Instant::now();
+            {
+                let mut sent = sent2.lock().unwrap();
+                let have: Vec<ChangeHash> = sent.keys().filter(|h| c.doc.get_change_by_hash(h).is_some()).copied().collect();
+                for h in have {
+                    let _ = arrived_tx.send(now - sent.remove(&h).unwrap());
+                }
+            }
+            match rx.next().await {
+                Some(Ok(Ws::Binary(f))) => conn.receive(&f),
+                Some(Ok(_)) => {}
+                _ => return,
+            }
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The writer.
+    let (ws, _) = tokio_tungstenite::connect_async(&urls[0]).await.expect("writer connects");
+    let (mut tx, mut rx) = ws.split();
+    let mut c = Client { id, doc: seed.with_actor(ActorId::random()), confirmed_history: HashSet::new() };
+    let mut conn = Connection::initiate(LocalPeer { peer_id: format!("writer-{}", DocumentId::random()), storage_id: None });
+    let mut latencies = Vec::new();
+    let mut waiting = false;
+    let mut synced = false;
+    while latencies.len() < edits {
+        while let Some(o) = conn.poll_output() {
+            match o {
+                Output::Send(f) => tx.send(Ws::Binary(f.into())).await.expect("writer sends"),
+                Output::Connected { .. } => conn.sync_document(c.id),
+                Output::Load { doc } => conn.process(doc, &mut c.host()),
+                Output::Persist { ticket, .. } => conn.persisted(ticket, &mut c.host()),
+                _ => {}
+            }
+        }
+        synced |= conn.shared_heads(&c.id).is_some_and(|h| h == c.doc.get_heads().as_slice());
+        if waiting {
+            if let Ok(latency) = arrived.try_recv() {
+                latencies.push(latency);
+                waiting = false;
+            }
+        }
+        if synced && !waiting {
+            let key = format!("p-{}", latencies.len() % 8);
+            common::put_visit(&mut c.doc, &key, &latencies.len().to_string());
+            common::commit_signed(&mut c.doc, signer(), Some(&key));
+            sent.lock().unwrap().insert(c.doc.get_heads()[0], Instant::now());
+            waiting = true;
+            conn.sync_document(c.id);
+            continue;
+        }
+        match tokio::time::timeout(Duration::from_millis(2), rx.next()).await {
+            Ok(Some(Ok(Ws::Binary(f)))) => conn.receive(&f),
+            Ok(Some(Ok(_))) | Err(_) => {}
+            _ => break,
+        }
+    }
+    latencies.sort();
+    let pct = |p: f64| latencies.get(((latencies.len() as f64 * p) as usize).min(latencies.len().saturating_sub(1))).copied().unwrap_or_default().as_secs_f64() * 1000.0;
+    println!("{{\"shape\": \"propagation\", \"edits\": {}, \"p50_ms\": {:.1}, \"p99_ms\": {:.1}}}", latencies.len(), pct(0.5), pct(0.99));
+}
+
 /// Reads `id` from the server as a fresh peer until nothing more arrives.
 async fn read(url: &str, id: DocumentId) -> Result<AutoCommit, String> {
     let (ws, _) = tokio_tungstenite::connect_async(url).await.map_err(|e| e.to_string())?;
@@ -180,7 +270,8 @@ async fn main() {
             let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("LEDGERS.json")).expect("LEDGERS.json");
             let ledgers: Vec<DocumentId> = json["ledgers"].as_array().expect("ledgers").iter().map(|l| DocumentId::parse(l.as_str().unwrap()).unwrap()).collect();
             let _ = SIGNER.set(json["name"].as_str().unwrap_or_default().to_owned());
-            (format!("{url}?token={}", json["token"].as_str().expect("token")), ledgers)
+            let token = json["token"].as_str().expect("token");
+            (url.split(',').map(|u| format!("{u}?token={token}")).collect::<Vec<_>>().join(","), ledgers)
         }
         None => (url, Vec::new()),
     };
@@ -191,7 +282,15 @@ async fn main() {
     let mut seed = common::skeleton();
     common::put_visit(&mut seed, "title", "走访记录");
     common::commit_signed(&mut seed, signer(), Some("title"));
+    // Several servers (comma-separated URLs, one process each on one database): client i
+    // talks to server i mod N; the reader asks the last one.
+    let urls: Vec<String> = url.split(',').map(str::to_owned).collect();
+    let url = urls[0].clone();
     let shared_id = ledgers.first().copied().unwrap_or_else(DocumentId::random);
+    if std::env::args().nth(4).as_deref() == Some("propagation") {
+        propagation(&urls, shared_id, seed, edits).await;
+        return;
+    }
     if shared {
         let start = Arc::new(tokio::sync::Barrier::new(1));
         if let Err(e) = client(url.clone(), shared_id, seed.clone(), usize::MAX, 0, start).await {
@@ -204,7 +303,7 @@ async fn main() {
     let results = Arc::new(Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
     for i in 0..clients {
-        let (url, start, results) = (url.clone(), start.clone(), results.clone());
+        let (url, start, results) = (urls[i % urls.len()].clone(), start.clone(), results.clone());
         let own = if ledgers.is_empty() { DocumentId::random() } else { ledgers[i % ledgers.len()] };
         let (id, doc) = if shared { (shared_id, seed.clone()) } else { (own, seed.clone()) };
         tasks.push(tokio::spawn(async move {
@@ -230,7 +329,7 @@ async fn main() {
     // Shared: every confirmed edit must be in what a fresh reader gets.
     let lost = if shared {
         let confirmed: HashSet<ChangeHash> = results.iter().filter_map(|r| r.as_ref().ok()).flat_map(|o| o.confirmed.iter().copied()).collect();
-        match read(&url, shared_id).await {
+        match read(urls.last().expect("a server"), shared_id).await {
             Ok(mut doc) => confirmed.iter().filter(|h| doc.get_change_by_hash(h).is_none()).count(),
             Err(e) => {
                 eprintln!("reader: {e}");

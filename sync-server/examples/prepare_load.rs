@@ -2,7 +2,9 @@
 //! one township, one cadre in all of them with a device token, written to `OUT` as
 //! `{"token": "...", "name": "...", "ledgers": ["<id>", ...]}` for `examples/load`.
 //!
-//! cargo run --release -p sync-server --example prepare_load -- DATA_DIR UNITS OUT.json
+//! cargo run --release -p sync-server --example prepare_load -- DATA_DIR UNITS OUT.json [DATABASE]
+//!
+//! DATABASE: `sqlite` (the default) or a `postgres://` address several servers share.
 
 use std::sync::Arc;
 
@@ -13,7 +15,8 @@ fn main() -> Result<(), String> {
     let data = args.next().ok_or("DATA_DIR")?;
     let units: usize = args.next().and_then(|s| s.parse().ok()).ok_or("UNITS")?;
     let out = args.next().ok_or("OUT")?;
-    let storage = Arc::new(sync_server::Storage::open(std::path::Path::new(&data))?);
+    let database: sync_server::Database = args.next().unwrap_or_else(|| "sqlite".into()).parse()?;
+    let storage = Arc::new(sync_server::Storage::open_database(&database, std::path::Path::new(&data), std::time::Duration::from_secs(5))?);
     let directory = sync_server::Directory::open(storage)?;
     let city = directory.add_unit("压测市", UnitKind::City, None, None)?;
     let county = directory.add_unit("压测县", UnitKind::County, Some(&city.id), None)?;

@@ -122,9 +122,7 @@ fn start() -> Result<Instance, String> {
             let started = command(bin2.join("postgres"), true)
                 .args(["-D", &data2.to_string_lossy(), "-p", &port.to_string(), "-k", &dir2.to_string_lossy()])
                 .args(["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "shared_buffers=64MB"])
-                // Tests only: a commit need not reach the disk (a killed server process is what
-                // the tests kill, never the machine).
-                .args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])
+                .args(durability())
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn();
@@ -144,6 +142,16 @@ fn start() -> Result<Instance, String> {
         std::thread::sleep(Duration::from_millis(50));
     }
     Ok(Instance { port, dir })
+}
+
+/// Tests: a commit need not reach the disk (a killed server process is what the tests kill,
+/// never the machine). Benchmarks set `PIONEER_PG_DURABLE=1`: every commit is flushed, as
+/// SQLite's `synchronous = FULL` does, so the two compare.
+fn durability() -> Vec<&'static str> {
+    if std::env::var("PIONEER_PG_DURABLE").as_deref() == Ok("1") {
+        return Vec::new();
+    }
+    vec!["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
 }
 
 /// The process's server, started the first time it is asked for.

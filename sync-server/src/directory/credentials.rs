@@ -256,8 +256,16 @@ impl Directory {
     }
 
     /// Counts an attempt before any work is done for it; too many within the window: refused.
+    /// With several processes on one database the count is the database's, so a guesser
+    /// spreading attempts over the processes gets no more of them; one process counts in memory.
     fn attempt(&self, keys: &[(String, usize)]) -> Result<(), AuthError> {
-        let counted = self.failures.lock().unwrap_or_else(|e| e.into_inner()).try_count(keys);
+        let counted = if self.storage.is_sqlite() {
+            self.failures.lock().unwrap_or_else(|e| e.into_inner()).try_count(keys)
+        } else {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64);
+            // Storage failing: refused as too many (no check is run that cannot be counted).
+            self.storage.count_attempt(keys, now, ATTEMPT_WINDOW.as_millis() as i64).unwrap_or(false)
+        };
         if counted {
             Ok(())
         } else {
@@ -267,7 +275,11 @@ impl Directory {
 
     /// The attempt succeeded, or was not tried: it does not count against the keys.
     fn take_back(&self, keys: &[(String, usize)]) {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner()).take_back(keys);
+        if self.storage.is_sqlite() {
+            self.failures.lock().unwrap_or_else(|e| e.into_inner()).take_back(keys);
+        } else if let Err(e) = self.storage.take_back_attempt(keys) {
+            tracing::warn!("a login attempt not taken back: {e}");
+        }
     }
 
     /// A place for an Argon2 check, or `Busy` (and the attempt taken back: nothing was tried).

@@ -50,6 +50,7 @@ fn tables() -> String {
     let mut all: Vec<String> =
         [schema::CORE, accounts::SCHEMA, read_model::SCHEMA, board::SCHEMA, office::SCHEMA, awards::SCHEMA, photos::SCHEMA].iter().map(|s| sql::postgres_ddl(s)).collect();
     all.push(photos::POSTGRES_BYTES.to_owned());
+    all.push(accounts::POSTGRES_ATTEMPTS.to_owned());
     all.join("\n")
 }
 

@@ -216,3 +216,29 @@ async fn confirmed_changes_survive_kill_9_of_one_of_two_processes() {
         p.wait().unwrap();
     }
 }
+
+/// A guesser spreading wrong passwords over two processes gets no more tries than on one:
+/// the count is the database's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_logins_count_across_processes() {
+    let database = shared_database();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s1 = Server::start_shared(&database, d1.path()).await;
+    let s2 = Server::start_shared(&database, d2.path()).await;
+    s1.state.hub.directory.add_person("孙丽", "sunli", Some("right password"), None).unwrap();
+    const JSON: (&str, &str) = ("Content-Type", "application/json");
+    let login = |addr, password: &str| {
+        let body = format!(r#"{{"login":"sunli","password":"{password}"}}"#);
+        async move { common::http(addr, "POST", "/api/login", &[JSON], &body).await.0 }
+    };
+    assert_eq!(login(s2.addr, "right password").await, 200, "an account made on one process logs in on the other");
+    // Five wrong passwords, alternating between the processes: the sixth try is refused on both.
+    for n in 0..5 {
+        let addr = if n % 2 == 0 { s1.addr } else { s2.addr };
+        assert_eq!(login(addr, "wrong").await, 401);
+    }
+    assert_eq!(login(s1.addr, "right password").await, 429);
+    assert_eq!(login(s2.addr, "right password").await, 429);
+    s1.stop().await;
+    s2.stop().await;
+}

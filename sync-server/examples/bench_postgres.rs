@@ -1,0 +1,20 @@
+//! A PostgreSQL for the multi-process benchmark (`bench/processes/run.mjs`): Debian's server
+//! started in a temporary directory as the tests start theirs, but flushing every commit to
+//! the disk (as SQLite's `synchronous = FULL` does, so the two compare). Prints one fresh
+//! database's address per line, then runs until its standard input closes; the server stops
+//! with it.
+//!
+//! cargo run --release -p sync-server --example bench_postgres -- DATABASES
+
+use std::io::Read;
+
+fn main() -> Result<(), String> {
+    let n: usize = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(1);
+    std::env::set_var("PIONEER_PG_DURABLE", "1");
+    let instance = sync_server::test_postgres::instance()?;
+    for _ in 0..n {
+        println!("{}", instance.database()?);
+    }
+    let _ = std::io::stdin().read_to_end(&mut Vec::new());
+    Ok(())
+}
