@@ -201,6 +201,12 @@ pub async fn export_route(State(state): State<AppState>, client: Option<axum::Ex
     let hub = state.hub.clone();
     let work = tokio::task::spawn_blocking(move || -> Result<Result<(std::fs::File, String), String>, Refusal> {
         let _slot = slot;
+        // And a place among the exports of every process sharing the database.
+        let _shared = match hub.storage.shared_place(crate::limits::EXPORT_PLACES, crate::limits::MAX_CONCURRENT_EXPORTS) {
+            Ok(Some(place)) => place,
+            Ok(None) => return Err((StatusCode::TOO_MANY_REQUESTS, "busy", "正在导出的文件较多，请稍后再试".to_owned())),
+            Err(e) => return Ok(Err(e)),
+        };
         let scope = Scope::of(hub.directory.org(), &p.person, &ask, today(), crate::board::case_rules(&hub.storage))?;
         let path = std::env::temp_dir().join(format!("pioneer-export-{}.xlsx", crate::directory::random_id()));
         let written = std::fs::File::options().read(true).write(true).create_new(true).open(&path).map_err(|e| e.to_string()).and_then(|file| {

@@ -21,6 +21,8 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 /// writes a workbook: seconds of CPU and a temporary file); more are answered 429.
 pub(crate) const MAX_CONCURRENT_EXPORTS: usize = 2;
 pub(crate) static EXPORTS: Places = Places::new(MAX_CONCURRENT_EXPORTS);
+/// The exports' places across processes sharing PostgreSQL (an advisory-lock key).
+pub(crate) const EXPORT_PLACES: i32 = 0x4558_5054;
 
 /// Whole ledgers loaded at once for the desk's record view (a ledger of a few thousand records
 /// is tens of MB and a tenth of a second of CPU to load); more are answered 429.

@@ -76,6 +76,9 @@ pub enum Notice {
     Resync,
 }
 
+/// A place held across processes ([`Storage::shared_place`]), given back when dropped.
+pub(crate) struct SharedPlace(#[allow(dead_code)] Option<postgres::PgPlace>);
+
 enum Backend {
     Sqlite(Mutex<Connection>),
     Postgres(postgres::Pg),
@@ -331,6 +334,16 @@ impl Storage {
                 db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seq], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))?;
             Ok(Some((tag as u64, chunks)))
         })
+    }
+
+    /// One of `max` places of `kind` held across every process sharing the database (exports
+    /// of the desk: each process's own bound, and this one for them all); None when all are
+    /// taken. On SQLite, which one process owns, its own bound is the bound: always a place.
+    pub(crate) fn shared_place(&self, kind: i32, max: usize) -> Result<Option<SharedPlace>> {
+        match &self.backend {
+            Backend::Sqlite(_) => Ok(Some(SharedPlace(None))),
+            Backend::Postgres(pg) => Ok(pg.place(kind, max)?.map(|p| SharedPlace(Some(p)))),
+        }
     }
 
     /// Announces, inside `db`'s transaction, that the organisation changed or (`revoked`) a

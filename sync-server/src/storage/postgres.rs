@@ -267,6 +267,37 @@ async fn listen_once(config: &tokio_postgres::Config, instance: &str, tx: &tokio
     Err("the connection closed".into())
 }
 
+/// One of a limited number of places held across every process (a session-level advisory
+/// lock on a connection kept for as long as the place is held); given back when dropped, and by
+/// PostgreSQL when the process dies.
+pub(crate) struct PgPlace {
+    conn: r2d2::PooledConnection<PgManager>,
+    key: (i32, i32),
+}
+
+impl Drop for PgPlace {
+    fn drop(&mut self) {
+        let (a, b) = self.key;
+        if !matches!(self.conn.ask(&format!("SELECT pg_advisory_unlock({a}, {b})")), Ok(true)) {
+            self.conn.poison();
+        }
+    }
+}
+
+impl Pg {
+    /// A place among `max` of `kind` (a small number naming the bound), or None when all are
+    /// held somewhere.
+    pub(super) fn place(&self, kind: i32, max: usize) -> Result<Option<PgPlace>> {
+        let mut conn = self.conn()?;
+        for slot in 0..max as i32 {
+            if conn.ask(&format!("SELECT pg_try_advisory_lock({kind}, {slot})"))? {
+                return Ok(Some(PgPlace { conn, key: (kind, slot) }));
+            }
+        }
+        Ok(None)
+    }
+}
+
 fn rand_u8() -> u8 {
     let mut b = [0u8];
     let _ = getrandom::fill(&mut b);

@@ -397,6 +397,16 @@ impl PgConnection {
     pub(crate) fn batch(&mut self, sql: &str) -> Result<()> {
         Ok(wait(self.client.batch_execute(sql))?)
     }
+
+    /// The one boolean a statement answers, outside any transaction (session-level locks).
+    pub(crate) fn ask(&mut self, sql: &str) -> Result<bool> {
+        Ok(wait(self.client.query_one(sql, &[]))?.try_get::<_, bool>(0)?)
+    }
+
+    /// Not to be used again: the pool closes it (and PostgreSQL ends what its session held).
+    pub(crate) fn poison(&mut self) {
+        self.in_transaction = true;
+    }
 }
 
 /// PostgreSQL: one transaction on a pooled connection, rolled back unless committed.

@@ -492,3 +492,34 @@ fn a_postgres_database_from_a_newer_server_is_refused() {
     let refused = Storage::open_database(&Database::Postgres(url), dir.path(), Duration::from_secs(5)).err().unwrap();
     assert!(refused.contains("newer version"), "{refused}");
 }
+
+/// The desk's exports are bounded across every process: the places are held in PostgreSQL,
+/// given back when dropped, and by PostgreSQL when a process goes away.
+#[test]
+fn places_are_shared_by_every_process_and_freed_when_one_goes() {
+    let url = crate::test_postgres::database().unwrap();
+    let open = || Storage::open_database(&Database::Postgres(url.clone()), tempfile::tempdir().unwrap().path(), Duration::from_secs(5)).unwrap();
+    let (a, b) = (open(), open());
+    let first = a.shared_place(7, 2).unwrap().expect("a place");
+    let second = b.shared_place(7, 2).unwrap().expect("a second place, on the other process");
+    assert!(a.shared_place(7, 2).unwrap().is_none(), "a third is refused on either");
+    assert!(b.shared_place(7, 2).unwrap().is_none());
+    assert!(b.shared_place(8, 2).unwrap().is_some(), "another kind of place is another bound");
+    drop(first);
+    let third = b.shared_place(7, 2).unwrap().expect("a place again once one was given back");
+    // The process holding two goes away without giving them back.
+    let c = open();
+    drop((second, third));
+    let held: Vec<_> = (0..2).map(|_| c.shared_place(9, 2).unwrap().expect("a place")).collect();
+    assert!(a.shared_place(9, 2).unwrap().is_none());
+    std::mem::forget(held);
+    drop(c);
+    let back = (0..50).find_map(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        a.shared_place(9, 2).unwrap()
+    });
+    assert!(back.is_some(), "the places of a process gone are free again");
+    // And SQLite, which one process owns, always has a place (its own bound is the bound).
+    let dir = tempfile::tempdir().unwrap();
+    assert!(Storage::open(dir.path()).unwrap().shared_place(7, 0).unwrap().is_some());
+}
