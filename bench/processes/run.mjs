@@ -67,7 +67,9 @@ let port = 18300;
 async function run(name, database, processes) {
   const data = join(dir, name);
   const ledgers = join(dir, `${name}.json`);
-  execFileSync(join(ROOT, "target/release/examples/prepare_load"), [join(data, "prepare"), CLIENTS, ledgers, database]);
+  // The organisation: in the one server's own data directory on SQLite, in the database on
+  // PostgreSQL.
+  execFileSync(join(ROOT, "target/release/examples/prepare_load"), [join(data, database === "sqlite" ? "p0" : "prepare"), CLIENTS, ledgers, database]);
   const servers = [];
   for (let i = 0; i < processes; i++) {
     const p = port++;

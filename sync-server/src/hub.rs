@@ -25,10 +25,7 @@ use crate::directory::{Directory, Principal};
 use crate::limits::FAULTS;
 use crate::read_model::ReadModel;
 use crate::storage::Storage;
-use crate::storage::{Appended, Projection};
-
-/// Times a commit is tried when other processes keep committing to the same ledger first.
-const MAX_BEHIND: usize = 8;
+use crate::storage::{Appended, Appender, Behind, Projection};
 
 /// What the server knows of one document.
 enum Slot {
@@ -267,50 +264,19 @@ impl Hub {
     /// Stores `unsaved` (what memory holds beyond storage) and, for a unit ledger, the read
     /// model's rows for what they changed, in one transaction. When another process sharing
     /// the database stored to the document since memory last caught up, what it stored is
-    /// taken in first (the document read again if it was compacted there), then the changes
-    /// memory still lacks in storage are projected and stored.
+    /// taken in first, in the document's turn (see [`Storage::append_with`]).
     fn commit(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Result<(), String> {
-        let mut unsaved = std::borrow::Cow::Borrowed(unsaved);
-        for _ in 0..MAX_BEHIND {
-            let bytes = ledger_sync::stored::chunk_of(&unsaved);
-            let projection = self.projection(doc, cell, stored, &unsaved);
-            let seen = *cell.seen();
-            let started = std::time::Instant::now();
-            match self.storage.append_checked(doc, &bytes, projection.as_ref(), stored.exists().then_some((seen.tag, seen.chunk)))? {
-                Appended::Stored(seq) => {
-                    crate::metrics::persisted(started);
-                    stored.saved(seq, bytes.len());
-                    cell.seen().chunk = seq;
-                    if let Some(p) = projection {
-                        *cell.projected() = Some(Some(p.heads.clone()));
-                        self.read_model.committed(doc, &p);
-                    }
-                    return Ok(());
-                }
-                Appended::Behind { tag, chunks } => {
-                    *cell.projected() = None;
-                    self.read_model.forget(doc);
-                    if tag == seen.tag {
-                        let last = chunks.last().map(|(k, _)| *k);
-                        stored.adopt(chunks).map_err(|e| e.to_string())?;
-                        if let Some(last) = last {
-                            cell.seen().chunk = last;
-                        }
-                    } else {
-                        let mine = unsaved.into_owned();
-                        let Slot::Loaded(fresh) = self.load(doc, cell)? else { return Err("the document is gone from storage".into()) };
-                        *stored = fresh;
-                        stored.doc().apply_changes(mine).map_err(|e| e.to_string())?;
-                    }
-                    match stored.unsaved_changes() {
-                        Some(changes) if !changes.is_empty() => unsaved = std::borrow::Cow::Owned(changes),
-                        // Another process stored these very changes (the same phone reached both).
-                        _ => return Ok(()),
-                    }
-                }
-            }
+        let started = std::time::Instant::now();
+        let mut commit = Commit { hub: self, doc, cell, stored, unsaved: Some(std::borrow::Cow::Borrowed(unsaved)) };
+        let Some(Appended { seq, bytes, projection }) = self.storage.append_with(doc, &mut commit)? else { return Ok(()) };
+        crate::metrics::persisted(started);
+        commit.stored.saved(seq, bytes);
+        cell.seen().chunk = seq;
+        if let Some(p) = projection {
+            *cell.projected() = Some(Some(p.heads.clone()));
+            self.read_model.committed(doc, &p);
         }
-        Err(format!("other processes kept storing to {doc} first; try again"))
+        Ok(())
     }
 
     /// Takes in what other processes stored to `doc` since memory last caught up (told by
@@ -364,11 +330,18 @@ impl Hub {
     /// current as storage (the usual case), those changes are `unsaved`, which the commit
     /// already has: Automerge is not asked for them again (walking the change graph is most of
     /// a projection's cost on a long history).
-    fn projection(&self, doc: &DocumentId, cell: &Cell, stored: &mut StoredDocument<i64>, unsaved: &[automerge::Change]) -> Option<Projection> {
+    fn projection(
+        &self,
+        doc: &DocumentId,
+        cell: &Cell,
+        stored: &mut StoredDocument<i64>,
+        unsaved: &[automerge::Change],
+        read_heads: &mut dyn FnMut() -> Result<Option<Vec<ChangeHash>>, String>,
+    ) -> Option<Projection> {
         self.directory.unit_of(doc)?;
         let mut projected = cell.projected();
         if projected.is_none() {
-            match self.storage.projected_heads(doc) {
+            match read_heads() {
                 Ok(heads) => *projected = Some(heads),
                 Err(e) => {
                     // The rows catch up with the next commit, which projects from what storage has.
@@ -557,6 +530,64 @@ impl Hub {
             Slot::Loaded(d) => Some(d.doc().get_heads()),
             _ => None,
         }
+    }
+}
+
+/// One commit of a document held in memory, as storage drives it.
+struct Commit<'a> {
+    hub: &'a Hub,
+    doc: &'a DocumentId,
+    cell: &'a Cell,
+    stored: &'a mut StoredDocument<i64>,
+    /// The changes to store, while known without asking the document (until a catch-up).
+    unsaved: Option<std::borrow::Cow<'a, [automerge::Change]>>,
+}
+
+impl Appender for Commit<'_> {
+    fn seen(&self) -> Option<(u64, i64)> {
+        let seen = *self.cell.seen();
+        self.stored.exists().then_some((seen.tag, seen.chunk))
+    }
+
+    fn catch_up(&mut self, behind: Behind) -> Result<(), String> {
+        *self.cell.projected() = None;
+        self.hub.read_model.forget(self.doc);
+        self.unsaved = None;
+        match behind {
+            Behind::Chunks(chunks) => {
+                let last = chunks.last().map(|(k, _)| *k);
+                self.stored.adopt(chunks).map_err(|e| e.to_string())?;
+                if let Some(last) = last {
+                    self.cell.seen().chunk = last;
+                }
+            }
+            Behind::Compacted(layout) => {
+                // Read again as stored, with what memory holds beyond storage on top.
+                let mine = self.stored.unsaved_changes().unwrap_or_default();
+                let mut fresh = StoredDocument::load(&layout, self.hub.policy).map_err(|e| e.to_string())?;
+                fresh.doc().set_actor(ActorId::random());
+                fresh.doc().apply_changes(mine).map_err(|e| e.to_string())?;
+                *self.cell.seen() = Seen { tag: layout.tag, chunk: layout.chunks.last().map_or(0, |(k, _)| *k) };
+                *self.stored = fresh;
+            }
+        }
+        Ok(())
+    }
+
+    fn prepare(&mut self, projected: &mut dyn FnMut() -> Result<Option<Vec<ChangeHash>>, String>) -> Result<Option<(Vec<u8>, Option<Projection>)>, String> {
+        let unsaved = match self.unsaved.take() {
+            Some(u) => u,
+            None => match self.stored.unsaved_changes() {
+                Some(changes) if !changes.is_empty() => std::borrow::Cow::Owned(changes),
+                // Another process stored these very changes (the same phone reached both).
+                _ => return Ok(None),
+            },
+        };
+        let bytes = ledger_sync::stored::chunk_of(&unsaved);
+        let projection = self.hub.projection(self.doc, self.cell, self.stored, &unsaved, projected);
+        // Kept for a transaction run again (PostgreSQL breaking a deadlock).
+        self.unsaved = Some(unsaved);
+        Ok(Some((bytes, projection)))
     }
 }
 

@@ -52,14 +52,35 @@ impl std::str::FromStr for Database {
     }
 }
 
-/// What [`Storage::append_checked`] did.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Appended {
-    /// Stored under this key.
-    Stored(i64),
-    /// Not stored: another process stored to the document since the state memory holds. The
-    /// snapshot's tag now and the chunks after the last one memory holds.
-    Behind { tag: u64, chunks: Vec<(i64, Vec<u8>)> },
+/// What memory lacks of what another process stored, found while appending.
+pub enum Behind {
+    /// The chunks stored after the last one memory holds.
+    Chunks(Vec<(i64, Vec<u8>)>),
+    /// The document was compacted elsewhere: all of it.
+    Compacted(Layout<i64>),
+}
+
+/// A commit of memory to storage ([`Storage::append_with`]), driven by the one who holds the
+/// document in memory.
+pub trait Appender {
+    /// The snapshot's tag and the last chunk memory holds; None when storage holds nothing of
+    /// it yet.
+    fn seen(&self) -> Option<(u64, i64)>;
+    /// Takes in what another process stored (called while the document's appends wait).
+    fn catch_up(&mut self, behind: Behind) -> std::result::Result<(), String>;
+    /// The chunk to store now and, for a unit ledger, its read-model rows; `projected` reads
+    /// the heads the stored rows are at. None: nothing left to store.
+    fn prepare(
+        &mut self,
+        projected: &mut dyn FnMut() -> std::result::Result<Option<Vec<automerge::ChangeHash>>, String>,
+    ) -> std::result::Result<Option<(Vec<u8>, Option<Projection>)>, String>;
+}
+
+/// What [`Storage::append_with`] stored.
+pub struct Appended {
+    pub seq: i64,
+    pub bytes: usize,
+    pub projection: Option<Projection>,
 }
 
 /// What another process sharing the database did.
@@ -285,42 +306,59 @@ impl Storage {
     /// Appends a chunk and, for a unit ledger, the read model's rows for what it changed, in
     /// one transaction: both or neither.
     pub fn append_projected(&self, doc: &DocumentId, changes: &[u8], projection: Option<&Projection>) -> Result<i64> {
-        match self.append_checked(doc, changes, projection, None)? {
-            Appended::Stored(seq) => Ok(seq),
-            Appended::Behind { .. } => Err("storage: another process stored to the document".into()),
-        }
+        let id = doc.to_string();
+        self.write_in_turn(&id, |db| {
+            let exists = db.query_opt("SELECT 1 FROM documents WHERE id = ?1", params![id], |_| Ok(()))?.is_some();
+            self.append_in(db, &id, exists, changes, projection)
+        })
     }
 
-    /// [`Self::append_projected`] for a process that may share the database with others. On
-    /// PostgreSQL the document's appends take turns across processes (so its chunks are
-    /// numbered in the order they commit), and with `seen` (the snapshot's tag and the last
-    /// chunk memory holds) nothing is stored when another process stored to the document
-    /// since: the answer is [`Appended::Behind`] with what memory lacks, to take in, project
-    /// again and append again. Every process listening hears of the chunk once it commits.
-    pub fn append_checked(&self, doc: &DocumentId, changes: &[u8], projection: Option<&Projection>, seen: Option<(u64, i64)>) -> Result<Appended> {
+    fn append_in(&self, db: &mut dyn Sql, id: &str, exists: bool, changes: &[u8], projection: Option<&Projection>) -> sql::Result<i64> {
+        if !exists {
+            db.execute("INSERT INTO documents (id, snapshot) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, &[][..]])?;
+        }
+        let seq = db.query_row("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2) RETURNING seq", params![id, changes], |r| r.get::<i64>(0))?;
+        if let Some(p) = projection {
+            read_model::write(db, id, p)?;
+        }
+        if let Backend::Postgres(pg) = &self.backend {
+            db.execute("SELECT pg_notify(?1, ?2)", params![postgres::CHANGES, pg.notice(id)])?;
+        }
+        Ok(seq)
+    }
+
+    /// Commits what `a` holds of `doc` beyond storage. On PostgreSQL the document's appends
+    /// take turns across processes (its chunks are numbered in the order they commit); when
+    /// another process stored to it since the state `a` has seen, `a` takes that in first,
+    /// still in its turn, and only then prepares what to store: every commit is made on top
+    /// of everything stored before it, its read-model rows too, however many processes write.
+    /// Every process listening hears of the chunk once it commits. None: nothing to store.
+    pub fn append_with(&self, doc: &DocumentId, a: &mut dyn Appender) -> Result<Option<Appended>> {
         let id = doc.to_string();
         let shared = !self.is_sqlite();
         self.write_in_turn(&id, |db| {
             let tag = db.query_opt("SELECT tag FROM documents WHERE id = ?1", params![id], |r| r.get::<i64>(0))?;
-            if let (true, Some((seen_tag, seen_chunk)), Some(tag)) = (shared, seen, tag) {
-                let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seen_chunk], |r| {
-                    Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?))
-                })?;
-                if tag as u64 != seen_tag || !chunks.is_empty() {
-                    return Ok(Appended::Behind { tag: tag as u64, chunks });
+            if let (true, Some((seen_tag, seen_chunk)), Some(tag)) = (shared, a.seen(), tag) {
+                if tag as u64 != seen_tag {
+                    let snapshot = db.query_row("SELECT snapshot FROM documents WHERE id = ?1", params![id], |r| r.get::<Vec<u8>>(0))?;
+                    let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq", params![id], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))?;
+                    a.catch_up(Behind::Compacted(Layout { tag: tag as u64, snapshot, chunks }))?;
+                } else {
+                    let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seen_chunk], |r| {
+                        Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?))
+                    })?;
+                    if !chunks.is_empty() {
+                        a.catch_up(Behind::Chunks(chunks))?;
+                    }
                 }
             }
-            if tag.is_none() {
-                db.execute("INSERT INTO documents (id, snapshot) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![id, &[][..]])?;
-            }
-            let seq = db.query_row("INSERT INTO chunks (doc, bytes) VALUES (?1, ?2) RETURNING seq", params![id, changes], |r| r.get::<i64>(0))?;
-            if let Some(p) = projection {
-                read_model::write(db, &id, p)?;
-            }
-            if let Backend::Postgres(pg) = &self.backend {
-                db.execute("SELECT pg_notify(?1, ?2)", params![postgres::CHANGES, pg.notice(&id)])?;
-            }
-            Ok(Appended::Stored(seq))
+            let mut projected = || -> Result<Option<Vec<automerge::ChangeHash>>> {
+                let heads = db.query_opt("SELECT heads FROM rm_ledgers WHERE ledger = ?1", params![id], |r| r.get::<Vec<u8>>(0)).map_err(String::from)?;
+                Ok(heads.and_then(|b| read_model::decode_heads(&b)))
+            };
+            let Some((bytes, projection)) = a.prepare(&mut projected)? else { return Ok(None) };
+            let seq = self.append_in(db, &id, tag.is_some(), &bytes, projection.as_ref())?;
+            Ok(Some(Appended { seq, bytes: bytes.len(), projection }))
         })
     }
 
@@ -357,6 +395,16 @@ impl Storage {
             db.execute("SELECT pg_notify(?1, ?2)", params![postgres::DIRECTORY, payload])?;
         }
         Ok(())
+    }
+
+    /// Ends every connection listening for notices on this database (what a restart of
+    /// PostgreSQL or a network fault does to them); how many. For the tests.
+    #[doc(hidden)]
+    pub fn end_listeners(&self) -> Result<usize> {
+        self.write(|db| {
+            db.query_map("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'", params![], |r| r.get::<bool>(0))
+        })
+        .map(|ended| ended.into_iter().filter(|e| *e).count())
     }
 
     /// Tells this process what other processes sharing the database commit (PostgreSQL; None

@@ -242,3 +242,46 @@ async fn failed_logins_count_across_processes() {
     s1.stop().await;
     s2.stop().await;
 }
+
+/// The listening connection is cut (PostgreSQL ends it, as a restart or a network fault
+/// would); an edit made on the other process while nobody listened still reaches the phone,
+/// once the listener is back, without waiting for a later edit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_edit_announced_while_the_listener_was_away_is_not_lost() {
+    let database = shared_database();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s1 = Server::start_shared(&database, d1.path()).await;
+    let s2 = Server::start_shared(&database, d2.path()).await;
+    let id = s1.ledger();
+    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await);
+    let mut first = Phone::new("p0", id);
+    common::put_visit(&mut first.doc, "base", "起点");
+    common::commit_signed(&mut first.doc, common::TESTER, Some("base"));
+    assert_eq!(first.sync(&s1.url(), Duration::from_secs(20)).await, End::Quiet);
+    let mut watcher = Phone::reader(id);
+    watcher.doc = first.doc.clone().with_actor(ActorId::random());
+    let url = s2.url();
+    let watching = tokio::spawn(async move {
+        let end = watcher.session(&url, Duration::from_secs(30), Duration::from_secs(5), 0, Duration::ZERO).await;
+        (watcher, end)
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Every listening connection is ended; the edit is made at once, before any listens again.
+    let sync_server::Database::Postgres(url) = &database else { unreachable!() };
+    let ended = {
+        let storage = sync_server::Storage::open_database(&database, tempfile::tempdir().unwrap().path(), Duration::from_secs(5)).unwrap();
+        let _ = url;
+        storage.end_listeners().unwrap()
+    };
+    assert!(ended >= 2, "both processes listen: {ended}");
+    let mut writer = Phone::new("w", id);
+    writer.doc = first.doc.clone().with_actor(ActorId::random());
+    writer.edit("after-cut", 1);
+    assert_eq!(writer.sync(&s1.url(), Duration::from_secs(20)).await, End::Quiet);
+    let edit = writer.edits[0];
+    let (mut watcher, end) = watching.await.unwrap();
+    assert_eq!(end, End::Quiet, "{:?}", watcher.closed);
+    assert!(watcher.doc.get_change_by_hash(&edit).is_some(), "the edit made while nobody listened never reached the phone on the other process");
+    s1.stop().await;
+    s2.stop().await;
+}
