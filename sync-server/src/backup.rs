@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::data_check::{self, Report};
-use crate::storage::DATABASE;
+use crate::storage::{Storage, DATABASE};
 
 /// Where a data directory's own backups go: the scheduled ones and those made before a migration.
 pub const DIR: &str = "backups";
@@ -49,30 +49,44 @@ fn io<'a>(what: &str, path: &'a Path) -> impl FnOnce(std::io::Error) -> String +
 /// Writes a consistent copy of `db`'s database to `to` (which must not exist): to a partial
 /// file first, checked by SQLite and synced to the disk, then renamed.
 pub(crate) fn vacuum_into(db: &Connection, to: &Path) -> Result<(), String> {
-    if to.exists() {
-        return Err(format!("{} exists already; a backup never overwrites", to.display()));
-    }
-    let dir = to.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
-    let partial = to.with_extension("partial");
-    let _ = std::fs::remove_file(&partial);
+    let partial = partial_for(to)?;
     let path = partial.to_str().ok_or_else(|| format!("{} is not a UTF-8 path", partial.display()))?;
-    let result = (|| {
-        db.execute("VACUUM INTO ?1", [path]).map_err(|e| format!("backup: {e}"))?;
-        let copy = Connection::open_with_flags(&partial, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("backup: {e}"))?;
-        let verdict: String = copy.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| format!("backup: {e}"))?;
-        if verdict != "ok" {
-            return Err(format!("backup: the copy is damaged: {verdict}"));
-        }
-        drop(copy);
-        File::open(&partial).and_then(|f| f.sync_all()).map_err(io("sync", &partial))?;
-        std::fs::rename(&partial, to).map_err(io("rename", &partial))?;
-        File::open(dir).and_then(|f| f.sync_all()).map_err(io("sync", dir))
-    })();
+    let result = db.execute("VACUUM INTO ?1", [path]).map_err(|e| format!("backup: {e}")).and_then(|_| finish(&partial, to));
     if result.is_err() {
         let _ = std::fs::remove_file(&partial);
     }
     result
+}
+
+/// A new partial file for the backup `to` (which must not exist), its folder made.
+fn partial_for(to: &Path) -> Result<PathBuf, String> {
+    if to.exists() {
+        return Err(format!("{} exists already; a backup never overwrites", to.display()));
+    }
+    let dir = beside(to);
+    std::fs::create_dir_all(dir).map_err(io("create", dir))?;
+    let partial = to.with_extension("partial");
+    let _ = std::fs::remove_file(&partial);
+    Ok(partial)
+}
+
+/// The folder a backup file lies in (its photos go there too).
+fn beside(file: &Path) -> &Path {
+    file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
+}
+
+/// Checks the written `partial` copy with SQLite, syncs it to the disk and renames it `to`.
+fn finish(partial: &Path, to: &Path) -> Result<(), String> {
+    let copy = Connection::open_with_flags(partial, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("backup: {e}"))?;
+    let verdict: String = copy.query_row("PRAGMA quick_check", [], |r| r.get(0)).map_err(|e| format!("backup: {e}"))?;
+    if verdict != "ok" {
+        return Err(format!("backup: the copy is damaged: {verdict}"));
+    }
+    drop(copy);
+    File::open(partial).and_then(|f| f.sync_all()).map_err(io("sync", partial))?;
+    std::fs::rename(partial, to).map_err(io("rename", partial))?;
+    let dir = beside(to);
+    File::open(dir).and_then(|f| f.sync_all()).map_err(io("sync", dir))
 }
 
 /// What a backup wrote.
@@ -168,6 +182,82 @@ pub fn backup(data_dir: &Path, to: &Path) -> Result<Backup, String> {
     Ok(Backup { path: to.to_owned(), bytes, took: started.elapsed(), photos_copied, photos_missing })
 }
 
+/// Backs up what `storage` holds to `to`, while servers run or not. SQLite: [`backup`] of its
+/// data directory. PostgreSQL: every table copied, in one consistent read, into a new SQLite
+/// file of this version's layout, and every photo's bytes written as a file beside it: a
+/// backup like any other, which `check` checks and `restore` restores into either backend.
+pub fn backup_storage(storage: &Storage, to: &Path) -> Result<Backup, String> {
+    if storage.is_sqlite() {
+        return backup(storage.dir(), to);
+    }
+    let started = std::time::Instant::now();
+    let partial = partial_for(to)?;
+    let folder = beside(to).to_owned();
+    let mut photos_copied = 0;
+    let result = (|| {
+        let db = Connection::open(&partial).map_err(|e| format!("backup: {e}"))?;
+        crate::storage::schema::create_empty(&db)?;
+        db.execute_batch("BEGIN").map_err(|e| format!("backup: {e}"))?;
+        let lacks = |hash: &str| ledger::photo::valid_hash(hash) && !crate::storage::photos::path_of(&folder, hash).exists();
+        let mut photo = |hash: &str, bytes: &[u8]| {
+            photos_copied += 1;
+            crate::storage::photos::write_durably(&folder, hash, bytes)
+        };
+        storage.copy_into(&db, &lacks, &mut photo)?;
+        // PostgreSQL's own record of its layout; the file's is SQLite's `user_version`.
+        db.execute_batch("DELETE FROM settings WHERE key = 'schema_version'; COMMIT").map_err(|e| format!("backup: {e}"))?;
+        drop(db);
+        finish(&partial, to)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    result?;
+    let bytes = std::fs::metadata(to).map(|m| m.len()).unwrap_or(0);
+    Ok(Backup { path: to.to_owned(), bytes, took: started.elapsed(), photos_copied, photos_missing: Vec::new() })
+}
+
+/// Restores the backup `from` into the PostgreSQL database `storage` opened, while no server
+/// serves from it. The backup is checked first and refused unless whole; one from an older
+/// version is brought to this one's layout on a copy first. What the database held is backed
+/// up into the data directory's `backups` before it is replaced, in one transaction. This is
+/// also how a SQLite data directory moves to PostgreSQL: back it up, restore it here.
+pub fn restore_into(from: &Path, storage: &Storage) -> Result<Restored, String> {
+    if storage.is_sqlite() {
+        return restore(from, storage.dir());
+    }
+    let _alone = storage.hold_alone()?;
+    let report = data_check::check_file(from)?;
+    if !report.is_whole() {
+        return Err(format!("{} is not whole; nothing was restored:\n  {}", from.display(), report.problems.join("\n  ")));
+    }
+    let photos_from = beside(from).to_owned();
+    // An older layout is migrated on a copy, in a folder of the data directory's own.
+    let work = storage.dir().join(format!("restoring-{}", stamp()));
+    let source = if report.schema < crate::storage::SCHEMA_VERSION {
+        std::fs::create_dir_all(&work).map_err(io("create", &work))?;
+        std::fs::copy(from, work.join(DATABASE)).map_err(io("copy to", &work))?;
+        drop(Storage::open(&work)?);
+        work.join(DATABASE)
+    } else {
+        from.to_owned()
+    };
+    let result = (|| {
+        let held =
+            storage.read(|db| db.query_row("SELECT (SELECT COUNT(*) FROM documents) + (SELECT COUNT(*) FROM units)", crate::storage::sql::params![], |r| r.get::<i64>(0)))?;
+        let kept = if held > 0 { Some(backup_storage(storage, &path_in(&storage.dir().join(DIR), "before-restore"))?.path) } else { None };
+        let db = Connection::open_with_flags(&source, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| format!("cannot open {}: {e}", source.display()))?;
+        let photo = |hash: &str| {
+            let file = crate::storage::photos::path_of(&photos_from, hash);
+            std::fs::read(&file).map_err(|e| format!("photo {hash}: cannot read {}: {e}", file.display()))
+        };
+        storage.replace_with(&db, &photo)?;
+        Ok(Restored { report, kept, photos_missing: Vec::new() })
+    })();
+    let _ = std::fs::remove_dir_all(&work);
+    result
+}
+
 /// The data directory held by one process: a server while it runs, or a restore. Released when
 /// dropped (or when the process ends, however it ends).
 pub struct DataDirLock {
@@ -243,8 +333,8 @@ fn scheduled(dir: &Path) -> Vec<(SystemTime, PathBuf)> {
 }
 
 /// Makes one scheduled backup in `dir` and deletes the oldest beyond `keep`.
-pub fn scheduled_backup(data_dir: &Path, dir: &Path, keep: usize) -> Result<Backup, String> {
-    let done = backup(data_dir, &path_in(dir, SCHEDULED))?;
+pub fn scheduled_backup(storage: &Storage, dir: &Path, keep: usize) -> Result<Backup, String> {
+    let done = backup_storage(storage, &path_in(dir, SCHEDULED))?;
     let all = scheduled(dir);
     for (_, old) in all.iter().take(all.len().saturating_sub(keep.max(1))) {
         if let Err(e) = std::fs::remove_file(old) {
@@ -262,17 +352,18 @@ pub fn newest(dir: &Path) -> Option<SystemTime> {
     scheduled(dir).last().map(|(t, _)| *t)
 }
 
-/// Backs the data directory up every `every` into `dir`, keeping `keep`, for as long as the
-/// server runs. The first is due `every` after the newest one already there (at once if none).
-pub fn schedule(data_dir: PathBuf, dir: PathBuf, every: Duration, keep: usize) {
+/// Backs storage up every `every` into `dir`, keeping `keep`, for as long as the server runs.
+/// The first is due `every` after the newest one already there (at once if none). Several
+/// processes sharing PostgreSQL: give one of them `--backup-every`.
+pub fn schedule(storage: std::sync::Arc<Storage>, dir: PathBuf, every: Duration, keep: usize) {
     tokio::spawn(async move {
         loop {
             let since = newest(&dir).and_then(|t| t.elapsed().ok());
             if let Some(since) = since.filter(|s| *s < every) {
                 tokio::time::sleep(every - since).await;
             }
-            let (d, b) = (data_dir.clone(), dir.clone());
-            match tokio::task::spawn_blocking(move || scheduled_backup(&d, &b, keep)).await {
+            let (s, b) = (storage.clone(), dir.clone());
+            match tokio::task::spawn_blocking(move || scheduled_backup(&s, &b, keep)).await {
                 Ok(Ok(done)) => {
                     crate::metrics::backup_done();
                     tracing::info!("backed up to {} ({} bytes in {:.1} s)", done.path.display(), done.bytes, done.took.as_secs_f64());

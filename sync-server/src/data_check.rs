@@ -2,7 +2,8 @@
 //! changing a byte. SQLite's own integrity and foreign keys; every document loads from its
 //! snapshot and chunks, and no chunk waits for a change storage lacks; the read model's rows
 //! are exactly what the documents project to; the directory's units, grants and devices hang
-//! together. Each thing wrong is named; none found means the data is whole.
+//! together. Each thing wrong is named; none found means the data is whole. The same checks
+//! run on PostgreSQL (`check --database postgres://…`) in one repeatable-read transaction.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -12,10 +13,11 @@ use ledger::report::{self, Update};
 use ledger::UnitLedger;
 use ledger_sync::stored::missing_dependencies;
 use ledger_sync::DocumentId;
-use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::storage::read_model::{decode_heads, row};
-use crate::storage::SCHEMA_VERSION;
+use crate::storage::sql::{params, Sql, SqliteSql};
+use crate::storage::{Storage, SCHEMA_VERSION};
 
 /// What a check found.
 #[derive(Debug, Default)]
@@ -76,37 +78,78 @@ pub fn check_file(path: &Path) -> Result<Report, String> {
     if tables_missing {
         return Ok(report);
     }
-    let org = directory(&db, &mut report)?;
-    let ledgers: BTreeMap<String, &Unit> = org.units.values().filter_map(|u| Some((u.ledger.clone()?, u))).collect();
-    documents(&db, &ledgers, &mut report)?;
-    photos(&db, path.parent().unwrap_or(Path::new(".")), &mut report)?;
+    let has_photos = db.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'photos'", [], |r| r.get::<_, i64>(0)).map_err(sql)? > 0;
+    let photos = if has_photos { Photos::Files(path.parent().unwrap_or(Path::new(".")).to_owned()) } else { Photos::None };
+    check_in(&mut SqliteSql(&db), &photos, &mut report)?;
     Ok(report)
 }
 
-/// Every photo the database lists has its file beside it (`photos/ab/…`), of its size: in a
-/// data directory, and beside a backup (where the backup copied them).
-fn photos(db: &Connection, beside: &Path, report: &mut Report) -> Result<(), String> {
-    let exists: bool = db.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'photos'", [], |r| r.get::<_, i64>(0)).map_err(sql)? > 0;
-    if !exists {
-        return Ok(());
+/// Checks what `storage` holds: its SQLite file as [`check_file`] does, or PostgreSQL's tables
+/// (one consistent read; photos' bytes are in the database there).
+pub fn check_storage(storage: &Storage) -> Result<Report, String> {
+    if storage.is_sqlite() {
+        return check_file(&storage.dir().join(crate::storage::DATABASE));
     }
-    let mut stmt = db.prepare("SELECT hash, size FROM photos").map_err(sql)?;
-    let rows: Vec<(String, i64)> = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).map_err(sql)?.collect::<Result<_, _>>().map_err(sql)?;
+    let mut report = Report::default();
+    storage.read(|db| {
+        let version = db.query_opt("SELECT value FROM settings WHERE key = 'schema_version'", params![], |r| r.get::<String>(0))?;
+        report.schema = version.and_then(|v| v.parse().ok()).unwrap_or(0);
+        check_in(db, &Photos::InDatabase, &mut report).map_err(Into::into)
+    })?;
+    Ok(report)
+}
+
+/// Where the photos' bytes are.
+enum Photos {
+    /// A layout from before photos.
+    None,
+    /// Files in this folder (`photos/ab/…`): a data directory, or beside a backup.
+    Files(std::path::PathBuf),
+    /// PostgreSQL's `photo_bytes`.
+    InDatabase,
+}
+
+/// Every check past the database's own integrity.
+fn check_in(db: &mut dyn Sql, photos: &Photos, report: &mut Report) -> Result<(), String> {
+    let org = directory(db, report)?;
+    let ledgers: BTreeMap<String, &Unit> = org.units.values().filter_map(|u| Some((u.ledger.clone()?, u))).collect();
+    documents(db, &ledgers, report)?;
+    check_photos(db, photos, report)
+}
+
+/// Every photo the database lists has its bytes, of its size: a file beside the database
+/// (`photos/ab/…`, in a data directory or beside a backup, where the backup copied them), or
+/// on PostgreSQL a row of `photo_bytes`.
+fn check_photos(db: &mut dyn Sql, photos: &Photos, report: &mut Report) -> Result<(), String> {
+    let rows: Vec<(String, i64, Option<i64>)> = match photos {
+        Photos::None => return Ok(()),
+        Photos::Files(_) => db.query_map("SELECT hash, size FROM photos", params![], |r| Ok((r.get(0)?, r.get(1)?, None)))?,
+        Photos::InDatabase => db.query_map("SELECT p.hash, p.size, CAST(LENGTH(b.bytes) AS BIGINT) FROM photos p LEFT JOIN photo_bytes b ON b.hash = p.hash", params![], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?,
+    };
     let mut missing = Vec::new();
-    for (hash, size) in &rows {
+    for (hash, size, stored) in &rows {
         if !ledger::photo::valid_hash(hash) {
             report.problems.push(format!("photo row {hash:?} is not a photo's hash"));
             continue;
         }
-        let file = crate::storage::photos::path_of(beside, hash);
-        match std::fs::metadata(&file) {
-            Ok(m) if m.len() == *size as u64 => {}
-            Ok(m) => report.problems.push(format!("photo {hash}: its file holds {} bytes, not {size}", m.len())),
-            Err(_) => missing.push(hash.clone()),
+        let held = match photos {
+            Photos::Files(beside) => std::fs::metadata(crate::storage::photos::path_of(beside, hash)).ok().map(|m| m.len()),
+            _ => stored.map(|n| n as u64),
+        };
+        match held {
+            Some(n) if n == *size as u64 => {}
+            Some(n) => report.problems.push(format!("photo {hash}: its file holds {n} bytes, not {size}")),
+            None => missing.push(hash.clone()),
         }
     }
-    if !missing.is_empty() {
-        report.problems.push(format!("{} photo(s) listed have no file under {} (first: {})", missing.len(), beside.join("photos").display(), missing[0]));
+    if let Some(first) = missing.first() {
+        let place = match photos {
+            Photos::Files(beside) => format!("no file under {}", beside.join("photos").display()),
+            _ => "no bytes in photo_bytes".into(),
+        };
+        report.problems.push(format!("{} photo(s) listed have {place} (first: {first})", missing.len()));
     }
     report.photos = rows.len();
     Ok(())
@@ -128,12 +171,12 @@ fn sqlite_integrity(db: &Connection, report: &mut Report) -> Result<(), String> 
 }
 
 /// The organisation as stored, with what does not hang together named.
-fn directory(db: &Connection, report: &mut Report) -> Result<Org, String> {
+fn directory(db: &mut dyn Sql, report: &mut Report) -> Result<Org, String> {
     let mut org = Org::default();
-    let mut stmt = db.prepare("SELECT id, name, kind, parent, ledger FROM units").map_err(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get(3)?, r.get(4)?))).map_err(sql)?;
-    for row in rows {
-        let (id, name, kind, parent, ledger): (String, String, String, Option<String>, Option<String>) = row.map_err(sql)?;
+    let rows = db.query_map("SELECT id, name, kind, parent, ledger FROM units", params![], |r| {
+        Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?, r.get::<Option<String>>(3)?, r.get::<Option<String>>(4)?))
+    })?;
+    for (id, name, kind, parent, ledger) in rows {
         let Some(kind) = UnitKind::from_code(&kind) else {
             report.problems.push(format!("unit {id} ({name}) has an unknown kind {kind}"));
             continue;
@@ -157,10 +200,8 @@ fn directory(db: &Connection, report: &mut Report) -> Result<Org, String> {
     if roots > 1 {
         report.problems.push(format!("{roots} units have no parent; one city is the top"));
     }
-    let mut stmt = db.prepare("SELECT person, unit, role FROM grants").map_err(sql)?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))).map_err(sql)?;
-    for row in rows {
-        let (person, unit, role) = row.map_err(sql)?;
+    let rows = db.query_map("SELECT person, unit, role FROM grants", params![], |r| Ok((r.get::<String>(0)?, r.get::<String>(1)?, r.get::<String>(2)?)))?;
+    for (person, unit, role) in rows {
         match Role::from_code(&role) {
             Some(role) => {
                 org.grants.insert(ledger::org::Grant { person, unit, role });
@@ -169,8 +210,8 @@ fn directory(db: &Connection, report: &mut Report) -> Result<Org, String> {
         }
     }
     report.units = org.units.len();
-    report.people = db.query_row("SELECT COUNT(*) FROM people", [], |r| r.get::<_, i64>(0)).map_err(sql)? as usize;
-    let storage_id: Option<String> = db.query_row("SELECT value FROM settings WHERE key = 'storage_id'", [], |r| r.get(0)).optional().map_err(sql)?;
+    report.people = db.query_row("SELECT COUNT(*) FROM people", params![], |r| r.get::<i64>(0))? as usize;
+    let storage_id: Option<String> = db.query_opt("SELECT value FROM settings WHERE key = 'storage_id'", params![], |r| r.get(0))?;
     if storage_id.is_none() && report.units > 0 {
         // Not damage: the next start makes one; phones then offer everything again once.
         report.notes.push("no storage id yet: the server makes one when it starts".into());
@@ -178,9 +219,9 @@ fn directory(db: &Connection, report: &mut Report) -> Result<Org, String> {
     Ok(org)
 }
 
-fn documents(db: &Connection, ledgers: &BTreeMap<String, &Unit>, report: &mut Report) -> Result<(), String> {
-    let stored_chunks = db.query_row("SELECT COUNT(*) FROM chunks", [], |r| r.get::<_, i64>(0)).map_err(sql)? as usize;
-    let ids: Vec<String> = db.prepare("SELECT id FROM documents ORDER BY id").map_err(sql)?.query_map([], |r| r.get(0)).map_err(sql)?.collect::<Result<_, _>>().map_err(sql)?;
+fn documents(db: &mut dyn Sql, ledgers: &BTreeMap<String, &Unit>, report: &mut Report) -> Result<(), String> {
+    let stored_chunks = db.query_row("SELECT COUNT(*) FROM chunks", params![], |r| r.get::<i64>(0))? as usize;
+    let ids: Vec<String> = db.query_map("SELECT id FROM documents ORDER BY id", params![], |r| r.get(0))?;
     let stored: BTreeSet<&str> = ids.iter().map(String::as_str).collect();
     for (ledger, unit) in ledgers {
         if !stored.contains(ledger.as_str()) {
@@ -214,27 +255,27 @@ fn strict(bytes: &[u8]) -> Result<(), automerge::AutomergeError> {
 }
 
 /// Loads one document the way the server does; None (with the problem named) when it cannot.
-fn load(db: &Connection, id: &str, report: &mut Report) -> Result<Option<UnitLedger>, String> {
-    let snapshot: Vec<u8> = db.query_row("SELECT snapshot FROM documents WHERE id = ?1", [id], |r| r.get(0)).map_err(sql)?;
+fn load(db: &mut dyn Sql, id: &str, report: &mut Report) -> Result<Option<UnitLedger>, String> {
+    let snapshot: Vec<u8> = db.query_row("SELECT snapshot FROM documents WHERE id = ?1", params![id], |r| r.get(0))?;
     let mut doc = match strict(&snapshot).and_then(|()| automerge::AutoCommit::load(&snapshot)) {
         Ok(d) => d,
         Err(e) => {
             report.problems.push(format!("document {id}: its snapshot does not load: {e}"));
-            report.chunks += db.query_row("SELECT COUNT(*) FROM chunks WHERE doc = ?1", [id], |r| r.get::<_, i64>(0)).map_err(sql)? as usize;
+            report.chunks += db.query_row("SELECT COUNT(*) FROM chunks WHERE doc = ?1", params![id], |r| r.get::<i64>(0))? as usize;
             return Ok(None);
         }
     };
-    let mut stmt = db.prepare_cached("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq").map_err(sql)?;
-    let chunks = stmt.query_map([id], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?))).map_err(sql)?;
     let mut whole = true;
-    for chunk in chunks {
-        let (seq, bytes) = chunk.map_err(sql)?;
+    // One chunk in memory at a time: a document's chunks may be many.
+    db.each("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq", params![id], &mut |r| {
+        let (seq, bytes) = (r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?);
         report.chunks += 1;
         if let Err(e) = strict(&bytes).and_then(|()| doc.load_incremental(&bytes).map(|_| ())) {
             report.problems.push(format!("document {id}: chunk {seq} does not load: {e}"));
             whole = false;
         }
-    }
+        Ok(())
+    })?;
     let missing = missing_dependencies(&mut doc);
     if !missing.is_empty() {
         report.problems.push(format!("document {id}: {} change(s) its chunks depend on are not stored (first: {})", missing.len(), missing[0]));
@@ -255,9 +296,9 @@ fn load(db: &Connection, id: &str, report: &mut Report) -> Result<Option<UnitLed
 }
 
 /// The read model's rows of one ledger against what its document projects to.
-fn read_model(db: &Connection, id: &str, unit: &Unit, mut ledger: UnitLedger, report: &mut Report) -> Result<(), String> {
+fn read_model(db: &mut dyn Sql, id: &str, unit: &Unit, mut ledger: UnitLedger, report: &mut Report) -> Result<(), String> {
     report.ledgers += 1;
-    let heads: Option<Vec<u8>> = db.query_row("SELECT heads FROM rm_ledgers WHERE ledger = ?1", [id], |r| r.get(0)).optional().map_err(sql)?;
+    let heads: Option<Vec<u8>> = db.query_opt("SELECT heads FROM rm_ledgers WHERE ledger = ?1", params![id], |r| r.get(0))?;
     let Some(mut projected) = heads.as_deref().and_then(decode_heads) else {
         report.notes.push(format!("{}'s ledger is not projected yet: the server projects it when it starts", unit.name));
         return Ok(());
@@ -277,9 +318,10 @@ fn read_model(db: &Connection, id: &str, unit: &Unit, mut ledger: UnitLedger, re
             ((section.to_owned(), id), (facts, body))
         })
         .collect();
-    let mut stmt = db.prepare_cached("SELECT section, id, facts, body FROM rm_records WHERE ledger = ?1").map_err(sql)?;
-    let rows = stmt.query_map([id], |r| Ok(((r.get::<_, String>(0)?, r.get::<_, String>(1)?), (r.get::<_, Vec<u8>>(2)?, r.get::<_, String>(3)?)))).map_err(sql)?;
-    let have: BTreeMap<(String, String), (Vec<u8>, String)> = rows.collect::<Result<_, _>>().map_err(sql)?;
+    let rows = db.query_map("SELECT section, id, facts, body FROM rm_records WHERE ledger = ?1", params![id], |r| {
+        Ok(((r.get::<String>(0)?, r.get::<String>(1)?), (r.get::<Vec<u8>>(2)?, r.get::<String>(3)?)))
+    })?;
+    let have: BTreeMap<(String, String), (Vec<u8>, String)> = rows.into_iter().collect();
     report.records += have.len();
     let missing: Vec<_> = want.keys().filter(|k| !have.contains_key(*k)).collect();
     let extra: Vec<_> = have.keys().filter(|k| !want.contains_key(*k)).collect();

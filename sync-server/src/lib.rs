@@ -45,7 +45,7 @@ pub use import::{read_table as read_import_table, MAX_FILE_BYTES as MAX_IMPORT_B
 pub use limits::{ConnectionLimits, IDLE_TIMEOUT, REFUSALS_PER_MINUTE};
 pub use read_model::{rebuild as rebuild_read_model, ReadModel};
 pub use serve::{serve, serve_with, Client, Transport};
-pub use storage::{Database, Storage, DATABASE, SCHEMA_VERSION};
+pub use storage::{Database, SharedPlace, Storage, DATABASE, SCHEMA_VERSION};
 
 pub struct Config {
     /// The built app (Trunk's `dist/`).

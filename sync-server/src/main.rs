@@ -36,21 +36,23 @@ enum Command {
         #[command(flatten)]
         store: Store,
     },
-    /// Writes a consistent copy of the data directory to FILE, while the server runs or not.
+    /// Writes a consistent copy of storage to FILE (a SQLite file, from either backend; photos
+    /// beside it), while servers run or not.
     Backup {
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: Store,
         /// The backup file to write (it must not exist).
         #[arg(long)]
         to: PathBuf,
     },
-    /// Restores a backup into the data directory (the server must be stopped). The backup is
-    /// checked first; what the directory held is moved aside, not deleted.
+    /// Restores a backup into storage (every server on it stopped). The backup is checked
+    /// first; what storage held is kept (SQLite: moved aside; PostgreSQL: backed up into the
+    /// data directory's backups). A SQLite backup restored into PostgreSQL moves a city there.
     Restore {
         #[arg(long)]
         from: PathBuf,
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: Store,
     },
     /// Asks a running server's internal listener (`--metrics-listen`) whether it is healthy:
     /// exits 0 when storage takes writes (for a container's health check; no curl needed).
@@ -58,11 +60,11 @@ enum Command {
         #[arg(long, default_value = "127.0.0.1:9108")]
         address: SocketAddr,
     },
-    /// Proves a data directory (or, with --file, a backup) whole: exits 1 naming every problem.
+    /// Proves storage (or, with --file, a backup) whole: exits 1 naming every problem.
     Check {
-        #[arg(long, default_value = "./data")]
-        data_dir: PathBuf,
-        /// A backup file to check instead of the data directory.
+        #[command(flatten)]
+        store: Store,
+        /// A backup file to check instead.
         #[arg(long)]
         file: Option<PathBuf>,
     },
@@ -82,6 +84,14 @@ struct Store {
 }
 
 impl Store {
+    /// For messages: the data directory, or PostgreSQL's address without its password.
+    fn describe(&self) -> String {
+        match &self.database {
+            sync_server::Database::Sqlite => self.data_dir.display().to_string(),
+            database => database.describe(),
+        }
+    }
+
     fn open(&self) -> Result<sync_server::Storage, String> {
         sync_server::Storage::open_database(&self.database, &self.data_dir, sync_server::STORAGE_BUSY_TIMEOUT)
     }
@@ -186,10 +196,10 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Some(Command::IssueToken { store, account, device }) => issue_token(&store, &account, &device),
         Some(Command::RebuildReadModel { store }) => rebuild_read_model(&store),
-        Some(Command::Backup { data_dir, to }) => sync_server::backup::backup(&data_dir, &to).map(|b| {
+        Some(Command::Backup { store, to }) => backup(&store, &to).map(|b| {
             println!(
                 "backed up {} to {} ({} bytes in {:.1} s; {} new photos copied beside it)",
-                data_dir.display(),
+                store.describe(),
                 b.path.display(),
                 b.bytes,
                 b.took.as_secs_f64(),
@@ -199,17 +209,17 @@ async fn main() -> std::process::ExitCode {
                 println!("{} photos were removed while the backup ran and are not in it", b.photos_missing.len());
             }
         }),
-        Some(Command::Restore { from, data_dir }) => sync_server::backup::restore(&from, &data_dir).map(|r| {
-            println!("restored {} into {}: {}", from.display(), data_dir.display(), r.report.summary());
+        Some(Command::Restore { from, store }) => restore(&from, &store).map(|r| {
+            println!("restored {} into {}: {}", from.display(), store.describe(), r.report.summary());
             if let Some(kept) = r.kept {
-                println!("what the directory held before is kept in {}", kept.display());
+                println!("what it held before is kept in {}", kept.display());
             }
             if !r.photos_missing.is_empty() {
                 println!("{} photos the backup lists were not beside it (its photos folder was not copied with it?)", r.photos_missing.len());
             }
         }),
         Some(Command::Health { address }) => health(address).await,
-        Some(Command::Check { data_dir, file }) => check(&file.unwrap_or_else(|| data_dir.join(sync_server::DATABASE))),
+        Some(Command::Check { store, file }) => check(&store, file.as_deref()),
         None => run(cli.serve).await,
     };
     match result {
@@ -228,8 +238,12 @@ async fn run(args: Args) -> Result<(), String> {
     if args.http_listen.is_some() && !args.lan && args.tls_cert.is_none() {
         return Err("--http-listen redirects to HTTPS: give --tls-cert and --tls-key, or --lan".into());
     }
-    // One server per data directory; restore waits for it to stop.
-    let _lock = sync_server::backup::DataDirLock::take(&args.store.data_dir)?;
+    // One server per SQLite data directory; restore waits for it to stop. On PostgreSQL every
+    // serving process holds a place shared with the others, which a restore takes alone.
+    let _lock = match args.store.database {
+        sync_server::Database::Sqlite => Some(sync_server::backup::DataDirLock::take(&args.store.data_dir)?),
+        sync_server::Database::Postgres(_) => None,
+    };
     if let Some(url) = &args.public_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.parse::<axum::http::Uri>().is_err() {
             return Err(format!("--public-url {url}: give the board's address as https://host[:port]"));
@@ -241,6 +255,7 @@ async fn run(args: Args) -> Result<(), String> {
         ..Default::default()
     };
     let storage = std::sync::Arc::new(args.store.open()?);
+    let _serving = storage.hold_serving()?;
     let mut state = sync_server::AppState::with_board(storage, &limits, args.public_url.clone())?;
     if let Some(mb) = args.photo_quota_mb {
         state.photo_quota = mb * 1024 * 1024;
@@ -255,7 +270,7 @@ async fn run(args: Args) -> Result<(), String> {
     }
     let backup_dir = args.backup_dir.clone().unwrap_or_else(|| args.store.data_dir.join(sync_server::backup::DIR));
     if let Some(every) = args.backup_every {
-        sync_server::backup::schedule(args.store.data_dir.clone(), backup_dir.clone(), every, args.backup_keep);
+        sync_server::backup::schedule(state.hub.storage.clone(), backup_dir.clone(), every, args.backup_keep);
         tracing::info!("backing up every {} into {}, keeping {}", humantime::format_duration(every), backup_dir.display(), args.backup_keep);
     }
     if let Some(addr) = args.metrics_listen {
@@ -355,19 +370,46 @@ async fn health(address: SocketAddr) -> Result<(), String> {
     }
 }
 
-fn check(file: &std::path::Path) -> Result<(), String> {
-    let report = sync_server::data_check::check_file(file)?;
+/// SQLite's backup opens the file by itself (a server may be running on it, or an older one
+/// that a full open would migrate); PostgreSQL's reads through storage.
+fn backup(store: &Store, to: &std::path::Path) -> Result<sync_server::backup::Backup, String> {
+    match store.database {
+        sync_server::Database::Sqlite => sync_server::backup::backup(&store.data_dir, to),
+        sync_server::Database::Postgres(_) => sync_server::backup::backup_storage(&store.open()?, to),
+    }
+}
+
+fn restore(from: &std::path::Path, store: &Store) -> Result<sync_server::backup::Restored, String> {
+    match store.database {
+        sync_server::Database::Sqlite => sync_server::backup::restore(from, &store.data_dir),
+        sync_server::Database::Postgres(_) => sync_server::backup::restore_into(from, &store.open()?),
+    }
+}
+
+fn check(store: &Store, file: Option<&std::path::Path>) -> Result<(), String> {
+    let (report, file) = match (file, &store.database) {
+        (Some(file), _) => (sync_server::data_check::check_file(file)?, file.display().to_string()),
+        (None, sync_server::Database::Sqlite) => {
+            let file = store.data_dir.join(sync_server::DATABASE);
+            (sync_server::data_check::check_file(&file)?, file.display().to_string())
+        }
+        (None, sync_server::Database::Postgres(_)) => {
+            let storage = store.open()?;
+            (sync_server::data_check::check_storage(&storage)?, storage.describe())
+        }
+    };
+    let file = &file;
     for note in &report.notes {
         println!("note: {note}");
     }
     if report.is_whole() {
-        println!("{} is whole: {}", file.display(), report.summary());
+        println!("{file} is whole: {}", report.summary());
         return Ok(());
     }
     for problem in &report.problems {
         println!("problem: {problem}");
     }
-    Err(format!("{} is not whole: {} problem(s)", file.display(), report.problems.len()))
+    Err(format!("{file} is not whole: {} problem(s)", report.problems.len()))
 }
 
 fn rebuild_read_model(store: &Store) -> Result<(), String> {

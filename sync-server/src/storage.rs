@@ -17,6 +17,7 @@ mod awards;
 mod board;
 mod office;
 pub(crate) mod photos;
+pub(crate) mod portable;
 mod postgres;
 pub(crate) mod read_model;
 pub(crate) mod schema;
@@ -48,6 +49,16 @@ impl std::str::FromStr for Database {
             Ok(Self::Postgres(s.to_owned()))
         } else {
             Err(format!("--database {s}: give sqlite (the default) or postgres://user@host:port/database"))
+        }
+    }
+}
+
+impl Database {
+    /// For messages: `sqlite`, or PostgreSQL's address without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Sqlite => "sqlite".into(),
+            Self::Postgres(url) => url.parse::<tokio_postgres::Config>().map(|c| postgres::describe(&c)).unwrap_or_else(|_| "postgres".into()),
         }
     }
 }
@@ -98,7 +109,7 @@ pub enum Notice {
 }
 
 /// A place held across processes ([`Storage::shared_place`]), given back when dropped.
-pub(crate) struct SharedPlace(#[allow(dead_code)] Option<postgres::PgPlace>);
+pub struct SharedPlace(#[allow(dead_code)] Option<postgres::PgPlace>);
 
 enum Backend {
     Sqlite(Mutex<Connection>),

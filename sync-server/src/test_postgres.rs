@@ -172,7 +172,19 @@ impl Instance {
                 let (client, connection) =
                     tokio_postgres::connect(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
                 tokio::spawn(connection);
-                client.batch_execute(&sql).await.map_err(|e| e.to_string())
+                // CREATE DATABASE copies template1 and is refused while another one does:
+                // tests asking at once take turns.
+                let mut attempt = 0;
+                loop {
+                    match client.batch_execute(&sql).await {
+                        Ok(()) => return Ok(()),
+                        Err(e) if attempt < 50 && e.code() == Some(&tokio_postgres::error::SqlState::OBJECT_IN_USE) => {
+                            attempt += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                        }
+                        Err(e) => return Err(e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message()))),
+                    }
+                }
             })
         })
         .join()

@@ -55,7 +55,7 @@ pub(super) fn forget_ledger(db: &mut dyn Sql, ledger: &str) -> sql::Result<()> {
 /// Writes `bytes` as the file of `hash`: to a file of its own beside it, synced, renamed into
 /// place and the folder synced, so a file under its name is always whole. An existing file is
 /// kept (same name, same bytes).
-fn write_durably(data_dir: &Path, hash: &str, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_durably(data_dir: &Path, hash: &str, bytes: &[u8]) -> Result<()> {
     let path = path_of(data_dir, hash);
     if path.exists() {
         return Ok(());

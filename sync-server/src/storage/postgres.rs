@@ -7,9 +7,9 @@ use std::time::Duration;
 use super::sql::{self, params, PgManager, Sql, SqlError};
 use super::{accounts, awards, board, office, photos, read_model, schema, Notice, Result, SCHEMA_VERSION};
 
-/// Connections per process: more than the blocking work storage runs at once on 2 cores, few
+/// Connections per process (one of them held while serving, see [`Pg::serving`]): more than the blocking work storage runs at once on 2 cores, few
 /// enough that several processes stay well inside PostgreSQL's default 100.
-const POOL_SIZE: u32 = 8;
+const POOL_SIZE: u32 = 9;
 
 /// Times a transaction runs before its serialisation failure is reported as an error.
 const ATTEMPTS: u32 = 20;
@@ -54,21 +54,24 @@ fn tables() -> String {
     all.join("\n")
 }
 
+/// The database's address for messages, without its password.
+pub(super) fn describe(config: &tokio_postgres::Config) -> String {
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .map(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => name.clone(),
+            tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+        })
+        .collect();
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!("postgres://{}@{}:{port}/{}", config.get_user().unwrap_or(""), hosts.join(","), config.get_dbname().unwrap_or(""))
+}
+
 impl Pg {
     pub(super) fn open(url: &str) -> Result<Self> {
         let config: tokio_postgres::Config = url.parse().map_err(|e| format!("--database: {e}"))?;
-        let described = {
-            let hosts: Vec<String> = config
-                .get_hosts()
-                .iter()
-                .map(|h| match h {
-                    tokio_postgres::config::Host::Tcp(name) => name.clone(),
-                    tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
-                })
-                .collect();
-            let port = config.get_ports().first().copied().unwrap_or(5432);
-            format!("postgres://{}@{}:{port}/{}", config.get_user().unwrap_or(""), hosts.join(","), config.get_dbname().unwrap_or(""))
-        };
+        let described = describe(&config);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("postgres-io")
@@ -273,16 +276,22 @@ async fn listen_once(config: &tokio_postgres::Config, instance: &str, tx: &tokio
 pub(crate) struct PgPlace {
     conn: r2d2::PooledConnection<PgManager>,
     key: (i32, i32),
+    /// Held together with others (a serving process), not alone.
+    shared: bool,
 }
 
 impl Drop for PgPlace {
     fn drop(&mut self) {
         let (a, b) = self.key;
-        if !matches!(self.conn.ask(&format!("SELECT pg_advisory_unlock({a}, {b})")), Ok(true)) {
+        let unlock = if self.shared { "pg_advisory_unlock_shared" } else { "pg_advisory_unlock" };
+        if !matches!(self.conn.ask(&format!("SELECT {unlock}({a}, {b})")), Ok(true)) {
             self.conn.poison();
         }
     }
 }
+
+/// The advisory lock every serving process holds shared and a restore holds alone.
+const SERVING: (i32, i32) = (SCHEMA_LOCK as i32, 1);
 
 impl Pg {
     /// A place among `max` of `kind` (a small number naming the bound), or None when all are
@@ -291,10 +300,30 @@ impl Pg {
         let mut conn = self.conn()?;
         for slot in 0..max as i32 {
             if conn.ask(&format!("SELECT pg_try_advisory_lock({kind}, {slot})"))? {
-                return Ok(Some(PgPlace { conn, key: (kind, slot) }));
+                return Ok(Some(PgPlace { conn, key: (kind, slot), shared: false }));
             }
         }
         Ok(None)
+    }
+
+    /// Held for as long as a process serves from this database: a restore waits for none.
+    pub(super) fn serving(&self) -> Result<PgPlace> {
+        let mut conn = self.conn()?;
+        let (a, b) = SERVING;
+        if !conn.ask(&format!("SELECT pg_try_advisory_lock_shared({a}, {b})"))? {
+            return Err(format!("a restore into {} is under way: start the server once it is done", self.described));
+        }
+        Ok(PgPlace { conn, key: SERVING, shared: true })
+    }
+
+    /// Held by a restore: refused while any process serves from this database.
+    pub(super) fn alone(&self) -> Result<PgPlace> {
+        let mut conn = self.conn()?;
+        let (a, b) = SERVING;
+        if !conn.ask(&format!("SELECT pg_try_advisory_lock({a}, {b})"))? {
+            return Err(format!("a sync-server serves from {} (stop every one first) or another restore runs", self.described));
+        }
+        Ok(PgPlace { conn, key: SERVING, shared: false })
     }
 }
 

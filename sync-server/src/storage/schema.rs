@@ -65,6 +65,19 @@ pub(super) fn run(db: &Connection, m: &Migration) -> Result<()> {
     db.execute_batch(&format!("PRAGMA user_version = {}", m.to)).map_err(err)
 }
 
+/// Makes a new database's tables at this version's layout, holding no rows (a backup of
+/// PostgreSQL is copied into one).
+pub(crate) fn create_empty(db: &Connection) -> Result<()> {
+    if has_tables(db)? {
+        return Err("a new database was expected, not one with tables".into());
+    }
+    for m in MIGRATIONS {
+        run(db, m)?;
+    }
+    // The migrations record the read model's version; the copy brings the source's own.
+    db.execute_batch("DELETE FROM settings").map_err(err)
+}
+
 /// 0 → 1: what every start of 0.1.0 did to whatever it found (each step a no-op where done):
 /// incremental vacuum, the tables, the read model's layout, the compaction tag.
 fn to_1(db: &Connection) -> Result<()> {

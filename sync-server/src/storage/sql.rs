@@ -145,6 +145,8 @@ impl tokio_postgres::types::ToSql for Value<'_> {
                 Type::TEXT | Type::VARCHAR => n.to_string().as_str().to_sql(ty, out),
                 _ => Err(format!("an integer cannot be bound to a {ty} parameter").into()),
             },
+            // SQLite keeps text where bytes were meant; PostgreSQL's column takes its bytes.
+            Value::Text(s) if *ty == Type::BYTEA => s.as_bytes().to_sql(ty, out),
             Value::Text(s) => s.to_sql(ty, out),
             Value::Bytes(b) => b.to_sql(ty, out),
         }

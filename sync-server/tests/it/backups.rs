@@ -209,8 +209,9 @@ async fn scheduled_backups_keep_the_newest_few() {
     let (data, _) = some_data().await;
     let dir = data.path().join(backup::DIR);
     let mut made = Vec::new(); // oldest first
+    let storage = sync_server::Storage::open(data.path()).unwrap();
     for _ in 0..4 {
-        made.push(backup::scheduled_backup(data.path(), &dir, 2).unwrap().path);
+        made.push(backup::scheduled_backup(&storage, &dir, 2).unwrap().path);
     }
     let left: std::collections::BTreeSet<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).collect();
     assert_eq!(left, made[2..].iter().cloned().collect(), "the two newest stay");
@@ -218,4 +219,100 @@ async fn scheduled_backups_keep_the_newest_few() {
     for f in left {
         assert!(check_file(&f).unwrap().is_whole());
     }
+}
+
+/// A phone's edits and one photo, stored by a server on `database`; what was written.
+async fn written_on(database: &sync_server::Database, data: &Path) -> (ledger_sync::DocumentId, Vec<automerge::ChangeHash>, String, Vec<u8>) {
+    let server = Server::start_shared(database, data).await;
+    let id = server.ledger();
+    let mut phone = Phone::new("p", id);
+    for i in 0..6 {
+        phone.edit(&format!("v{i}"), i);
+    }
+    assert_eq!(phone.sync(&server.url(), Duration::from_secs(10)).await, End::Quiet);
+    let photo = b"\xff\xd8 a photo's bytes \xff\xd9".to_vec();
+    let hash: String = <sha2::Sha256 as sha2::Digest>::digest(&photo).iter().map(|b| format!("{b:02x}")).collect();
+    let unit = server.state.hub.directory.unit_of(&id).unwrap();
+    server.state.hub.storage.put_photo(&unit, &hash, &photo, 1 << 30, sync_server::now_secs()).unwrap();
+    server.stop().await;
+    (id, phone.confirmed_edits(), hash, photo)
+}
+
+/// A reader syncing from a server on `database` has every one of `edits`.
+async fn serves_all(database: &sync_server::Database, data: &Path, id: ledger_sync::DocumentId, edits: &[automerge::ChangeHash]) {
+    let server = Server::start_shared(database, data).await;
+    // The tester restored is the one who wrote: a cadre of the unit.
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(&server.url(), Duration::from_secs(20)).await, End::Quiet);
+    for hash in edits {
+        assert!(reader.doc.get_change_by_hash(hash).is_some(), "edit {hash} is not served after the restore");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backs_up_to_a_checked_file_that_restores_into_postgres_or_sqlite_and_sqlite_moves_to_postgres() {
+    let source = sync_server::Database::Postgres(sync_server::test_postgres::database().unwrap());
+    let home = tempfile::tempdir().unwrap();
+    let (id, edits, hash, photo) = written_on(&source, home.path()).await;
+    assert_eq!(edits.len(), 6);
+
+    // Backed up while a server serves from it; the file is a backup like SQLite's.
+    let running = Server::start_shared(&source, home.path()).await;
+    let storage = sync_server::Storage::open_database(&source, home.path(), Duration::from_secs(5)).unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("city.sqlite3");
+    let made = backup::backup_storage(&storage, &file).unwrap();
+    assert_eq!(made.photos_copied, 1);
+    let report = check_file(&file).unwrap();
+    assert!(report.is_whole(), "{:?}", report.problems);
+    assert_eq!((report.schema, report.ledgers, report.photos), (sync_server::SCHEMA_VERSION, 1, 1));
+    assert_eq!(std::fs::read(folder.path().join("photos").join(&hash[..2]).join(&hash)).unwrap(), photo);
+    let whole = sync_server::data_check::check_storage(&storage).unwrap();
+    assert!(whole.is_whole(), "{:?}", whole.problems);
+    assert_eq!((whole.documents, whole.chunks, whole.photos), (report.documents, report.chunks, 1));
+    assert!(backup::backup_storage(&storage, &file).unwrap_err().contains("exists already"));
+
+    // Not into a database a server serves from: nothing changes.
+    let refused = backup::restore_into(&file, &storage).unwrap_err();
+    assert!(refused.contains("serves from"), "{refused}");
+    running.stop().await;
+
+    // Into another PostgreSQL database, empty: a second city from the first one's backup.
+    let other = sync_server::Database::Postgres(sync_server::test_postgres::database().unwrap());
+    let other_home = tempfile::tempdir().unwrap();
+    let target = sync_server::Storage::open_database(&other, other_home.path(), Duration::from_secs(5)).unwrap();
+    let done = backup::restore_into(&file, &target).unwrap();
+    assert!(done.kept.is_none(), "an empty database keeps nothing aside");
+    let again = sync_server::data_check::check_storage(&target).unwrap();
+    assert!(again.is_whole(), "{:?}", again.problems);
+    assert_eq!((again.documents, again.chunks, again.records), (whole.documents, whole.chunks, whole.records));
+    assert_eq!(target.photo_content(&hash).unwrap(), Some(photo.clone()));
+    drop(target);
+    serves_all(&other, other_home.path(), id, &edits).await;
+
+    // Into SQLite: the same file moves the city off PostgreSQL.
+    let sqlite = common::sqlite_dir();
+    backup::restore(&file, sqlite.path()).unwrap();
+    assert!(check_file(&database(sqlite.path())).unwrap().is_whole());
+    serves_all(&sync_server::Database::Sqlite, sqlite.path(), id, &edits).await;
+
+    // And from SQLite back into the first database, which held data: that is kept first.
+    let sqlite_file = folder.path().join("from-sqlite.sqlite3");
+    backup::backup(sqlite.path(), &sqlite_file).unwrap();
+    let storage = sync_server::Storage::open_database(&source, home.path(), Duration::from_secs(5)).unwrap();
+    let done = backup::restore_into(&sqlite_file, &storage).unwrap();
+    let kept = done.kept.expect("what the database held is backed up before it is replaced");
+    assert!(check_file(&kept).unwrap().is_whole());
+    assert!(sync_server::data_check::check_storage(&storage).unwrap().is_whole());
+    drop(storage);
+    serves_all(&source, home.path(), id, &edits).await;
+
+    // A backup that is not whole (its photos left behind) is refused, and nothing changes.
+    let bare = tempfile::tempdir().unwrap();
+    std::fs::copy(&file, bare.path().join("bare.sqlite3")).unwrap();
+    let storage = sync_server::Storage::open_database(&other, other_home.path(), Duration::from_secs(5)).unwrap();
+    let refused = backup::restore_into(&bare.path().join("bare.sqlite3"), &storage).unwrap_err();
+    assert!(refused.contains("not whole"), "{refused}");
+    assert_eq!(storage.photo_content(&hash).unwrap(), Some(photo));
 }

@@ -344,6 +344,8 @@ pub struct Server {
     pub state: sync_server::AppState,
     pub task: tokio::task::JoinHandle<()>,
     pub tester: Tester,
+    /// What the binary holds while it serves (on PostgreSQL: a restore waits for it).
+    serving: sync_server::SharedPlace,
 }
 
 impl Server {
@@ -378,6 +380,7 @@ impl Server {
         let dist = tempfile::tempdir().unwrap();
         std::fs::write(dist.path().join("index.html"), "<!DOCTYPE html>").unwrap();
         let storage = std::sync::Arc::new(sync_server::Storage::open_database(database, data, busy).unwrap());
+        let serving = storage.hold_serving().unwrap();
         let mut state = sync_server::AppState::with_storage(storage).unwrap();
         configure(&mut state);
         let tester = seed(&state.hub.directory);
@@ -387,7 +390,7 @@ impl Server {
         let task = tokio::spawn(async move {
             sync_server::serve(listener, app, limits, std::future::pending()).await.unwrap();
         });
-        Self { addr, state, task, tester }
+        Self { addr, state, task, tester, serving }
     }
 
     /// The sync URL with the tester's device token.
@@ -408,6 +411,7 @@ impl Server {
     pub async fn stop(self) {
         self.task.abort();
         let _ = self.task.await;
+        drop(self.serving);
     }
 }
 
