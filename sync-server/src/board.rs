@@ -80,13 +80,17 @@ pub struct Board {
     per_browser_target: Windows,
     rendered: Mutex<HashMap<DocumentId, Arc<Rendered>>>,
     secret: Vec<u8>,
+    /// PostgreSQL shared with other processes: the per-address, per-browser and per-target
+    /// windows are counted there too, so that spreading writes over processes gains nothing.
+    /// (The global per-second bound protects this process: it stays its own.)
+    shared: Option<Arc<crate::storage::Storage>>,
     /// Where residents reach the board (`--public-url`), for QR codes and `boardUrl`; None:
     /// the address the request came to.
     pub public_url: Option<String>,
 }
 
 impl Board {
-    pub(crate) fn new(secret: Vec<u8>, limits: &BoardLimits, public_url: Option<String>) -> Self {
+    pub(crate) fn new(secret: Vec<u8>, limits: &BoardLimits, public_url: Option<String>, shared: Option<Arc<crate::storage::Storage>>) -> Self {
         let hour = Duration::from_secs(3_600);
         Self {
             global: Windows::new(limits.writes_per_second, Duration::from_secs(1), 1),
@@ -95,6 +99,7 @@ impl Board {
             per_browser_target: Windows::new(1, Duration::from_secs(86_400), 2 * MAX_TRACKED),
             rendered: Mutex::new(HashMap::new()),
             secret,
+            shared,
             public_url: public_url.map(|u| u.trim_end_matches('/').to_owned()),
         }
     }
@@ -382,7 +387,56 @@ impl Turned {
 }
 
 /// Counts one write against every limit it falls under; a refusal gives back what it counted.
-fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap, target: Option<&str>) -> Result<Vec<(&'static str, String)>, Turned> {
+/// On PostgreSQL the windows of addresses, browsers and targets are counted for every process
+/// as well (after this process's own, which also bound its memory under a flood).
+async fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap, target: Option<&str>) -> Result<Vec<(&'static str, String)>, Turned> {
+    let counted = admit_here(board, client, headers, target)?;
+    let Some(storage) = board.shared.clone() else { return Ok(counted) };
+    let checks: Vec<(&'static str, String, u32, i64)> = counted
+        .iter()
+        .filter(|(which, _)| *which != "global")
+        .map(|(which, key)| {
+            let w = windows(board, which);
+            (*which, key.clone(), w.limit(), w.window().as_secs() as i64)
+        })
+        .collect();
+    let now = crate::directory::now_secs();
+    let shared = tokio::task::spawn_blocking(move || {
+        let mut done: Vec<(&'static str, String)> = Vec::new();
+        for (which, key, limit, window) in checks {
+            let verdict = storage.count_in_window(which, &key, limit, window, now);
+            if !matches!(verdict, Ok(true)) {
+                if let Err(e) = &verdict {
+                    tracing::warn!("the board's shared count failed: {e}");
+                }
+                for (w, k) in &done {
+                    let _ = storage.uncount_in_window(w, k);
+                }
+                return Err(verdict.is_ok().then_some(which));
+            }
+            done.push((which, key));
+        }
+        Ok(())
+    })
+    .await
+    .unwrap_or(Err(None));
+    match shared {
+        Ok(()) => Ok(counted),
+        Err(which) => {
+            give_back_here(board, counted);
+            crate::metrics::board_refused(which.unwrap_or("global"));
+            Err(match which {
+                Some("browser_target") => Turned::AlreadyRated,
+                Some(_) => Turned::TooMany,
+                // Storage did not answer: as when everyone writes at once, try again shortly.
+                None => Turned::Busy,
+            })
+        }
+    }
+}
+
+/// [`admit`]'s count in this process's memory.
+fn admit_here(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap, target: Option<&str>) -> Result<Vec<(&'static str, String)>, Turned> {
     let now = Instant::now();
     let address = client.as_ref().map_or_else(|| "unknown".to_owned(), |c| c.address.ip().to_string());
     let browser = browser(headers);
@@ -397,7 +451,7 @@ fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap,
     checks.push(("global", String::new(), Turned::Busy));
     for (which, key, turned) in checks {
         if !windows(board, which).allow(&key, now) {
-            give_back(board, counted);
+            give_back_here(board, counted);
             crate::metrics::board_refused(which);
             return Err(turned);
         }
@@ -408,6 +462,21 @@ fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap,
 
 /// Gives back what [`admit`] counted for a write that was not stored.
 fn give_back(board: &Board, counted: Vec<(&'static str, String)>) {
+    if let Some(storage) = board.shared.clone() {
+        let shared: Vec<(&'static str, String)> = counted.iter().filter(|(which, _)| *which != "global").cloned().collect();
+        // Not waited for: the resident's answer does not depend on it.
+        tokio::task::spawn_blocking(move || {
+            for (which, key) in shared {
+                if let Err(e) = storage.uncount_in_window(which, &key) {
+                    tracing::warn!("the board's shared count was not given back: {e}");
+                }
+            }
+        });
+    }
+    give_back_here(board, counted);
+}
+
+fn give_back_here(board: &Board, counted: Vec<(&'static str, String)>) {
     for (which, key) in counted {
         windows(board, which).give_back(&key);
     }
@@ -459,7 +528,7 @@ async fn rate(
             return html(StatusCode::BAD_REQUEST, pages::rate_form(&r.unit, &what, &action, &filled));
         }
     };
-    let counted = match admit(&state.board, &client, &headers, Some(&format!("{target}:{id}"))) {
+    let counted = match admit(&state.board, &client, &headers, Some(&format!("{target}:{id}"))).await {
         Ok(c) => c,
         Err(t) => return t.response(&r.unit),
     };
@@ -572,7 +641,7 @@ async fn ask(
             return html(StatusCode::BAD_REQUEST, pages::ask_form(&name, &format!("/b/{unit}/ask"), &filled));
         }
     };
-    let counted = match admit(&state.board, &client, &headers, None) {
+    let counted = match admit(&state.board, &client, &headers, None).await {
         Ok(c) => c,
         Err(t) => return t.response(&name),
     };
@@ -664,7 +733,7 @@ async fn recheck(
     if !rating.allows(StepKind::Recheck) {
         return html(StatusCode::CONFLICT, pages::message(&name, "不能评价", "单位尚未答复，或您已对答复作出过评价。"));
     }
-    let counted = match admit(&state.board, &client, &headers, None) {
+    let counted = match admit(&state.board, &client, &headers, None).await {
         Ok(c) => c,
         Err(t) => return t.response(&name),
     };

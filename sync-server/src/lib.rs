@@ -94,7 +94,8 @@ impl AppState {
                 id
             }
         };
-        let board = Arc::new(board::Board::new(storage.board_secret()?, limits, public_url));
+        let shared = (!storage.is_sqlite()).then(|| storage.clone());
+        let board = Arc::new(board::Board::new(storage.board_secret()?, limits, public_url, shared));
         let directory = Directory::open(storage.clone())?;
         let hub = Hub::new(storage, directory);
         Ok(Self {

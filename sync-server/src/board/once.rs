@@ -104,7 +104,7 @@ pub(super) async fn once_rate(
             return html(StatusCode::BAD_REQUEST, pages::rate_form(&c.unit_name, &c.what, &format!("/r/{text}"), &filled));
         }
     };
-    let counted = match admit(&state.board, &client, &headers, None) {
+    let counted = match admit(&state.board, &client, &headers, None).await {
         Ok(counted) => counted,
         Err(t) => return t.response(&c.unit_name),
     };

@@ -237,7 +237,7 @@ pub(super) async fn object(
         Ok(checked) => checked,
         Err(e) => return again(&e),
     };
-    let counted = match admit(&state.board, &client, &headers, None) {
+    let counted = match admit(&state.board, &client, &headers, None).await {
         Ok(c) => c,
         Err(t) => return t.response(&office),
     };

@@ -2,7 +2,7 @@ use super::*;
 
 #[test]
 fn a_case_key_opens_only_its_own_case() {
-    let board = Board::new(vec![7; 32], &BoardLimits::default(), None);
+    let board = Board::new(vec![7; 32], &BoardLimits::default(), None, None);
     let doc = DocumentId::random();
     let (a, b) = (RecordId::random(), RecordId::random());
     let key = board.case_key(&doc, &a);
@@ -11,7 +11,7 @@ fn a_case_key_opens_only_its_own_case() {
     assert!(!board.case_key_matches(&doc, &b, &key));
     assert!(!board.case_key_matches(&DocumentId::random(), &a, &key));
     assert!(!board.case_key_matches(&doc, &a, &key[..31]));
-    let other = Board::new(vec![8; 32], &BoardLimits::default(), None);
+    let other = Board::new(vec![8; 32], &BoardLimits::default(), None, None);
     assert!(!other.case_key_matches(&doc, &a, &key), "another data directory's key");
 }
 

@@ -22,6 +22,14 @@ impl Windows {
         Self { limit, window, max_keys, counts: Mutex::new(HashMap::new()) }
     }
 
+    pub(crate) fn limit(&self) -> u32 {
+        self.limit
+    }
+
+    pub(crate) fn window(&self) -> Duration {
+        self.window
+    }
+
     /// Counts one event for `key`; false when the key has had its `limit` in this window, or
     /// the table is full of keys still in their windows (then everyone waits: memory first).
     pub(crate) fn allow(&self, key: &str, now: Instant) -> bool {

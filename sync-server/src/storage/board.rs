@@ -14,7 +14,54 @@ pub(super) const SCHEMA: &str = "
     CREATE TABLE IF NOT EXISTS device_keys (
         device TEXT PRIMARY KEY REFERENCES devices(id), key BLOB NOT NULL) WITHOUT ROWID;";
 
+/// PostgreSQL counts the public's writes per address, per browser and per browser and target
+/// for every process sharing it: one fixed window per key, as [`crate::board`] counts them in
+/// memory. Rows older than the longest window (a day) are swept as counting goes on.
+pub(super) const POSTGRES_WINDOWS: &str = "
+    CREATE TABLE IF NOT EXISTS board_windows (
+        kind TEXT COLLATE \"C\" NOT NULL, key TEXT COLLATE \"C\" NOT NULL, started BIGINT NOT NULL, n BIGINT NOT NULL,
+        PRIMARY KEY (kind, key));
+    CREATE INDEX IF NOT EXISTS board_windows_by_start ON board_windows(started);";
+
+/// The longest window counted (seconds): a row older than it counts nothing.
+const LONGEST_WINDOW: i64 = 86_400;
+
 impl Storage {
+    /// Counts one event for `key` of `kind` in a window of `window` seconds starting when
+    /// the key's first event in it came; false (and nothing counted) when the key has had
+    /// `limit` in this window. Shared by every process (PostgreSQL only).
+    pub(crate) fn count_in_window(&self, kind: &str, key: &str, limit: u32, window: i64, now: i64) -> Result<bool> {
+        if limit == 0 {
+            return Ok(false);
+        }
+        let sweep = super::sql::rand_u8() == 0;
+        self.write_in_turn(&format!("board {kind} {key}"), |db| {
+            if sweep {
+                db.execute("DELETE FROM board_windows WHERE started < ?1", params![now - LONGEST_WINDOW])?;
+            }
+            let n = db.query_row(
+                "INSERT INTO board_windows (kind, key, started, n) VALUES (?1, ?2, ?3, 1)
+                 ON CONFLICT (kind, key) DO UPDATE SET
+                   n = CASE WHEN board_windows.started <= ?3 - ?4 THEN 1 ELSE board_windows.n + 1 END,
+                   started = CASE WHEN board_windows.started <= ?3 - ?4 THEN ?3 ELSE board_windows.started END
+                 RETURNING n",
+                params![kind, key, now, window],
+                |r| r.get::<i64>(0),
+            )?;
+            if n > i64::from(limit) {
+                db.execute("UPDATE board_windows SET n = n - 1 WHERE kind = ?1 AND key = ?2", params![kind, key])?;
+                return Ok(false);
+            }
+            Ok(true)
+        })
+    }
+
+    /// Gives back an event [`Self::count_in_window`] counted that did not happen.
+    pub(crate) fn uncount_in_window(&self, kind: &str, key: &str) -> Result<()> {
+        self.write_in_turn(&format!("board {kind} {key}"), |db| db.execute("UPDATE board_windows SET n = n - 1 WHERE kind = ?1 AND key = ?2 AND n > 0", params![kind, key]))
+            .map(|_| ())
+    }
+
     pub(crate) fn claim_board_actor(&self, actor: &[u8]) -> Result<()> {
         self.write(|db| db.execute("INSERT INTO board_actors (actor) VALUES (?1) ON CONFLICT DO NOTHING", params![actor])).map(|_| ())
     }

@@ -142,7 +142,7 @@ impl Storage {
         }
         self.write(|db| {
             let mut all: Vec<&str> = TABLES.to_vec();
-            all.extend(["photo_bytes", "login_attempts"]);
+            all.extend(["photo_bytes", "login_attempts", "board_windows"]);
             db.execute(&format!("TRUNCATE {}", all.join(", ")), params![])?;
             let copied = copy_tables(&mut SqliteSql(from), db)?;
             let hashes = SqliteSql(from).query_hashes()?;

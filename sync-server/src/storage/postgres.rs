@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::sql::{self, params, PgManager, Sql, SqlError};
+use super::sql::{self, params, rand_u8, PgManager, Sql, SqlError};
 use super::{accounts, awards, board, office, photos, read_model, schema, Notice, Result, SCHEMA_VERSION};
 
 /// Connections per process (one of them held while serving, see [`Pg::serving`]): more than the blocking work storage runs at once on 2 cores, few
@@ -49,9 +49,14 @@ impl Drop for Pg {
 fn tables() -> String {
     let mut all: Vec<String> =
         [schema::CORE, accounts::SCHEMA, read_model::SCHEMA, board::SCHEMA, office::SCHEMA, awards::SCHEMA, photos::SCHEMA].iter().map(|s| sql::postgres_ddl(s)).collect();
-    all.push(photos::POSTGRES_BYTES.to_owned());
-    all.push(accounts::POSTGRES_ATTEMPTS.to_owned());
+    all.push(postgres_only());
     all.join("\n")
+}
+
+/// What only PostgreSQL keeps (photos' bytes, counts shared by processes); made again with
+/// `IF NOT EXISTS` at every start, so a database made before one of them gains it.
+fn postgres_only() -> String {
+    [photos::POSTGRES_BYTES, accounts::POSTGRES_ATTEMPTS, board::POSTGRES_WINDOWS].concat()
 }
 
 /// The database's address for messages, without its password.
@@ -142,7 +147,10 @@ impl Pg {
             if version < SCHEMA_VERSION {
                 return Err(format!("{} holds schema {version}, which this server cannot bring to {SCHEMA_VERSION}", self.described));
             }
-            drop(tx);
+            for statement in postgres_only().split(';').map(str::trim).filter(|s| !s.is_empty()) {
+                db.execute(statement, params![])?;
+            }
+            tx.commit()?;
             return Ok(());
         }
         for statement in tables().split(';').map(str::trim).filter(|s| !s.is_empty()) {
@@ -325,10 +333,4 @@ impl Pg {
         }
         Ok(PgPlace { conn, key: SERVING, shared: false })
     }
-}
-
-fn rand_u8() -> u8 {
-    let mut b = [0u8];
-    let _ = getrandom::fill(&mut b);
-    b[0]
 }

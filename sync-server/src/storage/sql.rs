@@ -470,6 +470,13 @@ impl Sql for PgSql<'_> {
     }
 }
 
+/// A random byte: for spreading retries and occasional sweeps.
+pub(crate) fn rand_u8() -> u8 {
+    let mut b = [0u8];
+    let _ = getrandom::fill(&mut b);
+    b[0]
+}
+
 /// `?N` → `$N` outside quoted text: the one spelling the two disagree on.
 pub(crate) fn dollar_params(sql: &str) -> String {
     let mut out = String::with_capacity(sql.len());

@@ -28,6 +28,10 @@ struct Unit {
 async fn unit() -> Unit {
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(data.path(), Duration::from_secs(5)).await;
+    unit_on(server, data).await
+}
+
+async fn unit_on(server: Server, data: tempfile::TempDir) -> Unit {
     let doc = server.ledger();
     let d = &server.state.hub.directory;
     let id = d.org().units.values().find(|u| u.ledger.as_deref() == Some(&doc.to_string())).unwrap().id.clone();
@@ -68,12 +72,7 @@ impl Unit {
     }
 
     async fn post(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> (u16, String, String) {
-        let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
-        let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
-        if let Some(c) = cookie {
-            headers.push(("Cookie", c));
-        }
-        common::http(self.server.addr, "POST", path, &headers, &body).await
+        post_at(self.server.addr, path, cookie, form).await
     }
 
     fn heads(&self) -> Vec<automerge::ChangeHash> {
@@ -83,6 +82,16 @@ impl Unit {
     async fn sync(&mut self) {
         assert_eq!(self.phone.sync(&self.server.url(), Duration::from_secs(20)).await, End::Quiet);
     }
+}
+
+/// A form posted as a browser does.
+async fn post_at(addr: std::net::SocketAddr, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> (u16, String, String) {
+    let body: String = form.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect::<Vec<_>>().join("&");
+    let mut headers = vec![("Content-Type", "application/x-www-form-urlencoded")];
+    if let Some(c) = cookie {
+        headers.push(("Cookie", c));
+    }
+    common::http(addr, "POST", path, &headers, &body).await
 }
 
 fn encode(s: &str) -> String {
@@ -578,4 +587,48 @@ async fn a_one_time_code_rates_once_and_forged_or_replayed_codes_are_refused() {
     let once: Vec<_> = ratings.iter().filter(|r| r.way == ledger::rating::Way::Once).collect();
     assert_eq!(once.len(), 1);
     assert_eq!((once[0].target_id.as_ref(), once[0].code_by.as_str(), once[0].verdict), (Some(&visit), common::TESTER, ledger::Verdict::VerySatisfied));
+}
+
+/// Two processes on one PostgreSQL count the public's writes together: a browser that rated a
+/// post on one cannot rate it again on the other, and its hourly limit (30) is one limit
+/// whichever process its writes reach.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publics_limits_hold_across_processes() {
+    let database = sync_server::Database::Postgres(sync_server::test_postgres::database().unwrap());
+    let data = tempfile::tempdir().unwrap();
+    let u = unit_on(Server::start_shared(&database, data.path()).await, data).await;
+    let other_data = tempfile::tempdir().unwrap();
+    let other = Server::start_shared(&database, other_data.path()).await;
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while other.state.hub.directory.unit_of(&u.doc).is_none() && std::time::Instant::now() < until {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = format!("/b/{}/rate/post/{}", u.id, u.post);
+    let (_, head, _) = u.get(&rate, None).await;
+    let cookie = cookie_of(&head);
+    let (status, _, page) = u.post(&rate, Some(&cookie), &[("verdict", "satisfied")]).await;
+    assert_eq!(status, 200, "{page}");
+    let (status, _, page) = post_at(other.addr, &rate, Some(&cookie), &[("verdict", "satisfied")]).await;
+    assert_eq!(status, 429, "the same browser rated the same post again on the other process: {page}");
+    assert!(page.contains("今天已评价过"), "{page}");
+
+    let ask = format!("/b/{}/ask", u.id);
+    let mut accepted = 0;
+    for i in 0..34 {
+        let addr = if i % 2 == 0 { u.server.addr } else { other.addr };
+        let title = format!("路灯不亮{i}");
+        let (status, _, page) = post_at(addr, &ask, Some(&cookie), &[("title", &title), ("detail", "晚上看不见路")]).await;
+        match status {
+            200 => accepted += 1,
+            429 => assert!(page.contains("提交过于频繁"), "{page}"),
+            other => panic!("{other}: {page}"),
+        }
+    }
+    // The rating counted one of the browser's 30.
+    assert_eq!(accepted, 29, "one browser's hourly limit spread over two processes");
+    // Another browser is another count.
+    let (_, head, _) = common::http(other.addr, "GET", &ask, &[], "").await;
+    let (status, _, _) = post_at(other.addr, &ask, Some(&cookie_of(&head)), &[("title", "另一位居民"), ("detail", "问题")]).await;
+    assert_eq!(status, 200);
+    other.stop().await;
 }
