@@ -4,7 +4,7 @@
 // edit made through one process takes to reach a phone connected to another. Where the time
 // goes: CPU seconds of the server processes and of PostgreSQL per confirmed edit.
 // Usage (after `cargo build --release -p sync-server --bins --example load --example
-// prepare_load --example bench_postgres`):
+// prepare_load --example throwaway_postgres`):
 //   node bench/processes/run.mjs [CLIENTS] [EDITS] [SHARED] [PROPAGATION_EDITS]
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
@@ -56,7 +56,7 @@ mkdirSync(dist);
 writeFileSync(join(dist, "index.html"), "<!DOCTYPE html>");
 
 // Four fresh databases on one durable PostgreSQL, for as long as this script runs.
-const pg = spawn(join(ROOT, "target/release/examples/bench_postgres"), ["4"], { stdio: ["pipe", "pipe", "inherit"] });
+const pg = spawn(join(ROOT, "target/release/examples/throwaway_postgres"), ["4"], { stdio: ["pipe", "pipe", "inherit"] });
 const urls = [];
 for await (const line of createInterface({ input: pg.stdout })) {
   urls.push(line.trim());

@@ -4,7 +4,7 @@ import { spawn } from "node:child_process";
 import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { after, before } from "node:test";
 import { chromium } from "playwright-core";
 
@@ -57,9 +57,10 @@ export class Server {
   /** The server started last: phones opened from now on get a device of its demo cadre. */
   static current = null;
 
-  static async start({ dataDir = tempDir("data"), dist, port } = {}) {
+  static async start({ dataDir = tempDir("data"), dist, port, args } = {}) {
     const server = new Server();
     server.dataDir = dataDir;
+    server.extraArgs = args;
     if (!dist) {
       dist = tempDir("dist");
       cpSync(join(ROOT, "dist"), dist, { recursive: true });
@@ -187,6 +188,30 @@ export class Server {
     const r = await fetch(`${this.url}/api/me`, { headers: { authorization: `Bearer ${token}` } });
     return (await r.json()).ledgers;
   }
+}
+
+/** A throwaway PostgreSQL (the server's `throwaway_postgres` example, built beside the server
+ * binary): `n` fresh databases' addresses, and `stop()`, which ends it. */
+export async function startPostgres(n = 1) {
+  const bin = join(dirname(SERVER_BIN), "examples", "throwaway_postgres");
+  const proc = spawn(bin, [String(n)], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PIONEER_PG_DURABLE: "0" } });
+  const exited = new Promise((ok) => proc.once("exit", ok));
+  const urls = await new Promise((ok, fail) => {
+    let out = "";
+    proc.stdout.on("data", (chunk) => {
+      out += chunk.toString();
+      const lines = out.split("\n").filter((l) => l.startsWith("postgres://"));
+      if (lines.length >= n) ok(lines.slice(0, n));
+    });
+    proc.once("exit", (code) => fail(new Error(`throwaway_postgres exited (${code}) before printing ${n} databases`)));
+  });
+  return {
+    urls,
+    async stop() {
+      proc.stdin.end();
+      await exited;
+    },
+  };
 }
 
 /** Puts a device of `name` into a browser context, as activation would (the HttpOnly cookie). */
