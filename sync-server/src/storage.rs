@@ -418,6 +418,16 @@ impl Storage {
         .map(|ended| ended.into_iter().filter(|e| *e).count())
     }
 
+    /// Ends every other connection to this database, pooled or listening, whatever it is
+    /// doing (what a restart of PostgreSQL does mid-commit); how many. For the tests.
+    #[doc(hidden)]
+    pub fn end_other_connections(&self) -> Result<usize> {
+        self.write(|db| {
+            db.query_map("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()", params![], |r| r.get::<bool>(0))
+        })
+        .map(|ended| ended.into_iter().filter(|e| *e).count())
+    }
+
     /// Tells this process what other processes sharing the database commit (PostgreSQL; None
     /// on SQLite, which one process owns).
     pub fn listen(&self) -> Option<tokio::sync::mpsc::Receiver<Notice>> {

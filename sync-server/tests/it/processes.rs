@@ -285,3 +285,74 @@ async fn an_edit_announced_while_the_listener_was_away_is_not_lost() {
     s1.stop().await;
     s2.stop().await;
 }
+
+/// PostgreSQL cuts every connection of two serving processes again and again while phones on
+/// both write (as a restart of PostgreSQL does, mid-commit): a commit cut off is not
+/// acknowledged, the phone sends it again, and once the cuts stop every edit any phone made
+/// is stored, and the read model holds every visit as the ledger has it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_cut_off_by_postgresql_are_sent_again_and_nothing_acknowledged_is_lost() {
+    let database = shared_database();
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s1 = Server::start_shared(&database, d1.path()).await;
+    let s2 = Server::start_shared(&database, d2.path()).await;
+    let id = s1.ledger();
+    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await);
+    let writers: Vec<_> = (0..4)
+        .map(|n| {
+            let mut phone = Phone::new(&format!("w{n}"), id);
+            let url = if n % 2 == 0 { s1.url() } else { s2.url() };
+            tokio::spawn(async move {
+                // A cut closes the phone's socket: it connects again, as a phone does.
+                let until = Instant::now() + Duration::from_secs(40);
+                while phone.edits.len() < 30 && Instant::now() < until {
+                    let left = 30 - phone.edits.len();
+                    phone.session(&url, Duration::from_secs(20), Duration::from_millis(1500), left, Duration::from_millis(60 + n * 7)).await;
+                }
+                phone
+            })
+        })
+        .collect();
+    let cutter = sync_server::Storage::open_database(&database, tempfile::tempdir().unwrap().path(), Duration::from_secs(5)).unwrap();
+    let mut cut = 0;
+    for _ in 0..12 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        cut += tokio::task::block_in_place(|| cutter.end_other_connections()).unwrap();
+    }
+    assert!(cut >= 12, "connections were cut: {cut}");
+    let mut phones = Vec::new();
+    for w in writers {
+        phones.push(w.await.unwrap());
+    }
+    // Whatever a cut closed, each phone syncs again until the server has all it holds.
+    for (n, p) in phones.iter_mut().enumerate() {
+        let url = if n % 2 == 0 { s1.url() } else { s2.url() };
+        assert_eq!(p.sync(&url, Duration::from_secs(20)).await, End::Quiet, "{}: {:?} {:?}", p.name, p.closed, p.errors);
+        assert_eq!(p.edits.len(), 30);
+    }
+    // Read back through a third process that was never cut.
+    let d3 = tempfile::tempdir().unwrap();
+    let s3 = Server::start_shared(&database, d3.path()).await;
+    let mut reader = Phone::reader(id);
+    assert_eq!(reader.sync(&s3.url(), Duration::from_secs(20)).await, End::Quiet);
+    for p in phones.iter_mut() {
+        for hash in p.edits.clone() {
+            assert!(reader.doc.get_change_by_hash(&hash).is_some(), "{}'s edit {hash} is not stored", p.name);
+        }
+    }
+    // The read model followed every commit that was made.
+    let stored = s3.state.hub.storage.stored_facts(&id).unwrap();
+    // Each phone writes sixteen visits over and over.
+    assert_eq!(stored.records.iter().filter(|(s, _, _)| *s == Section::Visits).count(), 4 * 16, "every visit in the read model");
+    for p in &phones {
+        for n in 0..16 {
+            let key = format!("{}-{n}", p.name);
+            let want = common::visit_value(&reader.doc, &key).unwrap();
+            let body = s3.state.hub.storage.record_body(&id, Section::Visits, &common::visit_id(&key)).unwrap().unwrap();
+            assert!(body.contains(&format!("\"whom\":\"{want}\"")), "{key}: the row says {body}, the ledger {want}");
+        }
+    }
+    for s in [s1, s2, s3] {
+        s.stop().await;
+    }
+}
