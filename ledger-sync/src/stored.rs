@@ -245,6 +245,53 @@ mod tests {
         assert_eq!(loaded.doc().get_heads(), h1);
     }
 
+    /// Two processes holding one document, sharing one store: what each takes in from the
+    /// other counts as stored, what it made itself and has not stored stays unsaved, and the
+    /// store's chunks always load to the union without a missing change.
+    #[test]
+    fn adopted_chunks_count_as_stored_and_only_what_memory_made_stays_unsaved() {
+        let policy = CompactionPolicy::default;
+        let mut store: Vec<(u32, Vec<u8>)> = Vec::new();
+        let mut a = StoredDocument::<u32>::new_in_memory(AutoCommit::new(), policy());
+        edit(a.doc(), "c1");
+        store.push((1, a.unsaved().unwrap()));
+        a.saved(1, store[0].1.len());
+
+        let mut b = StoredDocument::load(&Layout { tag: 0, snapshot: Vec::new(), chunks: store.clone() }, policy()).unwrap();
+        edit(b.doc(), "c2");
+        store.push((2, b.unsaved().unwrap()));
+        b.saved(2, store[1].1.len());
+
+        // A made c3 meanwhile and has not stored it; it takes in B's chunk first.
+        edit(a.doc(), "c3");
+        a.adopt(vec![store[1].clone()]).unwrap();
+        assert!(a.is_ahead());
+        let unsaved = a.unsaved_changes().unwrap();
+        assert_eq!(unsaved.len(), 1, "only c3: c2 is stored already");
+        store.push((3, chunk_of(&unsaved)));
+        a.saved(3, store[2].1.len());
+        assert!(!a.is_ahead());
+
+        // B takes in A's chunk with nothing of its own unsaved: it is not ahead.
+        b.adopt(vec![store[2].clone()]).unwrap();
+        assert!(!b.is_ahead());
+        assert_eq!(b.unsaved(), None);
+        assert_eq!(b.doc().get_heads(), a.doc().get_heads());
+
+        // What the store holds loads whole to what both hold.
+        let mut reloaded = StoredDocument::load(&Layout { tag: 0, snapshot: Vec::new(), chunks: store.clone() }, policy()).unwrap();
+        assert!(missing_dependencies(reloaded.doc()).is_empty());
+        assert_eq!(reloaded.doc().get_heads(), a.doc().get_heads());
+
+        // Damaged bytes from the store (Automerge's incremental load skips what is no change)
+        // change nothing memory holds or counts stored.
+        let (durable, heads) = (b.durable().to_vec(), b.doc().get_heads());
+        let _ = b.adopt(vec![(4, vec![0x85, 0x6f, 0x4a, 0x83, 9, 9])]);
+        assert_eq!(b.doc().get_heads(), heads);
+        assert_eq!(b.durable(), durable.as_slice());
+        assert!(!b.is_ahead());
+    }
+
     #[test]
     fn damaged_bytes_are_an_error_not_a_panic() {
         let layout = Layout { tag: 0, snapshot: vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3], chunks: Vec::<(u32, Vec<u8>)>::new() };

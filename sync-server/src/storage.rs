@@ -251,13 +251,11 @@ impl Storage {
     /// Runs `f` in one transaction that only reads: it sees one consistent state.
     pub(crate) fn read<T>(&self, f: impl FnOnce(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
         match &self.backend {
-            Backend::Sqlite(db) => {
-                let mut db = db.lock().unwrap_or_else(|e| e.into_inner());
-                let tx = db.transaction().map_err(err)?;
-                let v = f(&mut sql::SqliteSql(&tx))?;
-                tx.commit().map_err(err)?;
-                Ok(v)
-            }
+            // No transaction needed: every write of this process goes through this one
+            // connection, held here, and no other process writes the file (the data
+            // directory's lock), so what `f` reads is one state without BEGIN and COMMIT
+            // around each read.
+            Backend::Sqlite(db) => Ok(f(&mut sql::SqliteSql(&db.lock().unwrap_or_else(|e| e.into_inner())))?),
             Backend::Postgres(pg) => pg.read(f),
         }
     }
@@ -347,17 +345,18 @@ impl Storage {
     pub fn append_with(&self, doc: &DocumentId, a: &mut dyn Appender) -> Result<Option<Appended>> {
         let id = doc.to_string();
         let shared = !self.is_sqlite();
+        // Only whether it exists, on SQLite: `tag` lies after the snapshot in the row, and
+        // reading it walks the snapshot's overflow pages; the key alone is in the index.
+        let existing = if shared { "SELECT tag FROM documents WHERE id = ?1" } else { "SELECT 0 FROM documents WHERE id = ?1" };
         self.write_in_turn(&id, |db| {
-            let tag = db.query_opt("SELECT tag FROM documents WHERE id = ?1", params![id], |r| r.get::<i64>(0))?;
+            let tag = db.query_opt(existing, params![id], |r| r.get::<i64>(0))?;
             if let (true, Some((seen_tag, seen_chunk)), Some(tag)) = (shared, a.seen(), tag) {
                 if tag as u64 != seen_tag {
                     let snapshot = db.query_row("SELECT snapshot FROM documents WHERE id = ?1", params![id], |r| r.get::<Vec<u8>>(0))?;
                     let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 ORDER BY seq", params![id], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))?;
                     a.catch_up(Behind::Compacted(Layout { tag: tag as u64, snapshot, chunks }))?;
                 } else {
-                    let chunks = db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seen_chunk], |r| {
-                        Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?))
-                    })?;
+                    let chunks = chunks_after_in(db, &id, seen_chunk)?;
                     if !chunks.is_empty() {
                         a.catch_up(Behind::Chunks(chunks))?;
                     }
@@ -379,9 +378,7 @@ impl Storage {
         let id = doc.to_string();
         self.read(|db| {
             let Some(tag) = db.query_opt("SELECT tag FROM documents WHERE id = ?1", params![id], |r| r.get::<i64>(0))? else { return Ok(None) };
-            let chunks =
-                db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seq], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))?;
-            Ok(Some((tag as u64, chunks)))
+            Ok(Some((tag as u64, chunks_after_in(db, &id, seq)?)))
         })
     }
 
@@ -531,6 +528,11 @@ impl Storage {
             Ok(())
         })
     }
+}
+
+/// The document's chunks stored after `seq`, in order.
+fn chunks_after_in(db: &mut dyn Sql, id: &str, seq: i64) -> sql::Result<Vec<(i64, Vec<u8>)>> {
+    db.query_map("SELECT seq, bytes FROM chunks WHERE doc = ?1 AND seq > ?2 ORDER BY seq", params![id, seq], |r| Ok((r.get::<i64>(0)?, r.get::<Vec<u8>>(1)?)))
 }
 
 /// The database each test's data directory was given.

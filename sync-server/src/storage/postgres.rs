@@ -174,36 +174,29 @@ impl Pg {
     }
 
     /// A read-committed transaction that first waits for the advisory lock of `key`.
-    pub(super) fn write_in_turn<T>(&self, key: &str, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let result = (|| -> sql::Result<T> {
-                let mut conn = self.conn().map_err(SqlError::from)?;
-                let mut tx = conn.begin("BEGIN ISOLATION LEVEL READ COMMITTED")?;
-                tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))", params![key])?;
-                let v = f(&mut tx)?;
-                tx.commit()?;
-                Ok(v)
-            })();
-            match result {
-                Ok(v) => return Ok(v),
-                // A deadlock with another lock is the one failure worth running again.
-                Err(e) if e.retry && attempt < ATTEMPTS => std::thread::sleep(Duration::from_millis(u64::from(attempt))),
-                Err(e) => return Err(e.message),
-            }
-        }
+    pub(super) fn write_in_turn<T>(&self, key: &str, f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        self.retrying("BEGIN ISOLATION LEVEL READ COMMITTED", Some(key), f)
     }
 
     /// A serialisable transaction, run again from the start while PostgreSQL reports that it
     /// overlapped another: the result is as if every writer, on every process, took turns.
-    pub(super) fn write<T>(&self, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+    pub(super) fn write<T>(&self, f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
+        self.retrying("BEGIN ISOLATION LEVEL SERIALIZABLE", None, f)
+    }
+
+    /// Runs `f` in a transaction begun with `begin` (after the advisory lock of `key`, if
+    /// any), from the start again while PostgreSQL says it overlapped another (a serialisation
+    /// failure, or a deadlock between locks), up to [`ATTEMPTS`] times.
+    fn retrying<T>(&self, begin: &str, key: Option<&str>, mut f: impl FnMut(&mut dyn Sql) -> sql::Result<T>) -> Result<T> {
         let mut attempt = 0;
         loop {
             attempt += 1;
             let result = (|| -> sql::Result<T> {
                 let mut conn = self.conn().map_err(SqlError::from)?;
-                let mut tx = conn.begin("BEGIN ISOLATION LEVEL SERIALIZABLE")?;
+                let mut tx = conn.begin(begin)?;
+                if let Some(key) = key {
+                    tx.execute("SELECT pg_advisory_xact_lock(hashtextextended(?1, 0))", params![key])?;
+                }
                 let v = f(&mut tx)?;
                 tx.commit()?;
                 Ok(v)

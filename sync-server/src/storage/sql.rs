@@ -345,14 +345,12 @@ pub(crate) struct SqliteSql<'a>(pub &'a rusqlite::Connection);
 
 impl Sql for SqliteSql<'_> {
     fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<usize> {
-        let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
-        Ok(self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(values.iter()))?)
+        Ok(self.0.prepare_cached(sql)?.execute(rusqlite::params_from_iter(params.iter().map(|p| p.value())))?)
     }
 
     fn each(&mut self, sql: &str, params: &[&dyn Param], each: &mut dyn FnMut(&Row<'_>) -> Result<()>) -> Result<()> {
-        let values: Vec<Value<'_>> = params.iter().map(|p| p.value()).collect();
         let mut stmt = self.0.prepare_cached(sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(values.iter()))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(|p| p.value())))?;
         while let Some(r) = rows.next()? {
             each(&Row::Sqlite(r))?;
         }

@@ -195,11 +195,9 @@ fn codes_work_once_for_their_purpose_before_they_expire() {
     assert_eq!(s.use_code(b"nope", "setup", 50).unwrap(), None);
 }
 
-#[test]
-fn devices_their_status_expiry_and_actors() {
-    let (_dir, s) = open_any();
-    s.add_person(&person("p1", "zhang"), None, None, 1).unwrap();
-    let device = Device {
+/// Device d1, p1's phone, made at 5.
+fn phone_of_p1() -> Device {
+    Device {
         id: "d1".into(),
         person: "p1".into(),
         name: "手机".into(),
@@ -209,7 +207,14 @@ fn devices_their_status_expiry_and_actors() {
         last_seen: None,
         app_version: None,
         expires_at: None,
-    };
+    }
+}
+
+#[test]
+fn devices_their_status_expiry_and_actors() {
+    let (_dir, s) = open_any();
+    s.add_person(&person("p1", "zhang"), None, None, 1).unwrap();
+    let device = phone_of_p1();
     s.add_device(&device, b"token-hash", 5).unwrap();
     s.add_device(&Device { id: "d2".into(), created_at: 6, ..device.clone() }, b"other-hash", 6).unwrap();
     assert_eq!(s.device_by_token(b"token-hash").unwrap(), Some(device.clone()));
@@ -254,17 +259,7 @@ fn the_board_keeps_contacts_codes_and_keys() {
     s.unuse_rating_code("code").unwrap();
     assert!(s.rating_code_used("code").unwrap(), "a code whose rating is stored is never given back");
     s.add_person(&person("p1", "zhang"), None, None, 1).unwrap();
-    let device = Device {
-        id: "d1".into(),
-        person: "p1".into(),
-        name: "手机".into(),
-        kind: "phone".into(),
-        status: "active".into(),
-        created_at: 5,
-        last_seen: None,
-        app_version: None,
-        expires_at: None,
-    };
+    let device = phone_of_p1();
     s.add_device(&device, b"t", 5).unwrap();
     assert_eq!(s.existing_device_key("d1").unwrap(), None);
     let key = s.device_key("d1").unwrap();
@@ -397,17 +392,7 @@ fn settings_and_unit_last_sync() {
     s.add_unit(&unit, None, None, 1).unwrap();
     s.add_person(&person("p1", "zhang"), None, None, 1).unwrap();
     s.grant(&Grant { person: "p1".into(), unit: unit.id.clone(), role: Role::Cadre }, None, 1).unwrap();
-    let device = Device {
-        id: "d1".into(),
-        person: "p1".into(),
-        name: "手机".into(),
-        kind: "phone".into(),
-        status: "active".into(),
-        created_at: 5,
-        last_seen: None,
-        app_version: None,
-        expires_at: None,
-    };
+    let device = phone_of_p1();
     s.add_device(&device, b"t", 5).unwrap();
     assert!(s.unit_last_sync().unwrap().is_empty());
     s.touch_device("d1", None, 77).unwrap();

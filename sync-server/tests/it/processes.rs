@@ -14,6 +14,26 @@ fn shared_database() -> sync_server::Database {
     sync_server::Database::Postgres(sync_server::test_postgres::database().unwrap())
 }
 
+/// Two server processes on one new database, and a unit ledger made on the first that the
+/// second has heard of.
+struct Two {
+    database: sync_server::Database,
+    s1: Server,
+    s2: Server,
+    id: ledger_sync::DocumentId,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+async fn two_processes() -> Two {
+    let database = shared_database();
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let s1 = Server::start_shared(&database, dirs.0.path()).await;
+    let s2 = Server::start_shared(&database, dirs.1.path()).await;
+    let id = s1.ledger();
+    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await, "the second process never learnt of the new unit");
+    Two { database, s1, s2, id, _dirs: dirs }
+}
+
 /// Waits (up to `budget`) until `done` holds; whether it did.
 async fn eventually(budget: Duration, mut done: impl FnMut() -> bool) -> bool {
     let until = Instant::now() + budget;
@@ -28,13 +48,7 @@ async fn eventually(budget: Duration, mut done: impl FnMut() -> bool) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phones_on_two_processes_see_each_others_edits_live_and_every_record_reaches_the_read_model() {
-    let database = shared_database();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = Server::start_shared(&database, d1.path()).await;
-    let s2 = Server::start_shared(&database, d2.path()).await;
-    // A unit made on the first process: the second one's directory hears of it.
-    let id = s1.ledger();
-    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await, "the second process never learnt of the new unit");
+    let Two { s1, s2, id, _dirs, .. } = two_processes().await;
 
     let mut first = Phone::new("p0", id);
     common::put_visit(&mut first.doc, "base", "起点");
@@ -107,12 +121,7 @@ async fn phones_on_two_processes_see_each_others_edits_live_and_every_record_rea
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_device_lost_on_one_process_is_cut_off_on_the_other() {
-    let database = shared_database();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = Server::start_shared(&database, d1.path()).await;
-    let s2 = Server::start_shared(&database, d2.path()).await;
-    let id = s1.ledger();
-    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await);
+    let Two { s1, s2, id, _dirs, .. } = two_processes().await;
     // The phone activated on the first process syncs with the second.
     let mut phone = Phone::new("lost", id);
     let url = s2.url_with(&s1.tester.token);
@@ -221,10 +230,7 @@ async fn confirmed_changes_survive_kill_9_of_one_of_two_processes() {
 /// the count is the database's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failed_logins_count_across_processes() {
-    let database = shared_database();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = Server::start_shared(&database, d1.path()).await;
-    let s2 = Server::start_shared(&database, d2.path()).await;
+    let Two { s1, s2, _dirs, .. } = two_processes().await;
     s1.state.hub.directory.add_person("孙丽", "sunli", Some("right password"), None).unwrap();
     const JSON: (&str, &str) = ("Content-Type", "application/json");
     let login = |addr, password: &str| {
@@ -248,12 +254,7 @@ async fn failed_logins_count_across_processes() {
 /// once the listener is back, without waiting for a later edit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_announced_while_the_listener_was_away_is_not_lost() {
-    let database = shared_database();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = Server::start_shared(&database, d1.path()).await;
-    let s2 = Server::start_shared(&database, d2.path()).await;
-    let id = s1.ledger();
-    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await);
+    let Two { database, s1, s2, id, _dirs } = two_processes().await;
     let mut first = Phone::new("p0", id);
     common::put_visit(&mut first.doc, "base", "起点");
     common::commit_signed(&mut first.doc, common::TESTER, Some("base"));
@@ -292,12 +293,7 @@ async fn an_edit_announced_while_the_listener_was_away_is_not_lost() {
 /// is stored, and the read model holds every visit as the ledger has it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commits_cut_off_by_postgresql_are_sent_again_and_nothing_acknowledged_is_lost() {
-    let database = shared_database();
-    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let s1 = Server::start_shared(&database, d1.path()).await;
-    let s2 = Server::start_shared(&database, d2.path()).await;
-    let id = s1.ledger();
-    assert!(eventually(Duration::from_secs(5), || s2.state.hub.directory.unit_of(&id).is_some()).await);
+    let Two { database, s1, s2, id, _dirs } = two_processes().await;
     let writers: Vec<_> = (0..4)
         .map(|n| {
             let mut phone = Phone::new(&format!("w{n}"), id);
