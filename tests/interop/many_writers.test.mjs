@@ -8,6 +8,7 @@ import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
 import { Server } from "../e2e/harness.mjs";
+import { findRetrying, sleep, until } from "./peers.mjs";
 
 let server;
 const repos = [];
@@ -30,28 +31,7 @@ function repo() {
   return r;
 }
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function until(what, check, ms = 60_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await sleep(100);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function findWhenUploaded(url, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await repo().find(url);
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(100);
-    }
-  }
-}
+const findWhenUploaded = (url) => findRetrying(repo, url);
 
 const PEERS = 10;
 const EDITS = 30;

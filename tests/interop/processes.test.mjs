@@ -9,6 +9,7 @@ import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
 import { Server, startPostgres } from "../e2e/harness.mjs";
+import { findRetrying, sleep, until } from "./peers.mjs";
 
 let postgres;
 const servers = [];
@@ -32,8 +33,6 @@ after(async () => {
   setTimeout(() => process.exit(), 1000).unref();
 });
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
 let token;
 function repo(server) {
   const r = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync?token=${token}`)] });
@@ -41,26 +40,7 @@ function repo(server) {
   return r;
 }
 
-async function until(what, check, ms = 30_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (check()) return;
-    await sleep(50);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function findOn(server, url, ms = 20_000) {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    try {
-      return await repo(server).find(url);
-    } catch (e) {
-      if (Date.now() > deadline) throw e;
-      await sleep(100);
-    }
-  }
-}
+const findOn = (server, url) => findRetrying(() => repo(server), url);
 
 const PER_PROCESS = 5;
 const EDITS = 20;
@@ -110,9 +90,9 @@ test("JS peers on two processes sharing PostgreSQL see each other's edits live a
   one.proc.kill("SIGKILL");
   await one.exited;
   const survivor = await findOn(two, url);
-  await until("a fresh peer on the process that stayed up to read every edit", () => edits(survivor.doc()) === all);
+  await until("a fresh peer on the process that stayed up to read every edit", () => edits(survivor.doc()) === all, 30_000);
   await one.restart();
   const back = await findOn(one, url);
-  await until("a fresh peer on the restarted process to read every edit", () => edits(back.doc()) === all);
+  await until("a fresh peer on the restarted process to read every edit", () => edits(back.doc()) === all, 30_000);
   assert.equal(String(back.doc().visits[second].whom), "李师傅家");
 });
