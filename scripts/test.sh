@@ -66,7 +66,7 @@ step "the server's tests on PostgreSQL"
 PIONEER_TEST_DATABASE=postgres cargo test --profile ci -p sync-server --lib --test it -- \
   --skip processes:: --skip backups:: --skip schema_fixtures:: --skip storage_failure:: \
   --skip kill_durability:: --skip deploy:: --skip https:: --skip proxy:: --skip static_files:: \
-  --skip the_publics_limits_hold_across_processes
+  --skip the_board_and_the_publics_limits_are_one_across_processes
 done_step
 
 step "coverage-guided fuzzing, a short run, and the accepted forged documents loaded in automerge-js"

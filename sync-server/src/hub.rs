@@ -285,7 +285,11 @@ impl Hub {
     /// connection on it hears of the change, and the desk's figures are read afresh.
     pub fn refresh(&self, doc: &DocumentId) {
         self.read_model.forget(doc);
-        let Some(cell) = self.cells().get(doc).cloned() else { return };
+        let Some(cell) = self.cells().get(doc).cloned() else {
+            // Nobody here holds it open; what was drawn from it (a board) is drawn again.
+            let _ = self.changed.send(*doc);
+            return;
+        };
         let mut slot = cell.lock();
         *cell.projected() = None;
         let fresh = match &mut *slot {

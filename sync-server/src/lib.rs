@@ -114,9 +114,9 @@ impl AppState {
 /// With PostgreSQL shared by several processes: what the others commit reaches this one's
 /// documents, connections, figures and directory. Notices that arrive together are taken
 /// together, each document once.
-fn follow_other_processes(hub: &Arc<Hub>) {
-    let Some(mut notices) = hub.storage.listen() else { return };
-    let hub = hub.clone();
+fn follow_other_processes(state: &AppState) {
+    let Some(mut notices) = state.hub.storage.listen() else { return };
+    let (hub, board) = (state.hub.clone(), state.board.clone());
     tokio::spawn(async move {
         while let Some(first) = notices.recv().await {
             let mut batch = vec![first];
@@ -126,7 +126,7 @@ fn follow_other_processes(hub: &Arc<Hub>) {
                     Err(_) => break,
                 }
             }
-            let hub = hub.clone();
+            let (hub, board) = (hub.clone(), board.clone());
             let done = tokio::task::spawn_blocking(move || {
                 let mut docs = std::collections::BTreeSet::new();
                 for notice in batch {
@@ -138,6 +138,8 @@ fn follow_other_processes(hub: &Arc<Hub>) {
                             if let Err(e) = hub.directory.reload() {
                                 tracing::warn!("directory not read again: {e}");
                             }
+                            // Boards show what the organisation sets (its case rules).
+                            board.forget_all();
                         }
                         storage::Notice::Revoked { device, status } => {
                             let _ = hub.directory.revoked.send(directory::Revoked { device, status });
@@ -147,6 +149,7 @@ fn follow_other_processes(hub: &Arc<Hub>) {
                                 tracing::warn!("directory not read again: {e}");
                             }
                             hub.refresh_all();
+                            board.forget_all();
                         }
                     }
                 }
@@ -180,7 +183,7 @@ pub fn router_for(state: AppState, dist: PathBuf) -> Router {
         }
     });
     board::watch_changes(&state);
-    follow_other_processes(&state.hub);
+    follow_other_processes(&state);
     photos::collect_in_background(&state);
     // Bounded memory: documents idle for a while are dropped (storage keeps them).
     tokio::spawn(async move {
@@ -291,7 +294,7 @@ pub fn watch_backups(dir: PathBuf) {
 /// the app, sync and the desk stay on the internal network.
 pub fn public_router(state: AppState) -> Router {
     board::watch_changes(&state);
-    follow_other_processes(&state.hub);
+    follow_other_processes(&state);
     board::routes().layer(axum::middleware::from_fn(origin::same_origin)).layer(CompressionLayer::new()).with_state(state)
 }
 

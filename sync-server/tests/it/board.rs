@@ -589,11 +589,12 @@ async fn a_one_time_code_rates_once_and_forged_or_replayed_codes_are_refused() {
     assert_eq!((once[0].target_id.as_ref(), once[0].code_by.as_str(), once[0].verdict), (Some(&visit), common::TESTER, ledger::Verdict::VerySatisfied));
 }
 
-/// Two processes on one PostgreSQL count the public's writes together: a browser that rated a
+/// Two processes on one PostgreSQL show one board and count the public's writes together: a
+/// post published through one is on the other's board at once; a browser that rated a
 /// post on one cannot rate it again on the other, and its hourly limit (30) is one limit
 /// whichever process its writes reach.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_publics_limits_hold_across_processes() {
+async fn the_board_and_the_publics_limits_are_one_across_processes() {
     let database = sync_server::Database::Postgres(sync_server::test_postgres::database().unwrap());
     let data = tempfile::tempdir().unwrap();
     let u = unit_on(Server::start_shared(&database, data.path()).await, data).await;
@@ -603,6 +604,23 @@ async fn the_publics_limits_hold_across_processes() {
     while other.state.hub.directory.unit_of(&u.doc).is_none() && std::time::Instant::now() < until {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The other process's board, drawn once, is drawn again when the secretary publishes
+    // through the first.
+    let board = format!("/b/{}", u.id);
+    assert!(common::http(other.addr, "GET", &board, &[], "").await.2.contains("便民服务窗口"));
+    let mut u = u;
+    edit(&mut u.phone, |l| {
+        let draft = ledger::PostDraft { title: "老年食堂".into(), holder: "李强".into(), duties: "午餐配送".into(), hours: "每天".into() };
+        let id = l.add_post(&draft.validate().unwrap(), now())?;
+        l.set_published(Section::Posts, &id, true, now())
+    });
+    u.sync().await;
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while !common::http(other.addr, "GET", &board, &[], "").await.2.contains("老年食堂") {
+        assert!(std::time::Instant::now() < until, "the other process's board never showed the post published through the first");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     let rate = format!("/b/{}/rate/post/{}", u.id, u.post);
     let (_, head, _) = u.get(&rate, None).await;
     let cookie = cookie_of(&head);
