@@ -56,11 +56,27 @@ mkdirSync(dist);
 writeFileSync(join(dist, "index.html"), "<!DOCTYPE html>");
 
 // Four fresh databases on one durable PostgreSQL, for as long as this script runs.
-const pg = spawn(join(ROOT, "target/release/examples/throwaway_postgres"), ["4"], { stdio: ["pipe", "pipe", "inherit"] });
+const pg = spawn(join(ROOT, "target/release/examples/throwaway_postgres"), ["4"], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PIONEER_PG_STATS: "1" } });
 const urls = [];
 for await (const line of createInterface({ input: pg.stdout })) {
   urls.push(line.trim());
   if (urls.length === 4) break;
+}
+
+// Where PostgreSQL's time went in one database's run: its statements by total time, per
+// confirmed edit (pg_stat_statements, loaded by the throwaway server for this benchmark).
+const psql = (url, sql) => execFileSync("psql", [url, "-At", "-F", "\t", "-c", sql], { encoding: "utf8" }).trim();
+function statements(url, edits) {
+  psql(url, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+  const rows = psql(
+    url,
+    `SELECT calls, round(total_exec_time::numeric, 1), regexp_replace(left(query, 90), '\\s+', ' ', 'g') FROM pg_stat_statements
+     WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT 8`,
+  );
+  return rows.split("\n").map((l) => {
+    const [calls, ms, query] = l.split("\t");
+    return { calls: Number(calls), us_per_edit: ((Number(ms) * 1000) / edits).toFixed(0), query };
+  });
 }
 
 let port = 18300;
@@ -94,6 +110,7 @@ async function run(name, database, processes) {
       const out = execFileSync(join(ROOT, "target/release/examples/load"), [ws, "1", PROPAGATION, "propagation", ledgers], { encoding: "utf8", maxBuffer: 1 << 24 });
       rows.propagation = JSON.parse(out.trim().split("\n").pop());
     }
+    if (database !== "sqlite") rows.statements = statements(database, rows.separate.edits + rows.shared.edits);
     return { name, processes, ...rows };
   } finally {
     for (const s of servers) s.proc.kill("SIGKILL");
@@ -114,6 +131,10 @@ try {
       const x = r[shape];
       console.log(`| ${r.name} | ${shape} | ${x.clients} | ${x.failed} | ${x.edits} | ${x.lost} | ${x.edits_per_second} | ${(x.edits_per_second / base[shape].edits_per_second).toFixed(2)}x | ${x.p50_ms} | ${x.p99_ms} | ${x.server_cpu_ms_per_edit.toFixed(2)} | ${x.postgres_cpu_ms_per_edit.toFixed(2)} |`);
     }
+  }
+  for (const r of results.filter((r) => r.statements)) {
+    console.log(`\nwhere PostgreSQL's time went (${r.name}, both shapes): statement, calls, µs per confirmed edit`);
+    for (const s of r.statements) console.log(`| ${s.query.replaceAll("|", "\\|")} | ${s.calls} | ${s.us_per_edit} |`);
   }
   for (const r of results.filter((r) => r.propagation)) {
     console.log(`\npropagation across processes (${r.name}): ${r.propagation.edits} edits, p50 ${r.propagation.p50_ms} ms, p99 ${r.propagation.p99_ms} ms`);

@@ -123,6 +123,7 @@ fn start() -> Result<Instance, String> {
                 .args(["-D", &data2.to_string_lossy(), "-p", &port.to_string(), "-k", &dir2.to_string_lossy()])
                 .args(["-c", "listen_addresses=127.0.0.1", "-c", "max_connections=300", "-c", "shared_buffers=64MB"])
                 .args(durability())
+                .args(statistics())
                 .stdout(Stdio::null())
                 .stderr(log)
                 .spawn();
@@ -152,6 +153,15 @@ fn durability() -> Vec<&'static str> {
         return Vec::new();
     }
     vec!["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+}
+
+/// `PIONEER_PG_STATS=1` (the multi-process benchmark): every statement's count and time
+/// kept by `pg_stat_statements`, to say where PostgreSQL's time goes.
+fn statistics() -> Vec<&'static str> {
+    if std::env::var("PIONEER_PG_STATS").as_deref() == Ok("1") {
+        return vec!["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all"];
+    }
+    Vec::new()
 }
 
 /// The process's server, started the first time it is asked for.
