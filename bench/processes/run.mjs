@@ -56,7 +56,9 @@ mkdirSync(dist);
 writeFileSync(join(dist, "index.html"), "<!DOCTYPE html>");
 
 // Four fresh databases on one durable PostgreSQL, for as long as this script runs.
-const pg = spawn(join(ROOT, "target/release/examples/throwaway_postgres"), ["4"], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PIONEER_PG_STATS: "1" } });
+// BENCH_PG_STATS=0: without pg_stat_statements (to see what keeping the statistics costs).
+const STATS = process.env.BENCH_PG_STATS !== "0";
+const pg = spawn(join(ROOT, "target/release/examples/throwaway_postgres"), ["4"], { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, PIONEER_PG_STATS: STATS ? "1" : "0" } });
 const urls = [];
 for await (const line of createInterface({ input: pg.stdout })) {
   urls.push(line.trim());
@@ -110,7 +112,7 @@ async function run(name, database, processes) {
       const out = execFileSync(join(ROOT, "target/release/examples/load"), [ws, "1", PROPAGATION, "propagation", ledgers], { encoding: "utf8", maxBuffer: 1 << 24 });
       rows.propagation = JSON.parse(out.trim().split("\n").pop());
     }
-    if (database !== "sqlite") rows.statements = statements(database, rows.separate.edits + rows.shared.edits);
+    if (database !== "sqlite" && STATS) rows.statements = statements(database, rows.separate.edits + rows.shared.edits);
     return { name, processes, ...rows };
   } finally {
     for (const s of servers) s.proc.kill("SIGKILL");
