@@ -71,7 +71,7 @@ done_step
 
 step "coverage-guided fuzzing, a short run, and the accepted forged documents loaded in automerge-js"
 accepted=$(mktemp -d)
-PIONEER_FUZZ_KEEP="$accepted" bash scripts/fuzz.sh 20
+PIONEER_FUZZ_KEEP="$accepted" bash scripts/fuzz.sh 12
 node scripts/fuzz_js_check.mjs "$accepted" --at-least 20
 rm -rf "$accepted"
 done_step
