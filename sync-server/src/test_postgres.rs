@@ -179,8 +179,20 @@ impl Instance {
         std::thread::spawn(move || -> Result<(), String> {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
             runtime.block_on(async move {
-                let (client, connection) =
-                    tokio_postgres::connect(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), tokio_postgres::NoTls).await.map_err(|e| e.to_string())?;
+                let said = |e: tokio_postgres::Error| e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message()));
+                // The server takes connections on its port before it is ready for them ("the
+                // database system is starting up"): a process's first test waits for it.
+                let mut waited = 0;
+                let (client, connection) = loop {
+                    match tokio_postgres::connect(&format!("postgres://postgres@127.0.0.1:{port}/postgres"), tokio_postgres::NoTls).await {
+                        Ok(c) => break c,
+                        Err(e) if waited < 300 && e.code() == Some(&tokio_postgres::error::SqlState::CANNOT_CONNECT_NOW) => {
+                            waited += 1;
+                            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                        }
+                        Err(e) => return Err(said(e)),
+                    }
+                };
                 tokio::spawn(connection);
                 // CREATE DATABASE copies template1 and is refused while another one does:
                 // tests asking at once take turns.
@@ -192,7 +204,7 @@ impl Instance {
                             attempt += 1;
                             tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
                         }
-                        Err(e) => return Err(e.as_db_error().map_or_else(|| e.to_string(), |d| format!("{}: {}", d.code().code(), d.message()))),
+                        Err(e) => return Err(said(e)),
                     }
                 }
             })
