@@ -99,7 +99,7 @@ function shellBytes(dist) {
  * same tap once it has loaded.
  */
 async function warmStart(context, server, { path = "/", ready = "pioneer:list-ready", probe = false } = {}) {
-  const lists = [], opens = [], longest = [], taps = [], idle = [];
+  const lists = [], opens = [], longest = [], taps = [], idle = [], again = [];
   for (let i = 0; i < RUNS; i++) {
     const p = await context.newPage();
     await throttle(context, p);
@@ -137,9 +137,15 @@ async function warmStart(context, server, { path = "/", ready = "pioneer:list-re
     await markTime(q, "pioneer:ledger-open");
     await new Promise((r) => setTimeout(r, 300));
     idle.push((await tap(q, "走访", "visit-count")).took);
+    // And once its code has run: away to 问题 and back. The gap to the first tap is what the
+    // first drawing of a screen costs (the page's wasm compiled on first use, templates made).
+    await new Promise((r) => setTimeout(r, 300));
+    await tap(q, "问题", "problem-count");
+    await new Promise((r) => setTimeout(r, 300));
+    again.push((await tap(q, "走访", "visit-count")).took);
     await q.close();
   }
-  return { list: median(lists), open: median(opens), longest: Math.max(...longest), tap: taps.length ? median(taps) : NaN, tapped: taps.length, idle: median(idle) };
+  return { list: median(lists), open: median(opens), longest: Math.max(...longest), tap: taps.length ? median(taps) : NaN, tapped: taps.length, idle: median(idle), again: median(again) };
 }
 
 /** Saving a visit until IndexedDB committed: p95 of 30. */
@@ -151,7 +157,9 @@ async function saves(server) {
   for (let i = 0; i < 30; i++) await addVisit(page, { whom: `测试户${i}`, heard: "反映村口路灯坏了两盏，晚上出行不便，希望尽快修好。" });
   const times = await page.evaluate(() => performance.getEntriesByName("pioneer:save").map((e) => e.duration));
   await context.close();
-  return p95(times);
+  // The first saves also compile the save path's WebAssembly (V8 compiles lazily), so the p95
+  // is mostly the first save; the median is the steady one.
+  return { p95: p95(times), median: median(times) };
 }
 
 /** A sync of `changes` visits written by a peer while the phone was offline. */
@@ -237,9 +245,10 @@ if (before) console.log(`| baseline: everything precached | ${before.shell.files
 console.log("\n| what | figure | compared in the same run | target |\n|---|---|---|---|");
 console.log(`| warm start to the visit list, empty ledger | ${ms(now.emptyStart.list)} | ${ratio(now.emptyStart.list, before?.emptyStart.list).trim() || "—"} | no worse |`);
 console.log(`| warm start to the problem list, ledger of 5,000 visits, 2,000 problems, 500 pledges | ${ms(now.fullStart.list)} | ${ratio(now.fullStart.list, before?.fullStart.list).trim() || "—"}; document loaded at ${ms(now.fullStart.open)} | no worse |`);
-console.log(`| saving a visit until IndexedDB committed, p95 of 30 | ${ms(now.save)} | ${ratio(now.save, before?.save).trim() || "—"} | no worse |`);
+console.log(`| saving a visit until IndexedDB committed, p95 of 30 | ${ms(now.save?.p95)} | ${ratio(now.save?.p95, before?.save?.p95).trim() || "—"} | no worse |`);
+console.log(`| the same saves' median | ${ms(now.save?.median)} | ${ratio(now.save?.median, before?.save?.median).trim() || "—"} | — |`);
 console.log(`| longest main-thread task from the first list until the document has loaded (full ledger) | ${ms(now.fullStart.longest)} | baseline ${ms(before?.fullStart.longest)} | < 50 ms |`);
-console.log(`| tap on 走访 to the list shown, while the document loads (${now.fullStart.tapped} of ${RUNS} taps landed before it loaded) | ${ms(now.fullStart.tap)} | the same first tap once loaded ${ms(now.fullStart.idle)}; baseline while loading ${ms(before?.fullStart.tap)} (${before?.fullStart.tapped ?? 0} landed before it loaded), once loaded ${ms(before?.fullStart.idle)} | < 100 ms |`);
+console.log(`| tap on 走访 to the list shown, while the document loads (${now.fullStart.tapped} of ${RUNS} taps landed before it loaded) | ${ms(now.fullStart.tap)} | the same first tap once loaded ${ms(now.fullStart.idle)}, the same tap again ${ms(now.fullStart.again)}; baseline while loading ${ms(before?.fullStart.tap)} (${before?.fullStart.tapped ?? 0} landed before it loaded), once loaded ${ms(before?.fullStart.idle)} | < 100 ms |`);
 console.log(`| tap on a tab to its page shown, during a sync of 1,000 changes (${now.sync.taps} taps; the sync took ${ms(now.sync.took)}) | ${ms(now.sync.during)} | the same taps when idle ${ms(now.sync.idle)} (${(now.sync.during / now.sync.idle).toFixed(2)}x) | < 100 ms |`);
 console.log(`| longest main-thread task while those 1,000 changes sync | ${ms(now.sync.longest)} | — | < 50 ms |`);
 process.exit(0);

@@ -13,6 +13,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
+use std::rc::Rc;
 
 use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, Query, TransactionMode};
 use js_sys::{Object, Reflect};
@@ -41,13 +42,21 @@ thread_local! {
     static AGAIN: Cell<bool> = const { Cell::new(false) };
     static PROBLEM: RefCell<Option<String>> = const { RefCell::new(None) };
     static LAST: RefCell<Option<PhotoReport>> = const { RefCell::new(None) };
+    static DB: RefCell<Option<Rc<Database>>> = const { RefCell::new(None) };
 }
 
 pub fn set_space(bytes: u64) {
     SPACE.with(|s| s.set(bytes.max(10 * 1024 * 1024)));
 }
 
-async fn open() -> Result<Database, StorageError> {
+/// The worker's one connection to the photo store, opened on first use and kept: every round,
+/// report and photo used to open its own, and connections the garbage collector has not yet
+/// closed would hold up a later version of the store. Closed (and forgotten) when another
+/// version asks for it or the browser closes it.
+async fn open() -> Result<Rc<Database>, StorageError> {
+    if let Some(db) = DB.with(|d| d.borrow().clone()) {
+        return Ok(db);
+    }
     let mut request = Factory::new()?.open(DB_NAME, Some(DB_VERSION))?;
     request.on_upgrade_needed(|event| {
         let Ok(db) = event.database() else { return };
@@ -55,7 +64,19 @@ async fn open() -> Result<Database, StorageError> {
             let _ = db.create_object_store(PHOTOS, ObjectStoreParams::new());
         }
     });
-    Ok(request.await?)
+    let mut db = request.await?;
+    db.on_version_change(|event| {
+        if let Some(raw) = event.target().and_then(|t| t.dyn_into::<web_sys::IdbDatabase>().ok()) {
+            raw.close();
+        }
+        DB.with(|d| d.borrow_mut().take());
+    });
+    db.on_close(|_| {
+        DB.with(|d| d.borrow_mut().take());
+    });
+    let db = Rc::new(db);
+    // Two callers may have opened at once: the first kept is the one used.
+    Ok(DB.with(|d| d.borrow_mut().get_or_insert(db).clone()))
 }
 
 fn number(v: &JsValue, key: &str) -> f64 {
@@ -268,9 +289,13 @@ async fn upload(db: &Database, hash: &str) -> Result<Uploaded, JsValue> {
         }
         409 => Ok(Uploaded::NotYet),
         507 | 413 | 415 | 400 | 403 => {
-            let text = JsFuture::from(response.text()?).await?.as_string().unwrap_or_default();
-            let message = text.split("\"message\":\"").nth(1).and_then(|m| m.split('"').next()).unwrap_or("服务器拒收这张照片").to_owned();
-            Ok(Uploaded::Refused(message))
+            // The server's refusal is JSON with a `message` for the person; a proxy's page is not.
+            let body = match response.json() {
+                Ok(parsing) => JsFuture::from(parsing).await.unwrap_or(JsValue::NULL),
+                Err(_) => JsValue::NULL,
+            };
+            let message = Reflect::get(&body, &"message".into()).ok().and_then(|m| m.as_string()).filter(|m| !m.is_empty());
+            Ok(Uploaded::Refused(message.unwrap_or_else(|| "服务器拒收这张照片".to_owned())))
         }
         // Signed out, the server restarting, a proxy in the way: try again later.
         _ => Err(JsValue::from_str("not stored")),

@@ -34,6 +34,8 @@ struct State {
     live: RefCell<Option<Rc<RefCell<Live>>>>,
     /// Reconnect attempts since the last good connection (for backoff).
     attempts: Cell<u32>,
+    /// Frames received so far: the ledger is synced once this has stood still for a moment.
+    received: Cell<u64>,
     /// Whether this worker holds the ledger's sync lock.
     owner: Cell<bool>,
     /// Erased or stopped for good: no more connections.
@@ -65,6 +67,7 @@ impl Sync {
             server_storage: RefCell::new(open.server_storage.clone()),
             live: RefCell::new(None),
             attempts: Cell::new(0),
+            received: Cell::new(0),
             owner: Cell::new(false),
             stopped: Cell::new(open.sync_url.is_none()),
             report: Cell::new(SyncReport { status: SyncStatus::Offline, unsent: 0, owner: false }),
@@ -265,10 +268,15 @@ impl Sync {
     fn receive(&self, frame: &[u8]) {
         let Some(live) = self.live() else { return };
         live.borrow_mut().conn.receive(frame);
+        self.0.received.set(self.0.received.get() + 1);
         if self.0.report.get().status != SyncStatus::Syncing {
             self.report(SyncStatus::Syncing);
         }
         self.pump();
+        // A frame that changes nothing (the server's last word, arriving after the ledger was
+        // marked synced) leaves no sync state to store: settle from here too, or the status
+        // would say 正在同步 until the next change.
+        self.settle_later();
     }
 
     /// A change reached storage (this tab's, or another tab's merged here): offer it.
@@ -372,13 +380,15 @@ impl Sync {
         }
     }
 
-    /// Marks the ledger synced once no message has moved for a moment.
+    /// Marks the ledger synced once no frame has arrived for a moment (only the check of the
+    /// last frame counts), nothing waits to be stored and nothing is left to send.
     fn settle_later(&self) {
         let sync = self.clone();
+        let received = self.0.received.get();
         wasm_bindgen_futures::spawn_local(async move {
             gloo_timers::future::TimeoutFuture::new(400).await;
             let Some(live) = sync.live() else { return };
-            if live.borrow().conn.pending_writes() == 0 && sync.0.report.get().unsent == 0 {
+            if sync.0.received.get() == received && live.borrow().conn.pending_writes() == 0 && sync.0.report.get().unsent == 0 {
                 sync.report(SyncStatus::Synced(page::now_ms()));
                 // The records are on the server: their photos may follow.
                 crate::photos::kick();

@@ -3,11 +3,10 @@
 use ledger::org::Write;
 use ledger::{RecordId, Section};
 use leptos::prelude::*;
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
 
 use crate::account::{self, LedgerEntry, Me};
 use crate::browser;
+use crate::nav::Location;
 use crate::pages::board::{BoardContext, BoardPage, RatingDetail};
 use crate::pages::enterprise_form::{EditEnterprise, NewEnterprise};
 use crate::pages::enterprises::{EnterpriseDetail, EnterpriseList};
@@ -29,6 +28,7 @@ use crate::pages::{
 use crate::service::{LedgerService, Phase, SaveState};
 use crate::sync::{DeviceState, SyncService, SyncStatus};
 use crate::update_banner::UpdateBanner;
+use ledger::address::Screen;
 
 /// The record just deleted, offered for undo.
 #[derive(Clone, Copy)]
@@ -129,69 +129,79 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let me = StoredValue::new(me);
     let unit = ledger.unit_name.clone();
 
+    let screen = Location::provide().screen();
+
     view! {
-        <Router>
-            <UpdateBanner/>
-            <TopBar me unit/>
-            <DeviceNotice/>
-            <crate::pages::media::PhotoNotice/>
-            {(write <= Write::SupervisionOnly).then(|| view! {
-                <p class="notice" data-testid="read-only">"督查：可查看本单位台账，不能在手机上修改。"</p>
-            })}
-            <main class:read-only=write <= Write::SupervisionOnly>
-                {move || match service.phase.get() {
-                    // Erased: nothing of the ledger is shown any more (the notice above says why).
-                    _ if matches!(sync.device.get(), DeviceState::Gone(_)) => view! {
-                        <button class="button" on:click=|_| browser::reload()>"用新的激活码激活本机"</button>
-                    }.into_any(),
-                    Phase::Opening => view! { <p class="muted center">"正在打开台账…"</p> }.into_any(),
-                    Phase::Broken(why) => view! {
-                        <div class="alert" role="alert">
-                            <p>"台账无法打开：" {why}</p>
-                            <p>"本机数据没有被改动。请刷新重试；如仍失败，请联系管理员。"</p>
-                            <button class="button" on:click=|_| browser::reload()>"刷新"</button>
-                        </div>
-                    }.into_any(),
-                    Phase::Ready => view! {
-                        <Routes fallback=|| view! { <p class="center">"找不到这个页面。"</p> }>
-                            <Route path=path!("/") view=VisitList/>
-                            <Route path=path!("/visits/new") view=NewVisit/>
-                            <Route path=path!("/visits/:id") view=VisitDetail/>
-                            <Route path=path!("/visits/:id/edit") view=EditVisit/>
-                            <Route path=path!("/problems") view=ProblemList/>
-                            <Route path=path!("/problems/new") view=NewProblem/>
-                            <Route path=path!("/problems/:id") view=ProblemDetail/>
-                            <Route path=path!("/problems/:id/edit") view=EditProblem/>
-                            <Route path=path!("/enterprises") view=EnterpriseList/>
-                            <Route path=path!("/enterprises/new") view=NewEnterprise/>
-                            <Route path=path!("/enterprises/:id") view=EnterpriseDetail/>
-                            <Route path=path!("/enterprises/:id/edit") view=EditEnterprise/>
-                            <Route path=path!("/pledges") view=PledgeList/>
-                            <Route path=path!("/pledges/new") view=NewPledge/>
-                            <Route path=path!("/pledges/:id") view=PledgeDetail/>
-                            <Route path=path!("/pledges/:id/edit") view=EditPledge/>
-                            <Route path=path!("/surveys") view=SurveyList/>
-                            <Route path=path!("/surveys/new") view=NewSurvey/>
-                            <Route path=path!("/surveys/:id") view=SurveyDetail/>
-                            <Route path=path!("/board") view=BoardPage/>
-                            <Route path=path!("/board/posts/new") view=NewPost/>
-                            <Route path=path!("/board/posts/:id") view=PostDetail/>
-                            <Route path=path!("/board/posts/:id/edit") view=EditPost/>
-                            <Route path=path!("/board/ratings/:id") view=RatingDetail/>
-                            <Route path=path!("/work") view=WorkPage/>
-                            <Route path=path!("/work/notices/:id") view=NoticeDetail/>
-                            <Route path=path!("/work/plans/:id") view=PlanDetail/>
-                            <Route path=path!("/work/plans/:id/edit") view=EditPlan/>
-                            <Route path=path!("/work/rules") view=RuleList/>
-                            <Route path=path!("/work/rules/new") view=NewRule/>
-                            <Route path=path!("/work/rules/:id") view=RuleDetail/>
-                        </Routes>
-                    }.into_any(),
-                }}
-            </main>
-            <UndoToast/>
-            <BottomNav/>
-        </Router>
+        <UpdateBanner/>
+        <TopBar me unit/>
+        <DeviceNotice/>
+        <crate::pages::media::PhotoNotice/>
+        {(write <= Write::SupervisionOnly).then(|| view! {
+            <p class="notice" data-testid="read-only">"督查：可查看本单位台账，不能在手机上修改。"</p>
+        })}
+        <main class:read-only=write <= Write::SupervisionOnly>
+            {move || match service.phase.get() {
+                // Erased: nothing of the ledger is shown any more (the notice above says why).
+                _ if matches!(sync.device.get(), DeviceState::Gone(_)) => view! {
+                    <button class="button" on:click=|_| browser::reload()>"用新的激活码激活本机"</button>
+                }.into_any(),
+                Phase::Opening => view! { <p class="muted center">"正在打开台账…"</p> }.into_any(),
+                Phase::Broken(why) => view! {
+                    <div class="alert" role="alert">
+                        <p>"台账无法打开：" {why}</p>
+                        <p>"本机数据没有被改动。请刷新重试；如仍失败，请联系管理员。"</p>
+                        <button class="button" on:click=|_| browser::reload()>"刷新"</button>
+                    </div>
+                }.into_any(),
+                // Each screen drawn under a reactive owner of its own, as leptos_router did:
+                // what a screen provides (its `WriteOnce`) is disposed with it, and the next
+                // screen never finds it.
+                Phase::Ready => {
+                    let shown = screen.get().0;
+                    (move || screen_view(shown)).into_any()
+                }
+            }}
+        </main>
+        <UndoToast/>
+        <BottomNav/>
+    }
+}
+
+/// The screen the address names.
+fn screen_view(screen: Screen) -> AnyView {
+    match screen {
+        Screen::VisitList => view! { <VisitList/> }.into_any(),
+        Screen::NewVisit => view! { <NewVisit/> }.into_any(),
+        Screen::VisitDetail => view! { <VisitDetail/> }.into_any(),
+        Screen::EditVisit => view! { <EditVisit/> }.into_any(),
+        Screen::ProblemList => view! { <ProblemList/> }.into_any(),
+        Screen::NewProblem => view! { <NewProblem/> }.into_any(),
+        Screen::ProblemDetail => view! { <ProblemDetail/> }.into_any(),
+        Screen::EditProblem => view! { <EditProblem/> }.into_any(),
+        Screen::EnterpriseList => view! { <EnterpriseList/> }.into_any(),
+        Screen::NewEnterprise => view! { <NewEnterprise/> }.into_any(),
+        Screen::EnterpriseDetail => view! { <EnterpriseDetail/> }.into_any(),
+        Screen::EditEnterprise => view! { <EditEnterprise/> }.into_any(),
+        Screen::PledgeList => view! { <PledgeList/> }.into_any(),
+        Screen::NewPledge => view! { <NewPledge/> }.into_any(),
+        Screen::PledgeDetail => view! { <PledgeDetail/> }.into_any(),
+        Screen::EditPledge => view! { <EditPledge/> }.into_any(),
+        Screen::SurveyList => view! { <SurveyList/> }.into_any(),
+        Screen::NewSurvey => view! { <NewSurvey/> }.into_any(),
+        Screen::SurveyDetail => view! { <SurveyDetail/> }.into_any(),
+        Screen::Board => view! { <BoardPage/> }.into_any(),
+        Screen::NewPost => view! { <NewPost/> }.into_any(),
+        Screen::PostDetail => view! { <PostDetail/> }.into_any(),
+        Screen::EditPost => view! { <EditPost/> }.into_any(),
+        Screen::RatingDetail => view! { <RatingDetail/> }.into_any(),
+        Screen::Work => view! { <WorkPage/> }.into_any(),
+        Screen::NoticeDetail => view! { <NoticeDetail/> }.into_any(),
+        Screen::PlanDetail => view! { <PlanDetail/> }.into_any(),
+        Screen::EditPlan => view! { <EditPlan/> }.into_any(),
+        Screen::RuleList => view! { <RuleList/> }.into_any(),
+        Screen::NewRule => view! { <NewRule/> }.into_any(),
+        Screen::RuleDetail => view! { <RuleDetail/> }.into_any(),
+        Screen::NotFound => view! { <p class="center">"找不到这个页面。"</p> }.into_any(),
     }
 }
 
@@ -311,14 +321,14 @@ fn UndoToast() -> impl IntoView {
 /// The tab bar at the bottom, where a thumb reaches: one tab per part of the ledger.
 #[component]
 fn BottomNav() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
+    let location = crate::nav::use_location();
     let overdue = crate::pages::problem_list::overdue_count(expect_context::<LedgerService>());
     let cases = crate::pages::board::open_case_count(expect_context::<LedgerService>());
     let work = crate::pages::work::waiting_count(expect_context::<LedgerService>(), expect_context::<Write>());
     let remarks = crate::pages::new_remarks::new_count(expect_context::<LedgerService>(), expect_context::<crate::pages::new_remarks::RemarksSeen>());
     let current = move |prefix: &'static str| {
         move || {
-            let path = location.pathname.get();
+            let path = location.path();
             let here = if prefix == "/" { path == "/" || path.starts_with("/visits") } else { path.starts_with(prefix) };
             if here {
                 "page"

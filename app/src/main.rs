@@ -5,6 +5,7 @@ mod account;
 mod app;
 mod browser;
 mod cached_view;
+mod nav;
 mod pages;
 mod panic_page;
 mod service;

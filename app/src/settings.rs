@@ -1,20 +1,92 @@
 //! Small settings kept on this device, never records (those live in IndexedDB): who the server
 //! said this phone works for, the ledger chosen, whether the phone was retired, the remarks seen.
 //!
-//! Each is a [`Setting`] of one type, stored as JSON through gloo-storage; a value that cannot
+//! Each is a [`Setting`] of one type, stored in localStorage as JSON; a value that cannot
 //! be written (storage full, private mode) or read back is reported on the console rather than
 //! silently taken for "not set". Settings written before this module were plain strings:
 //! [`upgrade_stored_format`] rewrites them once, so no phone forgets its ledger or that it was
 //! retired on the update.
+//!
+//! The JSON is the browser's own (`JSON.parse`/`JSON.stringify`) rather than serde_json through
+//! gloo-storage: for five small value types, serde_json and gloo-storage were 12 KB of the page's
+//! bundle as browsers receive it (375.0 → 363.0 KB brotli; issue 28's budget). The stored text
+//! is the same.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::marker::PhantomData;
 
-use gloo_storage::errors::StorageError;
-use gloo_storage::{LocalStorage, Storage};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// A value a setting can hold, as a JavaScript value `JSON.stringify` writes.
+pub trait SettingValue: Sized {
+    fn to_js(&self) -> JsValue;
+    /// None when the stored JSON is not of this type.
+    fn from_js(value: &JsValue) -> Option<Self>;
+}
+
+impl SettingValue for String {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_str(self)
+    }
+    fn from_js(value: &JsValue) -> Option<Self> {
+        value.as_string()
+    }
+}
+
+impl SettingValue for bool {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_bool(*self)
+    }
+    fn from_js(value: &JsValue) -> Option<Self> {
+        value.as_bool()
+    }
+}
+
+/// Whole numbers below 2^53 (JSON's numbers are doubles; a photo budget in bytes is far below).
+impl SettingValue for u64 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(*self as f64)
+    }
+    fn from_js(value: &JsValue) -> Option<Self> {
+        value.as_f64().filter(|n| n.fract() == 0.0 && *n >= 0.0 && *n < 9_007_199_254_740_992.0).map(|n| n as u64)
+    }
+}
+
+impl SettingValue for u32 {
+    fn to_js(&self) -> JsValue {
+        JsValue::from_f64(f64::from(*self))
+    }
+    fn from_js(value: &JsValue) -> Option<Self> {
+        u64::from_js(value).and_then(|n| u32::try_from(n).ok())
+    }
+}
+
+/// An object of whole numbers (milliseconds) by name.
+impl SettingValue for HashMap<String, i64> {
+    fn to_js(&self) -> JsValue {
+        let object = js_sys::Object::new();
+        for (key, at) in self {
+            let _ = js_sys::Reflect::set(&object, &JsValue::from_str(key), &JsValue::from_f64(*at as f64));
+        }
+        object.into()
+    }
+    fn from_js(value: &JsValue) -> Option<Self> {
+        let object = value.dyn_ref::<js_sys::Object>().filter(|_| !value.is_array())?;
+        js_sys::Object::entries(object)
+            .iter()
+            .map(|entry| {
+                let pair: js_sys::Array = entry.unchecked_into();
+                let at = pair.get(1).as_f64().filter(|n| n.fract() == 0.0)?;
+                Some((pair.get(0).as_string()?, at as i64))
+            })
+            .collect()
+    }
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
 
 /// One setting: its key and the type of its value.
 pub struct Setting<T> {
@@ -22,7 +94,7 @@ pub struct Setting<T> {
     value: PhantomData<fn() -> T>,
 }
 
-impl<T: Serialize + DeserializeOwned> Setting<T> {
+impl<T: SettingValue> Setting<T> {
     pub const fn new(key: &'static str) -> Self {
         Self { key: Cow::Borrowed(key), value: PhantomData }
     }
@@ -33,29 +105,34 @@ impl<T: Serialize + DeserializeOwned> Setting<T> {
     }
 
     pub fn get(&self) -> Option<T> {
-        match LocalStorage::get(&self.key) {
-            Ok(value) => Some(value),
-            Err(StorageError::KeyNotFound(_)) => None,
-            Err(e) => {
-                leptos::logging::warn!("设置 {} 读不出：{e}", self.key);
-                None
-            }
+        let text = storage()?.get_item(&self.key).ok().flatten()?;
+        let value = js_sys::JSON::parse(&text).ok().and_then(|v| T::from_js(&v));
+        if value.is_none() {
+            leptos::logging::warn!("设置 {} 读不出：{text}", self.key);
         }
+        value
     }
 
     /// Writes the value; false (and a console warning) when the browser refused it.
     pub fn set(&self, value: &T) -> bool {
-        match LocalStorage::set(&self.key, value) {
+        let written = js_sys::JSON::stringify(&value.to_js())
+            .ok()
+            .and_then(|text| text.as_string())
+            .ok_or_else(|| JsValue::from_str("JSON.stringify"))
+            .and_then(|text| storage().ok_or_else(|| JsValue::from_str("无 localStorage"))?.set_item(&self.key, &text));
+        match written {
             Ok(()) => true,
             Err(e) => {
-                leptos::logging::warn!("设置 {} 存不下：{e}", self.key);
+                leptos::logging::warn!("设置 {} 存不下：{e:?}", self.key);
                 false
             }
         }
     }
 
     pub fn remove(&self) {
-        LocalStorage::delete(&self.key);
+        if let Some(storage) = storage() {
+            let _ = storage.remove_item(&self.key);
+        }
     }
 }
 
@@ -94,7 +171,9 @@ const JSON_FORMAT: u32 = 2;
 
 /// Erases every setting (a retired or lost phone), keeping the format mark.
 pub fn clear_all() {
-    LocalStorage::clear();
+    if let Some(storage) = storage() {
+        let _ = storage.clear();
+    }
     FORMAT.set(&JSON_FORMAT);
 }
 
@@ -104,7 +183,7 @@ pub fn upgrade_stored_format() {
     if FORMAT.get().is_some() {
         return;
     }
-    let raw = LocalStorage::raw();
+    let Some(raw) = storage() else { return };
     let keys: Vec<String> = (0..raw.length().unwrap_or(0)).filter_map(|i| raw.key(i).ok().flatten()).filter(|k| k.starts_with("pioneer.")).collect();
     for key in keys {
         let Some(plain) = raw.get_item(&key).ok().flatten() else { continue };
@@ -123,14 +202,18 @@ fn upgraded(key: &str, plain: &str) -> String {
     }
     if key.starts_with(REMARKS_SEEN_PREFIX) {
         // "id=ms;id=ms"
-        let seen: HashMap<&str, i64> = plain
+        let seen: HashMap<String, i64> = plain
             .split(';')
             .filter_map(|item| {
                 let (id, at) = item.split_once('=')?;
-                Some((id, at.parse().ok()?))
+                Some((id.to_owned(), at.parse().ok()?))
             })
             .collect();
-        return serde_json::to_string(&seen).unwrap_or_else(|_| "{}".into());
+        return json(&seen.to_js()).unwrap_or_else(|| "{}".into());
     }
-    serde_json::Value::String(plain.to_owned()).to_string()
+    json(&JsValue::from_str(plain)).unwrap_or_default()
+}
+
+fn json(value: &JsValue) -> Option<String> {
+    js_sys::JSON::stringify(value).ok()?.as_string()
 }

@@ -95,7 +95,7 @@ fn line(section: Section, id: &RecordId, date: Option<NaiveDate>, title: &str, o
 }
 
 fn by_date(lines: &mut [WorkLine]) {
-    lines.sort_by(|a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
+    crate::order::sort_by(lines, |a, b| (a.date, &a.id).cmp(&(b.date, &b.id)));
 }
 
 /// Reads `worker`'s record for `period` from their unit's ledger.

@@ -115,14 +115,14 @@ impl PublicBoard {
             d.shown()
         };
         let mut shown_posts: Vec<&Post> = posts.iter().filter(|p| p.is_public()).collect();
-        shown_posts.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        crate::order::sort_by(&mut shown_posts, |a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         let mut shown_pledges: Vec<&Pledge> = pledges.iter().filter(|p| p.is_on_board()).collect();
-        shown_pledges.sort_by(|a, b| (a.fulfilled, a.due, &a.id).cmp(&(b.fulfilled, b.due, &b.id)));
+        crate::order::sort_by(&mut shown_pledges, |a, b| (a.fulfilled, a.due, &a.id).cmp(&(b.fulfilled, b.due, &b.id)));
         let mut answered: Vec<&Problem> =
             problems.iter().filter(|p| !p.deleted && p.raised_by == RaisedBy::Message && matches!(p.status, Status::Resolved | Status::FollowedUp | Status::Rejected)).collect();
-        answered.sort_by(|a, b| (b.updated_at, &b.id).cmp(&(a.updated_at, &a.id)));
+        crate::order::sort_by(&mut answered, |a, b| (b.updated_at, &b.id).cmp(&(a.updated_at, &a.id)));
         let mut bad: Vec<&Rating> = live.iter().copied().filter(|r| r.verdict.is_bad()).collect();
-        bad.sort_by(|a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
+        crate::order::sort_by(&mut bad, |a, b| (b.created_at, &b.id).cmp(&(a.created_at, &a.id)));
         let mut board = Self {
             posts: shown_posts
                 .into_iter()

@@ -6,6 +6,7 @@
 //! It compiles natively (tested with `cargo test`) and to wasm32 (used by `app`).
 
 pub mod achievement;
+pub mod address;
 pub mod award;
 pub mod board;
 pub mod calendar;
@@ -14,6 +15,7 @@ pub mod command;
 pub mod enterprise;
 pub mod id;
 pub mod lenient;
+pub mod order;
 pub mod org;
 pub mod photo;
 pub mod plan;
@@ -44,7 +46,7 @@ pub use lenient::FieldProblem;
 pub use pledge::{Pledge, PledgeDraft};
 pub use post::{Post, PostDraft};
 pub use problem::{Problem, ProblemDraft, Status};
-pub use query::{filter_visits, VisitFilter};
+pub use query::{filter_visits, sort_visits, VisitFilter};
 pub use rating::Rating;
 pub use record::{Conflict, HistoryEntry, LogEntry, Section};
 pub use survey::{Survey, SurveyDraft};

@@ -307,7 +307,7 @@ impl Org {
     /// The ledgers `person` may read, with the unit and the rights, in tree order by name.
     pub fn readable_ledgers(&self, person: &str) -> Vec<(&Unit, Rights)> {
         let mut out: Vec<(&Unit, Rights)> = self.units.values().filter(|u| u.ledger.is_some()).map(|u| (u, self.ledger_rights(person, &u.id))).filter(|(_, r)| r.read).collect();
-        out.sort_by(|a, b| self.path_names(&a.0.id).cmp(&self.path_names(&b.0.id)));
+        crate::order::sort_by(&mut out, |a, b| self.path_names(&a.0.id).cmp(&self.path_names(&b.0.id)));
         out
     }
 
@@ -322,7 +322,7 @@ impl Org {
     pub fn supervised_nodes(&self, person: &str) -> Vec<&Unit> {
         let nodes: Vec<&str> = self.grants_of(person).filter(|g| g.role == Role::Supervisor).map(|g| g.unit.as_str()).collect();
         let mut out: Vec<&Unit> = nodes.iter().filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other))).filter_map(|n| self.units.get(*n)).collect();
-        out.sort_by_key(|u| (self.path(&u.id).len(), u.name.clone()));
+        crate::order::sort_by_key(&mut out, |u| (self.path(&u.id).len(), u.name.clone()));
         out.dedup_by(|a, b| a.id == b.id);
         out
     }
@@ -331,7 +331,7 @@ impl Org {
     pub fn office_nodes(&self, person: &str) -> Vec<&Unit> {
         let nodes: Vec<&str> = self.grants_of(person).filter(|g| g.role == Role::Office).map(|g| g.unit.as_str()).collect();
         let mut out: Vec<&Unit> = nodes.iter().filter(|n| !nodes.iter().any(|other| other != *n && self.is_at_or_below(n, other))).filter_map(|n| self.units.get(*n)).collect();
-        out.sort_by_key(|u| (self.path(&u.id).len(), u.name.clone()));
+        crate::order::sort_by_key(&mut out, |u| (self.path(&u.id).len(), u.name.clone()));
         out.dedup_by(|a, b| a.id == b.id);
         out
     }
@@ -355,7 +355,7 @@ impl Org {
             children.entry(parent).or_default().push(u);
         }
         for list in children.values_mut() {
-            list.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+            crate::order::sort_by(list, |a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
         }
         let mut out = Vec::new();
         let mut stack: Vec<(usize, &Unit)> = children.get(&None).map(|tops| tops.iter().rev().map(|u| (0, *u)).collect()).unwrap_or_default();

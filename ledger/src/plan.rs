@@ -307,7 +307,7 @@ impl Plan {
             .iter()
             .map(|task| {
                 let mut steps: Vec<TaskStep> = self.follow.iter().filter(|s| s.task == task.id).cloned().collect();
-                steps.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+                crate::order::sort_by(&mut steps, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
                 let done_at = steps.last().filter(|s| s.done).map(|s| s.at);
                 FollowedTask { task: task.clone(), done_at, steps }
             })

@@ -137,7 +137,7 @@ impl PledgeDraft {
             e.push("due", "请填写承诺兑现的期限");
         }
         let mut aims = self.aims.clone();
-        aims.sort();
+        crate::order::sort(&mut aims);
         aims.dedup();
         e.into_result(|| ValidPledge {
             content: content.to_owned(),

@@ -220,7 +220,7 @@ impl Rating {
         let created = day_of(self.created_at);
         let mut case = Case { state: CaseState::Open, answer: None, recheck: None, due: created.map(|d| rules.calendar.after(d, rules.acknowledge_days)) };
         let mut steps: Vec<&CaseStep> = self.steps.iter().collect();
-        steps.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        crate::order::sort_by(&mut steps, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         // The answer is due from the rating's day, or again from the day a supervisor upheld it.
         let mut answer_from = created;
         for step in steps {

@@ -184,7 +184,7 @@ pub struct LogEntry {
 /// Orders entries (log lines, evaluations, responses) by time; entries at the same
 /// millisecond by id, so every device shows the same order.
 pub fn sort_by_time<T>(entries: &mut [T], key: impl Fn(&T) -> (i64, &RecordId)) {
-    entries.sort_by(|a, b| key(a).cmp(&key(b)));
+    crate::order::sort_by(entries, |a, b| key(a).cmp(&key(b)));
 }
 
 /// What a change did, written into the Automerge change message so the document's own history

@@ -43,7 +43,7 @@ pub fn filter_problems<'a>(problems: &'a [Problem], filter: &ProblemFilter, toda
         .filter(|p| filter.enterprise.is_none() || filter.enterprise == p.enterprise_id)
         .filter(|p| words.is_empty() || all_found(&[&p.title, &p.description, &p.responsible, &p.result, p.category.label(), p.status.label()], &words))
         .collect();
-    out.sort_by_cached_key(|p| (!p.is_overdue(today), std::cmp::Reverse(p.urgency), std::cmp::Reverse(p.created_at)));
+    crate::order::sort_by_cached_key(&mut out, |p| (!p.is_overdue(today), std::cmp::Reverse(p.urgency), std::cmp::Reverse(p.created_at)));
     out
 }
 
@@ -51,7 +51,7 @@ pub fn filter_problems<'a>(problems: &'a [Problem], filter: &ProblemFilter, toda
 pub fn filter_enterprises<'a>(enterprises: &'a [Enterprise], text: &str) -> Vec<&'a Enterprise> {
     let words = words(text);
     let mut out: Vec<&Enterprise> = enterprises.iter().filter(|e| !e.deleted && all_found(&[&e.name, &e.credit_code, &e.industry, &e.contact], &words)).collect();
-    out.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::order::sort_by(&mut out, |a, b| a.name.cmp(&b.name));
     out
 }
 
@@ -63,7 +63,7 @@ pub fn filter_pledges<'a>(pledges: &'a [Pledge], text: &str, fulfilled: Option<b
         .filter(|p| !p.deleted && fulfilled.is_none_or(|f| f == p.fulfilled))
         .filter(|p| words.is_empty() || all_found(&[&p.content, &p.by], &words) || p.aims.iter().any(|a| all_found(&[a.label()], &words)))
         .collect();
-    out.sort_by_key(|p| (p.fulfilled, p.due, std::cmp::Reverse(p.created_at)));
+    crate::order::sort_by_key(&mut out, |p| (p.fulfilled, p.due, std::cmp::Reverse(p.created_at)));
     out
 }
 
@@ -71,7 +71,7 @@ pub fn filter_pledges<'a>(pledges: &'a [Pledge], text: &str, fulfilled: Option<b
 pub fn filter_surveys<'a>(surveys: &'a [Survey], text: &str) -> Vec<&'a Survey> {
     let words = words(text);
     let mut out: Vec<&Survey> = surveys.iter().filter(|s| !s.deleted && all_found(&[&s.title], &words)).collect();
-    out.sort_by_key(|s| std::cmp::Reverse(s.created_at));
+    crate::order::sort_by_key(&mut out, |s| std::cmp::Reverse(s.created_at));
     out
 }
 

@@ -74,9 +74,9 @@ pub fn sort_problem_lines(lines: &mut [ProblemLine], sort: ProblemSort, unit_ord
     let days = |l: &ProblemLine| std::cmp::Reverse(l.days_overdue.unwrap_or(i64::MIN));
     let urgency = |l: &ProblemLine| std::cmp::Reverse(crate::problem::Urgency::ALL.iter().position(|u| *u == l.facts.urgency));
     match sort {
-        ProblemSort::DaysOverdue => lines.sort_by_key(|l| (days(l), urgency(l), l.id.clone())),
-        ProblemSort::Urgency => lines.sort_by_key(|l| (urgency(l), days(l), l.id.clone())),
-        ProblemSort::Unit => lines.sort_by_key(|l| (unit_order(&l.unit), days(l), l.id.clone())),
+        ProblemSort::DaysOverdue => crate::order::sort_by_key(lines, |l| (days(l), urgency(l), l.id.clone())),
+        ProblemSort::Urgency => crate::order::sort_by_key(lines, |l| (urgency(l), days(l), l.id.clone())),
+        ProblemSort::Unit => crate::order::sort_by_key(lines, |l| (unit_order(&l.unit), days(l), l.id.clone())),
     }
 }
 

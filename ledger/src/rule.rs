@@ -102,7 +102,7 @@ pub struct Rule {
 impl Rule {
     fn ordered(&self) -> Vec<&RuleChange> {
         let mut changes: Vec<&RuleChange> = self.changes.iter().collect();
-        changes.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        crate::order::sort_by(&mut changes, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
         changes
     }
 

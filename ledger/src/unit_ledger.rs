@@ -428,7 +428,7 @@ impl UnitLedger {
                 })
             })
             .collect();
-        out.sort_by_key(|h| h.at_seconds);
+        crate::order::sort_by_key(&mut out, |h| h.at_seconds);
         out
     }
 

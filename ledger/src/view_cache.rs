@@ -18,6 +18,8 @@ const FORMAT: u32 = 7;
 /// Every record of a ledger, as the app's lists show them.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LedgerView {
+    /// Newest first, the visit list's order ([`crate::sort_visits`]), so the list's filter finds
+    /// them sorted (read in the worker, not on the page's thread at each tap).
     pub visits: Vec<Visit>,
     pub problems: Vec<Problem>,
     pub enterprises: Vec<Enterprise>,
@@ -73,7 +75,8 @@ impl LedgerViewRef<'_> {
 impl LedgerView {
     /// Reads every record of `ledger`; what could not be read is named in `field_problems`.
     pub fn read(ledger: &UnitLedger) -> Self {
-        let visits = ledger.visits();
+        let mut visits = ledger.visits();
+        crate::sort_visits(&mut visits.visits);
         let problems = ledger.problems();
         let enterprises = ledger.enterprises();
         let pledges = ledger.pledges();
@@ -178,6 +181,22 @@ mod tests {
         let mut other_format = bytes.clone();
         other_format[0] = 1;
         assert_eq!(decode(&other_format), None);
+    }
+
+    #[test]
+    fn reads_visits_in_the_lists_order_newest_first() {
+        let today = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap();
+        let mut l = UnitLedger::create(ActorId::random());
+        // Entered out of date order, two on one day (the later entry first in the list).
+        for (i, day) in [3, 9, 1, 9, 5].into_iter().enumerate() {
+            let d = VisitDraft { whom: format!("户{i}"), heard: "内容".into(), ..VisitDraft::new(NaiveDate::from_ymd_opt(2026, 11, day).unwrap()) };
+            l.add_visit(&d.validate(today).unwrap(), i as i64).unwrap();
+        }
+        let view = LedgerView::read(&l);
+        let shown: Vec<&str> = view.visits.iter().map(|v| v.whom.as_str()).collect();
+        assert_eq!(shown, ["户3", "户1", "户4", "户0", "户2"]);
+        let filtered: Vec<&str> = crate::filter_visits(&view.visits, &crate::VisitFilter::default()).iter().map(|v| v.whom.as_str()).collect();
+        assert_eq!(filtered, shown, "the list shows them in the order they were read");
     }
 
     #[test]

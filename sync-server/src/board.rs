@@ -33,6 +33,7 @@ use serde::Deserialize;
 use throttle::Windows;
 
 use crate::hub::{WriteError, Writer};
+use crate::storage::WindowCount;
 use crate::{AppState, Client};
 
 /// The name the board's entries and change notes carry.
@@ -392,31 +393,22 @@ impl Turned {
 async fn admit(board: &Board, client: &Option<Extension<Client>>, headers: &HeaderMap, target: Option<&str>) -> Result<Vec<(&'static str, String)>, Turned> {
     let counted = admit_here(board, client, headers, target)?;
     let Some(storage) = board.shared.clone() else { return Ok(counted) };
-    let checks: Vec<(&'static str, String, u32, i64)> = counted
+    let counts: Vec<WindowCount> = counted
         .iter()
         .filter(|(which, _)| *which != "global")
         .map(|(which, key)| {
             let w = windows(board, which);
-            (*which, key.clone(), w.limit(), w.window().as_secs() as i64)
+            WindowCount { kind: which, key: key.clone(), limit: w.limit(), window: w.window().as_secs() as i64 }
         })
         .collect();
     let now = crate::directory::now_secs();
-    let shared = tokio::task::spawn_blocking(move || {
-        let mut done: Vec<(&'static str, String)> = Vec::new();
-        for (which, key, limit, window) in checks {
-            let verdict = storage.count_in_window(which, &key, limit, window, now);
-            if !matches!(verdict, Ok(true)) {
-                if let Err(e) = &verdict {
-                    tracing::warn!("the board's shared count failed: {e}");
-                }
-                for (w, k) in &done {
-                    let _ = storage.uncount_in_window(w, k);
-                }
-                return Err(verdict.is_ok().then_some(which));
-            }
-            done.push((which, key));
+    let shared = tokio::task::spawn_blocking(move || match storage.count_in_windows(&counts, now) {
+        Ok(None) => Ok(()),
+        Ok(Some(full)) => Err(Some(counts[full].kind)),
+        Err(e) => {
+            tracing::warn!("the board's shared count failed: {e}");
+            Err(None)
         }
-        Ok(())
     })
     .await
     .unwrap_or(Err(None));
@@ -466,10 +458,8 @@ fn give_back(board: &Board, counted: Vec<(&'static str, String)>) {
         let shared: Vec<(&'static str, String)> = counted.iter().filter(|(which, _)| *which != "global").cloned().collect();
         // Not waited for: the resident's answer does not depend on it.
         tokio::task::spawn_blocking(move || {
-            for (which, key) in shared {
-                if let Err(e) = storage.uncount_in_window(which, &key) {
-                    tracing::warn!("the board's shared count was not given back: {e}");
-                }
+            if let Err(e) = storage.uncount_in_windows(&shared) {
+                tracing::warn!("the board's shared count was not given back: {e}");
             }
         });
     }

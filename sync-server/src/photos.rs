@@ -131,9 +131,8 @@ pub(crate) async fn put(State(state): State<AppState>, headers: HeaderMap, Path(
         let Some(unit) = ledgers.first().and_then(|doc| state2.hub.directory.unit_of(doc)) else {
             return Ok(refusal(StatusCode::CONFLICT, "not_referenced", "引用这张照片的记录尚未同步，请先同步"));
         };
-        let existed = state2.hub.storage.photo(&hash)?.is_some();
         match state2.hub.storage.put_photo(&unit, &hash, &body, state2.photo_quota, crate::directory::now_secs()) {
-            Ok(()) => Ok((if existed { StatusCode::OK } else { StatusCode::CREATED }, "stored").into_response()),
+            Ok(stored) => Ok((if stored { StatusCode::CREATED } else { StatusCode::OK }, "stored").into_response()),
             Err(Refusal::Quota { used, quota }) => Ok(refusal(
                 StatusCode::INSUFFICIENT_STORAGE,
                 "quota",

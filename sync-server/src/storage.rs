@@ -15,6 +15,7 @@ use rusqlite::Connection;
 mod accounts;
 mod awards;
 mod board;
+pub(crate) use board::WindowCount;
 mod office;
 pub(crate) mod photos;
 pub(crate) mod portable;

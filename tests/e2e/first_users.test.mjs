@@ -2,6 +2,7 @@
 // at 360x740.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { Link } from "./link.mjs";
 import { addVisit, launchBrowser, launchPersistent, openApp, serveForTests, signIn, tempDir, visitCount, waitForServiceWorker, waitSynced } from "./harness.mjs";
 
 const served = serveForTests();
@@ -54,14 +55,15 @@ test("a phone that learns it is retired takes no new record, says so across a re
   const phone = await launchPersistent(tempDir("retired-phone"), { activated: false, ...PHONE });
   const { device } = await signIn(phone, server, "陈红");
   const page = phone.pages()[0];
-  await openApp(page, server.url);
+  // The phone reaches the server through a link the test can cut (the page still loads).
+  const link = await Link.open(server);
+  await openApp(page, link.url);
   await waitSynced(page);
 
   // Out of coverage for sync (the socket cannot open), it records a visit; the admin retires it.
-  let blocked = true;
-  await phone.routeWebSocket(/\/sync/, (ws) => (blocked ? ws.close() : ws.connectToServer()));
+  link.cut();
   await page.reload();
-  await openApp(page, server.url);
+  await openApp(page, link.url);
   await addVisit(page, { whom: "停用前记下的走访", heard: "不能丢" });
   await server.adminApi("POST", `devices/${device}/retire`);
   // It learns (from /api/me when sync fails) and from then on takes nothing new, with the reason.
@@ -73,7 +75,7 @@ test("a phone that learns it is retired takes no new record, says so across a re
   await page.getByRole("button", { name: "保存" }).click();
   await page.getByTestId("save-error").filter({ hasText: "此设备已停用，不能再记录新内容" }).waitFor();
   // A reload does not forget it, though the socket is still down.
-  await page.goto(server.url);
+  await page.goto(link.url);
   await page.getByTestId("device-notice").filter({ hasText: "此设备已被停用" }).waitFor({ timeout: 30_000 });
   await page.getByText("停用前记下的走访").waitFor();
   await page.getByRole("link", { name: "＋ 记走访" }).click();
@@ -84,8 +86,8 @@ test("a phone that learns it is retired takes no new record, says so across a re
 
   // Back in coverage: what it took before it learned is uploaded, then it erases, and the
   // records are no longer shown.
-  blocked = false;
-  await page.goto(server.url);
+  link.mend();
+  await page.goto(link.url);
   await page.getByTestId("device-gone").filter({ hasText: "未上传的记录已全部上传" }).waitFor({ timeout: 30_000 });
   assert.equal(await page.getByText("停用前记下的走访").count(), 0, "an erased phone still lists records");
   // A colleague in the unit (张伟, 青石村) has what it took before it learned, and nothing after.
@@ -102,6 +104,7 @@ test("a phone that learns it is retired takes no new record, says so across a re
   await page.getByTestId("device-gone").filter({ hasText: "此设备已停用" }).waitFor();
   assert.ok((await page.evaluate(() => document.documentElement.scrollWidth)) <= 360);
   await phone.close();
+  await link.close();
 });
 
 test("the desk's figures say exactly what they count: 待办 apart from 办理中, answer sheets apart from answers", async () => {

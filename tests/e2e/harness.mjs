@@ -351,7 +351,14 @@ export const hasCachedLists = (page) =>
 
 /** Waits until the sync status line says everything is synced. */
 export async function waitSynced(page) {
-  await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
+  try {
+    await page.waitForFunction(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]')?.textContent ?? ""), null, { timeout: 30_000 });
+  } catch (e) {
+    // Say where sync stood, so a failure in CI can be read without rerunning it.
+    const shown = await page.locator('[data-testid="sync-state"]').textContent({ timeout: 1_000 }).catch(() => "(no sync state on the page)");
+    e.message = `${e.message}\nsync state shown: ${shown} (at ${page.url()})`;
+    throw e;
+  }
 }
 
 /** Makes this phone a device of the person `name` (a cadre of the demo village), as if it had

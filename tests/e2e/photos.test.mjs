@@ -5,7 +5,7 @@
 // takes it away everywhere.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { launchBrowser, offlinePhone, openPhone, serveForTests, setName, waitSynced } from "./harness.mjs";
+import { Server, launchBrowser, offlinePhone, openPhone, serveForTests, setName, waitSynced } from "./harness.mjs";
 
 const served = serveForTests();
 
@@ -158,4 +158,27 @@ test("a photo taken offline reaches the unit's other phone and the desk after an
   await phoneB.getByTestId("problem-status").waitFor();
   await phoneB.waitForFunction(() => !document.querySelector('[data-testid="photos"]'), null, { timeout: 30_000 });
   assert.equal((await photoAs(server, "刘洋", hash)).status, 404);
+});
+
+test("a photo the server refuses (the unit's space is full) waits on the phone, which says why in the server's words", async () => {
+  const full = await Server.start({ args: ["--photo-quota-mb", "0"] });
+  try {
+    const { context, page } = await openPhone("photos-full", full.url);
+    await page.goto(`${full.url}/problems/new`);
+    await page.locator('input[name="title"]').fill("桥面开裂");
+    await page.getByTestId("photo-gallery").setInputFiles({ name: "IMG_0002.jpg", mimeType: "image/jpeg", buffer: await cameraJpeg(page) });
+    await page.getByTestId("media-field").locator(".photo-grid img").waitFor();
+    await page.getByRole("button", { name: "保存" }).click();
+    await page.getByTestId("problem-status").waitFor();
+    // The record syncs; its photo is refused with a reason the person can act on, and waits.
+    await page.getByTestId("photo-problem").filter({ hasText: "照片暂停上传：本单位的照片空间已满（已用 0 MB，上限 0 MB），请联系管理员" }).waitFor({ timeout: 30_000 });
+    await page.getByTestId("sync-state").filter({ hasText: "1 张照片待上传" }).waitFor();
+    const hash = (await page.getByTestId("photos").locator("img").getAttribute("src")).split("/").pop();
+    assert.equal((await photoAs(full, "张伟", hash)).status, 404, "nothing of it was stored");
+    await context.close();
+  } finally {
+    await full.stop();
+    full.cleanup();
+    Server.current = served.server;
+  }
 });

@@ -2,6 +2,7 @@
 // coverage, both phones and the server end with the same ledger, every edit kept.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
+import { Link } from "./link.mjs";
 import { Server, addVisit, closeBrowsers, launchPersistent, openApp, tempDir, waitForServiceWorker, waitSynced } from "./harness.mjs";
 
 let server;
@@ -73,4 +74,32 @@ test("offline edits of one note on two phones merge, and the status shows each s
   await phoneA.close();
   await phoneB.close();
   await desk.close();
+});
+
+test("a frame from the server that changes nothing, arriving after 已同步, does not leave the phone saying 正在同步", async () => {
+  // On a slow link the server's last word can come after the phone has settled; it moves no
+  // heads, so it leaves no sync state to store, and it once left the status at 正在同步 until
+  // the next edit (CI, stop 47). Here the server's last frame is sent again, after 已同步.
+  const link = await Link.open(server);
+  const phone = await launchPersistent(tempDir("phone-late-frame"));
+  const page = phone.pages()[0];
+  await openApp(page, link.url);
+  await addVisit(page, { whom: "王师傅家", heard: "水管漏水。" });
+  await waitSynced(page);
+  assert.ok(link.lastFromServer, "the sync socket went through the link");
+  await page.evaluate(() => {
+    const shown = document.querySelector('[data-testid="sync-state"]');
+    window.syncStates = [shown.textContent];
+    new MutationObserver(() => window.syncStates.push(shown.textContent)).observe(shown, { childList: true, characterData: true, subtree: true });
+  });
+  link.sendLastFrameAgain();
+  // The frame was taken (the phone said it was syncing), and the phone settles again by itself.
+  await page
+    .waitForFunction(() => window.syncStates.some((s) => s.includes("正在同步")) && window.syncStates.at(-1).includes("已同步"), null, { timeout: 10_000 })
+    .catch(async (e) => {
+      e.message += `\nthe states shown: ${(await page.evaluate(() => window.syncStates)).join(" → ")}`;
+      throw e;
+    });
+  await phone.close();
+  await link.close();
 });

@@ -6,9 +6,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
-import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
+import { recordId, visit } from "../e2e/ledger_peer.mjs";
 import { Server } from "../e2e/harness.mjs";
-import { findRetrying, sleep, until } from "./peers.mjs";
+import { editCount, findRetrying, until, writeAtOnce } from "./peers.mjs";
 
 let server;
 const repos = [];
@@ -36,7 +36,7 @@ const findWhenUploaded = (url) => findRetrying(repo, url);
 const PEERS = 10;
 const EDITS = 30;
 // Each edit is a visit of its own, its place naming the peer and edit.
-const count = (doc) => Object.values(doc?.visits ?? {}).filter((v) => String(v.place).startsWith("edit ")).length;
+const count = editCount;
 const notes = (doc) => Object.values(doc?.visits ?? {}).filter((v) => String(v.place).startsWith("note ")).length;
 
 test("ten JS peers writing one document at once lose nothing across a stop and a kill", async () => {
@@ -53,17 +53,7 @@ test("ten JS peers writing one document at once lose nothing across a stop and a
   const handles = [handle];
   for (let p = 1; p < PEERS; p++) handles.push(await findWhenUploaded(handle.url));
 
-  await Promise.all(
-    handles.map(async (h, p) => {
-      for (let e = 0; e < EDITS; e++) {
-        const id = recordId();
-        h.change((d) => {
-          d.visits[id] = visit({ whom: `p${p}`, place: `edit p${p}-e${e}` });
-        }, signed("陈杰", "visits", id));
-        await sleep(5 + ((p * 7 + e * 3) % 21));
-      }
-    }),
-  );
+  await writeAtOnce(handles, EDITS, "陈杰");
   // Each peer sees every other peer's edits only through the server, so once all agree the
   // server had every edit.
   await until("every peer to see every edit", () => handles.every((h) => count(h.doc()) === PEERS * EDITS));

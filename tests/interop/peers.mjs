@@ -1,5 +1,6 @@
-// What the interop tests' JS peers share: waiting for a condition, and finding a document
-// another peer is still uploading.
+// What the interop tests' JS peers share: waiting for a condition, finding a document
+// another peer is still uploading, and many peers writing one document at once.
+import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -25,4 +26,25 @@ export async function findRetrying(makeRepo, url, ms = 20_000) {
       await sleep(100);
     }
   }
+}
+
+/** How many of `writeAtOnce`'s edits a document holds. */
+export const editCount = (doc) => Object.values(doc?.visits ?? {}).filter((v) => String(v.place).startsWith("edit ")).length;
+
+/**
+ * Every handle writes `edits` visits of its own at once, as `author`, a few milliseconds apart
+ * (each peer its own rhythm), each a change of its own; resolves when every change is made.
+ */
+export async function writeAtOnce(handles, edits, author) {
+  await Promise.all(
+    handles.map(async (h, p) => {
+      for (let e = 0; e < edits; e++) {
+        const id = recordId();
+        h.change((d) => {
+          d.visits[id] = visit({ whom: `p${p}`, place: `edit p${p}-e${e}` });
+        }, signed(author, "visits", id));
+        await sleep(5 + ((p * 7 + e * 3) % 21));
+      }
+    }),
+  );
 }

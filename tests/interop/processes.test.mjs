@@ -9,7 +9,7 @@ import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { recordId, signed, visit } from "../e2e/ledger_peer.mjs";
 import { Server, startPostgres } from "../e2e/harness.mjs";
-import { findRetrying, sleep, until } from "./peers.mjs";
+import { editCount, findRetrying, until, writeAtOnce } from "./peers.mjs";
 
 let postgres;
 const servers = [];
@@ -44,7 +44,7 @@ const findOn = (server, url) => findRetrying(() => repo(server), url);
 
 const PER_PROCESS = 5;
 const EDITS = 20;
-const edits = (doc) => Object.values(doc?.visits ?? {}).filter((v) => String(v.place).startsWith("edit ")).length;
+const edits = editCount;
 
 test("JS peers on two processes sharing PostgreSQL see each other's edits live and lose none when one is killed", async () => {
   const [one, two] = servers;
@@ -69,17 +69,7 @@ test("JS peers on two processes sharing PostgreSQL see each other's edits live a
   // Five peers on each process write at once.
   const handles = [a, b];
   for (let p = 2; p < 2 * PER_PROCESS; p++) handles.push(await findOn(p % 2 === 0 ? one : two, url));
-  await Promise.all(
-    handles.map(async (h, p) => {
-      for (let e = 0; e < EDITS; e++) {
-        const id = recordId();
-        h.change((d) => {
-          d.visits[id] = visit({ whom: `p${p}`, place: `edit p${p}-e${e}` });
-        }, signed("陈杰", "visits", id));
-        await sleep(5 + ((p * 7 + e * 3) % 21));
-      }
-    }),
-  );
+  await writeAtOnce(handles, EDITS, "陈杰");
   const all = 2 * PER_PROCESS * EDITS;
   // A peer sees the other process's peers' edits only through PostgreSQL and the other
   // process: once every peer has all of them, both processes had them.

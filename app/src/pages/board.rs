@@ -87,7 +87,7 @@ fn case_rules() -> CaseRules {
 /// Open cases first, the most pressing at the top.
 fn open_cases(ratings: &[Rating], rules: &CaseRules) -> Vec<(Rating, Case)> {
     let mut cases: Vec<(Rating, Case)> = ratings.iter().filter(|r| !r.deleted).filter_map(|r| r.case(rules).filter(|c| !c.state.is_settled()).map(|c| (r.clone(), c))).collect();
-    cases.sort_by(|a, b| (a.1.due, a.0.created_at).cmp(&(b.1.due, b.0.created_at)));
+    ledger::order::sort_by(&mut cases, |a, b| (a.1.due, a.0.created_at).cmp(&(b.1.due, b.0.created_at)));
     cases
 }
 
@@ -235,7 +235,7 @@ fn RatingView(rating: Rating) -> impl IntoView {
     let case = rating.case(&case_rules());
     let today = browser::today();
     let mut steps = rating.steps.clone();
-    steps.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    ledger::order::sort_by(&mut steps, |a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     view! {
         <article class="detail" data-testid="rating">
             <a class="back" href="/board">"‹ 先锋广场"</a>

@@ -3,7 +3,6 @@
 use ledger::{Command, EnterpriseDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::pages::media::MediaField;
 use crate::pages::parts::{route_id, RecordForm, TextField};
@@ -28,7 +27,6 @@ pub fn EditEnterprise() -> impl IntoView {
 #[component]
 fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>, photos: Vec<PhotoRef>, location: Option<Location>) -> impl IntoView {
     let media = RwSignal::new(MediaEdit::default());
-    let navigate = use_navigate();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
     let errors = form.errors;
@@ -42,7 +40,7 @@ fn EnterpriseEditor(initial: EnterpriseDraft, editing: Option<RecordId>, photos:
             Some(id) => Command::UpdateEnterprise { id, enterprise, media: media.get_untracked() },
             None => Command::AddEnterprise { enterprise, media: media.get_untracked() },
         };
-        form.submit(checked, command, navigate.clone(), |id| format!("/enterprises/{id}"));
+        form.submit(checked, command, |id| format!("/enterprises/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>

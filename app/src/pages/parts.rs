@@ -221,7 +221,7 @@ pub fn not_found(what: &'static str, back: &'static str) -> AnyView {
 
 /// The id in the route's `:id`.
 pub fn route_id() -> Option<RecordId> {
-    leptos_router::hooks::use_params_map().with_untracked(|p| p.get("id").and_then(|s| RecordId::parse(&s)))
+    crate::nav::use_location().route_id()
 }
 
 /// Deletes a record (a flag, so a concurrent edit elsewhere survives) and offers undo.
@@ -229,19 +229,18 @@ pub fn route_id() -> Option<RecordId> {
 pub fn DeleteButton(section: Section, id: RecordId, back: &'static str) -> impl IntoView {
     let service = expect_context::<LedgerService>();
     let crate::app::Undo(undo) = expect_context::<crate::app::Undo>();
-    let navigate = leptos_router::hooks::use_navigate();
+    let location = crate::nav::use_location();
     let failure = RwSignal::new(None::<String>);
     let writes = WriteOnce::of_page();
     let delete = move |_| {
         let id = id.clone();
-        let navigate = navigate.clone();
         writes.run(
             "delete",
             move || service.set_deleted(section, id.clone(), true),
             move |result| match result {
                 Ok(id) => {
                     undo.set(Some((section, id)));
-                    navigate(back, Default::default());
+                    location.navigate(back);
                 }
                 Err(e) => {
                     failure.try_set(Some(e));
@@ -263,24 +262,25 @@ pub struct RecordForm {
     pub errors: RwSignal<ValidationErrors>,
     pub failure: RwSignal<Option<String>>,
     pub saving: RwSignal<bool>,
+    location: crate::nav::Location,
 }
 
 impl RecordForm {
     /// Call while building the form's component (it reads the context).
     pub fn new() -> Self {
-        Self { service: expect_context::<LedgerService>(), errors: RwSignal::new(ValidationErrors::default()), failure: RwSignal::new(None), saving: RwSignal::new(false) }
+        Self {
+            service: expect_context::<LedgerService>(),
+            errors: RwSignal::new(ValidationErrors::default()),
+            failure: RwSignal::new(None),
+            saving: RwSignal::new(false),
+            location: crate::nav::use_location(),
+        }
     }
 
     /// When the form's draft is valid (`checked`), `command` saves it and the app goes to
     /// `page_of` the saved record; an invalid draft marks its fields and saves nothing. A save
     /// already running is not repeated.
-    pub fn submit(
-        self,
-        checked: Result<(), ValidationErrors>,
-        command: ledger::Command,
-        navigate: impl Fn(&str, leptos_router::NavigateOptions) + 'static,
-        page_of: impl FnOnce(&RecordId) -> String + 'static,
-    ) {
+    pub fn submit(self, checked: Result<(), ValidationErrors>, command: ledger::Command, page_of: impl FnOnce(&RecordId) -> String + 'static) {
         if self.saving.get_untracked() {
             return;
         }
@@ -297,7 +297,7 @@ impl RecordForm {
             let result = self.service.apply(command).await;
             self.saving.try_set(false);
             match result {
-                Ok(id) => navigate(&page_of(&id), Default::default()),
+                Ok(id) => self.location.navigate(&page_of(&id)),
                 Err(e) => {
                     self.failure.try_set(Some(e.to_string()));
                 }

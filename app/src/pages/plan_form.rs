@@ -8,7 +8,6 @@ use ledger::pledge::Aim;
 use ledger::{Command, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::pages::parts::{not_found, route_id, FieldError, MemberList, RecordForm};
 use crate::pages::work::new_id;
@@ -54,7 +53,6 @@ fn set_carrier_lines(c: &mut PlanContent, aim: Aim, text: &str) {
 
 #[component]
 fn PlanEditor(id: RecordId, title: String, initial: PlanContent) -> impl IntoView {
-    let navigate = use_navigate();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
     let errors = form.errors;
@@ -65,7 +63,7 @@ fn PlanEditor(id: RecordId, title: String, initial: PlanContent) -> impl IntoVie
             ev.prevent_default();
             let content = draft.get_untracked();
             let checked = content.check_sizes();
-            form.submit(checked, Command::SavePlanDraft { id: id.clone(), content }, navigate.clone(), |id| format!("/work/plans/{id}"));
+            form.submit(checked, Command::SavePlanDraft { id: id.clone(), content }, |id| format!("/work/plans/{id}"));
         }
     };
     let text =

@@ -4,7 +4,6 @@ use ledger::pledge::Aim;
 use ledger::{Command, PledgeDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::pages::parts::{route_id, FieldError, RecordForm, TextField};
 use crate::service::LedgerService;
@@ -28,7 +27,6 @@ pub fn EditPledge() -> impl IntoView {
 
 #[component]
 fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoView {
-    let navigate = use_navigate();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
     let errors = form.errors;
@@ -42,7 +40,7 @@ fn PledgeEditor(initial: PledgeDraft, editing: Option<RecordId>) -> impl IntoVie
             Some(id) => Command::UpdatePledge { id, pledge },
             None => Command::AddPledge { pledge },
         };
-        form.submit(checked, command, navigate.clone(), |id| format!("/pledges/{id}"));
+        form.submit(checked, command, |id| format!("/pledges/{id}"));
     };
     let toggle = |aim: Aim| move |_| draft.update(|d| if d.aims.contains(&aim) { d.aims.retain(|a| *a != aim) } else { d.aims.push(aim) });
     view! {

@@ -6,7 +6,6 @@ use ledger::rating::Target;
 use ledger::{Command, Post, PostDraft, RecordId, Section};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::pages::board::{poster_url, PublishSwitch, RatingsOf};
 use crate::pages::parts::{not_found, route_id, DeleteButton, History, MemberList, RecordForm, TextField, Typing};
@@ -29,7 +28,6 @@ pub fn EditPost() -> impl IntoView {
 
 #[component]
 fn PostEditor(initial: PostDraft, editing: Option<RecordId>) -> impl IntoView {
-    let navigate = use_navigate();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
     let errors = form.errors;
@@ -43,7 +41,7 @@ fn PostEditor(initial: PostDraft, editing: Option<RecordId>) -> impl IntoView {
             Some(id) => Command::UpdatePost { id, post },
             None => Command::AddPost { post },
         };
-        form.submit(checked, command, navigate.clone(), |id| format!("/board/posts/{id}"));
+        form.submit(checked, command, |id| format!("/board/posts/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>

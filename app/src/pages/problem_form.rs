@@ -4,7 +4,6 @@ use ledger::problem::{Category, Difficulty, RaisedBy, Urgency};
 use ledger::{Command, ProblemDraft, RecordId};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::pages::media::MediaField;
 use crate::pages::parts::{route_id, Chips, FieldError, MemberList, RecordForm, TextField};
@@ -13,8 +12,8 @@ use ledger::photo::{Location, MediaEdit, PhotoRef};
 
 #[component]
 pub fn NewProblem() -> impl IntoView {
-    let query = use_query_map();
-    let link = |key: &str| query.with_untracked(|q| q.get(key).and_then(|s| RecordId::parse(&s)));
+    let location = crate::nav::use_location();
+    let link = |key: &str| location.query(key).and_then(|s| RecordId::parse(&s));
     let mut draft = match link("enterprise") {
         Some(firm) => ProblemDraft::for_enterprise(firm),
         None => ProblemDraft { visit_id: link("visit"), ..Default::default() },
@@ -39,7 +38,6 @@ pub fn EditProblem() -> impl IntoView {
 #[component]
 fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>, photos: Vec<PhotoRef>, location: Option<Location>) -> impl IntoView {
     let media = RwSignal::new(MediaEdit::default());
-    let navigate = use_navigate();
     let for_enterprise = initial.enterprise_id.is_some();
     let (initial_enterprise, initial_visit) = (initial.enterprise_id.clone(), initial.visit_id.clone());
     let from_visit = initial.visit_id.is_some();
@@ -69,7 +67,7 @@ fn ProblemEditor(initial: ProblemDraft, editing: Option<RecordId>, photos: Vec<P
             Some(id) => Command::UpdateProblem { id, problem, media: media.get_untracked() },
             None => Command::AddProblem { problem, media: media.get_untracked() },
         };
-        form.submit(checked, command, navigate.clone(), |id| format!("/problems/{id}"));
+        form.submit(checked, command, |id| format!("/problems/{id}"));
     };
 
     view! {

@@ -8,7 +8,6 @@ use ledger::unit_ledger::{OfficeRound, RoundKind, RuleDraft};
 use ledger::{Command, ValidationErrors};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::browser;
 use crate::pages::parts::{not_found, Chips, History, RecordForm, TextField};
@@ -18,7 +17,7 @@ use crate::service::LedgerService;
 /// The open clean-up rounds (not withdrawn), newest first.
 fn cleanups(service: LedgerService) -> Vec<OfficeRound> {
     let mut all: Vec<OfficeRound> = service.rounds.with(|r| r.iter().filter(|r| !r.deleted && r.kind == RoundKind::Cleanup).cloned().collect());
-    all.sort_by(|a, b| b.opened_on.cmp(&a.opened_on));
+    ledger::order::sort_by(&mut all, |a, b| b.opened_on.cmp(&a.opened_on));
     all
 }
 
@@ -28,7 +27,7 @@ pub fn RuleList() -> impl IntoView {
     let today = browser::today();
     let rules = Memo::new(move |_| {
         let mut all: Vec<Rule> = service.rules.with(|r| r.iter().filter(|r| !r.deleted).cloned().collect());
-        all.sort_by(|a, b| (!a.status(today).binds(), &a.name).cmp(&(!b.status(today).binds(), &b.name)));
+        ledger::order::sort_by(&mut all, |a, b| (!a.status(today).binds(), &a.name).cmp(&(!b.status(today).binds(), &b.name)));
         all
     });
     let rounds = cleanups(service);
@@ -103,15 +102,14 @@ pub fn NewRule() -> impl IntoView {
     // A new rule may take the place of one still in force (制定新制度, 废旧立新).
     let replaceable: Vec<(String, String)> =
         service.rules.with_untracked(|r| r.iter().filter(|r| !r.deleted && r.status(today).binds()).map(|r| (r.id.to_string(), r.name.clone())).collect());
-    let navigate = use_navigate();
     let draft = RwSignal::new(RuleForm::default());
     let form = RecordForm::new();
     let errors = form.errors;
     let submit = move |ev: SubmitEvent| {
         ev.prevent_default();
         match draft.get_untracked().draft() {
-            Ok(rule) => form.submit(Ok(()), Command::AddRule { rule }, navigate.clone(), |id| format!("/work/rules/{id}")),
-            Err(e) => form.submit(Err(e), Command::AddRule { rule: RuleDraft::default() }, navigate.clone(), |_| String::new()),
+            Ok(rule) => form.submit(Ok(()), Command::AddRule { rule }, |id| format!("/work/rules/{id}")),
+            Err(e) => form.submit(Err(e), Command::AddRule { rule: RuleDraft::default() }, |_| String::new()),
         }
     };
     view! {
@@ -146,10 +144,10 @@ pub fn RuleDetail() -> impl IntoView {
     let reason = RwSignal::new(String::new());
     let decision = RwSignal::new(None::<Cleanup>);
     let failure = RwSignal::new(None::<String>);
-    // Tracked: a rule links to the rule it replaced, the same page with another id.
-    let params = leptos_router::hooks::use_params_map();
+    // A rule links to the rule it replaced: the same screen with another id, drawn anew.
+    let id = crate::pages::parts::route_id();
     let rule = move || {
-        let id = params.with(|p| p.get("id").and_then(|s| ledger::RecordId::parse(&s)))?;
+        let id = id.clone()?;
         service.rules.with(|all| all.iter().find(|r| r.id == id && !r.deleted).cloned())
     };
     move || match rule() {

@@ -8,7 +8,6 @@ use ledger::Command;
 use ledger::{RecordId, Satisfaction, Section, Survey, SurveyDraft};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
 
 use crate::browser;
 use crate::pages::parts::{not_found, plain_value, route_id, Chips, ConflictChooser, DeleteButton, History, RecordForm, TextField, Typing};
@@ -68,7 +67,6 @@ fn satisfied(survey: &Survey) -> Option<usize> {
 
 #[component]
 pub fn NewSurvey() -> impl IntoView {
-    let navigate = use_navigate();
     let draft = RwSignal::new(SurveyDraft { title: String::new(), questions: "办事效率\n服务态度\n问题解决情况".into() });
     let form = RecordForm::new();
     let errors = form.errors;
@@ -76,7 +74,7 @@ pub fn NewSurvey() -> impl IntoView {
         ev.prevent_default();
         let survey = draft.get_untracked();
         let checked = survey.validate(browser::today()).map(|_| ());
-        form.submit(checked, Command::AddSurvey { survey }, navigate.clone(), |id| format!("/surveys/{id}"));
+        form.submit(checked, Command::AddSurvey { survey }, |id| format!("/surveys/{id}"));
     };
     view! {
         <form class="record-form" on:submit=submit novalidate>

@@ -2,9 +2,8 @@
 
 use ledger::unit_ledger::VISIT_FIELDS;
 use ledger::visit::describe_value;
-use ledger::{RecordId, Section, Visit};
+use ledger::{Section, Visit};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
 
 use crate::browser;
 use crate::service::LedgerService;
@@ -12,9 +11,8 @@ use crate::service::LedgerService;
 #[component]
 pub fn VisitDetail() -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let params = use_params_map();
-    let id = move || params.with(|p| p.get("id").and_then(|s| RecordId::parse(&s)));
-    let visit = move || id().and_then(|id| service.visit(&id)).filter(|v| !v.deleted);
+    let id = crate::pages::parts::route_id();
+    let visit = move || id.clone().and_then(|id| service.visit(&id)).filter(|v| !v.deleted);
     view! {
         {move || match visit() {
             Some(v) => view! { <VisitView visit=v/> }.into_any(),

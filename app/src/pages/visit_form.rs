@@ -5,7 +5,6 @@ use ledger::problem::Category;
 use ledger::{Command, ProblemDraft, RecordId, ValidationErrors, VisitDraft, VisitKind};
 use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 
 use crate::browser;
 use crate::pages::media::MediaField;
@@ -16,8 +15,9 @@ use ledger::photo::{Location, MediaEdit, PhotoRef};
 #[component]
 pub fn NewVisit() -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let firm = use_query_map()
-        .with_untracked(|q| q.get("enterprise").and_then(|s| RecordId::parse(&s)))
+    let firm = crate::nav::use_location()
+        .query("enterprise")
+        .and_then(|s| RecordId::parse(&s))
         .and_then(|id| service.enterprises.with_untracked(|all| all.iter().find(|e| e.id == id).cloned()));
     let mut initial = VisitDraft::new(browser::today());
     if let Some(firm) = firm {
@@ -31,8 +31,7 @@ pub fn NewVisit() -> impl IntoView {
 #[component]
 pub fn EditVisit() -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let params = use_params_map();
-    let id = params.with_untracked(|p| p.get("id").and_then(|s| RecordId::parse(&s)));
+    let id = crate::pages::parts::route_id();
     match id.and_then(|id| service.visit(&id)).filter(|v| !v.deleted) {
         Some(v) => view! { <VisitEditor initial=v.to_draft() editing=Some(v.id) photos=v.photos location=v.location/> }.into_any(),
         None => crate::pages::parts::not_found("走访记录", "/"),
@@ -42,7 +41,6 @@ pub fn EditVisit() -> impl IntoView {
 #[component]
 fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>, photos: Vec<PhotoRef>, location: Option<Location>) -> impl IntoView {
     let media = RwSignal::new(MediaEdit::default());
-    let navigate = use_navigate();
     let from_firm = initial.enterprise_id.clone();
     let draft = RwSignal::new(initial);
     let form = RecordForm::new();
@@ -83,7 +81,7 @@ fn VisitEditor(initial: VisitDraft, editing: Option<RecordId>, photos: Vec<Photo
             (false, true) => format!("/problems/{id}"),
             (false, false) => "/".to_owned(),
         };
-        form.submit(checked, command, navigate.clone(), page_of);
+        form.submit(checked, command, page_of);
     };
 
     let error = move |field: &'static str| move || errors.with(|e| e.for_field(field).map(|m| view! { <p class="field-error">{m.to_owned()}</p> }));

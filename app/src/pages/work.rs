@@ -29,12 +29,12 @@ pub fn WorkPage() -> impl IntoView {
     let notices = Memo::new(move |_| {
         let mut all: Vec<Notice> = service.notices.with(|n| n.iter().filter(|n| !n.deleted).cloned().collect());
         // Unread first, then newest.
-        all.sort_by(|a, b| (a.opened_at.is_some(), std::cmp::Reverse(a.published_on)).cmp(&(b.opened_at.is_some(), std::cmp::Reverse(b.published_on))));
+        ledger::order::sort_by(&mut all, |a, b| (a.opened_at.is_some(), std::cmp::Reverse(a.published_on)).cmp(&(b.opened_at.is_some(), std::cmp::Reverse(b.published_on))));
         all
     });
     let plans = Memo::new(move |_| {
         let mut all: Vec<Plan> = service.plans.get();
-        all.sort_by(|a, b| b.deadline.cmp(&a.deadline));
+        ledger::order::sort_by(&mut all, |a, b| b.deadline.cmp(&a.deadline));
         all
     });
     let cleanups = Memo::new(move |_| service.rounds.with(|r| r.iter().filter(|r| !r.deleted && r.kind == RoundKind::Cleanup).cloned().collect::<Vec<_>>()));
@@ -273,7 +273,7 @@ fn versions(plan: &Plan) -> Vec<(i64, String)> {
     for r in &plan.reviews {
         lines.push((r.at, format!("{}：{}{}", r.by, r.verdict.label(), if r.opinion.is_empty() { String::new() } else { format!("。{}", r.opinion) })));
     }
-    lines.sort();
+    ledger::order::sort(&mut lines);
     lines
 }
 

@@ -28,7 +28,7 @@ pub const UNREFERENCED_GRACE_MS: i64 = 24 * 3600 * 1000;
 /// photo of a form not saved is not uploaded (the server would refuse it: no record names it).
 pub fn to_upload<'a>(kept: &'a [Kept], referenced: &HashSet<String>) -> Vec<&'a Kept> {
     let mut waiting: Vec<&Kept> = kept.iter().filter(|k| !k.uploaded && referenced.contains(&k.hash)).collect();
-    waiting.sort_by_key(|k| k.added_at);
+    crate::order::sort_by_key(&mut waiting, |k| k.added_at);
     waiting
 }
 
@@ -48,7 +48,7 @@ pub fn make_room(kept: &[Kept], referenced: &HashSet<String>, size: u64, space: 
     let rubbish: HashSet<String> = garbage(kept, referenced, now).into_iter().collect();
     let mut candidates: Vec<&Kept> = kept.iter().filter(|k| rubbish.contains(&k.hash) || (k.uploaded && referenced.contains(&k.hash))).collect();
     // Garbage before anything still shown, then the oldest.
-    candidates.sort_by_key(|k| (!rubbish.contains(&k.hash), k.added_at));
+    crate::order::sort_by_key(&mut candidates, |k| (!rubbish.contains(&k.hash), k.added_at));
     let mut freed = 0;
     let mut clear = Vec::new();
     for k in candidates {

@@ -55,7 +55,7 @@ pub fn read_photos<D: ReadDoc>(doc: &D, obj: &ObjId) -> Vec<PhotoRef> {
             }
         }
     }
-    photos.sort_by(|a, b| (a.taken_at, &a.hash).cmp(&(b.taken_at, &b.hash)));
+    crate::order::sort_by(&mut photos, |a, b| (a.taken_at, &a.hash).cmp(&(b.taken_at, &b.hash)));
     photos
 }
 

@@ -70,7 +70,7 @@ fn read_items<T>(
         let (at, deleted) = (r.millis("at"), r.bool("deleted"));
         (at, id.clone(), deleted, read(r, id))
     });
-    items.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    crate::order::sort_by(&mut items, |a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
     items.into_iter().filter(|i| !i.2).map(|i| i.3).collect()
 }
 

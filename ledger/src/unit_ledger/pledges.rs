@@ -46,7 +46,7 @@ fn read_pledge(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
                 .collect()
         })
         .unwrap_or_default();
-    aims.sort();
+    crate::order::sort(&mut aims);
     let mut evaluations = read_entries(doc, evaluations_obj.as_ref(), "evaluation", problems, |er, id| Evaluation {
         at: er.millis("at"),
         evaluator: er.coded("evaluator", Evaluator::from_code, Evaluator::Resident),

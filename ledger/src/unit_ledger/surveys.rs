@@ -38,7 +38,7 @@ fn read_survey(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     let questions_obj = r.map("questions");
     let responses_obj = r.map("responses");
     let mut questions = read_entries(doc, questions_obj.as_ref(), "question", problems, |qr, id| Question { order: qr.millis("order"), text: qr.string("text"), id });
-    questions.sort_by(|a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
+    crate::order::sort_by(&mut questions, |a, b| a.order.cmp(&b.order).then_with(|| a.id.cmp(&b.id)));
     let scale = if r.string("scale") == "5" { 5 } else { 3 };
     let mut responses = read_entries(doc, responses_obj.as_ref(), "response", problems, |rr, id| {
         let answers = rr.map("answers");

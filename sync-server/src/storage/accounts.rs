@@ -205,7 +205,7 @@ impl Storage {
     }
 
     pub fn devices(&self) -> Result<Vec<Device>> {
-        self.read(|db| db.query_map(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY created_at"), params![], device))
+        self.read(|db| db.query_map(&format!("SELECT {DEVICE_COLUMNS} FROM devices ORDER BY created_at, id"), params![], device))
     }
 
     /// Sets a device's status and, with `expires_by`, makes it expire no later than then.

@@ -277,7 +277,7 @@ impl Storage {
     pub(crate) fn opinions(&self, round: &str) -> Result<Vec<Opinion>> {
         self.read(|db| {
             db.query_map(
-                "SELECT o.nomination, o.body, o.opinion, o.given_on, o.recorded_by, o.at FROM award_opinions o JOIN nominations n ON n.id = o.nomination WHERE n.round = ?1 ORDER BY o.at",
+                "SELECT o.nomination, o.body, o.opinion, o.given_on, o.recorded_by, o.at FROM award_opinions o JOIN nominations n ON n.id = o.nomination WHERE n.round = ?1 ORDER BY o.at, o.nomination, o.body",
                 params![round],
                 |r| Ok(Opinion { nomination: r.get(0)?, body: r.get(1)?, opinion: r.get(2)?, given_on: r.get(3)?, recorded_by: r.get(4)?, at: r.get(5)? }),
             )

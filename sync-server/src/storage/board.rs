@@ -23,43 +23,64 @@ pub(super) const POSTGRES_WINDOWS: &str = "
         PRIMARY KEY (kind, key));
     CREATE INDEX IF NOT EXISTS board_windows_by_start ON board_windows(started);";
 
+/// One key [`Storage::count_in_windows`] counts an event for.
+pub(crate) struct WindowCount {
+    pub kind: &'static str,
+    pub key: String,
+    pub limit: u32,
+    /// Seconds.
+    pub window: i64,
+}
+
 /// The longest window counted (seconds): a row older than it counts nothing.
 const LONGEST_WINDOW: i64 = 86_400;
 
 impl Storage {
-    /// Counts one event for `key` of `kind` in a window of `window` seconds starting when
-    /// the key's first event in it came; false (and nothing counted) when the key has had
-    /// `limit` in this window. Shared by every process (PostgreSQL only).
-    pub(crate) fn count_in_window(&self, kind: &str, key: &str, limit: u32, window: i64, now: i64) -> Result<bool> {
-        if limit == 0 {
-            return Ok(false);
+    /// Counts one event for each of `counts` in one transaction: for each key, in a window of
+    /// its seconds starting when the key's first event in it came. When a key has had its limit
+    /// in its window, nothing is counted for any of them and its index is returned. Shared by
+    /// every process (PostgreSQL only). Rows are locked in the order given (the board gives
+    /// address, browser, browser and target, always), so two requests cannot deadlock.
+    pub(crate) fn count_in_windows(&self, counts: &[WindowCount], now: i64) -> Result<Option<usize>> {
+        if let Some(full) = counts.iter().position(|c| c.limit == 0) {
+            return Ok(Some(full));
         }
+        let Some(first) = counts.first() else { return Ok(None) };
         let sweep = super::sql::rand_u8() == 0;
-        self.write_in_turn(&format!("board {kind} {key}"), |db| {
+        self.write_in_turn(&format!("board {} {}", first.kind, first.key), |db| {
             if sweep {
                 db.execute("DELETE FROM board_windows WHERE started < ?1", params![now - LONGEST_WINDOW])?;
             }
-            let n = db.query_row(
-                "INSERT INTO board_windows (kind, key, started, n) VALUES (?1, ?2, ?3, 1)
-                 ON CONFLICT (kind, key) DO UPDATE SET
-                   n = CASE WHEN board_windows.started <= ?3 - ?4 THEN 1 ELSE board_windows.n + 1 END,
-                   started = CASE WHEN board_windows.started <= ?3 - ?4 THEN ?3 ELSE board_windows.started END
-                 RETURNING n",
-                params![kind, key, now, window],
-                |r| r.get::<i64>(0),
-            )?;
-            if n > i64::from(limit) {
-                db.execute("UPDATE board_windows SET n = n - 1 WHERE kind = ?1 AND key = ?2", params![kind, key])?;
-                return Ok(false);
+            for (i, c) in counts.iter().enumerate() {
+                let n = db.query_row(
+                    "INSERT INTO board_windows (kind, key, started, n) VALUES (?1, ?2, ?3, 1)
+                     ON CONFLICT (kind, key) DO UPDATE SET
+                       n = CASE WHEN board_windows.started <= ?3 - ?4 THEN 1 ELSE board_windows.n + 1 END,
+                       started = CASE WHEN board_windows.started <= ?3 - ?4 THEN ?3 ELSE board_windows.started END
+                     RETURNING n",
+                    params![c.kind, c.key, now, c.window],
+                    |r| r.get::<i64>(0),
+                )?;
+                if n > i64::from(c.limit) {
+                    for counted in &counts[..=i] {
+                        db.execute("UPDATE board_windows SET n = n - 1 WHERE kind = ?1 AND key = ?2", params![counted.kind, counted.key])?;
+                    }
+                    return Ok(Some(i));
+                }
             }
-            Ok(true)
+            Ok(None)
         })
     }
 
-    /// Gives back an event [`Self::count_in_window`] counted that did not happen.
-    pub(crate) fn uncount_in_window(&self, kind: &str, key: &str) -> Result<()> {
-        self.write_in_turn(&format!("board {kind} {key}"), |db| db.execute("UPDATE board_windows SET n = n - 1 WHERE kind = ?1 AND key = ?2 AND n > 0", params![kind, key]))
-            .map(|_| ())
+    /// Gives back events [`Self::count_in_windows`] counted that did not happen.
+    pub(crate) fn uncount_in_windows(&self, counted: &[(&'static str, String)]) -> Result<()> {
+        let Some((kind, key)) = counted.first() else { return Ok(()) };
+        self.write_in_turn(&format!("board {kind} {key}"), |db| {
+            for (kind, key) in counted {
+                db.execute("UPDATE board_windows SET n = n - 1 WHERE kind = ?1 AND key = ?2 AND n > 0", params![kind, key])?;
+            }
+            Ok(())
+        })
     }
 
     pub(crate) fn claim_board_actor(&self, actor: &[u8]) -> Result<()> {

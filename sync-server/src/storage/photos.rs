@@ -140,10 +140,11 @@ impl Storage {
 
     /// Stores an uploaded photo for `unit` (the caller checked its hash and who sends it):
     /// the file made durable first, then its row, so a row never names a missing file. A photo
-    /// stored already is acknowledged again, counted once.
-    pub fn put_photo(&self, unit: &str, hash: &str, bytes: &[u8], quota: u64, now: i64) -> std::result::Result<(), Refusal> {
+    /// stored already is acknowledged again, counted once. True when this call stored it (two
+    /// uploads of one photo at once: one of them).
+    pub fn put_photo(&self, unit: &str, hash: &str, bytes: &[u8], quota: u64, now: i64) -> std::result::Result<bool, Refusal> {
         if self.photo(hash).map_err(Refusal::Storage)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let used = self.photo_bytes(unit).map_err(Refusal::Storage)?;
         if used + bytes.len() as u64 > quota {
@@ -154,14 +155,14 @@ impl Storage {
             write_durably(&self.dir, hash, bytes).map_err(Refusal::Storage)?;
         }
         self.write(|db| {
-            db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, bytes.len(), unit, now])?;
-            if in_database {
+            let stored =
+                db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, bytes.len(), unit, now])? == 1;
+            if in_database && stored {
                 db.execute("INSERT INTO photo_bytes (hash, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![hash, bytes])?;
             }
-            Ok(())
+            Ok(stored)
         })
-        .map_err(Refusal::Storage)?;
-        Ok(())
+        .map_err(Refusal::Storage)
     }
 
     /// Removes the photos no record has referenced for `grace` seconds: marks those that just

@@ -166,7 +166,7 @@ impl Storage {
     pub fn hold_serving(&self) -> Result<SharedPlace> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(SharedPlace(None)),
-            Backend::Postgres(pg) => pg.serving().map(|p| SharedPlace(Some(p))),
+            Backend::Postgres(pg) => pg.hold_serving(false).map(|p| SharedPlace(Some(p))),
         }
     }
 
@@ -174,7 +174,7 @@ impl Storage {
     pub(crate) fn hold_alone(&self) -> Result<SharedPlace> {
         match &self.backend {
             Backend::Sqlite(_) => Ok(SharedPlace(None)),
-            Backend::Postgres(pg) => pg.alone().map(|p| SharedPlace(Some(p))),
+            Backend::Postgres(pg) => pg.hold_serving(true).map(|p| SharedPlace(Some(p))),
         }
     }
 }

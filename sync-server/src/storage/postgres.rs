@@ -307,23 +307,20 @@ impl Pg {
         Ok(None)
     }
 
-    /// Held for as long as a process serves from this database: a restore waits for none.
-    pub(super) fn serving(&self) -> Result<PgPlace> {
+    /// Held for as long as a process serves from this database (`alone` false, shared with
+    /// every other serving process), or by a restore (`alone`: refused while any process
+    /// serves, and no process starts while it is held).
+    pub(super) fn hold_serving(&self, alone: bool) -> Result<PgPlace> {
         let mut conn = self.conn()?;
         let (a, b) = SERVING;
-        if !conn.ask(&format!("SELECT pg_try_advisory_lock_shared({a}, {b})"))? {
-            return Err(format!("a restore into {} is under way: start the server once it is done", self.described));
+        let lock = if alone { "pg_try_advisory_lock" } else { "pg_try_advisory_lock_shared" };
+        if !conn.ask(&format!("SELECT {lock}({a}, {b})"))? {
+            return Err(if alone {
+                format!("a sync-server serves from {} (stop every one first) or another restore runs", self.described)
+            } else {
+                format!("a restore into {} is under way: start the server once it is done", self.described)
+            });
         }
-        Ok(PgPlace { conn, key: SERVING, shared: true })
-    }
-
-    /// Held by a restore: refused while any process serves from this database.
-    pub(super) fn alone(&self) -> Result<PgPlace> {
-        let mut conn = self.conn()?;
-        let (a, b) = SERVING;
-        if !conn.ask(&format!("SELECT pg_try_advisory_lock({a}, {b})"))? {
-            return Err(format!("a sync-server serves from {} (stop every one first) or another restore runs", self.described));
-        }
-        Ok(PgPlace { conn, key: SERVING, shared: false })
+        Ok(PgPlace { conn, key: SERVING, shared: !alone })
     }
 }

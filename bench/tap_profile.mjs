@@ -1,0 +1,77 @@
+// Where the first tap on 走访 spends its time, on the benchmarks' full phone (5,000 visits,
+// 2,000 problems) at 4x CPU throttling of the page: a CPU profile of the page's thread from the
+// tap to the frame after the list, self time per function, top 30.
+//
+// Usage: node bench/tap_profile.mjs [DIST]   (DIST: a dist/ with a name section kept, so wasm
+// functions have names; the default dist/ shows them as wasm-function[N])
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, Server, phoneWithLedger, tempDir } from "../tests/e2e/harness.mjs";
+
+const source = process.argv[2] ?? join(ROOT, "dist");
+const path = join(tempDir("tap-profile"), "ledger.automerge");
+const maker = join(ROOT, "target/release/examples/make_ledger");
+if (!existsSync(maker)) execFileSync("cargo", ["build", "--quiet", "--release", "-p", "ledger", "--example", "make_ledger"], { cwd: ROOT });
+execFileSync(maker, ["5000", path, "2000", "500"]);
+const dist = tempDir("tap-profile-dist");
+cpSync(source, dist, { recursive: true });
+const server = await Server.start({ dist });
+try {
+  const phone = await phoneWithLedger(server, readFileSync(path));
+  const page = await phone.newPage();
+  const cdp = await phone.newCDPSession(page);
+  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
+  await page.goto(`${server.url}/problems`);
+  await page.waitForFunction(() => performance.getEntriesByName("pioneer:ledger-open").length > 0, null, { timeout: 120_000 });
+  await new Promise((r) => setTimeout(r, 500));
+  await cdp.send("Profiler.enable");
+  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+  await cdp.send("Profiler.start");
+  const took = await page.evaluate(
+    () =>
+      new Promise((ok) => {
+        const link = [...document.querySelectorAll(".bottom-nav a")].find((a) => a.textContent.startsWith("走访"));
+        const t0 = performance.now();
+        new MutationObserver((_, o) => {
+          if (document.querySelector('[data-testid="visit-count"]')) {
+            o.disconnect();
+            const built = performance.now() - t0;
+            requestAnimationFrame(() => ok({ built, took: performance.now() - t0 }));
+          }
+        }).observe(document.body, { subtree: true, childList: true });
+        link.click();
+      }),
+  );
+  const { profile } = await cdp.send("Profiler.stop");
+  const self = new Map();
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const dt = profile.timeDeltas;
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const name = `${f.functionName || "(anonymous)"} ${f.url ? f.url.split("/").pop() : ""}`.trim();
+    self.set(name, (self.get(name) ?? 0) + (dt[i] ?? 0) / 1000);
+  });
+  const total = [...self.values()].reduce((a, b) => a + b, 0);
+  console.log(`tap: DOM built ${took.built.toFixed(0)} ms, next frame ${took.took.toFixed(0)} ms; profile ${total.toFixed(0)} ms`);
+  for (const [name, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 30)) console.log(`${ms.toFixed(1).padStart(8)} ms  ${name.slice(0, 150)}`);
+  // Who calls the browser's own functions that cost most (BENCH_DETAIL=1).
+  if (process.env.BENCH_DETAIL) {
+    const parent = new Map();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const callers = new Map();
+    profile.samples.forEach((id, i) => {
+      const n = byId.get(id);
+      if (!/^(setAttribute|decode|insertBefore)$/.test(n.callFrame.functionName)) return;
+      const chain = [];
+      for (let p = parent.get(id); p && chain.length < 16; p = parent.get(p)) chain.push(byId.get(p).callFrame.functionName.slice(0, 90));
+      const key = `${n.callFrame.functionName} <- ${chain.join(" <- ")}`;
+      callers.set(key, (callers.get(key) ?? 0) + (dt[i] ?? 0) / 1000);
+    });
+    for (const [k, v] of [...callers].sort((a, b) => b[1] - a[1]).slice(0, 12)) console.log(`${v.toFixed(1).padStart(8)} ms  ${k}`);
+  }
+  await phone.close();
+} finally {
+  await server.stop();
+  server.cleanup();
+}
