@@ -291,9 +291,15 @@ impl Sync {
         self.pump();
     }
 
-    /// Carries out what the engine asked for.
+    /// Carries out what the engine asked for, once the socket is open: a CONNECTING socket
+    /// refuses a send, and the first frame the engine gives up is its join, the handshake. A
+    /// save while the phone connects would otherwise lose it, and both ends would wait for the
+    /// other until the server's idle timeout. The socket's `open` pumps what waited.
     fn pump(&self) {
         let Some(live) = self.live() else { return };
+        if live.borrow().socket.ready_state() != WebSocket::OPEN {
+            return;
+        }
         loop {
             let output = live.borrow_mut().conn.poll_output();
             let Some(output) = output else { break };

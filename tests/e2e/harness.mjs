@@ -356,7 +356,24 @@ export async function waitSynced(page) {
   } catch (e) {
     // Say where sync stood, so a failure in CI can be read without rerunning it.
     const shown = await page.locator('[data-testid="sync-state"]').textContent({ timeout: 1_000 }).catch(() => "(no sync state on the page)");
-    e.message = `${e.message}\nsync state shown: ${shown} (at ${page.url()})`;
+    // Who holds the sync lock, and whether the server takes this phone: a silent server, a
+    // refused account and a phone that never asks look alike on the status line.
+    const probe = await page
+      .evaluate(async () => {
+        const locks = await navigator.locks.query();
+        const held = locks.held.filter((l) => l.name.startsWith("pioneer-sync:")).map((l) => `${l.name} held by ${l.clientId}`);
+        const me = await fetch("/api/me").then((r) => r.status, (err) => `failed: ${err}`);
+        const opens = await new Promise((ok) => {
+          const ws = new WebSocket(`${location.origin.replace(/^http/, "ws")}/sync`);
+          const done = (what) => { ok(what); ws.close(); };
+          ws.onopen = () => done("a socket opens");
+          ws.onerror = () => done("a socket fails");
+          setTimeout(() => done("a socket neither opens nor fails in 5 s"), 5_000);
+        });
+        return `${held.join(", ") || "no sync lock held"}; /api/me ${me}; ${opens}`;
+      })
+      .catch((err) => `(could not ask the page: ${err.message})`);
+    e.message = `${e.message}\nsync state shown: ${shown} (at ${page.url()})\n${probe}`;
     throw e;
   }
 }

@@ -23,6 +23,9 @@ export class Link {
     this.server = server;
     /** Sync sockets are refused while down, and the open ones cut when it goes down. */
     this.down = false;
+    /** While stalled, upgrades wait in `held`. */
+    this.stalled = false;
+    this.held = [];
     /** The last frame the server sent a phone, and the phone's end of that socket. */
     this.lastFromServer = null;
     this.phoneSocket = null;
@@ -41,6 +44,11 @@ export class Link {
 
   upgrade(req, socket, head) {
     if (this.down) return socket.destroy();
+    if (this.stalled) {
+      // Held: the phone's socket stays CONNECTING until `release()`.
+      this.held.push(() => this.upgrade(req, socket, head));
+      return;
+    }
     this.sockets.handleUpgrade(req, socket, head, (phone) => {
       const pass = ["cookie", "origin", "host"].map((h) => [h, req.headers[h]]).filter(([, v]) => v);
       const server = new WebSocket(`ws://127.0.0.1:${this.server.port}${req.url}`, { headers: Object.fromEntries(pass) });
@@ -78,6 +86,23 @@ export class Link {
   /** Back in coverage. */
   mend() {
     this.down = false;
+  }
+
+  /** A weak signal: the open sync sockets are cut and the next ones stay connecting (their
+   * upgrade is held, unanswered) until `release()`. */
+  stall() {
+    this.stalled = true;
+    this.held = [];
+    for (const { phone, server } of this.open) {
+      phone.terminate();
+      server.terminate();
+    }
+  }
+
+  /** Answers the held upgrades: the sockets open. */
+  release() {
+    this.stalled = false;
+    for (const go of this.held.splice(0)) go();
   }
 
   /** Sends the phone the server's last frame once more, as a slow link may deliver it late. */

@@ -103,3 +103,36 @@ test("a frame from the server that changes nothing, arriving after 已同步, do
   await phone.close();
   await link.close();
 });
+
+test("a save while the phone is still connecting does not lose the sync handshake", async () => {
+  // The worker sent what the sync engine had queued on every save, also while the new socket
+  // was CONNECTING; the socket refuses a send then, and the first frame given up was the join.
+  // Once open, the server waited for a join and the phone for an answer, until the server's
+  // idle timeout (CI: "正在连接… · 1 条未上传"). A cadre saving on a weak signal hit it.
+  const link = await Link.open(server);
+  const phone = await launchPersistent(tempDir("phone-connecting"));
+  const page = phone.pages()[0];
+  await openApp(page, link.url);
+  await addVisit(page, { whom: "赵奶奶家", heard: "想装扶手。" });
+  await waitSynced(page);
+
+  link.stall();
+  const deadline = Date.now() + 8_000;
+  while (link.held.length === 0) {
+    assert.ok(Date.now() < deadline, "the phone tried to connect again through the link");
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+  // The socket is connecting (the worker gives one up after 10 s): save now.
+  await addVisit(page, { whom: "钱叔叔家", heard: "楼道灯不亮。" });
+  link.release();
+  await waitSynced(page);
+  assert.doesNotMatch(await syncState(page).textContent(), /未上传/);
+
+  const other = await launchPersistent(tempDir("phone-connecting-other"));
+  const o = other.pages()[0];
+  await openApp(o, server.url);
+  await o.getByText("钱叔叔家").waitFor({ timeout: 30_000 });
+  await phone.close();
+  await other.close();
+  await link.close();
+});
