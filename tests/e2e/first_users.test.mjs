@@ -420,6 +420,12 @@ test("the secretary assigns a problem on its page, and the 办理记录 says so"
   await problemThrough(page, "东风垃圾清运不及时", []);
   const assign = page.getByTestId("assign");
   await assign.locator('input[name="assign"]').fill("李娜");
+  // The record changes between typing and tapping (as a sync arriving does: the part of the
+  // page showing it is drawn again); the typed name stays.
+  await page.locator('textarea[name="progress"]').fill("已联系环卫所");
+  await page.getByTestId("post-progress").click();
+  await page.getByTestId("log").locator("li").filter({ hasText: "已联系环卫所" }).waitFor();
+  assert.equal(await assign.locator('input[name="assign"]').inputValue(), "李娜");
   await assign.getByRole("button", { name: "指派" }).click();
   await page.getByTestId("log").locator("li").filter({ hasText: "指派给 李娜" }).waitFor();
   await page.getByText("责任人：李娜").waitFor();

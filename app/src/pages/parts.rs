@@ -319,6 +319,10 @@ impl RecordForm {
 #[derive(Clone, Copy)]
 pub struct Typing {
     pub progress: RwSignal<String>,
+    /// Photos chosen for the progress note being written.
+    pub progress_media: RwSignal<ledger::photo::MediaEdit>,
+    /// The name typed under 指派; `None` until typed (the field shows who is responsible now).
+    pub assignee: RwSignal<Option<String>>,
     pub note: RwSignal<String>,
     pub step: RwSignal<Option<ledger::problem::ActionKind>>,
     /// Each step keeps its own words: a result typed under 办结 never becomes a reason for
@@ -339,6 +343,8 @@ impl Typing {
     pub fn provide() {
         provide_context(Self {
             progress: RwSignal::new(String::new()),
+            progress_media: RwSignal::new(Default::default()),
+            assignee: RwSignal::new(None),
             note: RwSignal::new(String::new()),
             step: RwSignal::new(None),
             step_notes: RwSignal::new(Vec::new()),

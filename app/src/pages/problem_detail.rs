@@ -239,10 +239,9 @@ fn StepPanel(id: RecordId, status: Status, for_firm: bool, contact: String) -> i
 #[component]
 pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let Typing { progress: text, writes, .. } = Typing::get();
-    let failure = RwSignal::new(None::<String>);
     // Photos of this step: written with it, once.
-    let media = RwSignal::new(ledger::photo::MediaEdit::default());
+    let Typing { progress: text, progress_media: media, writes, .. } = Typing::get();
+    let failure = RwSignal::new(None::<String>);
     let post = move |_| {
         let id = id.clone();
         let words = text.get_untracked();
@@ -280,17 +279,23 @@ pub fn ProgressBox(id: RecordId, for_firm: bool) -> impl IntoView {
 #[component]
 fn AssignBox(id: RecordId, current: String) -> impl IntoView {
     let service = expect_context::<LedgerService>();
-    let writes = Typing::get().writes;
+    // The typed name lives with the page: this box is drawn again whenever the record changes
+    // (a sync arriving between typing and tapping once sent an empty name).
+    let Typing { assignee: typed, writes, .. } = Typing::get();
     let members = expect_context::<crate::app::Members>().0.get_value();
-    let name = RwSignal::new(current);
+    let current = StoredValue::new(current);
+    let name = move || typed.get().unwrap_or_else(|| current.get_value());
     let failure = RwSignal::new(None::<String>);
     let assign = move |_| {
         let id = id.clone();
-        let who = name.get_untracked();
+        let who = typed.get_untracked().unwrap_or_else(|| current.get_value());
         writes.run(
             "assign",
             move || service.apply(Command::AssignProblem { id, responsible: who }),
             move |result| {
+                if result.is_ok() {
+                    typed.try_set(None);
+                }
                 failure.try_set(result.err());
             },
         );
@@ -298,7 +303,7 @@ fn AssignBox(id: RecordId, current: String) -> impl IntoView {
     view! {
         <div class="assign-box" data-testid="assign">
             <label class="field">"责任人（指派）"
-                <input name="assign" list="assign-members" placeholder="从本单位人员中选，或填写姓名" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev))/>
+                <input name="assign" list="assign-members" placeholder="从本单位人员中选，或填写姓名" prop:value=name on:input=move |ev| typed.set(Some(event_target_value(&ev)))/>
             </label>
             <datalist id="assign-members">{members.into_iter().map(|m| view! { <option value=m/> }).collect_view()}</datalist>
             {move || failure.get().map(|f| view! { <p class="field-error" role="alert">{f}</p> })}
