@@ -342,8 +342,13 @@ fn messages_a_later_one_supersedes_get_one_answer() {
     // Another phone's change reaches the server; this phone has not heard of it.
     srv.edit(doc, "problem", "y");
     // Three messages from this phone arrive together, none with changes.
+    let mut misjudged = false;
     for _ in 0..3 {
         let m = first_message(&mut phone, doc);
+        // The message's bloom filter of the phone's changes says "has it" about one time in a
+        // hundred of a change it lacks; the server then rightly sends nothing yet, and the
+        // phone asks for it by hash while they settle.
+        misjudged |= srv.heads(doc).iter().any(|h| m.have.iter().any(|have| have.bloom.contains_hash(h)));
         s.to_b.push_back(sync_frame(doc, m));
     }
     let frames: Vec<_> = s.to_b.drain(..).collect();
@@ -354,7 +359,9 @@ fn messages_a_later_one_supersedes_get_one_answer() {
     let answers = sync_messages(&s.to_a);
     assert_eq!(answers.len(), 1, "one answer to three messages");
     assert_eq!(answers[0].heads, srv.heads(doc));
-    assert_eq!(answers[0].changes.len(), 1, "the answer carries the change the phone lacks");
+    if !misjudged {
+        assert_eq!(answers[0].changes.len(), 1, "the answer carries the change the phone lacks");
+    }
     s.settle(&mut phone, &mut srv);
     assert_eq!(phone.value(doc, "problem").as_deref(), Some("y"));
     assert_eq!(phone.heads(doc), srv.heads(doc));
