@@ -56,27 +56,65 @@ pub(super) fn forget_ledger(db: &mut dyn Sql, ledger: &str) -> sql::Result<()> {
 /// place and the folder synced, so a file under its name is always whole. An existing file is
 /// kept (same name, same bytes).
 pub(crate) fn write_durably(data_dir: &Path, hash: &str, bytes: &[u8]) -> Result<()> {
-    let path = path_of(data_dir, hash);
-    if path.exists() {
+    if path_of(data_dir, hash).exists() {
         return Ok(());
     }
-    let dir = path.parent().expect("a photo's path has a folder");
-    let io = |what: &str, p: &Path, e: std::io::Error| format!("cannot {what} {}: {e}", p.display());
-    std::fs::create_dir_all(dir).map_err(|e| io("create", dir, e))?;
-    let mut nonce = [0u8; 8];
-    getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
-    let partial = dir.join(format!("{hash}.{:016x}.partial", u64::from_le_bytes(nonce)));
-    let result = (|| {
-        let mut f = File::create(&partial).map_err(|e| io("create", &partial, e))?;
-        f.write_all(bytes).map_err(|e| io("write", &partial, e))?;
-        f.sync_all().map_err(|e| io("sync", &partial, e))?;
-        std::fs::rename(&partial, &path).map_err(|e| io("rename", &partial, e))?;
-        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io("sync", dir, e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
+    let partial = Partial::write(data_dir, hash, bytes)?;
+    let placed = partial.place();
+    partial.discard();
+    placed
+}
+
+/// A photo's bytes written and synced under a name of their own (`….partial`) beside where
+/// they belong: slow work done before a turn in storage, so that the turn only renames.
+struct Partial {
+    path: PathBuf,
+    target: PathBuf,
+}
+
+impl Partial {
+    fn write(data_dir: &Path, hash: &str, bytes: &[u8]) -> Result<Self> {
+        let target = path_of(data_dir, hash);
+        let dir = target.parent().expect("a photo's path has a folder");
+        std::fs::create_dir_all(dir).map_err(|e| io_error("create", dir, e))?;
+        let mut nonce = [0u8; 8];
+        getrandom::fill(&mut nonce).map_err(|e| e.to_string())?;
+        let path = dir.join(format!("{hash}.{:016x}.partial", u64::from_le_bytes(nonce)));
+        let partial = Self { path, target };
+        let written = (|| {
+            let mut f = File::create(&partial.path).map_err(|e| io_error("create", &partial.path, e))?;
+            f.write_all(bytes).map_err(|e| io_error("write", &partial.path, e))?;
+            f.sync_all().map_err(|e| io_error("sync", &partial.path, e))
+        })();
+        match written {
+            Ok(()) => Ok(partial),
+            Err(e) => {
+                partial.discard();
+                Err(e)
+            }
+        }
     }
-    result
+
+    /// Renames the file into place and syncs its folder: from here the photo's file exists.
+    fn place(&self) -> Result<()> {
+        std::fs::rename(&self.path, &self.target).map_err(|e| io_error("rename", &self.path, e))?;
+        let dir = self.target.parent().expect("a photo's path has a folder");
+        File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error("sync", dir, e))
+    }
+
+    /// Removes the file if it was not placed (a refusal, a failure, or the photo already there).
+    fn discard(self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+fn io_error(what: &str, p: &Path, e: std::io::Error) -> String {
+    format!("cannot {what} {}: {e}", p.display())
+}
+
+/// Bytes of photos counted against `unit`.
+fn unit_bytes(db: &mut dyn Sql, unit: &str) -> sql::Result<u64> {
+    db.query_row("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM photos WHERE unit = ?1", params![unit], |r| r.get(0))
 }
 
 /// Why an upload was not stored.
@@ -135,34 +173,43 @@ impl Storage {
 
     /// Bytes of photos counted against `unit`.
     pub fn photo_bytes(&self, unit: &str) -> Result<u64> {
-        self.read(|db| db.query_row("SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM photos WHERE unit = ?1", params![unit], |r| r.get(0)))
+        self.read(|db| unit_bytes(db, unit))
     }
 
     /// Stores an uploaded photo for `unit` (the caller checked its hash and who sends it):
     /// the file made durable first, then its row, so a row never names a missing file. A photo
     /// stored already is acknowledged again, counted once. True when this call stored it (two
     /// uploads of one photo at once: one of them).
+    ///
+    /// The quota is checked and the row written in one turn of the unit's photos, on every
+    /// process: uploads of one unit at once cannot all pass a nearly full quota together.
     pub fn put_photo(&self, unit: &str, hash: &str, bytes: &[u8], quota: u64, now: i64) -> std::result::Result<bool, Refusal> {
         if self.photo(hash).map_err(Refusal::Storage)?.is_some() {
             return Ok(false);
         }
-        let used = self.photo_bytes(unit).map_err(Refusal::Storage)?;
-        if used + bytes.len() as u64 > quota {
-            return Err(Refusal::Quota { used, quota });
-        }
-        let in_database = !self.is_sqlite();
-        if !in_database {
-            write_durably(&self.dir, hash, bytes).map_err(Refusal::Storage)?;
-        }
-        self.write(|db| {
-            let stored =
-                db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, bytes.len(), unit, now])? == 1;
-            if in_database && stored {
-                db.execute("INSERT INTO photo_bytes (hash, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![hash, bytes])?;
+        let size = bytes.len() as u64;
+        // SQLite keeps files: written and synced before the turn (the database's one writer is
+        // not held for a fsync of megabytes), renamed into place inside it.
+        let partial = if self.is_sqlite() { Some(Partial::write(&self.dir, hash, bytes).map_err(Refusal::Storage)?) } else { None };
+        let outcome = self.write_in_turn(&format!("photos:{unit}"), |db| {
+            let used = unit_bytes(db, unit)?;
+            if used + size > quota {
+                return Ok(Err(Refusal::Quota { used, quota }));
             }
-            Ok(stored)
-        })
-        .map_err(Refusal::Storage)
+            let stored = db.execute("INSERT INTO photos (hash, size, unit, uploaded_at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING", params![hash, size, unit, now])? == 1;
+            if stored {
+                match &partial {
+                    // A failure here rolls the row back with it.
+                    Some(file) => file.place()?,
+                    None => db.execute("INSERT INTO photo_bytes (hash, bytes) VALUES (?1, ?2) ON CONFLICT DO NOTHING", params![hash, bytes]).map(|_| ())?,
+                }
+            }
+            Ok(Ok(stored))
+        });
+        if let Some(file) = partial {
+            file.discard();
+        }
+        outcome.map_err(Refusal::Storage)?
     }
 
     /// Removes the photos no record has referenced for `grace` seconds: marks those that just

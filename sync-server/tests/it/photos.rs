@@ -274,6 +274,30 @@ async fn a_units_quota_refuses_plainly_and_stores_nothing() {
     assert_eq!(put(&w, "cadre_a", &h3, &huge).await.0, 413);
 }
 
+/// The quota is checked and the photo's row written in one turn of the unit: eight uploads at
+/// once with room for two store two, whichever they are, and refuse six with the quota.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn uploads_at_once_never_pass_a_units_quota_together() {
+    let w = world_with(|state| state.photo_quota = 100_000).await;
+    let photos: Vec<_> = (0..8).map(|i| jpeg(20 + i, 40_000)).collect();
+    visit_with(&w, "cadre_a", photos.iter().map(|(bytes, hash)| reference(hash, bytes.len())).collect()).await;
+    let answers = futures_util::future::join_all(photos.iter().map(|(bytes, hash)| put(&w, "cadre_a", hash, bytes))).await;
+    let stored = answers.iter().filter(|(status, _)| *status == 201).count();
+    let refused = answers.iter().filter(|(status, body)| *status == 507 && body.contains("quota")).count();
+    assert_eq!((stored, refused), (2, 6), "{answers:?}");
+    let storage = &w.server.state.hub.storage;
+    assert_eq!(storage.photo_bytes(&w.units["A村"]).unwrap(), 2 * photos[0].0.len() as u64);
+    for ((bytes, hash), (status, _)) in photos.iter().zip(&answers) {
+        let kept = storage.photo_content(hash).unwrap();
+        assert_eq!(kept.as_ref(), (*status == 201).then_some(bytes), "{hash}: {status}");
+    }
+    if storage.is_sqlite() {
+        // Two files, no partial one left behind by the refused.
+        let files: usize = std::fs::read_dir(w.data.path().join("photos")).unwrap().map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count()).sum();
+        assert_eq!(files, 2);
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_carries_the_photos_and_a_restore_puts_them_back() {
     let w = common::counties::world_in(common::sqlite_dir(), |_| {}).await;
