@@ -18,7 +18,7 @@ report() {
   printf '%s\n' "${TIMES[@]}"
   printf '%6d s  total (exit %d)\n' $(($(date +%s) - ALL_STARTED)) "$rc"
   if [ -n "${RUSTC_WRAPPER:-}" ]; then
-    sccache --show-stats 2>/dev/null | grep -E '^(Compile requests|Cache hits|Cache misses) ' || true
+    sccache --stop-server 2>/dev/null | grep -E '^(Compile requests|Cache hits|Cache misses) ' || true
   fi
 }
 trap report EXIT
@@ -31,9 +31,11 @@ done_step
 # through it. SCCACHE_BASEDIRS asks it to hash paths under this clone as relative ones, so that
 # a clone in another folder hits more (the registry's crates hit either way).
 if [ -z "${PIONEER_NO_SCCACHE:-}" ] && sccache --version >/dev/null 2>&1; then
-  export RUSTC_WRAPPER=sccache SCCACHE_BASEDIRS="$PWD"
+  # No idle timeout: the server lives through the browser tests (its default 10 minutes would
+  # take the run's figures with it) and is stopped by the report below.
+  export RUSTC_WRAPPER=sccache SCCACHE_BASEDIRS="$PWD" SCCACHE_IDLE_TIMEOUT=0
+  sccache --stop-server >/dev/null 2>&1 || true
   sccache --start-server >/dev/null 2>&1 || true
-  sccache --zero-stats >/dev/null 2>&1 || true
 fi
 
 step "cargo fmt --check"
