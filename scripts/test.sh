@@ -28,12 +28,13 @@ bash scripts/setup.sh
 done_step
 
 # The compiler cache, where setup installed it: every cargo below (native, wasm, fuzz) goes
-# through it. SCCACHE_BASEDIRS asks it to hash paths under this clone as relative ones, so that
-# a clone in another folder hits more (the registry's crates hit either way).
+# through it (scripts/rustc-cached.sh says why not straight to sccache). A clone in another
+# folder hits on every dependency; the workspace's crates, build scripts and proc macros are
+# compiled each time.
 if [ -z "${PIONEER_NO_SCCACHE:-}" ] && sccache --version >/dev/null 2>&1; then
   # No idle timeout: the server lives through the browser tests (its default 10 minutes would
   # take the run's figures with it) and is stopped by the report below.
-  export RUSTC_WRAPPER=sccache SCCACHE_BASEDIRS="$PWD" SCCACHE_IDLE_TIMEOUT=0
+  export RUSTC_WRAPPER="$PWD/scripts/rustc-cached.sh" SCCACHE_IDLE_TIMEOUT=0
   sccache --stop-server >/dev/null 2>&1 || true
   sccache --start-server >/dev/null 2>&1 || true
 fi
