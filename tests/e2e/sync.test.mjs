@@ -17,6 +17,17 @@ after(async () => {
 
 const syncState = (page) => page.getByTestId("sync-state");
 
+/** A phone syncing through a new `Link`, with one visit of its own saved and synced. */
+async function phoneThroughLink(profile, visit) {
+  const link = await Link.open(server);
+  const phone = await launchPersistent(tempDir(profile));
+  const page = phone.pages()[0];
+  await openApp(page, link.url);
+  await addVisit(page, visit);
+  await waitSynced(page);
+  return { link, phone, page };
+}
+
 async function editHeard(page, whom, heard) {
   await page.getByText(whom).first().click();
   await page.getByRole("link", { name: "编辑" }).click();
@@ -80,12 +91,7 @@ test("a frame from the server that changes nothing, arriving after 已同步, do
   // On a slow link the server's last word can come after the phone has settled; it moves no
   // heads, so it leaves no sync state to store, and it once left the status at 正在同步 until
   // the next edit (CI, stop 47). Here the server's last frame is sent again, after 已同步.
-  const link = await Link.open(server);
-  const phone = await launchPersistent(tempDir("phone-late-frame"));
-  const page = phone.pages()[0];
-  await openApp(page, link.url);
-  await addVisit(page, { whom: "王师傅家", heard: "水管漏水。" });
-  await waitSynced(page);
+  const { link, phone, page } = await phoneThroughLink("phone-late-frame", { whom: "王师傅家", heard: "水管漏水。" });
   assert.ok(link.lastFromServer, "the sync socket went through the link");
   await page.evaluate(() => {
     const shown = document.querySelector('[data-testid="sync-state"]');
@@ -109,12 +115,7 @@ test("a save while the phone is still connecting does not lose the sync handshak
   // was CONNECTING; the socket refuses a send then, and the first frame given up was the join.
   // Once open, the server waited for a join and the phone for an answer, until the server's
   // idle timeout (CI: "正在连接… · 1 条未上传"). A cadre saving on a weak signal hit it.
-  const link = await Link.open(server);
-  const phone = await launchPersistent(tempDir("phone-connecting"));
-  const page = phone.pages()[0];
-  await openApp(page, link.url);
-  await addVisit(page, { whom: "赵奶奶家", heard: "想装扶手。" });
-  await waitSynced(page);
+  const { link, phone, page } = await phoneThroughLink("phone-connecting", { whom: "赵奶奶家", heard: "想装扶手。" });
 
   link.stall();
   const deadline = Date.now() + 8_000;
