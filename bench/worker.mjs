@@ -183,19 +183,25 @@ async function duringSync(server, changes) {
   const from = await page.evaluate(() => performance.now());
   await context.setOffline(false);
   await page.getByText("正在同步").waitFor({ timeout: 30_000 });
-  const during = [];
+  const during = [], tapped = [];
   for (let i = 0; i < 3; i++) {
     const synced = await page.evaluate(() => /已同步/.test(document.querySelector('[data-testid="sync-state"]').textContent));
     if (synced) break;
-    during.push((await tap(page, "问题", "problem-count")).took);
-    during.push((await tap(page, "走访", "visit-count")).took);
+    for (const [tab, shown] of [["问题", "problem-count"], ["走访", "visit-count"]]) {
+      const t = await tap(page, tab, shown);
+      during.push(t.took);
+      tapped.push([t.at, t.at + t.took]);
+    }
   }
   await waitSynced(page);
   const to = await page.evaluate(() => performance.now());
-  const tasks = await page.evaluate(() => window.__tasks);
-  const longest = Math.max(0, ...tasks.filter((t) => t.start + t.duration >= from && t.start <= to).map((t) => t.duration));
+  const tasks = (await page.evaluate(() => window.__tasks)).filter((t) => t.start + t.duration >= from && t.start <= to);
+  // The bench's own taps are tasks too (drawing a screen): the sync's figure leaves them out.
+  const byTap = (t) => tapped.some(([a, b]) => t.start < b && t.start + t.duration > a);
+  const longest = Math.max(0, ...tasks.filter((t) => !byTap(t)).map((t) => t.duration));
+  const longestTap = Math.max(0, ...tasks.filter(byTap).map((t) => t.duration));
   await context.close();
-  return { idle: median(idle), during: during.length ? median(during) : NaN, taps: during.length, longest, took: to - from };
+  return { idle: median(idle), during: during.length ? median(during) : NaN, taps: during.length, longest, longestTap, took: to - from };
 }
 
 function fullLedgerBytes() {
@@ -250,5 +256,5 @@ console.log(`| the same saves' median | ${ms(now.save?.median)} | ${ratio(now.sa
 console.log(`| longest main-thread task from the first list until the document has loaded (full ledger) | ${ms(now.fullStart.longest)} | baseline ${ms(before?.fullStart.longest)} | < 50 ms |`);
 console.log(`| tap on 走访 to the list shown, while the document loads (${now.fullStart.tapped} of ${RUNS} taps landed before it loaded) | ${ms(now.fullStart.tap)} | the same first tap once loaded ${ms(now.fullStart.idle)}, the same tap again ${ms(now.fullStart.again)}; baseline while loading ${ms(before?.fullStart.tap)} (${before?.fullStart.tapped ?? 0} landed before it loaded), once loaded ${ms(before?.fullStart.idle)} | < 100 ms |`);
 console.log(`| tap on a tab to its page shown, during a sync of 1,000 changes (${now.sync.taps} taps; the sync took ${ms(now.sync.took)}) | ${ms(now.sync.during)} | the same taps when idle ${ms(now.sync.idle)} (${(now.sync.during / now.sync.idle).toFixed(2)}x) | < 100 ms |`);
-console.log(`| longest main-thread task while those 1,000 changes sync | ${ms(now.sync.longest)} | — | < 50 ms |`);
+console.log(`| longest main-thread task while those 1,000 changes sync, the taps' own tasks left out | ${ms(now.sync.longest)} | the longest task of a tap: ${ms(now.sync.longestTap)} | < 50 ms |`);
 process.exit(0);
