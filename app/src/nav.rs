@@ -13,11 +13,11 @@ use wasm_bindgen::{JsCast, JsValue};
 
 use ledger::address::{route, Screen};
 
-/// Where the page is: the path and the query string (with its `?`), as signals.
+/// Where the page is: the path and the query string (with its `?`), one signal so that no
+/// reader ever sees the new path with the old query.
 #[derive(Clone, Copy)]
 pub struct Location {
-    path: RwSignal<String>,
-    query: RwSignal<String>,
+    address: RwSignal<(String, String)>,
 }
 
 /// The page's location, from a component below the screens' root.
@@ -29,8 +29,7 @@ impl Location {
     /// Starts following the address: the back and forward buttons, and clicks on links to this
     /// page's own addresses. Called once, where the screens are shown.
     pub fn provide() -> Location {
-        let (path, query) = address();
-        let location = Location { path: RwSignal::new(path), query: RwSignal::new(query) };
+        let location = Location { address: RwSignal::new(address()) };
         provide_context(location);
         let Some(window) = web_sys::window() else { return location };
         let on_pop = Closure::<dyn Fn()>::new(move || location.follow_address());
@@ -46,12 +45,19 @@ impl Location {
 
     /// The path, tracked.
     pub fn path(self) -> String {
-        self.path.get()
+        self.address.with(|(path, _)| path.clone())
     }
 
-    /// The screen shown and its id, changing only when the path names another.
-    pub fn screen(self) -> Memo<(Screen, Option<String>)> {
-        Memo::new(move |_| self.path.with(|p| route(p)))
+    /// The screen shown, changing only when the address names another: another screen, another
+    /// id, or another query (`/problems/new?visit=A` and `?enterprise=B` are two forms, each
+    /// drawn from its own query).
+    pub fn screen(self) -> Memo<(Screen, Option<String>, String)> {
+        Memo::new(move |_| {
+            self.address.with(|(path, query)| {
+                let (screen, id) = route(path);
+                (screen, id, query.clone())
+            })
+        })
     }
 
     /// Goes to `to` (a path with an optional query), as a new entry in the browser's history, at
@@ -68,19 +74,17 @@ impl Location {
     /// The `:id` of the screen shown, as a record id (untracked: a screen is drawn anew for
     /// another id).
     pub fn route_id(self) -> Option<ledger::RecordId> {
-        self.path.with_untracked(|p| route(p).1).and_then(|id| ledger::RecordId::parse(&id))
+        self.address.with_untracked(|(path, _)| route(path).1).and_then(|id| ledger::RecordId::parse(&id))
     }
 
     /// One value of the query string (`?enterprise=…`), untracked.
     pub fn query(self, name: &str) -> Option<String> {
-        let query = self.query.get_untracked();
+        let query = self.address.with_untracked(|(_, query)| query.clone());
         web_sys::UrlSearchParams::new_with_str(&query).ok()?.get(name)
     }
 
     fn follow_address(self) {
-        let (path, query) = address();
-        self.query.set(query);
-        self.path.set(path);
+        self.address.set(address());
     }
 
     /// A plain click on a link to one of this page's addresses changes the screen in place, as

@@ -419,3 +419,20 @@ test("the field burden: taps and typed fields of each main flow, and unsent work
   console.log(`field burden (taps, typed fields): ${JSON.stringify(figures)}`);
   await context.close();
 });
+
+test("back and forward draw the screen the address names, also when only its query differs", async () => {
+  const { context, page } = await offlinePhone("陈三");
+  const heading = (name) => page.getByRole("heading", { name, exact: true });
+  await page.goto(`${served.server.url}/problems/new`);
+  await heading("登记问题").waitFor();
+  // An entry for the same form with a firm named, as a link to it would leave in the history.
+  const firm = "0123456789abcdef0123456789abcdef";
+  await page.evaluate((firm) => history.pushState(null, "", `/problems/new?enterprise=${firm}`), firm);
+  await page.goBack();
+  await page.goForward();
+  await heading("登记企业困难").waitFor({ timeout: 5_000 });
+  await page.goBack();
+  await heading("登记问题").waitFor({ timeout: 5_000 });
+  assert.equal(await page.locator('input[name="title"]').count(), 1, "the form is drawn once");
+  await context.close();
+});
