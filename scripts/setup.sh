@@ -48,13 +48,17 @@ fi
 # tests need.
 BUILD_ONLY=""; [ "${PIONEER_SETUP:-}" = build ] && BUILD_ONLY=1
 
-# Debian packages: Chromium for the browser tests; OpenSSL headers for the samod interop peer
+# Debian packages: Chromium for the browser tests, with a Chinese font; OpenSSL headers for the samod interop peer
 # (its WebSocket client links native-tls); NSS's certutil, with which the HTTPS browser test
 # installs the local certificate authority as a phone's owner would.
 APT_NEEDED=""
 { [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; } || APT_NEEDED="$APT_NEEDED chromium chromium-driver"
 { command -v pkg-config >/dev/null && pkg-config --exists openssl; } || APT_NEEDED="$APT_NEEDED pkg-config libssl-dev"
 command -v certutil >/dev/null || APT_NEEDED="$APT_NEEDED libnss3-tools"
+# A Chinese font, as every phone has: without one Chromium looks for a font character by
+# character and draws boxes, so the browser tests would check widths and the benchmarks time
+# layouts that no phone has (the first tap on 走访 took about a fifth longer here without one).
+{ command -v fc-list >/dev/null && fc-list :lang=zh | grep -q .; } || APT_NEEDED="$APT_NEEDED fonts-noto-cjk"
 # PostgreSQL's server programs: the tests start their own throwaway instance from them.
 ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || APT_NEEDED="$APT_NEEDED postgresql"
 if [ -n "$APT_NEEDED" ] && [ -z "$BUILD_ONLY" ]; then

@@ -88,6 +88,13 @@ test("create, edit, search, filter, delete and undo, all offline", async () => {
   await page.getByLabel("结束日期").fill("2026-11-15");
   await page.getByText("共 1 条").waitFor();
   assert.match(await page.locator(".card .whom").first().textContent(), /王五家/);
+  // Back from a visit, the dates in force are shown, not folded away.
+  await page.locator(".card").first().click();
+  await page.goBack();
+  await page.getByText("共 1 条").waitFor();
+  const from = page.getByLabel("开始日期");
+  assert.ok(await from.isVisible(), "the dates in force are folded away");
+  assert.equal(await from.inputValue(), "2026-11-05");
   await page.getByRole("button", { name: "清除日期" }).click();
   await page.getByText("共 3 条").waitFor();
 

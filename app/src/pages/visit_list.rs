@@ -44,6 +44,8 @@ pub fn VisitList() -> impl IntoView {
         })
     });
     let total = move || shown.with(|(n, _)| *n);
+    // Open when a date is set, so a filter in force is never hidden on coming back to the list.
+    let dates_open = RwSignal::new(!filter.from.get_untracked().is_empty() || !filter.to.get_untracked().is_empty());
     // Runs once the list is in the DOM: the moment the benchmarks call "interactive".
     Effect::new(|_| crate::browser::mark("pioneer:list-ready"));
 
@@ -60,13 +62,18 @@ pub fn VisitList() -> impl IntoView {
                 <KindChip filter label="全部" kind=None/>
                 {VisitKind::ALL.into_iter().map(|k| view! { <KindChip filter label=k.label() kind=Some(k)/> }).collect_view()}
             </div>
-            <details class="date-range">
+            // The date fields are made when the filter is opened: most taps on 走访 never open
+            // it, and two date fields are the dearest part of drawing the list.
+            <details class="date-range" prop:open=dates_open.get_untracked()
+                on:toggle=move |ev| dates_open.set(event_target::<web_sys::Element>(&ev).has_attribute("open"))>
                 <summary>"按日期筛选"</summary>
-                <label>"从" <input type="date" aria-label="开始日期" prop:value=move || filter.from.get()
-                    on:input=move |ev| filter.from.set(event_target_value(&ev))/></label>
-                <label>"到" <input type="date" aria-label="结束日期" prop:value=move || filter.to.get()
-                    on:input=move |ev| filter.to.set(event_target_value(&ev))/></label>
-                <button class="link" on:click=move |_| { filter.from.set(String::new()); filter.to.set(String::new()); }>"清除日期"</button>
+                <Show when=move || dates_open.get()>
+                    <label>"从" <input type="date" aria-label="开始日期" prop:value=move || filter.from.get()
+                        on:input=move |ev| filter.from.set(event_target_value(&ev))/></label>
+                    <label>"到" <input type="date" aria-label="结束日期" prop:value=move || filter.to.get()
+                        on:input=move |ev| filter.to.set(event_target_value(&ev))/></label>
+                    <button class="link" on:click=move |_| { filter.from.set(String::new()); filter.to.set(String::new()); }>"清除日期"</button>
+                </Show>
             </details>
             <ProblemsNotice/>
             <p class="muted count" data-testid="visit-count" data-live=move || service.live.get().to_string()>
