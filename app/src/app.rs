@@ -108,7 +108,6 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     // a county supervisor may read dozens, and there is nothing of theirs to upload.
     let kept: Vec<LedgerEntry> = me.ledgers.iter().filter(|l| l.document_id != ledger.document_id && l.write > Write::SupervisionOnly).cloned().collect();
     let service = LedgerService::new(open_ledger(&me, &ledger), kept.iter().map(|l| open_ledger(&me, l)).collect());
-    leptos::task::spawn_local(browser::warm_date_fields());
     provide_context(write);
     provide_context(service);
     let kept_documents: Vec<String> = kept.iter().map(|l| l.document_id.clone()).collect();

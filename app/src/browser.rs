@@ -104,9 +104,14 @@ pub async fn next_paint() {
 
 /// Readies the browser's date fields before a screen needs one. The first `<input type="date">`
 /// of a page sets up the browser's date formats for the locale: 14 ms at 4x CPU throttling on
-/// the benchmarks' machine, every later one under 1 ms. Done once, after the first screen is
-/// painted, on an input never shown, so the first form or date filter opened does not pay it.
+/// the benchmarks' machine, every later one under 1 ms. Done once, once the ledger is open and
+/// painted (never in the way of the first screen), on an input never shown, so the first form
+/// or date filter opened does not pay it.
 pub async fn warm_date_fields() {
+    static WARMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if WARMED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
     next_paint().await;
     if let Some(input) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.create_element("input").ok()) {
         let _ = input.set_attribute("type", "date");

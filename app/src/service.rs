@@ -155,6 +155,7 @@ impl LedgerService {
                 browser::mark("pioneer:ledger-open");
                 self.live.set(true);
                 self.ready();
+                leptos::task::spawn_local(browser::warm_date_fields());
             }
             FromWorker::Broken(why) => self.phase.set(Phase::Broken(why)),
             FromWorker::View(view) => {
