@@ -203,12 +203,24 @@ test("an enterprise's credit code is checked, and its difficulty becomes a linke
   await page.getByRole("link", { name: "记企业走访" }).click();
   assert.equal(await page.locator('input[name="whom"]').inputValue(), "闽兴机械有限公司");
   assert.equal(await page.locator('select[name="enterprise"]').locator("option:checked").textContent(), "闽兴机械有限公司");
+  await page.locator('input[name="date"]').fill("2026-11-20");
   await page.locator('textarea[name="heard"]').fill("了解用工缺口和招聘进展");
   await page.getByRole("button", { name: "保存" }).click();
   await page.getByTestId("visit-count").waitFor();
   await page.getByText("了解用工缺口和招聘进展").click();
   await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
   await page.getByTestId("enterprise").getByText("了解用工缺口和招聘进展").waitFor();
+  // A later visit, saved after: the firm's 走访记录 lists it first, newest first as the visit list.
+  await page.getByRole("link", { name: "记企业走访" }).click();
+  await page.locator('input[name="date"]').fill("2026-12-01");
+  await page.locator('textarea[name="heard"]').fill("回访招聘会后的到岗情况");
+  await page.getByRole("button", { name: "保存" }).click();
+  await page.getByTestId("visit-count").waitFor();
+  await page.getByText("回访招聘会后的到岗情况").click();
+  await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
+  const firmVisits = page.getByTestId("enterprise").locator("ul.plain li");
+  await firmVisits.nth(1).waitFor();
+  assert.deepEqual((await firmVisits.allTextContents()).map((t) => t.slice(0, 10)), ["2026-12-01", "2026-11-20"]);
   // From the plain visit form: choosing the firm fills 走访对象; a name typed by hand stays.
   await page.goto(`${server.url}/visits/new`);
   await page.locator('select[name="kind"]').selectOption({ label: "企业走访" });
