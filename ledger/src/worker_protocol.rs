@@ -279,11 +279,22 @@ pub fn put_all<T>(all: &mut Vec<T>, records: Vec<T>, id_of: fn(&T) -> &RecordId)
     }
 }
 
+/// [`put_all`] for visits, keeping them newest first ([`crate::sort_visits`]), the order the
+/// visit list and an enterprise's 走访记录 show: a visit saved or synced would otherwise sit at the
+/// end, and one whose date was edited where it was. Nearly sorted, the sort is one pass.
+pub fn put_visits(all: &mut Vec<Visit>, changed: Vec<Visit>) {
+    if changed.is_empty() {
+        return;
+    }
+    put_all(all, changed, |r| &r.id);
+    crate::sort_visits(all);
+}
+
 impl LedgerView {
     /// Takes in records that changed.
     pub fn apply(&mut self, updates: Vec<RecordUpdate>) {
         let changed = Changed::sort(updates);
-        put_all(&mut self.visits, changed.visits, |r| &r.id);
+        put_visits(&mut self.visits, changed.visits);
         put_all(&mut self.problems, changed.problems, |r| &r.id);
         put_all(&mut self.enterprises, changed.enterprises, |r| &r.id);
         put_all(&mut self.pledges, changed.pledges, |r| &r.id);

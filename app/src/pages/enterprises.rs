@@ -73,13 +73,8 @@ fn EnterpriseView(firm: Enterprise) -> impl IntoView {
     };
     let visits = {
         let id = id.clone();
-        move || {
-            // Newest first, as the visit list: the page's visits are in that order only until
-            // a save or a sync adds one.
-            let mut mine = service.visits.with(|all| all.iter().filter(|v| !v.deleted && v.enterprise_id.as_ref() == Some(&id)).cloned().collect::<Vec<_>>());
-            ledger::sort_visits(&mut mine);
-            mine
-        }
+        // The page's visits are newest first (`put_visits`), as the visit list shows them.
+        move || service.visits.with(|all| all.iter().filter(|v| !v.deleted && v.enterprise_id.as_ref() == Some(&id)).cloned().collect::<Vec<_>>())
     };
     let line = |label: &'static str, value: &str| (!value.is_empty()).then(|| view! { <p><span class="muted">{label} "："</span>{value.to_owned()}</p> });
     view! {

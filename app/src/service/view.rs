@@ -1,7 +1,7 @@
 //! What the lists on screen show: the cached view at start, then what the worker sends.
 
 use ledger::view_cache::LedgerView;
-use ledger::worker_protocol::{put_all, Changed, RecordUpdate};
+use ledger::worker_protocol::{put_all, put_visits, Changed, RecordUpdate};
 use leptos::prelude::*;
 
 use super::LedgerService;
@@ -25,7 +25,9 @@ impl LedgerService {
     /// Puts each changed record in place of its old self, touching only the lists it is in.
     pub(super) fn apply_updates(&self, updates: Vec<RecordUpdate>) {
         let changed = Changed::sort(updates);
-        merge(self.visits, changed.visits, |r| &r.id);
+        if !changed.visits.is_empty() {
+            self.visits.update(|all| put_visits(all, changed.visits));
+        }
         merge(self.problems, changed.problems, |r| &r.id);
         merge(self.enterprises, changed.enterprises, |r| &r.id);
         merge(self.pledges, changed.pledges, |r| &r.id);

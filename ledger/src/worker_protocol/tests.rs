@@ -129,12 +129,23 @@ fn a_changed_record_replaces_its_old_self_and_a_new_one_is_added() {
     let new_id = l.add_visit(&added.validate(today()).unwrap(), 21).unwrap();
     view.apply(vec![RecordUpdate::Visit(l.visit(&first).unwrap()), RecordUpdate::Visit(l.visit(&new_id).unwrap())]);
     assert_eq!(view.visits.len(), 4);
-    assert_eq!(view.visits[0].whom, "王大娘");
-    assert_eq!(view.visits[3].id, new_id);
-    let mut reread = LedgerView::read(&l);
-    reread.visits.sort_by(|a, b| a.id.cmp(&b.id));
-    view.visits.sort_by(|a, b| a.id.cmp(&b.id));
-    assert_eq!(view, reread);
+    // Newest first, as a fresh read orders them: the new visit (same day, entered last) on top.
+    assert_eq!(view.visits[0].id, new_id);
+    assert_eq!(view.visits.iter().find(|v| v.id == first).unwrap().whom, "王大娘");
+    assert_eq!(view, LedgerView::read(&l));
+}
+
+#[test]
+fn a_visit_whose_date_is_edited_moves_to_its_place_in_the_list() {
+    let mut l = ledger_with_records();
+    let mut view = LedgerView::read(&l);
+    let oldest = view.visits.last().unwrap().id.clone();
+    let tomorrow = today().succ_opt().unwrap();
+    let moved = VisitDraft { whom: "户0".into(), heard: "反映路灯不亮".into(), ..VisitDraft::new(tomorrow) };
+    l.update_visit(&oldest, &moved.validate(tomorrow).unwrap(), 30).unwrap();
+    view.apply(vec![RecordUpdate::Visit(l.visit(&oldest).unwrap())]);
+    assert_eq!(view.visits[0].id, oldest);
+    assert_eq!(view, LedgerView::read(&l));
 }
 
 #[test]
