@@ -200,24 +200,24 @@ test("an enterprise's credit code is checked, and its difficulty becomes a linke
   await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
   await page.getByTestId("enterprise").getByText("缺熟练工三十人").waitFor();
   // A visit to the firm, started from its page: kind and firm are filled in already.
-  await page.getByRole("link", { name: "记企业走访" }).click();
-  assert.equal(await page.locator('input[name="whom"]').inputValue(), "闽兴机械有限公司");
-  assert.equal(await page.locator('select[name="enterprise"]').locator("option:checked").textContent(), "闽兴机械有限公司");
-  await page.locator('input[name="date"]').fill("2026-11-20");
-  await page.locator('textarea[name="heard"]').fill("了解用工缺口和招聘进展");
-  await page.getByRole("button", { name: "保存" }).click();
-  await page.getByTestId("visit-count").waitFor();
-  await page.getByText("了解用工缺口和招聘进展").click();
-  await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
-  await page.getByTestId("enterprise").getByText("了解用工缺口和招聘进展").waitFor();
+  // Records a visit from the firm's page, opens it from the list, and goes back to the firm.
+  const firmVisit = async (date, heard, firmFilledIn = () => {}) => {
+    await page.getByRole("link", { name: "记企业走访" }).click();
+    await firmFilledIn();
+    await page.locator('input[name="date"]').fill(date);
+    await page.locator('textarea[name="heard"]').fill(heard);
+    await page.getByRole("button", { name: "保存" }).click();
+    await page.getByTestId("visit-count").waitFor();
+    await page.getByText(heard).click();
+    await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
+    await page.getByTestId("enterprise").getByText(heard).waitFor();
+  };
+  await firmVisit("2026-11-20", "了解用工缺口和招聘进展", async () => {
+    assert.equal(await page.locator('input[name="whom"]').inputValue(), "闽兴机械有限公司");
+    assert.equal(await page.locator('select[name="enterprise"]').locator("option:checked").textContent(), "闽兴机械有限公司");
+  });
   // A later visit, saved after: the firm's 走访记录 lists it first, newest first as the visit list.
-  await page.getByRole("link", { name: "记企业走访" }).click();
-  await page.locator('input[name="date"]').fill("2026-12-01");
-  await page.locator('textarea[name="heard"]').fill("回访招聘会后的到岗情况");
-  await page.getByRole("button", { name: "保存" }).click();
-  await page.getByTestId("visit-count").waitFor();
-  await page.getByText("回访招聘会后的到岗情况").click();
-  await page.getByRole("link", { name: "企业：闽兴机械有限公司" }).click();
+  await firmVisit("2026-12-01", "回访招聘会后的到岗情况");
   const firmVisits = page.getByTestId("enterprise").locator("ul.plain li");
   await firmVisits.nth(1).waitFor();
   assert.deepEqual((await firmVisits.allTextContents()).map((t) => t.slice(0, 10)), ["2026-12-01", "2026-11-20"]);
