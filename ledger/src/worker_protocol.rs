@@ -266,11 +266,16 @@ pub fn put_all<T>(all: &mut Vec<T>, records: Vec<T>, id_of: fn(&T) -> &RecordId)
         }
         return;
     }
-    let at: std::collections::HashMap<RecordId, usize> = all.iter().enumerate().map(|(i, r)| (id_of(r).clone(), i)).collect();
+    // Where each record goes, found before anything moves: the index borrows the ids in place
+    // rather than copying thousands of them for each batch of a sync.
+    let slots: Vec<Option<usize>> = {
+        let at: std::collections::HashMap<&RecordId, usize> = all.iter().enumerate().map(|(i, r)| (id_of(r), i)).collect();
+        records.iter().map(|r| at.get(id_of(r)).copied()).collect()
+    };
     let mut added: std::collections::HashMap<RecordId, usize> = std::collections::HashMap::new();
-    for record in records {
-        match at.get(id_of(&record)).or_else(|| added.get(id_of(&record))) {
-            Some(&i) => all[i] = record,
+    for (record, slot) in records.into_iter().zip(slots) {
+        match slot.or_else(|| added.get(id_of(&record)).copied()) {
+            Some(i) => all[i] = record,
             None => {
                 added.insert(id_of(&record).clone(), all.len());
                 all.push(record);
