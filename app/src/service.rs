@@ -172,8 +172,11 @@ impl LedgerService {
                 }
             }
             FromWorker::Records(updates) => {
+                // A measure, not a mark: how long the page's lists take to take a batch in
+                // (`bench/worker.mjs` reads it during a sync); drawing follows in the same task.
+                let started = browser::perf_now();
                 self.apply_updates(updates);
-                browser::mark("pioneer:records-shown");
+                browser::measure_since("pioneer:records-applied", started);
             }
             other => {
                 if let Some(listener) = self.on_sync.try_get_value().flatten() {
