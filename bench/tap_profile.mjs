@@ -4,6 +4,8 @@
 //
 // Usage: node bench/tap_profile.mjs [DIST]   (DIST: a dist/ with a name section kept, so wasm
 // functions have names; the default dist/ shows them as wasm-function[N])
+//   BENCH_TRACE=1  a Chromium trace instead of the CPU profile: the time in each kind of the
+//                  renderer's work (style, layout, paint, script, compiling) during the tap
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -25,9 +27,13 @@ try {
   await page.goto(`${server.url}/problems`);
   await page.waitForFunction(() => performance.getEntriesByName("pioneer:ledger-open").length > 0, null, { timeout: 120_000 });
   await new Promise((r) => setTimeout(r, 500));
-  await cdp.send("Profiler.enable");
-  await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
-  await cdp.send("Profiler.start");
+  const trace = process.env.BENCH_TRACE ? startTrace(cdp) : null;
+  if (trace) await trace.started;
+  else {
+    await cdp.send("Profiler.enable");
+    await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+    await cdp.send("Profiler.start");
+  }
   const took = await page.evaluate(
     () =>
       new Promise((ok) => {
@@ -43,6 +49,11 @@ try {
         link.click();
       }),
   );
+  if (trace) {
+    printTrace(await trace.stop(), took);
+    await phone.close();
+    process.exit(0);
+  }
   const { profile } = await cdp.send("Profiler.stop");
   const self = new Map();
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
@@ -74,4 +85,39 @@ try {
 } finally {
   await server.stop();
   server.cleanup();
+}
+
+/** Starts a trace of the page's renderer; `stop()` resolves to its events. */
+function startTrace(cdp) {
+  const events = [];
+  cdp.on("Tracing.dataCollected", ({ value }) => events.push(...value));
+  const started = cdp.send("Tracing.start", {
+    transferMode: "ReportEvents",
+    traceConfig: { includedCategories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "blink", "loading"] },
+  });
+  return {
+    started,
+    async stop() {
+      const done = new Promise((ok) => cdp.once("Tracing.tracingComplete", ok));
+      await cdp.send("Tracing.end");
+      await done;
+      return events;
+    },
+  };
+}
+
+/** Time per event name on the renderer's main thread, the longest first (events nest: a
+ *  FunctionCall holds the style and layout it forced, so the rows overlap). */
+function printTrace(events, took) {
+  const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
+  const mine = events.filter((e) => e.ph === "X" && e.dur && (!main || (e.pid === main.pid && e.tid === main.tid)));
+  const by = new Map();
+  for (const e of mine) {
+    const row = by.get(e.name) ?? { ms: 0, n: 0 };
+    row.ms += e.dur / 1000;
+    row.n += 1;
+    by.set(e.name, row);
+  }
+  console.log(`tap: DOM built ${took.built.toFixed(0)} ms, next frame ${took.took.toFixed(0)} ms; trace events on the main thread, by name:`);
+  for (const [name, { ms, n }] of [...by].sort((a, b) => b[1].ms - a[1].ms).slice(0, 25)) console.log(`${ms.toFixed(1).padStart(8)} ms  ${String(n).padStart(5)}×  ${name}`);
 }
