@@ -152,7 +152,11 @@ pub fn decode(bytes: &[u8]) -> Option<LedgerView> {
         return None;
     }
     let cached: Cached<LedgerView> = postcard::from_bytes(bytes).ok()?;
-    Some(cached.view)
+    let mut view = cached.view;
+    // Caches written before `put_visits` kept visits in the order saves and syncs appended
+    // them; the lists take the page's visits as newest first. Sorted already, this is one pass.
+    crate::sort_visits(&mut view.visits);
+    Some(view)
 }
 
 #[cfg(test)]
@@ -173,7 +177,7 @@ mod tests {
         }
         let p = ProblemDraft { title: "路灯".into(), ..Default::default() };
         l.add_problem(&p.validate().unwrap(), 9).unwrap();
-        let view = LedgerView { visits: l.visits().visits, problems: l.problems().records, ..Default::default() };
+        let view = LedgerView::read(&l);
         let bytes = encode(view.as_ref());
         assert_eq!(decode(&bytes), Some(view));
         assert_eq!(decode(b"\xff\xff garbage"), None);
@@ -197,6 +201,11 @@ mod tests {
         assert_eq!(shown, ["户3", "户1", "户4", "户0", "户2"]);
         let filtered: Vec<&str> = crate::filter_visits(&view.visits, &crate::VisitFilter::default()).iter().map(|v| v.whom.as_str()).collect();
         assert_eq!(filtered, shown, "the list shows them in the order they were read");
+        // A cache written with them in another order (an older version appended new ones) is
+        // read back in the list's order.
+        let mut appended = view.clone();
+        appended.visits.reverse();
+        assert_eq!(decode(&encode(appended.as_ref())), Some(view));
     }
 
     #[test]
