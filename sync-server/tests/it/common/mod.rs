@@ -163,7 +163,8 @@ impl Phone {
 
     /// Connects and syncs until `quiet` passes with nothing received, the connection ends,
     /// or `budget` runs out. `edits` more edits are made while connected, one every
-    /// `interval`, each synced at once.
+    /// `interval`, each synced at once; when there are any, quiet counts only once the server
+    /// has confirmed every edit this phone holds.
     pub async fn session(&mut self, url: &str, budget: Duration, quiet: Duration, edits: usize, interval: Duration) -> End {
         let deadline = Instant::now() + budget;
         let Ok(Ok((ws, _))) = tokio::time::timeout(budget, tokio_tungstenite::connect_async(url)).await else {
@@ -226,10 +227,25 @@ impl Phone {
                 conn.sync_document(self.id);
                 continue;
             }
+            // A phone that wrote in this session waits for the server to confirm every edit
+            // before silence may end it, as a phone in coverage keeps its socket: on a busy
+            // machine a phone queued behind eleven others on one ledger can hear nothing for
+            // seconds. A server that never confirms runs into `budget` instead.
+            let mut waiting_for_confirmation = false;
             if left == 0 && heard_doc && now.duration_since(last_heard) >= quiet {
-                return End::Quiet;
+                let confirmed = self.confirmed_edits().len();
+                if edits == 0 || confirmed == self.edits.len() {
+                    return End::Quiet;
+                }
+                waiting_for_confirmation = true;
             }
-            let wake = if left > 0 && open { next_edit.min(deadline) } else { (last_heard + quiet).min(deadline) };
+            let wake = if left > 0 && open {
+                next_edit.min(deadline)
+            } else if waiting_for_confirmation {
+                deadline
+            } else {
+                (last_heard + quiet).min(deadline)
+            };
             match tokio::time::timeout(wake.saturating_duration_since(now), rx.next()).await {
                 Ok(Some(Ok(Ws::Binary(f)))) => {
                     last_heard = Instant::now();
