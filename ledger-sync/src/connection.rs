@@ -140,6 +140,10 @@ struct DocSync {
     /// that checks changes), and their count.
     held: Vec<Change>,
     waiting: Waiting,
+    /// The document's heads when `held` was last sorted into ready and waiting: until they move
+    /// or the remote sends changes, nothing held can have become ready, and sorting thousands
+    /// again for every message would be work a remote could ask for at will.
+    held_sorted_at: Vec<automerge::ChangeHash>,
     /// Whether this document is synced on this connection (asked for by either side), as
     /// opposed to only carrying a sync state restored from an earlier one.
     synced: bool,
@@ -481,7 +485,8 @@ impl Connection {
         // document; then it is checked and handed to Automerge with them. Automerge's own queue
         // is never used on this side: a change in it would be applied, unchecked, by whichever
         // connection brought its dependency.
-        let checking = self.checks_changes && (carries_changes || !entry.held.is_empty());
+        let held_may_be_ready = !entry.held.is_empty() && entry.held_sorted_at != heads_before;
+        let checking = self.checks_changes && (carries_changes || held_may_be_ready);
         let mut ready = Vec::new();
         let mut waiting_share = None;
         if checking {
@@ -497,6 +502,7 @@ impl Connection {
             let before = entry.waiting;
             entry.waiting = Waiting { changes: held.len(), bytes: held.iter().map(|c| c.raw_bytes().len()).sum() };
             entry.held = held;
+            entry.held_sorted_at.clone_from(&heads_before);
             let now = entry.waiting;
             waiting_share = Some((before, now));
             let (max, max_bytes) = (crate::limits::MAX_WAITING_CHANGES, crate::limits::MAX_WAITING_BYTES);

@@ -18,14 +18,18 @@ pub const MAX_INFLATED_BYTES_PER_MESSAGE: usize = 32 * 1024 * 1024;
 /// year of a unit's ledger is a few hundred thousand. Applying an operation costs Automerge a
 /// few hundred bytes while it works.
 pub const MAX_OPS_PER_MESSAGE: usize = 1_000_000;
-/// Most changes a connection may have waiting for dependencies it has not sent (a Bloom filter's
-/// false positive leaves a few; more is a peer filling memory with changes that never apply).
-pub const MAX_WAITING_CHANGES: usize = 1_000;
+/// Most changes a connection may have waiting for dependencies it has not sent. A Bloom
+/// filter's false positive leaves out one change and sends everything after it, and a phone's
+/// offline edits are one chain: a false positive early in a run of 2,000 left 1,999 waiting,
+/// and the old limit of 1,000 refused that phone on every retry (the same filter, the same false
+/// positive) until the document changed. 20,000 is years of one person's saves; more is a peer
+/// filling memory with changes that never apply. Bytes are bounded below.
+pub const MAX_WAITING_CHANGES: usize = 20_000;
 /// Most bytes (inflated) the changes a connection has waiting may take.
 pub const MAX_WAITING_BYTES: usize = 64 * 1024 * 1024;
 /// Most changes waiting for dependencies in one document, from all its connections together.
 /// A connection's leftovers leave with it (the document goes back to what storage holds).
-pub const MAX_WAITING_CHANGES_PER_DOCUMENT: usize = 10_000;
+pub const MAX_WAITING_CHANGES_PER_DOCUMENT: usize = 50_000;
 /// Most bytes (inflated) waiting in one document, from all its connections together.
 pub const MAX_WAITING_BYTES_PER_DOCUMENT: usize = 256 * 1024 * 1024;
 /// Most documents one connection may sync. A phone syncs its unit's ledgers, a supervisor's

@@ -558,6 +558,46 @@ fn a_change_sent_without_its_dependency_waits_and_its_dependency_is_asked_for() 
     assert_eq!(srv.durable.get_mut(&doc).unwrap().get_heads(), child, "both are durable");
 }
 
+/// A phone's offline edits are one chain, and the bloom filter's false positive may fall on
+/// one of the first: everything after it waits. Two thousand of them wait, the answer asks for
+/// the one left out, and all are applied once it comes (with a limit of 1,000 waiting changes
+/// this closed the connection, and every retry met the same false positive).
+#[test]
+fn a_long_chain_sent_without_its_first_change_waits_whole_until_that_change_comes() {
+    let (mut phone, mut srv) = (Peer::new("phone", false), server());
+    let doc = phone.create_doc();
+    phone.edit(doc, "visit", "x");
+    let mut s = Session::connect(&mut phone, &mut srv);
+    s.settle(&mut phone, &mut srv);
+    let before = srv.heads(doc);
+    let d = phone.live.get_mut(&doc).unwrap();
+    for i in 0..2_001 {
+        d.put(ROOT, format!("k{}", i % 16), i).unwrap();
+        d.commit();
+    }
+    let all = d.get_changes(&before);
+    let left_out = all[0].hash();
+    let rest = all[1..].iter().map(|c| c.raw_bytes().to_vec()).collect::<Vec<_>>();
+    let heads = d.get_heads();
+    let bytes = d.save_after(&before);
+    phone.durable.get_mut(&doc).unwrap().load_incremental(&bytes).unwrap();
+
+    let without_first = sync::Message { heads: heads.clone(), need: vec![], have: vec![], changes: rest.into(), flags: None, version: sync::MessageVersion::V1 };
+    s.b.receive(&sync_frame(doc, without_first));
+    s.pump(&mut phone, &mut srv);
+    assert!(s.closed.is_none(), "{:?}", s.closed);
+    assert_eq!(srv.heads(doc), before, "nothing applied before its dependency");
+    assert_eq!(s.b.waiting_shares().iter().map(|(_, w)| w.changes).collect::<Vec<_>>(), vec![2_000]);
+    let answers = sync_messages(&s.to_a);
+    assert_eq!(answers.last().map(|a| a.need.clone()), Some(vec![left_out]), "the answer asks for the change left out");
+
+    s.settle(&mut phone, &mut srv);
+    assert!(s.closed.is_none(), "{:?}", s.closed);
+    assert_eq!(srv.heads(doc), heads);
+    assert!(s.b.waiting_shares().is_empty());
+    assert_eq!(srv.durable.get_mut(&doc).unwrap().get_heads(), heads, "all are durable");
+}
+
 #[test]
 fn bad_frames_get_an_error_and_a_close() {
     for frame in [vec![0xff, 0x00], Message::Sync { sender_id: "x".into(), target_id: "y".into(), document_id: DocumentId::random(), data: vec![1] }.encode()] {
