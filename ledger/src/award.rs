@@ -94,7 +94,7 @@ impl RoundDraft<'_> {
         if !(1..=MAX_QUOTA).contains(&self.quota) {
             return Err(format!("名额须在 1 到 {MAX_QUOTA} 之间"));
         }
-        let nominate_by = NaiveDate::parse_from_str(self.nominate_by.trim(), "%Y-%m-%d").map_err(|_| "请填写推荐截止日期")?;
+        let nominate_by = crate::day::parse(self.nominate_by.trim()).ok_or("请填写推荐截止日期")?;
         if nominate_by < today {
             return Err("推荐截止日期已过".into());
         }
@@ -201,7 +201,7 @@ pub fn check_opinion(bodies: &[String], body: &str, opinion: &str, given_on: &st
         return Err("这一轮没有征求这个单位的意见".into());
     }
     let opinion = required(opinion, "意见", MAX_OPINION)?;
-    let day = NaiveDate::parse_from_str(given_on.trim(), "%Y-%m-%d").map_err(|_| "请填写出具意见的日期")?;
+    let day = crate::day::parse(given_on.trim()).ok_or("请填写出具意见的日期")?;
     if day > today {
         return Err("出具意见的日期不能晚于今天".into());
     }

@@ -83,7 +83,7 @@ impl WorkCalendar {
 /// separated by spaces, commas, 、 or new lines.
 fn parse_ranges(text: &str, what: &str) -> Result<Vec<(NaiveDate, NaiveDate)>, String> {
     let date = |s: &str| -> Result<NaiveDate, String> {
-        let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| format!("{what}中的“{s}”不是日期，应写作 2027-01-01"))?;
+        let d = crate::day::parse(s.trim()).ok_or_else(|| format!("{what}中的“{s}”不是日期，应写作 2027-01-01"))?;
         if !(2000..2100).contains(&d.year()) {
             return Err(format!("{what}中的 {d} 不在 2000 到 2099 年之间"));
         }
@@ -126,7 +126,7 @@ mod tests {
     use super::*;
 
     fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        crate::day::parse(s).unwrap()
     }
 
     #[test]

@@ -153,7 +153,7 @@ impl<'a, D: ReadDoc> FieldReader<'a, D> {
 
     /// An optional date ("YYYY-MM-DD"); empty is None, anything else unreadable is reported.
     pub fn date(&mut self, field: &'static str) -> Option<NaiveDate> {
-        self.optional_coded(field, |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+        self.optional_coded(field, |s| crate::day::parse(s))
     }
 
     /// An optional link to another record.

@@ -12,6 +12,7 @@ pub mod board;
 pub mod calendar;
 pub mod codes;
 pub mod command;
+pub mod day;
 pub mod enterprise;
 pub mod id;
 pub mod lenient;

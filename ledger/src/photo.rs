@@ -97,16 +97,28 @@ impl Location {
 
     /// "北纬 30.12345°，东经 120.12345°（精度约 12 米）"
     pub fn label(&self) -> String {
-        let (ns, lat) = if self.lat_e6 >= 0 { ("北纬", self.lat()) } else { ("南纬", -self.lat()) };
-        let (ew, lon) = if self.lon_e6 >= 0 { ("东经", self.lon()) } else { ("西经", -self.lon()) };
-        format!("{ns} {lat:.5}°，{ew} {lon:.5}°（精度约 {} 米）", self.accuracy_m)
+        let ns = if self.lat_e6 >= 0 { "北纬" } else { "南纬" };
+        let ew = if self.lon_e6 >= 0 { "东经" } else { "西经" };
+        let (lat, lon) = (degrees(self.lat_e6.unsigned_abs(), 5), degrees(self.lon_e6.unsigned_abs(), 5));
+        format!("{ns} {lat}°，{ew} {lon}°（精度约 {} 米）", self.accuracy_m)
     }
 
     /// A link that opens the place in a map (高德, told the coordinates are GPS's WGS-84); no
     /// tiles are served by us.
     pub fn map_link(&self) -> String {
-        format!("https://uri.amap.com/marker?position={:.6},{:.6}&coordinate=wgs84", self.lon(), self.lat())
+        let signed = |e6: i32| format!("{}{}", if e6 < 0 { "-" } else { "" }, degrees(e6.unsigned_abs(), 6));
+        format!("https://uri.amap.com/marker?position={},{}&coordinate=wgs84", signed(self.lon_e6), signed(self.lat_e6))
     }
+}
+
+/// Millionths of a degree written with `places` decimals (at most 6), the last one rounded
+/// half up. Whole numbers rather than `{:.5}` of a float: the phone's page formats no other
+/// float, and float formatting is 4 KB of its download.
+fn degrees(e6: u32, places: u32) -> String {
+    let unit = 10u32.pow(6 - places);
+    let scaled = (u64::from(e6) + u64::from(unit / 2)) / u64::from(unit);
+    let whole = 10u64.pow(places);
+    format!("{}.{:0width$}", scaled / whole, scaled % whole, width = places as usize)
 }
 
 /// What to do with a record's place.
@@ -200,6 +212,11 @@ mod tests {
         assert_eq!((p.lat_e6, p.lon_e6, p.accuracy_m), (30_274_084, 120_155_070, 12));
         assert_eq!(p.label(), "北纬 30.27408°，东经 120.15507°（精度约 12 米）");
         assert_eq!(p.map_link(), "https://uri.amap.com/marker?position=120.155070,30.274084&coordinate=wgs84");
+        let south_west = Location { lat_e6: -33_868_820, lon_e6: -70_000_005, accuracy_m: 3, at: 5 };
+        assert_eq!(south_west.label(), "南纬 33.86882°，西经 70.00001°（精度约 3 米）", "the fifth decimal rounds half up");
+        assert_eq!(south_west.map_link(), "https://uri.amap.com/marker?position=-70.000005,-33.868820&coordinate=wgs84");
+        let edge = Location { lat_e6: 89_999_996, lon_e6: 0, accuracy_m: 0, at: 5 };
+        assert_eq!(edge.label(), "北纬 90.00000°，东经 0.00000°（精度约 0 米）");
         assert!(Location::from_degrees(91.0, 0.0, 1.0, 0).is_err());
         assert!(Location::from_degrees(f64::NAN, 0.0, 1.0, 0).is_err());
         let edit = MediaEdit { location: LocationEdit::Set(Location { lat_e6: 95_000_000, ..p }), ..Default::default() };

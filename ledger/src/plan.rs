@@ -353,7 +353,7 @@ pub(crate) mod tests_support {
     use super::*;
 
     pub fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        crate::day::parse(s).unwrap()
     }
 
     pub fn complete() -> PlanContent {

@@ -77,7 +77,7 @@ mod tests {
     fn visit(date: &str, kind: VisitKind, whom: &str, heard: &str, created_at: i64) -> Visit {
         Visit {
             id: RecordId::random(),
-            date: NaiveDate::parse_from_str(date, "%Y-%m-%d").ok(),
+            date: crate::day::parse(date),
             kind,
             whom: whom.into(),
             place: String::new(),

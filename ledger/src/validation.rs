@@ -59,13 +59,13 @@ impl ValidationErrors {
         if value.is_empty() {
             return None;
         }
-        match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-            Ok(d) if (EARLIEST_DATE..=LATEST_DATE).contains(&d) => Some(d),
-            Ok(_) => {
+        match crate::day::parse(value) {
+            Some(d) if (EARLIEST_DATE..=LATEST_DATE).contains(&d) => Some(d),
+            Some(_) => {
                 self.push(field, format!("{name}应在 2000 年到 2100 年之间"));
                 None
             }
-            Err(_) => {
+            None => {
                 self.push(field, format!("{name}格式应为 年-月-日，例如 2026-03-05"));
                 None
             }

@@ -162,24 +162,24 @@ impl VisitDraft {
     /// Checks every field and reports all problems at once, so the person fixes them in one go.
     pub fn validate(&self, today: NaiveDate) -> Result<ValidVisit, ValidationErrors> {
         let mut errors = ValidationErrors::default();
-        let date = match NaiveDate::parse_from_str(self.date.trim(), "%Y-%m-%d") {
-            Err(_) if self.date.trim().is_empty() => {
+        let date = match crate::day::parse(self.date.trim()) {
+            None if self.date.trim().is_empty() => {
                 errors.push("date", "请填写走访日期");
                 None
             }
-            Err(_) => {
+            None => {
                 errors.push("date", "日期格式应为 年-月-日，例如 2026-03-05");
                 None
             }
-            Ok(d) if d > today => {
+            Some(d) if d > today => {
                 errors.push("date", "走访日期不能晚于今天");
                 None
             }
-            Ok(d) if d < EARLIEST_DATE => {
+            Some(d) if d < EARLIEST_DATE => {
                 errors.push("date", "走访日期不能早于 2000 年");
                 None
             }
-            Ok(d) => Some(d),
+            Some(d) => Some(d),
         };
         let whom = self.whom.trim();
         if whom.is_empty() {

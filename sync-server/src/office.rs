@@ -123,7 +123,7 @@ fn deliver(hub: &Hub, org: &Org, round: &OfficeRound, unit: &str) -> Result<(), 
     let Some(doc) = ledger_of(org, unit) else { return Ok(()) };
     let name = office_name(org, &round.node);
     let id = RecordId::parse(&round.id).ok_or("a round's id is a record id")?;
-    let deadline = NaiveDate::parse_from_str(&round.deadline, "%Y-%m-%d").ok();
+    let deadline = ledger::day::parse(&round.deadline);
     let opened = ledger::report::day_of(round.opened_at).unwrap_or_default();
     let (kind, title, body) = (round.kind.clone(), round.title.clone(), round.body.clone());
     let now_ms = crate::board::now_ms();

@@ -239,7 +239,7 @@ pub fn PhotoSpaceSetting() -> impl IntoView {
                 </select>
             </label>
             <p class="muted small">
-                "现占用 " {move || format!("{:.1}", service.photos.with(|r| r.bytes) as f64 / 1048576.0)} " MB。"
+                "现占用 " {move || ledger::photo::shelf::megabytes(service.photos.with(|r| r.bytes))} " MB。"
                 "占满时先清理已上传到服务器的照片（联网后仍可查看）；还没上传的照片不会被清理，这时新照片存不下，会提示先联网上传或调大空间。"
             </p>
         </section>

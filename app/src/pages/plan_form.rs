@@ -29,7 +29,7 @@ pub fn EditPlan() -> impl IntoView {
 }
 
 fn date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok()
+    ledger::day::parse(s.trim())
 }
 
 fn day(d: Option<NaiveDate>) -> String {

@@ -2,7 +2,6 @@
 //! its reason; a rule is kept, revised or repealed in the office's clean-up round (制度清理)
 //! from its page.
 
-use chrono::NaiveDate;
 use ledger::rule::{Cleanup, Rule};
 use ledger::unit_ledger::{OfficeRound, RoundKind, RuleDraft};
 use ledger::{Command, ValidationErrors};
@@ -82,7 +81,7 @@ struct RuleForm {
 
 impl RuleForm {
     fn draft(&self) -> Result<RuleDraft, ValidationErrors> {
-        let date = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+        let date = |s: &str| ledger::day::parse(s.trim());
         let d = RuleDraft {
             name: self.name.trim().to_owned(),
             number: self.number.trim().to_owned(),

@@ -1,6 +1,5 @@
 //! The visit list (走访记录): newest first, searchable and filterable offline.
 
-use chrono::NaiveDate;
 use ledger::{filter_visits, Visit, VisitFilter, VisitKind};
 use leptos::prelude::*;
 
@@ -25,7 +24,7 @@ impl ListFilter {
     }
 
     fn get(&self) -> VisitFilter {
-        let date = |s: String| NaiveDate::parse_from_str(&s, "%Y-%m-%d").ok();
+        let date = |s: String| ledger::day::parse(&s);
         VisitFilter { text: self.text.get(), kind: self.kind.get(), from: date(self.from.get()), to: date(self.to.get()) }
     }
 }

@@ -24,6 +24,19 @@ pub const SPACE_CHOICES: [u64; 4] = [100 * MB, 300 * MB, 1000 * MB, 3000 * MB];
 /// cleared after this long: a form may stay open a while.
 pub const UNREFERENCED_GRACE_MS: i64 = 24 * 3600 * 1000;
 
+/// `bytes` in MB with one decimal (`12.3`), rounded as `format!("{:.1}", bytes as f64 / MB)`
+/// rounds it, in whole numbers: the phone's page formats no other float, and float formatting
+/// is 4 KB of its download.
+pub fn megabytes(bytes: u64) -> String {
+    let tenths = u128::from(bytes) * 10;
+    let (mut whole, rest) = (tenths / u128::from(MB), tenths % u128::from(MB));
+    // Half way rounds to even, as float formatting does.
+    if rest * 2 > u128::from(MB) || (rest * 2 == u128::from(MB) && whole % 2 == 1) {
+        whole += 1;
+    }
+    format!("{}.{}", whole / 10, whole % 10)
+}
+
 /// The photos to upload: referenced by a record and not yet on the server, oldest first. A
 /// photo of a form not saved is not uploaded (the server would refuse it: no record names it).
 pub fn to_upload<'a>(kept: &'a [Kept], referenced: &HashSet<String>) -> Vec<&'a Kept> {
@@ -68,6 +81,25 @@ pub fn make_room(kept: &[Kept], referenced: &HashSet<String>, size: u64, space: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn megabytes_are_written_as_float_formatting_writes_them() {
+        assert_eq!(megabytes(0), "0.0");
+        assert_eq!(megabytes(MB / 4), "0.2", "half way rounds to even");
+        assert_eq!(megabytes(3 * MB / 4), "0.8");
+        assert_eq!(megabytes(3000 * MB), "3000.0");
+        for bytes in [1, 52_428, 52_429, 104_857, 104_858, 157_286, MB - 1, MB, 12_345_678, 1 << 53] {
+            assert_eq!(megabytes(bytes), format!("{:.1}", bytes as f64 / MB as f64), "{bytes}");
+        }
+    }
+
+    proptest::proptest! {
+        // Below 2^53 bytes the float is exact, so the two must agree to the digit.
+        #[test]
+        fn megabytes_agree_with_float_formatting(bytes in 0u64..(1 << 53)) {
+            proptest::prop_assert_eq!(megabytes(bytes), format!("{:.1}", bytes as f64 / MB as f64));
+        }
+    }
 
     fn kept(hash: &str, size: u64, added_at: i64, uploaded: bool) -> Kept {
         Kept { hash: hash.into(), size, added_at, uploaded }

@@ -53,7 +53,7 @@ impl Period {
         let bad = || format!("无法识别的统计期间“{text}”（例：2026、2026-Q4、2026-11、2026-11-01..2026-11-30）");
         let year = |s: &str| s.parse::<i32>().ok().filter(|y| (2000..=2100).contains(y));
         if let Some((from, to)) = text.split_once("..") {
-            let day = |s: &str| NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").ok();
+            let day = |s: &str| crate::day::parse(s.trim());
             let (from, to) = (day(from).ok_or_else(bad)?, day(to).ok_or_else(bad)?);
             if to < from {
                 return Err("统计期间的结束日期早于开始日期".into());
@@ -116,7 +116,7 @@ mod tests {
     use super::*;
 
     fn day(s: &str) -> NaiveDate {
-        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+        crate::day::parse(s).unwrap()
     }
 
     #[test]

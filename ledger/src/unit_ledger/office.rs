@@ -103,7 +103,7 @@ fn read_notice(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
 }
 
 fn day(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
+    crate::day::format(d)
 }
 
 /// A notice as the office writes it, checked.

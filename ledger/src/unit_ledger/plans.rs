@@ -55,7 +55,7 @@ pub fn part_key(part: PlanPart) -> &'static str {
 pub const ITEM_LISTS: [&str; 3] = ["carriers", "stages", "tasks"];
 
 fn date_text(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
+    d.map(crate::day::format).unwrap_or_default()
 }
 
 /// The items of one of the draft's lists that are not deleted, oldest first.

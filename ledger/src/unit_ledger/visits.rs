@@ -7,7 +7,6 @@
 //! ```
 
 use automerge::{AutoCommit, ObjId, ScalarValue};
-use chrono::NaiveDate;
 
 use super::{LedgerError, Records, UnitLedger};
 use crate::lenient::{FieldProblem, FieldReader};
@@ -40,7 +39,7 @@ pub struct Visits {
 /// Reads a stored visit leniently: every field that cannot be read is reported and defaulted.
 fn read_visit(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<FieldProblem>) -> Visit {
     let mut r = FieldReader::prefetched(doc, obj, id.as_str());
-    let date = r.parsed("date", |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok());
+    let date = r.parsed("date", |s| crate::day::parse(s));
     let visit = Visit {
         id,
         date,

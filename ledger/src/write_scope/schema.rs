@@ -600,7 +600,7 @@ fn value_fits(kind: Kind, op: &OpView<'_>, sender: &str, path: &[Step]) -> Resul
         (Kind::Text, OpType::Make(ObjType::Text)) => true,
         (Kind::Str, OpType::Put(ScalarValue::Str(_))) => true,
         (Kind::Code { valid, optional }, OpType::Put(ScalarValue::Str(s))) => valid(s) || optional && s.is_empty(),
-        (Kind::Date, OpType::Put(ScalarValue::Str(s))) => s.is_empty() || chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok(),
+        (Kind::Date, OpType::Put(ScalarValue::Str(s))) => s.is_empty() || crate::day::parse(s).is_some(),
         (Kind::Flag, OpType::Put(ScalarValue::Boolean(_))) => true,
         (Kind::Link, OpType::Put(ScalarValue::Str(s))) => s.is_empty() || RecordId::parse(s).is_some(),
         (Kind::Time, OpType::Put(ScalarValue::Timestamp(_))) => true,

@@ -27,7 +27,7 @@ fn unit_name(org: &Org, unit: &str) -> String {
 }
 
 fn zh_day(s: &str) -> String {
-    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map(|d| d.format("%Y年%-m月%-d日").to_string()).unwrap_or_default()
+    ledger::day::parse(s).map(|d| d.format("%Y年%-m月%-d日").to_string()).unwrap_or_default()
 }
 
 fn nominee_card(org: &Org, n: &Nomination, extra: &str) -> String {
