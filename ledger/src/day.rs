@@ -27,6 +27,11 @@ pub fn format(day: NaiveDate) -> String {
     day.to_string()
 }
 
+/// `day` as [`format`] writes it, or nothing: how an optional date field is stored and shown.
+pub fn format_or_empty(day: Option<NaiveDate>) -> String {
+    day.map(format).unwrap_or_default()
+}
+
 /// A year: one to four digits, or a sign and any number of them.
 fn year(s: &str) -> Option<(i64, &str)> {
     if let Some(rest) = s.strip_prefix('-') {

@@ -32,10 +32,6 @@ fn date(s: &str) -> Option<NaiveDate> {
     ledger::day::parse(s.trim())
 }
 
-fn day(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.to_string()).unwrap_or_default()
-}
-
 /// The carriers under one aim as lines of text.
 fn carrier_lines(c: &PlanContent, aim: Aim) -> String {
     c.carriers.iter().filter(|x| x.aim == aim).map(|x| x.text.as_str()).collect::<Vec<_>>().join("\n")
@@ -142,8 +138,8 @@ fn StageRow(draft: RwSignal<PlanContent>, sid: RecordId) -> impl IntoView {
     view! {
         <div class="item-row" data-testid="stage">
             <input name="stage-text" placeholder="步骤，如：动员部署" prop:value=get(|s| s.text.clone()) on:input=set(|s, v| s.text = v)/>
-            <input type="date" name="stage-from" aria-label="开始" prop:value=get(|s| day(s.from)) on:change=set(|s, v| s.from = date(&v))/>
-            <input type="date" name="stage-to" aria-label="结束" prop:value=get(|s| day(s.to)) on:change=set(|s, v| s.to = date(&v))/>
+            <input type="date" name="stage-from" aria-label="开始" prop:value=get(|s| ledger::day::format_or_empty(s.from)) on:change=set(|s, v| s.from = date(&v))/>
+            <input type="date" name="stage-to" aria-label="结束" prop:value=get(|s| ledger::day::format_or_empty(s.to)) on:change=set(|s, v| s.to = date(&v))/>
             <button type="button" class="plain" aria-label="删除这一步" on:click=move |_| draft.update(|d| d.stages.retain(|s| s.id != sid.get_value()))>"删除"</button>
         </div>
     }
@@ -166,7 +162,7 @@ fn TaskRow(draft: RwSignal<PlanContent>, tid: RecordId) -> impl IntoView {
         <div class="item-row" data-testid="task">
             <input name="task-what" placeholder="做什么" prop:value=get(|t| t.what.clone()) on:input=set(|t, v| t.what = v)/>
             <input name="task-who" placeholder="谁负责" list="unit-members" prop:value=get(|t| t.who.clone()) on:input=set(|t, v| t.who = v)/>
-            <input type="date" name="task-due" aria-label="完成时限" prop:value=get(|t| day(t.due)) on:change=set(|t, v| t.due = date(&v))/>
+            <input type="date" name="task-due" aria-label="完成时限" prop:value=get(|t| ledger::day::format_or_empty(t.due)) on:change=set(|t, v| t.due = date(&v))/>
             <button type="button" class="plain" aria-label="删除这项任务" on:click=move |_| draft.update(|d| d.tasks.retain(|t| t.id != tid.get_value()))>"删除"</button>
         </div>
     }

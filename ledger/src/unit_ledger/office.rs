@@ -102,10 +102,6 @@ fn read_notice(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<F
     notice
 }
 
-fn day(d: NaiveDate) -> String {
-    crate::day::format(d)
-}
-
 /// A notice as the office writes it, checked.
 pub fn check_notice(title: &str, body: &str) -> Result<(), String> {
     let (title, body) = (title.trim(), body.trim());
@@ -139,8 +135,13 @@ impl UnitLedger {
 
     /// Opens the office's round `id` in this unit's ledger; opening it again changes nothing.
     pub fn open_round(&mut self, id: &RecordId, kind: RoundKind, title: &str, deadline: NaiveDate, office: &str, today: NaiveDate, now_ms: i64) -> Result<bool, LedgerError> {
-        let fields =
-            [("kind", kind.code().to_owned()), ("title", title.trim().to_owned()), ("deadline", day(deadline)), ("office", office.trim().to_owned()), ("opened_on", day(today))];
+        let fields = [
+            ("kind", kind.code().to_owned()),
+            ("title", title.trim().to_owned()),
+            ("deadline", crate::day::format(deadline)),
+            ("office", office.trim().to_owned()),
+            ("opened_on", crate::day::format(today)),
+        ];
         self.office_record(Section::Rounds, id, now_ms, &fields, format!("下达{}：{}", kind.label(), title.trim()))
     }
 
@@ -151,7 +152,7 @@ impl UnitLedger {
     /// Publishes the office's notice `id` to this unit; publishing it again changes nothing.
     pub fn publish_notice(&mut self, id: &RecordId, title: &str, body: &str, office: &str, today: NaiveDate, now_ms: i64) -> Result<bool, LedgerError> {
         check_notice(title, body).map_err(LedgerError::Invalid)?;
-        let fields = [("title", title.trim().to_owned()), ("body", body.trim().to_owned()), ("office", office.trim().to_owned()), ("published_on", day(today))];
+        let fields = [("title", title.trim().to_owned()), ("body", body.trim().to_owned()), ("office", office.trim().to_owned()), ("published_on", crate::day::format(today))];
         self.office_record(Section::Notices, id, now_ms, &fields, format!("通报：{}", super::note_value(title)))
     }
 

@@ -54,10 +54,6 @@ pub fn part_key(part: PlanPart) -> &'static str {
 /// The draft's lists, each a map of items.
 pub const ITEM_LISTS: [&str; 3] = ["carriers", "stages", "tasks"];
 
-fn date_text(d: Option<NaiveDate>) -> String {
-    d.map(crate::day::format).unwrap_or_default()
-}
-
 /// The items of one of the draft's lists that are not deleted, oldest first.
 fn read_items<T>(
     doc: &AutoCommit,
@@ -165,7 +161,7 @@ impl UnitLedger {
         }
         let mut w = FieldWriter::new(&mut self.doc, obj);
         w.scalar("title", round.title.trim())?;
-        w.scalar("deadline", date_text(Some(round.deadline)))?;
+        w.scalar("deadline", crate::day::format(round.deadline))?;
         w.scalar("office", round.office.trim())?;
         self.commit(format!("下达实施方案：{}", round.title.trim()), Some((Section::Plans, id.clone())), now_ms);
         Ok(true)
@@ -197,10 +193,21 @@ impl UnitLedger {
         let mut changed = w.changed;
         let lists: [(&str, Vec<(RecordId, Vec<(&str, String)>)>); 3] = [
             ("carriers", content.carriers.iter().map(|c| (c.id.clone(), vec![("aim", c.aim.code().to_owned()), ("text", c.text.trim().to_owned())])).collect()),
-            ("stages", content.stages.iter().map(|s| (s.id.clone(), vec![("text", s.text.trim().to_owned()), ("from", date_text(s.from)), ("to", date_text(s.to))])).collect()),
+            (
+                "stages",
+                content
+                    .stages
+                    .iter()
+                    .map(|s| (s.id.clone(), vec![("text", s.text.trim().to_owned()), ("from", crate::day::format_or_empty(s.from)), ("to", crate::day::format_or_empty(s.to))]))
+                    .collect(),
+            ),
             (
                 "tasks",
-                content.tasks.iter().map(|t| (t.id.clone(), vec![("what", t.what.trim().to_owned()), ("who", t.who.trim().to_owned()), ("due", date_text(t.due))])).collect(),
+                content
+                    .tasks
+                    .iter()
+                    .map(|t| (t.id.clone(), vec![("what", t.what.trim().to_owned()), ("who", t.who.trim().to_owned()), ("due", crate::day::format_or_empty(t.due))]))
+                    .collect(),
             ),
         ];
         for (order, (list, items)) in lists.into_iter().enumerate() {

@@ -91,7 +91,7 @@ fn read_rule(doc: &AutoCommit, obj: &ObjId, id: RecordId, problems: &mut Vec<Fie
 }
 
 fn write_rule(doc: &mut AutoCommit, obj: ObjId, d: &RuleDraft) -> Result<Vec<crate::writer::Change>, automerge::AutomergeError> {
-    let day = |d: Option<NaiveDate>| d.map(crate::day::format).unwrap_or_default();
+    let day = crate::day::format_or_empty;
     let mut w = FieldWriter::new(doc, obj);
     w.scalar("name", d.name.trim())?;
     w.scalar("number", d.number.trim())?;
