@@ -130,6 +130,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let unit = ledger.unit_name.clone();
 
     let screen = Location::provide().screen();
+    crate::warm_up::lists_after_first_screen(service, move || screen.with_untracked(|s| s.0));
 
     view! {
         <UpdateBanner/>
@@ -168,7 +169,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
 }
 
 /// The screen the address names.
-fn screen_view(screen: Screen) -> AnyView {
+pub(crate) fn screen_view(screen: Screen) -> AnyView {
     match screen {
         Screen::VisitList => view! { <VisitList/> }.into_any(),
         Screen::NewVisit => view! { <NewVisit/> }.into_any(),

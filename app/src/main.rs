@@ -12,6 +12,7 @@ mod service;
 mod settings;
 mod sync;
 mod update_banner;
+mod warm_up;
 mod worker;
 
 fn main() {

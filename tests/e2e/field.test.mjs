@@ -5,7 +5,7 @@
 // page; overdue problems show from the first screen.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { offlinePhone as harnessOfflinePhone, serveForTests } from "./harness.mjs";
+import { addVisit, offlinePhone as harnessOfflinePhone, serveForTests } from "./harness.mjs";
 
 const served = serveForTests();
 const PHONE = { viewport: { width: 360, height: 740 }, hasTouch: true, isMobile: true };
@@ -330,6 +330,25 @@ test("overdue problems show from the first screen", async () => {
   await page.getByTestId("overdue-notice").tap();
   await page.getByRole("button", { name: "逾期 1" }).and(page.locator('[aria-pressed="true"]')).waitFor();
   await page.getByText("危房改造未完成").waitFor();
+  await context.close();
+});
+
+test("the visit list drawn off-screen to ready its code leaves no trace", async () => {
+  const { context, page } = await offlinePhone("孙二");
+  await addVisit(page, { whom: "王大爷", heard: "门前排水沟堵了" });
+  // The first screen is the problem list; soon after, the visit list is drawn once where
+  // nobody sees it (measured as pioneer:warmed-up).
+  await page.goto(`${served.server.url}/problems`);
+  await page.getByTestId("problem-count").waitFor();
+  await page.waitForFunction(() => performance.getEntriesByName("pioneer:warmed-up").length === 1);
+  const marks = () => page.evaluate(() => performance.getEntriesByName("pioneer:list-ready").length);
+  assert.equal(await marks(), 0, "a list drawn to warm up must not say it was shown");
+  assert.equal(await page.getByTestId("visit-count").count(), 0);
+  assert.equal(await page.getByText("王大爷").count(), 0);
+  await page.getByRole("link", { name: "走访", exact: true }).tap();
+  await page.getByTestId("visit-count").filter({ hasText: "共 1 条" }).waitFor();
+  await page.getByText("王大爷").waitFor();
+  assert.equal(await marks(), 1);
   await context.close();
 });
 

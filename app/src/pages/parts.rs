@@ -380,8 +380,12 @@ impl Typing {
 const FIRST_SCREEN: usize = 8;
 
 /// How many cards a list shows, starting with one screen and growing to `page` after the
-/// first paint (and by `page` at each "显示更多").
+/// first paint (and by `page` at each "显示更多"). One card when the list is only drawn to warm
+/// up its code: one runs all of a card's code.
 pub fn card_limit(page: usize) -> RwSignal<usize> {
+    if crate::warm_up::warming_up() {
+        return RwSignal::new(1);
+    }
     let limit = RwSignal::new(FIRST_SCREEN.min(page));
     leptos::task::spawn_local(async move {
         crate::browser::next_paint().await;

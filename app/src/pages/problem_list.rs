@@ -78,7 +78,7 @@ pub fn ProblemList() -> impl IntoView {
             (matched.len(), matched.into_iter().take(n).cloned().collect::<Vec<Problem>>())
         })
     });
-    Effect::new(|_| browser::mark("pioneer:problems-ready"));
+    crate::warm_up::mark_when_shown("pioneer:problems-ready");
     let summary = Memo::new(move |_| service.problems.with(|all| summarize_problems(all, today)));
     let chip = move |label: String, view: Option<Option<Status>>| {
         view! {

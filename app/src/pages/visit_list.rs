@@ -46,7 +46,7 @@ pub fn VisitList() -> impl IntoView {
     // Open when a date is set, so a filter in force is never hidden on coming back to the list.
     let dates_open = RwSignal::new(!filter.from.get_untracked().is_empty() || !filter.to.get_untracked().is_empty());
     // Runs once the list is in the DOM: the moment the benchmarks call "interactive".
-    Effect::new(|_| crate::browser::mark("pioneer:list-ready"));
+    crate::warm_up::mark_when_shown("pioneer:list-ready");
 
     view! {
         <section class="list-page">

@@ -1,0 +1,88 @@
+//! The two main lists (走访, 问题) drawn once off-screen soon after the first screen, so that a
+//! first tap on their tab finds their code ready.
+//!
+//! V8 compiles a WebAssembly function on its first call. A first tap on 走访 while the document
+//! loads spent about half its script compiling the list's functions (session 33's trace: 226
+//! lazy compiles, 23–44 ms at 4x throttling) and missed its 100 ms. Drawing the list once into
+//! an element never attached to the page runs those functions (no style, layout or paint: it
+//! is not in the document), in an idle moment, one list per task.
+
+use leptos::prelude::*;
+use leptos::tachys::view::Render;
+
+use crate::service::{LedgerService, Phase};
+use ledger::address::Screen;
+
+/// In context while a screen is drawn off-screen: it must not say it was shown.
+#[derive(Clone, Copy)]
+struct WarmingUp;
+
+/// Whether the screen being drawn is only warming up.
+pub fn warming_up() -> bool {
+    use_context::<WarmingUp>().is_some()
+}
+
+/// Marks `name` once the screen is in the DOM (the moment the benchmarks call it interactive),
+/// unless it is only being drawn to warm up.
+pub fn mark_when_shown(name: &'static str) {
+    if !warming_up() {
+        Effect::new(move |_| crate::browser::mark(name));
+    }
+}
+
+/// Once the ledger's first screen is up, draws each main list that is not the screen shown,
+/// under a reactive owner of its own (below the caller's, for its contexts) that is cleaned
+/// up at once. Call where the screens' contexts are provided.
+pub fn lists_after_first_screen(service: LedgerService, shown: impl Fn() -> Screen + 'static) {
+    let Some(owner) = Owner::current() else { return };
+    let started = StoredValue::new(false);
+    Effect::new(move |_| {
+        if service.phase.get() != Phase::Ready || started.get_value() {
+            return;
+        }
+        started.set_value(true);
+        let first = shown();
+        let owner = owner.clone();
+        leptos::task::spawn_local(async move {
+            crate::browser::next_paint().await;
+            for screen in [Screen::VisitList, Screen::ProblemList] {
+                idle().await;
+                if screen == first || service.phase.get_untracked() != Phase::Ready {
+                    continue;
+                }
+                let start = crate::browser::perf_now();
+                let child = owner.child();
+                child.with(|| {
+                    provide_context(WarmingUp);
+                    drop(crate::app::screen_view(screen).build());
+                });
+                child.cleanup();
+                crate::browser::measure_since("pioneer:warmed-up", start);
+            }
+        });
+    });
+}
+
+/// Resolves when the browser is idle (`requestIdleCallback`), or after 300 ms: while a
+/// document loads the page is seldom idle, and a person's first tap comes soon.
+async fn idle() {
+    use wasm_bindgen::JsCast;
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            return;
+        };
+        let request = js_sys::Reflect::get(&window, &"requestIdleCallback".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match request {
+            Some(request) => {
+                let options = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&options, &"timeout".into(), &300.into());
+                let _ = request.call2(&window, &resolve, &options);
+            }
+            None => {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 300);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
