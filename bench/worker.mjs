@@ -120,7 +120,7 @@ async function warmStart(context, server, { path = "/", ready = "pioneer:list-re
     opens.push(open);
     await new Promise((r) => setTimeout(r, 300));
     const tasks = await p.evaluate(() => window.__tasks);
-    if (process.env.BENCH_DETAIL) console.error(JSON.stringify(tasks), await p.evaluate(() => performance.getEntriesByType("mark").map((m) => `${m.name} ${m.startTime.toFixed(0)}`).join(", ")));
+    if (process.env.BENCH_DETAIL) console.error(JSON.stringify(tasks), await p.evaluate(() => performance.getEntriesByType("mark").concat(performance.getEntriesByName("pioneer:warmed-up")).map((m) => `${m.name} ${m.startTime.toFixed(0)}${m.duration ? `+${m.duration.toFixed(0)}` : ""}`).join(", ")));
     // Tasks that began once the list was on screen, until the document had loaded. A build
     // that blocks its thread paints only after the load: then from the list's mark.
     const painted = Math.min(await p.evaluate(() => window.__painted ?? Infinity), open);

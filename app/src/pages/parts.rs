@@ -380,11 +380,11 @@ impl Typing {
 const FIRST_SCREEN: usize = 8;
 
 /// How many cards a list shows, starting with one screen and growing to `page` after the
-/// first paint (and by `page` at each "显示更多"). One card when the list is only drawn to warm
-/// up its code: one runs all of a card's code.
+/// first paint (and by `page` at each "显示更多"). When the list is only drawn to warm up its
+/// code, none or one: one card runs all of a card's code.
 pub fn card_limit(page: usize) -> RwSignal<usize> {
-    if crate::warm_up::warming_up() {
-        return RwSignal::new(1);
+    if let Some(cards) = crate::warm_up::warming_up() {
+        return RwSignal::new(cards);
     }
     let limit = RwSignal::new(FIRST_SCREEN.min(page));
     leptos::task::spawn_local(async move {
