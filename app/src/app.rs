@@ -130,7 +130,7 @@ fn Workspace(me: Me, ledger: LedgerEntry) -> impl IntoView {
     let unit = ledger.unit_name.clone();
 
     let screen = Location::provide().screen();
-    crate::warm_up::lists_after_first_screen(service, move || screen.with_untracked(|s| s.0));
+    crate::warm_up::lists_once_open(service, move || screen.with_untracked(|s| s.0));
 
     view! {
         <UpdateBanner/>

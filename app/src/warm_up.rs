@@ -1,12 +1,16 @@
-//! The two main lists (走访, 问题) drawn once off-screen soon after the first screen, so that a
+//! The two main lists (走访, 问题) drawn once off-screen once the ledger is open, so that a
 //! first tap on their tab finds their code ready.
 //!
-//! V8 compiles a WebAssembly function on its first call. A first tap on 走访 while the document
-//! loads spent about half its script compiling the list's functions (session 33's trace: 226
-//! lazy compiles, 23–44 ms at 4x throttling) and missed its 100 ms. Drawing the list once into
-//! an element never attached to the page runs those functions (no style, layout or paint: it
-//! is not in the document), in idle moments: each list twice, without its cards and then with
-//! one, so that no task is long (one pass with a card took 13–52 ms at 4x).
+//! V8 compiles a WebAssembly function on its first call: about half the script of a first tap
+//! on 走访 was compiling the list's functions (session 33's trace: 226 lazy compiles, 23–44 ms
+//! at 4x throttling). Drawing the list once into an element never attached to the page runs
+//! those functions (no style, layout or paint: it is not in the document), in idle moments:
+//! each list twice, without its cards and then with one, so that no task is long (one pass with
+//! a card took 13–52 ms at 4x).
+//!
+//! Not while the document loads: there the passes made the page's longest task 63–92 ms
+//! (none over 50 ms without them), and a tap during the load was not measurably faster
+//! (`bench/worker.mjs`, session 35).
 
 use leptos::prelude::*;
 use leptos::tachys::view::Render;
@@ -32,14 +36,14 @@ pub fn mark_when_shown(name: &'static str) {
     }
 }
 
-/// Once the ledger's first screen is up, draws each main list that is not the screen shown,
-/// under a reactive owner of its own (below the caller's, for its contexts) that is cleaned
-/// up at once. Call where the screens' contexts are provided.
-pub fn lists_after_first_screen(service: LedgerService, shown: impl Fn() -> Screen + 'static) {
+/// Once the worker has opened the ledger's document, draws each main list that is not the
+/// screen shown, under a reactive owner of its own (below the caller's, for its contexts) that
+/// is cleaned up at once. Call where the screens' contexts are provided.
+pub fn lists_once_open(service: LedgerService, shown: impl Fn() -> Screen + 'static) {
     let Some(owner) = Owner::current() else { return };
     let started = StoredValue::new(false);
     Effect::new(move |_| {
-        if service.phase.get() != Phase::Ready || started.get_value() {
+        if !service.live.get() || started.get_value() {
             return;
         }
         started.set_value(true);
@@ -67,8 +71,8 @@ pub fn lists_after_first_screen(service: LedgerService, shown: impl Fn() -> Scre
     });
 }
 
-/// Resolves when the browser is idle (`requestIdleCallback`), or after 300 ms: while a
-/// document loads the page is seldom idle, and a person's first tap comes soon.
+/// Resolves when the browser is idle (`requestIdleCallback`), or after 300 ms: a sync may keep
+/// the page busy, and a person's first tap comes soon.
 async fn idle() {
     use wasm_bindgen::JsCast;
     let promise = js_sys::Promise::new(&mut |resolve, _| {
