@@ -2,7 +2,8 @@
 // takes effect once however it is tapped; no verdict, rating or evaluator is invented; each
 // step keeps its own words; a deleted source visit is said to be deleted and can come back;
 // forms show the first error and keep the save button in reach; long words never widen a
-// page; overdue problems show from the first screen.
+// page; overdue problems show from the first screen; a list drawn off-screen to ready its code
+// leaves no trace.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { addVisit, offlinePhone as harnessOfflinePhone, serveForTests } from "./harness.mjs";
@@ -336,8 +337,8 @@ test("overdue problems show from the first screen", async () => {
 test("the visit list drawn off-screen to ready its code leaves no trace", async () => {
   const { context, page } = await offlinePhone("孙二");
   await addVisit(page, { whom: "王大爷", heard: "门前排水沟堵了" });
-  // The first screen is the problem list; soon after, the visit list is drawn once where
-  // nobody sees it, without its cards and then with one (each pass measured as
+  // The first screen is the problem list; once the ledger is open, the visit list is drawn
+  // where nobody sees it, without its cards and then with one (each pass measured as
   // pioneer:warmed-up).
   await page.goto(`${served.server.url}/problems`);
   await page.getByTestId("problem-count").waitFor();
