@@ -102,6 +102,31 @@ pub async fn next_paint() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
+/// Resolves once the browser is idle (`requestIdleCallback`: no input waiting, time left before
+/// the next frame), or after 300 ms at most: a load or a sync may keep the page busy for
+/// seconds, and what waits here should not wait that long.
+pub async fn idle() {
+    use wasm_bindgen::JsCast;
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        let Some(window) = web_sys::window() else {
+            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
+            return;
+        };
+        let request = js_sys::Reflect::get(&window, &"requestIdleCallback".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        match request {
+            Some(request) => {
+                let options = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&options, &"timeout".into(), &300.into());
+                let _ = request.call2(&window, &resolve, &options);
+            }
+            None => {
+                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 300);
+            }
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 /// Readies the browser's date fields before a screen needs one. The first `<input type="date">`
 /// of a page sets up the browser's date formats for the locale: 14 ms at 4x CPU throttling on
 /// the benchmarks' machine, every later one under 1 ms. Done once, once the ledger is open and

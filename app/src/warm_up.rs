@@ -53,7 +53,7 @@ pub fn lists_once_open(service: LedgerService, shown: impl Fn() -> Screen + 'sta
             crate::browser::next_paint().await;
             for screen in [Screen::VisitList, Screen::ProblemList] {
                 for cards in [0, 1] {
-                    idle().await;
+                    crate::browser::idle().await;
                     if screen == first || service.phase.get_untracked() != Phase::Ready {
                         continue;
                     }
@@ -69,28 +69,4 @@ pub fn lists_once_open(service: LedgerService, shown: impl Fn() -> Screen + 'sta
             }
         });
     });
-}
-
-/// Resolves when the browser is idle (`requestIdleCallback`), or after 300 ms: a sync may keep
-/// the page busy, and a person's first tap comes soon.
-async fn idle() {
-    use wasm_bindgen::JsCast;
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        let Some(window) = web_sys::window() else {
-            let _ = resolve.call0(&wasm_bindgen::JsValue::NULL);
-            return;
-        };
-        let request = js_sys::Reflect::get(&window, &"requestIdleCallback".into()).ok().and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-        match request {
-            Some(request) => {
-                let options = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&options, &"timeout".into(), &300.into());
-                let _ = request.call2(&window, &resolve, &options);
-            }
-            None => {
-                let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 300);
-            }
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
