@@ -2,8 +2,8 @@
 // takes effect once however it is tapped; no verdict, rating or evaluator is invented; each
 // step keeps its own words; a deleted source visit is said to be deleted and can come back;
 // forms show the first error and keep the save button in reach; long words never widen a
-// page; overdue problems show from the first screen; a list drawn off-screen to ready its code
-// leaves no trace.
+// page; overdue problems show from the first screen; the lists drawn off-screen to ready their
+// code leave no trace and disturb no form.
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { addVisit, offlinePhone as harnessOfflinePhone, serveForTests } from "./harness.mjs";
@@ -351,6 +351,20 @@ test("the visit list drawn off-screen to ready its code leaves no trace", async 
   await page.getByTestId("visit-count").filter({ hasText: "共 1 条" }).waitFor();
   await page.getByText("王大爷").waitFor();
   assert.equal(await marks(), 1);
+  await context.close();
+});
+
+test("drawing both lists off-screen leaves a form being typed in as it was", async () => {
+  const { context, page } = await offlinePhone("孙三");
+  await page.goto(`${served.server.url}/visits/new`);
+  const whom = page.locator('input[name="whom"]');
+  await whom.pressSequentially("李大");
+  // Neither list is on screen: both are drawn, two passes each.
+  await page.waitForFunction(() => performance.getEntriesByName("pioneer:warmed-up").length === 4);
+  assert.equal(await whom.inputValue(), "李大");
+  assert.equal(await whom.evaluate((el) => el === document.activeElement), true, "the field keeps the focus");
+  await whom.pressSequentially("妈");
+  assert.equal(await whom.inputValue(), "李大妈");
   await context.close();
 });
 
