@@ -104,7 +104,8 @@ pub async fn next_paint() {
 
 /// Resolves once the browser is idle (`requestIdleCallback`: no input waiting, time left before
 /// the next frame), or after 300 ms at most: a load or a sync may keep the page busy for
-/// seconds, and what waits here should not wait that long.
+/// seconds, and what waits here should not wait that long. Looked up rather than bound through
+/// web-sys: Safari has no `requestIdleCallback`, and there a timeout stands in.
 pub async fn idle() {
     use wasm_bindgen::JsCast;
     let promise = js_sys::Promise::new(&mut |resolve, _| {
