@@ -5,31 +5,17 @@
 // spent its time on. A tap in that window waits for the task it lands on.
 //
 // Usage: node bench/load_trace.mjs [DIST]   (SYNC_SERVER_BIN: the server to run)
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, Server, phoneWithLedger, tempDir } from "../tests/e2e/harness.mjs";
-const source = process.argv[2] ?? join(ROOT, "dist");
-const path = join(tempDir("load-trace"), "ledger.automerge");
-const maker = join(ROOT, "target/release/examples/make_ledger");
-if (!existsSync(maker)) execFileSync("cargo", ["build", "--quiet", "--release", "-p", "ledger", "--example", "make_ledger"], { cwd: ROOT });
-execFileSync(maker, ["5000", path, "2000", "500"]);
-const dist = tempDir("load-trace-dist");
-cpSync(source, dist, { recursive: true });
-const server = await Server.start({ dist });
-const phone = await phoneWithLedger(server, readFileSync(path));
-const page = await phone.newPage();
-const cdp = await phone.newCDPSession(page);
-await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
-const events = [];
-cdp.on("Tracing.dataCollected", ({ value }) => events.push(...value));
-await cdp.send("Tracing.start", { transferMode: "ReportEvents", traceConfig: { includedCategories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "blink"] } });
+import { ROOT } from "../tests/e2e/harness.mjs";
+import { fullPhone, startTrace } from "./full_phone.mjs";
+
+const { server, phone, page, cdp } = await fullPhone(process.argv[2] ?? join(ROOT, "dist"));
+const trace = startTrace(cdp);
+await trace.started;
 await page.goto(`${server.url}/problems`);
 await page.waitForFunction(() => performance.getEntriesByName("pioneer:ledger-open").length > 0, null, { timeout: 120_000, polling: 500 });
 const marks = await page.evaluate(() => Object.fromEntries(performance.getEntriesByType("mark").map((m) => [m.name, m.startTime])));
-const done = new Promise((ok) => cdp.once("Tracing.tracingComplete", ok));
-await cdp.send("Tracing.end");
-await done;
+const events = await trace.stop();
 const main = events.find((e) => e.name === "thread_name" && e.args?.name === "CrRendererMain");
 const mine = events.filter((e) => e.ph === "X" && e.dur && e.pid === main.pid && e.tid === main.tid);
 const nav = events.find((e) => e.name === "navigationStart" && e.pid === main.pid) ?? events.find((e) => e.name === "TracingStartedInBrowser");

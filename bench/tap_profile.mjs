@@ -6,24 +6,12 @@
 // functions have names; the default dist/ shows them as wasm-function[N])
 //   BENCH_TRACE=1  a Chromium trace instead of the CPU profile: the time in each kind of the
 //                  renderer's work (style, layout, paint, script, compiling) during the tap
-import { execFileSync } from "node:child_process";
-import { cpSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, Server, phoneWithLedger, tempDir } from "../tests/e2e/harness.mjs";
+import { ROOT } from "../tests/e2e/harness.mjs";
+import { fullPhone, startTrace } from "./full_phone.mjs";
 
-const source = process.argv[2] ?? join(ROOT, "dist");
-const path = join(tempDir("tap-profile"), "ledger.automerge");
-const maker = join(ROOT, "target/release/examples/make_ledger");
-if (!existsSync(maker)) execFileSync("cargo", ["build", "--quiet", "--release", "-p", "ledger", "--example", "make_ledger"], { cwd: ROOT });
-execFileSync(maker, ["5000", path, "2000", "500"]);
-const dist = tempDir("tap-profile-dist");
-cpSync(source, dist, { recursive: true });
-const server = await Server.start({ dist });
+const { server, phone, page, cdp } = await fullPhone(process.argv[2] ?? join(ROOT, "dist"));
 try {
-  const phone = await phoneWithLedger(server, readFileSync(path));
-  const page = await phone.newPage();
-  const cdp = await phone.newCDPSession(page);
-  await cdp.send("Emulation.setCPUThrottlingRate", { rate: 4 });
   await page.goto(`${server.url}/problems`);
   await page.waitForFunction(() => performance.getEntriesByName("pioneer:ledger-open").length > 0, null, { timeout: 120_000 });
   await new Promise((r) => setTimeout(r, 500));
@@ -85,25 +73,6 @@ try {
 } finally {
   await server.stop();
   server.cleanup();
-}
-
-/** Starts a trace of the page's renderer; `stop()` resolves to its events. */
-function startTrace(cdp) {
-  const events = [];
-  cdp.on("Tracing.dataCollected", ({ value }) => events.push(...value));
-  const started = cdp.send("Tracing.start", {
-    transferMode: "ReportEvents",
-    traceConfig: { includedCategories: ["devtools.timeline", "disabled-by-default-devtools.timeline", "v8", "v8.wasm", "blink", "loading"] },
-  });
-  return {
-    started,
-    async stop() {
-      const done = new Promise((ok) => cdp.once("Tracing.tracingComplete", ok));
-      await cdp.send("Tracing.end");
-      await done;
-      return events;
-    },
-  };
 }
 
 /** Time per event name on the renderer's main thread, the longest first (events nest: a
